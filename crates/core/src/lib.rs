@@ -1,0 +1,15 @@
+//! Domain types and rules of Switchboard. Nothing in this crate performs I/O:
+//! it holds identifiers, validated values, the conversation lifecycle and the
+//! permission rules, so every other layer shares one definition of them.
+
+pub mod ids;
+pub mod lifecycle;
+pub mod model;
+pub mod permissions;
+pub mod time;
+pub mod validate;
+pub mod windows;
+
+pub use ids::*;
+pub use model::*;
+pub use time::Millis;

@@ -1,0 +1,381 @@
+//! The conversation lifecycle of DESIGN.md §4 as one pure function:
+//! `apply(state, command, now) -> (new state, activity)`, with an error for
+//! every move the table does not allow. The service layer never changes a
+//! status any other way, so every change leaves an activity behind.
+
+use crate::ids::{TeamId, UserId};
+use crate::model::{Activity, ConversationStatus, ConversationTimes, Priority};
+use crate::time::Millis;
+
+use ConversationStatus as S;
+
+/// The part of a conversation the lifecycle owns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleState {
+    pub status: ConversationStatus,
+    pub assignee: Option<UserId>,
+    pub team: Option<TeamId>,
+    pub priority: Priority,
+    pub ticket: bool,
+    pub close_comment: Option<String>,
+    pub times: ConversationTimes,
+}
+
+/// Where routing sent a conversation: to an agent, or into a team's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routed {
+    Assigned { agent: UserId, team: Option<TeamId> },
+    Queued { team: Option<TeamId>, ticket: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// The bot hands the chat to people (or the customer asked for one).
+    HandOff { route: Routed },
+    /// An admin takes over a bot chat; the bot stops.
+    EnterChat { admin: UserId },
+    /// Give the chat to an agent. On an already assigned chat this is a transfer.
+    Assign { by: Option<UserId>, to: UserId, team: Option<TeamId> },
+    /// Move the chat to another agent or team, with an optional comment.
+    Transfer { by: Option<UserId>, to: Routed, comment: Option<String> },
+    /// Put an assigned chat back in its team's queue.
+    Unassign { by: Option<UserId> },
+    Resolve { by: Option<UserId>, comment: Option<String> },
+    Abandon { by: Option<UserId>, comment: Option<String> },
+    /// Nobody acted for the expiry period.
+    Expire,
+    /// A person reopens a closed chat; only while the channel's window is open.
+    Reopen { by: UserId, window_open: bool },
+    /// The customer wrote again: to a pending chat, or to a closed one within
+    /// the channel's reopen period.
+    CustomerReturned { route: Routed },
+    SetPriority { by: Option<UserId>, priority: Priority },
+}
+
+impl Command {
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Command::HandOff { .. } => "hand_off",
+            Command::EnterChat { .. } => "enter_chat",
+            Command::Assign { .. } => "assign",
+            Command::Transfer { .. } => "transfer",
+            Command::Unassign { .. } => "unassign",
+            Command::Resolve { .. } => "resolve",
+            Command::Abandon { .. } => "abandon",
+            Command::Expire => "expire",
+            Command::Reopen { .. } => "reopen",
+            Command::CustomerReturned { .. } => "customer_returned",
+            Command::SetPriority { .. } => "set_priority",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("cannot {command} a conversation that is {status}")]
+    IllegalMove {
+        status: ConversationStatus,
+        command: &'static str,
+    },
+    #[error("the conversation is already with that agent or team")]
+    AlreadyAssigned,
+    #[error("the conversation already has that priority")]
+    Unchanged,
+    #[error("the channel's messaging window is closed; send a template instead")]
+    WindowClosed,
+}
+
+/// A new conversation: owned by the bot when the channel has one (`route` is
+/// `None`), otherwise wherever routing sent it.
+pub fn open(route: Option<Routed>, now: Millis) -> (LifecycleState, Activity) {
+    let mut state = LifecycleState {
+        status: S::Bot,
+        assignee: None,
+        team: None,
+        priority: Priority::Normal,
+        ticket: false,
+        close_comment: None,
+        times: ConversationTimes {
+            created_at: now,
+            ..ConversationTimes::default()
+        },
+    };
+    if let Some(route) = route {
+        state.enter(route, now);
+    }
+    let activity = Activity::Opened {
+        status: state.status,
+        team_id: state.team,
+        assignee_id: state.assignee,
+        ticket: state.ticket,
+    };
+    (state, activity)
+}
+
+/// A conversation the business starts with a template: it waits in `pending`
+/// for the customer's first answer.
+pub fn open_pending(sender: UserId, team: Option<TeamId>, now: Millis) -> (LifecycleState, Activity) {
+    let state = LifecycleState {
+        status: S::Pending,
+        assignee: Some(sender),
+        team,
+        priority: Priority::Normal,
+        ticket: false,
+        close_comment: None,
+        times: ConversationTimes {
+            created_at: now,
+            ..ConversationTimes::default()
+        },
+    };
+    let activity = Activity::Opened {
+        status: S::Pending,
+        team_id: team,
+        assignee_id: Some(sender),
+        ticket: false,
+    };
+    (state, activity)
+}
+
+impl LifecycleState {
+    fn enter(&mut self, route: Routed, now: Millis) {
+        match route {
+            Routed::Assigned { agent, team } => self.assign_to(agent, team, now),
+            Routed::Queued { team, ticket } => {
+                self.status = S::Queued;
+                self.assignee = None;
+                if team.is_some() {
+                    self.team = team;
+                }
+                self.ticket |= ticket;
+            }
+        }
+    }
+
+    fn assign_to(&mut self, agent: UserId, team: Option<TeamId>, now: Millis) {
+        self.status = S::Assigned;
+        self.assignee = Some(agent);
+        if team.is_some() {
+            self.team = team;
+        }
+        self.times.assigned_at = Some(now);
+        self.times.first_assigned_at.get_or_insert(now);
+        // "first reply after assignment" is measured from the latest assignment.
+        self.times.first_reply_after_assignment_at = None;
+    }
+
+    fn close(&mut self, status: ConversationStatus, comment: Option<String>, now: Millis) {
+        self.status = status;
+        self.close_comment = comment;
+        self.times.closed_at = Some(now);
+    }
+}
+
+/// Apply one command. On error the caller keeps the old state: nothing moved.
+pub fn apply(
+    state: &LifecycleState,
+    command: Command,
+    now: Millis,
+) -> Result<(LifecycleState, Activity), LifecycleError> {
+    let name = command.name();
+    let illegal = || LifecycleError::IllegalMove {
+        status: state.status,
+        command: name,
+    };
+    let mut next = state.clone();
+    let from = state.status;
+    let activity = match command {
+        Command::HandOff { route } => {
+            if from != S::Bot {
+                return Err(illegal());
+            }
+            next.enter(route, now);
+            transfer_activity(state, &next, None, None)
+        }
+        Command::EnterChat { admin } => {
+            if from != S::Bot {
+                return Err(illegal());
+            }
+            next.assign_to(admin, None, now);
+            Activity::Assigned {
+                by: Some(admin),
+                to_user: admin,
+                team_id: next.team,
+            }
+        }
+        Command::Assign { by, to, team } => {
+            if !from.is_open() {
+                return Err(illegal());
+            }
+            if from == S::Assigned && state.assignee == Some(to) && (team.is_none() || team == state.team) {
+                return Err(LifecycleError::AlreadyAssigned);
+            }
+            next.assign_to(to, team, now);
+            if from == S::Assigned {
+                transfer_activity(state, &next, by, None)
+            } else {
+                Activity::Assigned {
+                    by,
+                    to_user: to,
+                    team_id: next.team,
+                }
+            }
+        }
+        Command::Transfer { by, to, comment } => {
+            if !from.is_open() {
+                return Err(illegal());
+            }
+            let already_there = match to {
+                Routed::Assigned { agent, team } => {
+                    state.assignee == Some(agent) && (team.is_none() || team == state.team)
+                }
+                Routed::Queued { team, .. } => {
+                    from == S::Queued && (team.is_none() || team == state.team)
+                }
+            };
+            if already_there {
+                return Err(LifecycleError::AlreadyAssigned);
+            }
+            next.enter(to, now);
+            transfer_activity(state, &next, by, comment)
+        }
+        Command::Unassign { by } => {
+            let (S::Assigned, Some(from_user)) = (from, state.assignee) else {
+                return Err(illegal());
+            };
+            next.status = S::Queued;
+            next.assignee = None;
+            Activity::Unassigned { by, from_user }
+        }
+        Command::Resolve { by, comment } => close_by_person(state, &mut next, S::Resolved, by, comment, now)?,
+        Command::Abandon { by, comment } => close_by_person(state, &mut next, S::Abandoned, by, comment, now)?,
+        Command::Expire => {
+            if !(from.is_open() || from == S::Pending) {
+                return Err(illegal());
+            }
+            next.close(S::Expired, None, now);
+            Activity::StatusChanged {
+                by: None,
+                from,
+                to: S::Expired,
+                comment: None,
+            }
+        }
+        Command::Reopen { by, window_open } => {
+            if !from.is_closed() {
+                return Err(illegal());
+            }
+            if !window_open {
+                return Err(LifecycleError::WindowClosed);
+            }
+            next.close_comment = None;
+            next.times.closed_at = None;
+            next.assign_to(by, None, now);
+            Activity::Reopened {
+                by: Some(by),
+                from,
+                to: S::Assigned,
+            }
+        }
+        Command::CustomerReturned { route } => {
+            if !(from.is_closed() || from == S::Pending) {
+                return Err(illegal());
+            }
+            next.close_comment = None;
+            next.times.closed_at = None;
+            next.enter(route, now);
+            Activity::Reopened {
+                by: None,
+                from,
+                to: next.status,
+            }
+        }
+        Command::SetPriority { by, priority } => {
+            if !from.is_open() {
+                return Err(illegal());
+            }
+            if priority == state.priority {
+                return Err(LifecycleError::Unchanged);
+            }
+            next.priority = priority;
+            Activity::PriorityChanged {
+                by,
+                from: state.priority,
+                to: priority,
+            }
+        }
+    };
+    Ok((next, activity))
+}
+
+fn close_by_person(
+    state: &LifecycleState,
+    next: &mut LifecycleState,
+    to: ConversationStatus,
+    by: Option<UserId>,
+    comment: Option<String>,
+    now: Millis,
+) -> Result<Activity, LifecycleError> {
+    let from = state.status;
+    if !(from.is_open() || from == S::Pending) {
+        return Err(LifecycleError::IllegalMove {
+            status: from,
+            command: if to == S::Resolved { "resolve" } else { "abandon" },
+        });
+    }
+    next.close(to, comment.clone(), now);
+    Ok(Activity::StatusChanged { by, from, to, comment })
+}
+
+fn transfer_activity(
+    before: &LifecycleState,
+    after: &LifecycleState,
+    by: Option<UserId>,
+    comment: Option<String>,
+) -> Activity {
+    Activity::Transferred {
+        by,
+        from_user: before.assignee,
+        from_team: before.team,
+        to_user: after.assignee,
+        to_team: after.team,
+        comment,
+    }
+}
+
+/// Who sent a message, for the message-driven timestamps of DESIGN.md §8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageAuthor {
+    Customer,
+    /// A person on the business side (agent, supervisor, admin).
+    Person,
+    /// The bot or the system: counts as a message, never as a reply.
+    Automated,
+}
+
+/// Update the message-driven timestamps. Private notes, comments and
+/// activities never reach the customer, so callers do not pass them here.
+pub fn record_message(times: &mut ConversationTimes, author: MessageAuthor, now: Millis) {
+    times.last_message_at = Some(now);
+    match author {
+        MessageAuthor::Customer => times.last_customer_message_at = Some(now),
+        MessageAuthor::Person => {
+            times.first_reply_at.get_or_insert(now);
+            if times.assigned_at.is_some() {
+                times.first_reply_after_assignment_at.get_or_insert(now);
+            }
+        }
+        MessageAuthor::Automated => {}
+    }
+}
+
+/// The status an activity says the conversation moved to, if it moved.
+pub fn activity_target(activity: &Activity) -> Option<ConversationStatus> {
+    match activity {
+        Activity::Opened { status, .. } => Some(*status),
+        Activity::Assigned { .. } => Some(S::Assigned),
+        Activity::Transferred { to_user, .. } => Some(if to_user.is_some() { S::Assigned } else { S::Queued }),
+        Activity::Unassigned { .. } => Some(S::Queued),
+        Activity::StatusChanged { to, .. } | Activity::Reopened { to, .. } => Some(*to),
+        Activity::PriorityChanged { .. } | Activity::TagsChanged { .. } => None,
+    }
+}

@@ -1,0 +1,335 @@
+//! Domain records. These are also the shapes the API returns, so they carry
+//! serde and JSON-schema derives; secrets (password hashes, channel secrets,
+//! token hashes) are deliberately absent from every type here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::*;
+use crate::time::Millis;
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {kind} {value:?}; expected one of: {expected}")]
+pub struct UnknownVariant {
+    pub kind: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+/// A closed set of lower-case names stored as text and shown in the API.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownVariant;
+            fn from_str(s: &str) -> Result<Self, UnknownVariant> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownVariant {
+                        kind: stringify!($name),
+                        value: s.to_owned(),
+                        expected: concat!($($text, " "),+),
+                    }),
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = UnknownVariant;
+            fn try_from(s: String) -> Result<Self, UnknownVariant> {
+                s.parse()
+            }
+        }
+    };
+}
+
+string_enum!(Role { Admin => "admin", Supervisor => "supervisor", Agent => "agent" });
+string_enum!(Availability { Online => "online", Busy => "busy", Offline => "offline" });
+string_enum!(AssignmentRule { Manual => "manual", RoundRobin => "round_robin", LeastBusy => "least_busy" });
+string_enum!(ChannelKind {
+    Web => "web", Whatsapp => "whatsapp", Messenger => "messenger", Instagram => "instagram",
+    Telegram => "telegram", Sms => "sms", Email => "email", Vk => "vk", X => "x", Api => "api",
+});
+string_enum!(
+    /// The canonical status of a conversation (DESIGN.md §4).
+    ConversationStatus {
+        Bot => "bot", Queued => "queued", Assigned => "assigned", Resolved => "resolved",
+        Abandoned => "abandoned", Expired => "expired", Pending => "pending",
+    }
+);
+string_enum!(Priority { Normal => "normal", Critical => "critical" });
+string_enum!(
+    /// The inbox sections of DESIGN.md §4.
+    Section { Live => "live", Assigned => "assigned", Archived => "archived", Tickets => "tickets" }
+);
+string_enum!(Direction { In => "in", Out => "out" });
+string_enum!(SenderKind { Contact => "contact", User => "user", Bot => "bot", System => "system" });
+string_enum!(MessageKind {
+    Text => "text", Media => "media", Template => "template", Note => "note",
+    Comment => "comment", Activity => "activity",
+});
+string_enum!(DeliveryStatus {
+    Queued => "queued", Sent => "sent", Delivered => "delivered", Read => "read", Failed => "failed",
+});
+
+impl ConversationStatus {
+    /// Closed statuses are the archive. `pending` is listed in the archive
+    /// too, but is not closed: it waits for the customer's first answer.
+    pub const fn is_closed(self) -> bool {
+        matches!(self, Self::Resolved | Self::Abandoned | Self::Expired)
+    }
+    pub const fn is_open(self) -> bool {
+        matches!(self, Self::Bot | Self::Queued | Self::Assigned)
+    }
+    pub const fn section(self) -> Section {
+        match self {
+            Self::Bot | Self::Queued => Section::Live,
+            Self::Assigned => Section::Assigned,
+            Self::Resolved | Self::Abandoned | Self::Expired | Self::Pending => Section::Archived,
+        }
+    }
+}
+
+impl Section {
+    /// Statuses that make up the section (tickets are the `ticket` flag, any status).
+    pub fn statuses(self) -> &'static [ConversationStatus] {
+        use ConversationStatus::*;
+        match self {
+            Section::Live => &[Bot, Queued],
+            Section::Assigned => &[Assigned],
+            Section::Archived => &[Resolved, Abandoned, Expired, Pending],
+            Section::Tickets => ConversationStatus::ALL,
+        }
+    }
+}
+
+impl DeliveryStatus {
+    /// Delivery status only moves forward (a late "sent" never undoes "read");
+    /// `failed` is final.
+    pub fn can_advance_to(self, next: DeliveryStatus) -> bool {
+        use DeliveryStatus::*;
+        let rank = |s: DeliveryStatus| match s {
+            Queued => 0,
+            Sent => 1,
+            Delivered => 2,
+            Read => 3,
+            Failed => 4,
+        };
+        match (self, next) {
+            (Failed | Read, _) => false,
+            (_, Failed) => true,
+            _ => rank(next) > rank(self),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub time_zone: String,
+    pub created_at: Millis,
+}
+
+/// A user as seen inside one workspace.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Member {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub availability: Availability,
+    pub capacity: i64,
+    pub team_ids: Vec<TeamId>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Team {
+    pub id: TeamId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub assignment_rule: AssignmentRule,
+    pub member_ids: Vec<UserId>,
+    pub created_at: Millis,
+}
+
+/// A channel as the API shows it. The secret is never part of this type;
+/// `has_secret` tells whether one is set.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub workspace_id: WorkspaceId,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub default_team_id: Option<TeamId>,
+    pub callback_url: Option<String>,
+    pub has_secret: bool,
+    /// Minutes after closing during which a customer message reopens the
+    /// conversation instead of starting a new one (DESIGN.md §4).
+    pub reopen_minutes: i64,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ContactIdentity {
+    pub channel_id: ChannelId,
+    pub external_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Contact {
+    pub id: ContactId,
+    pub workspace_id: WorkspaceId,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub country: Option<String>,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub identities: Vec<ContactIdentity>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// The timestamps of DESIGN.md §8, kept on every conversation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationTimes {
+    pub created_at: Millis,
+    pub assigned_at: Option<Millis>,
+    pub first_assigned_at: Option<Millis>,
+    pub first_reply_at: Option<Millis>,
+    pub first_reply_after_assignment_at: Option<Millis>,
+    pub last_customer_message_at: Option<Millis>,
+    pub last_message_at: Option<Millis>,
+    pub closed_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub workspace_id: WorkspaceId,
+    pub channel_id: ChannelId,
+    pub contact_id: ContactId,
+    pub team_id: Option<TeamId>,
+    pub assignee_id: Option<UserId>,
+    pub status: ConversationStatus,
+    pub priority: Priority,
+    pub ticket: bool,
+    pub tags: Vec<String>,
+    pub close_comment: Option<String>,
+    pub rating: Option<i64>,
+    #[serde(flatten)]
+    pub times: ConversationTimes,
+    pub updated_at: Millis,
+}
+
+/// What happened, recorded as an `activity` message in the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Activity {
+    Opened {
+        status: ConversationStatus,
+        team_id: Option<TeamId>,
+        assignee_id: Option<UserId>,
+        ticket: bool,
+    },
+    Assigned {
+        by: Option<UserId>,
+        to_user: UserId,
+        team_id: Option<TeamId>,
+    },
+    Transferred {
+        by: Option<UserId>,
+        from_user: Option<UserId>,
+        from_team: Option<TeamId>,
+        to_user: Option<UserId>,
+        to_team: Option<TeamId>,
+        comment: Option<String>,
+    },
+    Unassigned {
+        by: Option<UserId>,
+        from_user: UserId,
+    },
+    StatusChanged {
+        by: Option<UserId>,
+        from: ConversationStatus,
+        to: ConversationStatus,
+        comment: Option<String>,
+    },
+    Reopened {
+        by: Option<UserId>,
+        from: ConversationStatus,
+        to: ConversationStatus,
+    },
+    PriorityChanged {
+        by: Option<UserId>,
+        from: Priority,
+        to: Priority,
+    },
+    TagsChanged {
+        by: Option<UserId>,
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Message {
+    pub id: MessageId,
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    pub direction: Direction,
+    pub sender_kind: SenderKind,
+    pub sender_id: Option<String>,
+    pub kind: MessageKind,
+    pub body: Option<String>,
+    pub activity: Option<Activity>,
+    pub in_reply_to: Option<MessageId>,
+    pub provider_message_id: Option<String>,
+    pub delivery_status: Option<DeliveryStatus>,
+    pub delivery_error: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Tag {
+    pub id: TagId,
+    pub workspace_id: WorkspaceId,
+    pub name: String,
+    pub color: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ApiToken {
+    pub id: ApiTokenId,
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub name: String,
+    /// First characters of the token, so a user can tell tokens apart.
+    pub prefix: String,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+}

@@ -1,0 +1,84 @@
+//! Migrations: two folders (SQLite and PostgreSQL dialects) with the same
+//! versions, embedded in the binary and applied in order at start.
+
+use sqlx::Executor;
+
+use crate::{Result, Store, StoreError};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migrations {
+    ($dir:literal: $($version:literal => $name:literal),* $(,)?) => {
+        &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../migrations/", $dir, "/", $name)),
+        }),*]
+    };
+}
+
+pub static MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql");
+pub static MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql");
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+pub(crate) async fn run(store: &Store) -> Result<Vec<i64>> {
+    let mut applied_now = Vec::new();
+    let migrations = match store.backend() {
+        crate::Backend::Sqlite => MIGRATIONS_SQLITE,
+        crate::Backend::Postgres => MIGRATIONS_POSTGRES,
+    };
+    let mut tx = store.begin().await?;
+    if let crate::Tx::Postgres(t) = &mut tx {
+        // Several nodes may start at once: one migrates, the others wait.
+        t.execute("SELECT pg_advisory_xact_lock(727274)").await?;
+    }
+    run_raw(&mut tx, CREATE_TABLE).await?;
+    let done: Vec<(i64,)> = tx
+        .exec()
+        .fetch_all(
+            sea_query::Query::select()
+                .column(sea_query::Alias::new("version"))
+                .from(sea_query::Alias::new("schema_migrations")),
+        )
+        .await?;
+    for m in migrations {
+        if done.iter().any(|(v,)| *v == m.version) {
+            continue;
+        }
+        run_raw(&mut tx, m.sql)
+            .await
+            .map_err(|e| match e {
+                StoreError::Database(source) => StoreError::Migration { version: m.version, source },
+                other => other,
+            })?;
+        tx.exec()
+            .execute(
+                sea_query::Query::insert()
+                    .into_table(sea_query::Alias::new("schema_migrations"))
+                    .columns(["version", "name", "applied_at"].map(sea_query::Alias::new))
+                    .values_panic([m.version.into(), m.name.into(), crate::repo::now_ms().into()]),
+            )
+            .await?;
+        applied_now.push(m.version);
+    }
+    tx.commit().await?;
+    Ok(applied_now)
+}
+
+async fn run_raw(tx: &mut crate::Tx<'_>, sql: &str) -> Result<()> {
+    match tx {
+        crate::Tx::Sqlite(t) => {
+            t.execute(sql).await?;
+        }
+        crate::Tx::Postgres(t) => {
+            t.execute(sql).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,514 @@
+//! Conversations, their tags, and messages.
+
+use sea_query::{Cond, Expr, LockType, Order, Query};
+use switchboard_core::permissions::Visibility;
+use switchboard_core::{
+    ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, ConversationTimes, DeliveryStatus, Direction, Message,
+    MessageId, Millis, TeamId, UserId, WorkspaceId,
+};
+
+use crate::schema::*;
+use crate::{Exec, Page, Result, StoreError, page_of, parse, parse_opt};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct ConversationRow {
+    id: String,
+    workspace_id: String,
+    channel_id: String,
+    contact_id: String,
+    team_id: Option<String>,
+    assignee_id: Option<String>,
+    status: String,
+    priority: String,
+    ticket: bool,
+    close_comment: Option<String>,
+    rating: Option<i64>,
+    created_at: i64,
+    assigned_at: Option<i64>,
+    first_assigned_at: Option<i64>,
+    first_reply_at: Option<i64>,
+    first_reply_after_assignment_at: Option<i64>,
+    last_customer_message_at: Option<i64>,
+    last_message_at: Option<i64>,
+    closed_at: Option<i64>,
+    updated_at: i64,
+}
+
+impl ConversationRow {
+    fn into_domain(self, tags: Vec<String>) -> Result<Conversation> {
+        Ok(Conversation {
+            id: parse("conversation id", &self.id)?,
+            workspace_id: parse("workspace id", &self.workspace_id)?,
+            channel_id: parse("channel id", &self.channel_id)?,
+            contact_id: parse("contact id", &self.contact_id)?,
+            team_id: parse_opt("team id", self.team_id.as_deref())?,
+            assignee_id: parse_opt("user id", self.assignee_id.as_deref())?,
+            status: parse("status", &self.status)?,
+            priority: parse("priority", &self.priority)?,
+            ticket: self.ticket,
+            tags,
+            close_comment: self.close_comment,
+            rating: self.rating,
+            times: ConversationTimes {
+                created_at: Millis(self.created_at),
+                assigned_at: self.assigned_at.map(Millis),
+                first_assigned_at: self.first_assigned_at.map(Millis),
+                first_reply_at: self.first_reply_at.map(Millis),
+                first_reply_after_assignment_at: self.first_reply_after_assignment_at.map(Millis),
+                last_customer_message_at: self.last_customer_message_at.map(Millis),
+                last_message_at: self.last_message_at.map(Millis),
+                closed_at: self.closed_at.map(Millis),
+            },
+            updated_at: Millis(self.updated_at),
+        })
+    }
+}
+
+const CONVERSATION_COLUMNS: [Conversations; 20] = [
+    Conversations::Id,
+    Conversations::WorkspaceId,
+    Conversations::ChannelId,
+    Conversations::ContactId,
+    Conversations::TeamId,
+    Conversations::AssigneeId,
+    Conversations::Status,
+    Conversations::Priority,
+    Conversations::Ticket,
+    Conversations::CloseComment,
+    Conversations::Rating,
+    Conversations::CreatedAt,
+    Conversations::AssignedAt,
+    Conversations::FirstAssignedAt,
+    Conversations::FirstReplyAt,
+    Conversations::FirstReplyAfterAssignmentAt,
+    Conversations::LastCustomerMessageAt,
+    Conversations::LastMessageAt,
+    Conversations::ClosedAt,
+    Conversations::UpdatedAt,
+];
+
+fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 20] {
+    let t = &c.times;
+    let ms = |m: Option<Millis>| m.map(|m| m.0);
+    [
+        c.id.to_string().into(),
+        c.workspace_id.to_string().into(),
+        c.channel_id.to_string().into(),
+        c.contact_id.to_string().into(),
+        c.team_id.map(|x| x.to_string()).into(),
+        c.assignee_id.map(|x| x.to_string()).into(),
+        c.status.as_str().into(),
+        c.priority.as_str().into(),
+        c.ticket.into(),
+        c.close_comment.clone().into(),
+        c.rating.into(),
+        t.created_at.0.into(),
+        ms(t.assigned_at).into(),
+        ms(t.first_assigned_at).into(),
+        ms(t.first_reply_at).into(),
+        ms(t.first_reply_after_assignment_at).into(),
+        ms(t.last_customer_message_at).into(),
+        ms(t.last_message_at).into(),
+        ms(t.closed_at).into(),
+        c.updated_at.0.into(),
+    ]
+}
+
+/// Which conversations to list.
+#[derive(Debug, Clone)]
+pub struct ConversationFilter {
+    pub visibility: Visibility,
+    pub statuses: Option<Vec<ConversationStatus>>,
+    pub ticket: Option<bool>,
+    pub assignee: Option<UserId>,
+    pub unassigned: bool,
+    pub team: Option<TeamId>,
+    pub channel: Option<ChannelId>,
+    pub contact: Option<ContactId>,
+    pub cursor: Option<ConversationId>,
+    pub limit: u64,
+}
+
+impl ConversationFilter {
+    pub fn new(visibility: Visibility, limit: u64) -> Self {
+        Self {
+            visibility,
+            statuses: None,
+            ticket: None,
+            assignee: None,
+            unassigned: false,
+            team: None,
+            channel: None,
+            contact: None,
+            cursor: None,
+            limit,
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct MessageRow {
+    id: String,
+    workspace_id: String,
+    conversation_id: String,
+    direction: String,
+    sender_kind: String,
+    sender_id: Option<String>,
+    kind: String,
+    body: Option<String>,
+    activity: Option<String>,
+    in_reply_to: Option<String>,
+    provider_message_id: Option<String>,
+    delivery_status: Option<String>,
+    delivery_error: Option<String>,
+    created_at: i64,
+}
+
+impl MessageRow {
+    fn into_domain(self) -> Result<Message> {
+        let activity = self
+            .activity
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("activity: {e}")))?;
+        Ok(Message {
+            id: parse("message id", &self.id)?,
+            workspace_id: parse("workspace id", &self.workspace_id)?,
+            conversation_id: parse("conversation id", &self.conversation_id)?,
+            direction: parse("direction", &self.direction)?,
+            sender_kind: parse("sender kind", &self.sender_kind)?,
+            sender_id: self.sender_id,
+            kind: parse("message kind", &self.kind)?,
+            body: self.body,
+            activity,
+            in_reply_to: parse_opt("message id", self.in_reply_to.as_deref())?,
+            provider_message_id: self.provider_message_id,
+            delivery_status: parse_opt("delivery status", self.delivery_status.as_deref())?,
+            delivery_error: self.delivery_error,
+            created_at: Millis(self.created_at),
+        })
+    }
+}
+
+fn message_select() -> sea_query::SelectStatement {
+    Query::select()
+        .columns([
+            Messages::Id,
+            Messages::WorkspaceId,
+            Messages::ConversationId,
+            Messages::Direction,
+            Messages::SenderKind,
+            Messages::SenderId,
+            Messages::Kind,
+            Messages::Body,
+            Messages::Activity,
+            Messages::InReplyTo,
+            Messages::ProviderMessageId,
+            Messages::DeliveryStatus,
+            Messages::DeliveryError,
+            Messages::CreatedAt,
+        ])
+        .from(Messages::Table)
+        .to_owned()
+}
+
+impl Exec<'_> {
+    pub async fn insert_conversation(&mut self, c: &Conversation) -> Result<()> {
+        self.execute(
+            Query::insert()
+                .into_table(Conversations::Table)
+                .columns(CONVERSATION_COLUMNS)
+                .values_panic(conversation_values(c)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Write back everything the lifecycle and the message times may change.
+    pub async fn update_conversation(&mut self, c: &Conversation) -> Result<u64> {
+        let mut q = Query::update();
+        q.table(Conversations::Table)
+            .and_where(Expr::col(Conversations::WorkspaceId).eq(c.workspace_id.to_string()))
+            .and_where(Expr::col(Conversations::Id).eq(c.id.to_string()));
+        // Id, workspace, channel, contact and created_at never change.
+        for (col, value) in CONVERSATION_COLUMNS.into_iter().zip(conversation_values(c)).skip(4) {
+            if !matches!(col, Conversations::CreatedAt) {
+                q.value(col, value);
+            }
+        }
+        self.execute(&q).await
+    }
+
+    async fn tags_of(&mut self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.fetch_all(
+            Query::select()
+                .column((ConversationTags::Table, ConversationTags::ConversationId))
+                .column((Tags::Table, Tags::Name))
+                .from(ConversationTags::Table)
+                .inner_join(Tags::Table, Expr::col((Tags::Table, Tags::Id)).equals((ConversationTags::Table, ConversationTags::TagId)))
+                .and_where(Expr::col((ConversationTags::Table, ConversationTags::ConversationId)).is_in(ids.iter().cloned()))
+                .order_by((Tags::Table, Tags::Name), Order::Asc),
+        )
+        .await
+    }
+
+    async fn with_tags(&mut self, rows: Vec<ConversationRow>) -> Result<Vec<Conversation>> {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let tags = self.tags_of(&ids).await?;
+        rows.into_iter()
+            .map(|row| {
+                let mine = tags.iter().filter(|(c, _)| *c == row.id).map(|(_, t)| t.clone()).collect();
+                row.into_domain(mine)
+            })
+            .collect()
+    }
+
+    pub async fn conversation(&mut self, ws: WorkspaceId, id: ConversationId) -> Result<Option<Conversation>> {
+        self.conversation_locked(ws, id, false).await
+    }
+
+    /// Read a conversation to change it: on PostgreSQL the row stays locked
+    /// until the transaction ends (SQLite's writer lock already serialises).
+    pub async fn conversation_for_update(&mut self, ws: WorkspaceId, id: ConversationId) -> Result<Option<Conversation>> {
+        self.conversation_locked(ws, id, true).await
+    }
+
+    async fn conversation_locked(&mut self, ws: WorkspaceId, id: ConversationId, lock: bool) -> Result<Option<Conversation>> {
+        let mut q = Query::select();
+        q.columns(CONVERSATION_COLUMNS)
+            .from(Conversations::Table)
+            .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()))
+            .and_where(Expr::col(Conversations::Id).eq(id.to_string()));
+        if lock {
+            q.lock(LockType::Update);
+        }
+        let row: Option<ConversationRow> = self.fetch_optional(&q).await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(self.with_tags(vec![row]).await?.pop()),
+        }
+    }
+
+    /// The newest conversation of a contact on a channel, if any.
+    pub async fn latest_conversation(&mut self, contact: ContactId, channel: ChannelId) -> Result<Option<Conversation>> {
+        let row: Option<ConversationRow> = self
+            .fetch_optional(
+                Query::select()
+                    .columns(CONVERSATION_COLUMNS)
+                    .from(Conversations::Table)
+                    .and_where(Expr::col(Conversations::ContactId).eq(contact.to_string()))
+                    .and_where(Expr::col(Conversations::ChannelId).eq(channel.to_string()))
+                    .order_by(Conversations::Id, Order::Desc)
+                    .limit(1),
+            )
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => Ok(self.with_tags(vec![row]).await?.pop()),
+        }
+    }
+
+    /// Conversations, newest first, limited to what the caller may see.
+    pub async fn conversations(&mut self, ws: WorkspaceId, f: &ConversationFilter) -> Result<Page<Conversation>> {
+        let mut q = Query::select();
+        q.columns(CONVERSATION_COLUMNS)
+            .from(Conversations::Table)
+            .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()))
+            .order_by(Conversations::Id, Order::Desc)
+            .limit(f.limit + 1);
+        if let Visibility::Teams { team_ids, user_id } = &f.visibility {
+            q.cond_where(
+                Cond::any()
+                    .add(Expr::col(Conversations::TeamId).is_null())
+                    .add(Expr::col(Conversations::TeamId).is_in(team_ids.iter().map(|t| t.to_string())))
+                    .add(Expr::col(Conversations::AssigneeId).eq(user_id.to_string())),
+            );
+        }
+        if let Some(statuses) = &f.statuses {
+            q.and_where(Expr::col(Conversations::Status).is_in(statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(ticket) = f.ticket {
+            q.and_where(Expr::col(Conversations::Ticket).eq(ticket));
+        }
+        if let Some(a) = f.assignee {
+            q.and_where(Expr::col(Conversations::AssigneeId).eq(a.to_string()));
+        }
+        if f.unassigned {
+            q.and_where(Expr::col(Conversations::AssigneeId).is_null());
+        }
+        if let Some(t) = f.team {
+            q.and_where(Expr::col(Conversations::TeamId).eq(t.to_string()));
+        }
+        if let Some(c) = f.channel {
+            q.and_where(Expr::col(Conversations::ChannelId).eq(c.to_string()));
+        }
+        if let Some(c) = f.contact {
+            q.and_where(Expr::col(Conversations::ContactId).eq(c.to_string()));
+        }
+        if let Some(cursor) = f.cursor {
+            q.and_where(Expr::col(Conversations::Id).lt(cursor.to_string()));
+        }
+        let rows: Vec<ConversationRow> = self.fetch_all(&q).await?;
+        let page = page_of(rows, f.limit, |r| r.id.clone());
+        let items = self.with_tags(page.items).await?;
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    /// Open chats an agent owns (capacity checks).
+    pub async fn open_count_of(&mut self, ws: WorkspaceId, user: UserId) -> Result<i64> {
+        let (n,): (i64,) = self
+            .fetch_one(
+                Query::select()
+                    .expr(Expr::col(Conversations::Id).count())
+                    .from(Conversations::Table)
+                    .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Conversations::AssigneeId).eq(user.to_string()))
+                    .and_where(Expr::col(Conversations::Status).eq(ConversationStatus::Assigned.as_str())),
+            )
+            .await?;
+        Ok(n)
+    }
+
+    pub async fn set_conversation_tags(&mut self, conversation: ConversationId, tag_ids: &[String]) -> Result<()> {
+        self.execute(
+            Query::delete()
+                .from_table(ConversationTags::Table)
+                .and_where(Expr::col(ConversationTags::ConversationId).eq(conversation.to_string())),
+        )
+        .await?;
+        if tag_ids.is_empty() {
+            return Ok(());
+        }
+        let mut q = Query::insert();
+        q.into_table(ConversationTags::Table)
+            .columns([ConversationTags::ConversationId, ConversationTags::TagId]);
+        for tag in tag_ids {
+            q.values_panic([conversation.to_string().into(), tag.clone().into()]);
+        }
+        self.execute(&q).await?;
+        Ok(())
+    }
+
+    /// Insert a message. An inbound message whose provider id this channel
+    /// already stored fails with [`StoreError::Conflict`].
+    pub async fn insert_message(&mut self, m: &Message, channel: ChannelId) -> Result<()> {
+        self.execute(
+            Query::insert()
+                .into_table(Messages::Table)
+                .columns([
+                    Messages::Id,
+                    Messages::WorkspaceId,
+                    Messages::ConversationId,
+                    Messages::ChannelId,
+                    Messages::Direction,
+                    Messages::SenderKind,
+                    Messages::SenderId,
+                    Messages::Kind,
+                    Messages::Body,
+                    Messages::Activity,
+                    Messages::InReplyTo,
+                    Messages::ProviderMessageId,
+                    Messages::DeliveryStatus,
+                    Messages::DeliveryError,
+                    Messages::CreatedAt,
+                ])
+                .values_panic([
+                    m.id.to_string().into(),
+                    m.workspace_id.to_string().into(),
+                    m.conversation_id.to_string().into(),
+                    channel.to_string().into(),
+                    m.direction.as_str().into(),
+                    m.sender_kind.as_str().into(),
+                    m.sender_id.clone().into(),
+                    m.kind.as_str().into(),
+                    m.body.clone().into(),
+                    m.activity
+                        .as_ref()
+                        .map(|a| serde_json::to_string(a).unwrap_or_default())
+                        .into(),
+                    m.in_reply_to.map(|x| x.to_string()).into(),
+                    m.provider_message_id.clone().into(),
+                    m.delivery_status.map(|s| s.as_str()).into(),
+                    m.delivery_error.clone().into(),
+                    m.created_at.0.into(),
+                ]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn message(&mut self, ws: WorkspaceId, id: MessageId) -> Result<Option<Message>> {
+        let row: Option<MessageRow> = self
+            .fetch_optional(
+                message_select()
+                    .and_where(Expr::col(Messages::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Messages::Id).eq(id.to_string())),
+            )
+            .await?;
+        row.map(MessageRow::into_domain).transpose()
+    }
+
+    pub async fn message_by_provider_id(&mut self, channel: ChannelId, direction: Direction, provider_id: &str) -> Result<Option<Message>> {
+        let row: Option<MessageRow> = self
+            .fetch_optional(
+                message_select()
+                    .and_where(Expr::col(Messages::ChannelId).eq(channel.to_string()))
+                    .and_where(Expr::col(Messages::Direction).eq(direction.as_str()))
+                    .and_where(Expr::col(Messages::ProviderMessageId).eq(provider_id)),
+            )
+            .await?;
+        row.map(MessageRow::into_domain).transpose()
+    }
+
+    /// Messages of a conversation in time order (`descending` for newest first).
+    pub async fn messages(&mut self, conversation: ConversationId, cursor: Option<MessageId>, limit: u64, descending: bool) -> Result<Page<Message>> {
+        let mut q = message_select();
+        q.and_where(Expr::col(Messages::ConversationId).eq(conversation.to_string()))
+            .order_by(Messages::Id, if descending { Order::Desc } else { Order::Asc })
+            .limit(limit + 1);
+        if let Some(cursor) = cursor {
+            let col = Expr::col(Messages::Id);
+            q.and_where(if descending { col.lt(cursor.to_string()) } else { col.gt(cursor.to_string()) });
+        }
+        let rows: Vec<MessageRow> = self.fetch_all(&q).await?;
+        let page = page_of(rows, limit, |r| r.id.clone());
+        Ok(Page {
+            items: page.items.into_iter().map(MessageRow::into_domain).collect::<Result<_>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    pub async fn count_messages(&mut self, conversation: ConversationId) -> Result<i64> {
+        let (n,): (i64,) = self
+            .fetch_one(
+                Query::select()
+                    .expr(Expr::col(Messages::Id).count())
+                    .from(Messages::Table)
+                    .and_where(Expr::col(Messages::ConversationId).eq(conversation.to_string())),
+            )
+            .await?;
+        Ok(n)
+    }
+
+    pub async fn set_delivery(
+        &mut self,
+        id: MessageId,
+        status: DeliveryStatus,
+        provider_id: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<u64> {
+        let mut q = Query::update();
+        q.table(Messages::Table)
+            .value(Messages::DeliveryStatus, status.as_str())
+            .value(Messages::DeliveryError, error.map(str::to_owned))
+            .and_where(Expr::col(Messages::Id).eq(id.to_string()));
+        if let Some(provider_id) = provider_id {
+            q.value(Messages::ProviderMessageId, provider_id);
+        }
+        self.execute(&q).await
+    }
+}

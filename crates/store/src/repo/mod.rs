@@ -1,0 +1,39 @@
+//! Repositories: each function is one statement (or a few), written once
+//! with sea-query and run on either backend through [`Exec`](crate::Exec).
+
+mod accounts;
+mod contacts;
+mod conversations;
+mod jobs;
+mod org;
+
+pub use accounts::*;
+pub use contacts::*;
+pub use conversations::*;
+pub use jobs::*;
+pub use org::*;
+
+/// Wall-clock now in milliseconds, for bookkeeping columns the rules do not
+/// read (rule-relevant times come from the service's clock).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A page of results and the cursor to pass for the next one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Trim a result fetched with `limit + 1` rows to `limit`, and derive the
+/// next cursor from the last row kept.
+pub fn page_of<T>(mut rows: Vec<T>, limit: u64, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(&cursor_of) } else { None };
+    Page { items: rows, next_cursor }
+}

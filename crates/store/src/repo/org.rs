@@ -1,0 +1,408 @@
+//! Teams, channels and tags.
+
+use sea_query::{Expr, Order, Query};
+use switchboard_core::{AssignmentRule, Channel, ChannelId, ChannelKind, Millis, Tag, TagId, Team, TeamId, UserId, WorkspaceId};
+
+use crate::schema::*;
+use crate::{Exec, Result, parse, parse_opt};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct TeamRow {
+    id: String,
+    workspace_id: String,
+    name: String,
+    assignment_rule: String,
+    created_at: i64,
+}
+
+/// A channel with its credentials, for the service layer only.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub kind: String,
+    pub name: String,
+    pub secret: Option<String>,
+    pub callback_url: Option<String>,
+    pub default_team_id: Option<String>,
+    pub reopen_minutes: i64,
+    pub created_at: i64,
+}
+
+impl ChannelRow {
+    pub fn to_domain(&self) -> Result<Channel> {
+        Ok(Channel {
+            id: parse("channel id", &self.id)?,
+            workspace_id: parse("workspace id", &self.workspace_id)?,
+            kind: parse("channel kind", &self.kind)?,
+            name: self.name.clone(),
+            default_team_id: parse_opt("team id", self.default_team_id.as_deref())?,
+            callback_url: self.callback_url.clone(),
+            has_secret: self.secret.is_some(),
+            reopen_minutes: self.reopen_minutes,
+            created_at: Millis(self.created_at),
+        })
+    }
+}
+
+/// The writable fields of a channel.
+#[derive(Debug, Clone)]
+pub struct ChannelRecord {
+    pub id: ChannelId,
+    pub workspace_id: WorkspaceId,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub secret: Option<String>,
+    pub callback_url: Option<String>,
+    pub default_team_id: Option<TeamId>,
+    pub reopen_minutes: i64,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct TagRow {
+    id: String,
+    workspace_id: String,
+    name: String,
+    color: Option<String>,
+    created_at: i64,
+}
+
+impl TagRow {
+    fn into_domain(self) -> Result<Tag> {
+        Ok(Tag {
+            id: parse("tag id", &self.id)?,
+            workspace_id: parse("workspace id", &self.workspace_id)?,
+            name: self.name,
+            color: self.color,
+            created_at: Millis(self.created_at),
+        })
+    }
+}
+
+fn team_select() -> sea_query::SelectStatement {
+    Query::select()
+        .columns([Teams::Id, Teams::WorkspaceId, Teams::Name, Teams::AssignmentRule, Teams::CreatedAt])
+        .from(Teams::Table)
+        .to_owned()
+}
+
+fn channel_select() -> sea_query::SelectStatement {
+    Query::select()
+        .columns([
+            Channels::Id,
+            Channels::WorkspaceId,
+            Channels::Kind,
+            Channels::Name,
+            Channels::Secret,
+            Channels::CallbackUrl,
+            Channels::DefaultTeamId,
+            Channels::ReopenMinutes,
+            Channels::CreatedAt,
+        ])
+        .from(Channels::Table)
+        .to_owned()
+}
+
+fn tag_select() -> sea_query::SelectStatement {
+    Query::select()
+        .columns([Tags::Id, Tags::WorkspaceId, Tags::Name, Tags::Color, Tags::CreatedAt])
+        .from(Tags::Table)
+        .to_owned()
+}
+
+impl Exec<'_> {
+    pub async fn insert_team(&mut self, t: &Team) -> Result<()> {
+        self.execute(
+            Query::insert()
+                .into_table(Teams::Table)
+                .columns([Teams::Id, Teams::WorkspaceId, Teams::Name, Teams::AssignmentRule, Teams::CreatedAt])
+                .values_panic([
+                    t.id.to_string().into(),
+                    t.workspace_id.to_string().into(),
+                    t.name.clone().into(),
+                    t.assignment_rule.as_str().into(),
+                    t.created_at.0.into(),
+                ]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn team_members_of(&mut self, team: &str) -> Result<Vec<UserId>> {
+        let rows: Vec<(String,)> = self
+            .fetch_all(
+                Query::select()
+                    .column(TeamMembers::UserId)
+                    .from(TeamMembers::Table)
+                    .and_where(Expr::col(TeamMembers::TeamId).eq(team))
+                    .order_by(TeamMembers::UserId, Order::Asc),
+            )
+            .await?;
+        rows.iter().map(|(u,)| parse("user id", u)).collect()
+    }
+
+    async fn team_from_row(&mut self, row: TeamRow) -> Result<Team> {
+        let member_ids = self.team_members_of(&row.id).await?;
+        Ok(Team {
+            id: parse("team id", &row.id)?,
+            workspace_id: parse("workspace id", &row.workspace_id)?,
+            name: row.name,
+            assignment_rule: parse::<AssignmentRule>("assignment rule", &row.assignment_rule)?,
+            member_ids,
+            created_at: Millis(row.created_at),
+        })
+    }
+
+    pub async fn team(&mut self, ws: WorkspaceId, id: TeamId) -> Result<Option<Team>> {
+        let row: Option<TeamRow> = self
+            .fetch_optional(
+                team_select()
+                    .and_where(Expr::col(Teams::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Teams::Id).eq(id.to_string())),
+            )
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => self.team_from_row(row).await.map(Some),
+        }
+    }
+
+    pub async fn teams(&mut self, ws: WorkspaceId) -> Result<Vec<Team>> {
+        let rows: Vec<TeamRow> = self
+            .fetch_all(
+                team_select()
+                    .and_where(Expr::col(Teams::WorkspaceId).eq(ws.to_string()))
+                    .order_by(Teams::Name, Order::Asc),
+            )
+            .await?;
+        let mut teams = Vec::with_capacity(rows.len());
+        for row in rows {
+            teams.push(self.team_from_row(row).await?);
+        }
+        Ok(teams)
+    }
+
+    pub async fn update_team(&mut self, ws: WorkspaceId, id: TeamId, name: Option<&str>, rule: Option<AssignmentRule>) -> Result<u64> {
+        let mut q = Query::update();
+        q.table(Teams::Table)
+            .and_where(Expr::col(Teams::WorkspaceId).eq(ws.to_string()))
+            .and_where(Expr::col(Teams::Id).eq(id.to_string()));
+        if let Some(name) = name {
+            q.value(Teams::Name, name);
+        }
+        if let Some(rule) = rule {
+            q.value(Teams::AssignmentRule, rule.as_str());
+        }
+        if name.is_none() && rule.is_none() {
+            return Ok(1);
+        }
+        self.execute(&q).await
+    }
+
+    pub async fn delete_team(&mut self, ws: WorkspaceId, id: TeamId) -> Result<u64> {
+        self.execute(
+            Query::delete()
+                .from_table(Teams::Table)
+                .and_where(Expr::col(Teams::WorkspaceId).eq(ws.to_string()))
+                .and_where(Expr::col(Teams::Id).eq(id.to_string())),
+        )
+        .await
+    }
+
+    pub async fn add_team_member(&mut self, ws: WorkspaceId, team: TeamId, user: UserId, now: Millis) -> Result<()> {
+        self.execute(
+            Query::insert()
+                .into_table(TeamMembers::Table)
+                .columns([TeamMembers::TeamId, TeamMembers::UserId, TeamMembers::WorkspaceId, TeamMembers::CreatedAt])
+                .values_panic([team.to_string().into(), user.to_string().into(), ws.to_string().into(), now.0.into()])
+                .on_conflict(
+                    sea_query::OnConflict::columns([TeamMembers::TeamId, TeamMembers::UserId])
+                        .do_nothing()
+                        .to_owned(),
+                ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_team_member(&mut self, ws: WorkspaceId, team: TeamId, user: UserId) -> Result<u64> {
+        self.execute(
+            Query::delete()
+                .from_table(TeamMembers::Table)
+                .and_where(Expr::col(TeamMembers::WorkspaceId).eq(ws.to_string()))
+                .and_where(Expr::col(TeamMembers::TeamId).eq(team.to_string()))
+                .and_where(Expr::col(TeamMembers::UserId).eq(user.to_string())),
+        )
+        .await
+    }
+
+    pub async fn team_ids_of(&mut self, ws: WorkspaceId, user: UserId) -> Result<Vec<TeamId>> {
+        let rows: Vec<(String,)> = self
+            .fetch_all(
+                Query::select()
+                    .column(TeamMembers::TeamId)
+                    .from(TeamMembers::Table)
+                    .and_where(Expr::col(TeamMembers::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(TeamMembers::UserId).eq(user.to_string()))
+                    .order_by(TeamMembers::TeamId, Order::Asc),
+            )
+            .await?;
+        rows.iter().map(|(t,)| parse("team id", t)).collect()
+    }
+
+    /// Round-robin bookkeeping: when each member last got a chat.
+    pub async fn mark_assigned(&mut self, ws: WorkspaceId, user: UserId, now: Millis) -> Result<u64> {
+        self.execute(
+            Query::update()
+                .table(Memberships::Table)
+                .value(Memberships::LastAssignedAt, now.0)
+                .and_where(Expr::col(Memberships::WorkspaceId).eq(ws.to_string()))
+                .and_where(Expr::col(Memberships::UserId).eq(user.to_string())),
+        )
+        .await
+    }
+
+    pub async fn insert_channel(&mut self, c: &ChannelRecord) -> Result<()> {
+        self.execute(
+            Query::insert()
+                .into_table(Channels::Table)
+                .columns([
+                    Channels::Id,
+                    Channels::WorkspaceId,
+                    Channels::Kind,
+                    Channels::Name,
+                    Channels::Secret,
+                    Channels::CallbackUrl,
+                    Channels::DefaultTeamId,
+                    Channels::ReopenMinutes,
+                    Channels::CreatedAt,
+                ])
+                .values_panic([
+                    c.id.to_string().into(),
+                    c.workspace_id.to_string().into(),
+                    c.kind.as_str().into(),
+                    c.name.clone().into(),
+                    c.secret.clone().into(),
+                    c.callback_url.clone().into(),
+                    c.default_team_id.map(|t| t.to_string()).into(),
+                    c.reopen_minutes.into(),
+                    c.created_at.0.into(),
+                ]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_channel(&mut self, c: &ChannelRecord) -> Result<u64> {
+        self.execute(
+            Query::update()
+                .table(Channels::Table)
+                .value(Channels::Name, c.name.clone())
+                .value(Channels::Secret, c.secret.clone())
+                .value(Channels::CallbackUrl, c.callback_url.clone())
+                .value(Channels::DefaultTeamId, c.default_team_id.map(|t| t.to_string()))
+                .value(Channels::ReopenMinutes, c.reopen_minutes)
+                .and_where(Expr::col(Channels::WorkspaceId).eq(c.workspace_id.to_string()))
+                .and_where(Expr::col(Channels::Id).eq(c.id.to_string())),
+        )
+        .await
+    }
+
+    /// A channel by id alone: provider webhooks name only the channel.
+    pub async fn channel_by_id(&mut self, id: ChannelId) -> Result<Option<ChannelRow>> {
+        self.fetch_optional(channel_select().and_where(Expr::col(Channels::Id).eq(id.to_string())))
+            .await
+    }
+
+    pub async fn channel(&mut self, ws: WorkspaceId, id: ChannelId) -> Result<Option<ChannelRow>> {
+        self.fetch_optional(
+            channel_select()
+                .and_where(Expr::col(Channels::WorkspaceId).eq(ws.to_string()))
+                .and_where(Expr::col(Channels::Id).eq(id.to_string())),
+        )
+        .await
+    }
+
+    pub async fn channels(&mut self, ws: WorkspaceId) -> Result<Vec<ChannelRow>> {
+        self.fetch_all(
+            channel_select()
+                .and_where(Expr::col(Channels::WorkspaceId).eq(ws.to_string()))
+                .order_by(Channels::Id, Order::Asc),
+        )
+        .await
+    }
+
+    pub async fn delete_channel(&mut self, ws: WorkspaceId, id: ChannelId) -> Result<u64> {
+        self.execute(
+            Query::delete()
+                .from_table(Channels::Table)
+                .and_where(Expr::col(Channels::WorkspaceId).eq(ws.to_string()))
+                .and_where(Expr::col(Channels::Id).eq(id.to_string())),
+        )
+        .await
+    }
+
+    pub async fn insert_tag(&mut self, t: &Tag) -> Result<()> {
+        self.execute(
+            Query::insert()
+                .into_table(Tags::Table)
+                .columns([Tags::Id, Tags::WorkspaceId, Tags::Name, Tags::Color, Tags::CreatedAt])
+                .values_panic([
+                    t.id.to_string().into(),
+                    t.workspace_id.to_string().into(),
+                    t.name.clone().into(),
+                    t.color.clone().into(),
+                    t.created_at.0.into(),
+                ]),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn tags(&mut self, ws: WorkspaceId) -> Result<Vec<Tag>> {
+        let rows: Vec<TagRow> = self
+            .fetch_all(
+                tag_select()
+                    .and_where(Expr::col(Tags::WorkspaceId).eq(ws.to_string()))
+                    .order_by(Tags::Name, Order::Asc),
+            )
+            .await?;
+        rows.into_iter().map(TagRow::into_domain).collect()
+    }
+
+    pub async fn tag(&mut self, ws: WorkspaceId, id: TagId) -> Result<Option<Tag>> {
+        let row: Option<TagRow> = self
+            .fetch_optional(
+                tag_select()
+                    .and_where(Expr::col(Tags::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Tags::Id).eq(id.to_string())),
+            )
+            .await?;
+        row.map(TagRow::into_domain).transpose()
+    }
+
+    pub async fn tags_named(&mut self, ws: WorkspaceId, names: &[String]) -> Result<Vec<Tag>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<TagRow> = self
+            .fetch_all(
+                tag_select()
+                    .and_where(Expr::col(Tags::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Tags::Name).is_in(names.iter().cloned())),
+            )
+            .await?;
+        rows.into_iter().map(TagRow::into_domain).collect()
+    }
+
+    pub async fn delete_tag(&mut self, ws: WorkspaceId, id: TagId) -> Result<u64> {
+        self.execute(
+            Query::delete()
+                .from_table(Tags::Table)
+                .and_where(Expr::col(Tags::WorkspaceId).eq(ws.to_string()))
+                .and_where(Expr::col(Tags::Id).eq(id.to_string())),
+        )
+        .await
+    }
+}

@@ -1,0 +1,214 @@
+//! Table and column names for sea-query.
+
+use sea_query::Iden;
+
+#[derive(Iden, Clone, Copy)]
+pub enum InstanceSettings {
+    Table,
+    Key,
+    Value,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Workspaces {
+    Table,
+    Id,
+    Name,
+    TimeZone,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Users {
+    Table,
+    Id,
+    Email,
+    Name,
+    PasswordHash,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Memberships {
+    Table,
+    WorkspaceId,
+    UserId,
+    Role,
+    Availability,
+    Capacity,
+    LastAssignedAt,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Teams {
+    Table,
+    Id,
+    WorkspaceId,
+    Name,
+    AssignmentRule,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum TeamMembers {
+    Table,
+    TeamId,
+    UserId,
+    WorkspaceId,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Channels {
+    Table,
+    Id,
+    WorkspaceId,
+    Kind,
+    Name,
+    Secret,
+    CallbackUrl,
+    DefaultTeamId,
+    ReopenMinutes,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Contacts {
+    Table,
+    Id,
+    WorkspaceId,
+    Name,
+    Phone,
+    Email,
+    Country,
+    Attributes,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum ContactIdentities {
+    Table,
+    ChannelId,
+    ExternalId,
+    WorkspaceId,
+    ContactId,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Conversations {
+    Table,
+    Id,
+    WorkspaceId,
+    ChannelId,
+    ContactId,
+    TeamId,
+    AssigneeId,
+    Status,
+    Priority,
+    Ticket,
+    CloseComment,
+    Rating,
+    CreatedAt,
+    AssignedAt,
+    FirstAssignedAt,
+    FirstReplyAt,
+    FirstReplyAfterAssignmentAt,
+    LastCustomerMessageAt,
+    LastMessageAt,
+    ClosedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Tags {
+    Table,
+    Id,
+    WorkspaceId,
+    Name,
+    Color,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum ConversationTags {
+    Table,
+    ConversationId,
+    TagId,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Messages {
+    Table,
+    Id,
+    WorkspaceId,
+    ConversationId,
+    ChannelId,
+    Direction,
+    SenderKind,
+    SenderId,
+    Kind,
+    Body,
+    Activity,
+    InReplyTo,
+    ProviderMessageId,
+    DeliveryStatus,
+    DeliveryError,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Sessions {
+    Table,
+    TokenHash,
+    UserId,
+    CsrfToken,
+    CreatedAt,
+    ExpiresAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum ApiTokens {
+    Table,
+    Id,
+    WorkspaceId,
+    UserId,
+    Name,
+    Prefix,
+    TokenHash,
+    CreatedAt,
+    LastUsedAt,
+    RevokedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Jobs {
+    Table,
+    Id,
+    Kind,
+    Payload,
+    State,
+    Attempts,
+    MaxAttempts,
+    RunAt,
+    LockedUntil,
+    LastError,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum AuditLog {
+    Table,
+    Id,
+    WorkspaceId,
+    ActorId,
+    Action,
+    TargetKind,
+    TargetId,
+    Details,
+    CreatedAt,
+}
