@@ -1,1 +1,84 @@
-//! placeholder
+//! Channel adapters. Each provider's module verifies and parses what the
+//! provider sends us into the normalized types below, and turns an outbound
+//! message into the provider's API call. Nothing outside this crate sees a
+//! provider payload.
+
+pub mod api;
+pub mod net;
+pub mod signing;
+
+use switchboard_core::Millis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    #[error("the request signature is missing")]
+    MissingSignature,
+    #[error("the request signature does not match")]
+    BadSignature,
+    #[error("the payload is not valid: {0}")]
+    BadPayload(String),
+}
+
+/// The customer as the provider identifies them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalContact {
+    pub external_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A customer message, normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    /// The provider's id of the message: the deduplication key.
+    pub external_id: String,
+    pub contact: ExternalContact,
+    pub text: String,
+    /// The provider's id of a message this one quotes.
+    pub in_reply_to: Option<String>,
+    pub sent_at: Option<Millis>,
+}
+
+/// The provider reports what happened to a message we sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// The provider's id of our message, or our own message id.
+    pub message_id: String,
+    pub status: switchboard_core::DeliveryStatus,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inbound {
+    Message(InboundMessage),
+    Status(StatusUpdate),
+}
+
+/// An agent's message on its way to the customer.
+#[derive(Debug, Clone)]
+pub struct OutboundMessage {
+    pub message_id: String,
+    pub conversation_id: String,
+    pub recipient_external_id: String,
+    pub text: String,
+    pub sender_name: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Worth trying again later (network trouble, 5xx, 429, 408).
+    #[error("{0}")]
+    Retryable(String),
+    /// Will not succeed as sent (refused target, 4xx).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// What the provider told us about a sent message.
+#[derive(Debug, Clone, Default)]
+pub struct Sent {
+    pub provider_message_id: Option<String>,
+}

@@ -1,1 +1,95 @@
-//! placeholder
+//! Use cases of Switchboard. Handlers call these; these call the store and
+//! the channel adapters. Every check of the permission matrix happens here,
+//! so no entry point (API, page, CLI) can skip one.
+
+mod accounts;
+mod clock;
+mod config;
+mod conversations;
+mod directory;
+mod error;
+mod ingest;
+mod jobs;
+mod ratelimit;
+mod routing;
+
+use std::sync::Arc;
+
+pub use accounts::{LoginOutcome, NewToken, SessionInfo};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Argon2Params, ServiceConfig};
+pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest};
+pub use directory::{ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, TeamInput, TeamUpdate};
+pub use error::{ServiceError, ServiceResult};
+pub use ingest::{HookOutcome, IngestOutcome};
+pub use ratelimit::RateLimiter;
+pub use switchboard_core::permissions::Actor;
+pub use switchboard_store::{Page, Store};
+
+use switchboard_channels::net::OutboundHttp;
+use switchboard_core::Millis;
+
+/// The application's use cases, shared by every handler.
+#[derive(Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: ServiceConfig,
+    http: OutboundHttp,
+    ingest: ingest::Ingestor,
+    login_per_ip: RateLimiter,
+    login_per_account: RateLimiter,
+    jobs_wake: tokio::sync::Notify,
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Services({:?})", self.inner.store)
+    }
+}
+
+impl Services {
+    /// Build the services and start their background tasks (the ingest
+    /// committer and the job worker) on the current Tokio runtime.
+    pub fn start(store: Store, config: ServiceConfig, clock: Arc<dyn Clock>) -> ServiceResult<Services> {
+        let http = OutboundHttp::new(config.allow_private_targets, config.outbound_timeout)
+            .map_err(|e| ServiceError::Internal(format!("http client: {e}")))?;
+        let (ingest, ingest_rx) = ingest::Ingestor::channel(config.ingest_batch_max);
+        let dummy_hash = accounts::hash_blocking(&config.argon2, "switchboard-dummy-password")?;
+        let services = Services {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                login_per_ip: RateLimiter::new(config.login_limit_per_ip, std::time::Duration::from_secs(300)),
+                login_per_account: RateLimiter::new(config.login_failures_per_account, std::time::Duration::from_secs(900)),
+                config,
+                http,
+                ingest,
+                jobs_wake: tokio::sync::Notify::new(),
+                dummy_hash,
+            }),
+        };
+        ingest::spawn_committer(services.clone(), ingest_rx);
+        if services.inner.config.run_jobs {
+            jobs::spawn_worker(services.clone());
+        }
+        Ok(services)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    pub fn now(&self) -> Millis {
+        self.inner.clock.now()
+    }
+}

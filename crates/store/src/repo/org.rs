@@ -1,6 +1,6 @@
 //! Teams, channels and tags.
 
-use sea_query::{Expr, Order, Query};
+use sea_query::{Cond, Expr, Order, Query};
 use switchboard_core::{AssignmentRule, Channel, ChannelId, ChannelKind, Millis, Tag, TagId, Team, TeamId, UserId, WorkspaceId};
 
 use crate::schema::*;
@@ -57,6 +57,25 @@ pub struct ChannelRecord {
     pub default_team_id: Option<TeamId>,
     pub reopen_minutes: i64,
     pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct CandidateRow {
+    user_id: String,
+    availability: String,
+    capacity: i64,
+    last_assigned_at: Option<i64>,
+    open_count: i64,
+}
+
+/// A team member as routing sees them.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub user_id: UserId,
+    pub availability: switchboard_core::Availability,
+    pub capacity: i64,
+    pub last_assigned_at: Option<Millis>,
+    pub open_count: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -249,6 +268,48 @@ impl Exec<'_> {
             )
             .await?;
         rows.iter().map(|(t,)| parse("team id", t)).collect()
+    }
+
+    /// Members of a team with what routing needs to pick one.
+    pub async fn team_candidates(&mut self, ws: WorkspaceId, team: TeamId) -> Result<Vec<Candidate>> {
+        let open = Query::select()
+            .expr(Expr::col((Conversations::Table, Conversations::Id)).count())
+            .from(Conversations::Table)
+            .and_where(Expr::col((Conversations::Table, Conversations::WorkspaceId)).eq(ws.to_string()))
+            .and_where(Expr::col((Conversations::Table, Conversations::AssigneeId)).equals((Memberships::Table, Memberships::UserId)))
+            .and_where(Expr::col((Conversations::Table, Conversations::Status)).eq(switchboard_core::ConversationStatus::Assigned.as_str()))
+            .to_owned();
+        let rows: Vec<CandidateRow> = self
+            .fetch_all(
+                Query::select()
+                    .column((Memberships::Table, Memberships::UserId))
+                    .column((Memberships::Table, Memberships::Availability))
+                    .column((Memberships::Table, Memberships::Capacity))
+                    .column((Memberships::Table, Memberships::LastAssignedAt))
+                    .expr_as(sea_query::SimpleExpr::SubQuery(None, Box::new(open.into_sub_query_statement())), sea_query::Alias::new("open_count"))
+                    .from(TeamMembers::Table)
+                    .inner_join(
+                        Memberships::Table,
+                        Cond::all()
+                            .add(Expr::col((Memberships::Table, Memberships::UserId)).equals((TeamMembers::Table, TeamMembers::UserId)))
+                            .add(Expr::col((Memberships::Table, Memberships::WorkspaceId)).equals((TeamMembers::Table, TeamMembers::WorkspaceId))),
+                    )
+                    .and_where(Expr::col((TeamMembers::Table, TeamMembers::WorkspaceId)).eq(ws.to_string()))
+                    .and_where(Expr::col((TeamMembers::Table, TeamMembers::TeamId)).eq(team.to_string()))
+                    .order_by((Memberships::Table, Memberships::UserId), Order::Asc),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(Candidate {
+                    user_id: parse("user id", &r.user_id)?,
+                    availability: parse("availability", &r.availability)?,
+                    capacity: r.capacity,
+                    last_assigned_at: r.last_assigned_at.map(Millis),
+                    open_count: r.open_count,
+                })
+            })
+            .collect()
     }
 
     /// Round-robin bookkeeping: when each member last got a chat.

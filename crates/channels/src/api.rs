@@ -1,0 +1,213 @@
+//! The generic API channel: Switchboard's own protocol, so any program can
+//! be a channel.
+//!
+//! Inbound: `POST /hooks/api/{channel_id}` with a JSON body and the header
+//! `X-Switchboard-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed
+//! with the channel secret>`. A message:
+//! `{"type":"message","message_id":"…","contact":{"id":"…","name":…,"email":…,"phone":…},"text":"…","in_reply_to":…,"timestamp":<ms>}`
+//! (`type` defaults to `message`). A delivery report for a message we sent:
+//! `{"type":"status","message_id":"…","status":"delivered|read|failed","error":…}`.
+//!
+//! Outbound: agent replies are POSTed to the channel's callback URL with the
+//! same signature header, plus `X-Switchboard-Delivery` (stable across
+//! retries, for the receiver's deduplication) and `X-Switchboard-Timestamp`.
+//! A 2xx answer means delivered to the receiver; it may return
+//! `{"message_id":"…"}` to name the message on its side.
+
+use serde::{Deserialize, Serialize};
+use switchboard_core::{DeliveryStatus, Millis};
+
+use crate::net::OutboundHttp;
+use crate::signing::{hmac_sha256_hex, verify_hex};
+use crate::{ExternalContact, Inbound, InboundError, InboundMessage, OutboundMessage, SendError, Sent, StatusUpdate};
+
+pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
+pub const DELIVERY_HEADER: &str = "x-switchboard-delivery";
+pub const TIMESTAMP_HEADER: &str = "x-switchboard-timestamp";
+
+/// Longest id we accept from a caller.
+const MAX_ID: usize = 256;
+
+/// The header value for a body: `sha256=<hex>`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    format!("sha256={}", hmac_sha256_hex(secret.as_bytes(), body))
+}
+
+pub fn verify(secret: &str, body: &[u8], header: Option<&str>) -> Result<(), InboundError> {
+    let header = header.ok_or(InboundError::MissingSignature)?;
+    let hex = header.trim().strip_prefix("sha256=").ok_or(InboundError::BadSignature)?;
+    if verify_hex(secret.as_bytes(), body, hex) {
+        Ok(())
+    } else {
+        Err(InboundError::BadSignature)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireContact {
+    id: String,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WireInbound {
+    Message {
+        message_id: String,
+        contact: WireContact,
+        text: String,
+        in_reply_to: Option<String>,
+        timestamp: Option<i64>,
+    },
+    Status {
+        message_id: String,
+        status: DeliveryStatus,
+        error: Option<String>,
+    },
+}
+
+fn bounded_id(field: &str, id: String) -> Result<String, InboundError> {
+    let id = id.trim().to_owned();
+    if id.is_empty() || id.len() > MAX_ID || id.chars().any(char::is_control) {
+        return Err(InboundError::BadPayload(format!("{field} must be 1 to {MAX_ID} printable characters")));
+    }
+    Ok(id)
+}
+
+/// Parse a verified body.
+pub fn parse(body: &[u8]) -> Result<Inbound, InboundError> {
+    let mut value: serde_json::Value = serde_json::from_slice(body).map_err(|e| InboundError::BadPayload(e.to_string()))?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.entry("type").or_insert_with(|| "message".into());
+    }
+    let wire: WireInbound = serde_json::from_value(value).map_err(|e| InboundError::BadPayload(e.to_string()))?;
+    Ok(match wire {
+        WireInbound::Message {
+            message_id,
+            contact,
+            text,
+            in_reply_to,
+            timestamp,
+        } => {
+            let text = switchboard_core::validate::MessageText::parse("text", &text)
+                .map_err(|e| InboundError::BadPayload(e.to_string()))?
+                .into_string();
+            Inbound::Message(InboundMessage {
+                external_id: bounded_id("message_id", message_id)?,
+                contact: ExternalContact {
+                    external_id: bounded_id("contact.id", contact.id)?,
+                    name: contact.name.filter(|n| !n.trim().is_empty()),
+                    email: contact.email.filter(|n| !n.trim().is_empty()),
+                    phone: contact.phone.filter(|n| !n.trim().is_empty()),
+                },
+                text,
+                in_reply_to: in_reply_to.map(|r| bounded_id("in_reply_to", r)).transpose()?,
+                sent_at: timestamp.map(Millis),
+            })
+        }
+        WireInbound::Status { message_id, status, error } => Inbound::Status(StatusUpdate {
+            message_id: bounded_id("message_id", message_id)?,
+            status,
+            error,
+        }),
+    })
+}
+
+/// What the callback receives.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CallbackBody {
+    pub event: String,
+    pub message_id: String,
+    pub conversation_id: String,
+    pub contact_id: String,
+    pub text: String,
+    pub sender_name: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Deserialize)]
+struct CallbackAnswer {
+    message_id: Option<String>,
+}
+
+/// Deliver one message to the channel's callback URL.
+pub async fn send(http: &OutboundHttp, callback_url: &str, secret: &str, delivery_id: &str, now: Millis, m: &OutboundMessage) -> Result<Sent, SendError> {
+    let url: url::Url = callback_url
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("callback URL is not valid: {e}")))?;
+    http.check(&url).map_err(|e| SendError::Permanent(e.to_string()))?;
+    let body = serde_json::to_vec(&CallbackBody {
+        event: "message.created".into(),
+        message_id: m.message_id.clone(),
+        conversation_id: m.conversation_id.clone(),
+        contact_id: m.recipient_external_id.clone(),
+        text: m.text.clone(),
+        sender_name: m.sender_name.clone(),
+        in_reply_to: m.in_reply_to.clone(),
+        created_at: m.created_at.0,
+    })
+    .map_err(|e| SendError::Permanent(e.to_string()))?;
+    let response = http
+        .client
+        .post(url)
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, sign(secret, &body))
+        .header(DELIVERY_HEADER, delivery_id)
+        .header(TIMESTAMP_HEADER, now.0.to_string())
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            // A refused private target surfaces as a connect error carrying our message.
+            let text = format!("{e:?}");
+            if text.contains("loopback, private or link-local") {
+                SendError::Permanent("refused: the callback URL resolves to a private address".into())
+            } else {
+                SendError::Retryable(format!("callback request failed: {e}"))
+            }
+        })?;
+    let status = response.status();
+    if status.is_success() {
+        let bytes = response.bytes().await.unwrap_or_default();
+        let answer: Option<CallbackAnswer> = serde_json::from_slice(&bytes).ok();
+        return Ok(Sent {
+            provider_message_id: answer.and_then(|a| a.message_id).filter(|id| !id.is_empty() && id.len() <= MAX_ID),
+        });
+    }
+    let reason = format!("callback answered {status}");
+    if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+        Err(SendError::Retryable(reason))
+    } else {
+        Err(SendError::Permanent(reason))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_round_trip() {
+        let body = br#"{"message_id":"1"}"#;
+        let header = sign("s3cret", body);
+        assert!(verify("s3cret", body, Some(&header)).is_ok());
+        assert!(matches!(verify("other", body, Some(&header)), Err(InboundError::BadSignature)));
+        assert!(matches!(verify("s3cret", body, None), Err(InboundError::MissingSignature)));
+        assert!(matches!(verify("s3cret", body, Some("sha256=zz")), Err(InboundError::BadSignature)));
+    }
+
+    #[test]
+    fn parses_messages_and_statuses() {
+        let m = parse(br#"{"message_id":"m1","contact":{"id":"c1","name":"Ana"},"text":"hi"}"#).unwrap();
+        assert!(matches!(m, Inbound::Message(ref x) if x.external_id == "m1" && x.contact.name.as_deref() == Some("Ana")));
+        let s = parse(br#"{"type":"status","message_id":"m1","status":"read"}"#).unwrap();
+        assert!(matches!(s, Inbound::Status(ref x) if x.status == DeliveryStatus::Read));
+        assert!(parse(br#"{"message_id":"","contact":{"id":"c1"},"text":"hi"}"#).is_err());
+        assert!(parse(br#"{"message_id":"m","contact":{"id":"c1"},"text":"  "}"#).is_err());
+        assert!(parse(b"not json").is_err());
+    }
+}

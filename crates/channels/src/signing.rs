@@ -1,0 +1,27 @@
+//! HMAC-SHA256 signatures, compared in constant time.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+pub fn hmac_sha256(secret: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable!("hmac takes any key length"));
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+pub fn hmac_sha256_hex(secret: &[u8], data: &[u8]) -> String {
+    hex::encode(hmac_sha256(secret, data))
+}
+
+/// Whether `hex_signature` is the HMAC of `data` under `secret`.
+pub fn verify_hex(secret: &[u8], data: &[u8], hex_signature: &str) -> bool {
+    let Ok(given) = hex::decode(hex_signature.trim()) else {
+        return false;
+    };
+    let mut mac = HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable!("hmac takes any key length"));
+    mac.update(data);
+    mac.verify_slice(&given).is_ok()
+}

@@ -1,0 +1,66 @@
+//! Settings of the service layer (the server maps its configuration file
+//! and environment onto these).
+
+use std::time::Duration;
+
+/// Cost of password hashing (argon2id).
+#[derive(Debug, Clone, Copy)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    /// OWASP's recommendation for argon2id: 19 MiB, 2 iterations, 1 lane.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub argon2: Argon2Params,
+    pub session_ttl: Duration,
+    /// Login attempts per client address per 5 minutes.
+    pub login_limit_per_ip: u32,
+    /// Failed logins per account per 15 minutes.
+    pub login_failures_per_account: u32,
+    /// Allow outgoing HTTP to loopback, private and link-local addresses.
+    pub allow_private_targets: bool,
+    pub outbound_timeout: Duration,
+    /// Whether this process runs the job worker.
+    pub run_jobs: bool,
+    pub job_poll_interval: Duration,
+    pub job_lease: Duration,
+    /// First retry delay; it doubles with each attempt.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub delivery_max_attempts: i64,
+    /// Most inbound messages committed in one transaction.
+    pub ingest_batch_max: usize,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            argon2: Argon2Params::default(),
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+            login_limit_per_ip: 30,
+            login_failures_per_account: 10,
+            allow_private_targets: false,
+            outbound_timeout: Duration::from_secs(15),
+            run_jobs: true,
+            job_poll_interval: Duration::from_millis(1000),
+            job_lease: Duration::from_secs(60),
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(3600),
+            delivery_max_attempts: 8,
+            ingest_batch_max: 512,
+        }
+    }
+}

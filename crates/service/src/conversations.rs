@@ -1,0 +1,420 @@
+//! Conversations: listing, lifecycle changes, assignment and transfer,
+//! tags, priority, messages, notes and replies.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use switchboard_core::lifecycle::{self, Command, LifecycleError, LifecycleState, MessageAuthor, Routed};
+use switchboard_core::permissions::{Actor, ConversationScope};
+use switchboard_core::validate::{Invalid, MessageText};
+use switchboard_core::{
+    Activity, Availability, ChannelId, ChannelKind, ContactId, Conversation, ConversationId, ConversationStatus, DeliveryStatus, Direction,
+    Message, MessageId, MessageKind, Millis, Priority, Role, Section, SenderKind, TeamId, UserId, windows,
+};
+use switchboard_store::{ConversationFilter, Exec, Page, Tx};
+
+use crate::jobs::DELIVER_MESSAGE;
+use crate::routing;
+use crate::{ServiceError, ServiceResult, Services};
+
+/// Filters of the conversation list.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationQuery {
+    pub status: Option<ConversationStatus>,
+    pub section: Option<Section>,
+    /// A user id, or `none` for unassigned chats.
+    pub assignee: Option<String>,
+    pub team: Option<TeamId>,
+    pub channel: Option<ChannelId>,
+    pub contact: Option<ContactId>,
+    pub cursor: Option<ConversationId>,
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageQuery {
+    pub cursor: Option<MessageId>,
+    pub limit: Option<u64>,
+    /// `asc` (oldest first, default) or `desc`.
+    pub order: Option<String>,
+}
+
+/// Change the status: `resolved` or `abandoned` close the chat, `assigned`
+/// reopens a closed one (to the caller), `queued` puts an assigned chat back
+/// in its team's queue.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    pub status: ConversationStatus,
+    pub comment: Option<String>,
+}
+
+/// Assign or transfer: to an agent (`user_id`, optionally within
+/// `team_id`), or to a team whose rule picks the agent (`team_id` alone).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub user_id: Option<UserId>,
+    pub team_id: Option<TeamId>,
+    pub comment: Option<String>,
+    /// Admins only: assign to an agent who is offline or at capacity.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// A message from the business side: `text` goes to the customer; `note`
+/// and `comment` stay inside Switchboard.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    pub kind: MessageKind,
+    pub body: String,
+    pub in_reply_to: Option<MessageId>,
+}
+
+pub(crate) fn scope(c: &Conversation) -> ConversationScope {
+    ConversationScope {
+        team_id: c.team_id,
+        assignee_id: c.assignee_id,
+        status: c.status,
+    }
+}
+
+pub(crate) fn state_of(c: &Conversation) -> LifecycleState {
+    LifecycleState {
+        status: c.status,
+        assignee: c.assignee_id,
+        team: c.team_id,
+        priority: c.priority,
+        ticket: c.ticket,
+        close_comment: c.close_comment.clone(),
+        times: c.times,
+    }
+}
+
+pub(crate) fn set_state(c: &mut Conversation, s: LifecycleState, now: Millis) {
+    c.status = s.status;
+    c.assignee_id = s.assignee;
+    c.team_id = s.team;
+    c.priority = s.priority;
+    c.ticket = s.ticket;
+    c.close_comment = s.close_comment;
+    c.times = s.times;
+    c.updated_at = now;
+}
+
+/// Record an activity line in the conversation.
+pub(crate) async fn insert_activity(exec: &mut Exec<'_>, c: &Conversation, activity: Activity, by: Option<UserId>, now: Millis) -> ServiceResult<Message> {
+    let m = Message {
+        id: MessageId::new(),
+        workspace_id: c.workspace_id,
+        conversation_id: c.id,
+        direction: Direction::Out,
+        sender_kind: if by.is_some() { SenderKind::User } else { SenderKind::System },
+        sender_id: by.map(|u| u.to_string()),
+        kind: MessageKind::Activity,
+        body: None,
+        activity: Some(activity),
+        in_reply_to: None,
+        provider_message_id: None,
+        delivery_status: None,
+        delivery_error: None,
+        created_at: now,
+    };
+    exec.insert_message(&m, c.channel_id).await?;
+    Ok(m)
+}
+
+/// Apply a lifecycle command and write the result with its activity.
+pub(crate) async fn transition(exec: &mut Exec<'_>, c: &mut Conversation, command: Command, by: Option<UserId>, now: Millis) -> ServiceResult<()> {
+    let (next, activity) = lifecycle::apply(&state_of(c), command, now)?;
+    set_state(c, next, now);
+    exec.update_conversation(c).await?;
+    insert_activity(exec, c, activity, by, now).await?;
+    Ok(())
+}
+
+fn limit(raw: Option<u64>) -> ServiceResult<u64> {
+    match raw.unwrap_or(50) {
+        n @ 1..=200 => Ok(n),
+        _ => Err(Invalid::new("limit", "must be between 1 and 200").into()),
+    }
+}
+
+impl Services {
+    /// A conversation the actor may see, read for change inside `tx`.
+    async fn visible_for_update(&self, tx: &mut Tx<'_>, actor: &Actor, id: ConversationId) -> ServiceResult<Conversation> {
+        tx.exec()
+            .conversation_for_update(actor.workspace_id, id)
+            .await?
+            .filter(|c| actor.can_see(&scope(c)))
+            .ok_or(ServiceError::NotFound("conversation"))
+    }
+
+    pub async fn conversations(&self, actor: &Actor, q: ConversationQuery) -> ServiceResult<Page<Conversation>> {
+        let mut f = ConversationFilter::new(actor.visibility(), limit(q.limit)?);
+        match (q.status, q.section) {
+            (Some(s), _) => f.statuses = Some(vec![s]),
+            (None, Some(Section::Tickets)) => f.ticket = Some(true),
+            (None, Some(section)) => f.statuses = Some(section.statuses().to_vec()),
+            (None, None) => {}
+        }
+        match q.assignee.as_deref() {
+            None => {}
+            Some("none") => f.unassigned = true,
+            Some(raw) => f.assignee = Some(raw.parse().map_err(|_| Invalid::new("assignee", "must be a user id or `none`"))?),
+        }
+        f.team = q.team;
+        f.channel = q.channel;
+        f.contact = q.contact;
+        f.cursor = q.cursor;
+        Ok(self.store().reader().conversations(actor.workspace_id, &f).await?)
+    }
+
+    pub async fn conversation(&self, actor: &Actor, id: ConversationId) -> ServiceResult<Conversation> {
+        self.store()
+            .reader()
+            .conversation(actor.workspace_id, id)
+            .await?
+            .filter(|c| actor.can_see(&scope(c)))
+            .ok_or(ServiceError::NotFound("conversation"))
+    }
+
+    pub async fn change_status(&self, actor: &Actor, id: ConversationId, req: StatusRequest) -> ServiceResult<Conversation> {
+        let comment = switchboard_core::validate::comment(req.comment.as_deref())?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut c = self.visible_for_update(&mut tx, actor, id).await?;
+        let by = Some(actor.user_id);
+        let command = match req.status {
+            ConversationStatus::Resolved => Command::Resolve { by, comment },
+            ConversationStatus::Abandoned => Command::Abandon { by, comment },
+            ConversationStatus::Queued => Command::Unassign { by },
+            ConversationStatus::Assigned => {
+                // Reopening: the reopener owns the chat again.
+                if actor.role == Role::Supervisor {
+                    return Err(ServiceError::Forbidden("supervisors do not write to customers; assign the chat to an agent instead"));
+                }
+                let channel = tx.exec().channel(actor.workspace_id, c.channel_id).await?.ok_or(ServiceError::NotFound("channel"))?;
+                let kind: ChannelKind = channel.to_domain()?.kind;
+                Command::Reopen {
+                    by: actor.user_id,
+                    window_open: windows::window_open(kind, c.times.last_customer_message_at, now),
+                }
+            }
+            other => {
+                return Err(Invalid::new("status", format!("cannot be set to {other}; use resolved, abandoned, assigned (reopen) or queued")).into());
+            }
+        };
+        let reopening = matches!(command, Command::Reopen { .. });
+        if !reopening && !actor.can_manage(&scope(&c)) {
+            return Err(ServiceError::Forbidden("you can change the status of your own chats only"));
+        }
+        transition(&mut tx.exec(), &mut c, command, by, now).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn assign(&self, actor: &Actor, id: ConversationId, req: AssignRequest) -> ServiceResult<Conversation> {
+        let comment = switchboard_core::validate::comment(req.comment.as_deref())?;
+        if req.user_id.is_none() && req.team_id.is_none() {
+            return Err(Invalid::new("user_id", "give a user_id, a team_id, or both").into());
+        }
+        if req.force && !actor.is_admin() {
+            return Err(ServiceError::Forbidden("only admins can force an assignment"));
+        }
+        let ws = actor.workspace_id;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut c = self.visible_for_update(&mut tx, actor, id).await?;
+        let team = match req.team_id {
+            Some(t) => Some(tx.exec().team(ws, t).await?.ok_or(ServiceError::NotFound("team"))?),
+            None => None,
+        };
+        let by = Some(actor.user_id);
+        let target = match req.user_id {
+            Some(user) => {
+                let member = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+                if !actor.can_assign(&scope(&c), user) {
+                    return Err(ServiceError::Forbidden("you cannot assign this conversation to that person"));
+                }
+                if let Some(team) = &team
+                    && !team.member_ids.contains(&user)
+                {
+                    return Err(Invalid::new("user_id", format!("{} is not a member of team {}", member.name, team.name)).into());
+                }
+                if user != actor.user_id && !req.force {
+                    let open = tx.exec().open_count_of(ws, user).await?;
+                    if member.availability != Availability::Online {
+                        return Err(ServiceError::NobodyAvailable(format!("{} is {}; only online agents can take chats", member.name, member.availability)));
+                    }
+                    if open >= member.capacity && c.assignee_id != Some(user) {
+                        return Err(ServiceError::NobodyAvailable(format!("{} already has {open} open chats (capacity {})", member.name, member.capacity)));
+                    }
+                }
+                tx.exec().mark_assigned(ws, user, now).await?;
+                Routed::Assigned { agent: user, team: team.as_ref().map(|t| t.id) }
+            }
+            None => {
+                if !actor.can_manage(&scope(&c)) {
+                    return Err(ServiceError::Forbidden("you can transfer your own chats only"));
+                }
+                let team = team.ok_or_else(|| Invalid::new("team_id", "is required"))?;
+                let routed = routing::route(&mut tx.exec(), ws, Some(team.id), now).await?;
+                if let Routed::Queued { ticket: true, .. } = routed {
+                    return Err(ServiceError::NobodyAvailable(format!("nobody in team {} is online with free capacity", team.name)));
+                }
+                routed
+            }
+        };
+        let command = match (c.status, target, &comment) {
+            (ConversationStatus::Bot | ConversationStatus::Queued, Routed::Assigned { agent, team }, None) => Command::Assign { by, to: agent, team },
+            _ => Command::Transfer { by, to: target, comment },
+        };
+        transition(&mut tx.exec(), &mut c, command, by, now).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn set_priority(&self, actor: &Actor, id: ConversationId, priority: Priority) -> ServiceResult<Conversation> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut c = self.visible_for_update(&mut tx, actor, id).await?;
+        if !actor.can_manage(&scope(&c)) {
+            return Err(ServiceError::Forbidden("you can change the priority of your own chats only"));
+        }
+        match transition(&mut tx.exec(), &mut c, Command::SetPriority { by: Some(actor.user_id), priority }, Some(actor.user_id), now).await {
+            Ok(()) | Err(ServiceError::Lifecycle(LifecycleError::Unchanged)) => {}
+            Err(e) => return Err(e),
+        }
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    /// Replace the conversation's tags with `names` (each must be defined).
+    pub async fn set_tags(&self, actor: &Actor, id: ConversationId, names: Vec<String>) -> ServiceResult<Conversation> {
+        let mut names: Vec<String> = names.into_iter().map(|n| n.trim().to_owned()).collect();
+        names.sort();
+        names.dedup();
+        if names.len() > 50 {
+            return Err(Invalid::new("tags", "at most 50 tags").into());
+        }
+        let now = self.now();
+        let ws = actor.workspace_id;
+        let mut tx = self.store().begin().await?;
+        let mut c = self.visible_for_update(&mut tx, actor, id).await?;
+        if !actor.can_manage(&scope(&c)) {
+            return Err(ServiceError::Forbidden("you can tag your own chats only"));
+        }
+        let tags = tx.exec().tags_named(ws, &names).await?;
+        if let Some(missing) = names.iter().find(|n| !tags.iter().any(|t| &t.name == *n)) {
+            return Err(Invalid::new("tags", format!("there is no tag named {missing:?}")).into());
+        }
+        let added: Vec<String> = names.iter().filter(|n| !c.tags.contains(n)).cloned().collect();
+        let removed: Vec<String> = c.tags.iter().filter(|n| !names.contains(n)).cloned().collect();
+        if added.is_empty() && removed.is_empty() {
+            return Ok(c);
+        }
+        let ids: Vec<String> = tags.iter().map(|t| t.id.to_string()).collect();
+        tx.exec().set_conversation_tags(c.id, &ids).await?;
+        c.tags = names;
+        c.updated_at = now;
+        tx.exec().update_conversation(&c).await?;
+        insert_activity(&mut tx.exec(), &c, Activity::TagsChanged { by: Some(actor.user_id), added, removed }, Some(actor.user_id), now).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    pub async fn messages(&self, actor: &Actor, id: ConversationId, q: MessageQuery) -> ServiceResult<Page<Message>> {
+        let c = self.conversation(actor, id).await?;
+        let descending = match q.order.as_deref() {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(_) => return Err(Invalid::new("order", "must be asc or desc").into()),
+        };
+        Ok(self.store().reader().messages(c.id, q.cursor, limit(q.limit)?, descending).await?)
+    }
+
+    /// Post a note, a comment, or a reply to the customer. Replies are
+    /// stored with delivery status `queued` and a delivery job in the same
+    /// transaction, so a stored reply is always eventually sent or failed.
+    pub async fn post_message(&self, actor: &Actor, id: ConversationId, req: NewMessage) -> ServiceResult<Message> {
+        let body = MessageText::parse("body", &req.body)?.into_string();
+        let now = self.now();
+        let ws = actor.workspace_id;
+        let mut tx = self.store().begin().await?;
+        let mut c = self.visible_for_update(&mut tx, actor, id).await?;
+        if let Some(quoted) = req.in_reply_to {
+            tx.exec()
+                .message(ws, quoted)
+                .await?
+                .filter(|m| m.conversation_id == c.id)
+                .ok_or(ServiceError::NotFound("message"))?;
+        }
+        let mut message = Message {
+            id: MessageId::new(),
+            workspace_id: ws,
+            conversation_id: c.id,
+            direction: Direction::Out,
+            sender_kind: SenderKind::User,
+            sender_id: Some(actor.user_id.to_string()),
+            kind: req.kind,
+            body: Some(body),
+            activity: None,
+            in_reply_to: req.in_reply_to,
+            provider_message_id: None,
+            delivery_status: None,
+            delivery_error: None,
+            created_at: now,
+        };
+        match req.kind {
+            MessageKind::Note | MessageKind::Comment => {
+                if !actor.can_annotate(&scope(&c)) {
+                    return Err(ServiceError::NotFound("conversation"));
+                }
+                tx.exec().insert_message(&message, c.channel_id).await?;
+            }
+            MessageKind::Text => {
+                if !actor.can_message_customer(&scope(&c)) {
+                    return Err(ServiceError::Forbidden("only the assigned agent (or an admin) writes to the customer"));
+                }
+                if c.status != ConversationStatus::Assigned {
+                    return Err(LifecycleError::IllegalMove { status: c.status, command: "reply to" }.into());
+                }
+                let channel = tx.exec().channel(ws, c.channel_id).await?.ok_or(ServiceError::NotFound("channel"))?;
+                let kind = channel.to_domain()?.kind;
+                if !windows::window_open(kind, c.times.last_customer_message_at, now) {
+                    return Err(LifecycleError::WindowClosed.into());
+                }
+                match kind {
+                    ChannelKind::Api if channel.callback_url.is_none() => {
+                        return Err(ServiceError::Conflict("this API channel has no callback URL to deliver replies to".into()));
+                    }
+                    ChannelKind::Api => {}
+                    other => return Err(ServiceError::Conflict(format!("sending on {other} channels is not available yet"))),
+                }
+                message.delivery_status = Some(DeliveryStatus::Queued);
+                tx.exec().insert_message(&message, c.channel_id).await?;
+                lifecycle::record_message(&mut c.times, MessageAuthor::Person, now);
+                c.updated_at = now;
+                tx.exec().update_conversation(&c).await?;
+                tx.exec()
+                    .enqueue_job(
+                        DELIVER_MESSAGE,
+                        &serde_json::json!({ "workspace_id": ws, "message_id": message.id }),
+                        now,
+                        self.config().delivery_max_attempts,
+                        now,
+                    )
+                    .await?;
+            }
+            other => return Err(Invalid::new("kind", format!("cannot post a {other} message; use text, note or comment")).into()),
+        }
+        tx.commit().await?;
+        if req.kind == MessageKind::Text {
+            self.inner.jobs_wake.notify_one();
+        }
+        Ok(message)
+    }
+}

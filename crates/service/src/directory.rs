@@ -1,0 +1,609 @@
+//! Members, teams, channels, contacts and tags of a workspace.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use switchboard_core::permissions::Actor;
+use switchboard_core::validate::{Email, Invalid, Label, Password};
+use switchboard_core::{
+    AssignmentRule, Availability, Channel, ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Member, Role, Tag, TagId, Team,
+    TeamId, UserId,
+};
+use switchboard_store::{AuditEntry, ChannelRecord, ContactFilter, Page, Tx};
+
+use crate::accounts::random_token;
+use crate::{ServiceError, ServiceResult, Services};
+
+fn require_admin(actor: &Actor) -> ServiceResult<()> {
+    if actor.can_administer() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("only admins can do this"))
+    }
+}
+
+fn capacity(raw: i64) -> ServiceResult<i64> {
+    if (0..=1000).contains(&raw) {
+        Ok(raw)
+    } else {
+        Err(Invalid::new("capacity", "must be between 0 and 1000").into())
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberInput {
+    pub email: String,
+    pub name: String,
+    /// Initial password (at least 10 characters). Ignored when the user
+    /// already exists in another workspace.
+    pub password: String,
+    pub role: Role,
+    #[serde(default = "default_capacity")]
+    pub capacity: i64,
+    #[serde(default)]
+    pub team_ids: Vec<TeamId>,
+}
+
+fn default_capacity() -> i64 {
+    10
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberUpdate {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub capacity: Option<i64>,
+    pub availability: Option<Availability>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamInput {
+    pub name: String,
+    #[serde(default = "default_rule")]
+    pub assignment_rule: AssignmentRule,
+    #[serde(default)]
+    pub member_ids: Vec<UserId>,
+}
+
+fn default_rule() -> AssignmentRule {
+    AssignmentRule::RoundRobin
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamUpdate {
+    pub name: Option<String>,
+    pub assignment_rule: Option<AssignmentRule>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelInput {
+    pub kind: ChannelKind,
+    pub name: String,
+    /// Where agent replies are POSTed (API channels).
+    pub callback_url: Option<String>,
+    pub default_team_id: Option<TeamId>,
+    #[serde(default)]
+    pub reopen_minutes: i64,
+    /// The provider credential; generated when left out.
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelUpdate {
+    pub name: Option<String>,
+    /// An empty string removes the callback URL.
+    pub callback_url: Option<String>,
+    /// `null` keeps the team; use `clear_default_team` to remove it.
+    pub default_team_id: Option<TeamId>,
+    #[serde(default)]
+    pub clear_default_team: bool,
+    pub reopen_minutes: Option<i64>,
+    /// Replace the secret with a new random one (returned once).
+    #[serde(default)]
+    pub rotate_secret: bool,
+}
+
+/// A channel as created or re-keyed: the secret is shown this once.
+#[derive(Debug, serde::Serialize, JsonSchema)]
+pub struct CreatedChannel {
+    #[serde(flatten)]
+    pub channel: Channel,
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    pub name: Option<String>,
+    /// E.164, e.g. +4915123456789.
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn phone(raw: &str) -> ServiceResult<String> {
+    let s: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+    let digits = s.strip_prefix('+').unwrap_or("");
+    if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0') {
+        Ok(s)
+    } else {
+        Err(Invalid::new("phone", "must be in E.164 form, e.g. +4915123456789").into())
+    }
+}
+
+fn country(raw: &str) -> ServiceResult<String> {
+    let s = raw.trim().to_uppercase();
+    if s.len() == 2 && s.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(s)
+    } else {
+        Err(Invalid::new("country", "must be a two-letter ISO 3166 code").into())
+    }
+}
+
+fn optional<T>(raw: Option<&str>, parse: impl Fn(&str) -> ServiceResult<T>) -> ServiceResult<Option<T>> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => parse(s).map(Some),
+    }
+}
+
+fn attributes(raw: Option<serde_json::Map<String, serde_json::Value>>) -> ServiceResult<Option<serde_json::Map<String, serde_json::Value>>> {
+    if let Some(map) = &raw
+        && (map.len() > 100 || serde_json::to_string(map).map_or(0, |s| s.len()) > 16 * 1024)
+    {
+        return Err(Invalid::new("attributes", "at most 100 keys and 16 KB").into());
+    }
+    Ok(raw)
+}
+
+impl Services {
+    async fn audit(&self, tx: &mut Tx<'_>, actor: &Actor, action: &str, kind: &str, id: String, details: serde_json::Value) -> ServiceResult<()> {
+        tx.exec()
+            .insert_audit(
+                &AuditEntry {
+                    workspace_id: Some(actor.workspace_id),
+                    actor_id: Some(actor.user_id),
+                    action,
+                    target_kind: Some(kind),
+                    target_id: Some(id),
+                    details,
+                },
+                self.now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    // ----- members -----
+
+    pub async fn members(&self, actor: &Actor) -> ServiceResult<Vec<Member>> {
+        Ok(self.store().reader().members(actor.workspace_id).await?)
+    }
+
+    pub async fn member(&self, actor: &Actor, user: UserId) -> ServiceResult<Member> {
+        self.store()
+            .reader()
+            .member(actor.workspace_id, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))
+    }
+
+    /// Add someone to the workspace (creating their account if needed).
+    pub async fn add_member(&self, actor: &Actor, input: MemberInput) -> ServiceResult<Member> {
+        require_admin(actor)?;
+        let email = Email::parse(&input.email)?;
+        let name = Label::parse("name", &input.name)?;
+        let capacity = capacity(input.capacity)?;
+        let existing = self.store().reader().user_by_email(email.as_str()).await?;
+        let hash = match existing {
+            Some(_) => None,
+            None => Some(self.hash_password(&Password::parse(&input.password)?).await?),
+        };
+        let now = self.now();
+        let ws = actor.workspace_id;
+        let mut tx = self.store().begin().await?;
+        for team in &input.team_ids {
+            tx.exec().team(ws, *team).await?.ok_or(ServiceError::NotFound("team"))?;
+        }
+        let user = match (existing, hash) {
+            (Some(row), _) => row.user_id()?,
+            (None, Some(hash)) => {
+                let id = UserId::new();
+                tx.exec().insert_user(id, email.as_str(), name.as_str(), &hash, now).await?;
+                id
+            }
+            (None, None) => return Err(ServiceError::Internal("password hash missing".into())),
+        };
+        if tx.exec().member(ws, user).await?.is_some() {
+            return Err(ServiceError::Conflict("that user is already a member of this workspace".into()));
+        }
+        tx.exec().insert_membership(ws, user, input.role, capacity, now).await?;
+        for team in &input.team_ids {
+            tx.exec().add_team_member(ws, *team, user, now).await?;
+        }
+        self.audit(&mut tx, actor, "member.added", "user", user.to_string(), serde_json::json!({ "role": input.role })).await?;
+        let member = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    /// Admins change anyone's role and capacity; everyone sets their own
+    /// name and availability.
+    pub async fn update_member(&self, actor: &Actor, user: UserId, update: MemberUpdate) -> ServiceResult<Member> {
+        let ws = actor.workspace_id;
+        let is_self = user == actor.user_id;
+        if !actor.is_admin() && (!is_self || update.role.is_some() || update.capacity.is_some()) {
+            // Agents cannot see others' settings as editable; a colleague exists though.
+            self.member(actor, user).await?;
+            return Err(ServiceError::Forbidden("only admins can change roles, capacity or other people"));
+        }
+        let name = update.name.as_deref().map(|n| Label::parse("name", n)).transpose()?;
+        let capacity = update.capacity.map(capacity).transpose()?;
+        let mut tx = self.store().begin().await?;
+        let current = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        if current.role == Role::Admin && update.role.is_some_and(|r| r != Role::Admin) && tx.exec().count_admins(ws).await? <= 1 {
+            return Err(ServiceError::Conflict("the workspace needs at least one admin".into()));
+        }
+        tx.exec()
+            .update_membership(ws, user, update.role, capacity, update.availability)
+            .await?;
+        if let Some(name) = &name {
+            tx.exec().update_user(user, Some(name.as_str()), None, self.now()).await?;
+        }
+        if let Some(role) = update.role.filter(|r| *r != current.role) {
+            self.audit(&mut tx, actor, "member.role_changed", "user", user.to_string(), serde_json::json!({ "from": current.role, "to": role }))
+                .await?;
+        }
+        let member = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    pub async fn remove_member(&self, actor: &Actor, user: UserId) -> ServiceResult<()> {
+        require_admin(actor)?;
+        let ws = actor.workspace_id;
+        let mut tx = self.store().begin().await?;
+        let current = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        if current.role == Role::Admin && tx.exec().count_admins(ws).await? <= 1 {
+            return Err(ServiceError::Conflict("the workspace needs at least one admin".into()));
+        }
+        tx.exec().delete_membership(ws, user).await?;
+        self.audit(&mut tx, actor, "member.removed", "user", user.to_string(), serde_json::json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ----- teams -----
+
+    pub async fn teams(&self, actor: &Actor) -> ServiceResult<Vec<Team>> {
+        Ok(self.store().reader().teams(actor.workspace_id).await?)
+    }
+
+    pub async fn team(&self, actor: &Actor, id: TeamId) -> ServiceResult<Team> {
+        self.store()
+            .reader()
+            .team(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("team"))
+    }
+
+    pub async fn create_team(&self, actor: &Actor, input: TeamInput) -> ServiceResult<Team> {
+        require_admin(actor)?;
+        let name = Label::parse("name", &input.name)?;
+        let ws = actor.workspace_id;
+        let now = self.now();
+        let team = Team {
+            id: TeamId::new(),
+            workspace_id: ws,
+            name: name.into_string(),
+            assignment_rule: input.assignment_rule,
+            member_ids: Vec::new(),
+            created_at: now,
+        };
+        let mut tx = self.store().begin().await?;
+        tx.exec().insert_team(&team).await.map_err(|e| match e {
+            switchboard_store::StoreError::Conflict(_) => ServiceError::Conflict("a team with that name already exists".into()),
+            other => other.into(),
+        })?;
+        for user in &input.member_ids {
+            tx.exec().member(ws, *user).await?.ok_or(ServiceError::NotFound("user"))?;
+            tx.exec().add_team_member(ws, team.id, *user, now).await?;
+        }
+        self.audit(&mut tx, actor, "team.created", "team", team.id.to_string(), serde_json::json!({ "name": team.name })).await?;
+        let team = tx.exec().team(ws, team.id).await?.ok_or(ServiceError::NotFound("team"))?;
+        tx.commit().await?;
+        Ok(team)
+    }
+
+    pub async fn update_team(&self, actor: &Actor, id: TeamId, update: TeamUpdate) -> ServiceResult<Team> {
+        require_admin(actor)?;
+        let name = update.name.as_deref().map(|n| Label::parse("name", n)).transpose()?;
+        let mut tx = self.store().begin().await?;
+        tx.exec().team(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("team"))?;
+        tx.exec()
+            .update_team(actor.workspace_id, id, name.as_ref().map(Label::as_str), update.assignment_rule)
+            .await?;
+        let team = tx.exec().team(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("team"))?;
+        tx.commit().await?;
+        Ok(team)
+    }
+
+    pub async fn delete_team(&self, actor: &Actor, id: TeamId) -> ServiceResult<()> {
+        require_admin(actor)?;
+        let mut tx = self.store().begin().await?;
+        if tx.exec().delete_team(actor.workspace_id, id).await? == 0 {
+            return Err(ServiceError::NotFound("team"));
+        }
+        self.audit(&mut tx, actor, "team.deleted", "team", id.to_string(), serde_json::json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn add_team_member(&self, actor: &Actor, team: TeamId, user: UserId) -> ServiceResult<Team> {
+        require_admin(actor)?;
+        let ws = actor.workspace_id;
+        let mut tx = self.store().begin().await?;
+        tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;
+        tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        tx.exec().add_team_member(ws, team, user, self.now()).await?;
+        let team = tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;
+        tx.commit().await?;
+        Ok(team)
+    }
+
+    pub async fn remove_team_member(&self, actor: &Actor, team: TeamId, user: UserId) -> ServiceResult<Team> {
+        require_admin(actor)?;
+        let ws = actor.workspace_id;
+        let mut tx = self.store().begin().await?;
+        tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;
+        if tx.exec().remove_team_member(ws, team, user).await? == 0 {
+            return Err(ServiceError::NotFound("user"));
+        }
+        let team = tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;
+        tx.commit().await?;
+        Ok(team)
+    }
+
+    // ----- channels -----
+
+    pub async fn channels(&self, actor: &Actor) -> ServiceResult<Vec<Channel>> {
+        let rows = self.store().reader().channels(actor.workspace_id).await?;
+        Ok(rows.iter().map(|r| r.to_domain()).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn channel(&self, actor: &Actor, id: ChannelId) -> ServiceResult<Channel> {
+        let row = self
+            .store()
+            .reader()
+            .channel(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        Ok(row.to_domain()?)
+    }
+
+    fn callback_url(raw: Option<&str>) -> ServiceResult<Option<String>> {
+        optional(raw, |s| Ok(switchboard_core::validate::http_url("callback_url", s)?))
+    }
+
+    fn reopen_minutes(raw: i64) -> ServiceResult<i64> {
+        if (0..=60 * 24 * 30).contains(&raw) {
+            Ok(raw)
+        } else {
+            Err(Invalid::new("reopen_minutes", "must be between 0 and 43200 (30 days)").into())
+        }
+    }
+
+    pub async fn create_channel(&self, actor: &Actor, input: ChannelInput) -> ServiceResult<CreatedChannel> {
+        require_admin(actor)?;
+        let name = Label::parse("name", &input.name)?;
+        let callback_url = Self::callback_url(input.callback_url.as_deref())?;
+        let reopen_minutes = Self::reopen_minutes(input.reopen_minutes)?;
+        let secret = match input.secret.as_deref().map(str::trim) {
+            Some(s) if s.len() < 16 || s.len() > 512 => return Err(Invalid::new("secret", "must be 16 to 512 characters").into()),
+            Some(s) => s.to_owned(),
+            None => random_token(32),
+        };
+        let record = ChannelRecord {
+            id: ChannelId::new(),
+            workspace_id: actor.workspace_id,
+            kind: input.kind,
+            name: name.into_string(),
+            secret: Some(secret.clone()),
+            callback_url,
+            default_team_id: input.default_team_id,
+            reopen_minutes,
+            created_at: self.now(),
+        };
+        let mut tx = self.store().begin().await?;
+        if let Some(team) = record.default_team_id {
+            tx.exec().team(actor.workspace_id, team).await?.ok_or(ServiceError::NotFound("team"))?;
+        }
+        tx.exec().insert_channel(&record).await?;
+        self.audit(&mut tx, actor, "channel.created", "channel", record.id.to_string(), serde_json::json!({ "kind": record.kind })).await?;
+        let row = tx.exec().channel(actor.workspace_id, record.id).await?.ok_or(ServiceError::NotFound("channel"))?;
+        tx.commit().await?;
+        Ok(CreatedChannel {
+            channel: row.to_domain()?,
+            secret: Some(secret),
+        })
+    }
+
+    pub async fn update_channel(&self, actor: &Actor, id: ChannelId, update: ChannelUpdate) -> ServiceResult<CreatedChannel> {
+        require_admin(actor)?;
+        let ws = actor.workspace_id;
+        let mut tx = self.store().begin().await?;
+        let row = tx.exec().channel(ws, id).await?.ok_or(ServiceError::NotFound("channel"))?;
+        let current = row.to_domain()?;
+        let mut record = ChannelRecord {
+            id,
+            workspace_id: ws,
+            kind: current.kind,
+            name: current.name,
+            secret: row.secret.clone(),
+            callback_url: current.callback_url,
+            default_team_id: current.default_team_id,
+            reopen_minutes: current.reopen_minutes,
+            created_at: current.created_at,
+        };
+        if let Some(name) = &update.name {
+            record.name = Label::parse("name", name)?.into_string();
+        }
+        if let Some(url) = &update.callback_url {
+            record.callback_url = Self::callback_url(Some(url))?;
+        }
+        if let Some(team) = update.default_team_id {
+            tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;
+            record.default_team_id = Some(team);
+        }
+        if update.clear_default_team {
+            record.default_team_id = None;
+        }
+        if let Some(m) = update.reopen_minutes {
+            record.reopen_minutes = Self::reopen_minutes(m)?;
+        }
+        let new_secret = update.rotate_secret.then(|| random_token(32));
+        if let Some(secret) = &new_secret {
+            record.secret = Some(secret.clone());
+        }
+        tx.exec().update_channel(&record).await?;
+        self.audit(&mut tx, actor, "channel.updated", "channel", id.to_string(), serde_json::json!({ "rotated_secret": update.rotate_secret }))
+            .await?;
+        let row = tx.exec().channel(ws, id).await?.ok_or(ServiceError::NotFound("channel"))?;
+        tx.commit().await?;
+        Ok(CreatedChannel {
+            channel: row.to_domain()?,
+            secret: new_secret,
+        })
+    }
+
+    pub async fn delete_channel(&self, actor: &Actor, id: ChannelId) -> ServiceResult<()> {
+        require_admin(actor)?;
+        let mut tx = self.store().begin().await?;
+        if tx.exec().delete_channel(actor.workspace_id, id).await? == 0 {
+            return Err(ServiceError::NotFound("channel"));
+        }
+        self.audit(&mut tx, actor, "channel.deleted", "channel", id.to_string(), serde_json::json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ----- contacts -----
+
+    pub async fn contacts(&self, actor: &Actor, query: Option<String>, cursor: Option<ContactId>, limit: u64) -> ServiceResult<Page<Contact>> {
+        Ok(self
+            .store()
+            .reader()
+            .contacts(actor.workspace_id, &ContactFilter { query, cursor, limit })
+            .await?)
+    }
+
+    pub async fn contact(&self, actor: &Actor, id: ContactId) -> ServiceResult<Contact> {
+        self.store()
+            .reader()
+            .contact(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("contact"))
+    }
+
+    fn apply_contact_input(contact: &mut Contact, input: ContactInput) -> ServiceResult<()> {
+        if let Some(name) = input.name.as_deref() {
+            contact.name = optional(Some(name), |s| Ok(Label::parse("name", s)?.into_string()))?;
+        }
+        if let Some(p) = input.phone.as_deref() {
+            contact.phone = optional(Some(p), phone)?;
+        }
+        if let Some(e) = input.email.as_deref() {
+            contact.email = optional(Some(e), |s| Ok(Email::parse(s)?.to_string()))?;
+        }
+        if let Some(c) = input.country.as_deref() {
+            contact.country = optional(Some(c), country)?;
+        }
+        if let Some(attrs) = attributes(input.attributes)? {
+            contact.attributes = attrs;
+        }
+        Ok(())
+    }
+
+    pub async fn create_contact(&self, actor: &Actor, input: ContactInput) -> ServiceResult<Contact> {
+        let now = self.now();
+        let mut contact = Contact {
+            id: ContactId::new(),
+            workspace_id: actor.workspace_id,
+            name: None,
+            phone: None,
+            email: None,
+            country: None,
+            attributes: Default::default(),
+            identities: Vec::<ContactIdentity>::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        Self::apply_contact_input(&mut contact, input)?;
+        let mut tx = self.store().begin().await?;
+        tx.exec().insert_contact(&contact).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    pub async fn update_contact(&self, actor: &Actor, id: ContactId, input: ContactInput) -> ServiceResult<Contact> {
+        let mut tx = self.store().begin().await?;
+        let mut contact = tx.exec().contact(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        Self::apply_contact_input(&mut contact, input)?;
+        contact.updated_at = self.now();
+        tx.exec().update_contact(&contact).await?;
+        tx.commit().await?;
+        Ok(contact)
+    }
+
+    // ----- tags -----
+
+    pub async fn tags(&self, actor: &Actor) -> ServiceResult<Vec<Tag>> {
+        Ok(self.store().reader().tags(actor.workspace_id).await?)
+    }
+
+    pub async fn create_tag(&self, actor: &Actor, name: &str, color: Option<&str>) -> ServiceResult<Tag> {
+        if !actor.can_edit_tags() {
+            return Err(ServiceError::Forbidden("only admins and supervisors define tags"));
+        }
+        let name = Label::parse("name", name)?;
+        if name.as_str().chars().count() > 50 {
+            return Err(Invalid::new("name", "must be at most 50 characters").into());
+        }
+        let color = optional(color, |c| {
+            let ok = c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit());
+            if ok { Ok(c.to_lowercase()) } else { Err(Invalid::new("color", "must look like #1a2b3c").into()) }
+        })?;
+        let tag = Tag {
+            id: TagId::new(),
+            workspace_id: actor.workspace_id,
+            name: name.into_string(),
+            color,
+            created_at: self.now(),
+        };
+        let mut tx = self.store().begin().await?;
+        tx.exec().insert_tag(&tag).await.map_err(|e| match e {
+            switchboard_store::StoreError::Conflict(_) => ServiceError::Conflict("a tag with that name already exists".into()),
+            other => other.into(),
+        })?;
+        tx.commit().await?;
+        Ok(tag)
+    }
+
+    pub async fn delete_tag(&self, actor: &Actor, id: TagId) -> ServiceResult<()> {
+        let mut tx = self.store().begin().await?;
+        tx.exec().tag(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("tag"))?;
+        if !actor.can_edit_tags() {
+            return Err(ServiceError::Forbidden("only admins and supervisors define tags"));
+        }
+        tx.exec().delete_tag(actor.workspace_id, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,65 @@
+//! Errors of the service layer. The web layer maps each to a stable code
+//! and status in one table.
+
+use switchboard_core::lifecycle::LifecycleError;
+use switchboard_core::validate::Invalid;
+use switchboard_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Not there, or not within the caller's reach (never "forbidden", so
+    /// existence does not leak).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("sign in first")]
+    Unauthenticated,
+    #[error("wrong e-mail or password")]
+    InvalidCredentials,
+    #[error("the caller may see this but not do that: {0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    Invalid(#[from] Invalid),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Lifecycle(#[from] LifecycleError),
+    #[error("{0}")]
+    NobodyAvailable(String),
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the request signature is missing")]
+    MissingSignature,
+    #[error("the request signature does not match")]
+    BadSignature,
+    #[error("the payload is not valid: {0}")]
+    BadPayload(String),
+    #[error("{0}")]
+    SetupUnavailable(&'static str),
+    #[error("the service is busy or shutting down; try again")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ServiceError::Conflict(format!("a record with the same {what} already exists")),
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => ServiceError::Unavailable,
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<switchboard_channels::InboundError> for ServiceError {
+    fn from(e: switchboard_channels::InboundError) -> Self {
+        use switchboard_channels::InboundError as E;
+        match e {
+            E::MissingSignature => ServiceError::MissingSignature,
+            E::BadSignature => ServiceError::BadSignature,
+            E::BadPayload(p) => ServiceError::BadPayload(p),
+        }
+    }
+}

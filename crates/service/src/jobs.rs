@@ -1,0 +1,187 @@
+//! The job worker: claims due jobs from the durable job table with a lease,
+//! runs them, and records success, a retry with exponential backoff, or
+//! death after the last attempt. A job whose worker died is claimed again
+//! once its lease runs out.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use switchboard_channels::{OutboundMessage, SendError};
+use switchboard_core::{ChannelKind, DeliveryStatus, MessageId, UserId, WorkspaceId};
+use switchboard_store::JobRow;
+
+use crate::{ServiceError, ServiceResult, Services};
+
+pub(crate) const DELIVER_MESSAGE: &str = "deliver_message";
+
+/// How a job ended this time.
+enum Outcome {
+    Done,
+    Retry(String),
+    Fail(String),
+}
+
+pub(crate) fn spawn_worker(services: Services) {
+    let weak = std::sync::Arc::downgrade(&services.inner);
+    let poll = services.config().job_poll_interval;
+    drop(services);
+    tokio::spawn(async move {
+        loop {
+            let Some(inner) = weak.upgrade() else { break };
+            let services = Services { inner };
+            let ran = match services.run_due_jobs().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "job worker could not claim jobs");
+                    0
+                }
+            };
+            if ran == 0 {
+                let wake = services.clone();
+                drop(services);
+                tokio::select! {
+                    _ = wake.inner.jobs_wake.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                }
+            }
+        }
+    });
+}
+
+impl Services {
+    /// Delay before the next attempt: the base doubling per attempt, capped.
+    fn backoff(&self, attempts: i64) -> Duration {
+        let base = self.config().retry_base;
+        let factor = 1u32 << (attempts.clamp(1, 20) - 1);
+        base.saturating_mul(factor).min(self.config().retry_max)
+    }
+
+    /// Claim and run the jobs due now; returns how many ran.
+    pub async fn run_due_jobs(&self) -> ServiceResult<usize> {
+        let now = self.now();
+        let lease = self.config().job_lease.as_millis() as i64;
+        let mut tx = self.store().begin().await?;
+        let jobs = tx.exec().claim_jobs(now, lease, 32).await?;
+        tx.commit().await?;
+        let count = jobs.len();
+        futures::future::join_all(jobs.into_iter().map(|job| self.run_job(job))).await;
+        Ok(count)
+    }
+
+    async fn run_job(&self, job: JobRow) {
+        let outcome = if job.attempts > job.max_attempts {
+            Outcome::Fail(job.last_error.clone().unwrap_or_else(|| "gave up".into()))
+        } else {
+            match job.kind.as_str() {
+                DELIVER_MESSAGE => self.deliver(&job).await,
+                other => Outcome::Fail(format!("unknown job kind {other:?}")),
+            }
+        };
+        if let Err(e) = self.finish(&job, outcome).await {
+            // The lease runs out and the job is claimed again.
+            tracing::warn!(job = %job.id, error = %e, "could not record the end of a job");
+        }
+    }
+
+    async fn finish(&self, job: &JobRow, outcome: Outcome) -> ServiceResult<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let final_error = match outcome {
+            Outcome::Done => {
+                tx.exec().finish_job(&job.id, now).await?;
+                None
+            }
+            Outcome::Retry(error) if job.attempts < job.max_attempts => {
+                let at = now.plus_ms(self.backoff(job.attempts).as_millis() as i64);
+                tx.exec().fail_job(&job.id, &error, Some(at), now).await?;
+                None
+            }
+            Outcome::Retry(error) | Outcome::Fail(error) => {
+                tx.exec().fail_job(&job.id, &error, None, now).await?;
+                Some(error)
+            }
+        };
+        if let (Some(error), DELIVER_MESSAGE) = (&final_error, job.kind.as_str())
+            && let Ok(payload) = serde_json::from_str::<DeliverPayload>(&job.payload)
+        {
+            tx.exec()
+                .set_delivery(payload.message_id, DeliveryStatus::Failed, None, Some(error))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn deliver(&self, job: &JobRow) -> Outcome {
+        match self.try_deliver(job).await {
+            Ok(outcome) => outcome,
+            Err(ServiceError::NotFound(what)) => Outcome::Fail(format!("{what} no longer exists")),
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    async fn try_deliver(&self, job: &JobRow) -> ServiceResult<Outcome> {
+        let payload: DeliverPayload = serde_json::from_str(&job.payload).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let ws = payload.workspace_id;
+        let mut db = self.store().reader();
+        let message = db.message(ws, payload.message_id).await?.ok_or(ServiceError::NotFound("message"))?;
+        if message.delivery_status != Some(DeliveryStatus::Queued) {
+            return Ok(Outcome::Done); // delivered by an earlier attempt
+        }
+        let conversation = db
+            .conversation(ws, message.conversation_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        let channel = db.channel(ws, conversation.channel_id).await?.ok_or(ServiceError::NotFound("channel"))?;
+        let contact = db.contact(ws, conversation.contact_id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        let Some(recipient) = contact.identities.iter().find(|i| i.channel_id == conversation.channel_id) else {
+            return Ok(Outcome::Fail("the contact has no identity on this channel".into()));
+        };
+        let sender_name = match message.sender_id.as_deref().and_then(|s| s.parse::<UserId>().ok()) {
+            Some(user) => db.user(user).await?.map(|u| u.name),
+            None => None,
+        };
+        let in_reply_to = match message.in_reply_to {
+            Some(id) => db.message(ws, id).await?.and_then(|m| m.provider_message_id),
+            None => None,
+        };
+        let outbound = OutboundMessage {
+            message_id: message.id.to_string(),
+            conversation_id: conversation.id.to_string(),
+            recipient_external_id: recipient.external_id.clone(),
+            text: message.body.clone().unwrap_or_default(),
+            sender_name,
+            in_reply_to,
+            created_at: message.created_at,
+        };
+        let kind: ChannelKind = channel.to_domain()?.kind;
+        let sent = match kind {
+            ChannelKind::Api => {
+                let (Some(url), Some(secret)) = (channel.callback_url.as_deref(), channel.secret.as_deref()) else {
+                    return Ok(Outcome::Fail("the channel has no callback URL".into()));
+                };
+                switchboard_channels::api::send(&self.inner.http, url, secret, &job.id, self.now(), &outbound).await
+            }
+            other => Err(SendError::Permanent(format!("no outbound adapter for {other} channels"))),
+        };
+        match sent {
+            Ok(sent) => {
+                let mut tx = self.store().begin().await?;
+                tx.exec()
+                    .set_delivery(message.id, DeliveryStatus::Sent, sent.provider_message_id.as_deref(), None)
+                    .await?;
+                tx.commit().await?;
+                Ok(Outcome::Done)
+            }
+            Err(SendError::Retryable(e)) => Ok(Outcome::Retry(e)),
+            Err(SendError::Permanent(e)) => Ok(Outcome::Fail(e)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DeliverPayload {
+    workspace_id: WorkspaceId,
+    message_id: MessageId,
+}
+
