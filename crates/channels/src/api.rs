@@ -79,6 +79,9 @@ fn bounded_id(field: &str, id: String) -> Result<String, InboundError> {
 
 /// Parse a verified body.
 pub fn parse(body: &[u8]) -> Result<Inbound, InboundError> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(InboundError::BadPayload("the body is not valid UTF-8".into()));
+    }
     let mut value: serde_json::Value = serde_json::from_slice(body).map_err(|e| InboundError::BadPayload(e.to_string()))?;
     if let Some(obj) = value.as_object_mut() {
         obj.entry("type").or_insert_with(|| "message".into());

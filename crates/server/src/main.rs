@@ -1,1 +1,182 @@
-fn main() {}
+//! `switchboard`: the omnichannel support inbox server.
+
+mod config;
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use config::{Config, ConfigArgs};
+use switchboard_service::{ServiceConfig, Services, SystemClock};
+use switchboard_store::{Store, StoreOptions};
+use switchboard_web::{AppState, WebConfig};
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "Switchboard: an omnichannel customer-support inbox in one binary.", long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server: apply pending migrations, then serve the web app,
+    /// the API and provider webhooks. On an empty database it prints a
+    /// one-time setup link for the first admin.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage workspaces and users from the shell.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a workspace with its first admin (an existing user with that
+    /// e-mail becomes its admin). The password is read from
+    /// SWITCHBOARD_ADMIN_PASSWORD, or from the first line of standard input.
+    Create {
+        /// Name of the new workspace.
+        #[arg(long)]
+        workspace: String,
+        /// The admin's e-mail address (their sign-in).
+        #[arg(long)]
+        email: String,
+        /// The admin's display name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Set a user's password (ends all their sessions). The password is read
+    /// from SWITCHBOARD_ADMIN_PASSWORD, or from the first line of standard input.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("SWITCHBOARD_ADMIN_PASSWORD")
+        && !p.is_empty()
+    {
+        return Ok(p);
+    }
+    eprintln!("Password (at least 10 characters), then Enter:");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.is_sqlite() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+    }
+    let mut options = StoreOptions::new(config.database_url.clone());
+    options.max_connections = config.db_max_connections;
+    options.sqlite_synchronous_full = config.sqlite_synchronous_full;
+    let store = Store::connect(&options).await.context("opening the database")?;
+    let applied = store.migrate().await.context("applying migrations")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    Ok(store)
+}
+
+fn service_config(config: &Config, run_jobs: bool) -> ServiceConfig {
+    ServiceConfig {
+        session_ttl: config.session_ttl,
+        allow_private_targets: config.allow_private_targets,
+        run_jobs,
+        job_poll_interval: config.job_poll,
+        retry_base: config.retry_base,
+        delivery_max_attempts: config.delivery_max_attempts,
+        ..ServiceConfig::default()
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let services = Services::start(store.clone(), service_config(&config, true), Arc::new(SystemClock))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = if config.is_sqlite() { "sqlite" } else { "postgres" }, "switchboard is listening");
+    println!("Switchboard is listening on http://{addr}");
+    if let Some(token) = services.prepare_setup().await? {
+        println!("No users yet. Open this one-time link to set up the first workspace and admin:");
+        println!("  {}/setup?token={token}", config.public_url);
+    }
+    let state = AppState {
+        services,
+        web: WebConfig {
+            secure_cookies: config.public_url.starts_with("https://"),
+            trust_forwarded_for: config.trust_forwarded_for,
+            body_limit: config.body_limit_bytes,
+        },
+    };
+    switchboard_web::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(&cli.config)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log)))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let store = open_store(&config).await?;
+            println!("database is at the latest schema");
+            store.close().await;
+            Ok(())
+        }
+        Command::Admin { command } => {
+            let store = open_store(&config).await?;
+            let services = Services::start(store.clone(), service_config(&config, false), Arc::new(SystemClock))?;
+            match command {
+                AdminCommand::Create { workspace, email, name } => {
+                    let password = read_password()?;
+                    let (ws, user) = services.create_workspace_with_admin(&workspace, &name, &email, &password, false).await?;
+                    println!("created workspace {ws} with admin {user} ({email}); sign in at {}/login", config.public_url);
+                }
+                AdminCommand::ResetPassword { email } => {
+                    let password = read_password()?;
+                    let user = services.reset_password(&email, &password).await?;
+                    println!("password of {user} ({email}) changed; their sessions were ended");
+                }
+            }
+            store.close().await;
+            Ok(())
+        }
+    }
+}

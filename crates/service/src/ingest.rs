@@ -256,6 +256,12 @@ async fn ingest_one(exec: &mut Exec<'_>, channel: &ChannelCtx, message: &Inbound
     })
 }
 
+/// The header that carries a provider's signature for a channel kind.
+/// Provider adapters add their own headers here as they arrive.
+pub fn signature_header(_kind: ChannelKind) -> &'static str {
+    switchboard_channels::api::SIGNATURE_HEADER
+}
+
 impl Services {
     /// Handle a provider webhook: the channel must exist and be of `kind`,
     /// the signature must verify, then the payload is stored. The caller

@@ -21,7 +21,7 @@ pub use config::{Argon2Params, ServiceConfig};
 pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest};
 pub use directory::{ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, TeamInput, TeamUpdate};
 pub use error::{ServiceError, ServiceResult};
-pub use ingest::{HookOutcome, IngestOutcome};
+pub use ingest::{HookOutcome, IngestOutcome, signature_header};
 pub use ratelimit::RateLimiter;
 pub use switchboard_core::permissions::Actor;
 pub use switchboard_store::{Page, Store};
@@ -92,4 +92,9 @@ impl Services {
     pub fn now(&self) -> Millis {
         self.inner.clock.now()
     }
+}
+
+/// A fresh 256-bit random token, URL-safe (CSRF tokens and the like).
+pub fn random_token() -> String {
+    accounts::random_token(32)
 }

@@ -1,0 +1,139 @@
+//! Configuration: built-in defaults, then a TOML file, then `SWITCHBOARD_*`
+//! environment variables and command-line flags (the later wins).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+
+/// Settings shared by every sub-command. Each flag also reads the
+/// environment variable named beside it, and the config file's key of the
+/// same name (without the prefix, lower case).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, global = true, env = "SWITCHBOARD_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Folder for the SQLite database and attachments [default: ./data].
+    #[arg(long, global = true, env = "SWITCHBOARD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://…` or `postgres://…` [default: sqlite in the data folder].
+    #[arg(long, global = true, env = "SWITCHBOARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The address users reach the server at, e.g. https://support.example.com
+    /// [default: http://<listen>]. With https, cookies are marked Secure.
+    #[arg(long, global = true, env = "SWITCHBOARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+/// The configuration file's shape.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    trust_forwarded_for: Option<bool>,
+    body_limit_bytes: Option<usize>,
+    allow_private_targets: Option<bool>,
+    sqlite_synchronous: Option<String>,
+    db_max_connections: Option<u32>,
+    session_ttl_hours: Option<u64>,
+    job_poll_ms: Option<u64>,
+    retry_base_ms: Option<u64>,
+    delivery_max_attempts: Option<i64>,
+    log: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: String,
+    pub trust_forwarded_for: bool,
+    pub body_limit_bytes: usize,
+    pub allow_private_targets: bool,
+    pub sqlite_synchronous_full: bool,
+    pub db_max_connections: u32,
+    pub session_ttl: Duration,
+    pub job_poll: Duration,
+    pub retry_base: Duration,
+    pub delivery_max_attempts: i64,
+    pub log: String,
+}
+
+fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}")),
+        _ => Ok(None),
+    }
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("switchboard.db").display())
+}
+
+impl Config {
+    pub fn load(args: &ConfigArgs) -> anyhow::Result<Config> {
+        let file: FileConfig = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = args.database_url.clone().or(file.database_url).unwrap_or_else(|| sqlite_url(&data_dir));
+        let public_url = args
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let synchronous = env::<String>("SWITCHBOARD_SQLITE_SYNCHRONOUS")?
+            .or(file.sqlite_synchronous)
+            .unwrap_or_else(|| "full".into());
+        let sqlite_synchronous_full = match synchronous.to_ascii_lowercase().as_str() {
+            "full" => true,
+            "normal" => false,
+            other => anyhow::bail!("sqlite_synchronous must be full or normal, not {other:?}"),
+        };
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            public_url,
+            trust_forwarded_for: env("SWITCHBOARD_TRUST_FORWARDED_FOR")?.or(file.trust_forwarded_for).unwrap_or(false),
+            body_limit_bytes: env("SWITCHBOARD_BODY_LIMIT_BYTES")?.or(file.body_limit_bytes).unwrap_or(1024 * 1024),
+            allow_private_targets: env("SWITCHBOARD_ALLOW_PRIVATE_TARGETS")?.or(file.allow_private_targets).unwrap_or(false),
+            sqlite_synchronous_full,
+            db_max_connections: env("SWITCHBOARD_DB_MAX_CONNECTIONS")?.or(file.db_max_connections).unwrap_or(8),
+            session_ttl: Duration::from_secs(3600 * env("SWITCHBOARD_SESSION_TTL_HOURS")?.or(file.session_ttl_hours).unwrap_or(336)),
+            job_poll: Duration::from_millis(env("SWITCHBOARD_JOB_POLL_MS")?.or(file.job_poll_ms).unwrap_or(1000)),
+            retry_base: Duration::from_millis(env("SWITCHBOARD_RETRY_BASE_MS")?.or(file.retry_base_ms).unwrap_or(10_000)),
+            delivery_max_attempts: env("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS")?.or(file.delivery_max_attempts).unwrap_or(8),
+            log: env("SWITCHBOARD_LOG")?.or(file.log).unwrap_or_else(|| "info".into()),
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}

@@ -1,0 +1,250 @@
+//! The JSON API. Every route is declared once in [`api_routes`]: the router,
+//! the OpenAPI document and the tests that walk every route (cross-workspace
+//! and cross-team 404s) all read this one table.
+
+pub mod conversations;
+pub mod directory;
+pub mod health;
+pub mod hooks;
+pub mod openapi;
+pub mod session;
+
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A plain list.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// One page of a cursor-paginated list: pass `next_cursor` as `cursor` for
+/// the next page; it is absent on the last page.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PageOut<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> From<switchboard_store::Page<T>> for PageOut<T> {
+    fn from(p: switchboard_store::Page<T>) -> Self {
+        Self {
+            items: p.items,
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+pub(crate) fn limit(raw: Option<u64>) -> Result<u64, ApiError> {
+    match raw.unwrap_or(50) {
+        n @ 1..=200 => Ok(n),
+        _ => Err(ApiError::new("invalid_input", "limit: must be between 1 and 200")),
+    }
+}
+
+/// How a route authenticates its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteAuth {
+    /// Anyone.
+    Public,
+    /// A session cookie or a bearer token.
+    User,
+    /// The channel's webhook signature.
+    Signature,
+}
+
+type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
+}
+
+/// One route of the API.
+pub struct ApiRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub operation_id: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub auth: RouteAuth,
+    pub request: Option<SchemaFn>,
+    pub response: Option<SchemaFn>,
+    pub success: u16,
+    /// A valid request body, used by the docs and by tests that must get
+    /// past body validation to reach the permission check.
+    pub example: Option<serde_json::Value>,
+    pub router: fn() -> MethodRouter<AppState>,
+}
+
+impl std::fmt::Debug for ApiRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+impl ApiRoute {
+    fn new(method: Method, path: &'static str, operation_id: &'static str, tag: &'static str, summary: &'static str, router: fn() -> MethodRouter<AppState>) -> Self {
+        let success = if method == Method::DELETE { 204 } else { 200 };
+        Self {
+            method,
+            path,
+            operation_id,
+            tag,
+            summary,
+            auth: RouteAuth::User,
+            request: None,
+            response: None,
+            success,
+            example: None,
+            router,
+        }
+    }
+    fn req<T: JsonSchema>(mut self, example: serde_json::Value) -> Self {
+        self.request = Some(schema_of::<T>);
+        self.example = Some(example);
+        self
+    }
+    fn resp<T: JsonSchema>(mut self) -> Self {
+        self.response = Some(schema_of::<T>);
+        self
+    }
+    fn created(self) -> Self {
+        self.status(201)
+    }
+    fn status(mut self, success: u16) -> Self {
+        self.success = success;
+        self
+    }
+    fn no_content(mut self) -> Self {
+        self.success = 204;
+        self.response = None;
+        self
+    }
+    fn auth(mut self, auth: RouteAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+}
+
+macro_rules! ws_path {
+    ($rest:literal) => {
+        concat!("/api/v1/workspaces/{workspace_id}", $rest)
+    };
+}
+
+/// Every API route.
+pub fn api_routes() -> Vec<ApiRoute> {
+    use conversations as conv;
+    use directory as dir;
+    use switchboard_core::{ApiToken, Channel, Contact, Conversation, Member, Message, Tag, Team};
+    use switchboard_service as svc;
+    let m = Method::GET;
+    let p = Method::POST;
+    let pa = Method::PATCH;
+    let d = Method::DELETE;
+    vec![
+        ApiRoute::new(m.clone(), "/healthz", "health", "system", "The process is up", || get(health::healthz)).auth(RouteAuth::Public).resp::<health::Health>(),
+        ApiRoute::new(m.clone(), "/readyz", "ready", "system", "The process can serve (database reachable)", || get(health::readyz)).auth(RouteAuth::Public).resp::<health::Health>(),
+        ApiRoute::new(m.clone(), "/api/v1/openapi.json", "openapi", "system", "This document", || get(openapi::document)).auth(RouteAuth::Public),
+        ApiRoute::new(p.clone(), "/api/v1/auth/login", "login", "session", "Sign in; sets the session cookie", || post(session::login))
+            .auth(RouteAuth::Public)
+            .req::<session::LoginRequest>(json!({"email": "ana@example.com", "password": "correct horse battery"}))
+            .resp::<session::Me>(),
+        ApiRoute::new(p.clone(), "/api/v1/auth/logout", "logout", "session", "End this session", || post(session::logout)).no_content(),
+        ApiRoute::new(m.clone(), "/api/v1/me", "me", "session", "The caller and their workspaces", || get(session::me)).resp::<session::Me>(),
+        ApiRoute::new(p.clone(), "/api/v1/me/password", "changePassword", "session", "Change one's password (ends the user's other sessions)", || post(session::change_password))
+            .req::<session::PasswordChange>(json!({"current_password": "correct horse battery", "new_password": "another long password"}))
+            .no_content(),
+        ApiRoute::new(p.clone(), "/hooks/{kind}/{channel_id}", "receiveHook", "hooks", "Provider webhook (signed)", || post(hooks::receive))
+            .auth(RouteAuth::Signature)
+            .req::<serde_json::Value>(json!({"message_id": "m-1", "contact": {"id": "c-1"}, "text": "hello"}))
+            .resp::<hooks::HookAnswer>(),
+        // members
+        ApiRoute::new(m.clone(), ws_path!("/users"), "listUsers", "users", "Members of the workspace", || get(dir::list_members)).resp::<Items<Member>>(),
+        ApiRoute::new(p.clone(), ws_path!("/users"), "createUser", "users", "Add a member (admin)", || post(dir::create_member))
+            .req::<svc::MemberInput>(json!({"email": "new.agent@example.com", "name": "New Agent", "password": "a long password", "role": "agent"}))
+            .resp::<Member>()
+            .created(),
+        ApiRoute::new(m.clone(), ws_path!("/users/{user_id}"), "getUser", "users", "One member", || get(dir::get_member)).resp::<Member>(),
+        ApiRoute::new(pa.clone(), ws_path!("/users/{user_id}"), "updateUser", "users", "Change role, capacity (admin), name or availability (self)", || patch(dir::update_member))
+            .req::<svc::MemberUpdate>(json!({"availability": "online"}))
+            .resp::<Member>(),
+        ApiRoute::new(d.clone(), ws_path!("/users/{user_id}"), "removeUser", "users", "Remove a member (admin)", || delete(dir::remove_member)),
+        // teams
+        ApiRoute::new(m.clone(), ws_path!("/teams"), "listTeams", "teams", "Teams", || get(dir::list_teams)).resp::<Items<Team>>(),
+        ApiRoute::new(p.clone(), ws_path!("/teams"), "createTeam", "teams", "Create a team (admin)", || post(dir::create_team))
+            .req::<svc::TeamInput>(json!({"name": "Billing", "assignment_rule": "round_robin"}))
+            .resp::<Team>()
+            .created(),
+        ApiRoute::new(m.clone(), ws_path!("/teams/{team_id}"), "getTeam", "teams", "One team", || get(dir::get_team)).resp::<Team>(),
+        ApiRoute::new(pa.clone(), ws_path!("/teams/{team_id}"), "updateTeam", "teams", "Rename or change the assignment rule (admin)", || patch(dir::update_team))
+            .req::<svc::TeamUpdate>(json!({"assignment_rule": "least_busy"}))
+            .resp::<Team>(),
+        ApiRoute::new(d.clone(), ws_path!("/teams/{team_id}"), "deleteTeam", "teams", "Delete a team (admin)", || delete(dir::delete_team)),
+        ApiRoute::new(Method::PUT, ws_path!("/teams/{team_id}/members/{user_id}"), "addTeamMember", "teams", "Add a member to a team (admin)", || put(dir::add_team_member)).resp::<Team>(),
+        ApiRoute::new(d.clone(), ws_path!("/teams/{team_id}/members/{user_id}"), "removeTeamMember", "teams", "Remove a member from a team (admin)", || delete(dir::remove_team_member))
+            .resp::<Team>()
+            .status(200),
+        // channels
+        ApiRoute::new(m.clone(), ws_path!("/channels"), "listChannels", "channels", "Channels (credentials never included)", || get(dir::list_channels)).resp::<Items<Channel>>(),
+        ApiRoute::new(p.clone(), ws_path!("/channels"), "createChannel", "channels", "Connect a channel (admin); the secret is returned once", || post(dir::create_channel))
+            .req::<svc::ChannelInput>(json!({"kind": "api", "name": "Shop backend", "callback_url": "https://shop.example.com/switchboard"}))
+            .resp::<svc::CreatedChannel>()
+            .created(),
+        ApiRoute::new(m.clone(), ws_path!("/channels/{channel_id}"), "getChannel", "channels", "One channel", || get(dir::get_channel)).resp::<Channel>(),
+        ApiRoute::new(pa.clone(), ws_path!("/channels/{channel_id}"), "updateChannel", "channels", "Change a channel (admin); `rotate_secret` returns a new secret once", || patch(dir::update_channel))
+            .req::<svc::ChannelUpdate>(json!({"name": "Shop"}))
+            .resp::<svc::CreatedChannel>(),
+        ApiRoute::new(d.clone(), ws_path!("/channels/{channel_id}"), "deleteChannel", "channels", "Delete a channel (admin)", || delete(dir::delete_channel)),
+        // contacts
+        ApiRoute::new(m.clone(), ws_path!("/contacts"), "listContacts", "contacts", "Contacts, newest first; `q` searches", || get(dir::list_contacts)).resp::<PageOut<Contact>>(),
+        ApiRoute::new(p.clone(), ws_path!("/contacts"), "createContact", "contacts", "Save a contact", || post(dir::create_contact))
+            .req::<svc::ContactInput>(json!({"name": "Ana Lima", "phone": "+5511999990000"}))
+            .resp::<Contact>()
+            .created(),
+        ApiRoute::new(m.clone(), ws_path!("/contacts/{contact_id}"), "getContact", "contacts", "One contact", || get(dir::get_contact)).resp::<Contact>(),
+        ApiRoute::new(pa.clone(), ws_path!("/contacts/{contact_id}"), "updateContact", "contacts", "Change a contact", || patch(dir::update_contact))
+            .req::<svc::ContactInput>(json!({"country": "BR"}))
+            .resp::<Contact>(),
+        // tags
+        ApiRoute::new(m.clone(), ws_path!("/tags"), "listTags", "tags", "Tags", || get(dir::list_tags)).resp::<Items<Tag>>(),
+        ApiRoute::new(p.clone(), ws_path!("/tags"), "createTag", "tags", "Define a tag (admin, supervisor)", || post(dir::create_tag))
+            .req::<dir::TagInput>(json!({"name": "vip", "color": "#aa3300"}))
+            .resp::<Tag>()
+            .created(),
+        ApiRoute::new(d.clone(), ws_path!("/tags/{tag_id}"), "deleteTag", "tags", "Delete a tag (admin, supervisor)", || delete(dir::delete_tag)),
+        // API tokens
+        ApiRoute::new(m.clone(), ws_path!("/api-tokens"), "listApiTokens", "api-tokens", "The caller's API tokens", || get(dir::list_tokens)).resp::<Items<ApiToken>>(),
+        ApiRoute::new(p.clone(), ws_path!("/api-tokens"), "createApiToken", "api-tokens", "Create an API token; the secret is returned once", || post(dir::create_token))
+            .req::<dir::TokenInput>(json!({"name": "CRM sync"}))
+            .resp::<svc::NewToken>()
+            .created(),
+        ApiRoute::new(d.clone(), ws_path!("/api-tokens/{token_id}"), "revokeApiToken", "api-tokens", "Revoke an API token", || delete(dir::revoke_token)),
+        // conversations
+        ApiRoute::new(m.clone(), ws_path!("/conversations"), "listConversations", "conversations", "Conversations the caller may see, newest first", || get(conv::list)).resp::<PageOut<Conversation>>(),
+        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}"), "getConversation", "conversations", "One conversation", || get(conv::get)).resp::<Conversation>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/status"), "changeStatus", "conversations", "Resolve, abandon, reopen (assigned) or unassign (queued), with a comment", || post(conv::status))
+            .req::<svc::StatusRequest>(json!({"status": "resolved", "comment": "solved by phone"}))
+            .resp::<Conversation>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/assign"), "assignConversation", "conversations", "Assign or transfer to an agent or a team, with a comment", || post(conv::assign))
+            .req::<svc::AssignRequest>(json!({"team_id": null, "user_id": null, "comment": "over to you"}))
+            .resp::<Conversation>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/priority"), "setPriority", "conversations", "Mark critical or normal", || post(conv::priority))
+            .req::<conv::PriorityRequest>(json!({"priority": "critical"}))
+            .resp::<Conversation>(),
+        ApiRoute::new(Method::PUT, ws_path!("/conversations/{conversation_id}/tags"), "setTags", "conversations", "Replace the conversation's tags", || put(conv::tags))
+            .req::<conv::TagsRequest>(json!({"tags": []}))
+            .resp::<Conversation>(),
+        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/messages"), "listMessages", "conversations", "Messages in time order, cursor-paginated", || get(conv::messages)).resp::<PageOut<Message>>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/messages"), "postMessage", "conversations", "Reply to the customer (text) or write a private note or comment", || post(conv::post_message))
+            .req::<svc::NewMessage>(json!({"kind": "note", "body": "called the customer back"}))
+            .resp::<Message>()
+            .created(),
+    ]
+}

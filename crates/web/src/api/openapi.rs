@@ -1,0 +1,90 @@
+//! The OpenAPI 3.1 document, built from the route table and the types'
+//! JSON schemas, so it cannot drift from the code.
+
+use std::sync::OnceLock;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use schemars::generate::SchemaSettings;
+use serde_json::{Map, Value, json};
+
+use super::{RouteAuth, api_routes};
+use crate::error::ERROR_CODES;
+
+pub fn build() -> Value {
+    let mut generator = SchemaSettings::openapi3().into_generator();
+    let mut paths = Map::new();
+    for route in api_routes() {
+        let params: Vec<Value> = route
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut op = json!({
+            "operationId": route.operation_id,
+            "summary": route.summary,
+            "tags": [route.tag],
+            "parameters": params,
+        });
+        if let Some(request) = route.request {
+            let mut content = json!({"schema": request(&mut generator).to_value()});
+            if let Some(example) = &route.example {
+                content["example"] = example.clone();
+            }
+            op["requestBody"] = json!({"required": true, "content": {"application/json": content}});
+        }
+        let success = match route.response {
+            Some(response) => json!({"description": "OK", "content": {"application/json": {"schema": response(&mut generator).to_value()}}}),
+            None => json!({"description": "OK"}),
+        };
+        op["responses"] = json!({
+            route.success.to_string(): success,
+            "default": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        });
+        op["security"] = match route.auth {
+            RouteAuth::Public | RouteAuth::Signature => json!([]),
+            RouteAuth::User => json!([{"session": []}, {"bearer": []}]),
+        };
+        paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .map(|o| o.insert(route.method.as_str().to_lowercase(), op));
+    }
+    let mut schemas = generator.take_definitions(true);
+    let codes: Vec<&str> = ERROR_CODES.iter().map(|(c, _, _)| *c).collect();
+    schemas.insert(
+        "Error".into(),
+        json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string", "enum": codes},
+                "message": {"type": "string"}
+            }}}
+        }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Switchboard API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Omnichannel customer-support inbox. Errors are {\"error\":{\"code\",\"message\"}} with the codes listed in the Error schema.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            }
+        }
+    })
+}
+
+pub async fn document() -> impl IntoResponse {
+    static DOC: OnceLock<String> = OnceLock::new();
+    let body = DOC.get_or_init(|| build().to_string()).clone();
+    ([(CONTENT_TYPE, "application/json")], body)
+}
