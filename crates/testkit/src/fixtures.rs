@@ -1,0 +1,84 @@
+//! A small organisation built through the API: an admin, a team with an
+//! agent, and an API channel whose callbacks land on a local receiver.
+
+use serde_json::{Value, json};
+
+use crate::client::{ApiClient, post_hook};
+use crate::{CallbackServer, TestApp};
+
+pub struct Org {
+    pub admin: ApiClient,
+    pub ws: String,
+    pub team: String,
+    pub agent: ApiClient,
+    pub agent_id: String,
+    pub channel: String,
+    pub secret: String,
+    pub callback: CallbackServer,
+}
+
+impl Org {
+    pub fn path(&self, rest: &str) -> String {
+        format!("/api/v1/workspaces/{}{}", self.ws, rest)
+    }
+
+    /// Admin, team "Support" (round robin), agent Ana in it, API channel
+    /// routed to the team.
+    pub async fn create(app: &TestApp) -> Org {
+        let (admin, ws) = app.admin().await;
+        let ws = ws.to_string();
+        let base = format!("/api/v1/workspaces/{ws}");
+        let team = admin
+            .post(&format!("{base}/teams"), json!({"name": "Support", "assignment_rule": "round_robin"}))
+            .await;
+        assert_eq!(team.status, 201, "{:?}", team.body);
+        let team = team["id"].as_str().expect("team id").to_owned();
+        let agent = admin
+            .post(
+                &format!("{base}/users"),
+                json!({"email": "ana@acme.test", "name": "Ana Agent", "password": "agent password 1", "role": "agent", "team_ids": [team]}),
+            )
+            .await;
+        assert_eq!(agent.status, 201, "{:?}", agent.body);
+        let agent_id = agent["id"].as_str().expect("user id").to_owned();
+        let callback = CallbackServer::start().await;
+        let channel = admin
+            .post(
+                &format!("{base}/channels"),
+                json!({"kind": "api", "name": "Shop", "callback_url": callback.url(), "default_team_id": team}),
+            )
+            .await;
+        assert_eq!(channel.status, 201, "{:?}", channel.body);
+        let secret = channel["secret"].as_str().expect("secret").to_owned();
+        let channel = channel["id"].as_str().expect("channel id").to_owned();
+        let agent = ApiClient::login(app, "ana@acme.test", "agent password 1").await;
+        Org {
+            admin,
+            ws,
+            team,
+            agent,
+            agent_id,
+            channel,
+            secret,
+            callback,
+        }
+    }
+
+    /// A customer writes through the API channel.
+    pub async fn customer_says(&self, app: &TestApp, message_id: &str, customer: &str, text: &str) -> Value {
+        let reply = post_hook(
+            app,
+            &self.channel,
+            &self.secret,
+            &json!({"message_id": message_id, "contact": {"id": customer, "name": "Carla Customer"}, "text": text}),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply.body
+    }
+
+    pub async fn set_online(&self, client: &ApiClient, user_id: &str) {
+        let r = client.patch(&self.path(&format!("/users/{user_id}")), json!({"availability": "online"})).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+}
