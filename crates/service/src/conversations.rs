@@ -182,10 +182,11 @@ impl Services {
     }
 
     pub async fn change_status(&self, actor: &Actor, id: ConversationId, req: StatusRequest) -> ServiceResult<Conversation> {
-        let comment = switchboard_core::validate::comment(req.comment.as_deref())?;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        // Existence first: a record out of reach is 404 whatever the body says.
         let mut c = self.visible_for_update(&mut tx, actor, id).await?;
+        let comment = switchboard_core::validate::comment(req.comment.as_deref())?;
         let by = Some(actor.user_id);
         let command = match req.status {
             ConversationStatus::Resolved => Command::Resolve { by, comment },
@@ -217,6 +218,10 @@ impl Services {
     }
 
     pub async fn assign(&self, actor: &Actor, id: ConversationId, req: AssignRequest) -> ServiceResult<Conversation> {
+        let ws = actor.workspace_id;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let mut c = self.visible_for_update(&mut tx, actor, id).await?;
         let comment = switchboard_core::validate::comment(req.comment.as_deref())?;
         if req.user_id.is_none() && req.team_id.is_none() {
             return Err(Invalid::new("user_id", "give a user_id, a team_id, or both").into());
@@ -224,10 +229,6 @@ impl Services {
         if req.force && !actor.is_admin() {
             return Err(ServiceError::Forbidden("only admins can force an assignment"));
         }
-        let ws = actor.workspace_id;
-        let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let mut c = self.visible_for_update(&mut tx, actor, id).await?;
         let team = match req.team_id {
             Some(t) => Some(tx.exec().team(ws, t).await?.ok_or(ServiceError::NotFound("team"))?),
             None => None,
@@ -294,16 +295,16 @@ impl Services {
 
     /// Replace the conversation's tags with `names` (each must be defined).
     pub async fn set_tags(&self, actor: &Actor, id: ConversationId, names: Vec<String>) -> ServiceResult<Conversation> {
+        let now = self.now();
+        let ws = actor.workspace_id;
+        let mut tx = self.store().begin().await?;
+        let mut c = self.visible_for_update(&mut tx, actor, id).await?;
         let mut names: Vec<String> = names.into_iter().map(|n| n.trim().to_owned()).collect();
         names.sort();
         names.dedup();
         if names.len() > 50 {
             return Err(Invalid::new("tags", "at most 50 tags").into());
         }
-        let now = self.now();
-        let ws = actor.workspace_id;
-        let mut tx = self.store().begin().await?;
-        let mut c = self.visible_for_update(&mut tx, actor, id).await?;
         if !actor.can_manage(&scope(&c)) {
             return Err(ServiceError::Forbidden("you can tag your own chats only"));
         }
@@ -340,11 +341,11 @@ impl Services {
     /// stored with delivery status `queued` and a delivery job in the same
     /// transaction, so a stored reply is always eventually sent or failed.
     pub async fn post_message(&self, actor: &Actor, id: ConversationId, req: NewMessage) -> ServiceResult<Message> {
-        let body = MessageText::parse("body", &req.body)?.into_string();
         let now = self.now();
         let ws = actor.workspace_id;
         let mut tx = self.store().begin().await?;
         let mut c = self.visible_for_update(&mut tx, actor, id).await?;
+        let body = MessageText::parse("body", &req.body)?.into_string();
         if let Some(quoted) = req.in_reply_to {
             tx.exec()
                 .message(ws, quoted)

@@ -1,0 +1,150 @@
+//! Records of another workspace, and conversations of another team, answer
+//! 404 on every route. The cases are generated from the API's route table,
+//! so a new route is covered the day it is added.
+
+use std::collections::HashMap;
+
+use reqwest::Method;
+use serde_json::json;
+use switchboard_testkit::client::{ApiClient, post_hook};
+use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::{CallbackServer, TestApp};
+use switchboard_web::api_routes;
+
+const WS_PREFIX: &str = "/api/v1/workspaces/{workspace_id}";
+
+fn fill(path: &str, ids: &HashMap<&str, String>) -> String {
+    let mut out = path.to_owned();
+    for segment in path.split('/') {
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let id = ids.get(name).unwrap_or_else(|| panic!("no id for path parameter {name:?} in {path}: add one to this test"));
+            out = out.replace(segment, id);
+        }
+    }
+    out
+}
+
+/// Every record kind of a second workspace, created through its own admin.
+async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
+    let (admin, ws) = app.other_workspace("olga@other.test").await;
+    let base = format!("/api/v1/workspaces/{ws}");
+    let team = admin.post(&format!("{base}/teams"), json!({"name": "Their team"})).await;
+    let user = admin
+        .post(&format!("{base}/users"), json!({"email": "theo@other.test", "name": "Theo", "password": "their password 1", "role": "agent"}))
+        .await;
+    let channel = admin.post(&format!("{base}/channels"), json!({"kind": "api", "name": "Their channel"})).await;
+    let contact = admin.post(&format!("{base}/contacts"), json!({"name": "Their customer"})).await;
+    let tag = admin.post(&format!("{base}/tags"), json!({"name": "theirs"})).await;
+    let token = admin.post(&format!("{base}/api-tokens"), json!({"name": "theirs"})).await;
+    let hook = post_hook(
+        app,
+        channel["id"].as_str().unwrap(),
+        channel["secret"].as_str().unwrap(),
+        &json!({"message_id": "x-1", "contact": {"id": "their-customer"}, "text": "hi"}),
+    )
+    .await;
+    for r in [&team, &user, &channel, &contact, &tag, &token] {
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    assert_eq!(hook.status, 200);
+    HashMap::from([
+        ("workspace_id", ws.to_string()),
+        ("team_id", team["id"].as_str().unwrap().to_owned()),
+        ("user_id", user["id"].as_str().unwrap().to_owned()),
+        ("channel_id", channel["id"].as_str().unwrap().to_owned()),
+        ("contact_id", contact["id"].as_str().unwrap().to_owned()),
+        ("tag_id", tag["id"].as_str().unwrap().to_owned()),
+        ("token_id", token["id"].as_str().unwrap().to_owned()),
+        ("conversation_id", hook["conversation_id"].as_str().unwrap().to_owned()),
+    ])
+}
+
+async fn call(client: &ApiClient, method: &Method, path: &str, example: Option<&serde_json::Value>) -> switchboard_testkit::client::Reply {
+    client.send(method.clone(), path, example.cloned()).await
+}
+
+#[tokio::test]
+async fn other_workspaces_records_are_not_found_on_every_route() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let theirs = other_workspace(&app).await;
+    let mut ours_with_their_ids = theirs.clone();
+    ours_with_their_ids.insert("workspace_id", org.ws.clone());
+
+    let mut checked = 0;
+    for route in api_routes().iter().filter(|r| r.path.starts_with(WS_PREFIX)) {
+        // Their workspace in the path: the workspace itself is not found.
+        let path = fill(route.path, &theirs);
+        let reply = call(&org.admin, &route.method, &path, route.example.as_ref()).await;
+        assert_eq!((reply.status.as_u16(), reply.code()), (404, "not_found"), "{} {path}: {:?}", route.method, reply.body);
+
+        // Our workspace, their record ids: the record is not found.
+        if route.path.trim_start_matches(WS_PREFIX).contains('{') {
+            let path = fill(route.path, &ours_with_their_ids);
+            let reply = call(&org.admin, &route.method, &path, route.example.as_ref()).await;
+            assert_eq!((reply.status.as_u16(), reply.code()), (404, "not_found"), "{} {path}: {:?}", route.method, reply.body);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} workspace routes checked");
+
+    // Nothing of theirs leaks into our lists either.
+    for list in ["/users", "/teams", "/channels", "/contacts", "/tags", "/api-tokens", "/conversations"] {
+        let reply = org.admin.get(&org.path(list)).await;
+        assert_eq!(reply.status, 200);
+        let text = reply.body.to_string();
+        for (kind, id) in &theirs {
+            assert!(!text.contains(id.as_str()), "{list} leaks their {kind}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn another_teams_conversations_are_not_found_for_an_agent() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    // A second team with its own channel and a conversation routed to it.
+    let sales = org.admin.post(&org.path("/teams"), json!({"name": "Sales"})).await;
+    let sales_id = sales["id"].as_str().unwrap().to_owned();
+    let callback = CallbackServer::start().await;
+    let channel = org
+        .admin
+        .post(&org.path("/channels"), json!({"kind": "api", "name": "Sales line", "default_team_id": sales_id, "callback_url": callback.url()}))
+        .await;
+    let hook = post_hook(
+        &app,
+        channel["id"].as_str().unwrap(),
+        channel["secret"].as_str().unwrap(),
+        &json!({"message_id": "s-1", "contact": {"id": "lead-1"}, "text": "price?"}),
+    )
+    .await;
+    let sales_conversation = hook["conversation_id"].as_str().unwrap().to_owned();
+    // And one in the agent's own team, which they can reach.
+    let own = org.customer_says(&app, "own-1", "cust-1", "hello").await;
+    let own_conversation = own["conversation_id"].as_str().unwrap().to_owned();
+
+    let mut ids: HashMap<&str, String> = HashMap::from([
+        ("workspace_id", org.ws.clone()),
+        ("conversation_id", sales_conversation.clone()),
+    ]);
+    let mut checked = 0;
+    for route in api_routes().iter().filter(|r| r.path.contains("{conversation_id}")) {
+        let path = fill(route.path, &ids);
+        let reply = call(&org.agent, &route.method, &path, route.example.as_ref()).await;
+        assert_eq!((reply.status.as_u16(), reply.code()), (404, "not_found"), "{} {path}: {:?}", route.method, reply.body);
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} conversation routes checked");
+
+    // The same reads on their own team's conversation succeed.
+    ids.insert("conversation_id", own_conversation.clone());
+    assert_eq!(org.agent.get(&fill(&format!("{WS_PREFIX}/conversations/{{conversation_id}}"), &ids)).await.status, 200);
+    assert_eq!(org.agent.get(&fill(&format!("{WS_PREFIX}/conversations/{{conversation_id}}/messages"), &ids)).await.status, 200);
+
+    // The list shows their team's conversation and not the other team's.
+    let list = org.agent.get(&org.path("/conversations")).await.body.to_string();
+    assert!(list.contains(&own_conversation) && !list.contains(&sales_conversation));
+    // The admin sees both.
+    let list = org.admin.get(&org.path("/conversations")).await.body.to_string();
+    assert!(list.contains(&own_conversation) && list.contains(&sales_conversation));
+}
