@@ -464,6 +464,23 @@ impl Exec<'_> {
         row.map(MessageRow::into_domain).transpose()
     }
 
+    /// The provider ids of every inbound message stored for a channel, one
+    /// entry per stored row (so a repeated id would show up twice), in
+    /// storage order. For audits and crash tests; it reads the whole channel.
+    pub async fn inbound_provider_ids(&mut self, channel: ChannelId) -> Result<Vec<String>> {
+        let rows: Vec<(Option<String>,)> = self
+            .fetch_all(
+                Query::select()
+                    .column(Messages::ProviderMessageId)
+                    .from(Messages::Table)
+                    .and_where(Expr::col(Messages::ChannelId).eq(channel.to_string()))
+                    .and_where(Expr::col(Messages::Direction).eq(Direction::In.as_str()))
+                    .order_by(Messages::Id, Order::Asc),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id.unwrap_or_default()).collect())
+    }
+
     /// Messages of a conversation in time order (`descending` for newest first).
     pub async fn messages(&mut self, conversation: ConversationId, cursor: Option<MessageId>, limit: u64, descending: bool) -> Result<Page<Message>> {
         let mut q = message_select();
