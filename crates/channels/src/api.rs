@@ -35,7 +35,10 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 pub fn verify(secret: &str, body: &[u8], header: Option<&str>) -> Result<(), InboundError> {
     let header = header.ok_or(InboundError::MissingSignature)?;
-    let hex = header.trim().strip_prefix("sha256=").ok_or(InboundError::BadSignature)?;
+    let hex = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(InboundError::BadSignature)?;
     if verify_hex(secret.as_bytes(), body, hex) {
         Ok(())
     } else {
@@ -72,7 +75,9 @@ enum WireInbound {
 fn bounded_id(field: &str, id: String) -> Result<String, InboundError> {
     let id = id.trim().to_owned();
     if id.is_empty() || id.len() > MAX_ID || id.chars().any(char::is_control) {
-        return Err(InboundError::BadPayload(format!("{field} must be 1 to {MAX_ID} printable characters")));
+        return Err(InboundError::BadPayload(format!(
+            "{field} must be 1 to {MAX_ID} printable characters"
+        )));
     }
     Ok(id)
 }
@@ -82,7 +87,8 @@ pub fn parse(body: &[u8]) -> Result<Inbound, InboundError> {
     if std::str::from_utf8(body).is_err() {
         return Err(InboundError::BadPayload("the body is not valid UTF-8".into()));
     }
-    let mut value: serde_json::Value = serde_json::from_slice(body).map_err(|e| InboundError::BadPayload(e.to_string()))?;
+    let mut value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| InboundError::BadPayload(e.to_string()))?;
     if let Some(obj) = value.as_object_mut() {
         obj.entry("type").or_insert_with(|| "message".into());
     }
@@ -111,7 +117,11 @@ pub fn parse(body: &[u8]) -> Result<Inbound, InboundError> {
                 sent_at: timestamp.map(Millis),
             })
         }
-        WireInbound::Status { message_id, status, error } => Inbound::Status(StatusUpdate {
+        WireInbound::Status {
+            message_id,
+            status,
+            error,
+        } => Inbound::Status(StatusUpdate {
             message_id: bounded_id("message_id", message_id)?,
             status,
             error,
@@ -138,7 +148,14 @@ struct CallbackAnswer {
 }
 
 /// Deliver one message to the channel's callback URL.
-pub async fn send(http: &OutboundHttp, callback_url: &str, secret: &str, delivery_id: &str, now: Millis, m: &OutboundMessage) -> Result<Sent, SendError> {
+pub async fn send(
+    http: &OutboundHttp,
+    callback_url: &str,
+    secret: &str,
+    delivery_id: &str,
+    now: Millis,
+    m: &OutboundMessage,
+) -> Result<Sent, SendError> {
     let url: url::Url = callback_url
         .parse()
         .map_err(|e| SendError::Permanent(format!("callback URL is not valid: {e}")))?;
@@ -178,7 +195,9 @@ pub async fn send(http: &OutboundHttp, callback_url: &str, secret: &str, deliver
         let bytes = response.bytes().await.unwrap_or_default();
         let answer: Option<CallbackAnswer> = serde_json::from_slice(&bytes).ok();
         return Ok(Sent {
-            provider_message_id: answer.and_then(|a| a.message_id).filter(|id| !id.is_empty() && id.len() <= MAX_ID),
+            provider_message_id: answer
+                .and_then(|a| a.message_id)
+                .filter(|id| !id.is_empty() && id.len() <= MAX_ID),
         });
     }
     let reason = format!("callback answered {status}");
@@ -198,15 +217,26 @@ mod tests {
         let body = br#"{"message_id":"1"}"#;
         let header = sign("s3cret", body);
         assert!(verify("s3cret", body, Some(&header)).is_ok());
-        assert!(matches!(verify("other", body, Some(&header)), Err(InboundError::BadSignature)));
-        assert!(matches!(verify("s3cret", body, None), Err(InboundError::MissingSignature)));
-        assert!(matches!(verify("s3cret", body, Some("sha256=zz")), Err(InboundError::BadSignature)));
+        assert!(matches!(
+            verify("other", body, Some(&header)),
+            Err(InboundError::BadSignature)
+        ));
+        assert!(matches!(
+            verify("s3cret", body, None),
+            Err(InboundError::MissingSignature)
+        ));
+        assert!(matches!(
+            verify("s3cret", body, Some("sha256=zz")),
+            Err(InboundError::BadSignature)
+        ));
     }
 
     #[test]
     fn parses_messages_and_statuses() {
         let m = parse(br#"{"message_id":"m1","contact":{"id":"c1","name":"Ana"},"text":"hi"}"#).unwrap();
-        assert!(matches!(m, Inbound::Message(ref x) if x.external_id == "m1" && x.contact.name.as_deref() == Some("Ana")));
+        assert!(
+            matches!(m, Inbound::Message(ref x) if x.external_id == "m1" && x.contact.name.as_deref() == Some("Ana"))
+        );
         let s = parse(br#"{"type":"status","message_id":"m1","status":"read"}"#).unwrap();
         assert!(matches!(s, Inbound::Status(ref x) if x.status == DeliveryStatus::Read));
         assert!(parse(br#"{"message_id":"","contact":{"id":"c1"},"text":"hi"}"#).is_err());

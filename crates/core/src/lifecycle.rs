@@ -31,25 +31,53 @@ pub enum Routed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// The bot hands the chat to people (or the customer asked for one).
-    HandOff { route: Routed },
+    HandOff {
+        route: Routed,
+    },
     /// An admin takes over a bot chat; the bot stops.
-    EnterChat { admin: UserId },
+    EnterChat {
+        admin: UserId,
+    },
     /// Give the chat to an agent. On an already assigned chat this is a transfer.
-    Assign { by: Option<UserId>, to: UserId, team: Option<TeamId> },
+    Assign {
+        by: Option<UserId>,
+        to: UserId,
+        team: Option<TeamId>,
+    },
     /// Move the chat to another agent or team, with an optional comment.
-    Transfer { by: Option<UserId>, to: Routed, comment: Option<String> },
+    Transfer {
+        by: Option<UserId>,
+        to: Routed,
+        comment: Option<String>,
+    },
     /// Put an assigned chat back in its team's queue.
-    Unassign { by: Option<UserId> },
-    Resolve { by: Option<UserId>, comment: Option<String> },
-    Abandon { by: Option<UserId>, comment: Option<String> },
+    Unassign {
+        by: Option<UserId>,
+    },
+    Resolve {
+        by: Option<UserId>,
+        comment: Option<String>,
+    },
+    Abandon {
+        by: Option<UserId>,
+        comment: Option<String>,
+    },
     /// Nobody acted for the expiry period.
     Expire,
     /// A person reopens a closed chat; only while the channel's window is open.
-    Reopen { by: UserId, window_open: bool },
+    Reopen {
+        by: UserId,
+        window_open: bool,
+    },
     /// The customer wrote again: to a pending chat, or to a closed one within
     /// the channel's reopen period.
-    CustomerReturned { route: Routed },
-    SetPriority { by: Option<UserId>, priority: Priority },
+    CustomerReturned {
+        route: Routed,
+    },
+    SetPriority {
+        by: Option<UserId>,
+        priority: Priority,
+    },
 }
 
 impl Command {
@@ -228,9 +256,7 @@ pub fn apply(
                 Routed::Assigned { agent, team } => {
                     state.assignee == Some(agent) && (team.is_none() || team == state.team)
                 }
-                Routed::Queued { team, .. } => {
-                    from == S::Queued && (team.is_none() || team == state.team)
-                }
+                Routed::Queued { team, .. } => from == S::Queued && (team.is_none() || team == state.team),
             };
             if already_there {
                 return Err(LifecycleError::AlreadyAssigned);

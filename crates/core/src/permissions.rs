@@ -28,7 +28,10 @@ pub enum Visibility {
     All,
     /// Conversations of these teams, those without a team, and those
     /// assigned to this user.
-    Teams { team_ids: Vec<TeamId>, user_id: UserId },
+    Teams {
+        team_ids: Vec<TeamId>,
+        user_id: UserId,
+    },
 }
 
 impl Actor {
@@ -138,7 +141,9 @@ mod tests {
 
         assert!(agent.can_see(&own_team_queued) && !agent.can_see(&other_team));
         assert!(agent.can_manage(&mine) && !agent.can_manage(&colleagues));
-        assert!(agent.can_assign(&own_team_queued, me) && !agent.can_assign(&own_team_queued, UserId(Uuid::from_u128(5))));
+        assert!(
+            agent.can_assign(&own_team_queued, me) && !agent.can_assign(&own_team_queued, UserId(Uuid::from_u128(5)))
+        );
         assert!(agent.can_message_customer(&mine) && !agent.can_message_customer(&colleagues));
         assert!(supervisor.can_manage(&colleagues) && !supervisor.can_manage(&other_team));
         assert!(!supervisor.can_message_customer(&colleagues) && supervisor.can_annotate(&colleagues));

@@ -94,7 +94,10 @@ impl Password {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let n = raw.chars().count();
         if n < Self::MIN {
-            return Err(Invalid::new("password", format!("must be at least {} characters", Self::MIN)));
+            return Err(Invalid::new(
+                "password",
+                format!("must be at least {} characters", Self::MIN),
+            ));
         }
         if raw.len() > Self::MAX {
             return Err(Invalid::new("password", format!("must be at most {} bytes", Self::MAX)));
@@ -117,7 +120,10 @@ impl MessageText {
             return Err(Invalid::new(field, "must not be empty"));
         }
         if raw.len() > Self::MAX_BYTES {
-            return Err(Invalid::new(field, format!("must be at most {} bytes", Self::MAX_BYTES)));
+            return Err(Invalid::new(
+                field,
+                format!("must be at most {} bytes", Self::MAX_BYTES),
+            ));
         }
         if raw.contains('\0') {
             return Err(Invalid::new(field, "must not contain NUL characters"));

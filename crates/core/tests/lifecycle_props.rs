@@ -16,8 +16,14 @@ fn team(n: u8) -> TeamId {
 
 fn routed() -> impl Strategy<Value = Routed> {
     prop_oneof![
-        (0u8..3, proptest::option::of(0u8..2)).prop_map(|(a, t)| Routed::Assigned { agent: user(a), team: t.map(team) }),
-        (proptest::option::of(0u8..2), any::<bool>()).prop_map(|(t, ticket)| Routed::Queued { team: t.map(team), ticket }),
+        (0u8..3, proptest::option::of(0u8..2)).prop_map(|(a, t)| Routed::Assigned {
+            agent: user(a),
+            team: t.map(team)
+        }),
+        (proptest::option::of(0u8..2), any::<bool>()).prop_map(|(t, ticket)| Routed::Queued {
+            team: t.map(team),
+            ticket
+        }),
     ]
 }
 
@@ -33,15 +39,23 @@ fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
         routed().prop_map(|route| Command::HandOff { route }),
         (0u8..3).prop_map(|a| Command::EnterChat { admin: user(a) }),
-        (by(), 0u8..3, proptest::option::of(0u8..2)).prop_map(|(by, to, t)| Command::Assign { by, to: user(to), team: t.map(team) }),
+        (by(), 0u8..3, proptest::option::of(0u8..2)).prop_map(|(by, to, t)| Command::Assign {
+            by,
+            to: user(to),
+            team: t.map(team)
+        }),
         (by(), routed(), comment()).prop_map(|(by, to, comment)| Command::Transfer { by, to, comment }),
         by().prop_map(|by| Command::Unassign { by }),
         (by(), comment()).prop_map(|(by, comment)| Command::Resolve { by, comment }),
         (by(), comment()).prop_map(|(by, comment)| Command::Abandon { by, comment }),
         Just(Command::Expire),
-        (0u8..3, any::<bool>()).prop_map(|(a, window_open)| Command::Reopen { by: user(a), window_open }),
+        (0u8..3, any::<bool>()).prop_map(|(a, window_open)| Command::Reopen {
+            by: user(a),
+            window_open
+        }),
         routed().prop_map(|route| Command::CustomerReturned { route }),
-        (by(), prop_oneof![Just(Priority::Normal), Just(Priority::Critical)]).prop_map(|(by, priority)| Command::SetPriority { by, priority }),
+        (by(), prop_oneof![Just(Priority::Normal), Just(Priority::Critical)])
+            .prop_map(|(by, priority)| Command::SetPriority { by, priority }),
     ]
 }
 
@@ -65,7 +79,12 @@ fn assert_defined(s: &LifecycleState) -> Result<(), TestCaseError> {
     if matches!(s.status, S::Queued | S::Bot) {
         prop_assert!(s.assignee.is_none(), "an unowned status has no assignee: {:?}", s);
     }
-    prop_assert_eq!(s.status.is_closed(), s.times.closed_at.is_some(), "closed_at iff closed: {:?}", s);
+    prop_assert_eq!(
+        s.status.is_closed(),
+        s.times.closed_at.is_some(),
+        "closed_at iff closed: {:?}",
+        s
+    );
     Ok(())
 }
 
@@ -102,47 +121,138 @@ proptest! {
 #[test]
 fn illegal_moves_are_refused() {
     let (bot, _) = lifecycle::open(None, Millis(1));
-    let (queued, _) = lifecycle::open(Some(Routed::Queued { team: None, ticket: false }), Millis(1));
-    let (resolved, _) = lifecycle::apply(&queued, Command::Resolve { by: None, comment: None }, Millis(2)).unwrap();
+    let (queued, _) = lifecycle::open(
+        Some(Routed::Queued {
+            team: None,
+            ticket: false,
+        }),
+        Millis(1),
+    );
+    let (resolved, _) = lifecycle::apply(
+        &queued,
+        Command::Resolve {
+            by: None,
+            comment: None,
+        },
+        Millis(2),
+    )
+    .unwrap();
 
-    let illegal = |s: &LifecycleState, c: Command| matches!(lifecycle::apply(s, c, Millis(3)), Err(LifecycleError::IllegalMove { .. }));
-    assert!(illegal(&resolved, Command::Resolve { by: None, comment: None }));
-    assert!(illegal(&resolved, Command::Assign { by: None, to: user(0), team: None }));
-    assert!(illegal(&queued, Command::Reopen { by: user(0), window_open: true }));
+    let illegal = |s: &LifecycleState, c: Command| {
+        matches!(
+            lifecycle::apply(s, c, Millis(3)),
+            Err(LifecycleError::IllegalMove { .. })
+        )
+    };
+    assert!(illegal(
+        &resolved,
+        Command::Resolve {
+            by: None,
+            comment: None
+        }
+    ));
+    assert!(illegal(
+        &resolved,
+        Command::Assign {
+            by: None,
+            to: user(0),
+            team: None
+        }
+    ));
+    assert!(illegal(
+        &queued,
+        Command::Reopen {
+            by: user(0),
+            window_open: true
+        }
+    ));
     assert!(illegal(&queued, Command::EnterChat { admin: user(0) }));
     assert!(illegal(&queued, Command::Unassign { by: None }));
-    assert!(illegal(&bot, Command::CustomerReturned { route: Routed::Queued { team: None, ticket: false } }));
+    assert!(illegal(
+        &bot,
+        Command::CustomerReturned {
+            route: Routed::Queued {
+                team: None,
+                ticket: false
+            }
+        }
+    ));
     assert_eq!(
-        lifecycle::apply(&resolved, Command::Reopen { by: user(0), window_open: false }, Millis(3)).unwrap_err(),
+        lifecycle::apply(
+            &resolved,
+            Command::Reopen {
+                by: user(0),
+                window_open: false
+            },
+            Millis(3)
+        )
+        .unwrap_err(),
         LifecycleError::WindowClosed
     );
 }
 
 #[test]
 fn timestamps_follow_the_design() {
-    let (queued, _) = lifecycle::open(Some(Routed::Queued { team: Some(team(0)), ticket: true }), Millis(100));
+    let (queued, _) = lifecycle::open(
+        Some(Routed::Queued {
+            team: Some(team(0)),
+            ticket: true,
+        }),
+        Millis(100),
+    );
     assert!(queued.ticket);
-    let (assigned, activity) = lifecycle::apply(&queued, Command::Assign { by: None, to: user(1), team: None }, Millis(200)).unwrap();
+    let (assigned, activity) = lifecycle::apply(
+        &queued,
+        Command::Assign {
+            by: None,
+            to: user(1),
+            team: None,
+        },
+        Millis(200),
+    )
+    .unwrap();
     assert_eq!(assigned.team, Some(team(0)));
     assert_eq!(assigned.times.first_assigned_at, Some(Millis(200)));
     assert!(matches!(activity, switchboard_core::Activity::Assigned { .. }));
     let (moved, activity) = lifecycle::apply(
         &assigned,
-        Command::Transfer { by: Some(user(1)), to: Routed::Assigned { agent: user(2), team: Some(team(1)) }, comment: Some("billing".into()) },
+        Command::Transfer {
+            by: Some(user(1)),
+            to: Routed::Assigned {
+                agent: user(2),
+                team: Some(team(1)),
+            },
+            comment: Some("billing".into()),
+        },
         Millis(300),
     )
     .unwrap();
     assert_eq!(moved.times.first_assigned_at, Some(Millis(200)));
     assert_eq!(moved.times.assigned_at, Some(Millis(300)));
     match activity {
-        switchboard_core::Activity::Transferred { from_user, to_user, from_team, to_team, comment, .. } => {
+        switchboard_core::Activity::Transferred {
+            from_user,
+            to_user,
+            from_team,
+            to_team,
+            comment,
+            ..
+        } => {
             assert_eq!((from_user, to_user), (Some(user(1)), Some(user(2))));
             assert_eq!((from_team, to_team), (Some(team(0)), Some(team(1))));
             assert_eq!(comment.as_deref(), Some("billing"));
         }
         other => panic!("expected a transfer, got {other:?}"),
     }
-    let (closed, _) = lifecycle::apply(&moved, Command::Resolve { by: Some(user(2)), comment: Some("done".into()) }, Millis(400)).unwrap();
+    let (closed, _) = lifecycle::apply(
+        &moved,
+        Command::Resolve {
+            by: Some(user(2)),
+            comment: Some("done".into()),
+        },
+        Millis(400),
+    )
+    .unwrap();
     assert_eq!(closed.times.closed_at, Some(Millis(400)));
     assert_eq!(closed.close_comment.as_deref(), Some("done"));
 }

@@ -76,10 +76,7 @@ where
     T::Err: std::fmt::Display,
 {
     match std::env::var(name) {
-        Ok(v) if !v.is_empty() => v
-            .parse()
-            .map(Some)
-            .map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}")),
+        Ok(v) if !v.is_empty() => v.parse().map(Some).map_err(|e| anyhow::anyhow!("{name}={v:?}: {e}")),
         _ => Ok(None),
     }
 }
@@ -97,9 +94,20 @@ impl Config {
             }
             None => FileConfig::default(),
         };
-        let listen = args.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-        let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("data"));
-        let database_url = args.database_url.clone().or(file.database_url).unwrap_or_else(|| sqlite_url(&data_dir));
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = args
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| sqlite_url(&data_dir));
         let public_url = args
             .public_url
             .clone()
@@ -120,15 +128,33 @@ impl Config {
             data_dir,
             database_url,
             public_url,
-            trust_forwarded_for: env("SWITCHBOARD_TRUST_FORWARDED_FOR")?.or(file.trust_forwarded_for).unwrap_or(false),
-            body_limit_bytes: env("SWITCHBOARD_BODY_LIMIT_BYTES")?.or(file.body_limit_bytes).unwrap_or(1024 * 1024),
-            allow_private_targets: env("SWITCHBOARD_ALLOW_PRIVATE_TARGETS")?.or(file.allow_private_targets).unwrap_or(false),
+            trust_forwarded_for: env("SWITCHBOARD_TRUST_FORWARDED_FOR")?
+                .or(file.trust_forwarded_for)
+                .unwrap_or(false),
+            body_limit_bytes: env("SWITCHBOARD_BODY_LIMIT_BYTES")?
+                .or(file.body_limit_bytes)
+                .unwrap_or(1024 * 1024),
+            allow_private_targets: env("SWITCHBOARD_ALLOW_PRIVATE_TARGETS")?
+                .or(file.allow_private_targets)
+                .unwrap_or(false),
             sqlite_synchronous_full,
-            db_max_connections: env("SWITCHBOARD_DB_MAX_CONNECTIONS")?.or(file.db_max_connections).unwrap_or(8),
-            session_ttl: Duration::from_secs(3600 * env("SWITCHBOARD_SESSION_TTL_HOURS")?.or(file.session_ttl_hours).unwrap_or(336)),
+            db_max_connections: env("SWITCHBOARD_DB_MAX_CONNECTIONS")?
+                .or(file.db_max_connections)
+                .unwrap_or(8),
+            session_ttl: Duration::from_secs(
+                3600 * env("SWITCHBOARD_SESSION_TTL_HOURS")?
+                    .or(file.session_ttl_hours)
+                    .unwrap_or(336),
+            ),
             job_poll: Duration::from_millis(env("SWITCHBOARD_JOB_POLL_MS")?.or(file.job_poll_ms).unwrap_or(1000)),
-            retry_base: Duration::from_millis(env("SWITCHBOARD_RETRY_BASE_MS")?.or(file.retry_base_ms).unwrap_or(10_000)),
-            delivery_max_attempts: env("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS")?.or(file.delivery_max_attempts).unwrap_or(8),
+            retry_base: Duration::from_millis(
+                env("SWITCHBOARD_RETRY_BASE_MS")?
+                    .or(file.retry_base_ms)
+                    .unwrap_or(10_000),
+            ),
+            delivery_max_attempts: env("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS")?
+                .or(file.delivery_max_attempts)
+                .unwrap_or(8),
             log: env("SWITCHBOARD_LOG")?.or(file.log).unwrap_or_else(|| "info".into()),
         })
     }

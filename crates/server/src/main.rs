@@ -68,13 +68,17 @@ fn read_password() -> anyhow::Result<String> {
     }
     eprintln!("Password (at least 10 characters), then Enter:");
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn open_store(config: &Config) -> anyhow::Result<Store> {
     if config.is_sqlite() {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
     }
     let mut options = StoreOptions::new(config.database_url.clone());
     options.max_connections = config.db_max_connections;
@@ -149,7 +153,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(&cli.config)?;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log)))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log)),
+        )
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
@@ -166,8 +173,13 @@ async fn main() -> anyhow::Result<()> {
             match command {
                 AdminCommand::Create { workspace, email, name } => {
                     let password = read_password()?;
-                    let (ws, user) = services.create_workspace_with_admin(&workspace, &name, &email, &password, false).await?;
-                    println!("created workspace {ws} with admin {user} ({email}); sign in at {}/login", config.public_url);
+                    let (ws, user) = services
+                        .create_workspace_with_admin(&workspace, &name, &email, &password, false)
+                        .await?;
+                    println!(
+                        "created workspace {ws} with admin {user} ({email}); sign in at {}/login",
+                        config.public_url
+                    );
                 }
                 AdminCommand::ResetPassword { email } => {
                     let password = read_password()?;

@@ -188,9 +188,20 @@ impl Services {
     }
 
     /// Change one's password; every other session of the user ends.
-    pub async fn change_password(&self, user: UserId, keep_session_hash: Option<&str>, current: &str, new: &str) -> ServiceResult<()> {
+    pub async fn change_password(
+        &self,
+        user: UserId,
+        keep_session_hash: Option<&str>,
+        current: &str,
+        new: &str,
+    ) -> ServiceResult<()> {
         let new = Password::parse(new)?;
-        let row = self.store().reader().user(user).await?.ok_or(ServiceError::Unauthenticated)?;
+        let row = self
+            .store()
+            .reader()
+            .user(user)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
         if !self.verify_password(row.password_hash, current).await? {
             return Err(Invalid::new("current_password", "is not your current password").into());
         }
@@ -238,7 +249,12 @@ impl Services {
     }
 
     pub async fn user_profile(&self, user: UserId) -> ServiceResult<(String, String)> {
-        let row = self.store().reader().user(user).await?.ok_or(ServiceError::Unauthenticated)?;
+        let row = self
+            .store()
+            .reader()
+            .user(user)
+            .await?
+            .ok_or(ServiceError::Unauthenticated)?;
         Ok((row.email, row.name))
     }
 
@@ -264,7 +280,11 @@ impl Services {
     }
 
     pub async fn api_tokens(&self, actor: &Actor) -> ServiceResult<Vec<ApiToken>> {
-        Ok(self.store().reader().api_tokens_of(actor.workspace_id, actor.user_id).await?)
+        Ok(self
+            .store()
+            .reader()
+            .api_tokens_of(actor.workspace_id, actor.user_id)
+            .await?)
     }
 
     pub async fn create_api_token(&self, actor: &Actor, name: &str) -> ServiceResult<NewToken> {
@@ -349,18 +369,36 @@ impl Services {
     }
 
     /// First-run setup: the first workspace and its first admin, then a session.
-    pub async fn complete_setup(&self, token: &str, workspace_name: &str, name: &str, email: &str, password: &str) -> ServiceResult<(WorkspaceId, LoginOutcome)> {
+    pub async fn complete_setup(
+        &self,
+        token: &str,
+        workspace_name: &str,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> ServiceResult<(WorkspaceId, LoginOutcome)> {
         if !self.setup_token_valid(token).await? {
-            return Err(ServiceError::SetupUnavailable("this setup link is not valid or was already used"));
+            return Err(ServiceError::SetupUnavailable(
+                "this setup link is not valid or was already used",
+            ));
         }
-        let (workspace, user) = self.create_workspace_with_admin(workspace_name, name, email, password, true).await?;
+        let (workspace, user) = self
+            .create_workspace_with_admin(workspace_name, name, email, password, true)
+            .await?;
         Ok((workspace, self.new_session(user).await?))
     }
 
     /// A workspace and its admin (first-run setup and `switchboard admin`).
     /// With `consume_setup`, the setup token is removed in the same
     /// transaction and the call fails if someone set up first.
-    pub async fn create_workspace_with_admin(&self, workspace_name: &str, name: &str, email: &str, password: &str, consume_setup: bool) -> ServiceResult<(WorkspaceId, UserId)> {
+    pub async fn create_workspace_with_admin(
+        &self,
+        workspace_name: &str,
+        name: &str,
+        email: &str,
+        password: &str,
+        consume_setup: bool,
+    ) -> ServiceResult<(WorkspaceId, UserId)> {
         let workspace_name = Label::parse("workspace_name", workspace_name)?;
         let name = Label::parse("name", name)?;
         let email = Email::parse(email)?;
@@ -375,18 +413,24 @@ impl Services {
         };
         let mut tx = self.store().begin().await?;
         if consume_setup && tx.exec().delete_setting(SETUP_TOKEN_KEY).await? == 0 {
-            return Err(ServiceError::SetupUnavailable("this setup link is not valid or was already used"));
+            return Err(ServiceError::SetupUnavailable(
+                "this setup link is not valid or was already used",
+            ));
         }
         tx.exec().insert_workspace(&workspace).await?;
         let user = match tx.exec().user_by_email(email.as_str()).await? {
             Some(existing) => existing.user_id()?,
             None => {
                 let id = UserId::new();
-                tx.exec().insert_user(id, email.as_str(), name.as_str(), &hash, now).await?;
+                tx.exec()
+                    .insert_user(id, email.as_str(), name.as_str(), &hash, now)
+                    .await?;
                 id
             }
         };
-        tx.exec().insert_membership(workspace.id, user, Role::Admin, 10, now).await?;
+        tx.exec()
+            .insert_membership(workspace.id, user, Role::Admin, 10, now)
+            .await?;
         tx.exec()
             .insert_audit(
                 &AuditEntry {

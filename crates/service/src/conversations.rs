@@ -7,8 +7,9 @@ use switchboard_core::lifecycle::{self, Command, LifecycleError, LifecycleState,
 use switchboard_core::permissions::{Actor, ConversationScope};
 use switchboard_core::validate::{Invalid, MessageText};
 use switchboard_core::{
-    Activity, Availability, ChannelId, ChannelKind, ContactId, Conversation, ConversationId, ConversationStatus, DeliveryStatus, Direction,
-    Message, MessageId, MessageKind, Millis, Priority, Role, Section, SenderKind, TeamId, UserId, windows,
+    Activity, Availability, ChannelId, ChannelKind, ContactId, Conversation, ConversationId, ConversationStatus,
+    DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis, Priority, Role, Section, SenderKind, TeamId,
+    UserId, windows,
 };
 use switchboard_store::{ConversationFilter, Exec, Page, Tx};
 
@@ -105,13 +106,23 @@ pub(crate) fn set_state(c: &mut Conversation, s: LifecycleState, now: Millis) {
 }
 
 /// Record an activity line in the conversation.
-pub(crate) async fn insert_activity(exec: &mut Exec<'_>, c: &Conversation, activity: Activity, by: Option<UserId>, now: Millis) -> ServiceResult<Message> {
+pub(crate) async fn insert_activity(
+    exec: &mut Exec<'_>,
+    c: &Conversation,
+    activity: Activity,
+    by: Option<UserId>,
+    now: Millis,
+) -> ServiceResult<Message> {
     let m = Message {
         id: MessageId::new(),
         workspace_id: c.workspace_id,
         conversation_id: c.id,
         direction: Direction::Out,
-        sender_kind: if by.is_some() { SenderKind::User } else { SenderKind::System },
+        sender_kind: if by.is_some() {
+            SenderKind::User
+        } else {
+            SenderKind::System
+        },
         sender_id: by.map(|u| u.to_string()),
         kind: MessageKind::Activity,
         body: None,
@@ -127,7 +138,13 @@ pub(crate) async fn insert_activity(exec: &mut Exec<'_>, c: &Conversation, activ
 }
 
 /// Apply a lifecycle command and write the result with its activity.
-pub(crate) async fn transition(exec: &mut Exec<'_>, c: &mut Conversation, command: Command, by: Option<UserId>, now: Millis) -> ServiceResult<()> {
+pub(crate) async fn transition(
+    exec: &mut Exec<'_>,
+    c: &mut Conversation,
+    command: Command,
+    by: Option<UserId>,
+    now: Millis,
+) -> ServiceResult<()> {
     let (next, activity) = lifecycle::apply(&state_of(c), command, now)?;
     set_state(c, next, now);
     exec.update_conversation(c).await?;
@@ -144,7 +161,12 @@ fn limit(raw: Option<u64>) -> ServiceResult<u64> {
 
 impl Services {
     /// A conversation the actor may see, read for change inside `tx`.
-    async fn visible_for_update(&self, tx: &mut Tx<'_>, actor: &Actor, id: ConversationId) -> ServiceResult<Conversation> {
+    async fn visible_for_update(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> ServiceResult<Conversation> {
         tx.exec()
             .conversation_for_update(actor.workspace_id, id)
             .await?
@@ -163,7 +185,12 @@ impl Services {
         match q.assignee.as_deref() {
             None => {}
             Some("none") => f.unassigned = true,
-            Some(raw) => f.assignee = Some(raw.parse().map_err(|_| Invalid::new("assignee", "must be a user id or `none`"))?),
+            Some(raw) => {
+                f.assignee = Some(
+                    raw.parse()
+                        .map_err(|_| Invalid::new("assignee", "must be a user id or `none`"))?,
+                )
+            }
         }
         f.team = q.team;
         f.channel = q.channel;
@@ -181,7 +208,12 @@ impl Services {
             .ok_or(ServiceError::NotFound("conversation"))
     }
 
-    pub async fn change_status(&self, actor: &Actor, id: ConversationId, req: StatusRequest) -> ServiceResult<Conversation> {
+    pub async fn change_status(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        req: StatusRequest,
+    ) -> ServiceResult<Conversation> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         // Existence first: a record out of reach is 404 whatever the body says.
@@ -195,9 +227,15 @@ impl Services {
             ConversationStatus::Assigned => {
                 // Reopening: the reopener owns the chat again.
                 if actor.role == Role::Supervisor {
-                    return Err(ServiceError::Forbidden("supervisors do not write to customers; assign the chat to an agent instead"));
+                    return Err(ServiceError::Forbidden(
+                        "supervisors do not write to customers; assign the chat to an agent instead",
+                    ));
                 }
-                let channel = tx.exec().channel(actor.workspace_id, c.channel_id).await?.ok_or(ServiceError::NotFound("channel"))?;
+                let channel = tx
+                    .exec()
+                    .channel(actor.workspace_id, c.channel_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("channel"))?;
                 let kind: ChannelKind = channel.to_domain()?.kind;
                 Command::Reopen {
                     by: actor.user_id,
@@ -205,12 +243,18 @@ impl Services {
                 }
             }
             other => {
-                return Err(Invalid::new("status", format!("cannot be set to {other}; use resolved, abandoned, assigned (reopen) or queued")).into());
+                return Err(Invalid::new(
+                    "status",
+                    format!("cannot be set to {other}; use resolved, abandoned, assigned (reopen) or queued"),
+                )
+                .into());
             }
         };
         let reopening = matches!(command, Command::Reopen { .. });
         if !reopening && !actor.can_manage(&scope(&c)) {
-            return Err(ServiceError::Forbidden("you can change the status of your own chats only"));
+            return Err(ServiceError::Forbidden(
+                "you can change the status of your own chats only",
+            ));
         }
         transition(&mut tx.exec(), &mut c, command, by, now).await?;
         tx.commit().await?;
@@ -236,26 +280,45 @@ impl Services {
         let by = Some(actor.user_id);
         let target = match req.user_id {
             Some(user) => {
-                let member = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+                let member = tx
+                    .exec()
+                    .member(ws, user)
+                    .await?
+                    .ok_or(ServiceError::NotFound("user"))?;
                 if !actor.can_assign(&scope(&c), user) {
-                    return Err(ServiceError::Forbidden("you cannot assign this conversation to that person"));
+                    return Err(ServiceError::Forbidden(
+                        "you cannot assign this conversation to that person",
+                    ));
                 }
                 if let Some(team) = &team
                     && !team.member_ids.contains(&user)
                 {
-                    return Err(Invalid::new("user_id", format!("{} is not a member of team {}", member.name, team.name)).into());
+                    return Err(Invalid::new(
+                        "user_id",
+                        format!("{} is not a member of team {}", member.name, team.name),
+                    )
+                    .into());
                 }
                 if user != actor.user_id && !req.force {
                     let open = tx.exec().open_count_of(ws, user).await?;
                     if member.availability != Availability::Online {
-                        return Err(ServiceError::NobodyAvailable(format!("{} is {}; only online agents can take chats", member.name, member.availability)));
+                        return Err(ServiceError::NobodyAvailable(format!(
+                            "{} is {}; only online agents can take chats",
+                            member.name, member.availability
+                        )));
                     }
                     if open >= member.capacity && c.assignee_id != Some(user) {
-                        return Err(ServiceError::NobodyAvailable(format!("{} already has {open} open chats (capacity {})", member.name, member.capacity)));
+                        return Err(ServiceError::NobodyAvailable(format!(
+                            "{} already has {open} open chats (capacity {})",
+                            member.name, member.capacity
+                        )));
                     }
                 }
                 tx.exec().mark_assigned(ws, user, now).await?;
-                Routed::Assigned { agent: user, team: team.as_ref().map(|t| t.id) }
+                Routed::Assigned {
+                    agent: user,
+                    team: team.as_ref().map(|t| t.id),
+                }
             }
             None => {
                 if !actor.can_manage(&scope(&c)) {
@@ -264,28 +327,55 @@ impl Services {
                 let team = team.ok_or_else(|| Invalid::new("team_id", "is required"))?;
                 let routed = routing::route(&mut tx.exec(), ws, Some(team.id), now).await?;
                 if let Routed::Queued { ticket: true, .. } = routed {
-                    return Err(ServiceError::NobodyAvailable(format!("nobody in team {} is online with free capacity", team.name)));
+                    return Err(ServiceError::NobodyAvailable(format!(
+                        "nobody in team {} is online with free capacity",
+                        team.name
+                    )));
                 }
                 routed
             }
         };
         let command = match (c.status, target, &comment) {
-            (ConversationStatus::Bot | ConversationStatus::Queued, Routed::Assigned { agent, team }, None) => Command::Assign { by, to: agent, team },
-            _ => Command::Transfer { by, to: target, comment },
+            (ConversationStatus::Bot | ConversationStatus::Queued, Routed::Assigned { agent, team }, None) => {
+                Command::Assign { by, to: agent, team }
+            }
+            _ => Command::Transfer {
+                by,
+                to: target,
+                comment,
+            },
         };
         transition(&mut tx.exec(), &mut c, command, by, now).await?;
         tx.commit().await?;
         Ok(c)
     }
 
-    pub async fn set_priority(&self, actor: &Actor, id: ConversationId, priority: Priority) -> ServiceResult<Conversation> {
+    pub async fn set_priority(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        priority: Priority,
+    ) -> ServiceResult<Conversation> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let mut c = self.visible_for_update(&mut tx, actor, id).await?;
         if !actor.can_manage(&scope(&c)) {
-            return Err(ServiceError::Forbidden("you can change the priority of your own chats only"));
+            return Err(ServiceError::Forbidden(
+                "you can change the priority of your own chats only",
+            ));
         }
-        match transition(&mut tx.exec(), &mut c, Command::SetPriority { by: Some(actor.user_id), priority }, Some(actor.user_id), now).await {
+        match transition(
+            &mut tx.exec(),
+            &mut c,
+            Command::SetPriority {
+                by: Some(actor.user_id),
+                priority,
+            },
+            Some(actor.user_id),
+            now,
+        )
+        .await
+        {
             Ok(()) | Err(ServiceError::Lifecycle(LifecycleError::Unchanged)) => {}
             Err(e) => return Err(e),
         }
@@ -322,7 +412,18 @@ impl Services {
         c.tags = names;
         c.updated_at = now;
         tx.exec().update_conversation(&c).await?;
-        insert_activity(&mut tx.exec(), &c, Activity::TagsChanged { by: Some(actor.user_id), added, removed }, Some(actor.user_id), now).await?;
+        insert_activity(
+            &mut tx.exec(),
+            &c,
+            Activity::TagsChanged {
+                by: Some(actor.user_id),
+                added,
+                removed,
+            },
+            Some(actor.user_id),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(c)
     }
@@ -334,7 +435,11 @@ impl Services {
             Some("desc") => true,
             Some(_) => return Err(Invalid::new("order", "must be asc or desc").into()),
         };
-        Ok(self.store().reader().messages(c.id, q.cursor, limit(q.limit)?, descending).await?)
+        Ok(self
+            .store()
+            .reader()
+            .messages(c.id, q.cursor, limit(q.limit)?, descending)
+            .await?)
     }
 
     /// Post a note, a comment, or a reply to the customer. Replies are
@@ -378,22 +483,38 @@ impl Services {
             }
             MessageKind::Text => {
                 if !actor.can_message_customer(&scope(&c)) {
-                    return Err(ServiceError::Forbidden("only the assigned agent (or an admin) writes to the customer"));
+                    return Err(ServiceError::Forbidden(
+                        "only the assigned agent (or an admin) writes to the customer",
+                    ));
                 }
                 if c.status != ConversationStatus::Assigned {
-                    return Err(LifecycleError::IllegalMove { status: c.status, command: "reply to" }.into());
+                    return Err(LifecycleError::IllegalMove {
+                        status: c.status,
+                        command: "reply to",
+                    }
+                    .into());
                 }
-                let channel = tx.exec().channel(ws, c.channel_id).await?.ok_or(ServiceError::NotFound("channel"))?;
+                let channel = tx
+                    .exec()
+                    .channel(ws, c.channel_id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("channel"))?;
                 let kind = channel.to_domain()?.kind;
                 if !windows::window_open(kind, c.times.last_customer_message_at, now) {
                     return Err(LifecycleError::WindowClosed.into());
                 }
                 match kind {
                     ChannelKind::Api if channel.callback_url.is_none() => {
-                        return Err(ServiceError::Conflict("this API channel has no callback URL to deliver replies to".into()));
+                        return Err(ServiceError::Conflict(
+                            "this API channel has no callback URL to deliver replies to".into(),
+                        ));
                     }
                     ChannelKind::Api => {}
-                    other => return Err(ServiceError::Conflict(format!("sending on {other} channels is not available yet"))),
+                    other => {
+                        return Err(ServiceError::Conflict(format!(
+                            "sending on {other} channels is not available yet"
+                        )));
+                    }
                 }
                 message.delivery_status = Some(DeliveryStatus::Queued);
                 tx.exec().insert_message(&message, c.channel_id).await?;
@@ -410,7 +531,13 @@ impl Services {
                     )
                     .await?;
             }
-            other => return Err(Invalid::new("kind", format!("cannot post a {other} message; use text, note or comment")).into()),
+            other => {
+                return Err(Invalid::new(
+                    "kind",
+                    format!("cannot post a {other} message; use text, note or comment"),
+                )
+                .into());
+            }
         }
         tx.commit().await?;
         if req.kind == MessageKind::Text {

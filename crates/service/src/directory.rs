@@ -5,8 +5,8 @@ use serde::Deserialize;
 use switchboard_core::permissions::Actor;
 use switchboard_core::validate::{Email, Invalid, Label, Password};
 use switchboard_core::{
-    AssignmentRule, Availability, Channel, ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Member, Role, Tag, TagId, Team,
-    TeamId, UserId,
+    AssignmentRule, Availability, Channel, ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Member, Role,
+    Tag, TagId, Team, TeamId, UserId,
 };
 use switchboard_store::{AuditEntry, ChannelRecord, ContactFilter, Page, Tx};
 
@@ -154,7 +154,9 @@ fn optional<T>(raw: Option<&str>, parse: impl Fn(&str) -> ServiceResult<T>) -> S
     }
 }
 
-fn attributes(raw: Option<serde_json::Map<String, serde_json::Value>>) -> ServiceResult<Option<serde_json::Map<String, serde_json::Value>>> {
+fn attributes(
+    raw: Option<serde_json::Map<String, serde_json::Value>>,
+) -> ServiceResult<Option<serde_json::Map<String, serde_json::Value>>> {
     if let Some(map) = &raw
         && (map.len() > 100 || serde_json::to_string(map).map_or(0, |s| s.len()) > 16 * 1024)
     {
@@ -164,7 +166,15 @@ fn attributes(raw: Option<serde_json::Map<String, serde_json::Value>>) -> Servic
 }
 
 impl Services {
-    async fn audit(&self, tx: &mut Tx<'_>, actor: &Actor, action: &str, kind: &str, id: String, details: serde_json::Value) -> ServiceResult<()> {
+    async fn audit(
+        &self,
+        tx: &mut Tx<'_>,
+        actor: &Actor,
+        action: &str,
+        kind: &str,
+        id: String,
+        details: serde_json::Value,
+    ) -> ServiceResult<()> {
         tx.exec()
             .insert_audit(
                 &AuditEntry {
@@ -216,20 +226,36 @@ impl Services {
             (Some(row), _) => row.user_id()?,
             (None, Some(hash)) => {
                 let id = UserId::new();
-                tx.exec().insert_user(id, email.as_str(), name.as_str(), &hash, now).await?;
+                tx.exec()
+                    .insert_user(id, email.as_str(), name.as_str(), &hash, now)
+                    .await?;
                 id
             }
             (None, None) => return Err(ServiceError::Internal("password hash missing".into())),
         };
         if tx.exec().member(ws, user).await?.is_some() {
-            return Err(ServiceError::Conflict("that user is already a member of this workspace".into()));
+            return Err(ServiceError::Conflict(
+                "that user is already a member of this workspace".into(),
+            ));
         }
         tx.exec().insert_membership(ws, user, input.role, capacity, now).await?;
         for team in &input.team_ids {
             tx.exec().add_team_member(ws, *team, user, now).await?;
         }
-        self.audit(&mut tx, actor, "member.added", "user", user.to_string(), serde_json::json!({ "role": input.role })).await?;
-        let member = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        self.audit(
+            &mut tx,
+            actor,
+            "member.added",
+            "user",
+            user.to_string(),
+            serde_json::json!({ "role": input.role }),
+        )
+        .await?;
+        let member = tx
+            .exec()
+            .member(ws, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
         Ok(member)
     }
@@ -242,26 +268,48 @@ impl Services {
         if !actor.is_admin() && (!is_self || update.role.is_some() || update.capacity.is_some()) {
             // Agents cannot see others' settings as editable; a colleague exists though.
             self.member(actor, user).await?;
-            return Err(ServiceError::Forbidden("only admins can change roles, capacity or other people"));
+            return Err(ServiceError::Forbidden(
+                "only admins can change roles, capacity or other people",
+            ));
         }
         let name = update.name.as_deref().map(|n| Label::parse("name", n)).transpose()?;
         let capacity = update.capacity.map(capacity).transpose()?;
         let mut tx = self.store().begin().await?;
-        let current = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
-        if current.role == Role::Admin && update.role.is_some_and(|r| r != Role::Admin) && tx.exec().count_admins(ws).await? <= 1 {
+        let current = tx
+            .exec()
+            .member(ws, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        if current.role == Role::Admin
+            && update.role.is_some_and(|r| r != Role::Admin)
+            && tx.exec().count_admins(ws).await? <= 1
+        {
             return Err(ServiceError::Conflict("the workspace needs at least one admin".into()));
         }
         tx.exec()
             .update_membership(ws, user, update.role, capacity, update.availability)
             .await?;
         if let Some(name) = &name {
-            tx.exec().update_user(user, Some(name.as_str()), None, self.now()).await?;
-        }
-        if let Some(role) = update.role.filter(|r| *r != current.role) {
-            self.audit(&mut tx, actor, "member.role_changed", "user", user.to_string(), serde_json::json!({ "from": current.role, "to": role }))
+            tx.exec()
+                .update_user(user, Some(name.as_str()), None, self.now())
                 .await?;
         }
-        let member = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        if let Some(role) = update.role.filter(|r| *r != current.role) {
+            self.audit(
+                &mut tx,
+                actor,
+                "member.role_changed",
+                "user",
+                user.to_string(),
+                serde_json::json!({ "from": current.role, "to": role }),
+            )
+            .await?;
+        }
+        let member = tx
+            .exec()
+            .member(ws, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
         Ok(member)
     }
@@ -270,12 +318,24 @@ impl Services {
         require_admin(actor)?;
         let ws = actor.workspace_id;
         let mut tx = self.store().begin().await?;
-        let current = tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        let current = tx
+            .exec()
+            .member(ws, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
         if current.role == Role::Admin && tx.exec().count_admins(ws).await? <= 1 {
             return Err(ServiceError::Conflict("the workspace needs at least one admin".into()));
         }
         tx.exec().delete_membership(ws, user).await?;
-        self.audit(&mut tx, actor, "member.removed", "user", user.to_string(), serde_json::json!({})).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            "member.removed",
+            "user",
+            user.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -309,15 +369,32 @@ impl Services {
         };
         let mut tx = self.store().begin().await?;
         tx.exec().insert_team(&team).await.map_err(|e| match e {
-            switchboard_store::StoreError::Conflict(_) => ServiceError::Conflict("a team with that name already exists".into()),
+            switchboard_store::StoreError::Conflict(_) => {
+                ServiceError::Conflict("a team with that name already exists".into())
+            }
             other => other.into(),
         })?;
         for user in &input.member_ids {
-            tx.exec().member(ws, *user).await?.ok_or(ServiceError::NotFound("user"))?;
+            tx.exec()
+                .member(ws, *user)
+                .await?
+                .ok_or(ServiceError::NotFound("user"))?;
             tx.exec().add_team_member(ws, team.id, *user, now).await?;
         }
-        self.audit(&mut tx, actor, "team.created", "team", team.id.to_string(), serde_json::json!({ "name": team.name })).await?;
-        let team = tx.exec().team(ws, team.id).await?.ok_or(ServiceError::NotFound("team"))?;
+        self.audit(
+            &mut tx,
+            actor,
+            "team.created",
+            "team",
+            team.id.to_string(),
+            serde_json::json!({ "name": team.name }),
+        )
+        .await?;
+        let team = tx
+            .exec()
+            .team(ws, team.id)
+            .await?
+            .ok_or(ServiceError::NotFound("team"))?;
         tx.commit().await?;
         Ok(team)
     }
@@ -326,11 +403,23 @@ impl Services {
         require_admin(actor)?;
         let name = update.name.as_deref().map(|n| Label::parse("name", n)).transpose()?;
         let mut tx = self.store().begin().await?;
-        tx.exec().team(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("team"))?;
         tx.exec()
-            .update_team(actor.workspace_id, id, name.as_ref().map(Label::as_str), update.assignment_rule)
+            .team(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("team"))?;
+        tx.exec()
+            .update_team(
+                actor.workspace_id,
+                id,
+                name.as_ref().map(Label::as_str),
+                update.assignment_rule,
+            )
             .await?;
-        let team = tx.exec().team(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("team"))?;
+        let team = tx
+            .exec()
+            .team(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("team"))?;
         tx.commit().await?;
         Ok(team)
     }
@@ -341,7 +430,15 @@ impl Services {
         if tx.exec().delete_team(actor.workspace_id, id).await? == 0 {
             return Err(ServiceError::NotFound("team"));
         }
-        self.audit(&mut tx, actor, "team.deleted", "team", id.to_string(), serde_json::json!({})).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            "team.deleted",
+            "team",
+            id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -351,7 +448,10 @@ impl Services {
         let ws = actor.workspace_id;
         let mut tx = self.store().begin().await?;
         tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;
-        tx.exec().member(ws, user).await?.ok_or(ServiceError::NotFound("user"))?;
+        tx.exec()
+            .member(ws, user)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
         tx.exec().add_team_member(ws, team, user, self.now()).await?;
         let team = tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;
         tx.commit().await?;
@@ -406,7 +506,9 @@ impl Services {
         let callback_url = Self::callback_url(input.callback_url.as_deref())?;
         let reopen_minutes = Self::reopen_minutes(input.reopen_minutes)?;
         let secret = match input.secret.as_deref().map(str::trim) {
-            Some(s) if s.len() < 16 || s.len() > 512 => return Err(Invalid::new("secret", "must be 16 to 512 characters").into()),
+            Some(s) if s.len() < 16 || s.len() > 512 => {
+                return Err(Invalid::new("secret", "must be 16 to 512 characters").into());
+            }
             Some(s) => s.to_owned(),
             None => random_token(32),
         };
@@ -423,11 +525,26 @@ impl Services {
         };
         let mut tx = self.store().begin().await?;
         if let Some(team) = record.default_team_id {
-            tx.exec().team(actor.workspace_id, team).await?.ok_or(ServiceError::NotFound("team"))?;
+            tx.exec()
+                .team(actor.workspace_id, team)
+                .await?
+                .ok_or(ServiceError::NotFound("team"))?;
         }
         tx.exec().insert_channel(&record).await?;
-        self.audit(&mut tx, actor, "channel.created", "channel", record.id.to_string(), serde_json::json!({ "kind": record.kind })).await?;
-        let row = tx.exec().channel(actor.workspace_id, record.id).await?.ok_or(ServiceError::NotFound("channel"))?;
+        self.audit(
+            &mut tx,
+            actor,
+            "channel.created",
+            "channel",
+            record.id.to_string(),
+            serde_json::json!({ "kind": record.kind }),
+        )
+        .await?;
+        let row = tx
+            .exec()
+            .channel(actor.workspace_id, record.id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
         tx.commit().await?;
         Ok(CreatedChannel {
             channel: row.to_domain()?,
@@ -435,11 +552,20 @@ impl Services {
         })
     }
 
-    pub async fn update_channel(&self, actor: &Actor, id: ChannelId, update: ChannelUpdate) -> ServiceResult<CreatedChannel> {
+    pub async fn update_channel(
+        &self,
+        actor: &Actor,
+        id: ChannelId,
+        update: ChannelUpdate,
+    ) -> ServiceResult<CreatedChannel> {
         require_admin(actor)?;
         let ws = actor.workspace_id;
         let mut tx = self.store().begin().await?;
-        let row = tx.exec().channel(ws, id).await?.ok_or(ServiceError::NotFound("channel"))?;
+        let row = tx
+            .exec()
+            .channel(ws, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
         let current = row.to_domain()?;
         let mut record = ChannelRecord {
             id,
@@ -473,9 +599,20 @@ impl Services {
             record.secret = Some(secret.clone());
         }
         tx.exec().update_channel(&record).await?;
-        self.audit(&mut tx, actor, "channel.updated", "channel", id.to_string(), serde_json::json!({ "rotated_secret": update.rotate_secret }))
-            .await?;
-        let row = tx.exec().channel(ws, id).await?.ok_or(ServiceError::NotFound("channel"))?;
+        self.audit(
+            &mut tx,
+            actor,
+            "channel.updated",
+            "channel",
+            id.to_string(),
+            serde_json::json!({ "rotated_secret": update.rotate_secret }),
+        )
+        .await?;
+        let row = tx
+            .exec()
+            .channel(ws, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
         tx.commit().await?;
         Ok(CreatedChannel {
             channel: row.to_domain()?,
@@ -489,14 +626,28 @@ impl Services {
         if tx.exec().delete_channel(actor.workspace_id, id).await? == 0 {
             return Err(ServiceError::NotFound("channel"));
         }
-        self.audit(&mut tx, actor, "channel.deleted", "channel", id.to_string(), serde_json::json!({})).await?;
+        self.audit(
+            &mut tx,
+            actor,
+            "channel.deleted",
+            "channel",
+            id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     // ----- contacts -----
 
-    pub async fn contacts(&self, actor: &Actor, query: Option<String>, cursor: Option<ContactId>, limit: u64) -> ServiceResult<Page<Contact>> {
+    pub async fn contacts(
+        &self,
+        actor: &Actor,
+        query: Option<String>,
+        cursor: Option<ContactId>,
+        limit: u64,
+    ) -> ServiceResult<Page<Contact>> {
         Ok(self
             .store()
             .reader()
@@ -554,7 +705,11 @@ impl Services {
 
     pub async fn update_contact(&self, actor: &Actor, id: ContactId, input: ContactInput) -> ServiceResult<Contact> {
         let mut tx = self.store().begin().await?;
-        let mut contact = tx.exec().contact(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("contact"))?;
+        let mut contact = tx
+            .exec()
+            .contact(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("contact"))?;
         Self::apply_contact_input(&mut contact, input)?;
         contact.updated_at = self.now();
         tx.exec().update_contact(&contact).await?;
@@ -578,7 +733,11 @@ impl Services {
         }
         let color = optional(color, |c| {
             let ok = c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit());
-            if ok { Ok(c.to_lowercase()) } else { Err(Invalid::new("color", "must look like #1a2b3c").into()) }
+            if ok {
+                Ok(c.to_lowercase())
+            } else {
+                Err(Invalid::new("color", "must look like #1a2b3c").into())
+            }
         })?;
         let tag = Tag {
             id: TagId::new(),
@@ -589,7 +748,9 @@ impl Services {
         };
         let mut tx = self.store().begin().await?;
         tx.exec().insert_tag(&tag).await.map_err(|e| match e {
-            switchboard_store::StoreError::Conflict(_) => ServiceError::Conflict("a tag with that name already exists".into()),
+            switchboard_store::StoreError::Conflict(_) => {
+                ServiceError::Conflict("a tag with that name already exists".into())
+            }
             other => other.into(),
         })?;
         tx.commit().await?;
@@ -598,7 +759,10 @@ impl Services {
 
     pub async fn delete_tag(&self, actor: &Actor, id: TagId) -> ServiceResult<()> {
         let mut tx = self.store().begin().await?;
-        tx.exec().tag(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound("tag"))?;
+        tx.exec()
+            .tag(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("tag"))?;
         if !actor.can_edit_tags() {
             return Err(ServiceError::Forbidden("only admins and supervisors define tags"));
         }

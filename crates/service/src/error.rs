@@ -46,7 +46,9 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(what) => ServiceError::Conflict(format!("a record with the same {what} already exists")),
+            StoreError::Conflict(what) => {
+                ServiceError::Conflict(format!("a record with the same {what} already exists"))
+            }
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => ServiceError::Unavailable,
             other => ServiceError::Internal(other.to_string()),
         }

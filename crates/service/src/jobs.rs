@@ -121,10 +121,14 @@ impl Services {
     }
 
     async fn try_deliver(&self, job: &JobRow) -> ServiceResult<Outcome> {
-        let payload: DeliverPayload = serde_json::from_str(&job.payload).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let payload: DeliverPayload =
+            serde_json::from_str(&job.payload).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let ws = payload.workspace_id;
         let mut db = self.store().reader();
-        let message = db.message(ws, payload.message_id).await?.ok_or(ServiceError::NotFound("message"))?;
+        let message = db
+            .message(ws, payload.message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
         if message.delivery_status != Some(DeliveryStatus::Queued) {
             return Ok(Outcome::Done); // delivered by an earlier attempt
         }
@@ -132,9 +136,19 @@ impl Services {
             .conversation(ws, message.conversation_id)
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?;
-        let channel = db.channel(ws, conversation.channel_id).await?.ok_or(ServiceError::NotFound("channel"))?;
-        let contact = db.contact(ws, conversation.contact_id).await?.ok_or(ServiceError::NotFound("contact"))?;
-        let Some(recipient) = contact.identities.iter().find(|i| i.channel_id == conversation.channel_id) else {
+        let channel = db
+            .channel(ws, conversation.channel_id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        let contact = db
+            .contact(ws, conversation.contact_id)
+            .await?
+            .ok_or(ServiceError::NotFound("contact"))?;
+        let Some(recipient) = contact
+            .identities
+            .iter()
+            .find(|i| i.channel_id == conversation.channel_id)
+        else {
             return Ok(Outcome::Fail("the contact has no identity on this channel".into()));
         };
         let sender_name = match message.sender_id.as_deref().and_then(|s| s.parse::<UserId>().ok()) {
@@ -162,13 +176,20 @@ impl Services {
                 };
                 switchboard_channels::api::send(&self.inner.http, url, secret, &job.id, self.now(), &outbound).await
             }
-            other => Err(SendError::Permanent(format!("no outbound adapter for {other} channels"))),
+            other => Err(SendError::Permanent(format!(
+                "no outbound adapter for {other} channels"
+            ))),
         };
         match sent {
             Ok(sent) => {
                 let mut tx = self.store().begin().await?;
                 tx.exec()
-                    .set_delivery(message.id, DeliveryStatus::Sent, sent.provider_message_id.as_deref(), None)
+                    .set_delivery(
+                        message.id,
+                        DeliveryStatus::Sent,
+                        sent.provider_message_id.as_deref(),
+                        None,
+                    )
                     .await?;
                 tx.commit().await?;
                 Ok(Outcome::Done)
@@ -184,4 +205,3 @@ struct DeliverPayload {
     workspace_id: WorkspaceId,
     message_id: MessageId,
 }
-

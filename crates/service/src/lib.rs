@@ -19,7 +19,9 @@ pub use accounts::{LoginOutcome, NewToken, SessionInfo};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
 pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest};
-pub use directory::{ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, TeamInput, TeamUpdate};
+pub use directory::{
+    ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, TeamInput, TeamUpdate,
+};
 pub use error::{ServiceError, ServiceResult};
 pub use ingest::{HookOutcome, IngestOutcome, signature_header};
 pub use ratelimit::RateLimiter;
@@ -66,7 +68,10 @@ impl Services {
                 store,
                 clock,
                 login_per_ip: RateLimiter::new(config.login_limit_per_ip, std::time::Duration::from_secs(300)),
-                login_per_account: RateLimiter::new(config.login_failures_per_account, std::time::Duration::from_secs(900)),
+                login_per_account: RateLimiter::new(
+                    config.login_failures_per_account,
+                    std::time::Duration::from_secs(900),
+                ),
                 config,
                 http,
                 ingest,

@@ -27,21 +27,38 @@ pub(crate) fn pick(rule: AssignmentRule, candidates: &[Candidate]) -> Option<Use
 
 /// Route a chat to `team`: an agent by the team's rule, else the team's
 /// queue (a ticket when nobody could take it).
-pub(crate) async fn route(exec: &mut Exec<'_>, ws: WorkspaceId, team: Option<TeamId>, now: Millis) -> ServiceResult<Routed> {
+pub(crate) async fn route(
+    exec: &mut Exec<'_>,
+    ws: WorkspaceId,
+    team: Option<TeamId>,
+    now: Millis,
+) -> ServiceResult<Routed> {
     let Some(team_id) = team else {
-        return Ok(Routed::Queued { team: None, ticket: false });
+        return Ok(Routed::Queued {
+            team: None,
+            ticket: false,
+        });
     };
     let team = exec.team(ws, team_id).await?.ok_or(ServiceError::NotFound("team"))?;
     if team.assignment_rule == AssignmentRule::Manual {
-        return Ok(Routed::Queued { team: Some(team_id), ticket: false });
+        return Ok(Routed::Queued {
+            team: Some(team_id),
+            ticket: false,
+        });
     }
     let candidates = exec.team_candidates(ws, team_id).await?;
     match pick(team.assignment_rule, &candidates) {
         Some(agent) => {
             exec.mark_assigned(ws, agent, now).await?;
-            Ok(Routed::Assigned { agent, team: Some(team_id) })
+            Ok(Routed::Assigned {
+                agent,
+                team: Some(team_id),
+            })
         }
-        None => Ok(Routed::Queued { team: Some(team_id), ticket: true }),
+        None => Ok(Routed::Queued {
+            team: Some(team_id),
+            ticket: true,
+        }),
     }
 }
 

@@ -50,20 +50,29 @@ macro_rules! run {
 
 impl Exec<'_> {
     pub async fn fetch_all<T: Rows>(&mut self, stmt: &impl SqlxBinder) -> Result<Vec<T>> {
-        Ok(run!(self, stmt, |sql, values, exec| sqlx::query_as_with(&sql, values).fetch_all(exec).await?))
+        Ok(run!(self, stmt, |sql, values, exec| sqlx::query_as_with(&sql, values)
+            .fetch_all(exec)
+            .await?))
     }
 
     pub async fn fetch_optional<T: Rows>(&mut self, stmt: &impl SqlxBinder) -> Result<Option<T>> {
-        Ok(run!(self, stmt, |sql, values, exec| sqlx::query_as_with(&sql, values).fetch_optional(exec).await?))
+        Ok(run!(self, stmt, |sql, values, exec| sqlx::query_as_with(&sql, values)
+            .fetch_optional(exec)
+            .await?))
     }
 
     pub async fn fetch_one<T: Rows>(&mut self, stmt: &impl SqlxBinder) -> Result<T> {
-        Ok(run!(self, stmt, |sql, values, exec| sqlx::query_as_with(&sql, values).fetch_one(exec).await?))
+        Ok(run!(self, stmt, |sql, values, exec| sqlx::query_as_with(&sql, values)
+            .fetch_one(exec)
+            .await?))
     }
 
     /// Run a write; returns the number of rows it touched.
     pub async fn execute(&mut self, stmt: &impl SqlxBinder) -> Result<u64> {
-        Ok(run!(self, stmt, |sql, values, exec| sqlx::query_with(&sql, values).execute(exec).await?.rows_affected()))
+        Ok(run!(self, stmt, |sql, values, exec| sqlx::query_with(&sql, values)
+            .execute(exec)
+            .await?
+            .rows_affected()))
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -80,8 +89,8 @@ pub enum Tx<'c> {
 impl Tx<'_> {
     pub fn exec(&mut self) -> Exec<'_> {
         match self {
-            Tx::Sqlite(tx) => Exec::SqliteConn(&mut **tx),
-            Tx::Postgres(tx) => Exec::PgConn(&mut **tx),
+            Tx::Sqlite(tx) => Exec::SqliteConn(tx),
+            Tx::Postgres(tx) => Exec::PgConn(tx),
         }
     }
 

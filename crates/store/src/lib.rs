@@ -80,7 +80,10 @@ enum Pools {
     /// One writer connection: SQLite allows one writer at a time, so writers
     /// queue in the pool instead of failing with SQLITE_BUSY. Readers run
     /// beside it in WAL mode.
-    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -188,8 +191,7 @@ impl Store {
 
 /// Parse a stored id or enum, reporting corrupt data instead of panicking.
 pub(crate) fn parse<T: FromStr>(what: &str, raw: &str) -> Result<T> {
-    raw.parse()
-        .map_err(|_| StoreError::Corrupt(format!("{what}: {raw:?}")))
+    raw.parse().map_err(|_| StoreError::Corrupt(format!("{what}: {raw:?}")))
 }
 
 pub(crate) fn parse_opt<T: FromStr>(what: &str, raw: Option<&str>) -> Result<Option<T>> {

@@ -51,12 +51,13 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<i64>> {
         if done.iter().any(|(v,)| *v == m.version) {
             continue;
         }
-        run_raw(&mut tx, m.sql)
-            .await
-            .map_err(|e| match e {
-                StoreError::Database(source) => StoreError::Migration { version: m.version, source },
-                other => other,
-            })?;
+        run_raw(&mut tx, m.sql).await.map_err(|e| match e {
+            StoreError::Database(source) => StoreError::Migration {
+                version: m.version,
+                source,
+            },
+            other => other,
+        })?;
         tx.exec()
             .execute(
                 sea_query::Query::insert()

@@ -56,7 +56,9 @@ async fn receive(State(script): State<Arc<Mutex<Script>>>, headers: HeaderMap, b
 impl CallbackServer {
     pub async fn start() -> CallbackServer {
         let script = Arc::new(Mutex::new(Script::default()));
-        let app = axum::Router::new().route("/callback", post(receive)).with_state(script.clone());
+        let app = axum::Router::new()
+            .route("/callback", post(receive))
+            .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {

@@ -31,6 +31,22 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// A response header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Read a response into a [`Reply`].
+pub async fn reply_of(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, body, headers }
+}
+
 impl std::ops::Index<&str> for Reply {
     type Output = Value;
     fn index(&self, key: &str) -> &Value {
@@ -53,9 +69,18 @@ impl ApiClient {
     pub async fn login(app: &TestApp, email: &str, password: &str) -> ApiClient {
         let mut client = Self::anonymous(app);
         let reply = client
-            .send(Method::POST, "/api/v1/auth/login", Some(serde_json::json!({"email": email, "password": password})))
+            .send(
+                Method::POST,
+                "/api/v1/auth/login",
+                Some(serde_json::json!({"email": email, "password": password})),
+            )
             .await;
-        assert_eq!(reply.status, StatusCode::OK, "login of {email} failed: {:?}", reply.body);
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "login of {email} failed: {:?}",
+            reply.body
+        );
         client.csrf = reply.body["csrf_token"].as_str().map(str::to_owned);
         client.user_id = reply.body["user_id"].as_str().map(str::to_owned);
         client
@@ -93,6 +118,28 @@ impl ApiClient {
         Reply { status, body, headers }
     }
 
+    /// Send raw bytes with the given content type (none: no header), signed
+    /// in like [`send`](Self::send): for bodies `send` cannot produce
+    /// (malformed JSON, invalid UTF-8, another media type, …).
+    pub async fn send_raw(&self, method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Reply {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path))
+            .body(body);
+        if let Some(content_type) = content_type {
+            req = req.header("content-type", content_type);
+        }
+        if let Some(csrf) = &self.csrf
+            && method != Method::GET
+        {
+            req = req.header("x-csrf-token", csrf);
+        }
+        if let Some(token) = &self.bearer {
+            req = req.bearer_auth(token);
+        }
+        reply_of(req.send().await.expect("request")).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(Method::GET, path, None).await
     }
@@ -113,11 +160,24 @@ impl ApiClient {
 /// `POST` a signed message to an API channel's hook.
 pub async fn post_hook(app: &TestApp, channel_id: &str, secret: &str, body: &Value) -> Reply {
     let raw = serde_json::to_vec(body).expect("json");
-    post_hook_raw(app, channel_id, Some(&switchboard_channels::api::sign(secret, &raw)), "application/json", raw).await
+    post_hook_raw(
+        app,
+        channel_id,
+        Some(&switchboard_channels::api::sign(secret, &raw)),
+        "application/json",
+        raw,
+    )
+    .await
 }
 
 /// `POST` raw bytes to an API channel's hook with the given signature header.
-pub async fn post_hook_raw(app: &TestApp, channel_id: &str, signature: Option<&str>, content_type: &str, raw: Vec<u8>) -> Reply {
+pub async fn post_hook_raw(
+    app: &TestApp,
+    channel_id: &str,
+    signature: Option<&str>,
+    content_type: &str,
+    raw: Vec<u8>,
+) -> Reply {
     let mut req = reqwest::Client::new()
         .post(app.url(&format!("/hooks/api/{channel_id}")))
         .header("content-type", content_type)

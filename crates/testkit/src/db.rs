@@ -24,8 +24,12 @@ pub fn pg_base_url() -> String {
 }
 
 pub enum TestDb {
-    Sqlite { dir: tempfile::TempDir },
-    Postgres { schema: String },
+    Sqlite {
+        dir: tempfile::TempDir,
+    },
+    Postgres {
+        schema: String,
+    },
     /// Handed over to another owner.
     Detached,
 }
@@ -48,9 +52,12 @@ impl TestDb {
             },
             Backend::Postgres => {
                 let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
-                let mut conn = sqlx::PgConnection::connect(&pg_base_url())
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL is required for this run ({}) but not reachable: {e}", pg_base_url()));
+                let mut conn = sqlx::PgConnection::connect(&pg_base_url()).await.unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is required for this run ({}) but not reachable: {e}",
+                        pg_base_url()
+                    )
+                });
                 sqlx::raw_sql(&format!("CREATE SCHEMA \"{schema}\""))
                     .execute(&mut conn)
                     .await
@@ -110,7 +117,9 @@ impl Drop for TestDb {
                 };
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_base_url()).await {
-                        let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).execute(&mut conn).await;
+                        let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                            .execute(&mut conn)
+                            .await;
                         let _ = conn.close().await;
                     }
                 });

@@ -29,7 +29,10 @@ impl Org {
         let ws = ws.to_string();
         let base = format!("/api/v1/workspaces/{ws}");
         let team = admin
-            .post(&format!("{base}/teams"), json!({"name": "Support", "assignment_rule": "round_robin"}))
+            .post(
+                &format!("{base}/teams"),
+                json!({"name": "Support", "assignment_rule": "round_robin"}),
+            )
             .await;
         assert_eq!(team.status, 201, "{:?}", team.body);
         let team = team["id"].as_str().expect("team id").to_owned();
@@ -78,7 +81,12 @@ impl Org {
     }
 
     pub async fn set_online(&self, client: &ApiClient, user_id: &str) {
-        let r = client.patch(&self.path(&format!("/users/{user_id}")), json!({"availability": "online"})).await;
+        let r = client
+            .patch(
+                &self.path(&format!("/users/{user_id}")),
+                json!({"availability": "online"}),
+            )
+            .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
 }

@@ -83,7 +83,9 @@ impl TestApp {
 
     /// Start a server on an existing database (e.g. after a restart).
     pub async fn spawn_on(db: TestDb, options: TestOptions) -> TestApp {
-        let store = Store::connect(&StoreOptions::new(db.url())).await.expect("connect to the test database");
+        let store = Store::connect(&StoreOptions::new(db.url()))
+            .await
+            .expect("connect to the test database");
         store.migrate().await.expect("migrate");
         let clock: Arc<dyn Clock> = match &options.manual_clock {
             Some(c) => c.clone(),
@@ -136,7 +138,12 @@ impl TestApp {
     /// First-run setup through the API of the service (the page test drives
     /// the form): returns a signed-in admin client and the workspace.
     pub async fn admin(&self) -> (ApiClient, switchboard_core::WorkspaceId) {
-        let token = self.services.prepare_setup().await.expect("setup").expect("empty database");
+        let token = self
+            .services
+            .prepare_setup()
+            .await
+            .expect("setup")
+            .expect("empty database");
         let (ws, _) = self
             .services
             .complete_setup(&token, "Acme Support", "Ada Admin", "ada@acme.test", "admin password 1")
@@ -179,7 +186,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within {timeout:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -14,21 +14,45 @@ async fn assigned_conversation(app: &TestApp, org: &Org) -> String {
     let hook = org.customer_says(app, "in-1", "cust-1", "hello").await;
     let conv = hook["conversation_id"].as_str().unwrap().to_owned();
     org.set_online(&org.agent, &org.agent_id).await;
-    let r = org.admin.post(&org.path(&format!("/conversations/{conv}/assign")), json!({"user_id": org.agent_id})).await;
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{conv}/assign")),
+            json!({"user_id": org.agent_id}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
     conv
 }
 
 async fn reply(org: &Org, conv: &str, text: &str) -> String {
-    let r = org.agent.post(&org.path(&format!("/conversations/{conv}/messages")), json!({"kind": "text", "body": text})).await;
+    let r = org
+        .agent
+        .post(
+            &org.path(&format!("/conversations/{conv}/messages")),
+            json!({"kind": "text", "body": text}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     r["id"].as_str().unwrap().to_owned()
 }
 
 async fn delivery_of(org: &Org, conv: &str, message: &str) -> (String, Option<String>) {
-    let page = org.agent.get(&org.path(&format!("/conversations/{conv}/messages"))).await;
-    let m = page["items"].as_array().unwrap().iter().find(|m| m["id"] == message).unwrap().clone();
-    (m["delivery_status"].as_str().unwrap_or("").to_owned(), m["delivery_error"].as_str().map(str::to_owned))
+    let page = org
+        .agent
+        .get(&org.path(&format!("/conversations/{conv}/messages")))
+        .await;
+    let m = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == message)
+        .unwrap()
+        .clone();
+    (
+        m["delivery_status"].as_str().unwrap_or("").to_owned(),
+        m["delivery_error"].as_str().map(str::to_owned),
+    )
 }
 
 #[tokio::test]
@@ -38,12 +62,19 @@ async fn a_receiver_that_fails_three_times_gets_the_message_once_it_recovers() {
     org.callback.fail_first(3);
     let conv = assigned_conversation(&app, &org).await;
     let message = reply(&org, &conv, "retry me").await;
-    eventually(Duration::from_secs(15), || async { (delivery_of(&org, &conv, &message).await.0 == "sent").then_some(()) }).await;
+    eventually(Duration::from_secs(15), || async {
+        (delivery_of(&org, &conv, &message).await.0 == "sent").then_some(())
+    })
+    .await;
     let calls = org.callback.received();
     assert_eq!(calls.len(), 4, "three failures and one success");
     // Every attempt carries the same delivery id, so the receiver can deduplicate.
     let delivery = calls[0].header("x-switchboard-delivery").unwrap().to_owned();
-    assert!(calls.iter().all(|c| c.header("x-switchboard-delivery") == Some(delivery.as_str())));
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.header("x-switchboard-delivery") == Some(delivery.as_str()))
+    );
     assert!(calls.iter().all(|c| c.json()["text"] == "retry me"));
     // Nothing more arrives later.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -65,7 +96,15 @@ async fn a_permanent_refusal_marks_the_message_failed_with_the_reason() {
     assert_eq!(status, "failed");
     assert!(error.unwrap().contains("400"));
     assert_eq!(org.callback.received().len(), 1, "a 4xx is not retried");
-    assert_eq!(app.services.store().reader().count_jobs(switchboard_store::JobState::Dead).await.unwrap(), 1);
+    assert_eq!(
+        app.services
+            .store()
+            .reader()
+            .count_jobs(switchboard_store::JobState::Dead)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -77,9 +116,20 @@ async fn a_receiver_that_never_recovers_is_given_up_after_the_last_attempt() {
     org.callback.fail_first(usize::MAX);
     let conv = assigned_conversation(&app, &org).await;
     let message = reply(&org, &conv, "lost").await;
-    eventually(Duration::from_secs(15), || async { (delivery_of(&org, &conv, &message).await.0 == "failed").then_some(()) }).await;
+    eventually(Duration::from_secs(15), || async {
+        (delivery_of(&org, &conv, &message).await.0 == "failed").then_some(())
+    })
+    .await;
     assert_eq!(org.callback.received().len(), 3);
-    assert_eq!(app.services.store().reader().count_jobs(switchboard_store::JobState::Dead).await.unwrap(), 1);
+    assert_eq!(
+        app.services
+            .store()
+            .reader()
+            .count_jobs(switchboard_store::JobState::Dead)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -98,7 +148,10 @@ async fn callbacks_to_private_addresses_are_refused_by_default() {
     })
     .await;
     assert!(error.unwrap().contains("private"), "the reason names the rule");
-    assert!(org.callback.received().is_empty(), "nothing reached the loopback receiver");
+    assert!(
+        org.callback.received().is_empty(),
+        "nothing reached the loopback receiver"
+    );
 }
 
 #[tokio::test]
@@ -107,15 +160,36 @@ async fn status_reports_move_delivery_forward_only() {
     let org = Org::create(&app).await;
     let conv = assigned_conversation(&app, &org).await;
     let message = reply(&org, &conv, "track me").await;
-    eventually(Duration::from_secs(10), || async { (delivery_of(&org, &conv, &message).await.0 == "sent").then_some(()) }).await;
+    eventually(Duration::from_secs(10), || async {
+        (delivery_of(&org, &conv, &message).await.0 == "sent").then_some(())
+    })
+    .await;
     // The receiver named the message "remote-1" in its answer.
-    let read = post_hook(&app, &org.channel, &org.secret, &json!({"type": "status", "message_id": "remote-1", "status": "read"})).await;
+    let read = post_hook(
+        &app,
+        &org.channel,
+        &org.secret,
+        &json!({"type": "status", "message_id": "remote-1", "status": "read"}),
+    )
+    .await;
     assert_eq!(read.status, 200, "{:?}", read.body);
     assert_eq!(read["applied"], true);
     assert_eq!(delivery_of(&org, &conv, &message).await.0, "read");
-    let late = post_hook(&app, &org.channel, &org.secret, &json!({"type": "status", "message_id": message, "status": "delivered"})).await;
+    let late = post_hook(
+        &app,
+        &org.channel,
+        &org.secret,
+        &json!({"type": "status", "message_id": message, "status": "delivered"}),
+    )
+    .await;
     assert_eq!(late["applied"], false);
     assert_eq!(delivery_of(&org, &conv, &message).await.0, "read");
-    let unknown = post_hook(&app, &org.channel, &org.secret, &json!({"type": "status", "message_id": "nope", "status": "read"})).await;
+    let unknown = post_hook(
+        &app,
+        &org.channel,
+        &org.secret,
+        &json!({"type": "status", "message_id": "nope", "status": "read"}),
+    )
+    .await;
     assert_eq!(unknown.status, 404);
 }

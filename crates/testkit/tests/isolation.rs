@@ -17,7 +17,9 @@ fn fill(path: &str, ids: &HashMap<&str, String>) -> String {
     let mut out = path.to_owned();
     for segment in path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let id = ids.get(name).unwrap_or_else(|| panic!("no id for path parameter {name:?} in {path}: add one to this test"));
+            let id = ids
+                .get(name)
+                .unwrap_or_else(|| panic!("no id for path parameter {name:?} in {path}: add one to this test"));
             out = out.replace(segment, id);
         }
     }
@@ -28,14 +30,28 @@ fn fill(path: &str, ids: &HashMap<&str, String>) -> String {
 async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
     let (admin, ws) = app.other_workspace("olga@other.test").await;
     let base = format!("/api/v1/workspaces/{ws}");
-    let team = admin.post(&format!("{base}/teams"), json!({"name": "Their team"})).await;
-    let user = admin
-        .post(&format!("{base}/users"), json!({"email": "theo@other.test", "name": "Theo", "password": "their password 1", "role": "agent"}))
+    let team = admin
+        .post(&format!("{base}/teams"), json!({"name": "Their team"}))
         .await;
-    let channel = admin.post(&format!("{base}/channels"), json!({"kind": "api", "name": "Their channel"})).await;
-    let contact = admin.post(&format!("{base}/contacts"), json!({"name": "Their customer"})).await;
+    let user = admin
+        .post(
+            &format!("{base}/users"),
+            json!({"email": "theo@other.test", "name": "Theo", "password": "their password 1", "role": "agent"}),
+        )
+        .await;
+    let channel = admin
+        .post(
+            &format!("{base}/channels"),
+            json!({"kind": "api", "name": "Their channel"}),
+        )
+        .await;
+    let contact = admin
+        .post(&format!("{base}/contacts"), json!({"name": "Their customer"}))
+        .await;
     let tag = admin.post(&format!("{base}/tags"), json!({"name": "theirs"})).await;
-    let token = admin.post(&format!("{base}/api-tokens"), json!({"name": "theirs"})).await;
+    let token = admin
+        .post(&format!("{base}/api-tokens"), json!({"name": "theirs"}))
+        .await;
     let hook = post_hook(
         app,
         channel["id"].as_str().unwrap(),
@@ -59,7 +75,12 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
     ])
 }
 
-async fn call(client: &ApiClient, method: &Method, path: &str, example: Option<&serde_json::Value>) -> switchboard_testkit::client::Reply {
+async fn call(
+    client: &ApiClient,
+    method: &Method,
+    path: &str,
+    example: Option<&serde_json::Value>,
+) -> switchboard_testkit::client::Reply {
     client.send(method.clone(), path, example.cloned()).await
 }
 
@@ -76,20 +97,40 @@ async fn other_workspaces_records_are_not_found_on_every_route() {
         // Their workspace in the path: the workspace itself is not found.
         let path = fill(route.path, &theirs);
         let reply = call(&org.admin, &route.method, &path, route.example.as_ref()).await;
-        assert_eq!((reply.status.as_u16(), reply.code()), (404, "not_found"), "{} {path}: {:?}", route.method, reply.body);
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (404, "not_found"),
+            "{} {path}: {:?}",
+            route.method,
+            reply.body
+        );
 
         // Our workspace, their record ids: the record is not found.
         if route.path.trim_start_matches(WS_PREFIX).contains('{') {
             let path = fill(route.path, &ours_with_their_ids);
             let reply = call(&org.admin, &route.method, &path, route.example.as_ref()).await;
-            assert_eq!((reply.status.as_u16(), reply.code()), (404, "not_found"), "{} {path}: {:?}", route.method, reply.body);
+            assert_eq!(
+                (reply.status.as_u16(), reply.code()),
+                (404, "not_found"),
+                "{} {path}: {:?}",
+                route.method,
+                reply.body
+            );
         }
         checked += 1;
     }
     assert!(checked >= 30, "only {checked} workspace routes checked");
 
     // Nothing of theirs leaks into our lists either.
-    for list in ["/users", "/teams", "/channels", "/contacts", "/tags", "/api-tokens", "/conversations"] {
+    for list in [
+        "/users",
+        "/teams",
+        "/channels",
+        "/contacts",
+        "/tags",
+        "/api-tokens",
+        "/conversations",
+    ] {
         let reply = org.admin.get(&org.path(list)).await;
         assert_eq!(reply.status, 200);
         let text = reply.body.to_string();
@@ -109,7 +150,10 @@ async fn another_teams_conversations_are_not_found_for_an_agent() {
     let callback = CallbackServer::start().await;
     let channel = org
         .admin
-        .post(&org.path("/channels"), json!({"kind": "api", "name": "Sales line", "default_team_id": sales_id, "callback_url": callback.url()}))
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "api", "name": "Sales line", "default_team_id": sales_id, "callback_url": callback.url()}),
+        )
         .await;
     let hook = post_hook(
         &app,
@@ -131,15 +175,36 @@ async fn another_teams_conversations_are_not_found_for_an_agent() {
     for route in api_routes().iter().filter(|r| r.path.contains("{conversation_id}")) {
         let path = fill(route.path, &ids);
         let reply = call(&org.agent, &route.method, &path, route.example.as_ref()).await;
-        assert_eq!((reply.status.as_u16(), reply.code()), (404, "not_found"), "{} {path}: {:?}", route.method, reply.body);
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (404, "not_found"),
+            "{} {path}: {:?}",
+            route.method,
+            reply.body
+        );
         checked += 1;
     }
     assert!(checked >= 7, "only {checked} conversation routes checked");
 
     // The same reads on their own team's conversation succeed.
     ids.insert("conversation_id", own_conversation.clone());
-    assert_eq!(org.agent.get(&fill(&format!("{WS_PREFIX}/conversations/{{conversation_id}}"), &ids)).await.status, 200);
-    assert_eq!(org.agent.get(&fill(&format!("{WS_PREFIX}/conversations/{{conversation_id}}/messages"), &ids)).await.status, 200);
+    assert_eq!(
+        org.agent
+            .get(&fill(&format!("{WS_PREFIX}/conversations/{{conversation_id}}"), &ids))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        org.agent
+            .get(&fill(
+                &format!("{WS_PREFIX}/conversations/{{conversation_id}}/messages"),
+                &ids
+            ))
+            .await
+            .status,
+        200
+    );
 
     // The list shows their team's conversation and not the other team's.
     let list = org.agent.get(&org.path("/conversations")).await.body.to_string();

@@ -14,7 +14,9 @@ async fn admin_to_archive_story() {
     let org = Org::create(&app).await;
 
     // A customer message arrives at the hook.
-    let hook = org.customer_says(&app, "shop-msg-1", "customer-42", "My order #1001 has not arrived").await;
+    let hook = org
+        .customer_says(&app, "shop-msg-1", "customer-42", "My order #1001 has not arrived")
+        .await;
     assert_eq!(hook["duplicate"], false);
     let conv_id = hook["conversation_id"].as_str().unwrap().to_owned();
     let conv_path = org.path(&format!("/conversations/{conv_id}"));
@@ -26,11 +28,21 @@ async fn admin_to_archive_story() {
     assert_eq!(conv["team_id"], org.team.as_str());
     assert_eq!(conv["ticket"], true);
     let live = org.agent.get(&org.path("/conversations?section=live")).await;
-    assert!(live["items"].as_array().unwrap().iter().any(|c| c["id"] == conv_id.as_str()), "the agent sees it in Live");
+    assert!(
+        live["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == conv_id.as_str()),
+        "the agent sees it in Live"
+    );
 
     // The agent comes online and the admin assigns the conversation to them.
     org.set_online(&org.agent, &org.agent_id).await;
-    let assigned = org.admin.post(&format!("{conv_path}/assign"), json!({"user_id": org.agent_id})).await;
+    let assigned = org
+        .admin
+        .post(&format!("{conv_path}/assign"), json!({"user_id": org.agent_id}))
+        .await;
     assert_eq!(assigned.status, 200, "{:?}", assigned.body);
     assert_eq!(assigned["status"], "assigned");
     assert_eq!(assigned["assignee_id"], org.agent_id.as_str());
@@ -38,7 +50,10 @@ async fn admin_to_archive_story() {
     // The agent replies; the callback server receives it, signed with the channel secret.
     let reply = org
         .agent
-        .post(&format!("{conv_path}/messages"), json!({"kind": "text", "body": "Sorry! It ships today."}))
+        .post(
+            &format!("{conv_path}/messages"),
+            json!({"kind": "text", "body": "Sorry! It ships today."}),
+        )
         .await;
     assert_eq!(reply.status, 201, "{:?}", reply.body);
     assert_eq!(reply["delivery_status"], "queued");
@@ -51,7 +66,11 @@ async fn admin_to_archive_story() {
     assert_eq!(received.len(), 1);
     let call = &received[0];
     let expected = switchboard_channels::api::sign(&org.secret, &call.body);
-    assert_eq!(call.header("x-switchboard-signature"), Some(expected.as_str()), "signed with the channel secret");
+    assert_eq!(
+        call.header("x-switchboard-signature"),
+        Some(expected.as_str()),
+        "signed with the channel secret"
+    );
     assert!(switchboard_channels::api::verify(&org.secret, &call.body, call.header("x-switchboard-signature")).is_ok());
     assert_eq!(call.json()["text"], "Sorry! It ships today.");
     assert_eq!(call.json()["contact_id"], "customer-42");
@@ -73,7 +92,10 @@ async fn admin_to_archive_story() {
     // The agent resolves with a comment.
     let resolved = org
         .agent
-        .post(&format!("{conv_path}/status"), json!({"status": "resolved", "comment": "Shipped, tracking sent"}))
+        .post(
+            &format!("{conv_path}/status"),
+            json!({"status": "resolved", "comment": "Shipped, tracking sent"}),
+        )
         .await;
     assert_eq!(resolved.status, 200, "{:?}", resolved.body);
     assert_eq!(resolved["status"], "resolved");
@@ -81,14 +103,30 @@ async fn admin_to_archive_story() {
 
     // It is in the archive…
     let archive = org.admin.get(&org.path("/conversations?section=archived")).await;
-    assert!(archive["items"].as_array().unwrap().iter().any(|c| c["id"] == conv_id.as_str()));
+    assert!(
+        archive["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == conv_id.as_str())
+    );
     let live = org.admin.get(&org.path("/conversations?section=live")).await;
-    assert!(!live["items"].as_array().unwrap().iter().any(|c| c["id"] == conv_id.as_str()));
+    assert!(
+        !live["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == conv_id.as_str())
+    );
 
     // …with every step in its activity history…
     let history = org.admin.get(&messages_path).await;
     let items = history["items"].as_array().unwrap();
-    let activities: Vec<&Value> = items.iter().filter(|m| m["kind"] == "activity").map(|m| &m["activity"]).collect();
+    let activities: Vec<&Value> = items
+        .iter()
+        .filter(|m| m["kind"] == "activity")
+        .map(|m| &m["activity"])
+        .collect();
     assert_eq!(activities.len(), 3, "opened, assigned, resolved: {activities:?}");
     assert_eq!(activities[0]["type"], "opened");
     assert_eq!(activities[0]["status"], "queued");
@@ -103,7 +141,13 @@ async fn admin_to_archive_story() {
         .filter(|m| m["kind"] == "text")
         .map(|m| (m["direction"].as_str().unwrap(), m["body"].as_str().unwrap()))
         .collect();
-    assert_eq!(texts, vec![("in", "My order #1001 has not arrived"), ("out", "Sorry! It ships today.")]);
+    assert_eq!(
+        texts,
+        vec![
+            ("in", "My order #1001 has not arrived"),
+            ("out", "Sorry! It ships today.")
+        ]
+    );
 
     // …and the timestamps of DESIGN.md §8 set, in order.
     let c = org.admin.get(&conv_path).await;

@@ -86,9 +86,16 @@ impl FromRequestParts<AppState> for Authenticated {
             .await?
             .ok_or_else(|| ApiError::new("unauthenticated", "the session has ended; sign in again"))?;
         if is_write(&parts.method) {
-            let given = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if !constant_time_eq(given, &session.csrf_token) {
-                return Err(ApiError::new("csrf_failed", "send the session's CSRF token in X-CSRF-Token"));
+                return Err(ApiError::new(
+                    "csrf_failed",
+                    "send the session's CSRF token in X-CSRF-Token",
+                ));
             }
         }
         Ok(Authenticated {

@@ -9,24 +9,72 @@ use switchboard_service::ServiceError;
 pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("malformed_json", 400, "The body is not well-formed JSON."),
     ("invalid_utf8", 400, "The body is not valid UTF-8."),
-    ("unauthenticated", 401, "Sign in (session cookie) or send a valid bearer token."),
+    (
+        "unauthenticated",
+        401,
+        "Sign in (session cookie) or send a valid bearer token.",
+    ),
     ("invalid_credentials", 401, "Wrong e-mail or password."),
-    ("missing_signature", 401, "A webhook request came without its signature header."),
-    ("bad_signature", 401, "A webhook request's signature does not match its body."),
-    ("csrf_failed", 403, "A cookie-authenticated write without the session's CSRF token."),
-    ("forbidden", 403, "The record is visible to the caller, but this action is not theirs to take."),
+    (
+        "missing_signature",
+        401,
+        "A webhook request came without its signature header.",
+    ),
+    (
+        "bad_signature",
+        401,
+        "A webhook request's signature does not match its body.",
+    ),
+    (
+        "csrf_failed",
+        403,
+        "A cookie-authenticated write without the session's CSRF token.",
+    ),
+    (
+        "forbidden",
+        403,
+        "The record is visible to the caller, but this action is not theirs to take.",
+    ),
     ("not_found", 404, "No such record within the caller's reach."),
     ("method_not_allowed", 405, "The path exists but not with this method."),
-    ("conflict", 409, "The change conflicts with existing data (a duplicate name, the last admin, …)."),
-    ("illegal_transition", 409, "The conversation's status does not allow this move."),
-    ("window_closed", 409, "The channel's messaging window is closed; only a template may be sent."),
+    (
+        "conflict",
+        409,
+        "The change conflicts with existing data (a duplicate name, the last admin, …).",
+    ),
+    (
+        "illegal_transition",
+        409,
+        "The conversation's status does not allow this move.",
+    ),
+    (
+        "window_closed",
+        409,
+        "The channel's messaging window is closed; only a template may be sent.",
+    ),
     ("nobody_available", 409, "No eligible agent: offline, or at capacity."),
-    ("setup_unavailable", 410, "The setup link is invalid or was already used."),
+    (
+        "setup_unavailable",
+        410,
+        "The setup link is invalid or was already used.",
+    ),
     ("payload_too_large", 413, "The body is larger than the limit."),
     ("unsupported_media_type", 415, "The body must be application/json."),
-    ("invalid_input", 422, "A field is missing or not valid; the message names it."),
-    ("bad_payload", 422, "A webhook payload does not have the expected shape."),
-    ("rate_limited", 429, "Too many attempts; wait for the time in Retry-After."),
+    (
+        "invalid_input",
+        422,
+        "A field is missing or not valid; the message names it.",
+    ),
+    (
+        "bad_payload",
+        422,
+        "A webhook payload does not have the expected shape.",
+    ),
+    (
+        "rate_limited",
+        429,
+        "Too many attempts; wait for the time in Retry-After.",
+    ),
     ("internal", 500, "Something went wrong on our side; it has been logged."),
     ("unavailable", 503, "The server is busy or shutting down; try again."),
 ];
@@ -124,7 +172,10 @@ mod tests {
     #[test]
     fn codes_are_unique_and_valid() {
         for (i, (code, status, _)) in ERROR_CODES.iter().enumerate() {
-            assert!(ERROR_CODES[i + 1..].iter().all(|(c, _, _)| c != code), "duplicate {code}");
+            assert!(
+                ERROR_CODES[i + 1..].iter().all(|(c, _, _)| c != code),
+                "duplicate {code}"
+            );
             assert!(StatusCode::from_u16(*status).is_ok());
             assert!((400..600).contains(status));
         }

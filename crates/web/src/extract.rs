@@ -55,7 +55,10 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(req.headers().get(CONTENT_TYPE)) {
-            return Err(ApiError::new("unsupported_media_type", "send the body as application/json"));
+            return Err(ApiError::new(
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
         }
         let bytes = body_bytes(req, state).await?;
         parse_json(&bytes).map(Json)
@@ -99,7 +102,11 @@ where
 }
 
 fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| ApiError::new("invalid_input", "bad query string"))?)
-        .map(|q| q.0)
-        .map_err(|e| ApiError::new("invalid_input", e.body_text()))
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::new("invalid_input", "bad query string"))?,
+    )
+    .map(|q| q.0)
+    .map_err(|e| ApiError::new("invalid_input", e.body_text()))
 }

@@ -53,7 +53,11 @@ async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") || uri.path().starts_with("/hooks/") {
         ApiError::new("not_found", format!("no route for {}", uri.path())).into_response()
     } else {
-        (StatusCode::NOT_FOUND, axum::response::Html("<!doctype html><title>Not found</title><p>Not found. <a href=\"/\">Home</a></p>")).into_response()
+        (
+            StatusCode::NOT_FOUND,
+            axum::response::Html("<!doctype html><title>Not found</title><p>Not found. <a href=\"/\">Home</a></p>"),
+        )
+            .into_response()
     }
 }
 
@@ -93,8 +97,15 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serve the application on `listener` until `shutdown` resolves.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -37,7 +37,8 @@ fn form_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderVal
         Some(existing) if existing.len() >= 32 => (existing.to_owned(), None),
         _ => {
             let token = switchboard_service::random_token();
-            let header = HeaderValue::from_str(&set_cookie(FORM_CSRF_COOKIE, &token, 3600, state.web.secure_cookies)).ok();
+            let header =
+                HeaderValue::from_str(&set_cookie(FORM_CSRF_COOKIE, &token, 3600, state.web.secure_cookies)).ok();
             (token, header)
         }
     }
@@ -67,7 +68,17 @@ pub async fn login_form(State(state): State<AppState>, headers: HeaderMap) -> Re
         return redirect("/");
     }
     let (csrf, set) = form_csrf(&state, &headers);
-    with_cookie(render(&LoginPage { csrf, email: String::new(), error: None }, StatusCode::OK), set)
+    with_cookie(
+        render(
+            &LoginPage {
+                csrf,
+                email: String::new(),
+                error: None,
+            },
+            StatusCode::OK,
+        ),
+        set,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,23 +91,45 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login_submit(State(state): State<AppState>, ClientAddr(client): ClientAddr, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+pub async fn login_submit(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let (csrf, set) = form_csrf(&state, &headers);
-    let page = |error: String, status| with_cookie(render(&LoginPage { csrf: csrf.clone(), email: form.email.clone(), error: Some(error) }, status), set.clone());
+    let page = |error: String, status| {
+        with_cookie(
+            render(
+                &LoginPage {
+                    csrf: csrf.clone(),
+                    email: form.email.clone(),
+                    error: Some(error),
+                },
+                status,
+            ),
+            set.clone(),
+        )
+    };
     if !form_csrf_ok(&headers, &form.csrf) {
         return page("The form expired. Please try again.".into(), StatusCode::FORBIDDEN);
     }
     match state.services.login(&form.email, &form.password, &client).await {
         Ok(outcome) => {
             let mut response = redirect("/");
-            response.headers_mut().append(SET_COOKIE, session_cookie(&state, &outcome.session_token));
+            response
+                .headers_mut()
+                .append(SET_COOKIE, session_cookie(&state, &outcome.session_token));
             response
         }
         Err(e @ ServiceError::RateLimited { .. }) => page(e.to_string(), StatusCode::TOO_MANY_REQUESTS),
         Err(ServiceError::InvalidCredentials) => page("Wrong e-mail or password.".into(), StatusCode::UNAUTHORIZED),
         Err(e) => {
             tracing::error!(error = %e, "login failed");
-            page("Something went wrong; please try again.".into(), StatusCode::INTERNAL_SERVER_ERROR)
+            page(
+                "Something went wrong; please try again.".into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            )
         }
     }
 }
@@ -141,7 +174,10 @@ pub async fn setup_form(State(state): State<AppState>, headers: HeaderMap, Query
         error: None,
         field_errors: SetupFieldErrors::default(),
     };
-    with_cookie(render(&page, if valid { StatusCode::OK } else { StatusCode::GONE }), set)
+    with_cookie(
+        render(&page, if valid { StatusCode::OK } else { StatusCode::GONE }),
+        set,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,12 +214,20 @@ pub async fn setup_submit(State(state): State<AppState>, headers: HeaderMap, For
     }
     match state
         .services
-        .complete_setup(&form.token, &form.workspace_name, &form.name, &form.email, &form.password)
+        .complete_setup(
+            &form.token,
+            &form.workspace_name,
+            &form.name,
+            &form.email,
+            &form.password,
+        )
         .await
     {
         Ok((_, outcome)) => {
             let mut response = redirect("/");
-            response.headers_mut().append(SET_COOKIE, session_cookie(&state, &outcome.session_token));
+            response
+                .headers_mut()
+                .append(SET_COOKIE, session_cookie(&state, &outcome.session_token));
             response
         }
         Err(ServiceError::Invalid(invalid)) => {
@@ -230,7 +274,13 @@ struct AccountPage {
     error: Option<String>,
 }
 
-async fn account_page(state: &AppState, session: &switchboard_service::SessionInfo, notice: Option<String>, error: Option<String>, status: StatusCode) -> Response {
+async fn account_page(
+    state: &AppState,
+    session: &switchboard_service::SessionInfo,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let (email, name) = match state.services.user_profile(session.user_id).await {
         Ok(p) => p,
         Err(_) => return redirect("/login"),
@@ -277,26 +327,69 @@ pub struct PasswordForm {
     new_password: String,
 }
 
-pub async fn password_submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<PasswordForm>) -> Response {
+pub async fn password_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
     let Some(session) = signed_in(&state, &headers).await else {
         return redirect("/login");
     };
     if !constant_time_eq(&form.csrf, &session.csrf_token) {
-        return account_page(&state, &session, None, Some("The form expired. Please try again.".into()), StatusCode::FORBIDDEN).await;
+        return account_page(
+            &state,
+            &session,
+            None,
+            Some("The form expired. Please try again.".into()),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
     }
     match state
         .services
-        .change_password(session.user_id, Some(&session.token_hash), &form.current_password, &form.new_password)
+        .change_password(
+            session.user_id,
+            Some(&session.token_hash),
+            &form.current_password,
+            &form.new_password,
+        )
         .await
     {
-        Ok(()) => account_page(&state, &session, Some("Password changed. Other sessions were signed out.".into()), None, StatusCode::OK).await,
+        Ok(()) => {
+            account_page(
+                &state,
+                &session,
+                Some("Password changed. Other sessions were signed out.".into()),
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
         Err(ServiceError::Invalid(invalid)) => {
-            let field = if invalid.field == "current_password" { "Current password" } else { "New password" };
-            account_page(&state, &session, None, Some(format!("{field} {}", invalid.reason)), StatusCode::UNPROCESSABLE_ENTITY).await
+            let field = if invalid.field == "current_password" {
+                "Current password"
+            } else {
+                "New password"
+            };
+            account_page(
+                &state,
+                &session,
+                None,
+                Some(format!("{field} {}", invalid.reason)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => {
             tracing::error!(error = %e, "password change failed");
-            account_page(&state, &session, None, Some("Something went wrong; please try again.".into()), StatusCode::INTERNAL_SERVER_ERROR).await
+            account_page(
+                &state,
+                &session,
+                None,
+                Some("Something went wrong; please try again.".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            )
+            .await
         }
     }
 }
@@ -307,10 +400,21 @@ pub struct LogoutForm {
     csrf: String,
 }
 
-pub async fn logout_submit(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LogoutForm>) -> Response {
+pub async fn logout_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
     if let Some(session) = signed_in(&state, &headers).await {
         if !constant_time_eq(&form.csrf, &session.csrf_token) {
-            return account_page(&state, &session, None, Some("The form expired. Please try again.".into()), StatusCode::FORBIDDEN).await;
+            return account_page(
+                &state,
+                &session,
+                None,
+                Some("The form expired. Please try again.".into()),
+                StatusCode::FORBIDDEN,
+            )
+            .await;
         }
         if let Some(token) = cookie(&headers, SESSION_COOKIE) {
             let _ = state.services.logout(token).await;

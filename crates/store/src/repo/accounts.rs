@@ -2,7 +2,9 @@
 //! and the audit log.
 
 use sea_query::{Expr, Order, Query};
-use switchboard_core::{ApiToken, ApiTokenId, Availability, Member, Millis, Role, TeamId, UserId, Workspace, WorkspaceId};
+use switchboard_core::{
+    ApiToken, ApiTokenId, Availability, Member, Millis, Role, TeamId, UserId, Workspace, WorkspaceId,
+};
 
 use crate::schema::*;
 use crate::{Exec, Result, parse};
@@ -117,7 +119,10 @@ fn member_select() -> sea_query::SelectStatement {
         .column((Memberships::Table, Memberships::Role))
         .column((Memberships::Table, Memberships::Availability))
         .column((Memberships::Table, Memberships::Capacity))
-        .expr_as(Expr::col((Memberships::Table, Memberships::CreatedAt)), sea_query::Alias::new("created_at"))
+        .expr_as(
+            Expr::col((Memberships::Table, Memberships::CreatedAt)),
+            sea_query::Alias::new("created_at"),
+        )
         .from(Memberships::Table)
         .inner_join(
             Users::Table,
@@ -175,7 +180,12 @@ impl Exec<'_> {
         self.execute(
             Query::insert()
                 .into_table(Workspaces::Table)
-                .columns([Workspaces::Id, Workspaces::Name, Workspaces::TimeZone, Workspaces::CreatedAt])
+                .columns([
+                    Workspaces::Id,
+                    Workspaces::Name,
+                    Workspaces::TimeZone,
+                    Workspaces::CreatedAt,
+                ])
                 .values_panic([
                     w.id.to_string().into(),
                     w.name.clone().into(),
@@ -191,7 +201,12 @@ impl Exec<'_> {
         let row: Option<WorkspaceRow> = self
             .fetch_optional(
                 Query::select()
-                    .columns([Workspaces::Id, Workspaces::Name, Workspaces::TimeZone, Workspaces::CreatedAt])
+                    .columns([
+                        Workspaces::Id,
+                        Workspaces::Name,
+                        Workspaces::TimeZone,
+                        Workspaces::CreatedAt,
+                    ])
                     .from(Workspaces::Table)
                     .and_where(Expr::col(Workspaces::Id).eq(id.to_string())),
             )
@@ -212,7 +227,8 @@ impl Exec<'_> {
                     .from(Workspaces::Table)
                     .inner_join(
                         Memberships::Table,
-                        Expr::col((Memberships::Table, Memberships::WorkspaceId)).equals((Workspaces::Table, Workspaces::Id)),
+                        Expr::col((Memberships::Table, Memberships::WorkspaceId))
+                            .equals((Workspaces::Table, Workspaces::Id)),
                     )
                     .and_where(Expr::col((Memberships::Table, Memberships::UserId)).eq(user.to_string()))
                     .order_by((Workspaces::Table, Workspaces::Id), Order::Asc),
@@ -221,18 +237,38 @@ impl Exec<'_> {
         rows.into_iter()
             .map(|(id, name, time_zone, created_at, role)| {
                 Ok((
-                    WorkspaceRow { id, name, time_zone, created_at }.into_domain()?,
+                    WorkspaceRow {
+                        id,
+                        name,
+                        time_zone,
+                        created_at,
+                    }
+                    .into_domain()?,
                     parse("role", &role)?,
                 ))
             })
             .collect()
     }
 
-    pub async fn insert_user(&mut self, id: UserId, email: &str, name: &str, password_hash: &str, now: Millis) -> Result<()> {
+    pub async fn insert_user(
+        &mut self,
+        id: UserId,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        now: Millis,
+    ) -> Result<()> {
         self.execute(
             Query::insert()
                 .into_table(Users::Table)
-                .columns([Users::Id, Users::Email, Users::Name, Users::PasswordHash, Users::CreatedAt, Users::UpdatedAt])
+                .columns([
+                    Users::Id,
+                    Users::Email,
+                    Users::Name,
+                    Users::PasswordHash,
+                    Users::CreatedAt,
+                    Users::UpdatedAt,
+                ])
                 .values_panic([
                     id.to_string().into(),
                     email.into(),
@@ -248,7 +284,13 @@ impl Exec<'_> {
 
     fn user_select() -> sea_query::SelectStatement {
         Query::select()
-            .columns([Users::Id, Users::Email, Users::Name, Users::PasswordHash, Users::CreatedAt])
+            .columns([
+                Users::Id,
+                Users::Email,
+                Users::Name,
+                Users::PasswordHash,
+                Users::CreatedAt,
+            ])
             .from(Users::Table)
             .to_owned()
     }
@@ -263,7 +305,13 @@ impl Exec<'_> {
             .await
     }
 
-    pub async fn update_user(&mut self, id: UserId, name: Option<&str>, password_hash: Option<&str>, now: Millis) -> Result<u64> {
+    pub async fn update_user(
+        &mut self,
+        id: UserId,
+        name: Option<&str>,
+        password_hash: Option<&str>,
+        now: Millis,
+    ) -> Result<u64> {
         let mut q = Query::update();
         q.table(Users::Table)
             .value(Users::UpdatedAt, now.0)
@@ -277,7 +325,14 @@ impl Exec<'_> {
         self.execute(&q).await
     }
 
-    pub async fn insert_membership(&mut self, ws: WorkspaceId, user: UserId, role: Role, capacity: i64, now: Millis) -> Result<()> {
+    pub async fn insert_membership(
+        &mut self,
+        ws: WorkspaceId,
+        user: UserId,
+        role: Role,
+        capacity: i64,
+        now: Millis,
+    ) -> Result<()> {
         self.execute(
             Query::insert()
                 .into_table(Memberships::Table)
@@ -409,7 +464,13 @@ impl Exec<'_> {
         self.execute(
             Query::insert()
                 .into_table(Sessions::Table)
-                .columns([Sessions::TokenHash, Sessions::UserId, Sessions::CsrfToken, Sessions::CreatedAt, Sessions::ExpiresAt])
+                .columns([
+                    Sessions::TokenHash,
+                    Sessions::UserId,
+                    Sessions::CsrfToken,
+                    Sessions::CreatedAt,
+                    Sessions::ExpiresAt,
+                ])
                 .values_panic([
                     s.token_hash.clone().into(),
                     s.user_id.clone().into(),
@@ -425,7 +486,13 @@ impl Exec<'_> {
     pub async fn session(&mut self, token_hash: &str) -> Result<Option<SessionRow>> {
         self.fetch_optional(
             Query::select()
-                .columns([Sessions::TokenHash, Sessions::UserId, Sessions::CsrfToken, Sessions::CreatedAt, Sessions::ExpiresAt])
+                .columns([
+                    Sessions::TokenHash,
+                    Sessions::UserId,
+                    Sessions::CsrfToken,
+                    Sessions::CreatedAt,
+                    Sessions::ExpiresAt,
+                ])
                 .from(Sessions::Table)
                 .and_where(Expr::col(Sessions::TokenHash).eq(token_hash)),
         )
@@ -582,7 +649,11 @@ impl Exec<'_> {
     }
 
     /// Audit actions recorded for a workspace, newest first.
-    pub async fn audit_actions(&mut self, ws: WorkspaceId, limit: u64) -> Result<Vec<(String, Option<String>, Option<String>)>> {
+    pub async fn audit_actions(
+        &mut self,
+        ws: WorkspaceId,
+        limit: u64,
+    ) -> Result<Vec<(String, Option<String>, Option<String>)>> {
         self.fetch_all(
             Query::select()
                 .columns([AuditLog::Action, AuditLog::ActorId, AuditLog::TargetId])
@@ -610,4 +681,3 @@ impl SessionRow {
         parse("user id", &self.user_id)
     }
 }
-

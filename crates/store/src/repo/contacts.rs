@@ -93,8 +93,14 @@ impl Exec<'_> {
         )
         .await?;
         for identity in &c.identities {
-            self.insert_identity(c.workspace_id, identity.channel_id, &identity.external_id, c.id, c.created_at)
-                .await?;
+            self.insert_identity(
+                c.workspace_id,
+                identity.channel_id,
+                &identity.external_id,
+                c.id,
+                c.created_at,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -107,7 +113,10 @@ impl Exec<'_> {
                 .value(Contacts::Phone, c.phone.clone())
                 .value(Contacts::Email, c.email.clone())
                 .value(Contacts::Country, c.country.clone())
-                .value(Contacts::Attributes, serde_json::Value::Object(c.attributes.clone()).to_string())
+                .value(
+                    Contacts::Attributes,
+                    serde_json::Value::Object(c.attributes.clone()).to_string(),
+                )
                 .value(Contacts::UpdatedAt, c.updated_at.0)
                 .and_where(Expr::col(Contacts::WorkspaceId).eq(c.workspace_id.to_string()))
                 .and_where(Expr::col(Contacts::Id).eq(c.id.to_string())),
@@ -115,7 +124,14 @@ impl Exec<'_> {
         .await
     }
 
-    pub async fn insert_identity(&mut self, ws: WorkspaceId, channel: ChannelId, external_id: &str, contact: ContactId, now: Millis) -> Result<()> {
+    pub async fn insert_identity(
+        &mut self,
+        ws: WorkspaceId,
+        channel: ChannelId,
+        external_id: &str,
+        contact: ContactId,
+        now: Millis,
+    ) -> Result<()> {
         self.execute(
             Query::insert()
                 .into_table(ContactIdentities::Table)
@@ -221,6 +237,9 @@ impl Exec<'_> {
             let identities = self.identities_of(&row.id).await?;
             items.push(row.into_domain(identities)?);
         }
-        Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 }

@@ -3,8 +3,8 @@
 use sea_query::{Cond, Expr, LockType, Order, Query};
 use switchboard_core::permissions::Visibility;
 use switchboard_core::{
-    ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, ConversationTimes, DeliveryStatus, Direction, Message,
-    MessageId, Millis, TeamId, UserId, WorkspaceId,
+    ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, ConversationTimes, DeliveryStatus,
+    Direction, Message, MessageId, Millis, TeamId, UserId, WorkspaceId,
 };
 
 use crate::schema::*;
@@ -249,8 +249,13 @@ impl Exec<'_> {
                 .column((ConversationTags::Table, ConversationTags::ConversationId))
                 .column((Tags::Table, Tags::Name))
                 .from(ConversationTags::Table)
-                .inner_join(Tags::Table, Expr::col((Tags::Table, Tags::Id)).equals((ConversationTags::Table, ConversationTags::TagId)))
-                .and_where(Expr::col((ConversationTags::Table, ConversationTags::ConversationId)).is_in(ids.iter().cloned()))
+                .inner_join(
+                    Tags::Table,
+                    Expr::col((Tags::Table, Tags::Id)).equals((ConversationTags::Table, ConversationTags::TagId)),
+                )
+                .and_where(
+                    Expr::col((ConversationTags::Table, ConversationTags::ConversationId)).is_in(ids.iter().cloned()),
+                )
                 .order_by((Tags::Table, Tags::Name), Order::Asc),
         )
         .await
@@ -261,7 +266,11 @@ impl Exec<'_> {
         let tags = self.tags_of(&ids).await?;
         rows.into_iter()
             .map(|row| {
-                let mine = tags.iter().filter(|(c, _)| *c == row.id).map(|(_, t)| t.clone()).collect();
+                let mine = tags
+                    .iter()
+                    .filter(|(c, _)| *c == row.id)
+                    .map(|(_, t)| t.clone())
+                    .collect();
                 row.into_domain(mine)
             })
             .collect()
@@ -273,11 +282,20 @@ impl Exec<'_> {
 
     /// Read a conversation to change it: on PostgreSQL the row stays locked
     /// until the transaction ends (SQLite's writer lock already serialises).
-    pub async fn conversation_for_update(&mut self, ws: WorkspaceId, id: ConversationId) -> Result<Option<Conversation>> {
+    pub async fn conversation_for_update(
+        &mut self,
+        ws: WorkspaceId,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>> {
         self.conversation_locked(ws, id, true).await
     }
 
-    async fn conversation_locked(&mut self, ws: WorkspaceId, id: ConversationId, lock: bool) -> Result<Option<Conversation>> {
+    async fn conversation_locked(
+        &mut self,
+        ws: WorkspaceId,
+        id: ConversationId,
+        lock: bool,
+    ) -> Result<Option<Conversation>> {
         let mut q = Query::select();
         q.columns(CONVERSATION_COLUMNS)
             .from(Conversations::Table)
@@ -294,7 +312,11 @@ impl Exec<'_> {
     }
 
     /// The newest conversation of a contact on a channel, if any.
-    pub async fn latest_conversation(&mut self, contact: ContactId, channel: ChannelId) -> Result<Option<Conversation>> {
+    pub async fn latest_conversation(
+        &mut self,
+        contact: ContactId,
+        channel: ChannelId,
+    ) -> Result<Option<Conversation>> {
         let row: Option<ConversationRow> = self
             .fetch_optional(
                 Query::select()
@@ -355,7 +377,10 @@ impl Exec<'_> {
         let rows: Vec<ConversationRow> = self.fetch_all(&q).await?;
         let page = page_of(rows, f.limit, |r| r.id.clone());
         let items = self.with_tags(page.items).await?;
-        Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Open chats an agent owns (capacity checks).
@@ -452,7 +477,12 @@ impl Exec<'_> {
         row.map(MessageRow::into_domain).transpose()
     }
 
-    pub async fn message_by_provider_id(&mut self, channel: ChannelId, direction: Direction, provider_id: &str) -> Result<Option<Message>> {
+    pub async fn message_by_provider_id(
+        &mut self,
+        channel: ChannelId,
+        direction: Direction,
+        provider_id: &str,
+    ) -> Result<Option<Message>> {
         let row: Option<MessageRow> = self
             .fetch_optional(
                 message_select()
@@ -482,19 +512,33 @@ impl Exec<'_> {
     }
 
     /// Messages of a conversation in time order (`descending` for newest first).
-    pub async fn messages(&mut self, conversation: ConversationId, cursor: Option<MessageId>, limit: u64, descending: bool) -> Result<Page<Message>> {
+    pub async fn messages(
+        &mut self,
+        conversation: ConversationId,
+        cursor: Option<MessageId>,
+        limit: u64,
+        descending: bool,
+    ) -> Result<Page<Message>> {
         let mut q = message_select();
         q.and_where(Expr::col(Messages::ConversationId).eq(conversation.to_string()))
             .order_by(Messages::Id, if descending { Order::Desc } else { Order::Asc })
             .limit(limit + 1);
         if let Some(cursor) = cursor {
             let col = Expr::col(Messages::Id);
-            q.and_where(if descending { col.lt(cursor.to_string()) } else { col.gt(cursor.to_string()) });
+            q.and_where(if descending {
+                col.lt(cursor.to_string())
+            } else {
+                col.gt(cursor.to_string())
+            });
         }
         let rows: Vec<MessageRow> = self.fetch_all(&q).await?;
         let page = page_of(rows, limit, |r| r.id.clone());
         Ok(Page {
-            items: page.items.into_iter().map(MessageRow::into_domain).collect::<Result<_>>()?,
+            items: page
+                .items
+                .into_iter()
+                .map(MessageRow::into_domain)
+                .collect::<Result<_>>()?,
             next_cursor: page.next_cursor,
         })
     }

@@ -54,7 +54,14 @@ fn job_columns() -> [Jobs; 8] {
 }
 
 impl Exec<'_> {
-    pub async fn enqueue_job(&mut self, kind: &str, payload: &serde_json::Value, run_at: Millis, max_attempts: i64, now: Millis) -> Result<JobId> {
+    pub async fn enqueue_job(
+        &mut self,
+        kind: &str,
+        payload: &serde_json::Value,
+        run_at: Millis,
+        max_attempts: i64,
+        now: Millis,
+    ) -> Result<JobId> {
         let id = JobId::new();
         self.execute(
             Query::insert()

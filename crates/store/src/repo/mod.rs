@@ -35,5 +35,8 @@ pub fn page_of<T>(mut rows: Vec<T>, limit: u64, cursor_of: impl Fn(&T) -> String
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(&cursor_of) } else { None };
-    Page { items: rows, next_cursor }
+    Page {
+        items: rows,
+        next_cursor,
+    }
 }

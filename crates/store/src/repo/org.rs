@@ -1,7 +1,9 @@
 //! Teams, channels and tags.
 
 use sea_query::{Cond, Expr, Order, Query};
-use switchboard_core::{AssignmentRule, Channel, ChannelId, ChannelKind, Millis, Tag, TagId, Team, TeamId, UserId, WorkspaceId};
+use switchboard_core::{
+    AssignmentRule, Channel, ChannelId, ChannelKind, Millis, Tag, TagId, Team, TeamId, UserId, WorkspaceId,
+};
 
 use crate::schema::*;
 use crate::{Exec, Result, parse, parse_opt};
@@ -101,7 +103,13 @@ impl TagRow {
 
 fn team_select() -> sea_query::SelectStatement {
     Query::select()
-        .columns([Teams::Id, Teams::WorkspaceId, Teams::Name, Teams::AssignmentRule, Teams::CreatedAt])
+        .columns([
+            Teams::Id,
+            Teams::WorkspaceId,
+            Teams::Name,
+            Teams::AssignmentRule,
+            Teams::CreatedAt,
+        ])
         .from(Teams::Table)
         .to_owned()
 }
@@ -135,7 +143,13 @@ impl Exec<'_> {
         self.execute(
             Query::insert()
                 .into_table(Teams::Table)
-                .columns([Teams::Id, Teams::WorkspaceId, Teams::Name, Teams::AssignmentRule, Teams::CreatedAt])
+                .columns([
+                    Teams::Id,
+                    Teams::WorkspaceId,
+                    Teams::Name,
+                    Teams::AssignmentRule,
+                    Teams::CreatedAt,
+                ])
                 .values_panic([
                     t.id.to_string().into(),
                     t.workspace_id.to_string().into(),
@@ -202,7 +216,13 @@ impl Exec<'_> {
         Ok(teams)
     }
 
-    pub async fn update_team(&mut self, ws: WorkspaceId, id: TeamId, name: Option<&str>, rule: Option<AssignmentRule>) -> Result<u64> {
+    pub async fn update_team(
+        &mut self,
+        ws: WorkspaceId,
+        id: TeamId,
+        name: Option<&str>,
+        rule: Option<AssignmentRule>,
+    ) -> Result<u64> {
         let mut q = Query::update();
         q.table(Teams::Table)
             .and_where(Expr::col(Teams::WorkspaceId).eq(ws.to_string()))
@@ -233,8 +253,18 @@ impl Exec<'_> {
         self.execute(
             Query::insert()
                 .into_table(TeamMembers::Table)
-                .columns([TeamMembers::TeamId, TeamMembers::UserId, TeamMembers::WorkspaceId, TeamMembers::CreatedAt])
-                .values_panic([team.to_string().into(), user.to_string().into(), ws.to_string().into(), now.0.into()])
+                .columns([
+                    TeamMembers::TeamId,
+                    TeamMembers::UserId,
+                    TeamMembers::WorkspaceId,
+                    TeamMembers::CreatedAt,
+                ])
+                .values_panic([
+                    team.to_string().into(),
+                    user.to_string().into(),
+                    ws.to_string().into(),
+                    now.0.into(),
+                ])
                 .on_conflict(
                     sea_query::OnConflict::columns([TeamMembers::TeamId, TeamMembers::UserId])
                         .do_nothing()
@@ -276,8 +306,14 @@ impl Exec<'_> {
             .expr(Expr::col((Conversations::Table, Conversations::Id)).count())
             .from(Conversations::Table)
             .and_where(Expr::col((Conversations::Table, Conversations::WorkspaceId)).eq(ws.to_string()))
-            .and_where(Expr::col((Conversations::Table, Conversations::AssigneeId)).equals((Memberships::Table, Memberships::UserId)))
-            .and_where(Expr::col((Conversations::Table, Conversations::Status)).eq(switchboard_core::ConversationStatus::Assigned.as_str()))
+            .and_where(
+                Expr::col((Conversations::Table, Conversations::AssigneeId))
+                    .equals((Memberships::Table, Memberships::UserId)),
+            )
+            .and_where(
+                Expr::col((Conversations::Table, Conversations::Status))
+                    .eq(switchboard_core::ConversationStatus::Assigned.as_str()),
+            )
             .to_owned();
         let rows: Vec<CandidateRow> = self
             .fetch_all(
@@ -286,13 +322,22 @@ impl Exec<'_> {
                     .column((Memberships::Table, Memberships::Availability))
                     .column((Memberships::Table, Memberships::Capacity))
                     .column((Memberships::Table, Memberships::LastAssignedAt))
-                    .expr_as(sea_query::SimpleExpr::SubQuery(None, Box::new(open.into_sub_query_statement())), sea_query::Alias::new("open_count"))
+                    .expr_as(
+                        sea_query::SimpleExpr::SubQuery(None, Box::new(open.into_sub_query_statement())),
+                        sea_query::Alias::new("open_count"),
+                    )
                     .from(TeamMembers::Table)
                     .inner_join(
                         Memberships::Table,
                         Cond::all()
-                            .add(Expr::col((Memberships::Table, Memberships::UserId)).equals((TeamMembers::Table, TeamMembers::UserId)))
-                            .add(Expr::col((Memberships::Table, Memberships::WorkspaceId)).equals((TeamMembers::Table, TeamMembers::WorkspaceId))),
+                            .add(
+                                Expr::col((Memberships::Table, Memberships::UserId))
+                                    .equals((TeamMembers::Table, TeamMembers::UserId)),
+                            )
+                            .add(
+                                Expr::col((Memberships::Table, Memberships::WorkspaceId))
+                                    .equals((TeamMembers::Table, TeamMembers::WorkspaceId)),
+                            ),
                     )
                     .and_where(Expr::col((TeamMembers::Table, TeamMembers::WorkspaceId)).eq(ws.to_string()))
                     .and_where(Expr::col((TeamMembers::Table, TeamMembers::TeamId)).eq(team.to_string()))

@@ -15,19 +15,37 @@ use crate::extract::{Json, Path, Query};
 
 type Conv = Path<(WorkspaceId, ConversationId)>;
 
-pub async fn list(State(s): State<AppState>, InWorkspace(a): InWorkspace, Query(q): Query<ConversationQuery>) -> ApiResult<axum::Json<PageOut<Conversation>>> {
+pub async fn list(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Query(q): Query<ConversationQuery>,
+) -> ApiResult<axum::Json<PageOut<Conversation>>> {
     Ok(axum::Json(s.services.conversations(&a, q).await?.into()))
 }
 
-pub async fn get(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Conv) -> ApiResult<axum::Json<Conversation>> {
+pub async fn get(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+) -> ApiResult<axum::Json<Conversation>> {
     Ok(axum::Json(s.services.conversation(&a, id).await?))
 }
 
-pub async fn status(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Conv, Json(req): Json<StatusRequest>) -> ApiResult<axum::Json<Conversation>> {
+pub async fn status(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+    Json(req): Json<StatusRequest>,
+) -> ApiResult<axum::Json<Conversation>> {
     Ok(axum::Json(s.services.change_status(&a, id, req).await?))
 }
 
-pub async fn assign(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Conv, Json(req): Json<AssignRequest>) -> ApiResult<axum::Json<Conversation>> {
+pub async fn assign(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+    Json(req): Json<AssignRequest>,
+) -> ApiResult<axum::Json<Conversation>> {
     Ok(axum::Json(s.services.assign(&a, id, req).await?))
 }
 
@@ -37,7 +55,12 @@ pub struct PriorityRequest {
     pub priority: Priority,
 }
 
-pub async fn priority(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Conv, Json(req): Json<PriorityRequest>) -> ApiResult<axum::Json<Conversation>> {
+pub async fn priority(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+    Json(req): Json<PriorityRequest>,
+) -> ApiResult<axum::Json<Conversation>> {
     Ok(axum::Json(s.services.set_priority(&a, id, req.priority).await?))
 }
 
@@ -48,14 +71,32 @@ pub struct TagsRequest {
     pub tags: Vec<String>,
 }
 
-pub async fn tags(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Conv, Json(req): Json<TagsRequest>) -> ApiResult<axum::Json<Conversation>> {
+pub async fn tags(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+    Json(req): Json<TagsRequest>,
+) -> ApiResult<axum::Json<Conversation>> {
     Ok(axum::Json(s.services.set_tags(&a, id, req.tags).await?))
 }
 
-pub async fn messages(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Conv, Query(q): Query<MessageQuery>) -> ApiResult<axum::Json<PageOut<Message>>> {
+pub async fn messages(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+    Query(q): Query<MessageQuery>,
+) -> ApiResult<axum::Json<PageOut<Message>>> {
     Ok(axum::Json(s.services.messages(&a, id, q).await?.into()))
 }
 
-pub async fn post_message(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Conv, Json(req): Json<NewMessage>) -> ApiResult<(StatusCode, axum::Json<Message>)> {
-    Ok((StatusCode::CREATED, axum::Json(s.services.post_message(&a, id, req).await?)))
+pub async fn post_message(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+    Json(req): Json<NewMessage>,
+) -> ApiResult<(StatusCode, axum::Json<Message>)> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(s.services.post_message(&a, id, req).await?),
+    ))
 }

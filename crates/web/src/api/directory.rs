@@ -1,10 +1,15 @@
 //! Members, teams, channels, contacts, tags and API tokens of a workspace.
 
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
 use schemars::JsonSchema;
-use switchboard_core::{ApiTokenId, Channel, ChannelId, Contact, ContactId, Member, Tag, TagId, Team, TeamId, UserId, WorkspaceId};
-use switchboard_service::{ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, NewToken, TeamInput, TeamUpdate};
+use serde::{Deserialize, Serialize};
+use switchboard_core::{
+    ApiTokenId, Channel, ChannelId, Contact, ContactId, Member, Tag, TagId, Team, TeamId, UserId, WorkspaceId,
+};
+use switchboard_service::{
+    ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, NewToken, TeamInput,
+    TeamUpdate,
+};
 
 use crate::AppState;
 use crate::api::{Items, PageOut};
@@ -15,73 +20,150 @@ use axum::extract::State;
 
 type Ws<T> = Path<(WorkspaceId, T)>;
 
-pub async fn list_members(State(s): State<AppState>, InWorkspace(a): InWorkspace) -> ApiResult<axum::Json<Items<Member>>> {
-    Ok(axum::Json(Items { items: s.services.members(&a).await? }))
+pub async fn list_members(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+) -> ApiResult<axum::Json<Items<Member>>> {
+    Ok(axum::Json(Items {
+        items: s.services.members(&a).await?,
+    }))
 }
 
-pub async fn create_member(State(s): State<AppState>, InWorkspace(a): InWorkspace, Json(input): Json<MemberInput>) -> ApiResult<(StatusCode, axum::Json<Member>)> {
+pub async fn create_member(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Json(input): Json<MemberInput>,
+) -> ApiResult<(StatusCode, axum::Json<Member>)> {
     Ok((StatusCode::CREATED, axum::Json(s.services.add_member(&a, input).await?)))
 }
 
-pub async fn get_member(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<UserId>) -> ApiResult<axum::Json<Member>> {
+pub async fn get_member(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<UserId>,
+) -> ApiResult<axum::Json<Member>> {
     Ok(axum::Json(s.services.member(&a, id).await?))
 }
 
-pub async fn update_member(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<UserId>, Json(input): Json<MemberUpdate>) -> ApiResult<axum::Json<Member>> {
+pub async fn update_member(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<UserId>,
+    Json(input): Json<MemberUpdate>,
+) -> ApiResult<axum::Json<Member>> {
     Ok(axum::Json(s.services.update_member(&a, id, input).await?))
 }
 
-pub async fn remove_member(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<UserId>) -> ApiResult<StatusCode> {
+pub async fn remove_member(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<UserId>,
+) -> ApiResult<StatusCode> {
     s.services.remove_member(&a, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn list_teams(State(s): State<AppState>, InWorkspace(a): InWorkspace) -> ApiResult<axum::Json<Items<Team>>> {
-    Ok(axum::Json(Items { items: s.services.teams(&a).await? }))
+    Ok(axum::Json(Items {
+        items: s.services.teams(&a).await?,
+    }))
 }
 
-pub async fn create_team(State(s): State<AppState>, InWorkspace(a): InWorkspace, Json(input): Json<TeamInput>) -> ApiResult<(StatusCode, axum::Json<Team>)> {
-    Ok((StatusCode::CREATED, axum::Json(s.services.create_team(&a, input).await?)))
+pub async fn create_team(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Json(input): Json<TeamInput>,
+) -> ApiResult<(StatusCode, axum::Json<Team>)> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(s.services.create_team(&a, input).await?),
+    ))
 }
 
-pub async fn get_team(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<TeamId>) -> ApiResult<axum::Json<Team>> {
+pub async fn get_team(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<TeamId>,
+) -> ApiResult<axum::Json<Team>> {
     Ok(axum::Json(s.services.team(&a, id).await?))
 }
 
-pub async fn update_team(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<TeamId>, Json(input): Json<TeamUpdate>) -> ApiResult<axum::Json<Team>> {
+pub async fn update_team(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<TeamId>,
+    Json(input): Json<TeamUpdate>,
+) -> ApiResult<axum::Json<Team>> {
     Ok(axum::Json(s.services.update_team(&a, id, input).await?))
 }
 
-pub async fn delete_team(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<TeamId>) -> ApiResult<StatusCode> {
+pub async fn delete_team(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<TeamId>,
+) -> ApiResult<StatusCode> {
     s.services.delete_team(&a, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn add_team_member(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, team, user)): Path<(WorkspaceId, TeamId, UserId)>) -> ApiResult<axum::Json<Team>> {
+pub async fn add_team_member(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, team, user)): Path<(WorkspaceId, TeamId, UserId)>,
+) -> ApiResult<axum::Json<Team>> {
     Ok(axum::Json(s.services.add_team_member(&a, team, user).await?))
 }
 
-pub async fn remove_team_member(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, team, user)): Path<(WorkspaceId, TeamId, UserId)>) -> ApiResult<axum::Json<Team>> {
+pub async fn remove_team_member(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, team, user)): Path<(WorkspaceId, TeamId, UserId)>,
+) -> ApiResult<axum::Json<Team>> {
     Ok(axum::Json(s.services.remove_team_member(&a, team, user).await?))
 }
 
-pub async fn list_channels(State(s): State<AppState>, InWorkspace(a): InWorkspace) -> ApiResult<axum::Json<Items<Channel>>> {
-    Ok(axum::Json(Items { items: s.services.channels(&a).await? }))
+pub async fn list_channels(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+) -> ApiResult<axum::Json<Items<Channel>>> {
+    Ok(axum::Json(Items {
+        items: s.services.channels(&a).await?,
+    }))
 }
 
-pub async fn create_channel(State(s): State<AppState>, InWorkspace(a): InWorkspace, Json(input): Json<ChannelInput>) -> ApiResult<(StatusCode, axum::Json<CreatedChannel>)> {
-    Ok((StatusCode::CREATED, axum::Json(s.services.create_channel(&a, input).await?)))
+pub async fn create_channel(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Json(input): Json<ChannelInput>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedChannel>)> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(s.services.create_channel(&a, input).await?),
+    ))
 }
 
-pub async fn get_channel(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<ChannelId>) -> ApiResult<axum::Json<Channel>> {
+pub async fn get_channel(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<ChannelId>,
+) -> ApiResult<axum::Json<Channel>> {
     Ok(axum::Json(s.services.channel(&a, id).await?))
 }
 
-pub async fn update_channel(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<ChannelId>, Json(input): Json<ChannelUpdate>) -> ApiResult<axum::Json<CreatedChannel>> {
+pub async fn update_channel(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<ChannelId>,
+    Json(input): Json<ChannelUpdate>,
+) -> ApiResult<axum::Json<CreatedChannel>> {
     Ok(axum::Json(s.services.update_channel(&a, id, input).await?))
 }
 
-pub async fn delete_channel(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<ChannelId>) -> ApiResult<StatusCode> {
+pub async fn delete_channel(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<ChannelId>,
+) -> ApiResult<StatusCode> {
     s.services.delete_channel(&a, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -95,20 +177,40 @@ pub struct ContactListQuery {
     pub limit: Option<u64>,
 }
 
-pub async fn list_contacts(State(s): State<AppState>, InWorkspace(a): InWorkspace, Query(q): Query<ContactListQuery>) -> ApiResult<axum::Json<PageOut<Contact>>> {
+pub async fn list_contacts(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Query(q): Query<ContactListQuery>,
+) -> ApiResult<axum::Json<PageOut<Contact>>> {
     let limit = crate::api::limit(q.limit)?;
     Ok(axum::Json(s.services.contacts(&a, q.q, q.cursor, limit).await?.into()))
 }
 
-pub async fn create_contact(State(s): State<AppState>, InWorkspace(a): InWorkspace, Json(input): Json<ContactInput>) -> ApiResult<(StatusCode, axum::Json<Contact>)> {
-    Ok((StatusCode::CREATED, axum::Json(s.services.create_contact(&a, input).await?)))
+pub async fn create_contact(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Json(input): Json<ContactInput>,
+) -> ApiResult<(StatusCode, axum::Json<Contact>)> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(s.services.create_contact(&a, input).await?),
+    ))
 }
 
-pub async fn get_contact(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<ContactId>) -> ApiResult<axum::Json<Contact>> {
+pub async fn get_contact(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<ContactId>,
+) -> ApiResult<axum::Json<Contact>> {
     Ok(axum::Json(s.services.contact(&a, id).await?))
 }
 
-pub async fn update_contact(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<ContactId>, Json(input): Json<ContactInput>) -> ApiResult<axum::Json<Contact>> {
+pub async fn update_contact(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<ContactId>,
+    Json(input): Json<ContactInput>,
+) -> ApiResult<axum::Json<Contact>> {
     Ok(axum::Json(s.services.update_contact(&a, id, input).await?))
 }
 
@@ -121,14 +223,27 @@ pub struct TagInput {
 }
 
 pub async fn list_tags(State(s): State<AppState>, InWorkspace(a): InWorkspace) -> ApiResult<axum::Json<Items<Tag>>> {
-    Ok(axum::Json(Items { items: s.services.tags(&a).await? }))
+    Ok(axum::Json(Items {
+        items: s.services.tags(&a).await?,
+    }))
 }
 
-pub async fn create_tag(State(s): State<AppState>, InWorkspace(a): InWorkspace, Json(input): Json<TagInput>) -> ApiResult<(StatusCode, axum::Json<Tag>)> {
-    Ok((StatusCode::CREATED, axum::Json(s.services.create_tag(&a, &input.name, input.color.as_deref()).await?)))
+pub async fn create_tag(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Json(input): Json<TagInput>,
+) -> ApiResult<(StatusCode, axum::Json<Tag>)> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(s.services.create_tag(&a, &input.name, input.color.as_deref()).await?),
+    ))
 }
 
-pub async fn delete_tag(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<TagId>) -> ApiResult<StatusCode> {
+pub async fn delete_tag(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<TagId>,
+) -> ApiResult<StatusCode> {
     s.services.delete_tag(&a, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -139,15 +254,31 @@ pub struct TokenInput {
     pub name: String,
 }
 
-pub async fn list_tokens(State(s): State<AppState>, InWorkspace(a): InWorkspace) -> ApiResult<axum::Json<Items<switchboard_core::ApiToken>>> {
-    Ok(axum::Json(Items { items: s.services.api_tokens(&a).await? }))
+pub async fn list_tokens(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+) -> ApiResult<axum::Json<Items<switchboard_core::ApiToken>>> {
+    Ok(axum::Json(Items {
+        items: s.services.api_tokens(&a).await?,
+    }))
 }
 
-pub async fn create_token(State(s): State<AppState>, InWorkspace(a): InWorkspace, Json(input): Json<TokenInput>) -> ApiResult<(StatusCode, axum::Json<NewToken>)> {
-    Ok((StatusCode::CREATED, axum::Json(s.services.create_api_token(&a, &input.name).await?)))
+pub async fn create_token(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Json(input): Json<TokenInput>,
+) -> ApiResult<(StatusCode, axum::Json<NewToken>)> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(s.services.create_api_token(&a, &input.name).await?),
+    ))
 }
 
-pub async fn revoke_token(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): Ws<ApiTokenId>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<ApiTokenId>,
+) -> ApiResult<StatusCode> {
     s.services.revoke_api_token(&a, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -21,7 +21,12 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<He
         Ok(()) => (StatusCode::OK, axum::Json(Health { status: "ready" })),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(Health { status: "database unavailable" }))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(Health {
+                    status: "database unavailable",
+                }),
+            )
         }
     }
 }

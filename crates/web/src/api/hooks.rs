@@ -22,10 +22,17 @@ pub struct HookAnswer {
     pub applied: Option<bool>,
 }
 
-pub async fn receive(State(state): State<AppState>, Path((kind, channel_id)): Path<(String, ChannelId)>, req: Request) -> ApiResult<axum::Json<HookAnswer>> {
+pub async fn receive(
+    State(state): State<AppState>,
+    Path((kind, channel_id)): Path<(String, ChannelId)>,
+    req: Request,
+) -> ApiResult<axum::Json<HookAnswer>> {
     let kind: ChannelKind = kind.parse().map_err(|_| ApiError::not_found("channel"))?;
     if !is_json(req.headers().get(CONTENT_TYPE)) {
-        return Err(ApiError::new("unsupported_media_type", "send the body as application/json"));
+        return Err(ApiError::new(
+            "unsupported_media_type",
+            "send the body as application/json",
+        ));
     }
     let signature = req
         .headers()
@@ -33,7 +40,11 @@ pub async fn receive(State(state): State<AppState>, Path((kind, channel_id)): Pa
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let body = body_bytes(req, &state).await?;
-    let answer = match state.services.receive_hook(kind, channel_id, signature.as_deref(), &body).await? {
+    let answer = match state
+        .services
+        .receive_hook(kind, channel_id, signature.as_deref(), &body)
+        .await?
+    {
         HookOutcome::Message(o) => HookAnswer {
             message_id: o.message_id,
             conversation_id: Some(o.conversation_id),

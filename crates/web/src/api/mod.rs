@@ -89,7 +89,14 @@ impl std::fmt::Debug for ApiRoute {
 }
 
 impl ApiRoute {
-    fn new(method: Method, path: &'static str, operation_id: &'static str, tag: &'static str, summary: &'static str, router: fn() -> MethodRouter<AppState>) -> Self {
+    fn new(
+        method: Method,
+        path: &'static str,
+        operation_id: &'static str,
+        tag: &'static str,
+        summary: &'static str,
+        router: fn() -> MethodRouter<AppState>,
+    ) -> Self {
         let success = if method == Method::DELETE { 204 } else { 200 };
         Self {
             method,

@@ -35,7 +35,9 @@ pub fn build() -> Value {
             op["requestBody"] = json!({"required": true, "content": {"application/json": content}});
         }
         let success = match route.response {
-            Some(response) => json!({"description": "OK", "content": {"application/json": {"schema": response(&mut generator).to_value()}}}),
+            Some(response) => {
+                json!({"description": "OK", "content": {"application/json": {"schema": response(&mut generator).to_value()}}})
+            }
             None => json!({"description": "OK"}),
         };
         op["responses"] = json!({

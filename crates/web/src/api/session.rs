@@ -43,7 +43,11 @@ async fn me_of(state: &AppState, user_id: UserId, csrf_token: Option<String>) ->
         .workspaces_of(user_id)
         .await?
         .into_iter()
-        .map(|(w, role)| WorkspaceRole { id: w.id, name: w.name, role })
+        .map(|(w, role)| WorkspaceRole {
+            id: w.id,
+            name: w.name,
+            role,
+        })
         .collect();
     Ok(Me {
         user_id,
@@ -56,18 +60,26 @@ async fn me_of(state: &AppState, user_id: UserId, csrf_token: Option<String>) ->
 
 pub(crate) fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
     let max_age = state.services.config().session_ttl.as_secs() as i64;
-    HeaderValue::from_str(&set_cookie(SESSION_COOKIE, token, max_age, state.web.secure_cookies)).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&set_cookie(SESSION_COOKIE, token, max_age, state.web.secure_cookies))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 pub(crate) fn clear_session_cookie(state: &AppState) -> HeaderValue {
-    HeaderValue::from_str(&set_cookie(SESSION_COOKIE, "", 0, state.web.secure_cookies)).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&set_cookie(SESSION_COOKIE, "", 0, state.web.secure_cookies))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-pub async fn login(State(state): State<AppState>, ClientAddr(client): ClientAddr, Json(req): Json<LoginRequest>) -> ApiResult<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Response> {
     let outcome = state.services.login(&req.email, &req.password, &client).await?;
     let me = me_of(&state, outcome.user_id, Some(outcome.csrf_token)).await?;
     let mut response = axum::Json(me).into_response();
-    response.headers_mut().insert(SET_COOKIE, session_cookie(&state, &outcome.session_token));
+    response
+        .headers_mut()
+        .insert(SET_COOKIE, session_cookie(&state, &outcome.session_token));
     Ok(response)
 }
 
@@ -96,7 +108,11 @@ pub struct PasswordChange {
 }
 
 /// Change one's password. Every other session of the user ends.
-pub async fn change_password(State(state): State<AppState>, auth: Authenticated, Json(req): Json<PasswordChange>) -> ApiResult<StatusCode> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Json(req): Json<PasswordChange>,
+) -> ApiResult<StatusCode> {
     let keep = match &auth.credential {
         Credential::Session { token_hash, .. } => Some(token_hash.as_str()),
         Credential::Bearer { .. } => None,
