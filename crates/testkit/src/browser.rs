@@ -1,0 +1,173 @@
+//! A real Chromium driven through chromedriver (Debian's `chromium` and
+//! `chromium-driver`). Without them a browser test is skipped, except under
+//! `CI=true`, where it fails.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+/// A headless browser session; the driver process ends with it.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+    shots: PathBuf,
+}
+
+fn find(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+impl Browser {
+    /// Start a browser for the test `name`; screenshots go to
+    /// `test-output/<name>/` at the workspace root. `None` when no browser
+    /// is installed (never under `CI=true`).
+    pub async fn start(name: &str) -> Option<Browser> {
+        let (Some(driver_bin), Some(chromium)) = (find(&["chromedriver"]), find(&["chromium", "chromium-browser"]))
+        else {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "chromium and chromedriver are required under CI=true"
+            );
+            eprintln!("chromium/chromedriver not installed; skipping the browser test {name}");
+            return None;
+        };
+        let port = free_port();
+        let driver = Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let profile = tempfile::tempdir().expect("profile dir");
+        let caps = serde_json::json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-quic", "--no-first-run", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        });
+        let caps = caps.as_object().cloned().expect("capabilities");
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = None;
+        for _ in 0..100 {
+            let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+            builder.capabilities(caps.clone());
+            match builder.connect(&url).await {
+                Ok(client) => {
+                    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                        .join("../../test-output")
+                        .join(name);
+                    std::fs::create_dir_all(&shots).expect("test-output folder");
+                    return Some(Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                        shots,
+                    });
+                }
+                Err(e) => last_error = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start: {last_error:?}");
+    }
+
+    /// Save a PNG screenshot as `test-output/<test>/<name>.png`.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let path = self.shots.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
+    /// Click something that loads a new page, and wait until it has.
+    pub async fn submit(&self, css: &str) {
+        let old = self.client.find(Locator::Css("html")).await.expect("page");
+        self.click(css).await;
+        for _ in 0..100 {
+            // The old document's element goes stale once the new page is in.
+            if old.tag_name().await.is_err() {
+                let _ = self.client.wait().for_element(Locator::Css("main")).await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking {css} did not load a new page");
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .expect("text")
+    }
+
+    pub async fn value(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default()
+    }
+
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.expect("url").path().to_owned()
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
