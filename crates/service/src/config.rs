@@ -43,6 +43,13 @@ pub struct ServiceConfig {
     pub delivery_max_attempts: i64,
     /// Most inbound messages committed in one transaction.
     pub ingest_batch_max: usize,
+    /// Events kept per workspace for clients that reconnect with `since`.
+    pub event_replay: usize,
+    /// How far a live subscriber may fall behind before it is dropped.
+    pub event_lag_limit: usize,
+    /// After a user's last connection closes, how long until they are
+    /// marked offline.
+    pub presence_grace: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -61,6 +68,9 @@ impl Default for ServiceConfig {
             retry_max: Duration::from_secs(3600),
             delivery_max_attempts: 8,
             ingest_batch_max: 512,
+            event_replay: 1000,
+            event_lag_limit: 256,
+            presence_grace: Duration::from_secs(60),
         }
     }
 }

@@ -137,19 +137,18 @@ pub(crate) async fn insert_activity(
     Ok(m)
 }
 
-/// Apply a lifecycle command and write the result with its activity.
+/// Apply a lifecycle command and write the result with its activity line.
 pub(crate) async fn transition(
     exec: &mut Exec<'_>,
     c: &mut Conversation,
     command: Command,
     by: Option<UserId>,
     now: Millis,
-) -> ServiceResult<()> {
+) -> ServiceResult<Message> {
     let (next, activity) = lifecycle::apply(&state_of(c), command, now)?;
     set_state(c, next, now);
     exec.update_conversation(c).await?;
-    insert_activity(exec, c, activity, by, now).await?;
-    Ok(())
+    insert_activity(exec, c, activity, by, now).await
 }
 
 fn limit(raw: Option<u64>) -> ServiceResult<u64> {
@@ -256,8 +255,9 @@ impl Services {
                 "you can change the status of your own chats only",
             ));
         }
-        transition(&mut tx.exec(), &mut c, command, by, now).await?;
+        let activity = transition(&mut tx.exec(), &mut c, command, by, now).await?;
         tx.commit().await?;
+        self.emit_change(&c, &[activity]);
         Ok(c)
     }
 
@@ -345,8 +345,9 @@ impl Services {
                 comment,
             },
         };
-        transition(&mut tx.exec(), &mut c, command, by, now).await?;
+        let activity = transition(&mut tx.exec(), &mut c, command, by, now).await?;
         tx.commit().await?;
+        self.emit_change(&c, &[activity]);
         Ok(c)
     }
 
@@ -376,10 +377,13 @@ impl Services {
         )
         .await
         {
-            Ok(()) | Err(ServiceError::Lifecycle(LifecycleError::Unchanged)) => {}
+            Ok(activity) => {
+                tx.commit().await?;
+                self.emit_change(&c, &[activity]);
+            }
+            Err(ServiceError::Lifecycle(LifecycleError::Unchanged)) => {}
             Err(e) => return Err(e),
         }
-        tx.commit().await?;
         Ok(c)
     }
 
@@ -412,7 +416,7 @@ impl Services {
         c.tags = names;
         c.updated_at = now;
         tx.exec().update_conversation(&c).await?;
-        insert_activity(
+        let activity = insert_activity(
             &mut tx.exec(),
             &c,
             Activity::TagsChanged {
@@ -425,6 +429,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.emit_change(&c, &[activity]);
         Ok(c)
     }
 
@@ -542,7 +547,9 @@ impl Services {
         tx.commit().await?;
         if req.kind == MessageKind::Text {
             self.inner.jobs_wake.notify_one();
+            self.emit_conversation("conversation.updated", &c);
         }
+        self.emit_message("message.created", &c, &message);
         Ok(message)
     }
 }

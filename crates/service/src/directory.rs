@@ -311,6 +311,15 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
         tx.commit().await?;
+        if member.availability != current.availability {
+            self.emit_presence(ws, user, member.availability);
+        }
+        self.events().publish(
+            ws,
+            "member.updated",
+            crate::events::EventScope::Workspace,
+            serde_json::to_value(&member).unwrap_or_default(),
+        );
         Ok(member)
     }
 

@@ -107,6 +107,9 @@ impl Services {
             tx.exec()
                 .set_delivery(payload.message_id, DeliveryStatus::Failed, None, Some(error))
                 .await?;
+            tx.commit().await?;
+            self.emit_delivery(payload.workspace_id, payload.message_id).await;
+            return Ok(());
         }
         tx.commit().await?;
         Ok(())
@@ -192,6 +195,7 @@ impl Services {
                     )
                     .await?;
                 tx.commit().await?;
+                self.emit_delivery(ws, message.id).await;
                 Ok(Outcome::Done)
             }
             Err(SendError::Retryable(e)) => Ok(Outcome::Retry(e)),

@@ -8,8 +8,10 @@ mod config;
 mod conversations;
 mod directory;
 mod error;
+pub mod events;
 mod ingest;
 mod jobs;
+mod presence;
 mod ratelimit;
 mod routing;
 
@@ -47,6 +49,8 @@ struct Inner {
     login_per_account: RateLimiter,
     jobs_wake: tokio::sync::Notify,
     dummy_hash: String,
+    events: Arc<dyn events::EventBus>,
+    presence: presence::Presence,
 }
 
 impl std::fmt::Debug for Services {
@@ -63,6 +67,11 @@ impl Services {
             .map_err(|e| ServiceError::Internal(format!("http client: {e}")))?;
         let (ingest, ingest_rx) = ingest::Ingestor::channel(config.ingest_batch_max);
         let dummy_hash = accounts::hash_blocking(&config.argon2, "switchboard-dummy-password")?;
+        let bus: Arc<dyn events::EventBus> = Arc::new(events::InProcessBus::new(
+            config.event_replay,
+            config.event_lag_limit,
+            switchboard_store::now_ms(),
+        ));
         let services = Services {
             inner: Arc::new(Inner {
                 store,
@@ -77,6 +86,8 @@ impl Services {
                 ingest,
                 jobs_wake: tokio::sync::Notify::new(),
                 dummy_hash,
+                events: bus,
+                presence: presence::Presence::default(),
             }),
         };
         ingest::spawn_committer(services.clone(), ingest_rx);
@@ -96,6 +107,10 @@ impl Services {
 
     pub fn now(&self) -> Millis {
         self.inner.clock.now()
+    }
+
+    pub fn events(&self) -> &dyn events::EventBus {
+        self.inner.events.as_ref()
     }
 }
 

@@ -14,6 +14,8 @@ pub struct ApiClient {
     /// Sent as `Authorization: Bearer` (API tokens).
     pub bearer: Option<String>,
     pub user_id: Option<String>,
+    /// The session cookie (`name=value`), for WebSocket handshakes.
+    pub session_cookie: Option<String>,
 }
 
 /// A response: status, JSON body (or `Null`), headers.
@@ -62,6 +64,7 @@ impl ApiClient {
             csrf: None,
             bearer: None,
             user_id: None,
+            session_cookie: None,
         }
     }
 
@@ -83,6 +86,14 @@ impl ApiClient {
         );
         client.csrf = reply.body["csrf_token"].as_str().map(str::to_owned);
         client.user_id = reply.body["user_id"].as_str().map(str::to_owned);
+        client.session_cookie = reply
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("sb_session="))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
         client
     }
 
@@ -94,6 +105,7 @@ impl ApiClient {
             csrf: None,
             bearer: Some(token.to_owned()),
             user_id: None,
+            session_cookie: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod callback;
 pub mod client;
 pub mod db;
+pub mod events;
 pub mod fixtures;
 
 use std::net::SocketAddr;

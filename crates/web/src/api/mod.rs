@@ -8,6 +8,7 @@ pub mod health;
 pub mod hooks;
 pub mod openapi;
 pub mod session;
+pub mod ws;
 
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -164,6 +165,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .req::<session::LoginRequest>(json!({"email": "ana@example.com", "password": "correct horse battery"}))
             .resp::<session::Me>(),
         ApiRoute::new(p.clone(), "/api/v1/auth/logout", "logout", "session", "End this session", || post(session::logout)).no_content(),
+        ApiRoute::new(
+            m.clone(),
+            "/api/v1/ws",
+            "eventStream",
+            "events",
+            "WebSocket stream of the workspace's events (`?workspace_id=…&since=…`)",
+            || get(ws::stream),
+        ),
         ApiRoute::new(m.clone(), "/api/v1/me", "me", "session", "The caller and their workspaces", || get(session::me)).resp::<session::Me>(),
         ApiRoute::new(p.clone(), "/api/v1/me/password", "changePassword", "session", "Change one's password (ends the user's other sessions)", || post(session::change_password))
             .req::<session::PasswordChange>(json!({"current_password": "correct horse battery", "new_password": "another long password"}))

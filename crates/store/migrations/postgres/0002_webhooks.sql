@@ -1,0 +1,2 @@
+-- Outgoing webhooks: endpoints and their delivery log. (Filled in by the webhooks change.)
+SELECT 1;

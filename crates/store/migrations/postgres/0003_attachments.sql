@@ -1,0 +1,2 @@
+-- Attachments. (Filled in by the attachments change.)
+SELECT 1;
