@@ -8,6 +8,7 @@ pub mod model;
 pub mod permissions;
 pub mod time;
 pub mod validate;
+pub mod widget;
 pub mod windows;
 
 pub use ids::*;

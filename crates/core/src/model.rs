@@ -189,6 +189,8 @@ pub struct Channel {
     /// Minutes after closing during which a customer message reopens the
     /// conversation instead of starting a new one (DESIGN.md §4).
     pub reopen_minutes: i64,
+    /// Web-chat widget settings (channels of kind `web`).
+    pub widget: Option<crate::widget::WidgetSettings>,
     pub created_at: Millis,
 }
 

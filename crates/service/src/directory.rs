@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::permissions::Actor;
 use switchboard_core::validate::{Email, Invalid, Label, Password};
+use switchboard_core::widget::WidgetSettings;
 use switchboard_core::{
     AssignmentRule, Availability, Channel, ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Member, Role,
     Tag, TagId, Team, TeamId, UserId,
@@ -90,6 +91,8 @@ pub struct ChannelInput {
     pub reopen_minutes: i64,
     /// The provider credential; generated when left out.
     pub secret: Option<String>,
+    /// Web-chat widget settings (kind `web`; defaults when left out).
+    pub widget: Option<WidgetSettings>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -106,6 +109,18 @@ pub struct ChannelUpdate {
     /// Replace the secret with a new random one (returned once).
     #[serde(default)]
     pub rotate_secret: bool,
+    /// Replace the web-chat widget settings.
+    pub widget: Option<WidgetSettings>,
+}
+
+/// The settings JSON stored with a channel.
+fn channel_settings(kind: ChannelKind, widget: Option<WidgetSettings>) -> ServiceResult<serde_json::Value> {
+    let widget = match (kind, widget) {
+        (ChannelKind::Web, w) => Some(w.unwrap_or_default().validated()?),
+        (_, Some(_)) => return Err(Invalid::new("widget", "only web channels have widget settings").into()),
+        (_, None) => None,
+    };
+    Ok(serde_json::json!({ "widget": widget }))
 }
 
 /// A channel as created or re-keyed: the secret is shown this once.
@@ -530,6 +545,7 @@ impl Services {
             callback_url,
             default_team_id: input.default_team_id,
             reopen_minutes,
+            settings: channel_settings(input.kind, input.widget)?,
             created_at: self.now(),
         };
         let mut tx = self.store().begin().await?;
@@ -585,8 +601,12 @@ impl Services {
             callback_url: current.callback_url,
             default_team_id: current.default_team_id,
             reopen_minutes: current.reopen_minutes,
+            settings: channel_settings(current.kind, current.widget)?,
             created_at: current.created_at,
         };
+        if update.widget.is_some() {
+            record.settings = channel_settings(current.kind, update.widget)?;
+        }
         if let Some(name) = &update.name {
             record.name = Label::parse("name", name)?.into_string();
         }

@@ -71,6 +71,7 @@ pub enum Channels {
     CallbackUrl,
     DefaultTeamId,
     ReopenMinutes,
+    Settings,
     CreatedAt,
 }
 

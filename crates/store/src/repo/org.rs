@@ -28,6 +28,7 @@ pub struct ChannelRow {
     pub callback_url: Option<String>,
     pub default_team_id: Option<String>,
     pub reopen_minutes: i64,
+    pub settings: String,
     pub created_at: i64,
 }
 
@@ -42,6 +43,10 @@ impl ChannelRow {
             callback_url: self.callback_url.clone(),
             has_secret: self.secret.is_some(),
             reopen_minutes: self.reopen_minutes,
+            widget: serde_json::from_str::<serde_json::Value>(&self.settings)
+                .ok()
+                .and_then(|s| s.get("widget").cloned())
+                .and_then(|w| serde_json::from_value(w).ok()),
             created_at: Millis(self.created_at),
         })
     }
@@ -58,6 +63,7 @@ pub struct ChannelRecord {
     pub callback_url: Option<String>,
     pub default_team_id: Option<TeamId>,
     pub reopen_minutes: i64,
+    pub settings: serde_json::Value,
     pub created_at: Millis,
 }
 
@@ -125,6 +131,7 @@ fn channel_select() -> sea_query::SelectStatement {
             Channels::CallbackUrl,
             Channels::DefaultTeamId,
             Channels::ReopenMinutes,
+            Channels::Settings,
             Channels::CreatedAt,
         ])
         .from(Channels::Table)
@@ -382,6 +389,7 @@ impl Exec<'_> {
                     Channels::CallbackUrl,
                     Channels::DefaultTeamId,
                     Channels::ReopenMinutes,
+                    Channels::Settings,
                     Channels::CreatedAt,
                 ])
                 .values_panic([
@@ -393,6 +401,7 @@ impl Exec<'_> {
                     c.callback_url.clone().into(),
                     c.default_team_id.map(|t| t.to_string()).into(),
                     c.reopen_minutes.into(),
+                    c.settings.to_string().into(),
                     c.created_at.0.into(),
                 ]),
         )
@@ -409,6 +418,7 @@ impl Exec<'_> {
                 .value(Channels::CallbackUrl, c.callback_url.clone())
                 .value(Channels::DefaultTeamId, c.default_team_id.map(|t| t.to_string()))
                 .value(Channels::ReopenMinutes, c.reopen_minutes)
+                .value(Channels::Settings, c.settings.to_string())
                 .and_where(Expr::col(Channels::WorkspaceId).eq(c.workspace_id.to_string()))
                 .and_where(Expr::col(Channels::Id).eq(c.id.to_string())),
         )
