@@ -1,0 +1,431 @@
+//! Durable inbound ingest against its baselines, measured in one run
+//! (DESIGN.md §13): a Switchboard server in this process on a SQLite file
+//! (WAL, `synchronous=FULL`, the default store options) receives signed
+//! API-channel hook messages over loopback HTTP from concurrent senders;
+//! the same machine, in the same run, inserts equivalent rows into a
+//! messages-like table of a fresh SQLite file with the same pragmas, one
+//! row per commit and in batches.
+//!
+//! ```text
+//! cargo run --release -p switchboard-testkit --bin ingest_bench -- --messages 20000
+//! ```
+//!
+//! Options: `--messages N` (20000), `--senders N` (64), `--batch N` (rows
+//! per commit of the batched baseline, 500), `--single-max N` (most rows of
+//! the one-row-per-commit baseline, 5000; it also stops after 10 s),
+//! `--customers mixed|distinct` (mixed: every other message from a new
+//! customer, the rest from 200 returning customers; distinct: a new
+//! customer per message). It prints a table and asserts nothing about speed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use switchboard_store::{Store, StoreOptions};
+use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::{Backend, TestApp, TestDb, TestOptions};
+
+const RETURNING_CUSTOMERS: usize = 200;
+const SINGLE_TIME_CAP: Duration = Duration::from_secs(10);
+/// Rows per statement of the informational multi-row baseline.
+const MULTI_ROW: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Customers {
+    Mixed,
+    Distinct,
+}
+
+#[derive(Debug, Clone)]
+struct Args {
+    messages: usize,
+    senders: usize,
+    batch: usize,
+    single_max: usize,
+    customers: Customers,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        messages: 20_000,
+        senders: 64,
+        batch: 500,
+        single_max: 5_000,
+        customers: Customers::Mixed,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--messages" => args.messages = value()?.parse().context("--messages")?,
+            "--senders" => args.senders = value()?.parse().context("--senders")?,
+            "--batch" => args.batch = value()?.parse().context("--batch")?,
+            "--single-max" => args.single_max = value()?.parse().context("--single-max")?,
+            "--customers" => {
+                args.customers = match value()?.as_str() {
+                    "mixed" => Customers::Mixed,
+                    "distinct" => Customers::Distinct,
+                    other => bail!("--customers mixed|distinct, not {other:?}"),
+                }
+            }
+            "-h" | "--help" => {
+                println!(
+                    "ingest_bench [--messages N] [--senders N] [--batch N] [--single-max N] [--customers mixed|distinct]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    if args.messages == 0 || args.senders == 0 || args.batch == 0 || args.single_max == 0 {
+        bail!("counts must be at least 1");
+    }
+    Ok(args)
+}
+
+/// The customer who sends message `i`.
+fn customer_of(customers: Customers, prefix: &str, i: usize) -> String {
+    match customers {
+        Customers::Distinct => format!("{prefix}new-{i}"),
+        Customers::Mixed if i.is_multiple_of(2) => format!("{prefix}new-{i}"),
+        Customers::Mixed => format!("{prefix}ret-{}", (i / 2) % RETURNING_CUSTOMERS),
+    }
+}
+
+fn text_of(i: usize) -> String {
+    format!("Hello, this is message {i}: my order has not arrived yet, can you check?")
+}
+
+// ---------------------------------------------------------------- baselines
+
+/// The `messages` table of the schema, without the foreign key (there are
+/// no conversations here), with the same indexes.
+const RAW_DDL: &str = "
+CREATE TABLE messages (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    channel_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    sender_kind TEXT NOT NULL,
+    sender_id TEXT,
+    kind TEXT NOT NULL,
+    body TEXT,
+    activity TEXT,
+    in_reply_to TEXT,
+    provider_message_id TEXT,
+    delivery_status TEXT,
+    delivery_error TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX messages_conversation ON messages (conversation_id, id);
+CREATE UNIQUE INDEX messages_provider_id ON messages (channel_id, direction, provider_message_id);
+";
+
+const RAW_INSERT: &str = "INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, sender_kind, \
+                          sender_id, kind, body, activity, in_reply_to, provider_message_id, delivery_status, \
+                          delivery_error, created_at) VALUES (?, ?, ?, ?, 'in', 'contact', ?, 'text', ?, NULL, NULL, ?, \
+                          NULL, NULL, ?)";
+/// Another row of a multi-row `VALUES`.
+const RAW_ROW: &str = "(?, ?, ?, ?, 'in', 'contact', ?, 'text', ?, NULL, NULL, ?, NULL, NULL, ?)";
+
+struct RawResult {
+    rows: usize,
+    elapsed: Duration,
+}
+
+impl RawResult {
+    fn rate(&self) -> f64 {
+        self.rows as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Insert up to `rows` rows, `per_commit` per transaction, into a fresh
+/// SQLite file with the store's pragmas; stop early after `cap`.
+async fn raw_inserts(
+    rows: usize,
+    per_commit: usize,
+    per_statement: usize,
+    cap: Duration,
+    customers: Customers,
+) -> anyhow::Result<RawResult> {
+    let dir = tempfile::tempdir()?;
+    let options = SqliteConnectOptions::new()
+        .filename(dir.path().join("raw.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?;
+    sqlx::raw_sql(RAW_DDL).execute(&pool).await?;
+    let ws = uuid::Uuid::now_v7().to_string();
+    let channel = uuid::Uuid::now_v7().to_string();
+    // One conversation per customer, as ingest keeps them.
+    let conversations: Vec<String> = (0..RETURNING_CUSTOMERS)
+        .map(|_| uuid::Uuid::now_v7().to_string())
+        .collect();
+    let now = switchboard_store::now_ms();
+    let start = Instant::now();
+    let mut done = 0;
+    while done < rows && start.elapsed() < cap {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let end = (done + per_commit).min(rows);
+        let mut i = done;
+        while i < end {
+            let n = per_statement.min(end - i);
+            let sql = format!("{RAW_INSERT}{}", format!(", {RAW_ROW}").repeat(n - 1));
+            let mut q = sqlx::query(&sql);
+            for i in i..i + n {
+                q = q
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(&ws)
+                    .bind(&conversations[i % conversations.len()])
+                    .bind(&channel)
+                    .bind(customer_of(customers, "", i))
+                    .bind(text_of(i))
+                    .bind(format!("raw-{i}"))
+                    .bind(now);
+            }
+            q.execute(&mut *tx).await?;
+            i += n;
+        }
+        tx.commit().await?;
+        done = (done + per_commit).min(rows);
+    }
+    let elapsed = start.elapsed();
+    pool.close().await;
+    Ok(RawResult { rows: done, elapsed })
+}
+
+// ------------------------------------------------------------------- ingest
+
+struct IngestResult {
+    messages: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    stored: usize,
+}
+
+impl IngestResult {
+    fn rate(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * self.latencies.len() as f64).ceil() as usize;
+        self.latencies[rank.clamp(1, self.latencies.len()) - 1]
+    }
+}
+
+/// A signed hook request, built before the clock starts.
+struct Request {
+    body: Bytes,
+    signature: String,
+}
+
+fn requests(org: &Org, prefix: &str, customers: Customers, n: usize) -> Vec<Request> {
+    (0..n)
+        .map(|i| {
+            let body = serde_json::to_vec(&serde_json::json!({
+                "message_id": format!("{prefix}msg-{i}"),
+                "contact": {"id": customer_of(customers, prefix, i), "name": "Bea Bench"},
+                "text": text_of(i),
+            }))
+            .expect("json");
+            let signature = switchboard_channels::api::sign(&org.secret, &body);
+            Request {
+                body: Bytes::from(body),
+                signature,
+            }
+        })
+        .collect()
+}
+
+/// Send every request from `senders` concurrent tasks; each answer must be
+/// a 200 for a new message. Returns the elapsed time and every latency.
+async fn send_all(
+    http: &reqwest::Client,
+    url: &str,
+    requests: Vec<Request>,
+    senders: usize,
+) -> anyhow::Result<(Duration, Vec<Duration>)> {
+    let requests = Arc::new(requests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..senders)
+        .map(|_| {
+            let (http, url, requests, next) = (http.clone(), url.to_owned(), requests.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(request) = requests.get(i) else { break };
+                    let sent = Instant::now();
+                    let response = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header(switchboard_channels::api::SIGNATURE_HEADER, &request.signature)
+                        .body(request.body.clone())
+                        .send()
+                        .await
+                        .context("hook request")?;
+                    let status = response.status();
+                    let answer = response.bytes().await.context("hook answer")?;
+                    latencies.push(sent.elapsed());
+                    let text = String::from_utf8_lossy(&answer);
+                    if status != 200 || !text.contains("\"duplicate\":false") {
+                        bail!("message {i}: answered {status}: {text}");
+                    }
+                }
+                anyhow::Ok(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(requests.len());
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    Ok((start.elapsed(), latencies))
+}
+
+async fn ingest(args: &Args) -> anyhow::Result<IngestResult> {
+    let db = TestDb::for_backend(Backend::Sqlite).await;
+    let url = db.url();
+    let mut options = TestOptions::default();
+    // The production poll interval: the job worker should not compete more
+    // than it would in a real deployment.
+    options.service.job_poll_interval = Duration::from_secs(1);
+    let app = TestApp::spawn_on(db, options).await;
+    let org = Org::create(&app).await;
+    let hook = app.url(&format!("/hooks/api/{}", org.channel));
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.senders)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+
+    // Warm up: connections, statement caches, the first pages of the file.
+    let warmup = (args.messages / 20).clamp(100, 1_000);
+    send_all(
+        &http,
+        &hook,
+        requests(&org, "warm-", args.customers, warmup),
+        args.senders,
+    )
+    .await?;
+
+    let timed = requests(&org, "", args.customers, args.messages);
+    let (elapsed, mut latencies) = send_all(&http, &hook, timed, args.senders).await?;
+    latencies.sort_unstable();
+
+    // Every acknowledged message is in the database.
+    let store = Store::connect(&StoreOptions::new(url)).await?;
+    let channel = org.channel.parse().context("channel id")?;
+    let stored = store.reader().inbound_provider_ids(channel).await?.len();
+    store.close().await;
+    if stored != warmup + args.messages {
+        bail!("{stored} messages stored, {} acknowledged", warmup + args.messages);
+    }
+    drop(app.stop().await);
+    Ok(IngestResult {
+        messages: args.messages,
+        elapsed,
+        latencies,
+        stored,
+    })
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!("ingest benchmark: SQLite, WAL, synchronous=FULL; {cores} cores; one process, loopback HTTP");
+    println!(
+        "customers: {}",
+        match args.customers {
+            Customers::Mixed => format!(
+                "mixed: every other message from a new customer (new contact + conversation), the rest from {RETURNING_CUSTOMERS} returning customers"
+            ),
+            Customers::Distinct => "distinct: a new customer (new contact + conversation) per message".to_owned(),
+        }
+    );
+    println!("channel: API channel routed to a round-robin team with no agent online (new chats queue as tickets)\n");
+
+    let single = raw_inserts(
+        args.messages.min(args.single_max),
+        1,
+        1,
+        SINGLE_TIME_CAP,
+        args.customers,
+    )
+    .await?;
+    let batched = raw_inserts(args.messages, args.batch, 1, Duration::MAX, args.customers).await?;
+    // Not a target's baseline: how much of the batched rate is the cost of
+    // one driver round trip per statement.
+    let multi_row = raw_inserts(args.messages, args.batch, MULTI_ROW, Duration::MAX, args.customers).await?;
+    let ingest = ingest(&args).await?;
+
+    let single_label = "raw INSERT, 1 row per commit".to_owned();
+    let batched_label = format!("raw INSERT, {} rows per commit", args.batch);
+    let ingest_label = format!("ingest, {} HTTP senders", args.senders);
+    println!(
+        "| {:<38} | {:>8} | {:>8} | {:>12} | {:>9} | {:>9} |",
+        "run", "rows", "seconds", "per second", "p50 ack", "p99 ack"
+    );
+    println!(
+        "|{:-<40}|{:->10}|{:->10}|{:->14}|{:->11}|{:->11}|",
+        "", "", "", "", "", ""
+    );
+    let multi_label = format!("raw, {MULTI_ROW}-row INSERTs, {} per commit", args.batch);
+    for (label, rows, elapsed, rate) in [
+        (&single_label, single.rows, single.elapsed, single.rate()),
+        (&batched_label, batched.rows, batched.elapsed, batched.rate()),
+        (&multi_label, multi_row.rows, multi_row.elapsed, multi_row.rate()),
+    ] {
+        println!(
+            "| {label:<38} | {rows:>8} | {:>8.2} | {rate:>12.0} | {:>9} | {:>9} |",
+            elapsed.as_secs_f64(),
+            "",
+            ""
+        );
+    }
+    println!(
+        "| {ingest_label:<38} | {:>8} | {:>8.2} | {:>12.0} | {:>9} | {:>9} |",
+        ingest.messages,
+        ingest.elapsed.as_secs_f64(),
+        ingest.rate(),
+        ms(ingest.percentile(50.0)),
+        ms(ingest.percentile(99.0)),
+    );
+    println!();
+    println!(
+        "ingest / raw batched: {:.3}   (target >= 0.5)",
+        ingest.rate() / batched.rate()
+    );
+    println!("ingest / raw single:  {:.2}", ingest.rate() / single.rate());
+    println!(
+        "(raw batched uses one INSERT per row, as ingest does; the {MULTI_ROW}-row INSERT line shows the cost of a driver \
+         round trip per statement: ingest / it = {:.3})",
+        ingest.rate() / multi_row.rate()
+    );
+    println!(
+        "ingest: {:.0} msgs/s (target >= 15000), p99 ack {} (target <= 20 ms); {} messages stored incl. warm-up",
+        ingest.rate(),
+        ms(ingest.percentile(99.0)),
+        ingest.stored
+    );
+    Ok(())
+}
