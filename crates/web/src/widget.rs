@@ -1,0 +1,290 @@
+//! The web-chat widget: the loader script a site embeds, the chat frame
+//! (served from our origin, framed only by the channel's allowed origins),
+//! and the visitor API and WebSocket behind it.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use switchboard_core::{ChannelId, ContactId, ConversationId, DeliveryStatus, Message as StoredMessage, MessageId};
+use switchboard_service::events::Event;
+use switchboard_service::widget::{SessionRequest, Visitor, VisitorConversation, VisitorMessage, VisitorSend, VisitorSession};
+use switchboard_service::{IngestOutcome, Services};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::AppState;
+use crate::auth::ClientAddr;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+
+/// A widget visitor, from `Authorization: Bearer sbv1…`.
+#[derive(Debug, Clone)]
+pub struct VisitorAuth(pub Visitor);
+
+async fn visitor_from(state: &AppState, token: Option<&str>) -> Result<Visitor, ApiError> {
+    let token = token.ok_or_else(|| ApiError::new("unauthenticated", "start a widget session first"))?;
+    state
+        .services
+        .visitor(token.trim())
+        .await?
+        .ok_or_else(|| ApiError::new("unauthenticated", "the visitor token is not valid"))
+}
+
+impl FromRequestParts<AppState> for VisitorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        visitor_from(state, token).await.map(VisitorAuth)
+    }
+}
+
+pub async fn session(State(state): State<AppState>, ClientAddr(client): ClientAddr, Json(req): Json<SessionRequest>) -> ApiResult<axum::Json<VisitorSession>> {
+    Ok(axum::Json(state.services.visitor_session(req, &client).await?))
+}
+
+pub async fn conversations(State(state): State<AppState>, VisitorAuth(v): VisitorAuth) -> ApiResult<axum::Json<crate::api::Items<VisitorConversation>>> {
+    Ok(axum::Json(crate::api::Items { items: state.services.visitor_conversations(&v).await? }))
+}
+
+pub async fn messages(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, Path(id): Path<ConversationId>) -> ApiResult<axum::Json<crate::api::Items<VisitorMessage>>> {
+    Ok(axum::Json(crate::api::Items { items: state.services.visitor_messages(&v, id).await? }))
+}
+
+pub async fn send(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, Json(req): Json<VisitorSend>) -> ApiResult<(StatusCode, axum::Json<IngestOutcome>)> {
+    Ok((StatusCode::CREATED, axum::Json(state.services.visitor_send(&v, req).await?)))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {
+    /// The newest message the widget received or showed.
+    pub up_to: MessageId,
+    /// `delivered` or `read`.
+    pub status: DeliveryStatus,
+}
+
+pub async fn ack(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, Path(id): Path<ConversationId>, Json(req): Json<AckRequest>) -> ApiResult<StatusCode> {
+    state.services.visitor_ack(&v, id, req.up_to, req.status).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StreamQuery {
+    pub token: String,
+}
+
+/// The visitor's live feed: their conversations' messages, agent typing,
+/// assignment. Nothing of anyone else's.
+pub async fn stream(State(state): State<AppState>, Query(q): Query<StreamQuery>, upgrade: WebSocketUpgrade) -> ApiResult<Response> {
+    let visitor = visitor_from(&state, Some(&q.token)).await?;
+    let widget = state.services.widget(visitor.channel_id).await?;
+    let workspace = state.services.channel_workspace(widget.channel_id).await?;
+    Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(16 * 1024)
+        .on_upgrade(move |socket| run_visitor(socket, state.services, visitor, workspace))
+        .into_response())
+}
+
+struct Feed {
+    visitor: Visitor,
+    contact: Option<ContactId>,
+    conversations: HashSet<ConversationId>,
+}
+
+impl Feed {
+    async fn refresh(&mut self, services: &Services) {
+        if let Ok(list) = services.visitor_conversations(&self.visitor).await {
+            self.conversations = list.into_iter().map(|c| c.id).collect();
+        }
+        if self.contact.is_none() {
+            self.contact = services.visitor_contact_id(&self.visitor).await.ok().flatten();
+        }
+    }
+
+    /// What, if anything, of this event the visitor gets.
+    async fn translate(&mut self, services: &Services, event: &Event) -> Option<serde_json::Value> {
+        let data = &event.data;
+        let conversation = |key: &str| data.get(key).and_then(|v| v.as_str()).and_then(|s| s.parse::<ConversationId>().ok());
+        match event.kind {
+            "conversation.created" | "conversation.updated" => {
+                let id = conversation("id")?;
+                if !self.conversations.contains(&id) {
+                    let channel = data.get("channel_id").and_then(|v| v.as_str());
+                    if channel != Some(self.visitor.channel_id.to_string().as_str()) {
+                        return None;
+                    }
+                    self.refresh(services).await;
+                    if !self.conversations.contains(&id) {
+                        return None;
+                    }
+                }
+                let list = services.visitor_conversations(&self.visitor).await.ok()?;
+                let view = list.into_iter().find(|c| c.id == id)?;
+                Some(serde_json::json!({"type": "conversation", "data": view}))
+            }
+            "message.created" | "message.updated" => {
+                let id = conversation("conversation_id")?;
+                if !self.conversations.contains(&id) {
+                    self.refresh(services).await;
+                    if !self.conversations.contains(&id) {
+                        return None;
+                    }
+                }
+                let message: StoredMessage = serde_json::from_value(data.clone()).ok()?;
+                if !matches!(message.kind, switchboard_core::MessageKind::Text | switchboard_core::MessageKind::Media | switchboard_core::MessageKind::Template) {
+                    return None;
+                }
+                let view = services.visitor_view(&message).await.ok()?;
+                let kind = if event.kind == "message.created" { "message" } else { "message.updated" };
+                Some(serde_json::json!({"type": kind, "data": view}))
+            }
+            "conversation.typing" => {
+                let id = conversation("conversation_id")?;
+                (self.conversations.contains(&id) && data.get("by").and_then(|v| v.as_str()) == Some("user"))
+                    .then(|| serde_json::json!({"type": "typing", "data": {"conversation_id": id, "name": data.get("name")}}))
+            }
+            _ => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum VisitorSays {
+    Typing { conversation_id: ConversationId },
+    Ack { conversation_id: ConversationId, up_to: MessageId, status: DeliveryStatus },
+}
+
+async fn run_visitor(mut socket: WebSocket, services: Services, visitor: Visitor, workspace: switchboard_core::WorkspaceId) {
+    let mut live = services.events().subscribe(workspace, None).live;
+    let mut feed = Feed {
+        visitor,
+        contact: None,
+        conversations: HashSet::new(),
+    };
+    feed.refresh(&services).await;
+    let mut last_typing = tokio::time::Instant::now() - Duration::from_secs(10);
+    let mut ping = tokio::time::interval(Duration::from_secs(20));
+    loop {
+        tokio::select! {
+            received = live.recv() => match received {
+                Ok(event) => {
+                    if let Some(out) = feed.translate(&services, &event).await
+                        && socket.send(Message::Text(Utf8Bytes::from(out.to_string()))).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {
+                    // The widget reloads its messages when it reconnects.
+                    let _ = socket.send(Message::Close(Some(axum::extract::ws::CloseFrame { code: crate::api::ws::CLOSE_TOO_SLOW, reason: Utf8Bytes::from_static("too slow") }))).await;
+                    return;
+                }
+                Err(RecvError::Closed) => return,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<VisitorSays>(&text) {
+                    Ok(VisitorSays::Typing { conversation_id }) => {
+                        // At most one typing notice every two seconds.
+                        if last_typing.elapsed() >= Duration::from_secs(2)
+                            && let Ok(c) = services.visitor_conversation(&feed.visitor, conversation_id).await
+                        {
+                            last_typing = tokio::time::Instant::now();
+                            services.typing(&c, None);
+                        }
+                    }
+                    Ok(VisitorSays::Ack { conversation_id, up_to, status }) => {
+                        let _ = services.visitor_ack(&feed.visitor, conversation_id, up_to, status).await;
+                    }
+                    Err(_) => {}
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+// ----- the loader script and the chat frame -----
+
+pub async fn loader() -> Response {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/javascript; charset=utf-8")),
+            (CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+            // Other sites load this script.
+            (axum::http::HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("cross-origin")),
+        ],
+        include_str!("../assets/widget/loader.js"),
+    )
+        .into_response()
+}
+
+pub async fn frame_script() -> Response {
+    ([(CONTENT_TYPE, "application/javascript; charset=utf-8"), (CACHE_CONTROL, "public, max-age=300")], include_str!("../assets/widget/frame.js")).into_response()
+}
+
+pub async fn frame_style() -> Response {
+    ([(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=300")], include_str!("../assets/widget/frame.css")).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "widget_frame.html")]
+struct FramePage {
+    channel_id: String,
+    title: String,
+    color: String,
+    greeting: String,
+    prechat_name: String,
+    prechat_email: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FrameQuery {
+    channel: ChannelId,
+}
+
+/// The chat panel, framed by the channel's allowed sites only.
+pub async fn frame(State(state): State<AppState>, Query(q): Query<FrameQuery>) -> ApiResult<Response> {
+    let widget = state.services.widget(q.channel).await?;
+    let s = &widget.settings;
+    let ancestors = if s.allowed_origins.is_empty() { "'none'".to_owned() } else { s.allowed_origins.join(" ") };
+    let page = FramePage {
+        channel_id: widget.channel_id.to_string(),
+        title: s.title.clone(),
+        color: s.color.clone(),
+        greeting: s.greeting.clone().unwrap_or_default(),
+        prechat_name: serde_json::to_value(s.prechat_name).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        prechat_email: serde_json::to_value(s.prechat_email).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+    };
+    let html = page.render().map_err(|e| ApiError::new("internal", e.to_string()))?;
+    let csp = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
+    );
+    let mut response = Html(html).into_response();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        response.headers_mut().insert("content-security-policy", v);
+    }
+    Ok(response)
+}
