@@ -77,4 +77,5 @@ id_type!(
     ApiTokenId,
     JobId,
     AuditId,
+    AttachmentId,
 );

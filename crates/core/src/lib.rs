@@ -4,6 +4,7 @@
 
 pub mod ids;
 pub mod lifecycle;
+pub mod media;
 pub mod model;
 pub mod permissions;
 pub mod time;

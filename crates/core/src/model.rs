@@ -92,6 +92,10 @@ string_enum!(MessageKind {
 string_enum!(DeliveryStatus {
     Queued => "queued", Sent => "sent", Delivered => "delivered", Read => "read", Failed => "failed",
 });
+string_enum!(
+    /// What an attachment is, which decides its size limit (DESIGN.md §10).
+    AttachmentKind { Image => "image", Video => "video", Audio => "audio", Document => "document" }
+);
 
 impl ConversationStatus {
     /// Closed statuses are the archive. `pending` is listed in the archive
@@ -334,4 +338,79 @@ pub struct ApiToken {
     pub created_at: Millis,
     pub last_used_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
+}
+
+/// A file attached to a message. The storage key stays inside the server;
+/// `url` is where a caller who may see the conversation downloads it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    pub message_id: Option<MessageId>,
+    pub kind: AttachmentKind,
+    /// The type sniffed from the content (never the one the uploader claimed).
+    pub mime: String,
+    pub filename: String,
+    /// Bytes.
+    pub size: i64,
+    /// Hex SHA-256 of the content.
+    pub sha256: String,
+    /// Pixels, for images whose header gives them.
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub created_at: Millis,
+    /// Download path (same permission as the conversation).
+    pub url: String,
+    /// For images: what to show in the message list (served inline).
+    pub preview_url: Option<String>,
+}
+
+impl Attachment {
+    /// The download path of an attachment.
+    pub fn url_of(workspace_id: WorkspaceId, id: AttachmentId) -> String {
+        format!("/api/v1/workspaces/{workspace_id}/attachments/{id}")
+    }
+}
+
+/// A message as the message list shows it: the message and its attachments.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct MessageView {
+    #[serde(flatten)]
+    pub message: Message,
+    pub attachments: Vec<Attachment>,
+}
+
+/// Largest upload of each kind, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AttachmentLimits {
+    pub image: u64,
+    pub video: u64,
+    pub audio: u64,
+    pub document: u64,
+}
+
+impl AttachmentLimits {
+    pub const MB: u64 = 1024 * 1024;
+
+    pub const fn for_kind(&self, kind: AttachmentKind) -> u64 {
+        match kind {
+            AttachmentKind::Image => self.image,
+            AttachmentKind::Video => self.video,
+            AttachmentKind::Audio => self.audio,
+            AttachmentKind::Document => self.document,
+        }
+    }
+}
+
+impl Default for AttachmentLimits {
+    /// Image 5 MB, video 16 MB, audio 16 MB, document 100 MB (DESIGN.md §10).
+    fn default() -> Self {
+        Self {
+            image: 5 * Self::MB,
+            video: 16 * Self::MB,
+            audio: 16 * Self::MB,
+            document: 100 * Self::MB,
+        }
+    }
 }

@@ -50,6 +50,10 @@ struct FileConfig {
     retry_base_ms: Option<u64>,
     delivery_max_attempts: Option<i64>,
     log: Option<String>,
+    attachments_dir: Option<PathBuf>,
+    s3_bucket: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
 }
 
 /// The resolved configuration.
@@ -69,6 +73,8 @@ pub struct Config {
     pub retry_base: Duration,
     pub delivery_max_attempts: i64,
     pub log: String,
+    /// Where attachments go: a folder, or an S3-compatible bucket.
+    pub attachments: switchboard_service::StorageConfig,
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
@@ -123,6 +129,18 @@ impl Config {
             "normal" => false,
             other => anyhow::bail!("sqlite_synchronous must be full or normal, not {other:?}"),
         };
+        let attachments = match env::<String>("SWITCHBOARD_S3_BUCKET")?.or(file.s3_bucket) {
+            Some(bucket) => switchboard_service::StorageConfig::S3 {
+                bucket,
+                endpoint: env("SWITCHBOARD_S3_ENDPOINT")?.or(file.s3_endpoint),
+                region: env("SWITCHBOARD_S3_REGION")?.or(file.s3_region),
+            },
+            None => switchboard_service::StorageConfig::Local {
+                dir: env("SWITCHBOARD_ATTACHMENTS_DIR")?
+                    .or(file.attachments_dir)
+                    .unwrap_or_else(|| data_dir.join("attachments")),
+            },
+        };
         Ok(Config {
             listen,
             data_dir,
@@ -156,6 +174,7 @@ impl Config {
                 .or(file.delivery_max_attempts)
                 .unwrap_or(8),
             log: env("SWITCHBOARD_LOG")?.or(file.log).unwrap_or_else(|| "info".into()),
+            attachments,
         })
     }
 

@@ -50,6 +50,12 @@ pub struct ServiceConfig {
     /// After a user's last connection closes, how long until they are
     /// marked offline.
     pub presence_grace: Duration,
+    /// Where attachment bytes are stored.
+    pub attachment_storage: crate::attachments::StorageConfig,
+    /// Upload limits of a workspace that has not set its own.
+    pub attachment_limits: switchboard_core::AttachmentLimits,
+    /// The most a workspace may set any of its upload limits to.
+    pub attachment_max_bytes: u64,
 }
 
 impl Default for ServiceConfig {
@@ -71,6 +77,9 @@ impl Default for ServiceConfig {
             event_replay: 1000,
             event_lag_limit: 256,
             presence_grace: Duration::from_secs(60),
+            attachment_storage: crate::attachments::StorageConfig::default(),
+            attachment_limits: switchboard_core::AttachmentLimits::default(),
+            attachment_max_bytes: 100 * switchboard_core::AttachmentLimits::MB,
         }
     }
 }

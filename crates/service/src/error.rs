@@ -33,6 +33,12 @@ pub enum ServiceError {
     BadSignature,
     #[error("the payload is not valid: {0}")]
     BadPayload(String),
+    /// An upload over its limit (the message names the limit).
+    #[error("{0}")]
+    TooLarge(String),
+    /// A file type that is not allowed (the message says which are).
+    #[error("{0}")]
+    UnsupportedType(String),
     #[error("{0}")]
     SetupUnavailable(&'static str),
     #[error("the service is busy or shutting down; try again")]

@@ -3,6 +3,7 @@
 //! so no entry point (API, page, CLI) can skip one.
 
 mod accounts;
+mod attachments;
 mod clock;
 mod config;
 mod conversations;
@@ -18,6 +19,7 @@ mod routing;
 use std::sync::Arc;
 
 pub use accounts::{LoginOutcome, NewToken, SessionInfo};
+pub use attachments::{AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, storage_key};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
 pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest};
@@ -28,7 +30,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use ingest::{HookOutcome, IngestOutcome, signature_header};
 pub use ratelimit::RateLimiter;
 pub use switchboard_core::permissions::Actor;
-pub use switchboard_store::{Page, Store};
+pub use switchboard_store::{AttachmentRecord, Page, Store};
 
 use switchboard_channels::net::OutboundHttp;
 use switchboard_core::Millis;
@@ -51,6 +53,7 @@ struct Inner {
     dummy_hash: String,
     events: Arc<dyn events::EventBus>,
     presence: presence::Presence,
+    storage: attachments::Storage,
 }
 
 impl std::fmt::Debug for Services {
@@ -67,6 +70,7 @@ impl Services {
             .map_err(|e| ServiceError::Internal(format!("http client: {e}")))?;
         let (ingest, ingest_rx) = ingest::Ingestor::channel(config.ingest_batch_max);
         let dummy_hash = accounts::hash_blocking(&config.argon2, "switchboard-dummy-password")?;
+        let storage = attachments::Storage::open(&config.attachment_storage)?;
         let bus: Arc<dyn events::EventBus> = Arc::new(events::InProcessBus::new(
             config.event_replay,
             config.event_lag_limit,
@@ -88,6 +92,7 @@ impl Services {
                 dummy_hash,
                 events: bus,
                 presence: presence::Presence::default(),
+                storage,
             }),
         };
         ingest::spawn_committer(services.clone(), ingest_rx);

@@ -213,3 +213,34 @@ pub enum AuditLog {
     Details,
     CreatedAt,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum Attachments {
+    Table,
+    Id,
+    WorkspaceId,
+    ConversationId,
+    MessageId,
+    UploaderKind,
+    UploaderId,
+    Kind,
+    Mime,
+    Filename,
+    Size,
+    Sha256,
+    StorageKey,
+    Width,
+    Height,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum AttachmentLimits {
+    Table,
+    WorkspaceId,
+    ImageBytes,
+    VideoBytes,
+    AudioBytes,
+    DocumentBytes,
+    UpdatedAt,
+}

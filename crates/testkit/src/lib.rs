@@ -69,6 +69,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub services: Services,
     pub db: TestDb,
+    /// The attachments folder (unless the test chose another storage).
+    pub attachments: Arc<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -95,6 +97,12 @@ impl TestApp {
         };
         let mut service = options.service.clone();
         service.allow_private_targets = options.allow_private_targets;
+        let attachments = Arc::new(tempfile::tempdir().expect("attachments folder"));
+        if matches!(service.attachment_storage, switchboard_service::StorageConfig::Memory) {
+            service.attachment_storage = switchboard_service::StorageConfig::Local {
+                dir: attachments.path().to_path_buf(),
+            };
+        }
         let services = Services::start(store, service, clock).expect("start services");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -116,6 +124,7 @@ impl TestApp {
             addr,
             services,
             db,
+            attachments,
             shutdown: Some(tx),
             server: Some(server),
         }

@@ -63,6 +63,19 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
     assert_eq!(hook.status, 200);
+    // A file in their conversation.
+    let attachment = admin
+        .send_raw(
+            Method::POST,
+            &format!(
+                "{base}/conversations/{}/attachments?filename=theirs.txt",
+                hook["conversation_id"].as_str().unwrap()
+            ),
+            Some("text/plain"),
+            b"their notes".to_vec(),
+        )
+        .await;
+    assert_eq!(attachment.status, 201, "{:?}", attachment.body);
     HashMap::from([
         ("workspace_id", ws.to_string()),
         ("team_id", team["id"].as_str().unwrap().to_owned()),
@@ -72,6 +85,10 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         ("tag_id", tag["id"].as_str().unwrap().to_owned()),
         ("token_id", token["id"].as_str().unwrap().to_owned()),
         ("conversation_id", hook["conversation_id"].as_str().unwrap().to_owned()),
+        (
+            "attachment_id",
+            attachment["attachments"][0]["id"].as_str().unwrap().to_owned(),
+        ),
     ])
 }
 

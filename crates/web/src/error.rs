@@ -71,6 +71,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "A webhook payload does not have the expected shape.",
     ),
     (
+        "unsupported_type",
+        422,
+        "An uploaded file's content is of a type that is not allowed (HTML, SVG, scripts, programs, unknown).",
+    ),
+    (
         "rate_limited",
         429,
         "Too many attempts; wait for the time in Retry-After.",
@@ -126,6 +131,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::MissingSignature => "missing_signature",
             ServiceError::BadSignature => "bad_signature",
             ServiceError::BadPayload(_) => "bad_payload",
+            ServiceError::TooLarge(_) => "payload_too_large",
+            ServiceError::UnsupportedType(_) => "unsupported_type",
             ServiceError::SetupUnavailable(_) => "setup_unavailable",
             ServiceError::Unavailable => "unavailable",
             ServiceError::Internal(detail) => {

@@ -2,12 +2,14 @@
 //! with sea-query and run on either backend through [`Exec`](crate::Exec).
 
 mod accounts;
+mod attachments;
 mod contacts;
 mod conversations;
 mod jobs;
 mod org;
 
 pub use accounts::*;
+pub use attachments::*;
 pub use contacts::*;
 pub use conversations::*;
 pub use jobs::*;

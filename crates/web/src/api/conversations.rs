@@ -85,8 +85,8 @@ pub async fn messages(
     InWorkspace(a): InWorkspace,
     Path((_, id)): Conv,
     Query(q): Query<MessageQuery>,
-) -> ApiResult<axum::Json<PageOut<Message>>> {
-    Ok(axum::Json(s.services.messages(&a, id, q).await?.into()))
+) -> ApiResult<axum::Json<PageOut<switchboard_core::MessageView>>> {
+    Ok(axum::Json(s.services.message_views(&a, id, q).await?.into()))
 }
 
 pub async fn post_message(

@@ -2,6 +2,7 @@
 //! the OpenAPI document and the tests that walk every route (cross-workspace
 //! and cross-team 404s) all read this one table.
 
+pub mod attachments;
 pub mod conversations;
 pub mod directory;
 pub mod health;
@@ -257,10 +258,19 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(Method::PUT, ws_path!("/conversations/{conversation_id}/tags"), "setTags", "conversations", "Replace the conversation's tags", || put(conv::tags))
             .req::<conv::TagsRequest>(json!({"tags": []}))
             .resp::<Conversation>(),
-        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/messages"), "listMessages", "conversations", "Messages in time order, cursor-paginated", || get(conv::messages)).resp::<PageOut<Message>>(),
+        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/messages"), "listMessages", "conversations", "Messages in time order with their attachments, cursor-paginated", || get(conv::messages)).resp::<PageOut<switchboard_core::MessageView>>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/messages"), "postMessage", "conversations", "Reply to the customer (text) or write a private note or comment", || post(conv::post_message))
             .req::<svc::NewMessage>(json!({"kind": "note", "body": "called the customer back"}))
             .resp::<Message>()
             .created(),
+        // attachments
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/attachments"), "uploadAttachment", "attachments", "Attach a file (the raw body; `?filename=…&caption=…`): stored, and posted as a media message. The type is read from the content; 413 over the workspace's limit for its kind, 422 for types that are not allowed", || post(attachments::upload).layer(axum::extract::DefaultBodyLimit::disable()))
+            .resp::<switchboard_core::MessageView>()
+            .created(),
+        ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}"), "downloadAttachment", "attachments", "The file (images inline, everything else as a download; `?download=true` forces one)", || get(attachments::download)),
+        ApiRoute::new(m.clone(), ws_path!("/attachment-limits"), "getAttachmentLimits", "attachments", "Upload limits per kind, in bytes", || get(attachments::get_limits)).resp::<switchboard_core::AttachmentLimits>(),
+        ApiRoute::new(Method::PUT, ws_path!("/attachment-limits"), "setAttachmentLimits", "attachments", "Set the workspace's upload limits (admin); null keeps the server's default", || put(attachments::set_limits))
+            .req::<svc::AttachmentLimitsInput>(json!({"image": 2097152, "video": null, "audio": null, "document": null}))
+            .resp::<switchboard_core::AttachmentLimits>(),
     ]
 }

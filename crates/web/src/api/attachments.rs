@@ -1,0 +1,180 @@
+//! Attachments: raw-body uploads that stream into storage, downloads that
+//! stream out with headers that keep a browser from running anything, and
+//! the workspace's upload limits.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    X_CONTENT_TYPE_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use switchboard_core::media;
+use switchboard_core::{AttachmentId, AttachmentLimits, ConversationId, MessageView, WorkspaceId};
+use switchboard_service::{AttachmentLimitsInput, Upload};
+
+use crate::AppState;
+use crate::auth::InWorkspace;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path, Query};
+
+/// The policy of every download: a document opened from our origin is
+/// sandboxed (no script, no same-origin access) and loads nothing.
+pub const DOWNLOAD_CSP: &str =
+    "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'";
+
+/// The upload's name and caption (the body is the file itself).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// The file's name, shown to people; its type is read from the content.
+    pub filename: Option<String>,
+    /// Text shown with the file.
+    pub caption: Option<String>,
+}
+
+/// `POST …/conversations/{conversation_id}/attachments?filename=…&caption=…`
+/// with the file as the raw body (any `Content-Type`: the type is sniffed).
+pub async fn upload(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Path<(WorkspaceId, ConversationId)>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, axum::Json<MessageView>)> {
+    let declared_size = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let mut stream = body.into_data_stream().map_err(std::io::Error::other);
+    let view = s
+        .services
+        .upload_attachment(
+            &a,
+            id,
+            Upload {
+                filename: q.filename,
+                caption: q.caption,
+                declared_size,
+                body: &mut stream,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// RFC 6266 / 8187: an ASCII fallback name and the exact UTF-8 name.
+pub fn content_disposition(disposition: &str, filename: &str) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in filename.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadQuery {
+    /// `true`: a download even for images (which otherwise show inline).
+    pub download: Option<bool>,
+}
+
+fn header(value: &str) -> HeaderValue {
+    HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// `GET …/attachments/{attachment_id}`: the file, streamed, if the caller
+/// can see its conversation (404 otherwise).
+pub async fn download(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Path<(WorkspaceId, AttachmentId)>,
+    Query(q): Query<DownloadQuery>,
+    request_headers: HeaderMap,
+) -> ApiResult<Response> {
+    let record = s.services.attachment(&a, id).await?;
+    let att = &record.attachment;
+    let etag = format!("\"{}\"", att.sha256);
+    let mut headers = HeaderMap::new();
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOWNLOAD_CSP));
+    headers.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    // Revalidate every time: access is checked on each request.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    headers.insert(ETAG, header(&etag));
+    let matches = request_headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+    }
+    let mime = if media::is_known(&att.mime) {
+        att.mime.as_str()
+    } else {
+        "application/octet-stream"
+    };
+    let inline = media::is_inline_image(mime) && q.download != Some(true);
+    headers.insert(CONTENT_TYPE, header(mime));
+    headers.insert(CONTENT_LENGTH, header(&att.size.to_string()));
+    headers.insert(
+        CONTENT_DISPOSITION,
+        header(&content_disposition(
+            if inline { "inline" } else { "attachment" },
+            &att.filename,
+        )),
+    );
+    let stream = s.services.open_attachment(&record).await?;
+    Ok((StatusCode::OK, headers, Body::from_stream(stream)).into_response())
+}
+
+pub async fn get_limits(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+) -> ApiResult<axum::Json<AttachmentLimits>> {
+    Ok(axum::Json(s.services.attachment_limits(&a).await?))
+}
+
+pub async fn set_limits(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Json(input): Json<AttachmentLimitsInput>,
+) -> ApiResult<axum::Json<AttachmentLimits>> {
+    Ok(axum::Json(s.services.set_attachment_limits(&a, input).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispositions_carry_the_exact_name_and_a_safe_fallback() {
+        assert_eq!(
+            content_disposition("attachment", "recibo março.pdf"),
+            "attachment; filename=\"recibo mar_o.pdf\"; filename*=UTF-8''recibo%20mar%C3%A7o.pdf"
+        );
+        assert_eq!(
+            content_disposition("inline", "a\"b\\c;.png"),
+            "inline; filename=\"a_b_c;.png\"; filename*=UTF-8''a%22b%5Cc%3B.png"
+        );
+    }
+}
