@@ -155,6 +155,23 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Wait until `css` matches an element whose text contains `needle`.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        for _ in 0..200 {
+            if let Ok(elements) = self.client.find_all(Locator::Css(css)).await {
+                for e in elements {
+                    if let Ok(t) = e.text().await
+                        && t.contains(needle)
+                    {
+                        return t;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {css} containing {needle:?} appeared");
+    }
+
     pub async fn path(&self) -> String {
         self.client.current_url().await.expect("url").path().to_owned()
     }

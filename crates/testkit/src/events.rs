@@ -20,6 +20,8 @@ pub struct EventStream {
     pub last_seq: Option<i64>,
     /// Close code, once the server closed the stream.
     pub closed_with: Option<u16>,
+    /// The server ended the stream (close frame, or the connection dropped).
+    pub ended: bool,
 }
 
 impl EventStream {
@@ -65,6 +67,7 @@ impl EventStream {
             socket,
             last_seq: None,
             closed_with: None,
+            ended: false,
         })
     }
 
@@ -72,7 +75,10 @@ impl EventStream {
     pub async fn next(&mut self, timeout: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let message = tokio::time::timeout_at(deadline, self.socket.next()).await.ok()??;
+            let Some(message) = tokio::time::timeout_at(deadline, self.socket.next()).await.ok()? else {
+                self.ended = true;
+                return None;
+            };
             match message {
                 Ok(Message::Text(text)) => {
                     let value: Value = serde_json::from_str(&text).expect("events are JSON");
@@ -86,10 +92,14 @@ impl EventStream {
                 }
                 Ok(Message::Close(frame)) => {
                     self.closed_with = frame.map(|f| u16::from(f.code));
+                    self.ended = true;
                     return None;
                 }
                 Ok(_) => {}
-                Err(_) => return None,
+                Err(_) => {
+                    self.ended = true;
+                    return None;
+                }
             }
         }
     }

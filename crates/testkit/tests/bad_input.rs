@@ -786,3 +786,18 @@ async fn a_supervisor_cannot_reply_to_the_customer() {
         "nothing was delivered to the customer"
     );
 }
+
+#[tokio::test]
+async fn a_json_array_where_an_object_belongs_is_422() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    for body in [json!(["Billing"]), json!("Billing"), json!(42)] {
+        let reply = org.admin.post(&org.path("/teams"), body).await;
+        assert_error(&reply, 422, "invalid_input");
+    }
+    assert_eq!(
+        team_names(&org).await,
+        vec!["Support".to_owned()],
+        "no team was created from an array"
+    );
+}

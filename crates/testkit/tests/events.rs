@@ -47,6 +47,11 @@ async fn team_members_get_a_customer_message_and_other_teams_do_not() {
             .expect("conversation.created");
         assert_eq!(created["data"]["id"], hook["conversation_id"]);
         assert_eq!(created["workspace_id"], org.ws.as_str());
+        let opened = stream.next_of("message.created", WAIT).await.expect("message.created");
+        assert_eq!(
+            opened["data"]["activity"]["type"], "opened",
+            "the activity line comes first"
+        );
         let message = stream.next_of("message.created", WAIT).await.expect("message.created");
         assert_eq!(message["data"]["body"], "Is anyone there?");
         assert_eq!(message["data"]["id"], hook["message_id"]);
@@ -226,4 +231,45 @@ async fn delivery_status_changes_are_events() {
     .await;
     let read = stream.next_of("message.updated", WAIT).await.expect("message.updated");
     assert_eq!(read["data"]["delivery_status"], "read");
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_dropped_not_buffered_without_bound() {
+    let mut options = TestOptions::default();
+    options.service.event_lag_limit = 16;
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    let mut slow = EventStream::connect(&app, &org.admin, &org.ws, None).await.unwrap();
+    let ws: switchboard_core::WorkspaceId = org.ws.parse().unwrap();
+    // Far more than the socket buffers and the lag limit hold: ~80 MB.
+    let padding = "x".repeat(16 * 1024);
+    for i in 0..5000 {
+        app.services.events().publish(
+            ws,
+            "presence.updated",
+            switchboard_service::events::EventScope::Workspace,
+            json!({"i": i, "padding": padding}),
+        );
+        if i % 500 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    // Now read: some events arrive, then the server ends the stream.
+    let mut received = 0;
+    while slow.next(Duration::from_secs(15)).await.is_some() {
+        received += 1;
+        assert!(
+            received < 5000,
+            "the server kept everything for a client that did not read"
+        );
+    }
+    assert!(received < 5000);
+    assert!(slow.ended, "the server ended the stream of the client that fell behind");
+    if let Some(code) = slow.closed_with {
+        assert_eq!(code, 4001, "closed as too slow");
+    }
+    // A well-behaved client connected afterwards is unaffected.
+    let mut fresh = EventStream::connect(&app, &org.admin, &org.ws, None).await.unwrap();
+    org.set_online(&org.agent, &org.agent_id).await;
+    assert!(fresh.next(WAIT).await.is_some());
 }

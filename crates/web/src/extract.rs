@@ -40,6 +40,14 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     if std::str::from_utf8(bytes).is_err() {
         return Err(ApiError::new("invalid_utf8", "the body is not valid UTF-8"));
     }
+    // Every request body is an object; serde would otherwise fill a struct
+    // from an array by position.
+    if let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace())
+        && *first != b'{'
+        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+    {
+        return Err(ApiError::new("invalid_input", "the body must be a JSON object"));
+    }
     serde_json::from_slice(bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ApiError::new("invalid_input", e.to_string()),
         _ => ApiError::new("malformed_json", format!("the body is not valid JSON: {e}")),

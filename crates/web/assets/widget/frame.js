@@ -55,7 +55,10 @@
       for (var i = list.children.length - 1; i >= 0; i--) {
         if (list.children[i].dataset.id && list.children[i].dataset.id < message.id) { after = list.children[i]; break; }
       }
-      if (after) after.after(item); else list.prepend(item);
+      var greetingItem = list.querySelector(".greeting");
+      if (after) after.after(item);
+      else if (greetingItem) greetingItem.after(item);
+      else list.prepend(item);
     }
     item.className = message.direction === "in" ? "in" : "out";
     item.textContent = message.body || "";

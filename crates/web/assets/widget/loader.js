@@ -11,13 +11,13 @@
   var channel = script.dataset.channel;
   var host = document.createElement("div");
   host.setAttribute("data-switchboard-widget", "");
-  // A closed shadow root keeps the host page's styles out and ours in.
-  var shadow = host.attachShadow({ mode: "closed" });
+  // A shadow root keeps the host page's styles out and ours in.
+  var shadow = host.attachShadow({ mode: "open" });
   var style = document.createElement("style");
   style.textContent =
     ":host{all:initial}" +
     ".launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;" +
-    "background:#1f6feb;color:#fff;font:600 24px/56px system-ui,sans-serif;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646}" +
+    "background:#1f6feb;color:#fff;display:flex;align-items:center;justify-content:center;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646}" +
     ".launcher:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}" +
     ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:#d92d20;color:#fff;font:600 12px/20px system-ui,sans-serif}" +
     ".badge[hidden]{display:none}" +
@@ -29,7 +29,18 @@
   launcher.className = "launcher";
   launcher.type = "button";
   launcher.setAttribute("aria-label", "Open the chat");
-  launcher.textContent = "💬";
+  // A speech-bubble icon, drawn rather than an emoji (fonts vary).
+  var ns = "http://www.w3.org/2000/svg";
+  var icon = document.createElementNS(ns, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("width", "26");
+  icon.setAttribute("height", "26");
+  icon.setAttribute("aria-hidden", "true");
+  var path = document.createElementNS(ns, "path");
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+  icon.appendChild(path);
+  launcher.appendChild(icon);
   var badge = document.createElement("span");
   badge.className = "badge";
   badge.hidden = true;

@@ -1,0 +1,140 @@
+//! The widget embedded in a page of another origin, in a real Chromium: the
+//! visitor writes, an agent replies through the API, the reply appears
+//! without a reload, and a reload keeps the history.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use serde_json::json;
+use switchboard_testkit::TestApp;
+use switchboard_testkit::browser::Browser;
+use switchboard_testkit::fixtures::Org;
+
+/// A shop's page on its own origin, embedding the widget with one script tag.
+async fn host_page(app: &TestApp, channel: &str) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let html = format!(
+        "<!doctype html><html><head><title>Shop</title><style>button {{ background: hotpink !important; }}</style></head>\
+         <body><h1>Totally Real Shop</h1><p>Products…</p>\
+         <script src=\"http://{}/widget.js\" data-channel=\"{channel}\" async></script></body></html>",
+        app.addr
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(html) }),
+    );
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (origin, server)
+}
+
+async fn open_widget(browser: &Browser) {
+    browser.client.enter_parent_frame().await.ok();
+    let host = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-switchboard-widget]"))
+        .await
+        .unwrap();
+    let shadow = host.shadow_root().await.expect("the widget lives in a shadow root");
+    shadow
+        .find(Locator::Css(".launcher"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let frame = shadow.find(Locator::Css("iframe")).await.unwrap();
+    frame.enter_frame().await.unwrap();
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#text"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_visitor_on_another_site_chats_with_an_agent() {
+    let Some(browser) = Browser::start("widget").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    // The channel must name the shop's origin before the shop can embed it.
+    let channel = org
+        .admin
+        .post(&org.path("/channels"), json!({"kind": "web", "name": "Shop chat", "default_team_id": org.team, "widget": {"greeting": "Hi! How can we help?", "title": "Shop support"}}))
+        .await;
+    let channel_id = channel["id"].as_str().unwrap().to_owned();
+    let (origin, _server) = host_page(&app, &channel_id).await;
+    let r = org
+        .admin
+        .patch(&org.path(&format!("/channels/{channel_id}")), json!({"widget": {"allowed_origins": [origin], "greeting": "Hi! How can we help?", "title": "Shop support"}}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    browser.client.goto(&format!("{origin}/")).await.unwrap();
+    open_widget(&browser).await;
+    browser.wait_for_text("#messages li", "How can we help").await;
+    browser.fill("#text", "Hello, is my order #42 shipped?").await;
+    browser.click("#send").await;
+    browser.wait_for_text("#messages li.in", "order #42").await;
+
+    // The conversation reached the team; an agent takes it and replies.
+    let list = org.admin.get(&org.path("/conversations?section=live")).await;
+    let conversation = list["items"][0]["id"].as_str().unwrap().to_owned();
+    org.set_online(&org.agent, &org.agent_id).await;
+    org.admin
+        .post(
+            &org.path(&format!("/conversations/{conversation}/assign")),
+            json!({"user_id": org.agent_id}),
+        )
+        .await;
+    org.agent
+        .post(&org.path(&format!("/conversations/{conversation}/typing")), json!({}))
+        .await;
+    let reply = org
+        .agent
+        .post(
+            &org.path(&format!("/conversations/{conversation}/messages")),
+            json!({"kind": "text", "body": "Yes, it left our warehouse today <b>fast</b>."}),
+        )
+        .await;
+    assert_eq!(reply.status, 201);
+    // Without a reload.
+    let shown = browser.wait_for_text("#messages li.out", "left our warehouse").await;
+    assert!(shown.contains("<b>fast</b>"), "agent text is shown as text: {shown}");
+    assert!(shown.contains("Ana Agent"));
+    browser.wait_for_text("#agent", "Ana Agent").await;
+    browser.screenshot("widget-conversation").await;
+    // The panel was open, so the reply is marked read.
+    let reply_id = reply["id"].as_str().unwrap().to_owned();
+    switchboard_testkit::eventually(Duration::from_secs(10), || async {
+        let page = org
+            .agent
+            .get(&org.path(&format!("/conversations/{conversation}/messages")))
+            .await;
+        let status = page["items"]
+            .as_array()?
+            .iter()
+            .find(|m| m["id"] == reply_id.as_str())?["delivery_status"]
+            .clone();
+        (status == "read").then_some(())
+    })
+    .await;
+
+    // A reload keeps the history.
+    browser.client.enter_parent_frame().await.unwrap();
+    browser.client.refresh().await.unwrap();
+    open_widget(&browser).await;
+    browser.wait_for_text("#messages li.in", "order #42").await;
+    browser.wait_for_text("#messages li.out", "left our warehouse").await;
+    browser.client.enter_parent_frame().await.unwrap();
+    browser.screenshot("widget-after-reload").await;
+    browser.close().await;
+}
