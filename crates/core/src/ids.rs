@@ -77,5 +77,7 @@ id_type!(
     ApiTokenId,
     JobId,
     AuditId,
+    WebhookId,
+    WebhookDeliveryId,
     AttachmentId,
 );

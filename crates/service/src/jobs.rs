@@ -15,7 +15,7 @@ use crate::{ServiceError, ServiceResult, Services};
 pub(crate) const DELIVER_MESSAGE: &str = "deliver_message";
 
 /// How a job ended this time.
-enum Outcome {
+pub(crate) enum Outcome {
     Done,
     Retry(String),
     Fail(String),
@@ -74,6 +74,7 @@ impl Services {
         } else {
             match job.kind.as_str() {
                 DELIVER_MESSAGE => self.deliver(&job).await,
+                crate::webhooks::DELIVER_WEBHOOK => self.deliver_webhook(&job).await,
                 other => Outcome::Fail(format!("unknown job kind {other:?}")),
             }
         };
@@ -110,6 +111,9 @@ impl Services {
             tx.commit().await?;
             self.emit_delivery(payload.workspace_id, payload.message_id).await;
             return Ok(());
+        }
+        if let (Some(error), crate::webhooks::DELIVER_WEBHOOK) = (&final_error, job.kind.as_str()) {
+            crate::webhooks::gave_up(&mut tx, &job.payload, error, now).await?;
         }
         tx.commit().await?;
         Ok(())

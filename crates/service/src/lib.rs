@@ -15,6 +15,7 @@ mod jobs;
 mod presence;
 mod ratelimit;
 mod routing;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -31,6 +32,10 @@ pub use ingest::{HookOutcome, IngestOutcome, signature_header};
 pub use ratelimit::RateLimiter;
 pub use switchboard_core::permissions::Actor;
 pub use switchboard_store::{AttachmentRecord, Page, Store};
+pub use webhooks::{
+    CreatedWebhook, WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT, Webhook, WebhookDelivery, WebhookDeliveryStatus,
+    WebhookInput, WebhookUpdate, WorkspaceSettings, WorkspaceSettingsUpdate, webhook_signature,
+};
 
 use switchboard_channels::net::OutboundHttp;
 use switchboard_core::Millis;
@@ -53,6 +58,7 @@ struct Inner {
     dummy_hash: String,
     events: Arc<dyn events::EventBus>,
     presence: presence::Presence,
+    webhooks: webhooks::Webhooks,
     storage: attachments::Storage,
 }
 
@@ -76,6 +82,9 @@ impl Services {
             config.event_lag_limit,
             switchboard_store::now_ms(),
         ));
+        // Every published event also goes to the workspace's outgoing webhooks.
+        let (webhooks, webhook_fanout) = webhooks::Webhooks::new(&config)?;
+        let bus = webhooks.tap(bus, clock.clone());
         let services = Services {
             inner: Arc::new(Inner {
                 store,
@@ -92,10 +101,12 @@ impl Services {
                 dummy_hash,
                 events: bus,
                 presence: presence::Presence::default(),
+                webhooks,
                 storage,
             }),
         };
         ingest::spawn_committer(services.clone(), ingest_rx);
+        webhooks::spawn_fanout(services.clone(), webhook_fanout);
         if services.inner.config.run_jobs {
             jobs::spawn_worker(services.clone());
         }

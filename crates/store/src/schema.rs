@@ -16,6 +16,7 @@ pub enum Workspaces {
     Name,
     TimeZone,
     CreatedAt,
+    AllowPrivateTargets,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -243,4 +244,36 @@ pub enum AttachmentLimits {
     AudioBytes,
     DocumentBytes,
     UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Webhooks {
+    Table,
+    Id,
+    WorkspaceId,
+    Url,
+    Secret,
+    Events,
+    Enabled,
+    Description,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum WebhookDeliveries {
+    Table,
+    Id,
+    WorkspaceId,
+    WebhookId,
+    EventType,
+    EventSeq,
+    Payload,
+    Status,
+    Attempts,
+    ResponseStatus,
+    LastError,
+    CreatedAt,
+    UpdatedAt,
+    DeliveredAt,
 }

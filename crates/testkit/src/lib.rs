@@ -12,6 +12,7 @@ pub mod client;
 pub mod db;
 pub mod events;
 pub mod fixtures;
+pub mod webhook_receiver;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use tokio::sync::oneshot;
 pub use callback::CallbackServer;
 pub use client::ApiClient;
 pub use db::{Backend, TestDb};
+pub use webhook_receiver::WebhookReceiver;
 
 /// Cheap password hashing: tests check behaviour, not hash cost.
 pub fn fast_argon2() -> Argon2Params {

@@ -49,6 +49,13 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         .post(&format!("{base}/contacts"), json!({"name": "Their customer"}))
         .await;
     let tag = admin.post(&format!("{base}/tags"), json!({"name": "theirs"})).await;
+    // Disabled, so nothing is sent to it while the test runs.
+    let webhook = admin
+        .post(
+            &format!("{base}/webhooks"),
+            json!({"url": "https://example.com/hook", "events": ["*"], "enabled": false}),
+        )
+        .await;
     let token = admin
         .post(&format!("{base}/api-tokens"), json!({"name": "theirs"}))
         .await;
@@ -59,7 +66,7 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         &json!({"message_id": "x-1", "contact": {"id": "their-customer"}, "text": "hi"}),
     )
     .await;
-    for r in [&team, &user, &channel, &contact, &tag, &token] {
+    for r in [&team, &user, &channel, &contact, &tag, &token, &webhook] {
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
     assert_eq!(hook.status, 200);
@@ -85,6 +92,7 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         ("tag_id", tag["id"].as_str().unwrap().to_owned()),
         ("token_id", token["id"].as_str().unwrap().to_owned()),
         ("conversation_id", hook["conversation_id"].as_str().unwrap().to_owned()),
+        ("webhook_id", webhook["id"].as_str().unwrap().to_owned()),
         (
             "attachment_id",
             attachment["attachments"][0]["id"].as_str().unwrap().to_owned(),
@@ -147,6 +155,7 @@ async fn other_workspaces_records_are_not_found_on_every_route() {
         "/tags",
         "/api-tokens",
         "/conversations",
+        "/webhooks",
     ] {
         let reply = org.admin.get(&org.path(list)).await;
         assert_eq!(reply.status, 200);

@@ -7,6 +7,7 @@ mod contacts;
 mod conversations;
 mod jobs;
 mod org;
+mod webhooks;
 
 pub use accounts::*;
 pub use attachments::*;
@@ -14,6 +15,7 @@ pub use contacts::*;
 pub use conversations::*;
 pub use jobs::*;
 pub use org::*;
+pub use webhooks::*;
 
 /// Wall-clock now in milliseconds, for bookkeeping columns the rules do not
 /// read (rule-relevant times come from the service's clock).

@@ -9,6 +9,7 @@ pub mod health;
 pub mod hooks;
 pub mod openapi;
 pub mod session;
+pub mod webhooks;
 pub mod ws;
 
 use axum::http::Method;
@@ -243,6 +244,25 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .resp::<svc::NewToken>()
             .created(),
         ApiRoute::new(d.clone(), ws_path!("/api-tokens/{token_id}"), "revokeApiToken", "api-tokens", "Revoke an API token", || delete(dir::revoke_token)),
+        // outgoing webhooks and workspace settings (admin)
+        ApiRoute::new(m.clone(), ws_path!("/webhooks"), "listWebhooks", "webhooks", "Outgoing webhooks (admin; secrets never included)", || get(webhooks::list)).resp::<Items<svc::Webhook>>(),
+        ApiRoute::new(p.clone(), ws_path!("/webhooks"), "createWebhook", "webhooks", "Register an outgoing webhook (admin); the signing secret is returned once", || post(webhooks::create))
+            .req::<svc::WebhookInput>(json!({"url": "https://crm.example.com/switchboard-events", "events": ["conversation.created", "message.created"], "description": "CRM sync"}))
+            .resp::<svc::CreatedWebhook>()
+            .created(),
+        ApiRoute::new(m.clone(), ws_path!("/webhooks/{webhook_id}"), "getWebhook", "webhooks", "One outgoing webhook (admin)", || get(webhooks::get)).resp::<svc::Webhook>(),
+        ApiRoute::new(pa.clone(), ws_path!("/webhooks/{webhook_id}"), "updateWebhook", "webhooks", "Change an outgoing webhook (admin); `rotate_secret` returns a new secret once", || patch(webhooks::update))
+            .req::<svc::WebhookUpdate>(json!({"enabled": false}))
+            .resp::<svc::CreatedWebhook>(),
+        ApiRoute::new(d.clone(), ws_path!("/webhooks/{webhook_id}"), "deleteWebhook", "webhooks", "Delete an outgoing webhook and its delivery log (admin)", || delete(webhooks::delete)),
+        ApiRoute::new(m.clone(), ws_path!("/webhooks/{webhook_id}/deliveries"), "listWebhookDeliveries", "webhooks", "The webhook's delivery log, newest first (admin)", || get(webhooks::deliveries)).resp::<PageOut<svc::WebhookDelivery>>(),
+        ApiRoute::new(p.clone(), ws_path!("/webhooks/{webhook_id}/test"), "sendWebhookTestEvent", "webhooks", "Send a `webhook.test` event to this webhook only (admin)", || post(webhooks::send_test))
+            .resp::<svc::WebhookDelivery>()
+            .status(202),
+        ApiRoute::new(m.clone(), ws_path!("/settings"), "getWorkspaceSettings", "settings", "Workspace settings (admin)", || get(webhooks::get_settings)).resp::<svc::WorkspaceSettings>(),
+        ApiRoute::new(pa.clone(), ws_path!("/settings"), "updateWorkspaceSettings", "settings", "Change workspace settings (admin), e.g. allow webhooks to private addresses", || patch(webhooks::update_settings))
+            .req::<svc::WorkspaceSettingsUpdate>(json!({"allow_private_targets": false}))
+            .resp::<svc::WorkspaceSettings>(),
         // conversations
         ApiRoute::new(m.clone(), ws_path!("/conversations"), "listConversations", "conversations", "Conversations the caller may see, newest first", || get(conv::list)).resp::<PageOut<Conversation>>(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}"), "getConversation", "conversations", "One conversation", || get(conv::get)).resp::<Conversation>(),
