@@ -182,9 +182,7 @@ pub async fn send(
         .send()
         .await
         .map_err(|e| {
-            // A refused private target surfaces as a connect error carrying our message.
-            let text = format!("{e:?}");
-            if text.contains("loopback, private or link-local") {
+            if crate::net::refused_private(&e) {
                 SendError::Permanent("refused: the callback URL resolves to a private address".into())
             } else {
                 SendError::Retryable(format!("callback request failed: {e}"))

@@ -44,6 +44,19 @@ pub fn is_private(ip: IpAddr) -> bool {
 #[error("refused: {0} is a loopback, private or link-local address; an admin can allow private targets in settings")]
 pub struct PrivateTarget(pub String);
 
+/// Whether a request failed because its target resolved to a private
+/// address (the refusal sits somewhere in the error's source chain).
+pub fn refused_private(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<PrivateTarget>().is_some() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
 struct GuardedResolver;
 
 impl Resolve for GuardedResolver {

@@ -77,7 +77,7 @@ id_type!(
     ApiTokenId,
     JobId,
     AuditId,
+    AttachmentId,
     WebhookId,
     WebhookDeliveryId,
-    AttachmentId,
 );

@@ -56,6 +56,10 @@ pub struct ServiceConfig {
     pub attachment_limits: switchboard_core::AttachmentLimits,
     /// The most a workspace may set any of its upload limits to.
     pub attachment_max_bytes: u64,
+    /// Widget sessions a client address may start per minute.
+    pub visitor_sessions_per_ip: u32,
+    /// Messages a widget visitor may send per minute.
+    pub visitor_messages_per_visitor: u32,
 }
 
 impl Default for ServiceConfig {
@@ -80,6 +84,8 @@ impl Default for ServiceConfig {
             attachment_storage: crate::attachments::StorageConfig::default(),
             attachment_limits: switchboard_core::AttachmentLimits::default(),
             attachment_max_bytes: 100 * switchboard_core::AttachmentLimits::MB,
+            visitor_sessions_per_ip: 60,
+            visitor_messages_per_visitor: 30,
         }
     }
 }

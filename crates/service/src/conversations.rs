@@ -514,7 +514,8 @@ impl Services {
                             "this API channel has no callback URL to deliver replies to".into(),
                         ));
                     }
-                    ChannelKind::Api => {}
+                    // The widget receives replies over its own connection.
+                    ChannelKind::Api | ChannelKind::Web => {}
                     other => {
                         return Err(ServiceError::Conflict(format!(
                             "sending on {other} channels is not available yet"

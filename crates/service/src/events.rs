@@ -201,6 +201,55 @@ impl EventBus for InProcessBus {
     }
 }
 
+impl crate::Services {
+    fn conversation_scope(c: &switchboard_core::Conversation) -> EventScope {
+        EventScope::Conversation {
+            team_id: c.team_id,
+            assignee_id: c.assignee_id,
+            status: c.status,
+        }
+    }
+
+    /// `conversation.created` or `conversation.updated`.
+    pub(crate) fn emit_conversation(&self, kind: &'static str, c: &switchboard_core::Conversation) {
+        let data = serde_json::to_value(c).unwrap_or_default();
+        self.events()
+            .publish(c.workspace_id, kind, Self::conversation_scope(c), data);
+    }
+
+    /// `message.created` or `message.updated`, visible like its conversation.
+    pub(crate) fn emit_message(
+        &self,
+        kind: &'static str,
+        c: &switchboard_core::Conversation,
+        m: &switchboard_core::Message,
+    ) {
+        let data = serde_json::to_value(m).unwrap_or_default();
+        self.events()
+            .publish(c.workspace_id, kind, Self::conversation_scope(c), data);
+    }
+
+    /// `message.updated` after a delivery status change (read back, so the
+    /// event carries what is stored).
+    pub(crate) async fn emit_delivery(&self, ws: WorkspaceId, message: switchboard_core::MessageId) {
+        let mut db = self.store().reader();
+        let Ok(Some(m)) = db.message(ws, message).await else {
+            return;
+        };
+        if let Ok(Some(c)) = db.conversation(ws, m.conversation_id).await {
+            self.emit_message("message.updated", &c, &m);
+        }
+    }
+
+    /// A conversation changed and left activity lines.
+    pub(crate) fn emit_change(&self, c: &switchboard_core::Conversation, messages: &[switchboard_core::Message]) {
+        self.emit_conversation("conversation.updated", c);
+        for m in messages {
+            self.emit_message("message.created", c, m);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,54 +313,5 @@ mod tests {
             serde_json::json!({}),
         );
         assert!(!personal.visible_to(&viewer(Role::Admin, 100)));
-    }
-}
-
-impl crate::Services {
-    fn conversation_scope(c: &switchboard_core::Conversation) -> EventScope {
-        EventScope::Conversation {
-            team_id: c.team_id,
-            assignee_id: c.assignee_id,
-            status: c.status,
-        }
-    }
-
-    /// `conversation.created` or `conversation.updated`.
-    pub(crate) fn emit_conversation(&self, kind: &'static str, c: &switchboard_core::Conversation) {
-        let data = serde_json::to_value(c).unwrap_or_default();
-        self.events()
-            .publish(c.workspace_id, kind, Self::conversation_scope(c), data);
-    }
-
-    /// `message.created` or `message.updated`, visible like its conversation.
-    pub(crate) fn emit_message(
-        &self,
-        kind: &'static str,
-        c: &switchboard_core::Conversation,
-        m: &switchboard_core::Message,
-    ) {
-        let data = serde_json::to_value(m).unwrap_or_default();
-        self.events()
-            .publish(c.workspace_id, kind, Self::conversation_scope(c), data);
-    }
-
-    /// `message.updated` after a delivery status change (read back, so the
-    /// event carries what is stored).
-    pub(crate) async fn emit_delivery(&self, ws: WorkspaceId, message: switchboard_core::MessageId) {
-        let mut db = self.store().reader();
-        let Ok(Some(m)) = db.message(ws, message).await else {
-            return;
-        };
-        if let Ok(Some(c)) = db.conversation(ws, m.conversation_id).await {
-            self.emit_message("message.updated", &c, &m);
-        }
-    }
-
-    /// A conversation changed and left activity lines.
-    pub(crate) fn emit_change(&self, c: &switchboard_core::Conversation, messages: &[switchboard_core::Message]) {
-        self.emit_conversation("conversation.updated", c);
-        for m in messages {
-            self.emit_message("message.created", c, m);
-        }
     }
 }

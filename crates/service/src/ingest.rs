@@ -7,8 +7,8 @@ use futures::FutureExt;
 use switchboard_channels::{Inbound, InboundMessage, StatusUpdate};
 use switchboard_core::lifecycle::{self, Command, MessageAuthor};
 use switchboard_core::{
-    ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus, Direction, Message, MessageId,
-    MessageKind, Millis, Priority, SenderKind, TeamId, WorkspaceId,
+    ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
+    Direction, Message, MessageId, MessageKind, Millis, Priority, SenderKind, TeamId, WorkspaceId,
 };
 use switchboard_store::Exec;
 use tokio::sync::{mpsc, oneshot};
@@ -58,7 +58,13 @@ pub(crate) struct IngestReceiver(mpsc::Receiver<Item>);
 impl Ingestor {
     pub(crate) fn channel(batch_max: usize) -> (Ingestor, IngestReceiver) {
         let (tx, rx) = mpsc::channel(16 * 1024);
-        (Ingestor { tx, batch_max: batch_max.max(1) }, IngestReceiver(rx))
+        (
+            Ingestor {
+                tx,
+                batch_max: batch_max.max(1),
+            },
+            IngestReceiver(rx),
+        )
     }
 }
 
@@ -81,7 +87,8 @@ pub(crate) fn spawn_committer(services: Services, rx: IngestReceiver) {
             }
             let Some(inner) = weak.upgrade() else { break };
             let services = Services { inner };
-            let items: Vec<(ChannelCtx, InboundMessage)> = batch.iter().map(|i| (i.channel.clone(), i.message.clone())).collect();
+            let items: Vec<(ChannelCtx, InboundMessage)> =
+                batch.iter().map(|i| (i.channel.clone(), i.message.clone())).collect();
             let results = std::panic::AssertUnwindSafe(commit_batch(&services, &items))
                 .catch_unwind()
                 .await
@@ -108,18 +115,23 @@ pub(crate) fn spawn_committer(services: Services, rx: IngestReceiver) {
 
 /// Store a batch in one transaction; each message in its own savepoint so
 /// one bad message does not undo the others.
-async fn commit_batch(services: &Services, items: &[(ChannelCtx, InboundMessage)]) -> ServiceResult<Vec<ServiceResult<IngestOutcome>>> {
+async fn commit_batch(
+    services: &Services,
+    items: &[(ChannelCtx, InboundMessage)],
+) -> ServiceResult<Vec<ServiceResult<IngestOutcome>>> {
     let now = services.now();
     let mut tx = services.store().begin().await?;
     let mut results = Vec::with_capacity(items.len());
+    let mut changes = Vec::new();
     for (channel, message) in items {
         let mut attempt = 0;
         let result = loop {
             attempt += 1;
             let mut sp = tx.savepoint().await?;
             match ingest_one(&mut sp.exec(), channel, message, now).await {
-                Ok(outcome) => {
+                Ok((outcome, change)) => {
                     sp.commit().await?;
+                    changes.extend(change);
                     break Ok(outcome);
                 }
                 Err(e) => {
@@ -136,17 +148,53 @@ async fn commit_batch(services: &Services, items: &[(ChannelCtx, InboundMessage)
         results.push(result);
     }
     tx.commit().await?;
+    // Published only once durable, in the order they happened.
+    for change in changes {
+        let kind = if change.created {
+            "conversation.created"
+        } else {
+            "conversation.updated"
+        };
+        services.emit_conversation(kind, &change.conversation);
+        for m in &change.messages {
+            services.emit_message("message.created", &change.conversation, m);
+        }
+    }
     Ok(results)
 }
 
-async fn find_or_create_contact(exec: &mut Exec<'_>, channel: &ChannelCtx, message: &InboundMessage, now: Millis) -> ServiceResult<ContactId> {
-    if let Some(id) = exec.contact_of_identity(channel.id, &message.contact.external_id).await? {
+/// What one stored message changed, to publish after the commit.
+struct Change {
+    conversation: Conversation,
+    created: bool,
+    /// Activity lines, then the customer's message.
+    messages: Vec<Message>,
+}
+
+async fn find_or_create_contact(
+    exec: &mut Exec<'_>,
+    channel: &ChannelCtx,
+    message: &InboundMessage,
+    now: Millis,
+) -> ServiceResult<ContactId> {
+    if let Some(id) = exec
+        .contact_of_identity(channel.id, &message.contact.external_id)
+        .await?
+    {
         return Ok(id);
     }
     let c = &message.contact;
     // What the provider says about the customer is kept only if it is valid.
-    let name = c.name.as_deref().and_then(|n| switchboard_core::validate::Label::parse("name", n).ok()).map(|l| l.into_string());
-    let email = c.email.as_deref().and_then(|e| switchboard_core::validate::Email::parse(e).ok()).map(|e| e.to_string());
+    let name = c
+        .name
+        .as_deref()
+        .and_then(|n| switchboard_core::validate::Label::parse("name", n).ok())
+        .map(|l| l.into_string());
+    let email = c
+        .email
+        .as_deref()
+        .and_then(|e| switchboard_core::validate::Email::parse(e).ok())
+        .map(|e| e.to_string());
     let contact = Contact {
         id: ContactId::new(),
         workspace_id: channel.workspace_id,
@@ -169,11 +217,16 @@ async fn find_or_create_contact(exec: &mut Exec<'_>, channel: &ChannelCtx, messa
 /// The conversation a customer message belongs to: the open one, a recent
 /// closed one (within the channel's reopen period) or a pending one woken
 /// up, else a new one.
-async fn conversation_for(exec: &mut Exec<'_>, channel: &ChannelCtx, contact: ContactId, now: Millis) -> ServiceResult<Conversation> {
+async fn conversation_for(
+    exec: &mut Exec<'_>,
+    channel: &ChannelCtx,
+    contact: ContactId,
+    now: Millis,
+) -> ServiceResult<(Conversation, bool, Vec<Message>)> {
     let latest = exec.latest_conversation(contact, channel.id).await?;
     if let Some(mut c) = latest {
         if c.status.is_open() {
-            return Ok(c);
+            return Ok((c, false, Vec::new()));
         }
         let within_reopen = c
             .times
@@ -181,8 +234,8 @@ async fn conversation_for(exec: &mut Exec<'_>, channel: &ChannelCtx, contact: Co
             .is_some_and(|closed| now.since(closed) < channel.reopen_minutes * 60_000);
         if c.status == ConversationStatus::Pending || within_reopen {
             let route = routing::route(exec, channel.workspace_id, c.team_id.or(channel.default_team), now).await?;
-            transition(exec, &mut c, Command::CustomerReturned { route }, None, now).await?;
-            return Ok(c);
+            let activity = transition(exec, &mut c, Command::CustomerReturned { route }, None, now).await?;
+            return Ok((c, false, vec![activity]));
         }
     }
     let route = routing::route(exec, channel.workspace_id, channel.default_team, now).await?;
@@ -205,20 +258,29 @@ async fn conversation_for(exec: &mut Exec<'_>, channel: &ChannelCtx, contact: Co
     };
     set_state(&mut c, state, now);
     exec.insert_conversation(&c).await?;
-    insert_activity(exec, &c, activity, None, now).await?;
-    Ok(c)
+    let activity = insert_activity(exec, &c, activity, None, now).await?;
+    Ok((c, true, vec![activity]))
 }
 
-async fn ingest_one(exec: &mut Exec<'_>, channel: &ChannelCtx, message: &InboundMessage, now: Millis) -> ServiceResult<IngestOutcome> {
-    if let Some(existing) = exec.message_by_provider_id(channel.id, Direction::In, &message.external_id).await? {
-        return Ok(IngestOutcome {
+async fn ingest_one(
+    exec: &mut Exec<'_>,
+    channel: &ChannelCtx,
+    message: &InboundMessage,
+    now: Millis,
+) -> ServiceResult<(IngestOutcome, Option<Change>)> {
+    if let Some(existing) = exec
+        .message_by_provider_id(channel.id, Direction::In, &message.external_id)
+        .await?
+    {
+        let outcome = IngestOutcome {
             message_id: existing.id,
             conversation_id: existing.conversation_id,
             duplicate: true,
-        });
+        };
+        return Ok((outcome, None));
     }
     let contact = find_or_create_contact(exec, channel, message, now).await?;
-    let mut conversation = conversation_for(exec, channel, contact, now).await?;
+    let (mut conversation, created, mut activities) = conversation_for(exec, channel, contact, now).await?;
     let in_reply_to = match &message.in_reply_to {
         None => None,
         Some(quoted) => {
@@ -249,11 +311,18 @@ async fn ingest_one(exec: &mut Exec<'_>, channel: &ChannelCtx, message: &Inbound
     lifecycle::record_message(&mut conversation.times, MessageAuthor::Customer, now);
     conversation.updated_at = now;
     exec.update_conversation(&conversation).await?;
-    Ok(IngestOutcome {
+    let outcome = IngestOutcome {
         message_id: stored.id,
         conversation_id: conversation.id,
         duplicate: false,
-    })
+    };
+    activities.push(stored);
+    let change = Change {
+        conversation,
+        created,
+        messages: activities,
+    };
+    Ok((outcome, Some(change)))
 }
 
 /// The header that carries a provider's signature for a channel kind.
@@ -266,7 +335,13 @@ impl Services {
     /// Handle a provider webhook: the channel must exist and be of `kind`,
     /// the signature must verify, then the payload is stored. The caller
     /// answers 2xx only when this returns `Ok`.
-    pub async fn receive_hook(&self, kind: ChannelKind, channel_id: ChannelId, signature: Option<&str>, body: &[u8]) -> ServiceResult<HookOutcome> {
+    pub async fn receive_hook(
+        &self,
+        kind: ChannelKind,
+        channel_id: ChannelId,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> ServiceResult<HookOutcome> {
         let row = self
             .store()
             .reader()
@@ -302,7 +377,11 @@ impl Services {
         self.inner
             .ingest
             .tx
-            .send(Item { channel, message, reply })
+            .send(Item {
+                channel,
+                message,
+                reply,
+            })
             .await
             .map_err(|_| ServiceError::Unavailable)?;
         answer.await.map_err(|_| ServiceError::Unavailable)?
@@ -310,17 +389,27 @@ impl Services {
 
     async fn apply_status(&self, channel: &ChannelCtx, update: StatusUpdate) -> ServiceResult<HookOutcome> {
         let mut tx = self.store().begin().await?;
-        let found = match tx.exec().message_by_provider_id(channel.id, Direction::Out, &update.message_id).await? {
+        let found = match tx
+            .exec()
+            .message_by_provider_id(channel.id, Direction::Out, &update.message_id)
+            .await?
+        {
             Some(m) => Some(m),
             None => match update.message_id.parse::<MessageId>() {
-                Ok(id) => tx.exec().message(channel.workspace_id, id).await?.filter(|m| m.direction == Direction::Out),
+                Ok(id) => tx
+                    .exec()
+                    .message(channel.workspace_id, id)
+                    .await?
+                    .filter(|m| m.direction == Direction::Out),
                 Err(_) => None,
             },
         };
         let message = found
             .filter(|m| m.delivery_status.is_some())
             .ok_or(ServiceError::NotFound("message"))?;
-        let current = message.delivery_status.unwrap_or(switchboard_core::DeliveryStatus::Queued);
+        let current = message
+            .delivery_status
+            .unwrap_or(switchboard_core::DeliveryStatus::Queued);
         let applied = current.can_advance_to(update.status);
         if applied {
             tx.exec()
@@ -328,6 +417,12 @@ impl Services {
                 .await?;
         }
         tx.commit().await?;
-        Ok(HookOutcome::Status { message_id: message.id, applied })
+        if applied {
+            self.emit_delivery(channel.workspace_id, message.id).await;
+        }
+        Ok(HookOutcome::Status {
+            message_id: message.id,
+            applied,
+        })
     }
 }

@@ -183,6 +183,9 @@ impl Services {
                 };
                 switchboard_channels::api::send(&self.inner.http, url, secret, &job.id, self.now(), &outbound).await
             }
+            // Stored and published: the visitor's widget picks it up live or on
+            // its next load, and reports delivered and read itself.
+            ChannelKind::Web => Ok(switchboard_channels::Sent::default()),
             other => Err(SendError::Permanent(format!(
                 "no outbound adapter for {other} channels"
             ))),

@@ -16,6 +16,7 @@ mod presence;
 mod ratelimit;
 mod routing;
 mod webhooks;
+pub mod widget;
 
 use std::sync::Arc;
 
@@ -58,8 +59,11 @@ struct Inner {
     dummy_hash: String,
     events: Arc<dyn events::EventBus>,
     presence: presence::Presence,
-    webhooks: webhooks::Webhooks,
     storage: attachments::Storage,
+    webhooks: webhooks::Webhooks,
+    visitor_key: tokio::sync::OnceCell<Vec<u8>>,
+    visitor_sessions_per_ip: RateLimiter,
+    visitor_messages_per_token: RateLimiter,
 }
 
 impl std::fmt::Debug for Services {
@@ -85,6 +89,9 @@ impl Services {
         // Every published event also goes to the workspace's outgoing webhooks.
         let (webhooks, webhook_fanout) = webhooks::Webhooks::new(&config)?;
         let bus = webhooks.tap(bus, clock.clone());
+        let minute = std::time::Duration::from_secs(60);
+        let visitor_sessions_per_ip = RateLimiter::new(config.visitor_sessions_per_ip, minute);
+        let visitor_messages_per_token = RateLimiter::new(config.visitor_messages_per_visitor, minute);
         let services = Services {
             inner: Arc::new(Inner {
                 store,
@@ -100,9 +107,12 @@ impl Services {
                 jobs_wake: tokio::sync::Notify::new(),
                 dummy_hash,
                 events: bus,
+                visitor_key: tokio::sync::OnceCell::new(),
+                visitor_sessions_per_ip,
+                visitor_messages_per_token,
                 presence: presence::Presence::default(),
-                webhooks,
                 storage,
+                webhooks,
             }),
         };
         ingest::spawn_committer(services.clone(), ingest_rx);

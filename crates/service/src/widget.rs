@@ -75,6 +75,8 @@ pub struct VisitorMessage {
     pub body: Option<String>,
     pub author_name: Option<String>,
     pub delivery_status: Option<DeliveryStatus>,
+    /// Files in the message; fetch each from `/widget/v1/attachments/{id}`.
+    pub attachments: Vec<switchboard_core::Attachment>,
     pub created_at: Millis,
 }
 
@@ -110,7 +112,10 @@ impl Services {
             .get_or_try_init(|| async {
                 // Kept in the database so every node signs and checks alike.
                 let mut tx = self.store().begin().await?;
-                let stored = tx.exec().init_setting(TOKEN_KEY_SETTING, &crate::random_token()).await?;
+                let stored = tx
+                    .exec()
+                    .init_setting(TOKEN_KEY_SETTING, &crate::random_token())
+                    .await?;
                 tx.commit().await?;
                 Ok::<_, ServiceError>(stored.into_bytes())
             })
@@ -261,7 +266,10 @@ impl Services {
 
     /// One of the visitor's conversations; another visitor's answers 404.
     pub async fn visitor_conversation(&self, visitor: &Visitor, id: ConversationId) -> ServiceResult<Conversation> {
-        let contact = self.visitor_contact(visitor).await?.ok_or(ServiceError::NotFound("conversation"))?;
+        let contact = self
+            .visitor_contact(visitor)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
         let (row, _) = self.web_channel(visitor.channel_id).await?;
         let ws = row.to_domain()?.workspace_id;
         self.store()
@@ -284,9 +292,20 @@ impl Services {
 
     /// How a visitor sees a message.
     pub async fn visitor_view(&self, m: &Message) -> ServiceResult<VisitorMessage> {
-        let author_name = match (m.direction, m.sender_id.as_deref().and_then(|s| s.parse::<UserId>().ok())) {
+        let author_name = match (
+            m.direction,
+            m.sender_id.as_deref().and_then(|s| s.parse::<UserId>().ok()),
+        ) {
             (Direction::Out, Some(user)) => self.user_name(Some(user)).await?,
             _ => None,
+        };
+        let attachments = if m.kind == MessageKind::Media {
+            self.store()
+                .reader()
+                .attachments_of_messages(m.workspace_id, &[m.id])
+                .await?
+        } else {
+            Vec::new()
         };
         Ok(VisitorMessage {
             id: m.id,
@@ -295,6 +314,7 @@ impl Services {
             body: m.body.clone(),
             author_name,
             delivery_status: m.delivery_status,
+            attachments,
             created_at: m.created_at,
         })
     }
@@ -302,7 +322,11 @@ impl Services {
     /// A visitor writes. Goes through the one ingest path, deduplicated by
     /// the widget's `client_id`. Limited per visitor.
     pub async fn visitor_send(&self, visitor: &Visitor, req: VisitorSend) -> ServiceResult<IngestOutcome> {
-        if let Err(wait) = self.inner.visitor_messages_per_token.check_and_hit(&visitor.external_id) {
+        if let Err(wait) = self
+            .inner
+            .visitor_messages_per_token
+            .check_and_hit(&visitor.external_id)
+        {
             return Err(ServiceError::RateLimited { retry_after_secs: wait });
         }
         let text = MessageText::parse("text", &req.text)?.into_string();
@@ -310,8 +334,18 @@ impl Services {
         if client_id.is_empty() || client_id.len() > 100 {
             return Err(Invalid::new("client_id", "must be 1 to 100 characters").into());
         }
-        let name = req.name.as_deref().filter(|n| !n.trim().is_empty()).map(|n| Label::parse("name", n)).transpose()?;
-        let email = req.email.as_deref().filter(|e| !e.trim().is_empty()).map(Email::parse).transpose()?;
+        let name = req
+            .name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(|n| Label::parse("name", n))
+            .transpose()?;
+        let email = req
+            .email
+            .as_deref()
+            .filter(|e| !e.trim().is_empty())
+            .map(Email::parse)
+            .transpose()?;
         let (row, widget) = self.web_channel(visitor.channel_id).await?;
         let first_contact = self.visitor_contact(visitor).await?.is_none();
         if first_contact {
@@ -350,7 +384,13 @@ impl Services {
 
     /// The visitor's widget received (`Delivered`) or showed (`Read`) the
     /// business's messages up to `up_to` in a conversation.
-    pub async fn visitor_ack(&self, visitor: &Visitor, conversation: ConversationId, up_to: MessageId, status: DeliveryStatus) -> ServiceResult<usize> {
+    pub async fn visitor_ack(
+        &self,
+        visitor: &Visitor,
+        conversation: ConversationId,
+        up_to: MessageId,
+        status: DeliveryStatus,
+    ) -> ServiceResult<usize> {
         if !matches!(status, DeliveryStatus::Delivered | DeliveryStatus::Read) {
             return Err(Invalid::new("status", "must be delivered or read").into());
         }
@@ -360,7 +400,10 @@ impl Services {
             .items
             .into_iter()
             .filter(|m| m.direction == Direction::Out && m.id <= up_to)
-            .filter(|m| m.delivery_status.is_some_and(|s| s.can_advance_to(status) && s != DeliveryStatus::Queued))
+            .filter(|m| {
+                m.delivery_status
+                    .is_some_and(|s| s.can_advance_to(status) && s != DeliveryStatus::Queued)
+            })
             .collect();
         if changed.is_empty() {
             return Ok(0);
@@ -376,6 +419,45 @@ impl Services {
             self.emit_message("message.updated", &c, &m);
         }
         Ok(changed.len())
+    }
+
+    /// The visitor sends a file into one of their conversations: the same
+    /// path (limits, type sniffing, storage) as every upload.
+    pub async fn visitor_upload(
+        &self,
+        visitor: &Visitor,
+        conversation: ConversationId,
+        upload: crate::Upload<'_>,
+    ) -> ServiceResult<switchboard_core::MessageView> {
+        if let Err(wait) = self
+            .inner
+            .visitor_messages_per_token
+            .check_and_hit(&visitor.external_id)
+        {
+            return Err(ServiceError::RateLimited { retry_after_secs: wait });
+        }
+        let c = self.visitor_conversation(visitor, conversation).await?;
+        self.store_attachment(c.workspace_id, c.id, crate::Uploader::Contact(c.contact_id), upload)
+            .await
+    }
+
+    /// A file of one of the visitor's conversations; anyone else's is 404.
+    pub async fn visitor_attachment(
+        &self,
+        visitor: &Visitor,
+        id: switchboard_core::AttachmentId,
+    ) -> ServiceResult<switchboard_store::AttachmentRecord> {
+        let ws = self.channel_workspace(visitor.channel_id).await?;
+        let record = self
+            .store()
+            .reader()
+            .attachment(ws, id)
+            .await?
+            .ok_or(ServiceError::NotFound("attachment"))?;
+        self.visitor_conversation(visitor, record.attachment.conversation_id)
+            .await
+            .map_err(|_| ServiceError::NotFound("attachment"))?;
+        Ok(record)
     }
 
     /// An agent is typing in a conversation they can see.

@@ -216,37 +216,6 @@ pub enum AuditLog {
 }
 
 #[derive(Iden, Clone, Copy)]
-pub enum Attachments {
-    Table,
-    Id,
-    WorkspaceId,
-    ConversationId,
-    MessageId,
-    UploaderKind,
-    UploaderId,
-    Kind,
-    Mime,
-    Filename,
-    Size,
-    Sha256,
-    StorageKey,
-    Width,
-    Height,
-    CreatedAt,
-}
-
-#[derive(Iden, Clone, Copy)]
-pub enum AttachmentLimits {
-    Table,
-    WorkspaceId,
-    ImageBytes,
-    VideoBytes,
-    AudioBytes,
-    DocumentBytes,
-    UpdatedAt,
-}
-
-#[derive(Iden, Clone, Copy)]
 pub enum Webhooks {
     Table,
     Id,
@@ -276,4 +245,35 @@ pub enum WebhookDeliveries {
     CreatedAt,
     UpdatedAt,
     DeliveredAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Attachments {
+    Table,
+    Id,
+    WorkspaceId,
+    ConversationId,
+    MessageId,
+    UploaderKind,
+    UploaderId,
+    Kind,
+    Mime,
+    Filename,
+    Size,
+    Sha256,
+    StorageKey,
+    Width,
+    Height,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum AttachmentLimits {
+    Table,
+    WorkspaceId,
+    ImageBytes,
+    VideoBytes,
+    AudioBytes,
+    DocumentBytes,
+    UpdatedAt,
 }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod db;
 pub mod events;
 pub mod fixtures;
+pub mod media;
 pub mod webhook_receiver;
 
 use std::net::SocketAddr;
@@ -46,6 +47,8 @@ pub struct TestOptions {
     /// `Some`: the server's clock moves only when the test says so.
     pub manual_clock: Option<Arc<ManualClock>>,
     pub service: ServiceConfig,
+    /// Take client addresses from `X-Forwarded-For` (to act as many clients).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for TestOptions {
@@ -54,6 +57,7 @@ impl Default for TestOptions {
             allow_private_targets: true,
             body_limit: 64 * 1024,
             manual_clock: None,
+            trust_forwarded_for: false,
             service: ServiceConfig {
                 argon2: fast_argon2(),
                 allow_private_targets: true,
@@ -112,6 +116,7 @@ impl TestApp {
             services: services.clone(),
             web: WebConfig {
                 body_limit: options.body_limit,
+                trust_forwarded_for: options.trust_forwarded_for,
                 ..WebConfig::default()
             },
         };
@@ -205,4 +210,27 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A host name (not an address literal, not `localhost`) that resolves only
+/// to loopback on this machine, if there is one: to check that targets are
+/// refused when they resolve, not only when they are written as addresses.
+pub async fn loopback_name() -> Option<String> {
+    let mut names = vec!["ip6-localhost".to_owned(), "ip6-loopback".to_owned()];
+    if let Ok(h) = std::fs::read_to_string("/etc/hostname") {
+        names.insert(0, h.trim().to_owned());
+    }
+    for name in names
+        .into_iter()
+        .filter(|n| !n.is_empty() && n != "localhost" && !n.ends_with(".localhost"))
+    {
+        let Ok(addrs) = tokio::net::lookup_host((name.as_str(), 0)).await else {
+            continue;
+        };
+        let addrs: Vec<_> = addrs.collect();
+        if !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()) {
+            return Some(name);
+        }
+    }
+    None
 }

@@ -193,3 +193,45 @@ async fn status_reports_move_delivery_forward_only() {
     .await;
     assert_eq!(unknown.status, 404);
 }
+
+#[tokio::test]
+async fn callbacks_to_names_that_resolve_privately_fail_at_once_with_the_reason() {
+    let Some(name) = switchboard_testkit::loopback_name().await else {
+        eprintln!("no host name resolves to loopback here; skipping");
+        return;
+    };
+    let options = TestOptions {
+        allow_private_targets: false,
+        ..TestOptions::default()
+    };
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    let url = format!("http://{name}:{}/callback", org.callback.addr.port());
+    let r = org
+        .admin
+        .patch(
+            &org.path(&format!("/channels/{}", org.channel)),
+            json!({"callback_url": url}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let conv = assigned_conversation(&app, &org).await;
+    let message = reply(&org, &conv, "to a private name").await;
+    let (_, error) = eventually(Duration::from_secs(10), || async {
+        let d = delivery_of(&org, &conv, &message).await;
+        (d.0 == "failed").then_some(d)
+    })
+    .await;
+    assert!(error.unwrap().contains("private"), "the reason names the rule");
+    assert!(org.callback.received().is_empty());
+    assert_eq!(
+        app.services
+            .store()
+            .reader()
+            .count_jobs(switchboard_store::JobState::Dead)
+            .await
+            .unwrap(),
+        1,
+        "given up at once, not retried"
+    );
+}

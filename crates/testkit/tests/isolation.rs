@@ -92,11 +92,11 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         ("tag_id", tag["id"].as_str().unwrap().to_owned()),
         ("token_id", token["id"].as_str().unwrap().to_owned()),
         ("conversation_id", hook["conversation_id"].as_str().unwrap().to_owned()),
-        ("webhook_id", webhook["id"].as_str().unwrap().to_owned()),
         (
             "attachment_id",
             attachment["attachments"][0]["id"].as_str().unwrap().to_owned(),
         ),
+        ("webhook_id", webhook["id"].as_str().unwrap().to_owned()),
     ])
 }
 
@@ -198,7 +198,10 @@ async fn another_teams_conversations_are_not_found_for_an_agent() {
         ("conversation_id", sales_conversation.clone()),
     ]);
     let mut checked = 0;
-    for route in api_routes().iter().filter(|r| r.path.contains("{conversation_id}")) {
+    for route in api_routes()
+        .iter()
+        .filter(|r| r.path.starts_with(WS_PREFIX) && r.path.contains("{conversation_id}"))
+    {
         let path = fill(route.path, &ids);
         let reply = call(&org.agent, &route.method, &path, route.example.as_ref()).await;
         assert_eq!(
@@ -238,4 +241,96 @@ async fn another_teams_conversations_are_not_found_for_an_agent() {
     // The admin sees both.
     let list = org.admin.get(&org.path("/conversations")).await.body.to_string();
     assert!(list.contains(&own_conversation) && list.contains(&sales_conversation));
+}
+
+/// A widget visitor's token opens only that visitor's conversations and
+/// files: every visitor route with a record id is checked with another
+/// visitor's ids.
+#[tokio::test]
+async fn another_visitors_records_are_not_found_on_every_visitor_route() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let channel = org
+        .admin
+        .post(&org.path("/channels"), json!({"kind": "web", "name": "Site"}))
+        .await;
+    let channel_id = channel["id"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let session = |_: ()| {
+        let http = http.clone();
+        let url = app.url("/widget/v1/session");
+        let body = json!({"channel_id": channel_id});
+        async move {
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()["token"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let alice = session(()).await;
+    let bob = session(()).await;
+    let sent = http
+        .post(app.url("/widget/v1/messages"))
+        .bearer_auth(&alice)
+        .json(&json!({"text": "alice here", "client_id": "a1"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let alice_conversation = sent["conversation_id"].as_str().unwrap().to_owned();
+    let file = http
+        .post(app.url(&format!(
+            "/widget/v1/conversations/{alice_conversation}/attachments?filename=a.png"
+        )))
+        .bearer_auth(&alice)
+        .body(switchboard_testkit::media::png(2, 2, 0))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let ids: HashMap<&str, String> = HashMap::from([
+        ("conversation_id", alice_conversation.clone()),
+        (
+            "attachment_id",
+            file["attachments"][0]["id"].as_str().unwrap().to_owned(),
+        ),
+    ]);
+    let bob_client = ApiClient::with_token(&app, &bob);
+    let mut checked = 0;
+    for route in api_routes()
+        .iter()
+        .filter(|r| r.auth == switchboard_web::RouteAuth::Visitor && r.path.contains('{'))
+    {
+        let path = fill(route.path, &ids);
+        let reply = call(&bob_client, &route.method, &path, route.example.as_ref()).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.code()),
+            (404, "not_found"),
+            "{} {path}: {:?}",
+            route.method,
+            reply.body
+        );
+        // Alice reaches her own.
+        let alice_client = ApiClient::with_token(&app, &alice);
+        if route.method == reqwest::Method::GET {
+            assert_eq!(
+                call(&alice_client, &route.method, &path, None).await.status,
+                200,
+                "{path}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} visitor routes checked");
 }

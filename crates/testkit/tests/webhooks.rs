@@ -401,25 +401,7 @@ async fn private_targets_are_refused_unless_the_workspace_allows_them() {
 
     // A name that is not an address literal but resolves to loopback passes
     // the check at save time and is refused when it resolves.
-    let mut names = vec!["ip6-localhost".to_owned(), "ip6-loopback".to_owned()];
-    if let Ok(h) = std::fs::read_to_string("/etc/hostname") {
-        names.insert(0, h.trim().to_owned());
-    }
-    let mut loopback_name = None;
-    // (`localhost` itself is refused by name when saved.)
-    for name in names
-        .into_iter()
-        .filter(|n| !n.is_empty() && n != "localhost" && !n.ends_with(".localhost"))
-    {
-        let addrs: Vec<_> = match tokio::net::lookup_host((name.as_str(), 0)).await {
-            Ok(addrs) => addrs.collect(),
-            Err(_) => continue,
-        };
-        if !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()) {
-            loopback_name = Some(name);
-            break;
-        }
-    }
+    let loopback_name = switchboard_testkit::loopback_name().await;
     match loopback_name {
         Some(name) => {
             let url = format!("http://{name}:{}/hook", receiver.addr.port());

@@ -85,9 +85,53 @@ async fn a_visitor_on_another_site_chats_with_an_agent() {
     browser.click("#send").await;
     browser.wait_for_text("#messages li.in", "order #42").await;
 
+    // And a photo of the parcel label.
+    let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(photo.path(), switchboard_testkit::media::png(24, 16, 0)).unwrap();
+    let input = browser.client.find(Locator::Css("#file")).await.unwrap();
+    input.send_keys(&photo.path().display().to_string()).await.unwrap();
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#messages li.in img.preview"))
+        .await
+        .unwrap();
+    let natural_width = || async {
+        browser
+            .client
+            .execute(
+                "return document.querySelector('#messages li.in img.preview').naturalWidth",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+    };
+    for _ in 0..100 {
+        if natural_width().await == Some(24) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(natural_width().await, Some(24), "the image loaded in the widget");
+
     // The conversation reached the team; an agent takes it and replies.
     let list = org.admin.get(&org.path("/conversations?section=live")).await;
     let conversation = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let history = org
+        .admin
+        .get(&org.path(&format!("/conversations/{conversation}/messages")))
+        .await;
+    let photo_message = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "media")
+        .expect("the photo is in the conversation")
+        .clone();
+    assert_eq!(photo_message["direction"], "in");
+    assert_eq!(photo_message["attachments"][0]["mime"], "image/png");
     org.set_online(&org.agent, &org.agent_id).await;
     org.admin
         .post(
@@ -134,6 +178,13 @@ async fn a_visitor_on_another_site_chats_with_an_agent() {
     open_widget(&browser).await;
     browser.wait_for_text("#messages li.in", "order #42").await;
     browser.wait_for_text("#messages li.out", "left our warehouse").await;
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#messages li.in img.preview"))
+        .await
+        .unwrap();
     browser.client.enter_parent_frame().await.unwrap();
     browser.screenshot("widget-after-reload").await;
     browser.close().await;

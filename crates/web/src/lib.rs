@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod pages;
+pub mod widget;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -50,7 +51,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 async fn not_found(uri: Uri) -> Response {
-    if uri.path().starts_with("/api/") || uri.path().starts_with("/hooks/") {
+    if uri.path().starts_with("/api/") || uri.path().starts_with("/hooks/") || uri.path().starts_with("/widget/v1/") {
         ApiError::new("not_found", format!("no route for {}", uri.path())).into_response()
     } else {
         (
@@ -82,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(pages::logout_submit))
         .route("/account/password", post(pages::password_submit))
         .route("/assets/app.css", get(pages::stylesheet))
+        .route("/widget.js", get(widget::loader))
+        .route("/widget/frame", get(widget::frame))
+        .route("/widget/assets/frame.js", get(widget::frame_script))
+        .route("/widget/assets/frame.css", get(widget::frame_style))
         .fallback(not_found)
         .layer(axum::middleware::map_response(api_error_format))
         .layer(DefaultBodyLimit::max(state.web.body_limit));

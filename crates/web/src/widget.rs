@@ -16,7 +16,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::{ChannelId, ContactId, ConversationId, DeliveryStatus, Message as StoredMessage, MessageId};
 use switchboard_service::events::Event;
-use switchboard_service::widget::{SessionRequest, Visitor, VisitorConversation, VisitorMessage, VisitorSend, VisitorSession};
+use switchboard_service::widget::{
+    SessionRequest, Visitor, VisitorConversation, VisitorMessage, VisitorSend, VisitorSession,
+};
 use switchboard_service::{IngestOutcome, Services};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -51,20 +53,42 @@ impl FromRequestParts<AppState> for VisitorAuth {
     }
 }
 
-pub async fn session(State(state): State<AppState>, ClientAddr(client): ClientAddr, Json(req): Json<SessionRequest>) -> ApiResult<axum::Json<VisitorSession>> {
+pub async fn session(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Json(req): Json<SessionRequest>,
+) -> ApiResult<axum::Json<VisitorSession>> {
     Ok(axum::Json(state.services.visitor_session(req, &client).await?))
 }
 
-pub async fn conversations(State(state): State<AppState>, VisitorAuth(v): VisitorAuth) -> ApiResult<axum::Json<crate::api::Items<VisitorConversation>>> {
-    Ok(axum::Json(crate::api::Items { items: state.services.visitor_conversations(&v).await? }))
+pub async fn conversations(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+) -> ApiResult<axum::Json<crate::api::Items<VisitorConversation>>> {
+    Ok(axum::Json(crate::api::Items {
+        items: state.services.visitor_conversations(&v).await?,
+    }))
 }
 
-pub async fn messages(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, Path(id): Path<ConversationId>) -> ApiResult<axum::Json<crate::api::Items<VisitorMessage>>> {
-    Ok(axum::Json(crate::api::Items { items: state.services.visitor_messages(&v, id).await? }))
+pub async fn messages(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+    Path(id): Path<ConversationId>,
+) -> ApiResult<axum::Json<crate::api::Items<VisitorMessage>>> {
+    Ok(axum::Json(crate::api::Items {
+        items: state.services.visitor_messages(&v, id).await?,
+    }))
 }
 
-pub async fn send(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, Json(req): Json<VisitorSend>) -> ApiResult<(StatusCode, axum::Json<IngestOutcome>)> {
-    Ok((StatusCode::CREATED, axum::Json(state.services.visitor_send(&v, req).await?)))
+pub async fn send(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+    Json(req): Json<VisitorSend>,
+) -> ApiResult<(StatusCode, axum::Json<IngestOutcome>)> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(state.services.visitor_send(&v, req).await?),
+    ))
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -76,7 +100,12 @@ pub struct AckRequest {
     pub status: DeliveryStatus,
 }
 
-pub async fn ack(State(state): State<AppState>, VisitorAuth(v): VisitorAuth, Path(id): Path<ConversationId>, Json(req): Json<AckRequest>) -> ApiResult<StatusCode> {
+pub async fn ack(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+    Path(id): Path<ConversationId>,
+    Json(req): Json<AckRequest>,
+) -> ApiResult<StatusCode> {
     state.services.visitor_ack(&v, id, req.up_to, req.status).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -88,7 +117,11 @@ pub struct StreamQuery {
 
 /// The visitor's live feed: their conversations' messages, agent typing,
 /// assignment. Nothing of anyone else's.
-pub async fn stream(State(state): State<AppState>, Query(q): Query<StreamQuery>, upgrade: WebSocketUpgrade) -> ApiResult<Response> {
+pub async fn stream(
+    State(state): State<AppState>,
+    Query(q): Query<StreamQuery>,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<Response> {
     let visitor = visitor_from(&state, Some(&q.token)).await?;
     let widget = state.services.widget(visitor.channel_id).await?;
     let workspace = state.services.channel_workspace(widget.channel_id).await?;
@@ -120,7 +153,11 @@ impl Feed {
     /// What, if anything, of this event the visitor gets.
     async fn translate(&mut self, services: &Services, event: &Event) -> Option<serde_json::Value> {
         let data = &event.data;
-        let conversation = |key: &str| data.get(key).and_then(|v| v.as_str()).and_then(|s| s.parse::<ConversationId>().ok());
+        let conversation = |key: &str| {
+            data.get(key)
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.parse::<ConversationId>().ok())
+        };
         match event.kind {
             "conversation.created" | "conversation.updated" => {
                 let id = conversation("id")?;
@@ -147,17 +184,27 @@ impl Feed {
                     }
                 }
                 let message: StoredMessage = serde_json::from_value(data.clone()).ok()?;
-                if !matches!(message.kind, switchboard_core::MessageKind::Text | switchboard_core::MessageKind::Media | switchboard_core::MessageKind::Template) {
+                if !matches!(
+                    message.kind,
+                    switchboard_core::MessageKind::Text
+                        | switchboard_core::MessageKind::Media
+                        | switchboard_core::MessageKind::Template
+                ) {
                     return None;
                 }
                 let view = services.visitor_view(&message).await.ok()?;
-                let kind = if event.kind == "message.created" { "message" } else { "message.updated" };
+                let kind = if event.kind == "message.created" {
+                    "message"
+                } else {
+                    "message.updated"
+                };
                 Some(serde_json::json!({"type": kind, "data": view}))
             }
             "conversation.typing" => {
                 let id = conversation("conversation_id")?;
-                (self.conversations.contains(&id) && data.get("by").and_then(|v| v.as_str()) == Some("user"))
-                    .then(|| serde_json::json!({"type": "typing", "data": {"conversation_id": id, "name": data.get("name")}}))
+                (self.conversations.contains(&id) && data.get("by").and_then(|v| v.as_str()) == Some("user")).then(
+                    || serde_json::json!({"type": "typing", "data": {"conversation_id": id, "name": data.get("name")}}),
+                )
             }
             _ => None,
         }
@@ -167,11 +214,22 @@ impl Feed {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum VisitorSays {
-    Typing { conversation_id: ConversationId },
-    Ack { conversation_id: ConversationId, up_to: MessageId, status: DeliveryStatus },
+    Typing {
+        conversation_id: ConversationId,
+    },
+    Ack {
+        conversation_id: ConversationId,
+        up_to: MessageId,
+        status: DeliveryStatus,
+    },
 }
 
-async fn run_visitor(mut socket: WebSocket, services: Services, visitor: Visitor, workspace: switchboard_core::WorkspaceId) {
+async fn run_visitor(
+    mut socket: WebSocket,
+    services: Services,
+    visitor: Visitor,
+    workspace: switchboard_core::WorkspaceId,
+) {
     let mut live = services.events().subscribe(workspace, None).live;
     let mut feed = Feed {
         visitor,
@@ -231,10 +289,16 @@ async fn run_visitor(mut socket: WebSocket, services: Services, visitor: Visitor
 pub async fn loader() -> Response {
     (
         [
-            (CONTENT_TYPE, HeaderValue::from_static("application/javascript; charset=utf-8")),
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/javascript; charset=utf-8"),
+            ),
             (CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
             // Other sites load this script.
-            (axum::http::HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("cross-origin")),
+            (
+                axum::http::HeaderName::from_static("cross-origin-resource-policy"),
+                HeaderValue::from_static("cross-origin"),
+            ),
         ],
         include_str!("../assets/widget/loader.js"),
     )
@@ -242,11 +306,25 @@ pub async fn loader() -> Response {
 }
 
 pub async fn frame_script() -> Response {
-    ([(CONTENT_TYPE, "application/javascript; charset=utf-8"), (CACHE_CONTROL, "public, max-age=300")], include_str!("../assets/widget/frame.js")).into_response()
+    (
+        [
+            (CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../assets/widget/frame.js"),
+    )
+        .into_response()
 }
 
 pub async fn frame_style() -> Response {
-    ([(CONTENT_TYPE, "text/css; charset=utf-8"), (CACHE_CONTROL, "public, max-age=300")], include_str!("../assets/widget/frame.css")).into_response()
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            (CACHE_CONTROL, "public, max-age=300"),
+        ],
+        include_str!("../assets/widget/frame.css"),
+    )
+        .into_response()
 }
 
 #[derive(Template)]
@@ -269,14 +347,24 @@ pub struct FrameQuery {
 pub async fn frame(State(state): State<AppState>, Query(q): Query<FrameQuery>) -> ApiResult<Response> {
     let widget = state.services.widget(q.channel).await?;
     let s = &widget.settings;
-    let ancestors = if s.allowed_origins.is_empty() { "'none'".to_owned() } else { s.allowed_origins.join(" ") };
+    let ancestors = if s.allowed_origins.is_empty() {
+        "'none'".to_owned()
+    } else {
+        s.allowed_origins.join(" ")
+    };
     let page = FramePage {
         channel_id: widget.channel_id.to_string(),
         title: s.title.clone(),
         color: s.color.clone(),
         greeting: s.greeting.clone().unwrap_or_default(),
-        prechat_name: serde_json::to_value(s.prechat_name).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
-        prechat_email: serde_json::to_value(s.prechat_email).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        prechat_name: serde_json::to_value(s.prechat_name)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        prechat_email: serde_json::to_value(s.prechat_email)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
     };
     let html = page.render().map_err(|e| ApiError::new("internal", e.to_string()))?;
     let csp = format!(
@@ -287,4 +375,42 @@ pub async fn frame(State(state): State<AppState>, Query(q): Query<FrameQuery>) -
         response.headers_mut().insert("content-security-policy", v);
     }
     Ok(response)
+}
+
+/// `POST /widget/v1/conversations/{conversation_id}/attachments?filename=…`:
+/// the visitor sends a file (raw body), checked and stored like any upload.
+pub async fn upload(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+    Path(id): Path<ConversationId>,
+    Query(q): Query<crate::api::attachments::UploadQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<(StatusCode, axum::Json<switchboard_core::MessageView>)> {
+    use futures::TryStreamExt;
+    let declared_size = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let mut stream = body.into_data_stream().map_err(std::io::Error::other);
+    let upload = switchboard_service::Upload {
+        filename: q.filename,
+        caption: q.caption,
+        declared_size,
+        body: &mut stream,
+    };
+    let view = state.services.visitor_upload(&v, id, upload).await?;
+    Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// `GET /widget/v1/attachments/{attachment_id}`: a file of the visitor's own
+/// conversations (fetched by the frame with its token, shown as a blob).
+pub async fn download(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+    Path(id): Path<switchboard_core::AttachmentId>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let record = state.services.visitor_attachment(&v, id).await?;
+    crate::api::attachments::serve(&state, &record, false, &headers).await
 }

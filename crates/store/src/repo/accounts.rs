@@ -160,6 +160,23 @@ impl Exec<'_> {
         Ok(())
     }
 
+    /// Store `value` under `key` unless one is there; return what is stored.
+    pub async fn init_setting(&mut self, key: &str, value: &str) -> Result<String> {
+        self.execute(
+            Query::insert()
+                .into_table(InstanceSettings::Table)
+                .columns([InstanceSettings::Key, InstanceSettings::Value])
+                .values_panic([key.into(), value.into()])
+                .on_conflict(
+                    sea_query::OnConflict::column(InstanceSettings::Key)
+                        .do_nothing()
+                        .to_owned(),
+                ),
+        )
+        .await?;
+        Ok(self.setting(key).await?.unwrap_or_else(|| value.to_owned()))
+    }
+
     pub async fn delete_setting(&mut self, key: &str) -> Result<u64> {
         self.execute(
             Query::delete()

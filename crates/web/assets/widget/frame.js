@@ -62,6 +62,7 @@
     }
     item.className = message.direction === "in" ? "in" : "out";
     item.textContent = message.body || "";
+    (message.attachments || []).forEach(function (a) { item.appendChild(attachmentView(a)); });
     var meta = document.createElement("span");
     meta.className = "meta";
     var who = message.direction === "out" ? (message.author_name || "Support") : "You";
@@ -71,6 +72,58 @@
     list.scrollTop = list.scrollHeight;
     if (message.direction === "out") acknowledge(message);
   }
+
+  // Files are fetched with the visitor's token and shown from a blob URL.
+  function fetchBlob(a) {
+    return fetch("/widget/v1/attachments/" + a.id, { headers: { "Authorization": "Bearer " + state.token } })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.blob(); });
+  }
+
+  function attachmentView(a) {
+    if (a.kind === "image") {
+      var img = document.createElement("img");
+      img.className = "preview";
+      img.alt = a.filename;
+      fetchBlob(a).then(function (blob) { img.src = URL.createObjectURL(blob); }).catch(function () { img.alt = a.filename + " (not available)"; });
+      return img;
+    }
+    var link = document.createElement("a");
+    link.className = "file";
+    link.textContent = a.filename + " (" + Math.max(1, Math.round(a.size / 1024)) + " KB)";
+    link.href = "#";
+    link.addEventListener("click", function (e) {
+      e.preventDefault();
+      fetchBlob(a).then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var save = document.createElement("a");
+        save.href = url;
+        save.download = a.filename;
+        save.click();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      });
+    });
+    return link;
+  }
+
+  var fileInput = document.getElementById("file");
+  function enableFiles() { fileInput.disabled = !state.conversation; }
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files[0];
+    if (!file || !state.conversation) return;
+    statusLine.textContent = "Sending " + file.name + "…";
+    fetch("/widget/v1/conversations/" + state.conversation + "/attachments?filename=" + encodeURIComponent(file.name), {
+      method: "POST",
+      headers: { "Authorization": "Bearer " + state.token },
+      body: file
+    }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok) throw new Error((data && data.error && data.error.message) || ("HTTP " + r.status));
+        statusLine.textContent = "";
+        render({ id: data.id, conversation_id: data.conversation_id, direction: "in", body: data.body, attachments: data.attachments, created_at: data.created_at });
+      });
+    }).catch(function (e) { statusLine.textContent = e.message; })
+      .finally(function () { fileInput.value = ""; });
+  });
 
   function acknowledge(message) {
     if (!state.conversation) return;
@@ -98,6 +151,7 @@
       prechat.hidden = !!latest || !(root.dataset.prechatName !== "off" || root.dataset.prechatEmail !== "off");
       if (!latest) return;
       state.conversation = latest.id;
+      enableFiles();
       if (latest.agent_name) agentLine.textContent = latest.agent_name + " is here to help";
       return api("GET", "/widget/v1/conversations/" + latest.id + "/messages").then(function (msgs) {
         msgs.items.forEach(render);
@@ -164,6 +218,7 @@
     text.value = "";
     api("POST", "/widget/v1/messages", body).then(function (res) {
       state.conversation = res.conversation_id;
+      enableFiles();
       prechat.hidden = true;
       document.getElementById("prechat-error").textContent = "";
       return api("GET", "/widget/v1/conversations/" + res.conversation_id + "/messages").then(function (msgs) {

@@ -112,6 +112,16 @@ pub async fn download(
     request_headers: HeaderMap,
 ) -> ApiResult<Response> {
     let record = s.services.attachment(&a, id).await?;
+    serve(&s, &record, q.download == Some(true), &request_headers).await
+}
+
+/// Stream a stored file with headers that keep a browser from running it.
+pub async fn serve(
+    s: &AppState,
+    record: &switchboard_service::AttachmentRecord,
+    force_download: bool,
+    request_headers: &HeaderMap,
+) -> ApiResult<Response> {
     let att = &record.attachment;
     let etag = format!("\"{}\"", att.sha256);
     let mut headers = HeaderMap::new();
@@ -133,7 +143,7 @@ pub async fn download(
     } else {
         "application/octet-stream"
     };
-    let inline = media::is_inline_image(mime) && q.download != Some(true);
+    let inline = media::is_inline_image(mime) && !force_download;
     headers.insert(CONTENT_TYPE, header(mime));
     headers.insert(CONTENT_LENGTH, header(&att.size.to_string()));
     headers.insert(
@@ -143,7 +153,7 @@ pub async fn download(
             &att.filename,
         )),
     );
-    let stream = s.services.open_attachment(&record).await?;
+    let stream = s.services.open_attachment(record).await?;
     Ok((StatusCode::OK, headers, Body::from_stream(stream)).into_response())
 }
 

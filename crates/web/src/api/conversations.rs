@@ -100,3 +100,12 @@ pub async fn post_message(
         axum::Json(s.services.post_message(&a, id, req).await?),
     ))
 }
+
+pub async fn typing(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+) -> ApiResult<StatusCode> {
+    s.services.agent_typing(&a, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -60,6 +60,8 @@ pub enum RouteAuth {
     User,
     /// The channel's webhook signature.
     Signature,
+    /// A web-chat visitor token (`Authorization: Bearer sbv1…`).
+    Visitor,
 }
 
 type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -183,6 +185,34 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .auth(RouteAuth::Signature)
             .req::<serde_json::Value>(json!({"message_id": "m-1", "contact": {"id": "c-1"}, "text": "hello"}))
             .resp::<hooks::HookAnswer>(),
+        // web-chat widget (visitors)
+        ApiRoute::new(p.clone(), "/widget/v1/session", "visitorSession", "widget", "Start or continue a widget visitor session", || post(crate::widget::session))
+            .auth(RouteAuth::Public)
+            .req::<switchboard_service::widget::SessionRequest>(json!({"channel_id": "00000000-0000-0000-0000-000000000000"}))
+            .resp::<switchboard_service::widget::VisitorSession>(),
+        ApiRoute::new(m.clone(), "/widget/v1/conversations", "visitorConversations", "widget", "The visitor's conversations", || get(crate::widget::conversations))
+            .auth(RouteAuth::Visitor)
+            .resp::<Items<switchboard_service::widget::VisitorConversation>>(),
+        ApiRoute::new(m.clone(), "/widget/v1/conversations/{conversation_id}/messages", "visitorMessages", "widget", "Messages of one of the visitor's conversations", || get(crate::widget::messages))
+            .auth(RouteAuth::Visitor)
+            .resp::<Items<switchboard_service::widget::VisitorMessage>>(),
+        ApiRoute::new(p.clone(), "/widget/v1/messages", "visitorSend", "widget", "The visitor writes (deduplicated by client_id)", || post(crate::widget::send))
+            .auth(RouteAuth::Visitor)
+            .req::<switchboard_service::widget::VisitorSend>(json!({"text": "Hello!", "client_id": "c-1"}))
+            .resp::<switchboard_service::IngestOutcome>()
+            .created(),
+        ApiRoute::new(p.clone(), "/widget/v1/conversations/{conversation_id}/ack", "visitorAck", "widget", "The widget received or showed messages up to one", || post(crate::widget::ack))
+            .auth(RouteAuth::Visitor)
+            .req::<crate::widget::AckRequest>(json!({"up_to": "00000000-0000-0000-0000-000000000000", "status": "read"}))
+            .no_content(),
+        ApiRoute::new(p.clone(), "/widget/v1/conversations/{conversation_id}/attachments", "visitorUpload", "widget", "The visitor sends a file (raw body, `?filename=`)", || post(crate::widget::upload))
+            .auth(RouteAuth::Visitor)
+            .resp::<switchboard_core::MessageView>()
+            .created(),
+        ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}", "visitorDownload", "widget", "A file of the visitor's conversations", || get(crate::widget::download))
+            .auth(RouteAuth::Visitor),
+        ApiRoute::new(m.clone(), "/widget/v1/ws", "visitorStream", "widget", "WebSocket feed of the visitor's conversations (`?token=…`)", || get(crate::widget::stream))
+            .auth(RouteAuth::Visitor),
         // members
         ApiRoute::new(m.clone(), ws_path!("/users"), "listUsers", "users", "Members of the workspace", || get(dir::list_members)).resp::<Items<Member>>(),
         ApiRoute::new(p.clone(), ws_path!("/users"), "createUser", "users", "Add a member (admin)", || post(dir::create_member))
@@ -278,6 +308,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(Method::PUT, ws_path!("/conversations/{conversation_id}/tags"), "setTags", "conversations", "Replace the conversation's tags", || put(conv::tags))
             .req::<conv::TagsRequest>(json!({"tags": []}))
             .resp::<Conversation>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/typing"), "agentTyping", "conversations", "Tell the customer an agent is typing", || post(conv::typing))
+            .no_content(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/messages"), "listMessages", "conversations", "Messages in time order with their attachments, cursor-paginated", || get(conv::messages)).resp::<PageOut<switchboard_core::MessageView>>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/messages"), "postMessage", "conversations", "Reply to the customer (text) or write a private note or comment", || post(conv::post_message))
             .req::<svc::NewMessage>(json!({"kind": "note", "body": "called the customer back"}))

@@ -47,6 +47,7 @@ pub fn build() -> Value {
         op["security"] = match route.auth {
             RouteAuth::Public | RouteAuth::Signature => json!([]),
             RouteAuth::User => json!([{"session": []}, {"bearer": []}]),
+            RouteAuth::Visitor => json!([{"visitor": []}]),
         };
         paths
             .entry(route.path.to_owned())
@@ -80,6 +81,7 @@ pub fn build() -> Value {
             "securitySchemes": {
                 "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE},
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "visitor": {"type": "http", "scheme": "bearer", "description": "A widget visitor token from /widget/v1/session"},
             }
         }
     })
