@@ -49,6 +49,7 @@ struct FileConfig {
     job_poll_ms: Option<u64>,
     retry_base_ms: Option<u64>,
     delivery_max_attempts: Option<i64>,
+    presence_grace_secs: Option<u64>,
     log: Option<String>,
     attachments_dir: Option<PathBuf>,
     s3_bucket: Option<String>,
@@ -72,6 +73,7 @@ pub struct Config {
     pub job_poll: Duration,
     pub retry_base: Duration,
     pub delivery_max_attempts: i64,
+    pub presence_grace: Duration,
     pub log: String,
     /// Where attachments go: a folder, or an S3-compatible bucket.
     pub attachments: switchboard_service::StorageConfig,
@@ -173,6 +175,11 @@ impl Config {
             delivery_max_attempts: env("SWITCHBOARD_DELIVERY_MAX_ATTEMPTS")?
                 .or(file.delivery_max_attempts)
                 .unwrap_or(8),
+            presence_grace: Duration::from_secs(
+                env("SWITCHBOARD_PRESENCE_GRACE_SECS")?
+                    .or(file.presence_grace_secs)
+                    .unwrap_or(60),
+            ),
             log: env("SWITCHBOARD_LOG")?.or(file.log).unwrap_or_else(|| "info".into()),
             attachments,
         })

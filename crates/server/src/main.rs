@@ -99,6 +99,7 @@ fn service_config(config: &Config, run_jobs: bool) -> ServiceConfig {
         job_poll_interval: config.job_poll,
         retry_base: config.retry_base,
         delivery_max_attempts: config.delivery_max_attempts,
+        presence_grace: config.presence_grace,
         attachment_storage: config.attachments.clone(),
         ..ServiceConfig::default()
     }
