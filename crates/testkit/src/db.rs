@@ -62,6 +62,7 @@ impl TestDb {
                     .execute(&mut conn)
                     .await
                     .expect("create schema");
+                sweep_stale_schemas(&mut conn).await;
                 let _ = conn.close().await;
                 TestDb::Postgres { schema }
             }
@@ -109,22 +110,44 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let TestDb::Postgres { schema } = self {
             let schema = schema.clone();
-            // Drop the schema from a thread of its own: Drop cannot await,
-            // and this may run inside a runtime.
-            let _ = std::thread::spawn(move || {
+            // Drop the schema from a thread of its own, without waiting for
+            // it: Drop cannot await, and blocking here could stall the very
+            // runtime whose tasks still hold locks in the schema. Schemas
+            // left behind when the process exits first are swept by age.
+            std::thread::spawn(move || {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                     return;
                 };
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_base_url()).await {
-                        let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-                            .execute(&mut conn)
-                            .await;
+                        let sql = format!("SET lock_timeout = '60s'; DROP SCHEMA IF EXISTS \"{schema}\" CASCADE");
+                        let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
                         let _ = conn.close().await;
                     }
                 });
-            })
-            .join();
+            });
+        }
+    }
+}
+
+/// Drop test schemas older than an hour (their names carry a UUIDv7, whose
+/// first 48 bits are the creation time in milliseconds).
+async fn sweep_stale_schemas(conn: &mut sqlx::PgConnection) {
+    let Ok(names) =
+        sqlx::query_scalar::<_, String>("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 't\\_%'")
+            .fetch_all(&mut *conn)
+            .await
+    else {
+        return;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    for name in names {
+        let created = name.get(2..14).and_then(|hex| u64::from_str_radix(hex, 16).ok());
+        if created.is_some_and(|ms| ms + 3_600_000 < now) {
+            let sql = format!("SET lock_timeout = '2s'; DROP SCHEMA IF EXISTS \"{name}\" CASCADE");
+            let _ = sqlx::raw_sql(&sql).execute(&mut *conn).await;
         }
     }
 }
