@@ -113,7 +113,14 @@ pub(crate) async fn insert_activity(
     by: Option<UserId>,
     now: Millis,
 ) -> ServiceResult<Message> {
-    let m = Message {
+    let m = activity_message(c, activity, by, now);
+    exec.insert_message(&m, c.channel_id).await?;
+    Ok(m)
+}
+
+/// An activity line of the conversation, not stored yet.
+pub(crate) fn activity_message(c: &Conversation, activity: Activity, by: Option<UserId>, now: Millis) -> Message {
+    Message {
         id: MessageId::new(),
         workspace_id: c.workspace_id,
         conversation_id: c.id,
@@ -132,9 +139,7 @@ pub(crate) async fn insert_activity(
         delivery_status: None,
         delivery_error: None,
         created_at: now,
-    };
-    exec.insert_message(&m, c.channel_id).await?;
-    Ok(m)
+    }
 }
 
 /// Apply a lifecycle command and write the result with its activity line.

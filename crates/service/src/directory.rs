@@ -464,6 +464,8 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        // Channels that routed to the team lost it as their default.
+        self.forget_all_channels();
         Ok(())
     }
 
@@ -643,6 +645,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
         tx.commit().await?;
+        self.forget_channel(id);
         Ok(CreatedChannel {
             channel: row.to_domain()?,
             secret: new_secret,
@@ -665,6 +668,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.forget_channel(id);
         Ok(())
     }
 

@@ -3,6 +3,11 @@
 //! transaction (group commit: one fsync for many messages) and answers each
 //! only after that transaction is durable.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
 use futures::FutureExt;
 use switchboard_channels::{Inbound, InboundMessage, StatusUpdate};
 use switchboard_core::lifecycle::{self, Command, MessageAuthor};
@@ -13,8 +18,9 @@ use switchboard_core::{
 use switchboard_store::Exec;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::conversations::{insert_activity, set_state, transition};
-use crate::{ServiceError, ServiceResult, Services, routing};
+use crate::conversations::{activity_message, set_state, state_of};
+use crate::routing::Router;
+use crate::{ServiceError, ServiceResult, Services};
 
 /// What became of an inbound message.
 #[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
@@ -32,7 +38,7 @@ pub enum HookOutcome {
     Status { message_id: MessageId, applied: bool },
 }
 
-/// The channel facts ingest needs, read once per request.
+/// The channel facts ingest needs.
 #[derive(Debug, Clone)]
 pub(crate) struct ChannelCtx {
     pub id: ChannelId,
@@ -51,6 +57,75 @@ struct Item {
 pub(crate) struct Ingestor {
     tx: mpsc::Sender<Item>,
     batch_max: usize,
+    /// Batches that could not be stored as a set and were stored message
+    /// by message (see [`Services::ingest_fallbacks`]).
+    fallbacks: Arc<AtomicU64>,
+    channels: Arc<ChannelCache>,
+}
+
+/// What `receive_hook` needs of a channel.
+#[derive(Clone)]
+struct HookChannel {
+    kind: ChannelKind,
+    secret: Option<String>,
+    ctx: ChannelCtx,
+}
+
+/// Channels for webhook requests, so a request does not read its channel
+/// from the database each time: on SQLite that read costs more CPU than the
+/// rest of the request (a pool checkout, the query and the pool's checks,
+/// each a hop to a worker thread). Changes made on this node apply at once
+/// (the directory calls [`Services::forget_channel`]); changes made by
+/// another node sharing a PostgreSQL database within [`CHANNEL_TTL`].
+#[derive(Default)]
+struct ChannelCache {
+    entries: RwLock<HashMap<ChannelId, (HookChannel, Instant)>>,
+    /// Bumped, under the write lock, by every change: a row read before a
+    /// change is not cached after it.
+    generation: AtomicU64,
+}
+
+const CHANNEL_TTL: Duration = Duration::from_secs(1);
+/// Past this many channels the cache starts over (it stays small).
+const CHANNEL_CACHE_MAX: usize = 10_000;
+
+impl ChannelCache {
+    fn get(&self, id: ChannelId) -> Option<HookChannel> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&id)
+            .filter(|(_, at)| at.elapsed() < CHANNEL_TTL)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keep a channel read when the cache was at `generation`, unless
+    /// something changed since.
+    fn put(&self, channel: HookChannel, generation: u64) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation() != generation {
+            return;
+        }
+        if entries.len() >= CHANNEL_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(channel.ctx.id, (channel, Instant::now()));
+    }
+
+    /// Forget one channel, or all of them.
+    fn forget(&self, id: Option<ChannelId>) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        match id {
+            Some(id) => {
+                entries.remove(&id);
+            }
+            None => entries.clear(),
+        }
+    }
 }
 
 pub(crate) struct IngestReceiver(mpsc::Receiver<Item>);
@@ -62,6 +137,8 @@ impl Ingestor {
             Ingestor {
                 tx,
                 batch_max: batch_max.max(1),
+                fallbacks: Arc::default(),
+                channels: Arc::default(),
             },
             IngestReceiver(rx),
         )
@@ -113,26 +190,54 @@ pub(crate) fn spawn_committer(services: Services, rx: IngestReceiver) {
     });
 }
 
-/// Store a batch in one transaction; each message in its own savepoint so
-/// one bad message does not undo the others.
+/// Store a batch and publish what it changed once it is durable.
+///
+/// The batch is stored as a set first: one transaction, a few statements
+/// for the whole batch (each statement costs a driver round trip, which is
+/// what limited ingest). If any of it fails, it is rolled back and stored
+/// again message by message, each in its own savepoint, so one bad message
+/// does not fail the others.
 async fn commit_batch(
     services: &Services,
     items: &[(ChannelCtx, InboundMessage)],
 ) -> ServiceResult<Vec<ServiceResult<IngestOutcome>>> {
     let now = services.now();
     let mut tx = services.store().begin().await?;
+    let (results, changes) = match ingest_set(&mut tx.exec(), items, now).await {
+        Ok((outcomes, changes)) => {
+            tx.commit().await?;
+            (outcomes.into_iter().map(Ok).collect(), changes)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            services.inner.ingest.fallbacks.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(error = %e, size = items.len(), "batched ingest failed; storing message by message");
+            commit_each(services, items, now).await?
+        }
+    };
+    publish(services, changes);
+    Ok(results)
+}
+
+/// The fallback: one transaction, each message in its own savepoint.
+async fn commit_each(
+    services: &Services,
+    items: &[(ChannelCtx, InboundMessage)],
+    now: Millis,
+) -> ServiceResult<(Vec<ServiceResult<IngestOutcome>>, Vec<Change>)> {
+    let mut tx = services.store().begin().await?;
     let mut results = Vec::with_capacity(items.len());
     let mut changes = Vec::new();
-    for (channel, message) in items {
+    for item in items {
         let mut attempt = 0;
         let result = loop {
             attempt += 1;
             let mut sp = tx.savepoint().await?;
-            match ingest_one(&mut sp.exec(), channel, message, now).await {
-                Ok((outcome, change)) => {
+            match ingest_set(&mut sp.exec(), std::slice::from_ref(item), now).await {
+                Ok((mut outcomes, change)) => {
                     sp.commit().await?;
                     changes.extend(change);
-                    break Ok(outcome);
+                    break Ok(outcomes.remove(0));
                 }
                 Err(e) => {
                     sp.rollback().await?;
@@ -148,7 +253,11 @@ async fn commit_batch(
         results.push(result);
     }
     tx.commit().await?;
-    // Published only once durable, in the order they happened.
+    Ok((results, changes))
+}
+
+/// Published only once durable, in the order they happened.
+fn publish(services: &Services, changes: Vec<Change>) {
     for change in changes {
         let kind = if change.created {
             "conversation.created"
@@ -160,31 +269,298 @@ async fn commit_batch(
             services.emit_message("message.created", &change.conversation, m);
         }
     }
-    Ok(results)
 }
 
 /// What one stored message changed, to publish after the commit.
 struct Change {
+    /// The conversation as this message left it.
     conversation: Conversation,
     created: bool,
     /// Activity lines, then the customer's message.
     messages: Vec<Message>,
 }
 
-async fn find_or_create_contact(
+/// Store messages as a set: read what the whole batch needs with one
+/// statement per kind of fact, decide each message in order exactly as if
+/// they were stored one by one, then write with multi-row statements.
+/// Returns one outcome per message, in order, and the changes to publish.
+async fn ingest_set(
     exec: &mut Exec<'_>,
-    channel: &ChannelCtx,
-    message: &InboundMessage,
+    items: &[(ChannelCtx, InboundMessage)],
     now: Millis,
-) -> ServiceResult<ContactId> {
-    if let Some(id) = exec
-        .contact_of_identity(channel.id, &message.contact.external_id)
-        .await?
-    {
-        return Ok(id);
+) -> ServiceResult<(Vec<IngestOutcome>, Vec<Change>)> {
+    let mut batch = Batch::read(exec, items, now).await?;
+    let mut outcomes = Vec::with_capacity(items.len());
+    for (channel, message) in items {
+        outcomes.push(batch.ingest(exec, channel, message).await?);
     }
+    batch.write(exec).await?;
+    Ok((outcomes, batch.changes))
+}
+
+/// `(channel, provider or contact id)`: how providers name things.
+type ExternalKey = (ChannelId, String);
+
+/// A batch being stored: the facts read for it, kept up to date as each
+/// message is decided, and what is to be written.
+struct Batch {
+    now: Millis,
+    /// Inbound messages by provider id: those already stored that the batch
+    /// names (its own ids and the ones it quotes), then the batch's own.
+    inbound: HashMap<ExternalKey, (MessageId, ConversationId)>,
+    /// Outbound messages the batch quotes.
+    outbound: HashMap<ExternalKey, MessageId>,
+    contacts: HashMap<ExternalKey, ContactId>,
+    new_contacts: Vec<Contact>,
+    /// Every conversation read or opened, by id.
+    conversations: HashMap<ConversationId, Conversation>,
+    /// The newest conversation of each (contact, channel).
+    latest: HashMap<(ContactId, ChannelId), ConversationId>,
+    /// Conversations to write. In id order, so concurrent batches (other
+    /// nodes on PostgreSQL) lock rows in one order and cannot deadlock.
+    changed: BTreeSet<ConversationId>,
+    /// Conversations opened by this batch (inserted, no tags to read).
+    opened: HashSet<ConversationId>,
+    router: Router,
+    changes: Vec<Change>,
+}
+
+impl Batch {
+    /// Read what the batch needs: stored messages it names, its customers'
+    /// contacts and their newest conversations.
+    async fn read(exec: &mut Exec<'_>, items: &[(ChannelCtx, InboundMessage)], now: Millis) -> ServiceResult<Batch> {
+        let mut batch = Batch {
+            now,
+            inbound: HashMap::new(),
+            outbound: HashMap::new(),
+            contacts: HashMap::new(),
+            new_contacts: Vec::new(),
+            conversations: HashMap::new(),
+            latest: HashMap::new(),
+            changed: BTreeSet::new(),
+            opened: HashSet::new(),
+            router: Router::new(now),
+            changes: Vec::new(),
+        };
+        let quoted: Vec<(ChannelId, &str)> = items
+            .iter()
+            .filter_map(|(c, m)| m.in_reply_to.as_deref().map(|q| (c.id, q)))
+            .collect();
+        let mut named: Vec<(ChannelId, &str)> = items.iter().map(|(c, m)| (c.id, m.external_id.as_str())).collect();
+        named.extend(quoted.iter().copied());
+        for m in exec.messages_by_provider_ids(Direction::In, &named).await? {
+            batch
+                .inbound
+                .insert((m.channel_id, m.provider_message_id), (m.id, m.conversation_id));
+        }
+        if !quoted.is_empty() {
+            for m in exec.messages_by_provider_ids(Direction::Out, &quoted).await? {
+                batch.outbound.insert((m.channel_id, m.provider_message_id), m.id);
+            }
+        }
+        // Contacts of the messages not stored yet.
+        let senders: Vec<(ChannelId, &str)> = items
+            .iter()
+            .filter(|(c, m)| !batch.inbound.contains_key(&(c.id, m.external_id.clone())))
+            .map(|(c, m)| (c.id, m.contact.external_id.as_str()))
+            .collect();
+        if senders.is_empty() {
+            return Ok(batch);
+        }
+        for (channel, external_id, contact) in exec.contacts_of_identities(&senders).await? {
+            batch.contacts.insert((channel, external_id), contact);
+        }
+        let pairs: Vec<(ContactId, ChannelId)> = senders
+            .iter()
+            .filter_map(|(channel, id)| batch.contacts.get(&(*channel, id.to_string())).map(|c| (*c, *channel)))
+            .collect();
+        if !pairs.is_empty() {
+            for c in exec.latest_conversations(&pairs).await? {
+                batch.latest.insert((c.contact_id, c.channel_id), c.id);
+                batch.conversations.insert(c.id, c);
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Decide one message as if the batch's earlier messages were stored.
+    async fn ingest(
+        &mut self,
+        exec: &mut Exec<'_>,
+        channel: &ChannelCtx,
+        message: &InboundMessage,
+    ) -> ServiceResult<IngestOutcome> {
+        let key = (channel.id, message.external_id.clone());
+        // Stored before, or earlier in this batch: the same answer again.
+        if let Some(&(message_id, conversation_id)) = self.inbound.get(&key) {
+            return Ok(IngestOutcome {
+                message_id,
+                conversation_id,
+                duplicate: true,
+            });
+        }
+        let contact = self.contact(channel, message);
+        let (conversation_id, created, mut messages) = self.conversation_for(exec, channel, contact).await?;
+        // Looked up before this message is added: a message cannot quote itself.
+        let in_reply_to = message.in_reply_to.as_ref().and_then(|quoted| {
+            let quoted = (channel.id, quoted.clone());
+            (self.inbound.get(&quoted).map(|(id, _)| *id)).or_else(|| self.outbound.get(&quoted).copied())
+        });
+        let stored = Message {
+            id: MessageId::new(),
+            workspace_id: channel.workspace_id,
+            conversation_id,
+            direction: Direction::In,
+            sender_kind: SenderKind::Contact,
+            sender_id: Some(contact.to_string()),
+            kind: MessageKind::Text,
+            body: Some(message.text.clone()),
+            activity: None,
+            in_reply_to,
+            provider_message_id: Some(message.external_id.clone()),
+            delivery_status: None,
+            delivery_error: None,
+            created_at: self.now,
+        };
+        self.inbound.insert(key, (stored.id, conversation_id));
+        let now = self.now;
+        let conversation = self.touch(conversation_id);
+        lifecycle::record_message(&mut conversation.times, MessageAuthor::Customer, now);
+        conversation.updated_at = now;
+        let snapshot = conversation.clone();
+        let outcome = IngestOutcome {
+            message_id: stored.id,
+            conversation_id,
+            duplicate: false,
+        };
+        messages.push(stored);
+        self.changes.push(Change {
+            conversation: snapshot,
+            created,
+            messages,
+        });
+        Ok(outcome)
+    }
+
+    /// The customer's contact, created (to be inserted) on first contact.
+    fn contact(&mut self, channel: &ChannelCtx, message: &InboundMessage) -> ContactId {
+        let key = (channel.id, message.contact.external_id.clone());
+        if let Some(id) = self.contacts.get(&key) {
+            return *id;
+        }
+        let contact = new_contact(channel, message, self.now);
+        self.contacts.insert(key, contact.id);
+        let id = contact.id;
+        self.new_contacts.push(contact);
+        id
+    }
+
+    /// The conversation a customer message belongs to: the open one, a recent
+    /// closed one (within the channel's reopen period) or a pending one woken
+    /// up, else a new one. Returns it with whether it is new and the activity
+    /// lines it got.
+    async fn conversation_for(
+        &mut self,
+        exec: &mut Exec<'_>,
+        channel: &ChannelCtx,
+        contact: ContactId,
+    ) -> ServiceResult<(ConversationId, bool, Vec<Message>)> {
+        let now = self.now;
+        if let Some(id) = self.latest.get(&(contact, channel.id)).copied() {
+            let c = &self.conversations[&id];
+            if c.status.is_open() {
+                return Ok((id, false, Vec::new()));
+            }
+            let within_reopen = c
+                .times
+                .closed_at
+                .is_some_and(|closed| now.since(closed) < channel.reopen_minutes * 60_000);
+            if c.status == ConversationStatus::Pending || within_reopen {
+                let team = c.team_id.or(channel.default_team);
+                let route = self.router.route(exec, channel.workspace_id, team).await?;
+                let c = self.touch(id);
+                let (next, activity) = lifecycle::apply(&state_of(c), Command::CustomerReturned { route }, now)?;
+                set_state(c, next, now);
+                let activity = activity_message(c, activity, None, now);
+                return Ok((id, false, vec![activity]));
+            }
+        }
+        let route = self
+            .router
+            .route(exec, channel.workspace_id, channel.default_team)
+            .await?;
+        let (state, activity) = lifecycle::open(Some(route), now);
+        let mut c = Conversation {
+            id: ConversationId::new(),
+            workspace_id: channel.workspace_id,
+            channel_id: channel.id,
+            contact_id: contact,
+            team_id: None,
+            assignee_id: None,
+            status: state.status,
+            priority: Priority::Normal,
+            ticket: false,
+            tags: Vec::new(),
+            close_comment: None,
+            rating: None,
+            times: state.times,
+            updated_at: now,
+        };
+        set_state(&mut c, state, now);
+        let activity = activity_message(&c, activity, None, now);
+        let id = c.id;
+        self.opened.insert(id);
+        self.latest.insert((contact, channel.id), id);
+        self.conversations.insert(id, c);
+        self.touch(id);
+        Ok((id, true, vec![activity]))
+    }
+
+    /// A conversation about to change, remembered for writing.
+    fn touch(&mut self, id: ConversationId) -> &mut Conversation {
+        self.changed.insert(id);
+        self.conversations
+            .get_mut(&id)
+            .expect("a conversation the batch read or opened")
+    }
+
+    /// Write the batch: contacts, conversations (new and changed), every
+    /// activity line and message, routing bookkeeping. Conversations the
+    /// batch continued get their tags for the events (ingest never changes
+    /// tags, and stored conversations read earlier left them out).
+    async fn write(&mut self, exec: &mut Exec<'_>) -> ServiceResult<()> {
+        let continued: Vec<ConversationId> = self
+            .changed
+            .iter()
+            .filter(|id| !self.opened.contains(id))
+            .copied()
+            .collect();
+        if !continued.is_empty() {
+            let tags = exec.conversation_tags(&continued).await?;
+            for change in &mut self.changes {
+                if let Some(tags) = tags.get(&change.conversation.id) {
+                    change.conversation.tags = tags.clone();
+                }
+            }
+        }
+        exec.insert_contacts(&self.new_contacts).await?;
+        let conversations: Vec<&Conversation> = self.changed.iter().map(|id| &self.conversations[id]).collect();
+        exec.save_conversations(&conversations).await?;
+        let messages: Vec<(ChannelId, &Message)> = self
+            .changes
+            .iter()
+            .flat_map(|c| c.messages.iter().map(|m| (c.conversation.channel_id, m)))
+            .collect();
+        exec.insert_messages(&messages).await?;
+        self.router.mark_assigned(exec).await?;
+        Ok(())
+    }
+}
+
+/// A contact for a customer's first message. What the provider says about
+/// the customer is kept only if it is valid.
+fn new_contact(channel: &ChannelCtx, message: &InboundMessage, now: Millis) -> Contact {
     let c = &message.contact;
-    // What the provider says about the customer is kept only if it is valid.
     let name = c
         .name
         .as_deref()
@@ -195,7 +571,7 @@ async fn find_or_create_contact(
         .as_deref()
         .and_then(|e| switchboard_core::validate::Email::parse(e).ok())
         .map(|e| e.to_string());
-    let contact = Contact {
+    Contact {
         id: ContactId::new(),
         workspace_id: channel.workspace_id,
         name,
@@ -209,120 +585,7 @@ async fn find_or_create_contact(
         }],
         created_at: now,
         updated_at: now,
-    };
-    exec.insert_contact(&contact).await?;
-    Ok(contact.id)
-}
-
-/// The conversation a customer message belongs to: the open one, a recent
-/// closed one (within the channel's reopen period) or a pending one woken
-/// up, else a new one.
-async fn conversation_for(
-    exec: &mut Exec<'_>,
-    channel: &ChannelCtx,
-    contact: ContactId,
-    now: Millis,
-) -> ServiceResult<(Conversation, bool, Vec<Message>)> {
-    let latest = exec.latest_conversation(contact, channel.id).await?;
-    if let Some(mut c) = latest {
-        if c.status.is_open() {
-            return Ok((c, false, Vec::new()));
-        }
-        let within_reopen = c
-            .times
-            .closed_at
-            .is_some_and(|closed| now.since(closed) < channel.reopen_minutes * 60_000);
-        if c.status == ConversationStatus::Pending || within_reopen {
-            let route = routing::route(exec, channel.workspace_id, c.team_id.or(channel.default_team), now).await?;
-            let activity = transition(exec, &mut c, Command::CustomerReturned { route }, None, now).await?;
-            return Ok((c, false, vec![activity]));
-        }
     }
-    let route = routing::route(exec, channel.workspace_id, channel.default_team, now).await?;
-    let (state, activity) = lifecycle::open(Some(route), now);
-    let mut c = Conversation {
-        id: ConversationId::new(),
-        workspace_id: channel.workspace_id,
-        channel_id: channel.id,
-        contact_id: contact,
-        team_id: None,
-        assignee_id: None,
-        status: state.status,
-        priority: Priority::Normal,
-        ticket: false,
-        tags: Vec::new(),
-        close_comment: None,
-        rating: None,
-        times: state.times,
-        updated_at: now,
-    };
-    set_state(&mut c, state, now);
-    exec.insert_conversation(&c).await?;
-    let activity = insert_activity(exec, &c, activity, None, now).await?;
-    Ok((c, true, vec![activity]))
-}
-
-async fn ingest_one(
-    exec: &mut Exec<'_>,
-    channel: &ChannelCtx,
-    message: &InboundMessage,
-    now: Millis,
-) -> ServiceResult<(IngestOutcome, Option<Change>)> {
-    if let Some(existing) = exec
-        .message_by_provider_id(channel.id, Direction::In, &message.external_id)
-        .await?
-    {
-        let outcome = IngestOutcome {
-            message_id: existing.id,
-            conversation_id: existing.conversation_id,
-            duplicate: true,
-        };
-        return Ok((outcome, None));
-    }
-    let contact = find_or_create_contact(exec, channel, message, now).await?;
-    let (mut conversation, created, mut activities) = conversation_for(exec, channel, contact, now).await?;
-    let in_reply_to = match &message.in_reply_to {
-        None => None,
-        Some(quoted) => {
-            let found = match exec.message_by_provider_id(channel.id, Direction::In, quoted).await? {
-                Some(m) => Some(m),
-                None => exec.message_by_provider_id(channel.id, Direction::Out, quoted).await?,
-            };
-            found.map(|m| m.id)
-        }
-    };
-    let stored = Message {
-        id: MessageId::new(),
-        workspace_id: channel.workspace_id,
-        conversation_id: conversation.id,
-        direction: Direction::In,
-        sender_kind: SenderKind::Contact,
-        sender_id: Some(contact.to_string()),
-        kind: MessageKind::Text,
-        body: Some(message.text.clone()),
-        activity: None,
-        in_reply_to,
-        provider_message_id: Some(message.external_id.clone()),
-        delivery_status: None,
-        delivery_error: None,
-        created_at: now,
-    };
-    exec.insert_message(&stored, channel.id).await?;
-    lifecycle::record_message(&mut conversation.times, MessageAuthor::Customer, now);
-    conversation.updated_at = now;
-    exec.update_conversation(&conversation).await?;
-    let outcome = IngestOutcome {
-        message_id: stored.id,
-        conversation_id: conversation.id,
-        duplicate: false,
-    };
-    activities.push(stored);
-    let change = Change {
-        conversation,
-        created,
-        messages: activities,
-    };
-    Ok((outcome, Some(change)))
 }
 
 /// The header that carries a provider's signature for a channel kind.
@@ -342,34 +605,70 @@ impl Services {
         signature: Option<&str>,
         body: &[u8],
     ) -> ServiceResult<HookOutcome> {
-        let row = self
-            .store()
-            .reader()
-            .channel_by_id(channel_id)
-            .await?
-            .ok_or(ServiceError::NotFound("channel"))?;
-        let channel = row.to_domain()?;
+        let channel = self.hook_channel(channel_id).await?;
         if channel.kind != kind {
             return Err(ServiceError::NotFound("channel"));
         }
         let inbound = match kind {
             ChannelKind::Api => {
-                let secret = row.secret.as_deref().ok_or(ServiceError::BadSignature)?;
+                let secret = channel.secret.as_deref().ok_or(ServiceError::BadSignature)?;
                 switchboard_channels::api::verify(secret, body, signature)?;
                 switchboard_channels::api::parse(body)?
             }
             _ => return Err(ServiceError::NotFound("channel")),
         };
-        let ctx = ChannelCtx {
-            id: channel.id,
-            workspace_id: channel.workspace_id,
-            default_team: channel.default_team_id,
-            reopen_minutes: channel.reopen_minutes,
-        };
+        let ctx = channel.ctx;
         match inbound {
             Inbound::Message(message) => self.ingest(ctx, message).await.map(HookOutcome::Message),
             Inbound::Status(update) => self.apply_status(&ctx, update).await,
         }
+    }
+
+    /// A webhook's channel, from the cache or the database.
+    async fn hook_channel(&self, id: ChannelId) -> ServiceResult<HookChannel> {
+        let cache = &self.inner.ingest.channels;
+        if let Some(channel) = cache.get(id) {
+            return Ok(channel);
+        }
+        let generation = cache.generation();
+        let row = self
+            .store()
+            .reader()
+            .channel_by_id(id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        let channel = row.to_domain()?;
+        let channel = HookChannel {
+            kind: channel.kind,
+            secret: row.secret,
+            ctx: ChannelCtx {
+                id: channel.id,
+                workspace_id: channel.workspace_id,
+                default_team: channel.default_team_id,
+                reopen_minutes: channel.reopen_minutes,
+            },
+        };
+        cache.put(channel.clone(), generation);
+        Ok(channel)
+    }
+
+    /// A channel changed or is gone: webhooks read it again. Call after the
+    /// change is committed.
+    pub(crate) fn forget_channel(&self, id: ChannelId) {
+        self.inner.ingest.channels.forget(Some(id));
+    }
+
+    /// Something every channel may refer to changed (a team was deleted and
+    /// channels lost it as their default team).
+    pub(crate) fn forget_all_channels(&self) {
+        self.inner.ingest.channels.forget(None);
+    }
+
+    /// How many ingest batches failed as a set and were stored again message
+    /// by message: races with another node, or a message that cannot be
+    /// stored. Each costs a batch's work twice.
+    pub fn ingest_fallbacks(&self) -> u64 {
+        self.inner.ingest.fallbacks.load(Ordering::Relaxed)
     }
 
     pub(crate) async fn ingest(&self, channel: ChannelCtx, message: InboundMessage) -> ServiceResult<IngestOutcome> {

@@ -3,6 +3,9 @@
 //! transaction that changes the conversation, so two chats cannot both take
 //! an agent's last free slot.
 
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+
 use switchboard_core::lifecycle::Routed;
 use switchboard_core::{AssignmentRule, Availability, Millis, TeamId, UserId, WorkspaceId};
 use switchboard_store::{Candidate, Exec};
@@ -33,32 +36,111 @@ pub(crate) async fn route(
     team: Option<TeamId>,
     now: Millis,
 ) -> ServiceResult<Routed> {
-    let Some(team_id) = team else {
-        return Ok(Routed::Queued {
-            team: None,
-            ticket: false,
-        });
-    };
-    let team = exec.team(ws, team_id).await?.ok_or(ServiceError::NotFound("team"))?;
-    if team.assignment_rule == AssignmentRule::Manual {
-        return Ok(Routed::Queued {
-            team: Some(team_id),
-            ticket: false,
-        });
-    }
-    let candidates = exec.team_candidates(ws, team_id).await?;
-    match pick(team.assignment_rule, &candidates) {
-        Some(agent) => {
-            exec.mark_assigned(ws, agent, now).await?;
-            Ok(Routed::Assigned {
-                agent,
-                team: Some(team_id),
-            })
+    let mut router = Router::new(now);
+    let routed = router.route(exec, ws, team).await?;
+    router.mark_assigned(exec).await?;
+    Ok(routed)
+}
+
+/// Routes many chats in one transaction (batched ingest). Each team's rule
+/// and members are read once; chats routed earlier count against an agent's
+/// capacity and round-robin turn although nothing is written yet, so the
+/// batch picks exactly what routing the chats one by one would.
+pub(crate) struct Router {
+    now: Millis,
+    teams: HashMap<(WorkspaceId, TeamId), TeamFacts>,
+    /// Chats routed to each agent so far. Ordered, so the bookkeeping
+    /// writes lock membership rows in one order (no deadlock on PostgreSQL).
+    routed: BTreeMap<(WorkspaceId, UserId), i64>,
+}
+
+struct TeamFacts {
+    rule: AssignmentRule,
+    /// As stored before this router picked anyone; empty for manual teams.
+    candidates: Vec<Candidate>,
+}
+
+impl Router {
+    pub(crate) fn new(now: Millis) -> Router {
+        Router {
+            now,
+            teams: HashMap::new(),
+            routed: BTreeMap::new(),
         }
-        None => Ok(Routed::Queued {
-            team: Some(team_id),
-            ticket: true,
-        }),
+    }
+
+    /// Where a new or returning chat goes. The caller must apply the result
+    /// to a chat that was not `assigned` before (new, pending or closed): an
+    /// `Assigned` answer counts as one more open chat of that agent.
+    pub(crate) async fn route(
+        &mut self,
+        exec: &mut Exec<'_>,
+        ws: WorkspaceId,
+        team: Option<TeamId>,
+    ) -> ServiceResult<Routed> {
+        let Some(team_id) = team else {
+            return Ok(Routed::Queued {
+                team: None,
+                ticket: false,
+            });
+        };
+        self.load_team(exec, ws, team_id).await?;
+        let facts = &self.teams[&(ws, team_id)];
+        if facts.rule == AssignmentRule::Manual {
+            return Ok(Routed::Queued {
+                team: Some(team_id),
+                ticket: false,
+            });
+        }
+        let candidates: Vec<Candidate> = facts.candidates.iter().map(|c| self.as_now(ws, c)).collect();
+        match pick(facts.rule, &candidates) {
+            Some(agent) => {
+                *self.routed.entry((ws, agent)).or_default() += 1;
+                Ok(Routed::Assigned {
+                    agent,
+                    team: Some(team_id),
+                })
+            }
+            None => Ok(Routed::Queued {
+                team: Some(team_id),
+                ticket: true,
+            }),
+        }
+    }
+
+    /// A team's rule and members, read on first use.
+    async fn load_team(&mut self, exec: &mut Exec<'_>, ws: WorkspaceId, team_id: TeamId) -> ServiceResult<()> {
+        if let Entry::Vacant(slot) = self.teams.entry((ws, team_id)) {
+            let rule = exec
+                .team_rule(ws, team_id)
+                .await?
+                .ok_or(ServiceError::NotFound("team"))?;
+            let candidates = match rule {
+                AssignmentRule::Manual => Vec::new(),
+                _ => exec.team_candidates(ws, team_id).await?,
+            };
+            slot.insert(TeamFacts { rule, candidates });
+        }
+        Ok(())
+    }
+
+    /// A candidate as stored, plus what this router already gave them.
+    fn as_now(&self, ws: WorkspaceId, c: &Candidate) -> Candidate {
+        let mut c = c.clone();
+        if let Some(n) = self.routed.get(&(ws, c.user_id)) {
+            c.open_count += n;
+            c.last_assigned_at = Some(self.now);
+        }
+        c
+    }
+
+    /// Round-robin bookkeeping for every agent picked: when they last got a
+    /// chat. Run once routing is done, inside the same transaction.
+    pub(crate) async fn mark_assigned(&self, exec: &mut Exec<'_>) -> ServiceResult<()> {
+        for (ws, agent) in self.routed.keys() {
+            exec.mark_assigned(*ws, *agent, self.now).await?;
+        }
+        Ok(())
     }
 }
 

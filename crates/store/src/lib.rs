@@ -7,12 +7,16 @@ mod migrate;
 pub mod repo;
 pub mod schema;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use std::time::Duration;
+
+use sea_query::{Cond, Expr, IntoColumnRef};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
+use switchboard_core::ChannelId;
 
 pub use exec::{Exec, Rows, Tx};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
@@ -196,4 +200,89 @@ pub(crate) fn parse<T: FromStr>(what: &str, raw: &str) -> Result<T> {
 
 pub(crate) fn parse_opt<T: FromStr>(what: &str, raw: Option<&str>) -> Result<Option<T>> {
     raw.map(|r| parse(what, r)).transpose()
+}
+
+/// Most values one `IN (…)` list carries; longer lists are split across
+/// statements.
+pub(crate) const IN_LIST_MAX: usize = 500;
+
+/// Rows per multi-row `INSERT` for a table of `columns` columns: at most
+/// 500 rows and 30,000 bound values, under SQLite's limit of 32,766
+/// parameters per statement.
+pub(crate) fn rows_per_statement(columns: usize) -> usize {
+    (30_000 / columns.max(1)).clamp(1, 500)
+}
+
+/// `(channel = ? AND key IN (…)) OR (channel = ? AND key IN (…)) …` for
+/// `(channel, key)` pairs, split so no condition holds more than
+/// [`IN_LIST_MAX`] keys: one statement per condition serves a batch that
+/// spans channels. Each disjunct can use an index on `(channel, key)`.
+pub(crate) fn channel_key_conds<C, K>(channel_col: C, key_col: K, pairs: &[(ChannelId, &str)]) -> Vec<Cond>
+where
+    C: IntoColumnRef + Copy,
+    K: IntoColumnRef + Copy,
+{
+    let mut by_channel: BTreeMap<ChannelId, BTreeSet<&str>> = BTreeMap::new();
+    for (channel, key) in pairs {
+        by_channel.entry(*channel).or_default().insert(key);
+    }
+    let mut conds = Vec::new();
+    let (mut cond, mut size) = (Cond::any(), 0);
+    for (channel, keys) in by_channel {
+        let keys: Vec<&str> = keys.into_iter().collect();
+        for chunk in keys.chunks(IN_LIST_MAX) {
+            if size > 0 && size + chunk.len() > IN_LIST_MAX {
+                conds.push(std::mem::replace(&mut cond, Cond::any()));
+                size = 0;
+            }
+            cond = cond.add(
+                Cond::all()
+                    .add(Expr::col(channel_col).eq(channel.to_string()))
+                    .add(Expr::col(key_col).is_in(chunk.iter().copied())),
+            );
+            size += chunk.len();
+        }
+    }
+    if size > 0 {
+        conds.push(cond);
+    }
+    conds
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_query::{Query, SqliteQueryBuilder};
+
+    use super::*;
+    use crate::schema::Messages;
+
+    #[test]
+    fn channel_key_conditions_share_statements_and_stay_under_the_list_limit() {
+        let (a, b) = (ChannelId::new(), ChannelId::new());
+        let keys: Vec<String> = (0..700).map(|i| format!("k{i}")).collect();
+        let mut pairs: Vec<(ChannelId, &str)> = keys.iter().map(|k| (a, k.as_str())).collect();
+        pairs.extend(keys[..300].iter().map(|k| (b, k.as_str())));
+        pairs.push((a, "k1")); // asked twice, bound once
+        let values: Vec<usize> = channel_key_conds(Messages::ChannelId, Messages::ProviderMessageId, &pairs)
+            .into_iter()
+            .map(|cond| {
+                let (_, values) = Query::select()
+                    .column(Messages::Id)
+                    .from(Messages::Table)
+                    .cond_where(cond)
+                    .build(SqliteQueryBuilder);
+                values.0.len()
+            })
+            .collect();
+        // 500 keys of `a`; then the other 200 of `a` and the 300 of `b`
+        // together, each with its channel id.
+        assert_eq!(values, [501, 502]);
+    }
+
+    #[test]
+    fn rows_per_statement_respects_the_parameter_limit() {
+        assert_eq!(rows_per_statement(15), 500);
+        assert_eq!(rows_per_statement(100), 300);
+        assert!(rows_per_statement(20) * 20 <= 32_766);
+    }
 }

@@ -4,7 +4,7 @@ use sea_query::{Cond, Expr, Order, Query};
 use switchboard_core::{ChannelId, Contact, ContactId, ContactIdentity, Millis, WorkspaceId};
 
 use crate::schema::*;
-use crate::{Exec, Page, Result, StoreError, page_of, parse};
+use crate::{Exec, Page, Result, StoreError, channel_key_conds, page_of, parse, rows_per_statement};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct ContactRow {
@@ -55,6 +55,56 @@ fn contact_select() -> sea_query::SelectStatement {
         .to_owned()
 }
 
+const CONTACT_COLUMNS: [Contacts; 9] = [
+    Contacts::Id,
+    Contacts::WorkspaceId,
+    Contacts::Name,
+    Contacts::Phone,
+    Contacts::Email,
+    Contacts::Country,
+    Contacts::Attributes,
+    Contacts::CreatedAt,
+    Contacts::UpdatedAt,
+];
+
+fn contact_values(c: &Contact) -> [sea_query::SimpleExpr; 9] {
+    [
+        c.id.to_string().into(),
+        c.workspace_id.to_string().into(),
+        c.name.clone().into(),
+        c.phone.clone().into(),
+        c.email.clone().into(),
+        c.country.clone().into(),
+        serde_json::Value::Object(c.attributes.clone()).to_string().into(),
+        c.created_at.0.into(),
+        c.updated_at.0.into(),
+    ]
+}
+
+const IDENTITY_COLUMNS: [ContactIdentities; 5] = [
+    ContactIdentities::ChannelId,
+    ContactIdentities::ExternalId,
+    ContactIdentities::WorkspaceId,
+    ContactIdentities::ContactId,
+    ContactIdentities::CreatedAt,
+];
+
+fn identity_values(
+    ws: WorkspaceId,
+    channel: ChannelId,
+    external_id: &str,
+    contact: ContactId,
+    now: Millis,
+) -> [sea_query::SimpleExpr; 5] {
+    [
+        channel.to_string().into(),
+        external_id.into(),
+        ws.to_string().into(),
+        contact.to_string().into(),
+        now.0.into(),
+    ]
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ContactFilter {
     /// Matches name, e-mail, phone or a channel identity (substring).
@@ -65,42 +115,38 @@ pub struct ContactFilter {
 
 impl Exec<'_> {
     pub async fn insert_contact(&mut self, c: &Contact) -> Result<()> {
-        self.execute(
-            Query::insert()
-                .into_table(Contacts::Table)
-                .columns([
-                    Contacts::Id,
-                    Contacts::WorkspaceId,
-                    Contacts::Name,
-                    Contacts::Phone,
-                    Contacts::Email,
-                    Contacts::Country,
-                    Contacts::Attributes,
-                    Contacts::CreatedAt,
-                    Contacts::UpdatedAt,
-                ])
-                .values_panic([
-                    c.id.to_string().into(),
-                    c.workspace_id.to_string().into(),
-                    c.name.clone().into(),
-                    c.phone.clone().into(),
-                    c.email.clone().into(),
-                    c.country.clone().into(),
-                    serde_json::Value::Object(c.attributes.clone()).to_string().into(),
-                    c.created_at.0.into(),
-                    c.updated_at.0.into(),
-                ]),
-        )
-        .await?;
-        for identity in &c.identities {
-            self.insert_identity(
-                c.workspace_id,
-                identity.channel_id,
-                &identity.external_id,
-                c.id,
-                c.created_at,
-            )
-            .await?;
+        self.insert_contacts(std::slice::from_ref(c)).await
+    }
+
+    /// Insert contacts and their identities with multi-row statements (batched
+    /// ingest creates many at once). A channel identity that is already taken
+    /// fails with [`StoreError::Conflict`].
+    pub async fn insert_contacts(&mut self, contacts: &[Contact]) -> Result<()> {
+        for chunk in contacts.chunks(rows_per_statement(CONTACT_COLUMNS.len())) {
+            let mut q = Query::insert();
+            q.into_table(Contacts::Table).columns(CONTACT_COLUMNS);
+            for c in chunk {
+                q.values_panic(contact_values(c));
+            }
+            self.execute(&q).await?;
+        }
+        let identities: Vec<(&Contact, &ContactIdentity)> = contacts
+            .iter()
+            .flat_map(|c| c.identities.iter().map(move |i| (c, i)))
+            .collect();
+        for chunk in identities.chunks(rows_per_statement(IDENTITY_COLUMNS.len())) {
+            let mut q = Query::insert();
+            q.into_table(ContactIdentities::Table).columns(IDENTITY_COLUMNS);
+            for (c, identity) in chunk {
+                q.values_panic(identity_values(
+                    c.workspace_id,
+                    identity.channel_id,
+                    &identity.external_id,
+                    c.id,
+                    c.created_at,
+                ));
+            }
+            self.execute(&q).await?;
         }
         Ok(())
     }
@@ -135,20 +181,8 @@ impl Exec<'_> {
         self.execute(
             Query::insert()
                 .into_table(ContactIdentities::Table)
-                .columns([
-                    ContactIdentities::ChannelId,
-                    ContactIdentities::ExternalId,
-                    ContactIdentities::WorkspaceId,
-                    ContactIdentities::ContactId,
-                    ContactIdentities::CreatedAt,
-                ])
-                .values_panic([
-                    channel.to_string().into(),
-                    external_id.into(),
-                    ws.to_string().into(),
-                    contact.to_string().into(),
-                    now.0.into(),
-                ]),
+                .columns(IDENTITY_COLUMNS)
+                .values_panic(identity_values(ws, channel, external_id, contact, now)),
         )
         .await?;
         Ok(())
@@ -166,6 +200,37 @@ impl Exec<'_> {
             )
             .await?;
         row.map(|(id,)| parse("contact id", &id)).transpose()
+    }
+
+    /// The contacts of many `(channel, external id)` identities at once, for
+    /// batched ingest; identities nobody has are left out.
+    pub async fn contacts_of_identities(
+        &mut self,
+        identities: &[(ChannelId, &str)],
+    ) -> Result<Vec<(ChannelId, String, ContactId)>> {
+        let mut found = Vec::new();
+        for cond in channel_key_conds(ContactIdentities::ChannelId, ContactIdentities::ExternalId, identities) {
+            let rows: Vec<(String, String, String)> = self
+                .fetch_all(
+                    Query::select()
+                        .columns([
+                            ContactIdentities::ChannelId,
+                            ContactIdentities::ExternalId,
+                            ContactIdentities::ContactId,
+                        ])
+                        .from(ContactIdentities::Table)
+                        .cond_where(cond),
+                )
+                .await?;
+            for (channel, external_id, contact) in rows {
+                found.push((
+                    parse("channel id", &channel)?,
+                    external_id,
+                    parse("contact id", &contact)?,
+                ));
+            }
+        }
+        Ok(found)
     }
 
     async fn identities_of(&mut self, contact: &str) -> Result<Vec<ContactIdentity>> {

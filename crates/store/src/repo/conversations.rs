@@ -1,6 +1,8 @@
 //! Conversations, their tags, and messages.
 
-use sea_query::{Cond, Expr, LockType, Order, Query};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use sea_query::{Cond, Expr, LockType, OnConflict, Order, Query};
 use switchboard_core::permissions::Visibility;
 use switchboard_core::{
     ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, ConversationTimes, DeliveryStatus,
@@ -8,7 +10,9 @@ use switchboard_core::{
 };
 
 use crate::schema::*;
-use crate::{Exec, Page, Result, StoreError, page_of, parse, parse_opt};
+use crate::{
+    Exec, IN_LIST_MAX, Page, Result, StoreError, channel_key_conds, page_of, parse, parse_opt, rows_per_statement,
+};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct ConversationRow {
@@ -191,6 +195,57 @@ impl MessageRow {
     }
 }
 
+const MESSAGE_COLUMNS: [Messages; 15] = [
+    Messages::Id,
+    Messages::WorkspaceId,
+    Messages::ConversationId,
+    Messages::ChannelId,
+    Messages::Direction,
+    Messages::SenderKind,
+    Messages::SenderId,
+    Messages::Kind,
+    Messages::Body,
+    Messages::Activity,
+    Messages::InReplyTo,
+    Messages::ProviderMessageId,
+    Messages::DeliveryStatus,
+    Messages::DeliveryError,
+    Messages::CreatedAt,
+];
+
+fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 15] {
+    [
+        m.id.to_string().into(),
+        m.workspace_id.to_string().into(),
+        m.conversation_id.to_string().into(),
+        channel.to_string().into(),
+        m.direction.as_str().into(),
+        m.sender_kind.as_str().into(),
+        m.sender_id.clone().into(),
+        m.kind.as_str().into(),
+        m.body.clone().into(),
+        m.activity
+            .as_ref()
+            .map(|a| serde_json::to_string(a).unwrap_or_default())
+            .into(),
+        m.in_reply_to.map(|x| x.to_string()).into(),
+        m.provider_message_id.clone().into(),
+        m.delivery_status.map(|s| s.as_str()).into(),
+        m.delivery_error.clone().into(),
+        m.created_at.0.into(),
+    ]
+}
+
+/// A stored message found by its provider's id: where it is, not what it says.
+#[derive(Debug, Clone)]
+pub struct ProviderMessage {
+    pub channel_id: ChannelId,
+    pub direction: Direction,
+    pub provider_message_id: String,
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+}
+
 fn message_select() -> sea_query::SelectStatement {
     Query::select()
         .columns([
@@ -311,27 +366,83 @@ impl Exec<'_> {
         }
     }
 
-    /// The newest conversation of a contact on a channel, if any.
-    pub async fn latest_conversation(
-        &mut self,
-        contact: ContactId,
-        channel: ChannelId,
-    ) -> Result<Option<Conversation>> {
-        let row: Option<ConversationRow> = self
-            .fetch_optional(
-                Query::select()
-                    .columns(CONVERSATION_COLUMNS)
-                    .from(Conversations::Table)
-                    .and_where(Expr::col(Conversations::ContactId).eq(contact.to_string()))
-                    .and_where(Expr::col(Conversations::ChannelId).eq(channel.to_string()))
-                    .order_by(Conversations::Id, Order::Desc)
-                    .limit(1),
-            )
-            .await?;
-        match row {
-            None => Ok(None),
-            Some(row) => Ok(self.with_tags(vec![row]).await?.pop()),
+    /// The newest conversation of each `(contact, channel)` pair that has
+    /// one, in one statement per 500 contacts. Tags are not read (`tags` is
+    /// empty): ingest replaces a conversation closed too long ago with a new
+    /// one, so it reads tags only for those it continues, with
+    /// [`Exec::conversation_tags`].
+    pub async fn latest_conversations(&mut self, pairs: &[(ContactId, ChannelId)]) -> Result<Vec<Conversation>> {
+        let contacts: BTreeSet<String> = pairs.iter().map(|(c, _)| c.to_string()).collect();
+        let channels: BTreeSet<String> = pairs.iter().map(|(_, c)| c.to_string()).collect();
+        let contacts: Vec<String> = contacts.into_iter().collect();
+        let mut found = Vec::new();
+        for chunk in contacts.chunks(IN_LIST_MAX) {
+            // The newest id per pair; `conversations_contact (contact_id,
+            // channel_id, id)` answers it from the index.
+            let newest = Query::select()
+                .expr(Expr::col(Conversations::Id).max())
+                .from(Conversations::Table)
+                .and_where(Expr::col(Conversations::ContactId).is_in(chunk.iter().cloned()))
+                .and_where(Expr::col(Conversations::ChannelId).is_in(channels.iter().cloned()))
+                .group_by_columns([Conversations::ContactId, Conversations::ChannelId])
+                .to_owned();
+            let rows: Vec<ConversationRow> = self
+                .fetch_all(
+                    Query::select()
+                        .columns(CONVERSATION_COLUMNS)
+                        .from(Conversations::Table)
+                        .and_where(Expr::col(Conversations::Id).in_subquery(newest)),
+                )
+                .await?;
+            for row in rows {
+                found.push(row.into_domain(Vec::new())?);
+            }
         }
+        // Contacts and channels were matched separately: keep the asked pairs.
+        let wanted: HashSet<(ContactId, ChannelId)> = pairs.iter().copied().collect();
+        found.retain(|c| wanted.contains(&(c.contact_id, c.channel_id)));
+        Ok(found)
+    }
+
+    /// The tag names of each conversation (those without tags are left out).
+    pub async fn conversation_tags(&mut self, ids: &[ConversationId]) -> Result<HashMap<ConversationId, Vec<String>>> {
+        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        let mut tags: HashMap<ConversationId, Vec<String>> = HashMap::new();
+        for chunk in ids.chunks(IN_LIST_MAX) {
+            for (conversation, name) in self.tags_of(chunk).await? {
+                tags.entry(parse("conversation id", &conversation)?)
+                    .or_default()
+                    .push(name);
+            }
+        }
+        Ok(tags)
+    }
+
+    /// Insert new conversations and write back changed ones, many per
+    /// statement (batched ingest). An upsert on `id`: a row that exists gets
+    /// every column [`Exec::update_conversation`] writes; id, workspace,
+    /// channel, contact and `created_at` never change.
+    pub async fn save_conversations(&mut self, conversations: &[&Conversation]) -> Result<()> {
+        let changing: Vec<Conversations> = CONVERSATION_COLUMNS
+            .into_iter()
+            .skip(4)
+            .filter(|col| !matches!(col, Conversations::CreatedAt))
+            .collect();
+        for chunk in conversations.chunks(rows_per_statement(CONVERSATION_COLUMNS.len())) {
+            let mut q = Query::insert();
+            q.into_table(Conversations::Table)
+                .columns(CONVERSATION_COLUMNS)
+                .on_conflict(
+                    OnConflict::column(Conversations::Id)
+                        .update_columns(changing.iter().copied())
+                        .to_owned(),
+                );
+            for c in chunk {
+                q.values_panic(conversation_values(c));
+            }
+            self.execute(&q).await?;
+        }
+        Ok(())
     }
 
     /// Conversations, newest first, limited to what the caller may see.
@@ -421,48 +532,20 @@ impl Exec<'_> {
     /// Insert a message. An inbound message whose provider id this channel
     /// already stored fails with [`StoreError::Conflict`].
     pub async fn insert_message(&mut self, m: &Message, channel: ChannelId) -> Result<()> {
-        self.execute(
-            Query::insert()
-                .into_table(Messages::Table)
-                .columns([
-                    Messages::Id,
-                    Messages::WorkspaceId,
-                    Messages::ConversationId,
-                    Messages::ChannelId,
-                    Messages::Direction,
-                    Messages::SenderKind,
-                    Messages::SenderId,
-                    Messages::Kind,
-                    Messages::Body,
-                    Messages::Activity,
-                    Messages::InReplyTo,
-                    Messages::ProviderMessageId,
-                    Messages::DeliveryStatus,
-                    Messages::DeliveryError,
-                    Messages::CreatedAt,
-                ])
-                .values_panic([
-                    m.id.to_string().into(),
-                    m.workspace_id.to_string().into(),
-                    m.conversation_id.to_string().into(),
-                    channel.to_string().into(),
-                    m.direction.as_str().into(),
-                    m.sender_kind.as_str().into(),
-                    m.sender_id.clone().into(),
-                    m.kind.as_str().into(),
-                    m.body.clone().into(),
-                    m.activity
-                        .as_ref()
-                        .map(|a| serde_json::to_string(a).unwrap_or_default())
-                        .into(),
-                    m.in_reply_to.map(|x| x.to_string()).into(),
-                    m.provider_message_id.clone().into(),
-                    m.delivery_status.map(|s| s.as_str()).into(),
-                    m.delivery_error.clone().into(),
-                    m.created_at.0.into(),
-                ]),
-        )
-        .await?;
+        self.insert_messages(&[(channel, m)]).await
+    }
+
+    /// Insert messages (each with its channel) with multi-row statements, in
+    /// the order given. Fails like [`Exec::insert_message`].
+    pub async fn insert_messages(&mut self, messages: &[(ChannelId, &Message)]) -> Result<()> {
+        for chunk in messages.chunks(rows_per_statement(MESSAGE_COLUMNS.len())) {
+            let mut q = Query::insert();
+            q.into_table(Messages::Table).columns(MESSAGE_COLUMNS);
+            for (channel, m) in chunk {
+                q.values_panic(message_values(m, *channel));
+            }
+            self.execute(&q).await?;
+        }
         Ok(())
     }
 
@@ -492,6 +575,43 @@ impl Exec<'_> {
             )
             .await?;
         row.map(MessageRow::into_domain).transpose()
+    }
+
+    /// The stored messages of one direction among `(channel, provider id)`
+    /// pairs, in one statement per 500 ids (batched ingest: deduplication and
+    /// quoted messages).
+    pub async fn messages_by_provider_ids(
+        &mut self,
+        direction: Direction,
+        pairs: &[(ChannelId, &str)],
+    ) -> Result<Vec<ProviderMessage>> {
+        let mut found = Vec::new();
+        for cond in channel_key_conds(Messages::ChannelId, Messages::ProviderMessageId, pairs) {
+            let rows: Vec<(String, String, String, String)> = self
+                .fetch_all(
+                    Query::select()
+                        .columns([
+                            Messages::ChannelId,
+                            Messages::ProviderMessageId,
+                            Messages::Id,
+                            Messages::ConversationId,
+                        ])
+                        .from(Messages::Table)
+                        .and_where(Expr::col(Messages::Direction).eq(direction.as_str()))
+                        .cond_where(cond),
+                )
+                .await?;
+            for (channel, provider_id, id, conversation) in rows {
+                found.push(ProviderMessage {
+                    channel_id: parse("channel id", &channel)?,
+                    direction,
+                    provider_message_id: provider_id,
+                    id: parse("message id", &id)?,
+                    conversation_id: parse("conversation id", &conversation)?,
+                });
+            }
+        }
+        Ok(found)
     }
 
     /// The provider ids of every inbound message stored for a channel, one

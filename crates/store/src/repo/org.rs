@@ -208,6 +208,20 @@ impl Exec<'_> {
         }
     }
 
+    /// A team's assignment rule alone (routing needs no more).
+    pub async fn team_rule(&mut self, ws: WorkspaceId, id: TeamId) -> Result<Option<AssignmentRule>> {
+        let row: Option<(String,)> = self
+            .fetch_optional(
+                Query::select()
+                    .column(Teams::AssignmentRule)
+                    .from(Teams::Table)
+                    .and_where(Expr::col(Teams::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Teams::Id).eq(id.to_string())),
+            )
+            .await?;
+        row.map(|(rule,)| parse("assignment rule", &rule)).transpose()
+    }
+
     pub async fn teams(&mut self, ws: WorkspaceId) -> Result<Vec<Team>> {
         let rows: Vec<TeamRow> = self
             .fetch_all(
