@@ -181,7 +181,8 @@ fn attributes(
 }
 
 impl Services {
-    async fn audit(
+    /// Record an admin action on a record of the actor's workspace.
+    pub(crate) async fn audit(
         &self,
         tx: &mut Tx<'_>,
         actor: &Actor,

@@ -31,7 +31,7 @@ use switchboard_channels::signing::hmac_sha256;
 use switchboard_core::permissions::Actor;
 use switchboard_core::validate::{Invalid, Label, http_url};
 use switchboard_core::{Millis, WebhookDeliveryId, WebhookId, WorkspaceId};
-use switchboard_store::{AuditEntry, JobRow, Page, Tx, WebhookAttempt, WebhookDeliveryRow, WebhookRow};
+use switchboard_store::{JobRow, Page, Tx, WebhookAttempt, WebhookDeliveryRow, WebhookRow};
 use tokio::sync::mpsc;
 
 use crate::events::{Event, EventBus, EventScope, Subscription};
@@ -561,31 +561,6 @@ impl Services {
         Ok(url)
     }
 
-    async fn audit_webhook(
-        &self,
-        tx: &mut Tx<'_>,
-        actor: &Actor,
-        action: &str,
-        kind: &str,
-        id: String,
-        details: serde_json::Value,
-    ) -> ServiceResult<()> {
-        tx.exec()
-            .insert_audit(
-                &AuditEntry {
-                    workspace_id: Some(actor.workspace_id),
-                    actor_id: Some(actor.user_id),
-                    action,
-                    target_kind: Some(kind),
-                    target_id: Some(id),
-                    details,
-                },
-                self.now(),
-            )
-            .await?;
-        Ok(())
-    }
-
     // ----- endpoints -----
 
     pub async fn webhooks(&self, actor: &Actor) -> ServiceResult<Vec<Webhook>> {
@@ -628,7 +603,7 @@ impl Services {
         };
         let mut tx = self.store().begin().await?;
         tx.exec().insert_webhook(&row).await?;
-        self.audit_webhook(
+        self.audit(
             &mut tx,
             actor,
             "webhook.created",
@@ -674,7 +649,7 @@ impl Services {
         if tx.exec().update_webhook(&row).await? == 0 {
             return Err(ServiceError::NotFound("webhook"));
         }
-        self.audit_webhook(
+        self.audit(
             &mut tx,
             actor,
             "webhook.updated",
@@ -702,7 +677,7 @@ impl Services {
         if tx.exec().delete_webhook(actor.workspace_id, id).await? == 0 {
             return Err(ServiceError::NotFound("webhook"));
         }
-        self.audit_webhook(
+        self.audit(
             &mut tx,
             actor,
             "webhook.deleted",
@@ -785,7 +760,7 @@ impl Services {
         if let Some(allow) = update.allow_private_targets.filter(|a| *a != current) {
             tx.exec().set_workspace_allows_private_targets(ws, allow).await?;
             settings.allow_private_targets = allow;
-            self.audit_webhook(
+            self.audit(
                 &mut tx,
                 actor,
                 "workspace.settings_changed",
