@@ -2,11 +2,13 @@
 //! it holds identifiers, validated values, the conversation lifecycle and the
 //! permission rules, so every other layer shares one definition of them.
 
+pub mod hours;
 pub mod ids;
 pub mod lifecycle;
 pub mod media;
 pub mod model;
 pub mod permissions;
+pub mod routing;
 pub mod time;
 pub mod validate;
 pub mod widget;

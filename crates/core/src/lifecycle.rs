@@ -19,6 +19,7 @@ pub struct LifecycleState {
     pub ticket: bool,
     pub close_comment: Option<String>,
     pub times: ConversationTimes,
+    pub snoozed_until: Option<Millis>,
 }
 
 /// Where routing sent a conversation: to an agent, or into a team's queue.
@@ -78,6 +79,16 @@ pub enum Command {
         by: Option<UserId>,
         priority: Priority,
     },
+    /// Put an open chat aside until `until`.
+    Snooze {
+        by: Option<UserId>,
+        until: Millis,
+    },
+    /// End a snooze: its time came, the customer wrote, or someone woke it.
+    Wake {
+        by: Option<UserId>,
+        customer_wrote: bool,
+    },
 }
 
 impl Command {
@@ -94,6 +105,8 @@ impl Command {
             Command::Reopen { .. } => "reopen",
             Command::CustomerReturned { .. } => "customer_returned",
             Command::SetPriority { .. } => "set_priority",
+            Command::Snooze { .. } => "snooze",
+            Command::Wake { .. } => "wake",
         }
     }
 }
@@ -107,10 +120,14 @@ pub enum LifecycleError {
     },
     #[error("the conversation is already with that agent or team")]
     AlreadyAssigned,
-    #[error("the conversation already has that priority")]
+    #[error("nothing to change: the conversation is already that way")]
     Unchanged,
     #[error("the channel's messaging window is closed; send a template instead")]
     WindowClosed,
+    #[error("a snooze must end in the future")]
+    SnoozeNotInFuture,
+    #[error("the conversation is not snoozed")]
+    NotSnoozed,
 }
 
 /// A new conversation: owned by the bot when the channel has one (`route` is
@@ -127,6 +144,7 @@ pub fn open(route: Option<Routed>, now: Millis) -> (LifecycleState, Activity) {
             created_at: now,
             ..ConversationTimes::default()
         },
+        snoozed_until: None,
     };
     if let Some(route) = route {
         state.enter(route, now);
@@ -154,6 +172,7 @@ pub fn open_pending(sender: UserId, team: Option<TeamId>, now: Millis) -> (Lifec
             created_at: now,
             ..ConversationTimes::default()
         },
+        snoozed_until: None,
     };
     let activity = Activity::Opened {
         status: S::Pending,
@@ -169,6 +188,9 @@ impl LifecycleState {
         match route {
             Routed::Assigned { agent, team } => self.assign_to(agent, team, now),
             Routed::Queued { team, ticket } => {
+                if self.status != S::Queued {
+                    self.times.queued_at = Some(now);
+                }
                 self.status = S::Queued;
                 self.assignee = None;
                 if team.is_some() {
@@ -195,6 +217,7 @@ impl LifecycleState {
         self.status = status;
         self.close_comment = comment;
         self.times.closed_at = Some(now);
+        self.snoozed_until = None;
     }
 }
 
@@ -270,6 +293,7 @@ pub fn apply(
             };
             next.status = S::Queued;
             next.assignee = None;
+            next.times.queued_at = Some(now);
             Activity::Unassigned { by, from_user }
         }
         Command::Resolve { by, comment } => close_by_person(state, &mut next, S::Resolved, by, comment, now)?,
@@ -328,6 +352,26 @@ pub fn apply(
                 from: state.priority,
                 to: priority,
             }
+        }
+        Command::Snooze { by, until } => {
+            if !matches!(from, S::Queued | S::Assigned) {
+                return Err(illegal());
+            }
+            if until <= now {
+                return Err(LifecycleError::SnoozeNotInFuture);
+            }
+            if state.snoozed_until == Some(until) {
+                return Err(LifecycleError::Unchanged);
+            }
+            next.snoozed_until = Some(until);
+            Activity::Snoozed { by, until }
+        }
+        Command::Wake { by, customer_wrote } => {
+            if state.snoozed_until.is_none() {
+                return Err(LifecycleError::NotSnoozed);
+            }
+            next.snoozed_until = None;
+            Activity::Woke { by, customer_wrote }
         }
     };
     Ok((next, activity))
@@ -402,6 +446,9 @@ pub fn activity_target(activity: &Activity) -> Option<ConversationStatus> {
         Activity::Transferred { to_user, .. } => Some(if to_user.is_some() { S::Assigned } else { S::Queued }),
         Activity::Unassigned { .. } => Some(S::Queued),
         Activity::StatusChanged { to, .. } | Activity::Reopened { to, .. } => Some(*to),
-        Activity::PriorityChanged { .. } | Activity::TagsChanged { .. } => None,
+        Activity::PriorityChanged { .. }
+        | Activity::TagsChanged { .. }
+        | Activity::Snoozed { .. }
+        | Activity::Woke { .. } => None,
     }
 }

@@ -91,6 +91,7 @@ string_enum!(MessageKind {
 });
 string_enum!(DeliveryStatus {
     Queued => "queued", Sent => "sent", Delivered => "delivered", Read => "read", Failed => "failed",
+    Scheduled => "scheduled", Cancelled => "cancelled",
 });
 string_enum!(
     /// What an attachment is, which decides its size limit (DESIGN.md §10).
@@ -130,18 +131,22 @@ impl Section {
 
 impl DeliveryStatus {
     /// Delivery status only moves forward (a late "sent" never undoes "read");
-    /// `failed` is final.
+    /// `failed` and `cancelled` are final. A scheduled message is queued
+    /// when its time comes, or cancelled before.
     pub fn can_advance_to(self, next: DeliveryStatus) -> bool {
         use DeliveryStatus::*;
         let rank = |s: DeliveryStatus| match s {
-            Queued => 0,
-            Sent => 1,
-            Delivered => 2,
-            Read => 3,
-            Failed => 4,
+            Scheduled => 0,
+            Queued => 1,
+            Sent => 2,
+            Delivered => 3,
+            Read => 4,
+            Failed | Cancelled => 5,
         };
         match (self, next) {
-            (Failed | Read, _) => false,
+            (Failed | Read | Cancelled, _) | (_, Scheduled) => false,
+            (Scheduled, next) => matches!(next, Queued | Cancelled | Failed),
+            (_, Cancelled) => false,
             (_, Failed) => true,
             _ => rank(next) > rank(self),
         }
@@ -176,6 +181,8 @@ pub struct Team {
     pub name: String,
     pub assignment_rule: AssignmentRule,
     pub member_ids: Vec<UserId>,
+    /// Queue order, requeue of offline members' chats, business hours, ticket auto-reply.
+    pub routing: crate::routing::TeamRouting,
     pub created_at: Millis,
 }
 
@@ -229,6 +236,8 @@ pub struct ConversationTimes {
     pub last_customer_message_at: Option<Millis>,
     pub last_message_at: Option<Millis>,
     pub closed_at: Option<Millis>,
+    /// When the chat last entered a queue (the "longest waiting" order).
+    pub queued_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -247,6 +256,8 @@ pub struct Conversation {
     pub rating: Option<i64>,
     #[serde(flatten)]
     pub times: ConversationTimes,
+    /// Hidden from the agent's attention until then; a customer message wakes it earlier.
+    pub snoozed_until: Option<Millis>,
     pub updated_at: Millis,
 }
 
@@ -298,6 +309,15 @@ pub enum Activity {
         added: Vec<String>,
         removed: Vec<String>,
     },
+    Snoozed {
+        by: Option<UserId>,
+        until: Millis,
+    },
+    /// A snoozed chat woke: its time came (`by` none) or someone woke it.
+    Woke {
+        by: Option<UserId>,
+        customer_wrote: bool,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -316,6 +336,8 @@ pub struct Message {
     pub delivery_status: Option<DeliveryStatus>,
     pub delivery_error: Option<String>,
     pub created_at: Millis,
+    /// A scheduled message goes out then (delivery status `scheduled` until it does).
+    pub send_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

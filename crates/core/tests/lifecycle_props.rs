@@ -56,6 +56,8 @@ fn command() -> impl Strategy<Value = Command> {
         routed().prop_map(|route| Command::CustomerReturned { route }),
         (by(), prop_oneof![Just(Priority::Normal), Just(Priority::Critical)])
             .prop_map(|(by, priority)| Command::SetPriority { by, priority }),
+        (by(), 0i64..60).prop_map(|(by, t)| Command::Snooze { by, until: Millis(t) }),
+        (by(), any::<bool>()).prop_map(|(by, customer_wrote)| Command::Wake { by, customer_wrote }),
     ]
 }
 
@@ -85,6 +87,16 @@ fn assert_defined(s: &LifecycleState) -> Result<(), TestCaseError> {
         "closed_at iff closed: {:?}",
         s
     );
+    if s.snoozed_until.is_some() {
+        prop_assert!(
+            matches!(s.status, S::Queued | S::Assigned),
+            "only open chats snooze: {:?}",
+            s
+        );
+    }
+    if s.status == S::Queued {
+        prop_assert!(s.times.queued_at.is_some(), "a queued chat knows since when: {:?}", s);
+    }
     Ok(())
 }
 

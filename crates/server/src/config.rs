@@ -50,6 +50,7 @@ struct FileConfig {
     retry_base_ms: Option<u64>,
     delivery_max_attempts: Option<i64>,
     presence_grace_secs: Option<u64>,
+    sweep_interval_secs: Option<u64>,
     log: Option<String>,
     attachments_dir: Option<PathBuf>,
     s3_bucket: Option<String>,
@@ -74,6 +75,8 @@ pub struct Config {
     pub retry_base: Duration,
     pub delivery_max_attempts: i64,
     pub presence_grace: Duration,
+    /// How often queues, expiry and offline agents' chats are checked.
+    pub sweep_interval: Duration,
     pub log: String,
     /// Where attachments go: a folder, or an S3-compatible bucket.
     pub attachments: switchboard_service::StorageConfig,
@@ -179,6 +182,12 @@ impl Config {
                 env("SWITCHBOARD_PRESENCE_GRACE_SECS")?
                     .or(file.presence_grace_secs)
                     .unwrap_or(60),
+            ),
+            sweep_interval: Duration::from_secs(
+                env("SWITCHBOARD_SWEEP_INTERVAL_SECS")?
+                    .or(file.sweep_interval_secs)
+                    .unwrap_or(60)
+                    .max(1),
             ),
             log: env("SWITCHBOARD_LOG")?.or(file.log).unwrap_or_else(|| "info".into()),
             attachments,

@@ -375,6 +375,7 @@ impl Services {
             delivery_status: None,
             delivery_error: None,
             created_at: now,
+            send_at: None,
         };
         tx.exec().insert_message(&message, c.channel_id).await?;
         let id = AttachmentId::new();

@@ -60,6 +60,8 @@ pub struct ServiceConfig {
     pub visitor_sessions_per_ip: u32,
     /// Messages a widget visitor may send per minute.
     pub visitor_messages_per_visitor: u32,
+    /// How often queues, expiry and offline agents' chats are checked.
+    pub sweep_interval: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -86,6 +88,7 @@ impl Default for ServiceConfig {
             attachment_max_bytes: 100 * switchboard_core::AttachmentLimits::MB,
             visitor_sessions_per_ip: 60,
             visitor_messages_per_visitor: 30,
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }

@@ -72,6 +72,19 @@ pub struct NewMessage {
     pub kind: MessageKind,
     pub body: String,
     pub in_reply_to: Option<MessageId>,
+    /// Text only: send it then (milliseconds since the epoch) instead of now.
+    /// It can be cancelled until it goes out.
+    pub send_at: Option<Millis>,
+}
+
+/// The furthest ahead a message may be scheduled.
+const SCHEDULE_HORIZON_MS: i64 = 366 * 24 * 3600 * 1000;
+
+/// Snooze a conversation until a time (milliseconds since the epoch).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeRequest {
+    pub until: Millis,
 }
 
 pub(crate) fn scope(c: &Conversation) -> ConversationScope {
@@ -91,6 +104,7 @@ pub(crate) fn state_of(c: &Conversation) -> LifecycleState {
         ticket: c.ticket,
         close_comment: c.close_comment.clone(),
         times: c.times,
+        snoozed_until: c.snoozed_until,
     }
 }
 
@@ -102,6 +116,7 @@ pub(crate) fn set_state(c: &mut Conversation, s: LifecycleState, now: Millis) {
     c.ticket = s.ticket;
     c.close_comment = s.close_comment;
     c.times = s.times;
+    c.snoozed_until = s.snoozed_until;
     c.updated_at = now;
 }
 
@@ -139,6 +154,7 @@ pub(crate) fn activity_message(c: &Conversation, activity: Activity, by: Option<
         delivery_status: None,
         delivery_error: None,
         created_at: now,
+        send_at: None,
     }
 }
 
@@ -165,7 +181,7 @@ fn limit(raw: Option<u64>) -> ServiceResult<u64> {
 
 impl Services {
     /// A conversation the actor may see, read for change inside `tx`.
-    async fn visible_for_update(
+    pub(crate) async fn visible_for_update(
         &self,
         tx: &mut Tx<'_>,
         actor: &Actor,
@@ -260,9 +276,11 @@ impl Services {
                 "you can change the status of your own chats only",
             ));
         }
+        let before = (c.status, c.assignee_id);
         let activity = transition(&mut tx.exec(), &mut c, command, by, now).await?;
         tx.commit().await?;
         self.emit_change(&c, &[activity]);
+        self.after_release(&c, before).await;
         Ok(c)
     }
 
@@ -270,6 +288,8 @@ impl Services {
         let ws = actor.workspace_id;
         let now = self.now();
         let mut tx = self.store().begin().await?;
+        // Before any row lock (see `lock_routing`).
+        tx.exec().lock_routing(ws).await?;
         let mut c = self.visible_for_update(&mut tx, actor, id).await?;
         let comment = switchboard_core::validate::comment(req.comment.as_deref())?;
         if req.user_id.is_none() && req.team_id.is_none() {
@@ -350,10 +370,28 @@ impl Services {
                 comment,
             },
         };
+        let before = (c.status, c.assignee_id);
         let activity = transition(&mut tx.exec(), &mut c, command, by, now).await?;
         tx.commit().await?;
         self.emit_change(&c, &[activity]);
+        self.after_release(&c, before).await;
         Ok(c)
+    }
+
+    /// A chat left its agent (closed, put back, transferred away): their
+    /// capacity freed up, and a chat put back in a queue waits for someone.
+    async fn after_release(&self, c: &Conversation, (status, assignee): (ConversationStatus, Option<UserId>)) {
+        let left = status == ConversationStatus::Assigned && c.assignee_id != assignee;
+        let closed = status == ConversationStatus::Assigned && c.status != ConversationStatus::Assigned;
+        if let Some(agent) = assignee.filter(|_| left || closed) {
+            self.drain_for_members(c.workspace_id, &[agent]).await;
+        }
+        if c.status == ConversationStatus::Queued
+            && let Some(team) = c.team_id
+            && let Err(e) = self.drain_team(c.workspace_id, team).await
+        {
+            tracing::warn!(team = %team, error = %e, "could not route the team's queued chats");
+        }
     }
 
     pub async fn set_priority(
@@ -461,6 +499,17 @@ impl Services {
         let mut tx = self.store().begin().await?;
         let mut c = self.visible_for_update(&mut tx, actor, id).await?;
         let body = MessageText::parse("body", &req.body)?.into_string();
+        let send_at = match req.send_at {
+            None => None,
+            Some(_) if req.kind != MessageKind::Text => {
+                return Err(Invalid::new("send_at", "only messages to the customer (text) can be scheduled").into());
+            }
+            Some(at) if at <= now => return Err(Invalid::new("send_at", "must be in the future").into()),
+            Some(at) if at.since(now) > SCHEDULE_HORIZON_MS => {
+                return Err(Invalid::new("send_at", "at most 366 days ahead").into());
+            }
+            Some(at) => Some(at),
+        };
         if let Some(quoted) = req.in_reply_to {
             tx.exec()
                 .message(ws, quoted)
@@ -483,6 +532,7 @@ impl Services {
             delivery_status: None,
             delivery_error: None,
             created_at: now,
+            send_at: None,
         };
         match req.kind {
             MessageKind::Note | MessageKind::Comment => {
@@ -527,16 +577,23 @@ impl Services {
                         )));
                     }
                 }
-                message.delivery_status = Some(DeliveryStatus::Queued);
+                // A scheduled message counts as written when it goes out.
+                message.send_at = send_at;
+                message.delivery_status = Some(match send_at {
+                    Some(_) => DeliveryStatus::Scheduled,
+                    None => DeliveryStatus::Queued,
+                });
                 tx.exec().insert_message(&message, c.channel_id).await?;
-                lifecycle::record_message(&mut c.times, MessageAuthor::Person, now);
-                c.updated_at = now;
-                tx.exec().update_conversation(&c).await?;
+                if send_at.is_none() {
+                    lifecycle::record_message(&mut c.times, MessageAuthor::Person, now);
+                    c.updated_at = now;
+                    tx.exec().update_conversation(&c).await?;
+                }
                 tx.exec()
                     .enqueue_job(
                         DELIVER_MESSAGE,
                         &serde_json::json!({ "workspace_id": ws, "message_id": message.id }),
-                        now,
+                        send_at.unwrap_or(now),
                         self.config().delivery_max_attempts,
                         now,
                     )
@@ -551,7 +608,7 @@ impl Services {
             }
         }
         tx.commit().await?;
-        if req.kind == MessageKind::Text {
+        if req.kind == MessageKind::Text && send_at.is_none() {
             self.inner.jobs_wake.notify_one();
             self.emit_conversation("conversation.updated", &c);
         }

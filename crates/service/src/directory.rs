@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::permissions::Actor;
+use switchboard_core::routing::TeamRouting;
 use switchboard_core::validate::{Email, Invalid, Label, Password};
 use switchboard_core::widget::WidgetSettings;
 use switchboard_core::{
@@ -66,6 +67,10 @@ pub struct TeamInput {
     pub assignment_rule: AssignmentRule,
     #[serde(default)]
     pub member_ids: Vec<UserId>,
+    /// Queue order, requeue of offline members' chats, business hours,
+    /// ticket auto-reply (see `TeamRouting`).
+    #[schemars(with = "Option<switchboard_core::routing::TeamRouting>")]
+    pub routing: Option<serde_json::Value>,
 }
 
 fn default_rule() -> AssignmentRule {
@@ -77,6 +82,9 @@ fn default_rule() -> AssignmentRule {
 pub struct TeamUpdate {
     pub name: Option<String>,
     pub assignment_rule: Option<AssignmentRule>,
+    /// Replaces the team's routing settings as a whole.
+    #[schemars(with = "Option<switchboard_core::routing::TeamRouting>")]
+    pub routing: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -303,7 +311,13 @@ impl Services {
             return Err(ServiceError::Conflict("the workspace needs at least one admin".into()));
         }
         tx.exec()
-            .update_membership(ws, user, update.role, capacity, update.availability)
+            .update_membership(
+                ws,
+                user,
+                update.role,
+                capacity,
+                update.availability.map(|a| (a, self.now())),
+            )
             .await?;
         if let Some(name) = &name {
             tx.exec()
@@ -329,6 +343,11 @@ impl Services {
         tx.commit().await?;
         if member.availability != current.availability {
             self.emit_presence(ws, user, member.availability);
+        }
+        // Online again, or room for more: queued chats may go to them now.
+        let came_online = member.availability == Availability::Online && current.availability != Availability::Online;
+        if came_online || member.capacity > current.capacity {
+            self.drain_for_members(ws, &[user]).await;
         }
         self.events().publish(
             ws,
@@ -390,6 +409,12 @@ impl Services {
             name: name.into_string(),
             assignment_rule: input.assignment_rule,
             member_ids: Vec::new(),
+            routing: input
+                .routing
+                .as_ref()
+                .map(TeamRouting::parse)
+                .transpose()?
+                .unwrap_or_default(),
             created_at: now,
         };
         let mut tx = self.store().begin().await?;
@@ -432,12 +457,14 @@ impl Services {
             .team(actor.workspace_id, id)
             .await?
             .ok_or(ServiceError::NotFound("team"))?;
+        let routing = update.routing.as_ref().map(TeamRouting::parse).transpose()?;
         tx.exec()
             .update_team(
                 actor.workspace_id,
                 id,
                 name.as_ref().map(Label::as_str),
                 update.assignment_rule,
+                routing.as_ref(),
             )
             .await?;
         let team = tx
@@ -446,6 +473,10 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("team"))?;
         tx.commit().await?;
+        // A new rule or new hours may let waiting chats through now.
+        if let Err(e) = self.drain_team(actor.workspace_id, id).await {
+            tracing::warn!(team = %id, error = %e, "could not route the team's queued chats");
+        }
         Ok(team)
     }
 
@@ -482,6 +513,9 @@ impl Services {
         tx.exec().add_team_member(ws, team, user, self.now()).await?;
         let team = tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;
         tx.commit().await?;
+        if let Err(e) = self.drain_team(ws, team.id).await {
+            tracing::warn!(team = %team.id, error = %e, "could not route the team's queued chats");
+        }
         Ok(team)
     }
 

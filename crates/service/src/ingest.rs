@@ -13,12 +13,13 @@ use switchboard_channels::{Inbound, InboundMessage, StatusUpdate};
 use switchboard_core::lifecycle::{self, Command, MessageAuthor};
 use switchboard_core::{
     ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
-    Direction, Message, MessageId, MessageKind, Millis, Priority, SenderKind, TeamId, WorkspaceId,
+    DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis, Priority, SenderKind, TeamId, WorkspaceId,
 };
 use switchboard_store::Exec;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conversations::{activity_message, set_state, state_of};
+use crate::jobs::DELIVER_MESSAGE;
 use crate::routing::Router;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -45,6 +46,8 @@ pub(crate) struct ChannelCtx {
     pub workspace_id: WorkspaceId,
     pub default_team: Option<TeamId>,
     pub reopen_minutes: i64,
+    /// Whether the business can write back on this channel (ticket auto-replies).
+    pub can_reply: bool,
 }
 
 struct Item {
@@ -203,7 +206,8 @@ async fn commit_batch(
 ) -> ServiceResult<Vec<ServiceResult<IngestOutcome>>> {
     let now = services.now();
     let mut tx = services.store().begin().await?;
-    let (results, changes) = match ingest_set(&mut tx.exec(), items, now).await {
+    let (results, changes) = match ingest_set(&mut tx.exec(), items, now, services.config().delivery_max_attempts).await
+    {
         Ok((outcomes, changes)) => {
             tx.commit().await?;
             (outcomes.into_iter().map(Ok).collect(), changes)
@@ -233,7 +237,14 @@ async fn commit_each(
         let result = loop {
             attempt += 1;
             let mut sp = tx.savepoint().await?;
-            match ingest_set(&mut sp.exec(), std::slice::from_ref(item), now).await {
+            match ingest_set(
+                &mut sp.exec(),
+                std::slice::from_ref(item),
+                now,
+                services.config().delivery_max_attempts,
+            )
+            .await
+            {
                 Ok((mut outcomes, change)) => {
                     sp.commit().await?;
                     changes.extend(change);
@@ -258,6 +269,9 @@ async fn commit_each(
 
 /// Published only once durable, in the order they happened.
 fn publish(services: &Services, changes: Vec<Change>) {
+    if changes.iter().any(|c| c.auto_reply) {
+        services.inner.jobs_wake.notify_one();
+    }
     for change in changes {
         let kind = if change.created {
             "conversation.created"
@@ -276,8 +290,10 @@ struct Change {
     /// The conversation as this message left it.
     conversation: Conversation,
     created: bool,
-    /// Activity lines, then the customer's message.
+    /// Activity lines, then the customer's message, then an auto-reply.
     messages: Vec<Message>,
+    /// Whether a ticket auto-reply waits in the outbox.
+    auto_reply: bool,
 }
 
 /// Store messages as a set: read what the whole batch needs with one
@@ -288,8 +304,18 @@ async fn ingest_set(
     exec: &mut Exec<'_>,
     items: &[(ChannelCtx, InboundMessage)],
     now: Millis,
+    delivery_attempts: i64,
 ) -> ServiceResult<(Vec<IngestOutcome>, Vec<Change>)> {
+    // Routing decisions of a workspace are serialised (PostgreSQL nodes);
+    // taken first and in one order, so they cannot deadlock.
+    let mut workspaces: Vec<WorkspaceId> = items.iter().map(|(c, _)| c.workspace_id).collect();
+    workspaces.sort();
+    workspaces.dedup();
+    for ws in workspaces {
+        exec.lock_routing(ws).await?;
+    }
     let mut batch = Batch::read(exec, items, now).await?;
+    batch.delivery_attempts = delivery_attempts;
     let mut outcomes = Vec::with_capacity(items.len());
     for (channel, message) in items {
         outcomes.push(batch.ingest(exec, channel, message).await?);
@@ -323,6 +349,9 @@ struct Batch {
     opened: HashSet<ConversationId>,
     router: Router,
     changes: Vec<Change>,
+    /// Ticket auto-replies to deliver.
+    deliveries: Vec<(WorkspaceId, MessageId)>,
+    delivery_attempts: i64,
 }
 
 impl Batch {
@@ -341,6 +370,8 @@ impl Batch {
             opened: HashSet::new(),
             router: Router::new(now),
             changes: Vec::new(),
+            deliveries: Vec::new(),
+            delivery_attempts: 1,
         };
         let quoted: Vec<(ChannelId, &str)> = items
             .iter()
@@ -421,25 +452,79 @@ impl Batch {
             delivery_status: None,
             delivery_error: None,
             created_at: self.now,
+            send_at: None,
         };
         self.inbound.insert(key, (stored.id, conversation_id));
         let now = self.now;
         let conversation = self.touch(conversation_id);
+        // A customer message ends a snooze.
+        if conversation.snoozed_until.is_some() {
+            let wake = Command::Wake {
+                by: None,
+                customer_wrote: true,
+            };
+            let (next, activity) = lifecycle::apply(&state_of(conversation), wake, now)?;
+            set_state(conversation, next, now);
+            messages.push(activity_message(conversation, activity, None, now));
+        }
         lifecycle::record_message(&mut conversation.times, MessageAuthor::Customer, now);
         conversation.updated_at = now;
-        let snapshot = conversation.clone();
         let outcome = IngestOutcome {
             message_id: stored.id,
             conversation_id,
             duplicate: false,
         };
         messages.push(stored);
+        let ticket = created && conversation.ticket;
+        let auto_reply = match ticket && channel.can_reply {
+            true => self.auto_reply(exec, channel, conversation_id).await?,
+            false => None,
+        };
+        if let Some(reply) = &auto_reply {
+            self.deliveries.push((channel.workspace_id, reply.id));
+            let conversation = self.touch(conversation_id);
+            lifecycle::record_message(&mut conversation.times, MessageAuthor::Automated, now);
+        }
+        let has_auto_reply = auto_reply.is_some();
+        messages.extend(auto_reply);
         self.changes.push(Change {
-            conversation: snapshot,
+            conversation: self.conversations[&conversation_id].clone(),
             created,
             messages,
+            auto_reply: has_auto_reply,
         });
         Ok(outcome)
+    }
+
+    /// The auto-reply a new ticket gets: its team's, else the workspace's.
+    async fn auto_reply(
+        &mut self,
+        exec: &mut Exec<'_>,
+        channel: &ChannelCtx,
+        conversation_id: ConversationId,
+    ) -> ServiceResult<Option<Message>> {
+        let ws = channel.workspace_id;
+        let text = match self.conversations[&conversation_id].team_id {
+            Some(team) => self.router.routing(exec, ws, team).await?.ticket_auto_reply.clone(),
+            None => self.router.workspace(exec, ws).await?.ticket_auto_reply.clone(),
+        };
+        Ok(text.map(|text| Message {
+            id: MessageId::new(),
+            workspace_id: ws,
+            conversation_id,
+            direction: Direction::Out,
+            sender_kind: SenderKind::System,
+            sender_id: None,
+            kind: MessageKind::Text,
+            body: Some(text),
+            activity: None,
+            in_reply_to: None,
+            provider_message_id: None,
+            delivery_status: Some(DeliveryStatus::Queued),
+            delivery_error: None,
+            created_at: self.now,
+            send_at: None,
+        }))
     }
 
     /// The customer's contact, created (to be inserted) on first contact.
@@ -504,6 +589,7 @@ impl Batch {
             close_comment: None,
             rating: None,
             times: state.times,
+            snoozed_until: None,
             updated_at: now,
         };
         set_state(&mut c, state, now);
@@ -552,6 +638,11 @@ impl Batch {
             .flat_map(|c| c.messages.iter().map(|m| (c.conversation.channel_id, m)))
             .collect();
         exec.insert_messages(&messages).await?;
+        for (ws, message_id) in &self.deliveries {
+            let payload = serde_json::json!({ "workspace_id": ws, "message_id": message_id });
+            exec.enqueue_job(DELIVER_MESSAGE, &payload, self.now, self.delivery_attempts, self.now)
+                .await?;
+        }
         self.router.mark_assigned(exec).await?;
         Ok(())
     }
@@ -646,6 +737,7 @@ impl Services {
                 workspace_id: channel.workspace_id,
                 default_team: channel.default_team_id,
                 reopen_minutes: channel.reopen_minutes,
+                can_reply: channel.kind == ChannelKind::Web || row.callback_url.is_some(),
             },
         };
         cache.put(channel.clone(), generation);

@@ -59,6 +59,18 @@ impl Services {
     /// Claim and run the jobs due now; returns how many ran.
     pub async fn run_due_jobs(&self) -> ServiceResult<usize> {
         let now = self.now();
+        // The first worker run makes sure the periodic sweep exists.
+        if !self
+            .inner
+            .sweep_scheduled
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+            && let Err(e) = self.ensure_sweep(now).await
+        {
+            self.inner
+                .sweep_scheduled
+                .store(false, std::sync::atomic::Ordering::SeqCst);
+            return Err(e);
+        }
         let lease = self.config().job_lease.as_millis() as i64;
         let mut tx = self.store().begin().await?;
         let jobs = tx.exec().claim_jobs(now, lease, 32).await?;
@@ -75,6 +87,8 @@ impl Services {
             match job.kind.as_str() {
                 DELIVER_MESSAGE => self.deliver(&job).await,
                 crate::webhooks::DELIVER_WEBHOOK => self.deliver_webhook(&job).await,
+                crate::timers::SWEEP => self.run_sweep().await,
+                crate::timers::WAKE_SNOOZED => self.wake_snoozed(&job).await,
                 other => Outcome::Fail(format!("unknown job kind {other:?}")),
             }
         };
@@ -136,8 +150,14 @@ impl Services {
             .message(ws, payload.message_id)
             .await?
             .ok_or(ServiceError::NotFound("message"))?;
-        if message.delivery_status != Some(DeliveryStatus::Queued) {
-            return Ok(Outcome::Done); // delivered by an earlier attempt
+        if message.delivery_status == Some(DeliveryStatus::Scheduled) {
+            match self.release_scheduled(&message).await? {
+                crate::schedule::Released::Queued => {}
+                crate::schedule::Released::Cancelled => return Ok(Outcome::Done),
+                crate::schedule::Released::Refused(why) => return Ok(Outcome::Fail(why)),
+            }
+        } else if message.delivery_status != Some(DeliveryStatus::Queued) {
+            return Ok(Outcome::Done); // delivered by an earlier attempt, or cancelled
         }
         let conversation = db
             .conversation(ws, message.conversation_id)

@@ -15,6 +15,8 @@ mod jobs;
 mod presence;
 mod ratelimit;
 mod routing;
+mod schedule;
+mod timers;
 mod webhooks;
 pub mod widget;
 
@@ -24,13 +26,14 @@ pub use accounts::{LoginOutcome, NewToken, SessionInfo};
 pub use attachments::{AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, storage_key};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
-pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest};
+pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, SnoozeRequest, StatusRequest};
 pub use directory::{
     ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, TeamInput, TeamUpdate,
 };
 pub use error::{ServiceError, ServiceResult};
 pub use ingest::{HookOutcome, IngestOutcome, signature_header};
 pub use ratelimit::RateLimiter;
+pub use routing::{TransferAgent, TransferTeam};
 pub use switchboard_core::permissions::Actor;
 pub use switchboard_store::{AttachmentRecord, Page, Store};
 pub use webhooks::{
@@ -56,6 +59,7 @@ struct Inner {
     login_per_ip: RateLimiter,
     login_per_account: RateLimiter,
     jobs_wake: tokio::sync::Notify,
+    sweep_scheduled: std::sync::atomic::AtomicBool,
     dummy_hash: String,
     events: Arc<dyn events::EventBus>,
     presence: presence::Presence,
@@ -105,6 +109,7 @@ impl Services {
                 http,
                 ingest,
                 jobs_wake: tokio::sync::Notify::new(),
+                sweep_scheduled: std::sync::atomic::AtomicBool::new(false),
                 dummy_hash,
                 events: bus,
                 visitor_key: tokio::sync::OnceCell::new(),

@@ -88,7 +88,7 @@ impl Services {
             return Ok(());
         }
         tx.exec()
-            .update_membership(workspace, user, None, None, Some(Availability::Offline))
+            .update_membership(workspace, user, None, None, Some((Availability::Offline, self.now())))
             .await?;
         tx.commit().await?;
         self.emit_presence(workspace, user, Availability::Offline);

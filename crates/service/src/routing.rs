@@ -7,6 +7,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use switchboard_core::lifecycle::Routed;
+use switchboard_core::routing::{EffectiveRouting, WorkspaceRouting};
 use switchboard_core::{AssignmentRule, Availability, Millis, TeamId, UserId, WorkspaceId};
 use switchboard_store::{Candidate, Exec};
 
@@ -17,8 +18,9 @@ pub(crate) fn pick(rule: AssignmentRule, candidates: &[Candidate]) -> Option<Use
     let eligible = candidates
         .iter()
         .filter(|c| c.availability == Availability::Online && c.open_count < c.capacity);
-    // Never assigned sorts first (None < Some), then the longest idle.
-    let idle_key = |c: &&Candidate| (c.last_assigned_at, c.user_id);
+    // Never assigned sorts first (None < Some), then the longest idle; chats
+    // that arrive in the same millisecond go to the one with fewer open.
+    let idle_key = |c: &&Candidate| (c.last_assigned_at, c.open_count, c.user_id);
     match rule {
         AssignmentRule::Manual => None,
         AssignmentRule::RoundRobin => eligible.min_by_key(idle_key).map(|c| c.user_id),
@@ -49,6 +51,7 @@ pub(crate) async fn route(
 pub(crate) struct Router {
     now: Millis,
     teams: HashMap<(WorkspaceId, TeamId), TeamFacts>,
+    workspaces: HashMap<WorkspaceId, WorkspaceRouting>,
     /// Chats routed to each agent so far. Ordered, so the bookkeeping
     /// writes lock membership rows in one order (no deadlock on PostgreSQL).
     routed: BTreeMap<(WorkspaceId, UserId), i64>,
@@ -56,6 +59,7 @@ pub(crate) struct Router {
 
 struct TeamFacts {
     rule: AssignmentRule,
+    routing: EffectiveRouting,
     /// As stored before this router picked anyone; empty for manual teams.
     candidates: Vec<Candidate>,
 }
@@ -65,13 +69,15 @@ impl Router {
         Router {
             now,
             teams: HashMap::new(),
+            workspaces: HashMap::new(),
             routed: BTreeMap::new(),
         }
     }
 
     /// Where a new or returning chat goes. The caller must apply the result
     /// to a chat that was not `assigned` before (new, pending or closed): an
-    /// `Assigned` answer counts as one more open chat of that agent.
+    /// `Assigned` answer counts as one more open chat of that agent. Outside
+    /// the team's business hours, or with nobody eligible, it is a ticket.
     pub(crate) async fn route(
         &mut self,
         exec: &mut Exec<'_>,
@@ -86,6 +92,12 @@ impl Router {
         };
         self.load_team(exec, ws, team_id).await?;
         let facts = &self.teams[&(ws, team_id)];
+        if !facts.routing.is_open(self.now) {
+            return Ok(Routed::Queued {
+                team: Some(team_id),
+                ticket: true,
+            });
+        }
         if facts.rule == AssignmentRule::Manual {
             return Ok(Routed::Queued {
                 team: Some(team_id),
@@ -108,19 +120,47 @@ impl Router {
         }
     }
 
-    /// A team's rule and members, read on first use.
-    async fn load_team(&mut self, exec: &mut Exec<'_>, ws: WorkspaceId, team_id: TeamId) -> ServiceResult<()> {
-        if let Entry::Vacant(slot) = self.teams.entry((ws, team_id)) {
-            let rule = exec
-                .team_rule(ws, team_id)
-                .await?
-                .ok_or(ServiceError::NotFound("team"))?;
-            let candidates = match rule {
-                AssignmentRule::Manual => Vec::new(),
-                _ => exec.team_candidates(ws, team_id).await?,
-            };
-            slot.insert(TeamFacts { rule, candidates });
+    /// The team's effective routing settings (its own over the workspace's).
+    pub(crate) async fn routing(
+        &mut self,
+        exec: &mut Exec<'_>,
+        ws: WorkspaceId,
+        team_id: TeamId,
+    ) -> ServiceResult<&EffectiveRouting> {
+        self.load_team(exec, ws, team_id).await?;
+        Ok(&self.teams[&(ws, team_id)].routing)
+    }
+
+    /// The workspace's routing settings, read on first use.
+    pub(crate) async fn workspace(&mut self, exec: &mut Exec<'_>, ws: WorkspaceId) -> ServiceResult<&WorkspaceRouting> {
+        if let Entry::Vacant(slot) = self.workspaces.entry(ws) {
+            slot.insert(exec.workspace_routing(ws).await?);
         }
+        Ok(&self.workspaces[&ws])
+    }
+
+    /// A team's rule, settings and members, read on first use.
+    async fn load_team(&mut self, exec: &mut Exec<'_>, ws: WorkspaceId, team_id: TeamId) -> ServiceResult<()> {
+        if self.teams.contains_key(&(ws, team_id)) {
+            return Ok(());
+        }
+        let (rule, team_routing) = exec
+            .team_routing(ws, team_id)
+            .await?
+            .ok_or(ServiceError::NotFound("team"))?;
+        let routing = EffectiveRouting::of(&team_routing, self.workspace(exec, ws).await?);
+        let candidates = match rule {
+            AssignmentRule::Manual => Vec::new(),
+            _ => exec.team_candidates(ws, team_id).await?,
+        };
+        self.teams.insert(
+            (ws, team_id),
+            TeamFacts {
+                rule,
+                routing,
+                candidates,
+            },
+        );
         Ok(())
     }
 
@@ -171,5 +211,81 @@ mod tests {
         assert_eq!(pick(AssignmentRule::LeastBusy, &cs), Some(UserId(Uuid::from_u128(2))));
         assert_eq!(pick(AssignmentRule::Manual, &cs), None);
         assert_eq!(pick(AssignmentRule::RoundRobin, &cs[2..]), None);
+    }
+}
+
+/// A team as a transfer target: who in it can take a chat now.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct TransferTeam {
+    pub team_id: TeamId,
+    pub name: String,
+    pub assignment_rule: AssignmentRule,
+    /// Within the team's business hours now.
+    pub open_now: bool,
+    /// A transfer to the team (its rule picking the agent) would succeed.
+    pub available: bool,
+    /// Why it cannot be chosen, when it cannot.
+    pub reason: Option<String>,
+    /// Members online with free capacity, least busy first.
+    pub agents: Vec<TransferAgent>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct TransferAgent {
+    pub user_id: UserId,
+    pub name: String,
+    pub open_chats: i64,
+    pub capacity: i64,
+}
+
+impl crate::Services {
+    /// Where a chat can be transferred now: every team with its eligible
+    /// agents (online, under capacity), and why a team cannot be chosen.
+    pub async fn transfer_targets(
+        &self,
+        actor: &switchboard_core::permissions::Actor,
+    ) -> ServiceResult<Vec<TransferTeam>> {
+        let ws = actor.workspace_id;
+        let now = self.now();
+        let mut db = self.store().reader();
+        let names: HashMap<UserId, String> = db.members(ws).await?.into_iter().map(|m| (m.id, m.name)).collect();
+        let workspace = db.workspace_routing(ws).await?;
+        let mut targets = Vec::new();
+        for team in db.teams(ws).await? {
+            let routing = EffectiveRouting::of(&team.routing, &workspace);
+            let open_now = routing.is_open(now);
+            let mut agents: Vec<TransferAgent> = db
+                .team_candidates(ws, team.id)
+                .await?
+                .into_iter()
+                .filter(|c| c.availability == Availability::Online && c.open_count < c.capacity)
+                .map(|c| TransferAgent {
+                    user_id: c.user_id,
+                    name: names.get(&c.user_id).cloned().unwrap_or_default(),
+                    open_chats: c.open_count,
+                    capacity: c.capacity,
+                })
+                .collect();
+            agents.sort_by(|a, b| (a.open_chats, &a.name).cmp(&(b.open_chats, &b.name)));
+            let reason = if !open_now {
+                Some(format!("{} is outside its business hours", team.name))
+            } else if agents.is_empty() {
+                Some(format!("nobody in team {} is online with free capacity", team.name))
+            } else if team.assignment_rule == AssignmentRule::Manual {
+                Some(format!("{} assigns manually: choose one of its agents", team.name))
+            } else {
+                None
+            };
+            targets.push(TransferTeam {
+                team_id: team.id,
+                name: team.name,
+                assignment_rule: team.assignment_rule,
+                open_now,
+                available: reason.is_none(),
+                reason,
+                agents,
+            });
+        }
+        Ok(targets)
     }
 }

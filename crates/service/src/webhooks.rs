@@ -168,12 +168,18 @@ pub struct WorkspaceSettings {
     /// Let outgoing webhooks reach loopback, private and link-local
     /// addresses (the operator may also allow this for the whole instance).
     pub allow_private_targets: bool,
+    /// Business hours, ticket auto-reply and expiry period; teams may
+    /// override hours and auto-reply.
+    pub routing: switchboard_core::routing::WorkspaceRouting,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceSettingsUpdate {
     pub allow_private_targets: Option<bool>,
+    /// Replaces the routing settings as a whole.
+    #[schemars(with = "Option<switchboard_core::routing::WorkspaceRouting>")]
+    pub routing: Option<serde_json::Value>,
 }
 
 fn corrupt(what: &str, raw: &str) -> ServiceError {
@@ -736,8 +742,10 @@ impl Services {
             .workspace_allows_private_targets(actor.workspace_id)
             .await?
             .ok_or(ServiceError::NotFound("workspace"))?;
+        let routing = self.store().reader().workspace_routing(actor.workspace_id).await?;
         Ok(WorkspaceSettings {
             allow_private_targets: allow,
+            routing,
         })
     }
 
@@ -754,9 +762,28 @@ impl Services {
             .workspace_allows_private_targets(ws)
             .await?
             .ok_or(ServiceError::NotFound("workspace"))?;
+        let routing = update
+            .routing
+            .as_ref()
+            .map(switchboard_core::routing::WorkspaceRouting::parse)
+            .transpose()?;
         let mut settings = WorkspaceSettings {
             allow_private_targets: current,
+            routing: tx.exec().workspace_routing(ws).await?,
         };
+        if let Some(routing) = routing.filter(|r| *r != settings.routing) {
+            tx.exec().set_workspace_routing(ws, &routing).await?;
+            self.audit(
+                &mut tx,
+                actor,
+                "workspace.routing_changed",
+                "workspace",
+                ws.to_string(),
+                serde_json::to_value(&routing).unwrap_or_default(),
+            )
+            .await?;
+            settings.routing = routing;
+        }
         if let Some(allow) = update.allow_private_targets.filter(|a| *a != current) {
             tx.exec().set_workspace_allows_private_targets(ws, allow).await?;
             settings.allow_private_targets = allow;

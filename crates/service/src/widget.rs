@@ -363,6 +363,7 @@ impl Services {
             workspace_id: channel.workspace_id,
             default_team: channel.default_team_id,
             reopen_minutes: channel.reopen_minutes,
+            can_reply: true,
         };
         self.ingest(
             ctx,

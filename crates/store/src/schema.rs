@@ -17,6 +17,7 @@ pub enum Workspaces {
     TimeZone,
     CreatedAt,
     AllowPrivateTargets,
+    Routing,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -40,6 +41,7 @@ pub enum Memberships {
     Capacity,
     LastAssignedAt,
     CreatedAt,
+    AvailabilityChangedAt,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -50,6 +52,7 @@ pub enum Teams {
     Name,
     AssignmentRule,
     CreatedAt,
+    Routing,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -122,6 +125,8 @@ pub enum Conversations {
     LastCustomerMessageAt,
     LastMessageAt,
     ClosedAt,
+    QueuedAt,
+    SnoozedUntil,
     UpdatedAt,
 }
 
@@ -160,6 +165,7 @@ pub enum Messages {
     DeliveryStatus,
     DeliveryError,
     CreatedAt,
+    SendAt,
 }
 
 #[derive(Iden, Clone, Copy)]

@@ -93,7 +93,17 @@ impl TestApp {
 
     /// Start a server on an existing database (e.g. after a restart).
     pub async fn spawn_on(db: TestDb, options: TestOptions) -> TestApp {
-        let store = Store::connect(&StoreOptions::new(db.url()))
+        let url = db.url();
+        Self::spawn_at(&url, db, options).await
+    }
+
+    /// A second server on this one's database: another node of a cluster.
+    pub async fn another_node(&self, options: TestOptions) -> TestApp {
+        Self::spawn_at(&self.db.url(), TestDb::Detached, options).await
+    }
+
+    async fn spawn_at(url: &str, db: TestDb, options: TestOptions) -> TestApp {
+        let store = Store::connect(&StoreOptions::new(url))
             .await
             .expect("connect to the test database");
         store.migrate().await.expect("migrate");

@@ -521,11 +521,9 @@ async fn illegal_lifecycle_moves_are_refused() {
     );
     assert_eq!(org.admin.get(&conv_path).await["status"], "queued");
 
+    // Coming online takes the waiting chat (routing drains the queue).
     org.set_online(&org.agent, &org.agent_id).await;
-    let assigned = org
-        .admin
-        .post(&format!("{conv_path}/assign"), json!({"user_id": org.agent_id}))
-        .await;
+    let assigned = org.admin.get(&conv_path).await;
     assert_eq!(assigned.status, 200, "{:?}", assigned.body);
     assert_eq!(assigned["status"], "assigned");
 
@@ -742,11 +740,9 @@ async fn a_supervisor_cannot_reply_to_the_customer() {
     let hook = org.customer_says(&app, "m-1", "customer-1", "hello").await;
     let conv = hook["conversation_id"].as_str().unwrap().to_owned();
     let conv_path = org.path(&format!("/conversations/{conv}"));
+    // Coming online takes the waiting chat (routing drains the queue).
     org.set_online(&org.agent, &org.agent_id).await;
-    let assigned = org
-        .admin
-        .post(&format!("{conv_path}/assign"), json!({"user_id": org.agent_id}))
-        .await;
+    let assigned = org.admin.get(&conv_path).await;
     assert_eq!(assigned.status, 200, "{:?}", assigned.body);
 
     // The supervisor sees the chat of their team…

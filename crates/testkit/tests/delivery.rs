@@ -13,15 +13,10 @@ use switchboard_testkit::{TestApp, TestOptions, eventually};
 async fn assigned_conversation(app: &TestApp, org: &Org) -> String {
     let hook = org.customer_says(app, "in-1", "cust-1", "hello").await;
     let conv = hook["conversation_id"].as_str().unwrap().to_owned();
+    // Coming online takes the waiting chat (routing drains the queue).
     org.set_online(&org.agent, &org.agent_id).await;
-    let r = org
-        .admin
-        .post(
-            &org.path(&format!("/conversations/{conv}/assign")),
-            json!({"user_id": org.agent_id}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = org.admin.get(&org.path(&format!("/conversations/{conv}"))).await;
+    assert_eq!(r["assignee_id"], org.agent_id.as_str(), "{:?}", r.body);
     conv
 }
 

@@ -355,6 +355,7 @@ async fn store_message(tx: &mut Tx<'_>, ws: WorkspaceId, channel: ChannelId, cus
         close_comment: None,
         rating: None,
         times: state.times,
+        snoozed_until: None,
         updated_at: now,
     };
     tx.exec().insert_conversation(&conversation).await.unwrap();
@@ -373,6 +374,7 @@ async fn store_message(tx: &mut Tx<'_>, ws: WorkspaceId, channel: ChannelId, cus
         delivery_status: None,
         delivery_error: None,
         created_at: now,
+        send_at: None,
     };
     tx.exec().insert_message(&message, channel).await.unwrap();
     message.id

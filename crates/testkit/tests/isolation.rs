@@ -92,6 +92,7 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         ("tag_id", tag["id"].as_str().unwrap().to_owned()),
         ("token_id", token["id"].as_str().unwrap().to_owned()),
         ("conversation_id", hook["conversation_id"].as_str().unwrap().to_owned()),
+        ("message_id", hook["message_id"].as_str().unwrap().to_owned()),
         (
             "attachment_id",
             attachment["attachments"][0]["id"].as_str().unwrap().to_owned(),
@@ -196,6 +197,7 @@ async fn another_teams_conversations_are_not_found_for_an_agent() {
     let mut ids: HashMap<&str, String> = HashMap::from([
         ("workspace_id", org.ws.clone()),
         ("conversation_id", sales_conversation.clone()),
+        ("message_id", hook["message_id"].as_str().unwrap().to_owned()),
     ]);
     let mut checked = 0;
     for route in api_routes()

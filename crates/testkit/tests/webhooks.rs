@@ -707,7 +707,7 @@ async fn disabling_or_deleting_an_endpoint_stops_its_pending_retries() {
         app.services
             .store()
             .reader()
-            .count_jobs(switchboard_store::JobState::Ready)
+            .count_jobs_of("deliver_webhook", switchboard_store::JobState::Ready)
             .await
             .unwrap(),
         0

@@ -125,6 +125,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(_) => "invalid_input",
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Lifecycle(L::WindowClosed) => "window_closed",
+            // A time in the past is bad input, not a move the status forbids.
+            ServiceError::Lifecycle(L::SnoozeNotInFuture) => "invalid_input",
             ServiceError::Lifecycle(_) => "illegal_transition",
             ServiceError::NobodyAvailable(_) => "nobody_available",
             ServiceError::RateLimited { .. } => "rate_limited",

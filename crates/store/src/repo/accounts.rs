@@ -426,7 +426,7 @@ impl Exec<'_> {
         user: UserId,
         role: Option<Role>,
         capacity: Option<i64>,
-        availability: Option<Availability>,
+        availability: Option<(Availability, Millis)>,
     ) -> Result<u64> {
         let mut q = Query::update();
         q.table(Memberships::Table)
@@ -438,8 +438,9 @@ impl Exec<'_> {
         if let Some(capacity) = capacity {
             q.value(Memberships::Capacity, capacity);
         }
-        if let Some(a) = availability {
-            q.value(Memberships::Availability, a.as_str());
+        if let Some((a, at)) = availability {
+            q.value(Memberships::Availability, a.as_str())
+                .value(Memberships::AvailabilityChangedAt, at.0);
         }
         if role.is_none() && capacity.is_none() && availability.is_none() {
             return Ok(1);

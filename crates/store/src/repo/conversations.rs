@@ -15,7 +15,7 @@ use crate::{
 };
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct ConversationRow {
+pub(crate) struct ConversationRow {
     id: String,
     workspace_id: String,
     channel_id: String,
@@ -35,6 +35,8 @@ struct ConversationRow {
     last_customer_message_at: Option<i64>,
     last_message_at: Option<i64>,
     closed_at: Option<i64>,
+    queued_at: Option<i64>,
+    snoozed_until: Option<i64>,
     updated_at: i64,
 }
 
@@ -62,13 +64,15 @@ impl ConversationRow {
                 last_customer_message_at: self.last_customer_message_at.map(Millis),
                 last_message_at: self.last_message_at.map(Millis),
                 closed_at: self.closed_at.map(Millis),
+                queued_at: self.queued_at.map(Millis),
             },
+            snoozed_until: self.snoozed_until.map(Millis),
             updated_at: Millis(self.updated_at),
         })
     }
 }
 
-const CONVERSATION_COLUMNS: [Conversations; 20] = [
+pub(crate) const CONVERSATION_COLUMNS: [Conversations; 22] = [
     Conversations::Id,
     Conversations::WorkspaceId,
     Conversations::ChannelId,
@@ -88,10 +92,12 @@ const CONVERSATION_COLUMNS: [Conversations; 20] = [
     Conversations::LastCustomerMessageAt,
     Conversations::LastMessageAt,
     Conversations::ClosedAt,
+    Conversations::QueuedAt,
+    Conversations::SnoozedUntil,
     Conversations::UpdatedAt,
 ];
 
-fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 20] {
+fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 22] {
     let t = &c.times;
     let ms = |m: Option<Millis>| m.map(|m| m.0);
     [
@@ -114,6 +120,8 @@ fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 20] {
         ms(t.last_customer_message_at).into(),
         ms(t.last_message_at).into(),
         ms(t.closed_at).into(),
+        ms(t.queued_at).into(),
+        ms(c.snoozed_until).into(),
         c.updated_at.0.into(),
     ]
 }
@@ -166,6 +174,7 @@ struct MessageRow {
     delivery_status: Option<String>,
     delivery_error: Option<String>,
     created_at: i64,
+    send_at: Option<i64>,
 }
 
 impl MessageRow {
@@ -191,11 +200,12 @@ impl MessageRow {
             delivery_status: parse_opt("delivery status", self.delivery_status.as_deref())?,
             delivery_error: self.delivery_error,
             created_at: Millis(self.created_at),
+            send_at: self.send_at.map(Millis),
         })
     }
 }
 
-const MESSAGE_COLUMNS: [Messages; 15] = [
+const MESSAGE_COLUMNS: [Messages; 16] = [
     Messages::Id,
     Messages::WorkspaceId,
     Messages::ConversationId,
@@ -211,9 +221,10 @@ const MESSAGE_COLUMNS: [Messages; 15] = [
     Messages::DeliveryStatus,
     Messages::DeliveryError,
     Messages::CreatedAt,
+    Messages::SendAt,
 ];
 
-fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 15] {
+fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 16] {
     [
         m.id.to_string().into(),
         m.workspace_id.to_string().into(),
@@ -233,6 +244,7 @@ fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 15
         m.delivery_status.map(|s| s.as_str()).into(),
         m.delivery_error.clone().into(),
         m.created_at.0.into(),
+        m.send_at.map(|t| t.0).into(),
     ]
 }
 
@@ -263,6 +275,7 @@ fn message_select() -> sea_query::SelectStatement {
             Messages::DeliveryStatus,
             Messages::DeliveryError,
             Messages::CreatedAt,
+            Messages::SendAt,
         ])
         .from(Messages::Table)
         .to_owned()
@@ -316,7 +329,7 @@ impl Exec<'_> {
         .await
     }
 
-    async fn with_tags(&mut self, rows: Vec<ConversationRow>) -> Result<Vec<Conversation>> {
+    pub(crate) async fn with_tags(&mut self, rows: Vec<ConversationRow>) -> Result<Vec<Conversation>> {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let tags = self.tags_of(&ids).await?;
         rows.into_iter()
@@ -673,6 +686,19 @@ impl Exec<'_> {
             )
             .await?;
         Ok(n)
+    }
+
+    /// Move a message's delivery status from `from` to `to`; 0 when it was
+    /// not in `from` any more (a race lost to a cancel or a send).
+    pub async fn advance_delivery(&mut self, id: MessageId, from: DeliveryStatus, to: DeliveryStatus) -> Result<u64> {
+        self.execute(
+            Query::update()
+                .table(Messages::Table)
+                .value(Messages::DeliveryStatus, to.as_str())
+                .and_where(Expr::col(Messages::Id).eq(id.to_string()))
+                .and_where(Expr::col(Messages::DeliveryStatus).eq(from.as_str())),
+        )
+        .await
     }
 
     pub async fn set_delivery(

@@ -93,6 +93,37 @@ impl Exec<'_> {
         Ok(id)
     }
 
+    /// Add a timer unless the same one (kind and payload) is already waiting
+    /// to run. Returns whether it was added. Two writers racing on
+    /// PostgreSQL may both add it; every timer is idempotent, so a twin runs
+    /// as a no-op.
+    pub async fn ensure_job(
+        &mut self,
+        kind: &str,
+        payload: &serde_json::Value,
+        run_at: Millis,
+        max_attempts: i64,
+        now: Millis,
+    ) -> Result<bool> {
+        let payload_text = payload.to_string();
+        let waiting: Option<(String,)> = self
+            .fetch_optional(
+                Query::select()
+                    .column(Jobs::Id)
+                    .from(Jobs::Table)
+                    .and_where(Expr::col(Jobs::Kind).eq(kind))
+                    .and_where(Expr::col(Jobs::State).eq(JobState::Ready.as_str()))
+                    .and_where(Expr::col(Jobs::Payload).eq(payload_text))
+                    .limit(1),
+            )
+            .await?;
+        if waiting.is_some() {
+            return Ok(false);
+        }
+        self.enqueue_job(kind, payload, run_at, max_attempts, now).await?;
+        Ok(true)
+    }
+
     /// Claim up to `limit` due jobs for `lease_ms`. Each claim counts as an attempt.
     pub async fn claim_jobs(&mut self, now: Millis, lease_ms: i64, limit: u64) -> Result<Vec<JobRow>> {
         let mut due = Query::select();
@@ -172,6 +203,19 @@ impl Exec<'_> {
                 Query::select()
                     .expr(Expr::col(Jobs::Id).count())
                     .from(Jobs::Table)
+                    .and_where(Expr::col(Jobs::State).eq(state.as_str())),
+            )
+            .await?;
+        Ok(n)
+    }
+
+    pub async fn count_jobs_of(&mut self, kind: &str, state: JobState) -> Result<i64> {
+        let (n,): (i64,) = self
+            .fetch_one(
+                Query::select()
+                    .expr(Expr::col(Jobs::Id).count())
+                    .from(Jobs::Table)
+                    .and_where(Expr::col(Jobs::Kind).eq(kind))
                     .and_where(Expr::col(Jobs::State).eq(state.as_str())),
             )
             .await?;

@@ -7,6 +7,7 @@ mod contacts;
 mod conversations;
 mod jobs;
 mod org;
+mod timers;
 mod webhooks;
 
 pub use accounts::*;

@@ -1,6 +1,7 @@
 //! Teams, channels and tags.
 
 use sea_query::{Cond, Expr, Order, Query};
+use switchboard_core::routing::{TeamRouting, WorkspaceRouting};
 use switchboard_core::{
     AssignmentRule, Channel, ChannelId, ChannelKind, Millis, Tag, TagId, Team, TeamId, UserId, WorkspaceId,
 };
@@ -14,6 +15,7 @@ struct TeamRow {
     workspace_id: String,
     name: String,
     assignment_rule: String,
+    routing: String,
     created_at: i64,
 }
 
@@ -114,6 +116,7 @@ fn team_select() -> sea_query::SelectStatement {
             Teams::WorkspaceId,
             Teams::Name,
             Teams::AssignmentRule,
+            Teams::Routing,
             Teams::CreatedAt,
         ])
         .from(Teams::Table)
@@ -155,6 +158,7 @@ impl Exec<'_> {
                     Teams::WorkspaceId,
                     Teams::Name,
                     Teams::AssignmentRule,
+                    Teams::Routing,
                     Teams::CreatedAt,
                 ])
                 .values_panic([
@@ -162,6 +166,7 @@ impl Exec<'_> {
                     t.workspace_id.to_string().into(),
                     t.name.clone().into(),
                     t.assignment_rule.as_str().into(),
+                    routing_json(&t.routing)?.into(),
                     t.created_at.0.into(),
                 ]),
         )
@@ -189,6 +194,7 @@ impl Exec<'_> {
             workspace_id: parse("workspace id", &row.workspace_id)?,
             name: row.name,
             assignment_rule: parse::<AssignmentRule>("assignment rule", &row.assignment_rule)?,
+            routing: stored_json("team routing", &row.routing)?,
             member_ids,
             created_at: Millis(row.created_at),
         })
@@ -208,18 +214,75 @@ impl Exec<'_> {
         }
     }
 
-    /// A team's assignment rule alone (routing needs no more).
-    pub async fn team_rule(&mut self, ws: WorkspaceId, id: TeamId) -> Result<Option<AssignmentRule>> {
-        let row: Option<(String,)> = self
+    /// A team's assignment rule and routing settings (routing needs no more).
+    pub async fn team_routing(&mut self, ws: WorkspaceId, id: TeamId) -> Result<Option<(AssignmentRule, TeamRouting)>> {
+        let row: Option<(String, String)> = self
             .fetch_optional(
                 Query::select()
-                    .column(Teams::AssignmentRule)
+                    .columns([Teams::AssignmentRule, Teams::Routing])
                     .from(Teams::Table)
                     .and_where(Expr::col(Teams::WorkspaceId).eq(ws.to_string()))
                     .and_where(Expr::col(Teams::Id).eq(id.to_string())),
             )
             .await?;
-        row.map(|(rule,)| parse("assignment rule", &rule)).transpose()
+        row.map(|(rule, routing)| Ok((parse("assignment rule", &rule)?, stored_json("team routing", &routing)?)))
+            .transpose()
+    }
+
+    /// The workspace's routing settings (defaults when it has none).
+    pub async fn workspace_routing(&mut self, ws: WorkspaceId) -> Result<WorkspaceRouting> {
+        let row: Option<(String,)> = self
+            .fetch_optional(
+                Query::select()
+                    .column(Workspaces::Routing)
+                    .from(Workspaces::Table)
+                    .and_where(Expr::col(Workspaces::Id).eq(ws.to_string())),
+            )
+            .await?;
+        match row {
+            Some((raw,)) => stored_json("workspace routing", &raw),
+            None => Ok(WorkspaceRouting::default()),
+        }
+    }
+
+    pub async fn set_workspace_routing(&mut self, ws: WorkspaceId, routing: &WorkspaceRouting) -> Result<u64> {
+        self.execute(
+            Query::update()
+                .table(Workspaces::Table)
+                .value(Workspaces::Routing, routing_json(routing)?)
+                .and_where(Expr::col(Workspaces::Id).eq(ws.to_string())),
+        )
+        .await
+    }
+
+    /// Every workspace id (the timers sweep them one by one).
+    pub async fn workspace_ids(&mut self) -> Result<Vec<WorkspaceId>> {
+        let rows: Vec<(String,)> = self
+            .fetch_all(
+                Query::select()
+                    .column(Workspaces::Id)
+                    .from(Workspaces::Table)
+                    .order_by(Workspaces::Id, Order::Asc),
+            )
+            .await?;
+        rows.iter().map(|(id,)| parse("workspace id", id)).collect()
+    }
+
+    /// Serialise routing decisions of one workspace until the transaction
+    /// ends: two nodes (or two transactions) must not both give an agent
+    /// their last free slot. SQLite's single writer already serialises them.
+    /// Take it before any row lock, so it cannot take part in a deadlock.
+    pub async fn lock_routing(&mut self, ws: WorkspaceId) -> Result<()> {
+        if self.is_postgres() {
+            let key = sea_query::Func::cust(sea_query::Alias::new("hashtextextended"))
+                .arg(format!("routing:{ws}"))
+                .arg(0);
+            self.execute(
+                Query::select().expr(sea_query::Func::cust(sea_query::Alias::new("pg_advisory_xact_lock")).arg(key)),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     pub async fn teams(&mut self, ws: WorkspaceId) -> Result<Vec<Team>> {
@@ -243,6 +306,7 @@ impl Exec<'_> {
         id: TeamId,
         name: Option<&str>,
         rule: Option<AssignmentRule>,
+        routing: Option<&TeamRouting>,
     ) -> Result<u64> {
         let mut q = Query::update();
         q.table(Teams::Table)
@@ -254,7 +318,10 @@ impl Exec<'_> {
         if let Some(rule) = rule {
             q.value(Teams::AssignmentRule, rule.as_str());
         }
-        if name.is_none() && rule.is_none() {
+        if let Some(routing) = routing {
+            q.value(Teams::Routing, routing_json(routing)?);
+        }
+        if name.is_none() && rule.is_none() && routing.is_none() {
             return Ok(1);
         }
         self.execute(&q).await
@@ -535,4 +602,12 @@ impl Exec<'_> {
         )
         .await
     }
+}
+
+fn routing_json(value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| crate::StoreError::Corrupt(format!("routing settings: {e}")))
+}
+
+fn stored_json<T: serde::de::DeserializeOwned>(what: &str, raw: &str) -> Result<T> {
+    serde_json::from_str(raw).map_err(|e| crate::StoreError::Corrupt(format!("{what}: {e}")))
 }

@@ -4,8 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use switchboard_core::MessageId;
 use switchboard_core::{Conversation, ConversationId, Message, Priority, WorkspaceId};
-use switchboard_service::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest};
+use switchboard_service::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, SnoozeRequest, StatusRequest};
 
 use crate::AppState;
 use crate::api::PageOut;
@@ -38,6 +39,40 @@ pub async fn status(
     Json(req): Json<StatusRequest>,
 ) -> ApiResult<axum::Json<Conversation>> {
     Ok(axum::Json(s.services.change_status(&a, id, req).await?))
+}
+
+pub async fn transfer_targets(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+) -> ApiResult<axum::Json<Vec<switchboard_service::TransferTeam>>> {
+    Ok(axum::Json(s.services.transfer_targets(&a).await?))
+}
+
+pub async fn snooze(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+    Json(req): Json<SnoozeRequest>,
+) -> ApiResult<axum::Json<Conversation>> {
+    Ok(axum::Json(s.services.snooze(&a, id, req).await?))
+}
+
+pub async fn unsnooze(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+) -> ApiResult<axum::Json<Conversation>> {
+    Ok(axum::Json(s.services.unsnooze(&a, id).await?))
+}
+
+pub async fn cancel_scheduled(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, conversation, message)): Path<(WorkspaceId, ConversationId, MessageId)>,
+) -> ApiResult<axum::Json<Message>> {
+    Ok(axum::Json(
+        s.services.cancel_scheduled(&a, conversation, message).await?,
+    ))
 }
 
 pub async fn assign(

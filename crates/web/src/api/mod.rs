@@ -302,6 +302,12 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/assign"), "assignConversation", "conversations", "Assign or transfer to an agent or a team, with a comment", || post(conv::assign))
             .req::<svc::AssignRequest>(json!({"team_id": null, "user_id": null, "comment": "over to you"}))
             .resp::<Conversation>(),
+        ApiRoute::new(m.clone(), ws_path!("/transfer-targets"), "listTransferTargets", "conversations", "Teams and their agents who can take a chat now (online, free capacity, within business hours), and why a team cannot", || get(conv::transfer_targets)).resp::<Vec<svc::TransferTeam>>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/snooze"), "snoozeConversation", "conversations", "Put the chat aside until a time; it wakes then or when the customer writes", || post(conv::snooze))
+            .req::<svc::SnoozeRequest>(json!({"until": 1_900_000_000_000i64}))
+            .resp::<Conversation>(),
+        ApiRoute::new(d.clone(), ws_path!("/conversations/{conversation_id}/snooze"), "wakeConversation", "conversations", "End the chat's snooze now", || delete(conv::unsnooze)).resp::<Conversation>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/messages/{message_id}/cancel"), "cancelScheduledMessage", "conversations", "Cancel a scheduled message before it goes out", || post(conv::cancel_scheduled)).resp::<Message>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/priority"), "setPriority", "conversations", "Mark critical or normal", || post(conv::priority))
             .req::<conv::PriorityRequest>(json!({"priority": "critical"}))
             .resp::<Conversation>(),
