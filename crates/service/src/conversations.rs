@@ -350,13 +350,16 @@ impl Services {
                     return Err(ServiceError::Forbidden("you can transfer your own chats only"));
                 }
                 let team = team.ok_or_else(|| Invalid::new("team_id", "is required"))?;
-                let routed = routing::route(&mut tx.exec(), ws, Some(team.id), now).await?;
+                let mut router = routing::Router::new(now);
+                let routed = router.route(&mut tx.exec(), ws, Some(team.id)).await?;
                 if let Routed::Queued { ticket: true, .. } = routed {
-                    return Err(ServiceError::NobodyAvailable(format!(
-                        "nobody in team {} is online with free capacity",
-                        team.name
-                    )));
+                    let open = router.routing(&mut tx.exec(), ws, team.id).await?.is_open(now);
+                    return Err(ServiceError::NobodyAvailable(match open {
+                        true => format!("nobody in team {} is online with free capacity", team.name),
+                        false => format!("team {} is outside its business hours", team.name),
+                    }));
                 }
+                router.mark_assigned(&mut tx.exec()).await?;
                 routed
             }
         };

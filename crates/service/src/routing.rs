@@ -30,20 +30,6 @@ pub(crate) fn pick(rule: AssignmentRule, candidates: &[Candidate]) -> Option<Use
     }
 }
 
-/// Route a chat to `team`: an agent by the team's rule, else the team's
-/// queue (a ticket when nobody could take it).
-pub(crate) async fn route(
-    exec: &mut Exec<'_>,
-    ws: WorkspaceId,
-    team: Option<TeamId>,
-    now: Millis,
-) -> ServiceResult<Routed> {
-    let mut router = Router::new(now);
-    let routed = router.route(exec, ws, team).await?;
-    router.mark_assigned(exec).await?;
-    Ok(routed)
-}
-
 /// Routes many chats in one transaction (batched ingest). Each team's rule
 /// and members are read once; chats routed earlier count against an agent's
 /// capacity and round-robin turn although nothing is written yet, so the

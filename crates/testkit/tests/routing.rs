@@ -297,6 +297,26 @@ async fn a_chat_out_of_hours_becomes_a_ticket_with_an_auto_reply_and_is_assigned
     assert_eq!(sent.len(), 1, "one auto-reply");
     assert_eq!(sent[0].json()["text"], "We are closed; we answer from 09:00.");
 
+    // Nobody can be given it by transfer while the team is closed either.
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{chat}/assign")),
+            json!({"team_id": org.team}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{:?}", r.body);
+    assert!(
+        r.body
+            .to_string()
+            .contains("team Support is outside its business hours"),
+        "{:?}",
+        r.body
+    );
+    let targets = org.admin.get(&org.path("/transfer-targets")).await;
+    assert_eq!(targets.body[0]["open_now"], false);
+    assert_eq!(targets.body[0]["available"], false);
+
     // 08:59: still closed.
     clock.set(switchboard_core::Millis(WEDNESDAY_09_BERLIN - 60_000));
     run_timers(&app).await;
