@@ -13,7 +13,7 @@ use switchboard_core::{
 };
 use switchboard_store::{ConversationFilter, Exec, Page, Tx};
 
-use crate::jobs::DELIVER_MESSAGE;
+use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -353,11 +353,8 @@ impl Services {
                 let mut router = routing::Router::new(now);
                 let routed = router.route(&mut tx.exec(), ws, Some(team.id)).await?;
                 if let Routed::Queued { ticket: true, .. } = routed {
-                    let open = router.routing(&mut tx.exec(), ws, team.id).await?.is_open(now);
-                    return Err(ServiceError::NobodyAvailable(match open {
-                        true => format!("nobody in team {} is online with free capacity", team.name),
-                        false => format!("team {} is outside its business hours", team.name),
-                    }));
+                    let open = router.team(&mut tx.exec(), ws, team.id).await?.routing.is_open(now);
+                    return Err(ServiceError::NobodyAvailable(routing::unavailable(&team.name, open)));
                 }
                 router.mark_assigned(&mut tx.exec()).await?;
                 routed
@@ -384,16 +381,15 @@ impl Services {
     /// A chat left its agent (closed, put back, transferred away): their
     /// capacity freed up, and a chat put back in a queue waits for someone.
     async fn after_release(&self, c: &Conversation, (status, assignee): (ConversationStatus, Option<UserId>)) {
-        let left = status == ConversationStatus::Assigned && c.assignee_id != assignee;
-        let closed = status == ConversationStatus::Assigned && c.status != ConversationStatus::Assigned;
-        if let Some(agent) = assignee.filter(|_| left || closed) {
+        let was_theirs = status == ConversationStatus::Assigned;
+        let left = c.assignee_id != assignee || c.status != ConversationStatus::Assigned;
+        if let Some(agent) = assignee.filter(|_| was_theirs && left) {
             self.drain_for_members(c.workspace_id, &[agent]).await;
         }
         if c.status == ConversationStatus::Queued
             && let Some(team) = c.team_id
-            && let Err(e) = self.drain_team(c.workspace_id, team).await
         {
-            tracing::warn!(team = %team, error = %e, "could not route the team's queued chats");
+            self.drain_teams(c.workspace_id, &[team]).await;
         }
     }
 
@@ -595,7 +591,7 @@ impl Services {
                 tx.exec()
                     .enqueue_job(
                         DELIVER_MESSAGE,
-                        &serde_json::json!({ "workspace_id": ws, "message_id": message.id }),
+                        &deliver_payload(ws, message.id),
                         send_at.unwrap_or(now),
                         self.config().delivery_max_attempts,
                         now,

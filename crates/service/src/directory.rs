@@ -474,9 +474,7 @@ impl Services {
             .ok_or(ServiceError::NotFound("team"))?;
         tx.commit().await?;
         // A new rule or new hours may let waiting chats through now.
-        if let Err(e) = self.drain_team(actor.workspace_id, id).await {
-            tracing::warn!(team = %id, error = %e, "could not route the team's queued chats");
-        }
+        self.drain_teams(actor.workspace_id, &[id]).await;
         Ok(team)
     }
 
@@ -513,9 +511,7 @@ impl Services {
         tx.exec().add_team_member(ws, team, user, self.now()).await?;
         let team = tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;
         tx.commit().await?;
-        if let Err(e) = self.drain_team(ws, team.id).await {
-            tracing::warn!(team = %team.id, error = %e, "could not route the team's queued chats");
-        }
+        self.drain_teams(ws, &[team.id]).await;
         Ok(team)
     }
 

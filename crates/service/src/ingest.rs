@@ -19,7 +19,7 @@ use switchboard_store::Exec;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conversations::{activity_message, set_state, state_of};
-use crate::jobs::DELIVER_MESSAGE;
+use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing::Router;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -314,8 +314,7 @@ async fn ingest_set(
     for ws in workspaces {
         exec.lock_routing(ws).await?;
     }
-    let mut batch = Batch::read(exec, items, now).await?;
-    batch.delivery_attempts = delivery_attempts;
+    let mut batch = Batch::read(exec, items, now, delivery_attempts).await?;
     let mut outcomes = Vec::with_capacity(items.len());
     for (channel, message) in items {
         outcomes.push(batch.ingest(exec, channel, message).await?);
@@ -357,7 +356,12 @@ struct Batch {
 impl Batch {
     /// Read what the batch needs: stored messages it names, its customers'
     /// contacts and their newest conversations.
-    async fn read(exec: &mut Exec<'_>, items: &[(ChannelCtx, InboundMessage)], now: Millis) -> ServiceResult<Batch> {
+    async fn read(
+        exec: &mut Exec<'_>,
+        items: &[(ChannelCtx, InboundMessage)],
+        now: Millis,
+        delivery_attempts: i64,
+    ) -> ServiceResult<Batch> {
         let mut batch = Batch {
             now,
             inbound: HashMap::new(),
@@ -371,7 +375,7 @@ impl Batch {
             router: Router::new(now),
             changes: Vec::new(),
             deliveries: Vec::new(),
-            delivery_attempts: 1,
+            delivery_attempts,
         };
         let quoted: Vec<(ChannelId, &str)> = items
             .iter()
@@ -475,10 +479,10 @@ impl Batch {
             duplicate: false,
         };
         messages.push(stored);
-        let ticket = created && conversation.ticket;
-        let auto_reply = match ticket && channel.can_reply {
-            true => self.auto_reply(exec, channel, conversation_id).await?,
-            false => None,
+        let auto_reply = if created && conversation.ticket && channel.can_reply {
+            self.auto_reply(exec, channel, conversation_id).await?
+        } else {
+            None
         };
         if let Some(reply) = &auto_reply {
             self.deliveries.push((channel.workspace_id, reply.id));
@@ -505,7 +509,13 @@ impl Batch {
     ) -> ServiceResult<Option<Message>> {
         let ws = channel.workspace_id;
         let text = match self.conversations[&conversation_id].team_id {
-            Some(team) => self.router.routing(exec, ws, team).await?.ticket_auto_reply.clone(),
+            Some(team) => self
+                .router
+                .team(exec, ws, team)
+                .await?
+                .routing
+                .ticket_auto_reply
+                .clone(),
             None => self.router.workspace(exec, ws).await?.ticket_auto_reply.clone(),
         };
         Ok(text.map(|text| Message {
@@ -639,7 +649,7 @@ impl Batch {
             .collect();
         exec.insert_messages(&messages).await?;
         for (ws, message_id) in &self.deliveries {
-            let payload = serde_json::json!({ "workspace_id": ws, "message_id": message_id });
+            let payload = deliver_payload(*ws, *message_id);
             exec.enqueue_job(DELIVER_MESSAGE, &payload, self.now, self.delivery_attempts, self.now)
                 .await?;
         }

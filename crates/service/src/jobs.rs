@@ -14,6 +14,11 @@ use crate::{ServiceError, ServiceResult, Services};
 
 pub(crate) const DELIVER_MESSAGE: &str = "deliver_message";
 
+/// What a `deliver_message` job carries.
+pub(crate) fn deliver_payload(ws: WorkspaceId, message: MessageId) -> serde_json::Value {
+    serde_json::json!({ "workspace_id": ws, "message_id": message })
+}
+
 /// How a job ended this time.
 pub(crate) enum Outcome {
     Done,

@@ -13,11 +13,22 @@ use switchboard_store::{Candidate, Exec};
 
 use crate::{ServiceError, ServiceResult};
 
+/// Whether a member can take one more chat: online and under capacity.
+pub(crate) fn eligible(c: &Candidate) -> bool {
+    c.availability == Availability::Online && c.open_count < c.capacity
+}
+
+/// Why a chat cannot be routed to a team now (nobody eligible, or closed).
+pub(crate) fn unavailable(team_name: &str, open_now: bool) -> String {
+    match open_now {
+        true => format!("nobody in team {team_name} is online with free capacity"),
+        false => format!("team {team_name} is outside its business hours"),
+    }
+}
+
 /// Pick an eligible member by the team's rule.
 pub(crate) fn pick(rule: AssignmentRule, candidates: &[Candidate]) -> Option<UserId> {
-    let eligible = candidates
-        .iter()
-        .filter(|c| c.availability == Availability::Online && c.open_count < c.capacity);
+    let eligible = candidates.iter().filter(|c| eligible(c));
     // Never assigned sorts first (None < Some), then the longest idle; chats
     // that arrive in the same millisecond go to the one with fewer open.
     let idle_key = |c: &&Candidate| (c.last_assigned_at, c.open_count, c.user_id);
@@ -43,9 +54,9 @@ pub(crate) struct Router {
     routed: BTreeMap<(WorkspaceId, UserId), i64>,
 }
 
-struct TeamFacts {
-    rule: AssignmentRule,
-    routing: EffectiveRouting,
+pub(crate) struct TeamFacts {
+    pub(crate) rule: AssignmentRule,
+    pub(crate) routing: EffectiveRouting,
     /// As stored before this router picked anyone; empty for manual teams.
     candidates: Vec<Candidate>,
 }
@@ -106,15 +117,15 @@ impl Router {
         }
     }
 
-    /// The team's effective routing settings (its own over the workspace's).
-    pub(crate) async fn routing(
+    /// The team's rule and effective routing settings (its own over the workspace's).
+    pub(crate) async fn team(
         &mut self,
         exec: &mut Exec<'_>,
         ws: WorkspaceId,
         team_id: TeamId,
-    ) -> ServiceResult<&EffectiveRouting> {
+    ) -> ServiceResult<&TeamFacts> {
         self.load_team(exec, ws, team_id).await?;
-        Ok(&self.teams[&(ws, team_id)].routing)
+        Ok(&self.teams[&(ws, team_id)])
     }
 
     /// The workspace's routing settings, read on first use.
@@ -208,7 +219,8 @@ pub struct TransferTeam {
     pub assignment_rule: AssignmentRule,
     /// Within the team's business hours now.
     pub open_now: bool,
-    /// A transfer to the team (its rule picking the agent) would succeed.
+    /// A transfer to the team alone would succeed (its rule picks the agent;
+    /// a manual team's queue always takes it while open).
     pub available: bool,
     /// Why it cannot be chosen, when it cannot.
     pub reason: Option<String>,
@@ -244,7 +256,7 @@ impl crate::Services {
                 .team_candidates(ws, team.id)
                 .await?
                 .into_iter()
-                .filter(|c| c.availability == Availability::Online && c.open_count < c.capacity)
+                .filter(eligible)
                 .map(|c| TransferAgent {
                     user_id: c.user_id,
                     name: names.get(&c.user_id).cloned().unwrap_or_default(),
@@ -253,15 +265,10 @@ impl crate::Services {
                 })
                 .collect();
             agents.sort_by(|a, b| (a.open_chats, &a.name).cmp(&(b.open_chats, &b.name)));
-            let reason = if !open_now {
-                Some(format!("{} is outside its business hours", team.name))
-            } else if agents.is_empty() {
-                Some(format!("nobody in team {} is online with free capacity", team.name))
-            } else if team.assignment_rule == AssignmentRule::Manual {
-                Some(format!("{} assigns manually: choose one of its agents", team.name))
-            } else {
-                None
-            };
+            // A manual team takes transfers into its queue even with nobody
+            // free; a team whose rule picks needs someone eligible.
+            let needs_agent = team.assignment_rule != AssignmentRule::Manual;
+            let reason = (!open_now || (needs_agent && agents.is_empty())).then(|| unavailable(&team.name, open_now));
             targets.push(TransferTeam {
                 team_id: team.id,
                 name: team.name,

@@ -141,18 +141,18 @@ impl Services {
             let mut tx = self.store().begin().await?;
             tx.exec().lock_routing(ws).await?;
             let mut router = Router::new(now);
-            let (rule, order, open) = {
-                let Some((rule, _)) = tx.exec().team_routing(ws, team).await? else {
-                    return Ok(assigned);
-                };
-                let routing = router.routing(&mut tx.exec(), ws, team).await?;
-                (rule, routing.queue_order, routing.is_open(now))
+            let (order, drains) = match router.team(&mut tx.exec(), ws, team).await {
+                Ok(t) => (
+                    t.routing.queue_order,
+                    t.rule != AssignmentRule::Manual && t.routing.is_open(now),
+                ),
+                Err(ServiceError::NotFound(_)) => return Ok(assigned), // deleted meanwhile
+                Err(e) => return Err(e),
             };
-            if rule == AssignmentRule::Manual || !open {
+            if !drains {
                 return Ok(assigned);
             }
             let queued = tx.exec().queued_conversations(ws, team, order, SWEEP_CHUNK).await?;
-            let waiting = queued.len();
             let mut changed = Vec::new();
             for mut c in queued {
                 let Routed::Assigned { agent, team } = router.route(&mut tx.exec(), ws, Some(team)).await? else {
@@ -171,14 +171,26 @@ impl Services {
             let took = changed.len();
             assigned += took;
             self.publish_changes(changed);
-            if took == 0 || took < waiting || (waiting as u64) < SWEEP_CHUNK {
+            // A full chunk taken: more may wait.
+            if (took as u64) < SWEEP_CHUNK {
                 return Ok(assigned);
             }
         }
     }
 
+    /// Drain these teams' queues after a change that may let chats through.
+    /// Best effort, after the change is committed: the periodic sweep
+    /// catches what fails here.
+    pub(crate) async fn drain_teams(&self, ws: WorkspaceId, teams: &[TeamId]) {
+        for team in teams {
+            if let Err(e) = self.drain_team(ws, *team).await {
+                tracing::warn!(team = %team, error = %e, "could not route the team's queued chats");
+            }
+        }
+    }
+
     /// Capacity or availability of these members changed: drain the queues
-    /// of their teams. Best effort: the periodic sweep catches what fails.
+    /// of their teams.
     pub(crate) async fn drain_for_members(&self, ws: WorkspaceId, users: &[UserId]) {
         let mut teams: Vec<TeamId> = Vec::new();
         for user in users {
@@ -190,11 +202,7 @@ impl Services {
         }
         teams.sort();
         teams.dedup();
-        for team in teams {
-            if let Err(e) = self.drain_team(ws, team).await {
-                tracing::warn!(team = %team, error = %e, "could not route a team's queued chats");
-            }
-        }
+        self.drain_teams(ws, &teams).await;
     }
 
     /// Publish what a timer changed; returns the agents who lost a chat

@@ -172,6 +172,12 @@ async fn least_busy_respects_capacity_and_freed_capacity_drains_the_queue() {
     let now_assigned = conversation(&org, &chats[3]).await;
     assert_eq!(now_assigned["status"], "assigned");
     assert_eq!(now_assigned["assignee_id"], small.as_str());
+
+    // Both full again; more capacity for Bea takes the next waiting chat.
+    let next = customer(&app, &org, 4).await;
+    assert_eq!(conversation(&org, &next).await["status"], "queued");
+    set_member(&org, &big, json!({"capacity": 3})).await;
+    assert_eq!(conversation(&org, &next).await["assignee_id"], big.as_str());
 }
 
 #[tokio::test]
@@ -633,4 +639,86 @@ async fn an_offline_agents_chats_return_to_the_queue_after_the_teams_grace_perio
     clock.advance(48 * 60 * 60_000 / 4);
     run_timers(&app).await;
     assert_eq!(conversation(&org, &kept).await["assignee_id"], org.agent_id.as_str());
+}
+
+#[tokio::test]
+async fn team_changes_route_the_waiting_chats() {
+    let (app, _clock) = start(TUESDAY_MORNING).await;
+    let org = Org::create(&app).await;
+    let t = team(&org, "Manual", "manual").await;
+    let mia = agent(&org, &t, "Mia", 10, "online").await;
+    let chat = customer(&app, &org, 1).await;
+    let c = conversation(&org, &chat).await;
+    assert_eq!(
+        (c["status"].as_str(), c["ticket"].as_bool()),
+        (Some("queued"), Some(false)),
+        "manual: waits to be picked"
+    );
+
+    // Switching the team to round robin routes its queue.
+    let r = org
+        .admin
+        .patch(
+            &org.path(&format!("/teams/{t}")),
+            json!({"assignment_rule": "round_robin"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(conversation(&org, &chat).await["assignee_id"], mia.as_str());
+
+    // A team with nobody: its chat waits until an online member joins.
+    let empty = team(&org, "Joiners", "round_robin").await;
+    let waiting = customer(&app, &org, 2).await;
+    assert_eq!(conversation(&org, &waiting).await["status"], "queued");
+    let r = org
+        .admin
+        .put(&org.path(&format!("/teams/{empty}/members/{mia}")), json!({}))
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    assert_eq!(conversation(&org, &waiting).await["assignee_id"], mia.as_str());
+}
+
+/// Chat A opens first and is handed back to the queue after B started
+/// waiting; the one agent then has room for one of them.
+async fn handed_back_race(queue_order: &str) -> (String, String, Value) {
+    let (app, clock) = start(TUESDAY_MORNING).await;
+    let org = Org::create(&app).await;
+    let t = team(&org, "Solo", "round_robin").await;
+    let r = org
+        .admin
+        .patch(
+            &org.path(&format!("/teams/{t}")),
+            json!({"routing": {"queue_order": queue_order}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    agent(&org, &t, "Solo", 1, "online").await;
+    let solo = ApiClient::login(&app, "solo@acme.test", "agent password 1").await;
+    let a = customer(&app, &org, 1).await;
+    clock.advance(60_000);
+    let b = customer(&app, &org, 2).await;
+    assert_eq!(conversation(&org, &b).await["status"], "queued");
+    clock.advance(60_000);
+    let r = solo
+        .post(
+            &org.path(&format!("/conversations/{a}/status")),
+            json!({"status": "queued"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let (a_now, b_now) = (conversation(&org, &a).await, conversation(&org, &b).await);
+    (
+        a_now["status"].as_str().unwrap().to_owned(),
+        b_now["status"].as_str().unwrap().to_owned(),
+        b_now,
+    )
+}
+
+#[tokio::test]
+async fn queue_order_decides_who_waits_longer() {
+    let (a, b, _) = handed_back_race("oldest_first").await;
+    assert_eq!((a.as_str(), b.as_str()), ("assigned", "queued"), "A was opened first");
+    let (a, b, b_chat) = handed_back_race("longest_waiting").await;
+    assert_eq!((a.as_str(), b.as_str()), ("queued", "assigned"), "B has waited longer");
+    assert!(b_chat["queued_at"].is_number());
 }
