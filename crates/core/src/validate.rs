@@ -23,6 +23,26 @@ fn has_control(s: &str) -> bool {
     s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
 }
 
+/// A phone number in E.164 form (`+` and 7–15 digits); spaces, dashes and
+/// brackets people type are dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let s: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
+        let digits = s.strip_prefix('+').unwrap_or("");
+        if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0') {
+            Ok(Self(s))
+        } else {
+            Err(Invalid::new("phone", "must be in E.164 form, e.g. +4915123456789"))
+        }
+    }
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// A lower-cased e-mail address of plausible shape.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);

@@ -152,13 +152,7 @@ pub struct ContactInput {
 }
 
 fn phone(raw: &str) -> ServiceResult<String> {
-    let s: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')')).collect();
-    let digits = s.strip_prefix('+').unwrap_or("");
-    if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0') {
-        Ok(s)
-    } else {
-        Err(Invalid::new("phone", "must be in E.164 form, e.g. +4915123456789").into())
-    }
+    Ok(switchboard_core::validate::Phone::parse(raw)?.into_string())
 }
 
 fn country(raw: &str) -> ServiceResult<String> {
