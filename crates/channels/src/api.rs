@@ -11,6 +11,8 @@
 //! Outbound: agent replies are POSTed to the channel's callback URL with the
 //! same signature header, plus `X-Switchboard-Delivery` (stable across
 //! retries, for the receiver's deduplication) and `X-Switchboard-Timestamp`.
+//! A bot menu adds `"buttons": ["label", …]`; the customer's choice comes
+//! back as a message whose text is the label.
 //! A 2xx answer means delivered to the receiver; it may return
 //! `{"message_id":"…"}` to name the message on its side.
 
@@ -140,6 +142,9 @@ pub struct CallbackBody {
     pub sender_name: Option<String>,
     pub in_reply_to: Option<String>,
     pub created_at: i64,
+    /// Choices to show as buttons (a bot menu); a tap answers with the label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,6 +174,7 @@ pub async fn send(
         sender_name: m.sender_name.clone(),
         in_reply_to: m.in_reply_to.clone(),
         created_at: m.created_at.0,
+        buttons: m.buttons.clone(),
     })
     .map_err(|e| SendError::Permanent(e.to_string()))?;
     let response = http

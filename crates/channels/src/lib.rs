@@ -65,6 +65,8 @@ pub struct OutboundMessage {
     pub sender_name: Option<String>,
     pub in_reply_to: Option<String>,
     pub created_at: Millis,
+    /// Choices to offer as buttons, where the channel has them.
+    pub buttons: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

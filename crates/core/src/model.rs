@@ -202,6 +202,8 @@ pub struct Channel {
     pub reopen_minutes: i64,
     /// Web-chat widget settings (channels of kind `web`).
     pub widget: Option<crate::widget::WidgetSettings>,
+    /// The channel's bot: a flow, or an external bot's URL.
+    pub bot: Option<crate::bot::BotView>,
     pub created_at: Millis,
 }
 
@@ -338,6 +340,10 @@ pub struct Message {
     pub created_at: Millis,
     /// A scheduled message goes out then (delivery status `scheduled` until it does).
     pub send_at: Option<Millis>,
+    /// Choices offered as buttons (bot menus, on channels that have buttons);
+    /// the customer's tap comes back as a message with the label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

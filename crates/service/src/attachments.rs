@@ -376,6 +376,7 @@ impl Services {
             delivery_error: None,
             created_at: now,
             send_at: None,
+            buttons: Vec::new(),
         };
         tx.exec().insert_message(&message, c.channel_id).await?;
         let id = AttachmentId::new();

@@ -155,6 +155,37 @@ pub(crate) fn activity_message(c: &Conversation, activity: Activity, by: Option<
         delivery_error: None,
         created_at: now,
         send_at: None,
+        buttons: Vec::new(),
+    }
+}
+
+/// A text to the customer from the business, queued for the outbox (not
+/// stored yet): ticket auto-replies and bot messages.
+pub(crate) fn outgoing_text(
+    c: &Conversation,
+    sender_kind: SenderKind,
+    sender_id: Option<String>,
+    text: String,
+    buttons: Vec<String>,
+    now: Millis,
+) -> Message {
+    Message {
+        id: MessageId::new(),
+        workspace_id: c.workspace_id,
+        conversation_id: c.id,
+        direction: Direction::Out,
+        sender_kind,
+        sender_id,
+        kind: MessageKind::Text,
+        body: Some(text),
+        activity: None,
+        in_reply_to: None,
+        provider_message_id: None,
+        delivery_status: Some(DeliveryStatus::Queued),
+        delivery_error: None,
+        created_at: now,
+        send_at: None,
+        buttons,
     }
 }
 
@@ -532,6 +563,7 @@ impl Services {
             delivery_error: None,
             created_at: now,
             send_at: None,
+            buttons: Vec::new(),
         };
         match req.kind {
             MessageKind::Note | MessageKind::Comment => {

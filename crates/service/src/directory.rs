@@ -131,6 +131,23 @@ fn channel_settings(kind: ChannelKind, widget: Option<WidgetSettings>) -> Servic
     Ok(serde_json::json!({ "widget": widget }))
 }
 
+/// A channel's writable record as stored, to change one part of it.
+pub(crate) fn channel_record(row: &switchboard_store::ChannelRow) -> ServiceResult<switchboard_store::ChannelRecord> {
+    let c = row.to_domain()?;
+    Ok(switchboard_store::ChannelRecord {
+        id: c.id,
+        workspace_id: c.workspace_id,
+        kind: c.kind,
+        name: c.name,
+        secret: row.secret.clone(),
+        callback_url: c.callback_url,
+        default_team_id: c.default_team_id,
+        reopen_minutes: c.reopen_minutes,
+        settings: row.settings_json(),
+        created_at: c.created_at,
+    })
+}
+
 /// A channel as created or re-keyed: the secret is shown this once.
 #[derive(Debug, serde::Serialize, JsonSchema)]
 pub struct CreatedChannel {
@@ -619,20 +636,10 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
         let current = row.to_domain()?;
-        let mut record = ChannelRecord {
-            id,
-            workspace_id: ws,
-            kind: current.kind,
-            name: current.name,
-            secret: row.secret.clone(),
-            callback_url: current.callback_url,
-            default_team_id: current.default_team_id,
-            reopen_minutes: current.reopen_minutes,
-            settings: channel_settings(current.kind, current.widget)?,
-            created_at: current.created_at,
-        };
+        // The bot and anything else kept in the settings stay as they are.
+        let mut record = channel_record(&row)?;
         if update.widget.is_some() {
-            record.settings = channel_settings(current.kind, update.widget)?;
+            record.settings["widget"] = channel_settings(current.kind, update.widget)?["widget"].take();
         }
         if let Some(name) = &update.name {
             record.name = Label::parse("name", name)?.into_string();

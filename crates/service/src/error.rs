@@ -25,6 +25,9 @@ pub enum ServiceError {
     Lifecycle(#[from] LifecycleError),
     #[error("{0}")]
     NobodyAvailable(String),
+    /// A bot flow that does not pass validation: every problem, with its line.
+    #[error("{}", flow_problems(.0))]
+    InvalidFlow(Vec<switchboard_core::bot::FlowError>),
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("the request signature is missing")]
@@ -45,6 +48,14 @@ pub enum ServiceError {
     Unavailable,
     #[error("internal error")]
     Internal(String),
+}
+
+fn flow_problems(errors: &[switchboard_core::bot::FlowError]) -> String {
+    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    match list.len() {
+        1 => format!("the bot flow has a problem: {}", list[0]),
+        n => format!("the bot flow has {n} problems: {}", list.join("; ")),
+    }
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;

@@ -13,12 +13,12 @@ use switchboard_channels::{Inbound, InboundMessage, StatusUpdate};
 use switchboard_core::lifecycle::{self, Command, MessageAuthor};
 use switchboard_core::{
     ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
-    DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis, Priority, SenderKind, TeamId, WorkspaceId,
+    Direction, Message, MessageId, MessageKind, Millis, Priority, SenderKind, TeamId, WorkspaceId,
 };
 use switchboard_store::Exec;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::conversations::{activity_message, set_state, state_of};
+use crate::conversations::{activity_message, outgoing_text, set_state, state_of};
 use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing::Router;
 use crate::{ServiceError, ServiceResult, Services};
@@ -48,6 +48,21 @@ pub(crate) struct ChannelCtx {
     pub reopen_minutes: i64,
     /// Whether the business can write back on this channel (ticket auto-replies).
     pub can_reply: bool,
+    /// New conversations start with the channel's bot.
+    pub has_bot: bool,
+}
+
+impl ChannelCtx {
+    pub(crate) fn of(row: &switchboard_store::ChannelRow, channel: &switchboard_core::Channel) -> ChannelCtx {
+        ChannelCtx {
+            id: channel.id,
+            workspace_id: channel.workspace_id,
+            default_team: channel.default_team_id,
+            reopen_minutes: channel.reopen_minutes,
+            can_reply: channel.kind == ChannelKind::Web || row.callback_url.is_some(),
+            has_bot: channel.bot.is_some(),
+        }
+    }
 }
 
 struct Item {
@@ -269,7 +284,7 @@ async fn commit_each(
 
 /// Published only once durable, in the order they happened.
 fn publish(services: &Services, changes: Vec<Change>) {
-    if changes.iter().any(|c| c.auto_reply) {
+    if changes.iter().any(|c| c.wakes_jobs) {
         services.inner.jobs_wake.notify_one();
     }
     for change in changes {
@@ -292,8 +307,9 @@ struct Change {
     created: bool,
     /// Activity lines, then the customer's message, then an auto-reply.
     messages: Vec<Message>,
-    /// Whether a ticket auto-reply waits in the outbox.
-    auto_reply: bool,
+    /// Whether a job waits for this message: a ticket auto-reply in the
+    /// outbox, or the bot's turn.
+    wakes_jobs: bool,
 }
 
 /// Store messages as a set: read what the whole batch needs with one
@@ -350,6 +366,8 @@ struct Batch {
     changes: Vec<Change>,
     /// Ticket auto-replies to deliver.
     deliveries: Vec<(WorkspaceId, MessageId)>,
+    /// Bot chats with a customer message for the bot to answer.
+    bot_turns: BTreeSet<(WorkspaceId, ConversationId)>,
     delivery_attempts: i64,
 }
 
@@ -375,6 +393,7 @@ impl Batch {
             router: Router::new(now),
             changes: Vec::new(),
             deliveries: Vec::new(),
+            bot_turns: BTreeSet::new(),
             delivery_attempts,
         };
         let quoted: Vec<(ChannelId, &str)> = items
@@ -457,6 +476,7 @@ impl Batch {
             delivery_error: None,
             created_at: self.now,
             send_at: None,
+            buttons: Vec::new(),
         };
         self.inbound.insert(key, (stored.id, conversation_id));
         let now = self.now;
@@ -489,13 +509,17 @@ impl Batch {
             let conversation = self.touch(conversation_id);
             lifecycle::record_message(&mut conversation.times, MessageAuthor::Automated, now);
         }
-        let has_auto_reply = auto_reply.is_some();
+        let mut wakes_jobs = auto_reply.is_some();
         messages.extend(auto_reply);
+        if self.conversations[&conversation_id].status == ConversationStatus::Bot {
+            self.bot_turns.insert((channel.workspace_id, conversation_id));
+            wakes_jobs = true;
+        }
         self.changes.push(Change {
             conversation: self.conversations[&conversation_id].clone(),
             created,
             messages,
-            auto_reply: has_auto_reply,
+            wakes_jobs,
         });
         Ok(outcome)
     }
@@ -507,34 +531,13 @@ impl Batch {
         channel: &ChannelCtx,
         conversation_id: ConversationId,
     ) -> ServiceResult<Option<Message>> {
-        let ws = channel.workspace_id;
-        let text = match self.conversations[&conversation_id].team_id {
-            Some(team) => self
-                .router
-                .team(exec, ws, team)
-                .await?
-                .routing
-                .ticket_auto_reply
-                .clone(),
-            None => self.router.workspace(exec, ws).await?.ticket_auto_reply.clone(),
-        };
-        Ok(text.map(|text| Message {
-            id: MessageId::new(),
-            workspace_id: ws,
-            conversation_id,
-            direction: Direction::Out,
-            sender_kind: SenderKind::System,
-            sender_id: None,
-            kind: MessageKind::Text,
-            body: Some(text),
-            activity: None,
-            in_reply_to: None,
-            provider_message_id: None,
-            delivery_status: Some(DeliveryStatus::Queued),
-            delivery_error: None,
-            created_at: self.now,
-            send_at: None,
-        }))
+        let conversation = &self.conversations[&conversation_id];
+        let text = self
+            .router
+            .ticket_auto_reply(exec, channel.workspace_id, conversation.team_id)
+            .await?;
+        let conversation = &self.conversations[&conversation_id];
+        Ok(text.map(|text| outgoing_text(conversation, SenderKind::System, None, text, Vec::new(), self.now)))
     }
 
     /// The customer's contact, created (to be inserted) on first contact.
@@ -580,11 +583,18 @@ impl Batch {
                 return Ok((id, false, vec![activity]));
             }
         }
-        let route = self
-            .router
-            .route(exec, channel.workspace_id, channel.default_team)
-            .await?;
-        let (state, activity) = lifecycle::open(Some(route), now);
+        // A channel with a bot gives the bot the first turn; routing waits
+        // for its hand-off.
+        let route = if channel.has_bot {
+            None
+        } else {
+            Some(
+                self.router
+                    .route(exec, channel.workspace_id, channel.default_team)
+                    .await?,
+            )
+        };
+        let (state, activity) = lifecycle::open(route, now);
         let mut c = Conversation {
             id: ConversationId::new(),
             workspace_id: channel.workspace_id,
@@ -652,6 +662,16 @@ impl Batch {
             let payload = deliver_payload(*ws, *message_id);
             exec.enqueue_job(DELIVER_MESSAGE, &payload, self.now, self.delivery_attempts, self.now)
                 .await?;
+        }
+        for (ws, conversation) in &self.bot_turns {
+            exec.ensure_job(
+                crate::bots::BOT_TURN,
+                &crate::bots::turn_payload(*ws, *conversation),
+                self.now,
+                self.delivery_attempts,
+                self.now,
+            )
+            .await?;
         }
         self.router.mark_assigned(exec).await?;
         Ok(())
@@ -741,14 +761,8 @@ impl Services {
         let channel = row.to_domain()?;
         let channel = HookChannel {
             kind: channel.kind,
+            ctx: ChannelCtx::of(&row, &channel),
             secret: row.secret,
-            ctx: ChannelCtx {
-                id: channel.id,
-                workspace_id: channel.workspace_id,
-                default_team: channel.default_team_id,
-                reopen_minutes: channel.reopen_minutes,
-                can_reply: channel.kind == ChannelKind::Web || row.callback_url.is_some(),
-            },
         };
         cache.put(channel.clone(), generation);
         Ok(channel)

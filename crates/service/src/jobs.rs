@@ -94,6 +94,7 @@ impl Services {
                 crate::webhooks::DELIVER_WEBHOOK => self.deliver_webhook(&job).await,
                 crate::timers::SWEEP => self.run_sweep().await,
                 crate::timers::WAKE_SNOOZED => self.wake_snoozed(&job).await,
+                crate::bots::BOT_TURN => self.run_bot_turn(&job).await,
                 other => Outcome::Fail(format!("unknown job kind {other:?}")),
             }
         };
@@ -135,6 +136,10 @@ impl Services {
             crate::webhooks::gave_up(&mut tx, &job.payload, error, now).await?;
         }
         tx.commit().await?;
+        // A bot that cannot answer must not leave the customer waiting.
+        if final_error.is_some() && job.kind == crate::bots::BOT_TURN {
+            self.bot_turn_gave_up(&job.payload).await;
+        }
         Ok(())
     }
 
@@ -199,6 +204,7 @@ impl Services {
             sender_name,
             in_reply_to,
             created_at: message.created_at,
+            buttons: message.buttons.clone(),
         };
         let kind: ChannelKind = channel.to_domain()?.kind;
         let sent = match kind {

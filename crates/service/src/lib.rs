@@ -4,6 +4,7 @@
 
 mod accounts;
 mod attachments;
+mod bots;
 mod clock;
 mod config;
 mod conversations;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 pub use accounts::{LoginOutcome, NewToken, SessionInfo};
 pub use attachments::{AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, storage_key};
+pub use bots::{BotHandoffRequest, BotInput, BotReplyRequest, SavedBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
 pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, SnoozeRequest, StatusRequest};

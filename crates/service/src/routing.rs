@@ -128,6 +128,19 @@ impl Router {
         Ok(&self.teams[&(ws, team_id)])
     }
 
+    /// The auto-reply a new ticket of `team` gets: the team's, else the workspace's.
+    pub(crate) async fn ticket_auto_reply(
+        &mut self,
+        exec: &mut Exec<'_>,
+        ws: WorkspaceId,
+        team: Option<TeamId>,
+    ) -> ServiceResult<Option<String>> {
+        Ok(match team {
+            Some(team) => self.team(exec, ws, team).await?.routing.ticket_auto_reply.clone(),
+            None => self.workspace(exec, ws).await?.ticket_auto_reply.clone(),
+        })
+    }
+
     /// The workspace's routing settings, read on first use.
     pub(crate) async fn workspace(&mut self, exec: &mut Exec<'_>, ws: WorkspaceId) -> ServiceResult<&WorkspaceRouting> {
         if let Entry::Vacant(slot) = self.workspaces.entry(ws) {

@@ -269,7 +269,7 @@ fn description(raw: Option<&str>) -> ServiceResult<Option<String>> {
 }
 
 /// A new signing secret: `whsec_` and the base64 of 32 random bytes.
-fn new_secret() -> String {
+pub(crate) fn new_secret() -> String {
     let mut key = [0u8; 32];
     rand::rng().fill_bytes(&mut key);
     format!("whsec_{}", BASE64.encode(key))
@@ -838,6 +838,56 @@ impl Services {
         Ok(())
     }
 
+    /// POST a signed event (Standard Webhooks headers) to a URL an admin
+    /// configured, through the guarded client unless the workspace allows
+    /// private targets. Answers the response status, or why nothing was
+    /// sent (`Refused`: do not retry) or it failed on the way (`Failed`).
+    pub(crate) async fn post_signed(
+        &self,
+        ws: WorkspaceId,
+        url: &str,
+        secret: &str,
+        id: &str,
+        body: &str,
+    ) -> ServiceResult<Result<reqwest::StatusCode, Posted>> {
+        let http = if self.private_targets_allowed(ws).await? {
+            &self.inner.webhooks.open
+        } else {
+            &self.inner.webhooks.guarded
+        };
+        let url: url::Url = match url.parse() {
+            Ok(url) => url,
+            Err(e) => return Ok(Err(Posted::Refused(format!("the URL is not valid: {e}")))),
+        };
+        if let Err(refused) = http.check(&url) {
+            return Ok(Err(Posted::Refused(refused.to_string())));
+        }
+        let timestamp = self.now().0.div_euclid(1000);
+        let Some(signature) = webhook_signature(secret, id, timestamp, body.as_bytes()) else {
+            return Ok(Err(Posted::Refused("the secret is not valid; rotate it".into())));
+        };
+        let sent = http
+            .client
+            .post(url.clone())
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body.to_string())
+            .send()
+            .await;
+        Ok(match sent {
+            Ok(response) => Ok(response.status()),
+            Err(e) if refused_by_resolver(&e) => {
+                let host = url.host_str().unwrap_or_default();
+                Err(Posted::Refused(format!(
+                    "refused: {host} resolves to a loopback, private or link-local address; an admin can allow private targets in settings"
+                )))
+            }
+            Err(e) => Err(Posted::Failed(format!("request failed: {e}"))),
+        })
+    }
+
     async fn try_deliver_webhook(&self, job: &JobRow) -> ServiceResult<Outcome> {
         let payload: DeliverPayload =
             serde_json::from_str(&job.payload).map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -863,51 +913,15 @@ impl Services {
         if !hook.enabled && delivery.event_type != WEBHOOK_TEST_EVENT {
             return fail("the webhook is disabled".into()).await;
         }
-        let http = if self.private_targets_allowed(ws).await? {
-            &self.inner.webhooks.open
-        } else {
-            &self.inner.webhooks.guarded
-        };
-        let url: url::Url = match hook.url.parse() {
-            Ok(url) => url,
-            Err(e) => return fail(format!("the URL is not valid: {e}")).await,
-        };
-        if let Err(refused) = http.check(&url) {
-            return fail(refused.to_string()).await;
-        }
-        let timestamp = self.now().0.div_euclid(1000);
-        let Some(signature) = webhook_signature(&hook.secret, &delivery.id, timestamp, delivery.payload.as_bytes())
-        else {
-            return fail("the webhook's secret is not valid; rotate it".into()).await;
-        };
-        let sent = http
-            .client
-            .post(url.clone())
-            .header("content-type", "application/json")
-            .header("webhook-id", &delivery.id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(delivery.payload.clone())
-            .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(e) => {
-                if refused_by_resolver(&e) {
-                    let host = url.host_str().unwrap_or_default();
-                    return fail(format!(
-                        "refused: {host} resolves to a loopback, private or link-local address; an admin can allow private targets in settings"
-                    ))
-                    .await;
-                }
-                let reason = format!("request failed: {e}");
+        let status = match self.post_signed(ws, &hook.url, &hook.secret, &delivery.id, &delivery.payload).await? {
+            Ok(status) => status,
+            Err(Posted::Refused(reason)) => return fail(reason).await,
+            Err(Posted::Failed(reason)) => {
                 self.record_attempt(ws, id, WebhookDeliveryStatus::Pending, None, Some(&reason))
                     .await?;
                 return Ok(Outcome::Retry(reason));
             }
         };
-        let status = response.status();
-        drop(response);
         if status.is_success() {
             self.record_attempt(ws, id, WebhookDeliveryStatus::Succeeded, Some(status.as_u16()), None)
                 .await?;
@@ -936,6 +950,14 @@ impl Services {
             Ok(Outcome::Fail(reason))
         }
     }
+}
+
+/// Why a signed POST did not get a response.
+pub(crate) enum Posted {
+    /// Not sent and not worth retrying: a refused or malformed target.
+    Refused(String),
+    /// Sent but failed on the way (connection, timeout): retry.
+    Failed(String),
 }
 
 /// Whether a request failed because its host name resolved only to

@@ -77,6 +77,9 @@ pub struct VisitorMessage {
     pub delivery_status: Option<DeliveryStatus>,
     /// Files in the message; fetch each from `/widget/v1/attachments/{id}`.
     pub attachments: Vec<switchboard_core::Attachment>,
+    /// A bot menu's choices; tapping one sends its label.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<String>,
     pub created_at: Millis,
 }
 
@@ -315,6 +318,7 @@ impl Services {
             author_name,
             delivery_status: m.delivery_status,
             attachments,
+            buttons: m.buttons.clone(),
             created_at: m.created_at,
         })
     }
@@ -358,13 +362,7 @@ impl Services {
             }
         }
         let channel = row.to_domain()?;
-        let ctx = ChannelCtx {
-            id: channel.id,
-            workspace_id: channel.workspace_id,
-            default_team: channel.default_team_id,
-            reopen_minutes: channel.reopen_minutes,
-            can_reply: true,
-        };
+        let ctx = ChannelCtx::of(&row, &channel);
         self.ingest(
             ctx,
             InboundMessage {

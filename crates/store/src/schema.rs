@@ -166,6 +166,7 @@ pub enum Messages {
     DeliveryError,
     CreatedAt,
     SendAt,
+    Buttons,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -281,5 +282,16 @@ pub enum AttachmentLimits {
     VideoBytes,
     AudioBytes,
     DocumentBytes,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum BotSessions {
+    Table,
+    ConversationId,
+    WorkspaceId,
+    Step,
+    Failures,
+    LastMessageId,
     UpdatedAt,
 }

@@ -375,6 +375,7 @@ async fn store_message(tx: &mut Tx<'_>, ws: WorkspaceId, channel: ChannelId, cus
         delivery_error: None,
         created_at: now,
         send_at: None,
+        buttons: Vec::new(),
     };
     tx.exec().insert_message(&message, channel).await.unwrap();
     message.id

@@ -66,6 +66,11 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
         "A field is missing or not valid; the message names it.",
     ),
     (
+        "invalid_bot_flow",
+        422,
+        "A bot flow does not pass validation; `details` lists each problem with its line, column and path.",
+    ),
+    (
         "bad_payload",
         422,
         "A webhook payload does not have the expected shape.",
@@ -89,6 +94,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// Structured detail where a message alone is not enough (bot flow problems).
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -97,6 +104,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            details: None,
         }
     }
 
@@ -129,6 +137,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Lifecycle(L::SnoozeNotInFuture) => "invalid_input",
             ServiceError::Lifecycle(_) => "illegal_transition",
             ServiceError::NobodyAvailable(_) => "nobody_available",
+            ServiceError::InvalidFlow(_) => "invalid_bot_flow",
             ServiceError::RateLimited { .. } => "rate_limited",
             ServiceError::MissingSignature => "missing_signature",
             ServiceError::BadSignature => "bad_signature",
@@ -151,17 +160,25 @@ impl From<ServiceError> for ApiError {
             ServiceError::RateLimited { retry_after_secs } => Some(retry_after_secs),
             _ => None,
         };
+        let details = match &e {
+            ServiceError::InvalidFlow(errors) => serde_json::to_value(errors).ok(),
+            _ => None,
+        };
         Self {
             code,
             message,
             retry_after,
+            details,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let mut body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        if let Some(details) = self.details.clone() {
+            body["error"]["details"] = details;
+        }
         let mut response = (self.status(), axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())

@@ -16,6 +16,42 @@ use crate::validate::{Email, Label, Phone};
 
 pub use compile::compile;
 
+/// A channel's bot, as kept in the channel's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChannelBot {
+    /// The built-in bot runs this flow; `source` is the admin's text.
+    Flow { source: String, flow: Flow },
+    /// An external bot gets the chat's events, signed with `secret`, at `url`
+    /// and answers through the API.
+    External { url: String, secret: String },
+}
+
+/// What the API shows of a channel's bot: never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BotView {
+    Flow { source: String },
+    External { url: String },
+}
+
+impl ChannelBot {
+    pub fn view(&self) -> BotView {
+        match self {
+            ChannelBot::Flow { source, .. } => BotView::Flow { source: source.clone() },
+            ChannelBot::External { url, .. } => BotView::External { url: url.clone() },
+        }
+    }
+
+    /// The bot kept in a channel's settings JSON, if any.
+    pub fn from_settings(settings: &serde_json::Value) -> Option<ChannelBot> {
+        settings
+            .get("bot")
+            .filter(|b| !b.is_null())
+            .and_then(|b| serde_json::from_value(b.clone()).ok())
+    }
+}
+
 /// A problem in a flow's source, and where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema, thiserror::Error)]
 #[error("line {line}, column {column}{}: {message}", if path.is_empty() { String::new() } else { format!(" ({path})") })]

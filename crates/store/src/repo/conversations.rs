@@ -159,7 +159,7 @@ impl ConversationFilter {
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct MessageRow {
+pub(crate) struct MessageRow {
     id: String,
     workspace_id: String,
     conversation_id: String,
@@ -175,10 +175,11 @@ struct MessageRow {
     delivery_error: Option<String>,
     created_at: i64,
     send_at: Option<i64>,
+    buttons: Option<String>,
 }
 
 impl MessageRow {
-    fn into_domain(self) -> Result<Message> {
+    pub(crate) fn into_domain(self) -> Result<Message> {
         let activity = self
             .activity
             .as_deref()
@@ -201,11 +202,15 @@ impl MessageRow {
             delivery_error: self.delivery_error,
             created_at: Millis(self.created_at),
             send_at: self.send_at.map(Millis),
+            buttons: match self.buttons.as_deref() {
+                Some(b) => serde_json::from_str(b).map_err(|e| StoreError::Corrupt(format!("buttons: {e}")))?,
+                None => Vec::new(),
+            },
         })
     }
 }
 
-const MESSAGE_COLUMNS: [Messages; 16] = [
+const MESSAGE_COLUMNS: [Messages; 17] = [
     Messages::Id,
     Messages::WorkspaceId,
     Messages::ConversationId,
@@ -222,9 +227,10 @@ const MESSAGE_COLUMNS: [Messages; 16] = [
     Messages::DeliveryError,
     Messages::CreatedAt,
     Messages::SendAt,
+    Messages::Buttons,
 ];
 
-fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 16] {
+fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 17] {
     [
         m.id.to_string().into(),
         m.workspace_id.to_string().into(),
@@ -245,6 +251,9 @@ fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 16
         m.delivery_error.clone().into(),
         m.created_at.0.into(),
         m.send_at.map(|t| t.0).into(),
+        (!m.buttons.is_empty())
+            .then(|| serde_json::to_string(&m.buttons).unwrap_or_default())
+            .into(),
     ]
 }
 
@@ -258,7 +267,7 @@ pub struct ProviderMessage {
     pub conversation_id: ConversationId,
 }
 
-fn message_select() -> sea_query::SelectStatement {
+pub(crate) fn message_select() -> sea_query::SelectStatement {
     Query::select()
         .columns([
             Messages::Id,
@@ -276,6 +285,7 @@ fn message_select() -> sea_query::SelectStatement {
             Messages::DeliveryError,
             Messages::CreatedAt,
             Messages::SendAt,
+            Messages::Buttons,
         ])
         .from(Messages::Table)
         .to_owned()

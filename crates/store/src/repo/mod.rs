@@ -3,6 +3,7 @@
 
 mod accounts;
 mod attachments;
+mod bots;
 mod contacts;
 mod conversations;
 mod jobs;
@@ -12,6 +13,7 @@ mod webhooks;
 
 pub use accounts::*;
 pub use attachments::*;
+pub use bots::*;
 pub use contacts::*;
 pub use conversations::*;
 pub use jobs::*;

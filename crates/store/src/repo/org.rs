@@ -1,6 +1,7 @@
 //! Teams, channels and tags.
 
 use sea_query::{Cond, Expr, Order, Query};
+use switchboard_core::bot::ChannelBot;
 use switchboard_core::routing::{TeamRouting, WorkspaceRouting};
 use switchboard_core::{
     AssignmentRule, Channel, ChannelId, ChannelKind, Millis, Tag, TagId, Team, TeamId, UserId, WorkspaceId,
@@ -35,7 +36,21 @@ pub struct ChannelRow {
 }
 
 impl ChannelRow {
+    /// The settings column as JSON (an object; empty if unreadable).
+    pub fn settings_json(&self) -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(&self.settings)
+            .ok()
+            .filter(|s| s.is_object())
+            .unwrap_or_else(|| serde_json::json!({}))
+    }
+
+    /// The channel's bot with its secret, for the service layer.
+    pub fn bot(&self) -> Option<ChannelBot> {
+        ChannelBot::from_settings(&self.settings_json())
+    }
+
     pub fn to_domain(&self) -> Result<Channel> {
+        let settings = self.settings_json();
         Ok(Channel {
             id: parse("channel id", &self.id)?,
             workspace_id: parse("workspace id", &self.workspace_id)?,
@@ -45,10 +60,10 @@ impl ChannelRow {
             callback_url: self.callback_url.clone(),
             has_secret: self.secret.is_some(),
             reopen_minutes: self.reopen_minutes,
-            widget: serde_json::from_str::<serde_json::Value>(&self.settings)
-                .ok()
-                .and_then(|s| s.get("widget").cloned())
-                .and_then(|w| serde_json::from_value(w).ok()),
+            widget: settings
+                .get("widget")
+                .and_then(|w| serde_json::from_value(w.clone()).ok()),
+            bot: ChannelBot::from_settings(&settings).map(|b| b.view()),
             created_at: Millis(self.created_at),
         })
     }

@@ -63,6 +63,13 @@
     item.className = message.direction === "in" ? "in" : "out";
     item.textContent = message.body || "";
     (message.attachments || []).forEach(function (a) { item.appendChild(attachmentView(a)); });
+    if (message.buttons && message.buttons.length) item.appendChild(choices(message));
+    // An answer makes earlier menus history.
+    if (message.direction === "in") {
+      list.querySelectorAll(".choices button").forEach(function (b) {
+        if (b.closest("li").dataset.id < message.id) b.disabled = true;
+      });
+    }
     var meta = document.createElement("span");
     meta.className = "meta";
     var who = message.direction === "out" ? (message.author_name || "Support") : "You";
@@ -71,6 +78,26 @@
     if (message.direction === "out" && message.author_name) agentLine.textContent = message.author_name + " is here to help";
     list.scrollTop = list.scrollHeight;
     if (message.direction === "out") acknowledge(message);
+  }
+
+  // A bot menu: each choice sends its label as the visitor's answer.
+  function choices(message) {
+    var row = document.createElement("div");
+    row.className = "choices";
+    row.setAttribute("role", "group");
+    row.setAttribute("aria-label", "Choices");
+    message.buttons.forEach(function (label) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = label;
+      b.addEventListener("click", function () {
+        row.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+        text.value = label;
+        composer.requestSubmit();
+      });
+      row.appendChild(b);
+    });
+    return row;
   }
 
   // Files are fetched with the visitor's token and shown from a blob URL.

@@ -3,6 +3,7 @@
 //! and cross-team 404s) all read this one table.
 
 pub mod attachments;
+pub mod bots;
 pub mod conversations;
 pub mod directory;
 pub mod health;
@@ -250,6 +251,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .req::<svc::ChannelUpdate>(json!({"name": "Shop"}))
             .resp::<svc::CreatedChannel>(),
         ApiRoute::new(d.clone(), ws_path!("/channels/{channel_id}"), "deleteChannel", "channels", "Delete a channel (admin)", || delete(dir::delete_channel)),
+        ApiRoute::new(Method::PUT, ws_path!("/channels/{channel_id}/bot"), "setChannelBot", "channels", "Give the channel a bot (admin): a flow in YAML or JSON (422 `invalid_bot_flow` lists each problem with its line), or an external bot's URL (its signing secret is returned once)", || put(bots::set))
+            .req::<svc::BotInput>(json!({"kind": "flow", "source": "steps:\n  menu:\n    say: How can we help?\n    options:\n      - label: Talk to a person\n        handoff: true\n"}))
+            .resp::<svc::SavedBot>(),
+        ApiRoute::new(d.clone(), ws_path!("/channels/{channel_id}/bot"), "removeChannelBot", "channels", "Remove the channel's bot (admin); its chats go to people", || delete(bots::remove)),
         // contacts
         ApiRoute::new(m.clone(), ws_path!("/contacts"), "listContacts", "contacts", "Contacts, newest first; `q` searches", || get(dir::list_contacts)).resp::<PageOut<Contact>>(),
         ApiRoute::new(p.clone(), ws_path!("/contacts"), "createContact", "contacts", "Save a contact", || post(dir::create_contact))
@@ -308,6 +313,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .resp::<Conversation>(),
         ApiRoute::new(d.clone(), ws_path!("/conversations/{conversation_id}/snooze"), "wakeConversation", "conversations", "End the chat's snooze now", || delete(conv::unsnooze)).resp::<Conversation>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/messages/{message_id}/cancel"), "cancelScheduledMessage", "conversations", "Cancel a scheduled message before it goes out", || post(conv::cancel_scheduled)).resp::<Message>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/enter"), "enterChat", "conversations", "Enter chat (admin): take over a bot chat; the bot stops", || post(bots::enter)).resp::<Conversation>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/bot/messages"), "botReply", "bots", "An external bot's message to the customer of a bot chat (admin token)", || post(bots::reply))
+            .req::<svc::BotReplyRequest>(json!({"text": "What can I do for you?", "buttons": ["Orders", "Billing"]}))
+            .resp::<Message>()
+            .created(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/bot/handoff"), "botHandoff", "bots", "An external bot hands the chat to people: routed to the team, or the channel's default team (admin token)", || post(bots::handoff))
+            .req::<svc::BotHandoffRequest>(json!({"team_id": null}))
+            .resp::<Conversation>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/priority"), "setPriority", "conversations", "Mark critical or normal", || post(conv::priority))
             .req::<conv::PriorityRequest>(json!({"priority": "critical"}))
             .resp::<Conversation>(),
