@@ -160,7 +160,7 @@ impl Services {
                 (ChannelBot::Flow { source, flow }, None)
             }
             BotInput::External { url } => {
-                let url = switchboard_core::validate::http_url("url", &url)?;
+                let url = self.target_url(ws, &url).await?;
                 let secret = crate::webhooks::new_secret();
                 (
                     ChannelBot::External {
@@ -291,7 +291,14 @@ impl Services {
         let message = if has_buttons(kind) {
             outgoing_text(&c, SenderKind::Bot, None, text, buttons, now)
         } else {
-            outgoing_text(&c, SenderKind::Bot, None, with_numbered_buttons(text, &buttons), Vec::new(), now)
+            outgoing_text(
+                &c,
+                SenderKind::Bot,
+                None,
+                with_numbered_buttons(text, &buttons),
+                Vec::new(),
+                now,
+            )
         };
         lifecycle::record_message(&mut c.times, MessageAuthor::Automated, now);
         c.updated_at = now;
@@ -351,7 +358,7 @@ impl Services {
             if m.delivery_status == Some(switchboard_core::DeliveryStatus::Queued) {
                 exec.enqueue_job(
                     DELIVER_MESSAGE,
-                    &deliver_payload(c.workspace_id, m.id),
+                    &deliver_payload(m),
                     now,
                     self.config().delivery_max_attempts,
                     now,
@@ -388,7 +395,6 @@ impl Services {
             .channel(ws, c.channel_id)
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
-        drop(db);
         match row.bot() {
             Some(ChannelBot::External { url, secret }) => self.external_turn(&row, &c, &url, &secret).await,
             flow => {
@@ -403,7 +409,12 @@ impl Services {
 
     /// Run the built-in flow over the messages it has not answered. With no
     /// flow any more (the bot was removed) the chat goes to people.
-    async fn flow_turn(&self, row: &ChannelRow, id: ConversationId, flow: Option<&bot::Flow>) -> ServiceResult<Outcome> {
+    async fn flow_turn(
+        &self,
+        row: &ChannelRow,
+        id: ConversationId,
+        flow: Option<&bot::Flow>,
+    ) -> ServiceResult<Outcome> {
         let channel = row.to_domain()?;
         let ws = channel.workspace_id;
         let buttons = has_buttons(channel.kind);
@@ -482,7 +493,13 @@ impl Services {
         // More waiting than one job handles: the next job goes on.
         if inputs.len() as u64 == TURN_BATCH && c.status == ConversationStatus::Bot {
             tx.exec()
-                .enqueue_job(BOT_TURN, &turn_payload(ws, id), now, self.config().delivery_max_attempts, now)
+                .enqueue_job(
+                    BOT_TURN,
+                    &turn_payload(ws, id),
+                    now,
+                    self.config().delivery_max_attempts,
+                    now,
+                )
                 .await?;
         }
         tx.commit().await?;
@@ -520,15 +537,16 @@ impl Services {
     /// Send the messages an external bot has not had yet, oldest first, one
     /// signed POST each. A refusal (4xx, a forbidden target) hands the
     /// chat to people rather than leave the customer waiting.
-    async fn external_turn(&self, row: &ChannelRow, c: &Conversation, url: &str, secret: &str) -> ServiceResult<Outcome> {
+    async fn external_turn(
+        &self,
+        row: &ChannelRow,
+        c: &Conversation,
+        url: &str,
+        secret: &str,
+    ) -> ServiceResult<Outcome> {
         let channel = row.to_domain()?;
         let ws = c.workspace_id;
-        let stored = self
-            .store()
-            .reader()
-            .bot_session(c.id)
-            .await?
-            .unwrap_or_default();
+        let stored = self.store().reader().bot_session(c.id).await?.unwrap_or_default();
         let inputs = self
             .store()
             .reader()
@@ -596,7 +614,9 @@ impl Services {
 
     /// A `bot_turn` job gave up: hand the chat to people.
     pub(crate) async fn bot_turn_gave_up(&self, payload: &str) {
-        let Ok(p) = serde_json::from_str::<TurnPayload>(payload) else { return };
+        let Ok(p) = serde_json::from_str::<TurnPayload>(payload) else {
+            return;
+        };
         if let Err(e) = self.hand_off_now(p.workspace_id, p.conversation_id).await {
             tracing::warn!(conversation = %p.conversation_id, error = %e, "could not hand a bot chat to people");
         }

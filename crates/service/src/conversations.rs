@@ -623,7 +623,7 @@ impl Services {
                 tx.exec()
                     .enqueue_job(
                         DELIVER_MESSAGE,
-                        &deliver_payload(ws, message.id),
+                        &deliver_payload(&message),
                         send_at.unwrap_or(now),
                         self.config().delivery_max_attempts,
                         now,

@@ -365,7 +365,7 @@ struct Batch {
     router: Router,
     changes: Vec<Change>,
     /// Ticket auto-replies to deliver.
-    deliveries: Vec<(WorkspaceId, MessageId)>,
+    deliveries: Vec<serde_json::Value>,
     /// Bot chats with a customer message for the bot to answer.
     bot_turns: BTreeSet<(WorkspaceId, ConversationId)>,
     delivery_attempts: i64,
@@ -505,7 +505,7 @@ impl Batch {
             None
         };
         if let Some(reply) = &auto_reply {
-            self.deliveries.push((channel.workspace_id, reply.id));
+            self.deliveries.push(deliver_payload(reply));
             let conversation = self.touch(conversation_id);
             lifecycle::record_message(&mut conversation.times, MessageAuthor::Automated, now);
         }
@@ -658,9 +658,8 @@ impl Batch {
             .flat_map(|c| c.messages.iter().map(|m| (c.conversation.channel_id, m)))
             .collect();
         exec.insert_messages(&messages).await?;
-        for (ws, message_id) in &self.deliveries {
-            let payload = deliver_payload(*ws, *message_id);
-            exec.enqueue_job(DELIVER_MESSAGE, &payload, self.now, self.delivery_attempts, self.now)
+        for payload in &self.deliveries {
+            exec.enqueue_job(DELIVER_MESSAGE, payload, self.now, self.delivery_attempts, self.now)
                 .await?;
         }
         for (ws, conversation) in &self.bot_turns {

@@ -7,16 +7,17 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use switchboard_channels::{OutboundMessage, SendError};
-use switchboard_core::{ChannelKind, DeliveryStatus, MessageId, UserId, WorkspaceId};
+use switchboard_core::{ChannelKind, DeliveryStatus, Message, MessageId, UserId, WorkspaceId};
 use switchboard_store::JobRow;
 
 use crate::{ServiceError, ServiceResult, Services};
 
 pub(crate) const DELIVER_MESSAGE: &str = "deliver_message";
 
-/// What a `deliver_message` job carries.
-pub(crate) fn deliver_payload(ws: WorkspaceId, message: MessageId) -> serde_json::Value {
-    serde_json::json!({ "workspace_id": ws, "message_id": message })
+/// What a `deliver_message` job carries. The conversation keeps one
+/// conversation's messages in order (see [`Services::run_due_jobs`]).
+pub(crate) fn deliver_payload(m: &Message) -> serde_json::Value {
+    serde_json::json!({ "workspace_id": m.workspace_id, "conversation_id": m.conversation_id, "message_id": m.id })
 }
 
 /// How a job ended this time.
@@ -81,7 +82,35 @@ impl Services {
         let jobs = tx.exec().claim_jobs(now, lease, 32).await?;
         tx.commit().await?;
         let count = jobs.len();
-        futures::future::join_all(jobs.into_iter().map(|job| self.run_job(job))).await;
+        // Messages of one conversation go out one after another, in the
+        // order they were written (a bot's greeting before its menu); all
+        // else runs side by side.
+        let mut lanes: Vec<Vec<JobRow>> = Vec::new();
+        let mut lane_of: std::collections::HashMap<switchboard_core::ConversationId, usize> =
+            std::collections::HashMap::new();
+        let mut jobs = jobs;
+        jobs.sort_by(|a, b| (a.run_at, &a.id).cmp(&(b.run_at, &b.id)));
+        for job in jobs {
+            let conversation = (job.kind == DELIVER_MESSAGE)
+                .then(|| serde_json::from_str::<DeliverPayload>(&job.payload).ok())
+                .flatten()
+                .and_then(|p| p.conversation_id);
+            match conversation.and_then(|c| lane_of.get(&c).copied()) {
+                Some(lane) => lanes[lane].push(job),
+                None => {
+                    if let Some(c) = conversation {
+                        lane_of.insert(c, lanes.len());
+                    }
+                    lanes.push(vec![job]);
+                }
+            }
+        }
+        futures::future::join_all(lanes.into_iter().map(|lane| async move {
+            for job in lane {
+                self.run_job(job).await;
+            }
+        }))
+        .await;
         Ok(count)
     }
 
@@ -245,5 +274,8 @@ impl Services {
 #[derive(Debug, Deserialize)]
 struct DeliverPayload {
     workspace_id: WorkspaceId,
+    /// Left out by jobs queued before it was added.
+    #[serde(default)]
+    conversation_id: Option<switchboard_core::ConversationId>,
     message_id: MessageId,
 }

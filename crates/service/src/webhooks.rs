@@ -549,7 +549,7 @@ impl Services {
 
     /// A valid http(s) URL that is not a literal private target (unless
     /// those are allowed); names are checked again when they resolve.
-    async fn target_url(&self, ws: WorkspaceId, raw: &str) -> ServiceResult<String> {
+    pub(crate) async fn target_url(&self, ws: WorkspaceId, raw: &str) -> ServiceResult<String> {
         let url = http_url("url", raw)?;
         let parsed: url::Url = url
             .parse()
@@ -913,7 +913,10 @@ impl Services {
         if !hook.enabled && delivery.event_type != WEBHOOK_TEST_EVENT {
             return fail("the webhook is disabled".into()).await;
         }
-        let status = match self.post_signed(ws, &hook.url, &hook.secret, &delivery.id, &delivery.payload).await? {
+        let status = match self
+            .post_signed(ws, &hook.url, &hook.secret, &delivery.id, &delivery.payload)
+            .await?
+        {
             Ok(status) => status,
             Err(Posted::Refused(reason)) => return fail(reason).await,
             Err(Posted::Failed(reason)) => {

@@ -43,7 +43,10 @@ pub async fn reply(
     Path((_, id)): Path<(WorkspaceId, ConversationId)>,
     Json(req): Json<BotReplyRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<Message>)> {
-    Ok((StatusCode::CREATED, axum::Json(s.services.bot_reply(&a, id, req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(s.services.bot_reply(&a, id, req).await?),
+    ))
 }
 
 pub async fn handoff(
