@@ -7,56 +7,8 @@ use std::time::Duration;
 use fantoccini::Locator;
 use serde_json::json;
 use switchboard_testkit::TestApp;
-use switchboard_testkit::browser::Browser;
+use switchboard_testkit::browser::{Browser, host_page, open_widget};
 use switchboard_testkit::fixtures::Org;
-
-/// A shop's page on its own origin, embedding the widget with one script tag.
-async fn host_page(app: &TestApp, channel: &str) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-    let html = format!(
-        "<!doctype html><html><head><title>Shop</title><style>button {{ background: hotpink !important; }}</style></head>\
-         <body><h1>Totally Real Shop</h1><p>Products…</p>\
-         <script src=\"http://{}/widget.js\" data-channel=\"{channel}\" async></script></body></html>",
-        app.addr
-    );
-    let app = axum::Router::new().route(
-        "/",
-        axum::routing::get(move || async move { axum::response::Html(html) }),
-    );
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (origin, server)
-}
-
-async fn open_widget(browser: &Browser) {
-    browser.client.enter_parent_frame().await.ok();
-    let host = browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-switchboard-widget]"))
-        .await
-        .unwrap();
-    let shadow = host.shadow_root().await.expect("the widget lives in a shadow root");
-    shadow
-        .find(Locator::Css(".launcher"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let frame = shadow.find(Locator::Css("iframe")).await.unwrap();
-    frame.enter_frame().await.unwrap();
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#text"))
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn a_visitor_on_another_site_chats_with_an_agent() {
