@@ -138,15 +138,58 @@ async fn hand_off_in(
 impl Services {
     // ----- admin: a channel's bot -----
 
-    pub async fn set_channel_bot(&self, actor: &Actor, id: ChannelId, input: BotInput) -> ServiceResult<SavedBot> {
+    /// An admin's channel, read to change its bot.
+    async fn channel_for_bot(
+        &self,
+        tx: &mut switchboard_store::Tx<'_>,
+        actor: &Actor,
+        id: ChannelId,
+    ) -> ServiceResult<ChannelRow> {
         require_admin(actor)?;
+        tx.exec()
+            .channel(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))
+    }
+
+    /// Store (`Some`) or remove (`None`) a channel's bot, audited, and commit.
+    async fn save_channel_bot(
+        &self,
+        mut tx: switchboard_store::Tx<'_>,
+        actor: &Actor,
+        row: &ChannelRow,
+        bot: Option<&ChannelBot>,
+    ) -> ServiceResult<()> {
+        let mut record = channel_record(row)?;
+        let (action, details) = match bot {
+            Some(bot) => {
+                record.settings["bot"] =
+                    serde_json::to_value(bot).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let kind = match bot {
+                    ChannelBot::Flow { .. } => "flow",
+                    ChannelBot::External { .. } => "external",
+                };
+                ("channel.bot_set", serde_json::json!({ "kind": kind }))
+            }
+            None => {
+                if let Some(settings) = record.settings.as_object_mut() {
+                    settings.remove("bot");
+                }
+                ("channel.bot_removed", serde_json::json!({}))
+            }
+        };
+        tx.exec().update_channel(&record).await?;
+        self.audit(&mut tx, actor, action, "channel", record.id.to_string(), details)
+            .await?;
+        tx.commit().await?;
+        self.forget_channel(record.id);
+        Ok(())
+    }
+
+    pub async fn set_channel_bot(&self, actor: &Actor, id: ChannelId, input: BotInput) -> ServiceResult<SavedBot> {
         let ws = actor.workspace_id;
         let mut tx = self.store().begin().await?;
-        let row = tx
-            .exec()
-            .channel(ws, id)
-            .await?
-            .ok_or(ServiceError::NotFound("channel"))?;
+        let row = self.channel_for_bot(&mut tx, actor, id).await?;
         let (bot, secret) = match input {
             BotInput::Flow { source } => {
                 let teams = tx.exec().teams(ws).await?;
@@ -171,24 +214,7 @@ impl Services {
                 )
             }
         };
-        let mut record = channel_record(&row)?;
-        record.settings["bot"] = serde_json::to_value(&bot).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        tx.exec().update_channel(&record).await?;
-        let kind = match &bot {
-            ChannelBot::Flow { .. } => "flow",
-            ChannelBot::External { .. } => "external",
-        };
-        self.audit(
-            &mut tx,
-            actor,
-            "channel.bot_set",
-            "channel",
-            id.to_string(),
-            serde_json::json!({ "kind": kind }),
-        )
-        .await?;
-        tx.commit().await?;
-        self.forget_channel(id);
+        self.save_channel_bot(tx, actor, &row, Some(&bot)).await?;
         Ok(SavedBot {
             bot: bot.view(),
             secret,
@@ -198,31 +224,9 @@ impl Services {
     /// Remove a channel's bot. Its open bot chats are handed to people on
     /// their next message (or now, by "Enter chat").
     pub async fn remove_channel_bot(&self, actor: &Actor, id: ChannelId) -> ServiceResult<()> {
-        require_admin(actor)?;
-        let ws = actor.workspace_id;
         let mut tx = self.store().begin().await?;
-        let row = tx
-            .exec()
-            .channel(ws, id)
-            .await?
-            .ok_or(ServiceError::NotFound("channel"))?;
-        let mut record = channel_record(&row)?;
-        if let Some(settings) = record.settings.as_object_mut() {
-            settings.remove("bot");
-        }
-        tx.exec().update_channel(&record).await?;
-        self.audit(
-            &mut tx,
-            actor,
-            "channel.bot_removed",
-            "channel",
-            id.to_string(),
-            serde_json::json!({}),
-        )
-        .await?;
-        tx.commit().await?;
-        self.forget_channel(id);
-        Ok(())
+        let row = self.channel_for_bot(&mut tx, actor, id).await?;
+        self.save_channel_bot(tx, actor, &row, None).await
     }
 
     // ----- people take over -----

@@ -282,6 +282,16 @@ async fn bad_flows_are_refused_with_the_line_that_is_wrong() {
         let r = set_flow(&org, &format!("steps:\n  a:\n    handoff: {target}\n")).await;
         assert_eq!(r.status, 422, "{:?}", r.body);
     }
+    // A transfer to their team is not found either.
+    let ours = says(&app, &org, "t1", "ivy", "hello").await;
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{ours}/assign")),
+            json!({"team_id": theirs}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"), "{:?}", r.body);
     // Their channel is out of reach; agents cannot set bots; bodies are checked.
     let r = other
         .put(
