@@ -17,7 +17,7 @@ use switchboard_core::{
 use switchboard_store::{BotSession, ChannelRow, Exec, JobRow};
 
 use crate::conversations::{activity_message, outgoing_text, set_state, state_of};
-use crate::directory::channel_record;
+use crate::directory::{channel_record, require_admin};
 use crate::jobs::{DELIVER_MESSAGE, Outcome, deliver_payload};
 use crate::routing::Router;
 use crate::webhooks::Posted;
@@ -80,38 +80,10 @@ pub struct BotHandoffRequest {
     pub team_id: Option<TeamId>,
 }
 
-/// Whether a channel shows bot menus as buttons (our widget and the API
-/// channel's JSON do; the rest get numbered lines).
-fn has_buttons(kind: ChannelKind) -> bool {
-    matches!(kind, ChannelKind::Web | ChannelKind::Api)
-}
-
-/// The text to send where buttons cannot be shown: the choices as numbered lines.
-fn with_numbered_buttons(text: String, buttons: &[String]) -> String {
-    let lines = buttons.iter().enumerate().map(|(i, b)| format!("{}. {b}", i + 1));
-    std::iter::once(text)
-        .filter(|t| !t.is_empty())
-        .chain(lines)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn require_admin(actor: &Actor) -> ServiceResult<()> {
-    if actor.is_admin() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden("only admins can do this"))
-    }
-}
-
-/// What handing a chat off wrote: its activity line and a ticket auto-reply.
-struct HandedOff {
-    messages: Vec<Message>,
-}
-
 /// Hand a bot chat to people inside the caller's transaction: route it
 /// (`team`, else the channel's default team), record the activity, queue a
-/// ticket auto-reply, end the bot session.
+/// ticket auto-reply, end the bot session. Returns the messages to store:
+/// the activity line and the auto-reply.
 async fn hand_off_in(
     exec: &mut Exec<'_>,
     router: &mut Router,
@@ -119,7 +91,7 @@ async fn hand_off_in(
     team: Option<TeamId>,
     default_team: Option<TeamId>,
     now: Millis,
-) -> ServiceResult<HandedOff> {
+) -> ServiceResult<Vec<Message>> {
     let route = router.route(exec, c.workspace_id, team.or(default_team)).await?;
     let (next, activity) = lifecycle::apply(&state_of(c), Command::HandOff { route }, now)?;
     set_state(c, next, now);
@@ -132,7 +104,7 @@ async fn hand_off_in(
     }
     exec.delete_bot_session(c.id).await?;
     router.mark_assigned(exec).await?;
-    Ok(HandedOff { messages })
+    Ok(messages)
 }
 
 impl Services {
@@ -292,18 +264,8 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
         let kind = row.to_domain()?.kind;
-        let message = if has_buttons(kind) {
-            outgoing_text(&c, SenderKind::Bot, None, text, buttons, now)
-        } else {
-            outgoing_text(
-                &c,
-                SenderKind::Bot,
-                None,
-                with_numbered_buttons(text, &buttons),
-                Vec::new(),
-                now,
-            )
-        };
+        let reply = bot::menu(text, buttons, bot::shows_buttons(kind));
+        let message = outgoing_text(&c, SenderKind::Bot, None, reply.text, reply.buttons, now);
         lifecycle::record_message(&mut c.times, MessageAuthor::Automated, now);
         c.updated_at = now;
         tx.exec().update_conversation(&c).await?;
@@ -333,10 +295,10 @@ impl Services {
         let mut router = Router::new(now);
         let done = hand_off_in(&mut tx.exec(), &mut router, &mut c, req.team_id, default_team, now).await?;
         tx.exec().update_conversation(&c).await?;
-        self.queue_outgoing(&mut tx.exec(), &c, &done.messages, now).await?;
+        self.queue_outgoing(&mut tx.exec(), &c, &done, now).await?;
         tx.commit().await?;
         self.inner.jobs_wake.notify_one();
-        self.emit_change(&c, &done.messages);
+        self.emit_change(&c, &done);
         Ok(c)
     }
 
@@ -421,7 +383,7 @@ impl Services {
     ) -> ServiceResult<Outcome> {
         let channel = row.to_domain()?;
         let ws = channel.workspace_id;
-        let buttons = has_buttons(channel.kind);
+        let buttons = bot::shows_buttons(channel.kind);
         let now = self.now();
         let mut tx = self.store().begin().await?;
         tx.exec().lock_routing(ws).await?;
@@ -480,7 +442,7 @@ impl Services {
             Some(team) => {
                 let mut router = Router::new(now);
                 let done = hand_off_in(&mut tx.exec(), &mut router, &mut c, team, channel.default_team_id, now).await?;
-                messages.extend(done.messages);
+                messages.extend(done);
             }
             None => {
                 let saved = BotSession {
@@ -609,10 +571,10 @@ impl Services {
         let mut router = Router::new(now);
         let done = hand_off_in(&mut tx.exec(), &mut router, &mut c, None, default_team, now).await?;
         tx.exec().update_conversation(&c).await?;
-        self.queue_outgoing(&mut tx.exec(), &c, &done.messages, now).await?;
+        self.queue_outgoing(&mut tx.exec(), &c, &done, now).await?;
         tx.commit().await?;
         self.inner.jobs_wake.notify_one();
-        self.emit_change(&c, &done.messages);
+        self.emit_change(&c, &done);
         Ok(())
     }
 

@@ -15,7 +15,7 @@ use switchboard_store::{AuditEntry, ChannelRecord, ContactFilter, Page, Tx};
 use crate::accounts::random_token;
 use crate::{ServiceError, ServiceResult, Services};
 
-fn require_admin(actor: &Actor) -> ServiceResult<()> {
+pub(crate) fn require_admin(actor: &Actor) -> ServiceResult<()> {
     if actor.can_administer() {
         Ok(())
     } else {

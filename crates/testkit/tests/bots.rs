@@ -439,6 +439,76 @@ async fn an_external_bot_gets_signed_events_and_answers_through_the_api() {
 }
 
 #[tokio::test]
+async fn a_removed_bot_leaves_its_chats_to_people_and_channel_edits_keep_the_bot() {
+    let app = start().await;
+    let org = Org::create(&app).await;
+    billing_team(&org).await;
+    assert_eq!(set_flow(&org, FLOW).await.status, 200);
+    let channel = org.path(&format!("/channels/{}", org.channel));
+    // Changing the channel's name leaves its bot in place.
+    let r = org.admin.patch(&channel, json!({"name": "Shop API"})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r["bot"]["kind"], "flow", "{:?}", r.body);
+
+    let id = says(&app, &org, "m1", "jan", "hello").await;
+    run_jobs(&app).await;
+    let r = org.admin.delete(&format!("{channel}/bot")).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    assert!(org.admin.get(&channel).await["bot"].is_null());
+    let said = bot_said(&org, &id).await.len();
+    says(&app, &org, "m2", "jan", "Billing").await;
+    run_jobs(&app).await;
+    let c = conversation(&org, &id).await;
+    assert_eq!(
+        (c["status"].as_str(), c["team_id"].as_str()),
+        (Some("queued"), Some(org.team.as_str()))
+    );
+    assert_eq!(bot_said(&org, &id).await.len(), said, "no bot answer after removal");
+    // New chats are no bot chats any more.
+    let next = says(&app, &org, "m3", "kim", "hello").await;
+    assert_eq!(conversation(&org, &next).await["status"], "queued");
+}
+
+#[tokio::test]
+async fn an_external_bot_that_stays_down_leaves_the_chat_to_people() {
+    let clock = Arc::new(ManualClock::new(MONDAY_9AM));
+    let mut options = options(&clock);
+    options.service.delivery_max_attempts = 2;
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    let bot = WebhookReceiver::start().await;
+    bot.always(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+    let r = org
+        .admin
+        .put(
+            &org.path(&format!("/channels/{}/bot", org.channel)),
+            json!({"kind": "external", "url": bot.url()}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let id = says(&app, &org, "m1", "lea", "hi").await;
+    run_jobs(&app).await;
+    assert_eq!(conversation(&org, &id).await["status"], "bot", "a 503 is retried");
+    clock.advance(60_000);
+    run_jobs(&app).await;
+    assert_eq!(bot.received().len(), 2);
+    let c = conversation(&org, &id).await;
+    assert_eq!(
+        (c["status"].as_str(), c["team_id"].as_str()),
+        (Some("queued"), Some(org.team.as_str()))
+    );
+
+    // Its replies are checked like any message.
+    let other = says(&app, &org, "m2", "max", "hi").await;
+    let reply = org.path(&format!("/conversations/{other}/bot/messages"));
+    let r = org.admin.post(&reply, json!({"text": "  "})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (422, "invalid_input"), "{:?}", r.body);
+    let eleven: Vec<String> = (1..=11).map(|n| format!("Choice {n}")).collect();
+    let r = org.admin.post(&reply, json!({"text": "Pick", "buttons": eleven})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (422, "invalid_input"), "{:?}", r.body);
+}
+
+#[tokio::test]
 async fn an_external_bot_that_refuses_leaves_the_chat_to_people() {
     let app = start().await;
     let org = Org::create(&app).await;

@@ -287,25 +287,11 @@ impl Flow {
     /// A step's text, with its menu as buttons or as numbered lines.
     fn prompt(&self, step: &Step, buttons: bool) -> Reply {
         let text = step.say.clone().unwrap_or_default();
-        let Action::Options(choices) = &step.action else {
-            return Reply {
-                text,
-                buttons: Vec::new(),
-            };
+        let labels = match &step.action {
+            Action::Options(choices) => choices.iter().map(|c| c.label.clone()).collect(),
+            _ => Vec::new(),
         };
-        let labels: Vec<String> = choices.iter().map(|c| c.label.clone()).collect();
-        if buttons {
-            return Reply { text, buttons: labels };
-        }
-        let mut lines: Vec<String> = Vec::with_capacity(labels.len() + 1);
-        if !text.is_empty() {
-            lines.push(text);
-        }
-        lines.extend(labels.iter().enumerate().map(|(i, l)| format!("{}. {l}", i + 1)));
-        Reply {
-            text: lines.join("\n"),
-            buttons: Vec::new(),
-        }
+        menu(text, labels, buttons)
     }
 
     /// An answer not understood: say so, or hand off after too many.
@@ -355,6 +341,30 @@ impl Flow {
                 _ => Some((score, e)),
             });
         best.map(|(_, e)| e.answer.as_str())
+    }
+}
+
+/// Whether a channel shows menus as buttons: our widget and the API
+/// channel's JSON do; the rest get numbered lines.
+pub fn shows_buttons(kind: crate::ChannelKind) -> bool {
+    matches!(kind, crate::ChannelKind::Web | crate::ChannelKind::Api)
+}
+
+/// A message offering `labels`: as buttons where the channel has them,
+/// else as numbered lines under the text (a number picks the choice).
+pub fn menu(text: String, labels: Vec<String>, buttons: bool) -> Reply {
+    if buttons || labels.is_empty() {
+        return Reply { text, buttons: labels };
+    }
+    let lines = labels.iter().enumerate().map(|(i, l)| format!("{}. {l}", i + 1));
+    let text = std::iter::once(text)
+        .filter(|t| !t.is_empty())
+        .chain(lines)
+        .collect::<Vec<_>>()
+        .join("\n");
+    Reply {
+        text,
+        buttons: Vec::new(),
     }
 }
 

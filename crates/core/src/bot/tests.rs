@@ -348,3 +348,18 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn menus_are_buttons_or_numbered_lines_by_channel() {
+    use crate::ChannelKind;
+    assert!(shows_buttons(ChannelKind::Web) && shows_buttons(ChannelKind::Api));
+    assert!(!shows_buttons(ChannelKind::Whatsapp) && !shows_buttons(ChannelKind::Sms));
+    let labels = vec!["Orders".to_string(), "Billing".to_string()];
+    let numbered = menu("Pick one".into(), labels.clone(), false);
+    assert_eq!(
+        (numbered.text.as_str(), numbered.buttons.len()),
+        ("Pick one\n1. Orders\n2. Billing", 0)
+    );
+    assert_eq!(menu(String::new(), labels.clone(), false).text, "1. Orders\n2. Billing");
+    assert_eq!(menu("Pick one".into(), labels.clone(), true).buttons, labels);
+}
