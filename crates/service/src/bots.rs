@@ -11,8 +11,7 @@ use switchboard_core::lifecycle::{self, Command, MessageAuthor};
 use switchboard_core::permissions::Actor;
 use switchboard_core::validate::{Invalid, MessageText};
 use switchboard_core::{
-    ChannelId, ChannelKind, Conversation, ConversationId, ConversationStatus, Message, Millis, SenderKind, TeamId,
-    WorkspaceId,
+    ChannelId, Conversation, ConversationId, ConversationStatus, Message, Millis, SenderKind, TeamId, WorkspaceId,
 };
 use switchboard_store::{BotSession, ChannelRow, Exec, JobRow};
 
