@@ -80,4 +80,7 @@ id_type!(
     AttachmentId,
     WebhookId,
     WebhookDeliveryId,
+    TemplateId,
+    NotificationId,
+    QuickReplyId,
 );

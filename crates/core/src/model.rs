@@ -63,6 +63,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(Role { Admin => "admin", Supervisor => "supervisor", Agent => "agent" });
 string_enum!(Availability { Online => "online", Busy => "busy", Offline => "offline" });
@@ -96,6 +97,15 @@ string_enum!(DeliveryStatus {
 string_enum!(
     /// What an attachment is, which decides its size limit (DESIGN.md §10).
     AttachmentKind { Image => "image", Video => "video", Audio => "audio", Document => "document" }
+);
+string_enum!(
+    /// Why a member is notified: mentioned in a note or comment, or given a
+    /// chat by someone else (a person or routing).
+    NotificationKind { Mention => "mention", Assignment => "assignment" }
+);
+string_enum!(
+    /// Whose a quick reply is: one user's, one team's or the whole workspace's.
+    QuickReplyScope { Personal => "personal", Team => "team", Workspace => "workspace" }
 );
 
 impl ConversationStatus {
@@ -240,6 +250,10 @@ pub struct ConversationTimes {
     pub closed_at: Option<Millis>,
     /// When the chat last entered a queue (the "longest waiting" order).
     pub queued_at: Option<Millis>,
+    /// When the customer was last asked to rate the chat (on closing it).
+    /// The customer's next message, if it is a number from 1 to 5, is the
+    /// `rating` while the chat stays closed since then.
+    pub feedback_requested_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -355,6 +369,26 @@ pub struct Tag {
     pub created_at: Millis,
 }
 
+/// Something one member is told about. Only that member reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Notification {
+    pub id: NotificationId,
+    pub kind: NotificationKind,
+    pub conversation_id: ConversationId,
+    /// The note or comment that mentions the member; for an assignment, the
+    /// activity line that records it.
+    pub message_id: Option<MessageId>,
+    /// Who mentioned or assigned; absent when routing assigned the chat.
+    pub actor_user_id: Option<UserId>,
+    pub actor_name: Option<String>,
+    /// The first 140 characters of the note or comment; for an assignment,
+    /// the transfer comment, if any.
+    pub excerpt: Option<String>,
+    pub created_at: Millis,
+    /// When the member marked it read; absent while unread.
+    pub read_at: Option<Millis>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ApiToken {
     pub id: ApiTokenId,
@@ -407,6 +441,33 @@ pub struct MessageView {
     #[serde(flatten)]
     pub message: Message,
     pub attachments: Vec<Attachment>,
+}
+
+/// A canned answer an agent inserts by typing `/shortcut` (DESIGN.md §3).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct QuickReply {
+    pub id: QuickReplyId,
+    pub workspace_id: WorkspaceId,
+    pub scope: QuickReplyScope,
+    /// The owner of a `personal` quick reply.
+    pub owner_user_id: Option<UserId>,
+    /// The team of a `team` quick reply.
+    pub team_id: Option<TeamId>,
+    /// Without the leading `/`.
+    pub shortcut: String,
+    pub text: String,
+    pub attachment_id: Option<AttachmentId>,
+    pub created_by: UserId,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A quick reply as the API shows it: with its attachment, if it has one.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct QuickReplyView {
+    #[serde(flatten)]
+    pub quick_reply: QuickReply,
+    pub attachment: Option<Attachment>,
 }
 
 /// Largest upload of each kind, in bytes.

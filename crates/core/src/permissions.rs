@@ -3,7 +3,7 @@
 //! "not found" so a record's existence never leaks.
 
 use crate::ids::{TeamId, UserId, WorkspaceId};
-use crate::model::{ConversationStatus, Role};
+use crate::model::{ConversationStatus, QuickReply, QuickReplyScope, Role};
 
 /// The signed-in user acting inside one workspace.
 #[derive(Debug, Clone)]
@@ -104,6 +104,29 @@ impl Actor {
     pub fn can_edit_tags(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Supervisor)
     }
+
+    /// See and insert a quick reply: one's own personal ones, those of
+    /// one's teams (admins: every team's) and the workspace's. Nobody sees
+    /// another user's personal ones, admins included.
+    pub fn can_use_quick_reply(&self, q: &QuickReply) -> bool {
+        match q.scope {
+            QuickReplyScope::Personal => q.owner_user_id == Some(self.user_id),
+            QuickReplyScope::Team => self.is_admin() || q.team_id.is_some_and(|t| self.team_ids.contains(&t)),
+            QuickReplyScope::Workspace => true,
+        }
+    }
+
+    /// Create, change or delete a quick reply: everyone their personal
+    /// ones, supervisors their teams', admins every team's and the
+    /// workspace's.
+    pub fn can_edit_quick_reply(&self, q: &QuickReply) -> bool {
+        self.can_use_quick_reply(q)
+            && match q.scope {
+                QuickReplyScope::Personal => true,
+                QuickReplyScope::Team => matches!(self.role, Role::Admin | Role::Supervisor),
+                QuickReplyScope::Workspace => self.is_admin(),
+            }
+    }
 }
 
 #[cfg(test)]
@@ -149,5 +172,39 @@ mod tests {
         assert!(!supervisor.can_message_customer(&colleagues) && supervisor.can_annotate(&colleagues));
         assert!(admin.can_see(&other_team) && admin.can_manage(&other_team) && admin.can_message_customer(&other_team));
         assert!(!agent.can_administer() && !supervisor.can_administer() && admin.can_administer());
+    }
+
+    #[test]
+    fn quick_replies() {
+        let reply = |scope, owner: Option<u128>, team: Option<u128>| QuickReply {
+            id: crate::QuickReplyId(Uuid::from_u128(50)),
+            workspace_id: WorkspaceId(Uuid::from_u128(9)),
+            scope,
+            owner_user_id: owner.map(|o| UserId(Uuid::from_u128(o))),
+            team_id: team.map(|t| TeamId(Uuid::from_u128(t))),
+            shortcut: "hi".into(),
+            text: "Hi!".into(),
+            attachment_id: None,
+            created_by: UserId(Uuid::from_u128(1)),
+            created_at: crate::Millis(0),
+            updated_at: crate::Millis(0),
+        };
+        let mine = reply(QuickReplyScope::Personal, Some(1), None);
+        let colleagues = reply(QuickReplyScope::Personal, Some(5), None);
+        let own_team = reply(QuickReplyScope::Team, None, Some(100));
+        let other_team = reply(QuickReplyScope::Team, None, Some(200));
+        let everyone = reply(QuickReplyScope::Workspace, None, None);
+        let agent = actor(Role::Agent, &[100]);
+        let supervisor = actor(Role::Supervisor, &[100]);
+        let admin = actor(Role::Admin, &[]);
+
+        for a in [&agent, &supervisor, &admin] {
+            assert!(a.can_edit_quick_reply(&mine) && !a.can_use_quick_reply(&colleagues));
+            assert!(a.can_use_quick_reply(&own_team) && a.can_use_quick_reply(&everyone));
+        }
+        assert!(!agent.can_edit_quick_reply(&own_team) && !agent.can_use_quick_reply(&other_team));
+        assert!(supervisor.can_edit_quick_reply(&own_team) && !supervisor.can_use_quick_reply(&other_team));
+        assert!(!agent.can_edit_quick_reply(&everyone) && !supervisor.can_edit_quick_reply(&everyone));
+        assert!(admin.can_edit_quick_reply(&other_team) && admin.can_edit_quick_reply(&everyone));
     }
 }

@@ -158,6 +158,62 @@ impl MessageText {
     }
 }
 
+/// A quick reply's shortcut, what an agent types after `/` in the composer:
+/// 1–32 lowercase letters, digits, `-` and `_`. The `/` people type with it
+/// is dropped, so `/hello` and `hello` name the same shortcut.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Shortcut(String);
+
+impl Shortcut {
+    pub const MAX: usize = 32;
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let s = raw.trim();
+        let s = s.strip_prefix('/').unwrap_or(s);
+        if s.is_empty() {
+            return Err(Invalid::new("shortcut", "must not be empty"));
+        }
+        if s.len() > Self::MAX {
+            return Err(Invalid::new("shortcut", format!("must be at most {} characters", Self::MAX)));
+        }
+        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+            return Err(Invalid::new(
+                "shortcut",
+                "may contain only lowercase letters, digits, '-' and '_'",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// The text of a quick reply: not blank, at most 4096 characters, no NULs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuickReplyText(String);
+
+impl QuickReplyText {
+    pub const MAX: usize = 4096;
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if raw.trim().is_empty() {
+            return Err(Invalid::new("text", "must not be empty"));
+        }
+        if raw.chars().count() > Self::MAX {
+            return Err(Invalid::new("text", format!("must be at most {} characters", Self::MAX)));
+        }
+        if raw.contains('\0') {
+            return Err(Invalid::new("text", "must not contain NUL characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// An optional comment on a status change or transfer.
 pub fn comment(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
@@ -191,5 +247,26 @@ mod tests {
         assert!(Password::parse("short").is_err() && Password::parse("long enough pw").is_ok());
         assert_eq!(comment(Some("  ")).unwrap(), None);
         assert!(http_url("url", "ftp://x").is_err() && http_url("url", "http://127.0.0.1:9/cb").is_ok());
+    }
+
+    #[test]
+    fn shortcuts_drop_the_slash_people_type() {
+        assert_eq!(Shortcut::parse("/hello").unwrap().as_str(), "hello");
+        assert_eq!(Shortcut::parse(" thanks_2-u ").unwrap().as_str(), "thanks_2-u");
+        assert_eq!(Shortcut::parse(&"a".repeat(32)).unwrap().as_str().len(), 32);
+        for bad in ["", "/", "  ", "//x", "Hello", "two words", "ünï", "a.b", &"a".repeat(33)] {
+            let e = Shortcut::parse(bad).unwrap_err();
+            assert_eq!(e.field, "shortcut", "{bad:?}");
+        }
+        assert!(Shortcut::parse(&format!("/{}", "a".repeat(32))).is_ok(), "the slash does not count");
+    }
+
+    #[test]
+    fn quick_reply_text_is_bounded() {
+        assert!(QuickReplyText::parse("Hi!\nHow can I help?").is_ok());
+        assert!(QuickReplyText::parse(&"é".repeat(4096)).is_ok(), "characters, not bytes");
+        for bad in ["", " \n ", "a\0b", &"a".repeat(4097)] {
+            assert_eq!(QuickReplyText::parse(bad).unwrap_err().field, "text");
+        }
     }
 }

@@ -14,6 +14,7 @@ use switchboard_core::{
 use switchboard_store::{ConversationFilter, Exec, Page, Tx};
 
 use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
+use crate::notifications::{Pending, mentions_in};
 use crate::routing;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -28,8 +29,37 @@ pub struct ConversationQuery {
     pub team: Option<TeamId>,
     pub channel: Option<ChannelId>,
     pub contact: Option<ContactId>,
+    /// Within Tickets: `unassigned`, `assigned` or `closed`.
+    pub ticket_view: Option<TicketView>,
+    /// A tag's name.
+    pub tag: Option<String>,
+    /// Searches the contact's name, e-mail, phone and channel identities.
+    pub q: Option<String>,
+    /// Created at or after (milliseconds).
+    pub created_from: Option<Millis>,
+    /// Created before (milliseconds).
+    pub created_before: Option<Millis>,
     pub cursor: Option<ConversationId>,
     pub limit: Option<u64>,
+}
+
+/// The three lists of the Tickets section (DESIGN.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketView {
+    Unassigned,
+    Assigned,
+    Closed,
+}
+
+impl TicketView {
+    fn statuses(self) -> &'static [ConversationStatus] {
+        match self {
+            Self::Unassigned => &[ConversationStatus::Queued],
+            Self::Assigned => &[ConversationStatus::Assigned],
+            Self::Closed => Section::Archived.statuses(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -49,6 +79,12 @@ pub struct MessageQuery {
 pub struct StatusRequest {
     pub status: ConversationStatus,
     pub comment: Option<String>,
+    /// With `resolved` or `abandoned`: also ask the customer to rate the
+    /// chat from 1 to 5 (buttons where the channel has them). Their answer
+    /// becomes `rating` and does not reopen the chat. 409 on a channel the
+    /// business cannot write back on.
+    #[serde(default)]
+    pub feedback_request: bool,
 }
 
 /// Assign or transfer: to an agent (`user_id`, optionally within
@@ -227,11 +263,14 @@ impl Services {
 
     pub async fn conversations(&self, actor: &Actor, q: ConversationQuery) -> ServiceResult<Page<Conversation>> {
         let mut f = ConversationFilter::new(actor.visibility(), limit(q.limit)?);
-        match (q.status, q.section) {
-            (Some(s), _) => f.statuses = Some(vec![s]),
-            (None, Some(Section::Tickets)) => f.ticket = Some(true),
-            (None, Some(section)) => f.statuses = Some(section.statuses().to_vec()),
-            (None, None) => {}
+        if q.section == Some(Section::Tickets) || q.ticket_view.is_some() {
+            f.ticket = Some(true);
+        }
+        match (q.status, q.ticket_view, q.section) {
+            (Some(s), _, _) => f.statuses = Some(vec![s]),
+            (None, Some(view), _) => f.statuses = Some(view.statuses().to_vec()),
+            (None, None, Some(Section::Tickets) | None) => {}
+            (None, None, Some(section)) => f.statuses = Some(section.statuses().to_vec()),
         }
         match q.assignee.as_deref() {
             None => {}
@@ -246,6 +285,10 @@ impl Services {
         f.team = q.team;
         f.channel = q.channel;
         f.contact = q.contact;
+        f.tag = q.tag;
+        f.search = q.q;
+        f.created_from = q.created_from;
+        f.created_before = q.created_before;
         f.cursor = q.cursor;
         Ok(self.store().reader().conversations(actor.workspace_id, &f).await?)
     }
@@ -270,6 +313,9 @@ impl Services {
         // Existence first: a record out of reach is 404 whatever the body says.
         let mut c = self.visible_for_update(&mut tx, actor, id).await?;
         let comment = switchboard_core::validate::comment(req.comment.as_deref())?;
+        if req.feedback_request && !matches!(req.status, ConversationStatus::Resolved | ConversationStatus::Abandoned) {
+            return Err(Invalid::new("feedback_request", "only when resolving or abandoning").into());
+        }
         let by = Some(actor.user_id);
         let command = match req.status {
             ConversationStatus::Resolved => Command::Resolve { by, comment },
@@ -307,10 +353,21 @@ impl Services {
                 "you can change the status of your own chats only",
             ));
         }
+        let feedback_buttons = match req.feedback_request {
+            true => Some(crate::feedback::check_channel(&mut tx.exec(), &c, now).await?),
+            false => None,
+        };
         let before = (c.status, c.assignee_id);
-        let activity = transition(&mut tx.exec(), &mut c, command, by, now).await?;
+        let mut changes = vec![transition(&mut tx.exec(), &mut c, command, by, now).await?];
+        if let Some(buttons) = feedback_buttons {
+            let attempts = self.config().delivery_max_attempts;
+            changes.push(crate::feedback::request(&mut tx.exec(), &mut c, buttons, now, attempts).await?);
+        }
         tx.commit().await?;
-        self.emit_change(&c, &[activity]);
+        if feedback_buttons.is_some() {
+            self.inner.jobs_wake.notify_one();
+        }
+        self.emit_change(&c, &changes);
         self.after_release(&c, before).await;
         Ok(c)
     }
@@ -403,8 +460,13 @@ impl Services {
         };
         let before = (c.status, c.assignee_id);
         let activity = transition(&mut tx.exec(), &mut c, command, by, now).await?;
+        let mut notifications = Pending::default();
+        notifications
+            .assignment(&mut tx.exec(), &c, &activity, by, before.1)
+            .await?;
         tx.commit().await?;
         self.emit_change(&c, &[activity]);
+        self.emit_notifications(ws, notifications);
         self.after_release(&c, before).await;
         Ok(c)
     }
@@ -565,12 +627,15 @@ impl Services {
             send_at: None,
             buttons: Vec::new(),
         };
+        let mut notifications = Pending::default();
         match req.kind {
             MessageKind::Note | MessageKind::Comment => {
                 if !actor.can_annotate(&scope(&c)) {
                     return Err(ServiceError::NotFound("conversation"));
                 }
                 tx.exec().insert_message(&message, c.channel_id).await?;
+                let (mentions, author) = mentions_in(&mut tx.exec(), &c, &message, actor.user_id).await?;
+                notifications.store(&mut tx.exec(), mentions, author.as_deref()).await?;
             }
             MessageKind::Text => {
                 if !actor.can_message_customer(&scope(&c)) {
@@ -644,6 +709,7 @@ impl Services {
             self.emit_conversation("conversation.updated", &c);
         }
         self.emit_message("message.created", &c, &message);
+        self.emit_notifications(ws, notifications);
         Ok(message)
     }
 }

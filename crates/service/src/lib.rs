@@ -11,8 +11,11 @@ mod conversations;
 mod directory;
 mod error;
 pub mod events;
+mod feedback;
+mod inbox;
 mod ingest;
 mod jobs;
+mod notifications;
 mod presence;
 mod ratelimit;
 mod routing;
@@ -28,12 +31,16 @@ pub use attachments::{AttachmentLimitsInput, ByteStream, StorageConfig, Upload, 
 pub use bots::{BotHandoffRequest, BotInput, BotReplyRequest, SavedBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
-pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, SnoozeRequest, StatusRequest};
+pub use conversations::{
+    AssignRequest, ConversationQuery, MessageQuery, NewMessage, SnoozeRequest, StatusRequest, TicketView,
+};
+pub use inbox::{InboxRow, Names, contact_label};
 pub use directory::{
     ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, TeamInput, TeamUpdate,
 };
 pub use error::{ServiceError, ServiceResult};
 pub use ingest::{HookOutcome, IngestOutcome, signature_header};
+pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};
 pub use switchboard_core::permissions::Actor;

@@ -154,6 +154,7 @@ impl Services {
             }
             let queued = tx.exec().queued_conversations(ws, team, order, SWEEP_CHUNK).await?;
             let mut changed = Vec::new();
+            let mut notifications = crate::notifications::Pending::default();
             for mut c in queued {
                 let Routed::Assigned { agent, team } = router.route(&mut tx.exec(), ws, Some(team)).await? else {
                     break; // nobody left who can take one
@@ -164,6 +165,9 @@ impl Services {
                     team,
                 };
                 let activity = transition(&mut tx.exec(), &mut c, command, None, now).await?;
+                notifications
+                    .assignment(&mut tx.exec(), &c, &activity, None, None)
+                    .await?;
                 changed.push((c, activity));
             }
             router.mark_assigned(&mut tx.exec()).await?;
@@ -171,6 +175,7 @@ impl Services {
             let took = changed.len();
             assigned += took;
             self.publish_changes(changed);
+            self.emit_notifications(ws, notifications);
             // A full chunk taken: more may wait.
             if (took as u64) < SWEEP_CHUNK {
                 return Ok(assigned);

@@ -128,6 +128,7 @@ pub enum Conversations {
     QueuedAt,
     SnoozedUntil,
     UpdatedAt,
+    FeedbackRequestedAt,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -286,6 +287,21 @@ pub enum AttachmentLimits {
 }
 
 #[derive(Iden, Clone, Copy)]
+pub enum Notifications {
+    Table,
+    Id,
+    WorkspaceId,
+    UserId,
+    Kind,
+    ConversationId,
+    MessageId,
+    ActorUserId,
+    Excerpt,
+    CreatedAt,
+    ReadAt,
+}
+
+#[derive(Iden, Clone, Copy)]
 pub enum BotSessions {
     Table,
     ConversationId,
@@ -293,5 +309,20 @@ pub enum BotSessions {
     Step,
     Failures,
     LastMessageId,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum MessageTemplates {
+    Table,
+    Id,
+    WorkspaceId,
+    ChannelId,
+    Name,
+    Language,
+    Category,
+    Body,
+    Status,
+    CreatedAt,
     UpdatedAt,
 }

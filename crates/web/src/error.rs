@@ -96,6 +96,9 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Structured detail where a message alone is not enough (bot flow problems).
     pub details: Option<serde_json::Value>,
+    /// The input field at fault (`invalid_input`), so a form can show the
+    /// message next to it.
+    pub field: Option<&'static str>,
 }
 
 impl ApiError {
@@ -105,6 +108,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             details: None,
+            field: None,
         }
     }
 
@@ -164,11 +168,16 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidFlow(errors) => serde_json::to_value(errors).ok(),
             _ => None,
         };
+        let field = match &e {
+            ServiceError::Invalid(invalid) => Some(invalid.field),
+            _ => None,
+        };
         Self {
             code,
             message,
             retry_after,
             details,
+            field,
         }
     }
 }
@@ -178,6 +187,9 @@ impl IntoResponse for ApiError {
         let mut body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
         if let Some(details) = self.details.clone() {
             body["error"]["details"] = details;
+        }
+        if let Some(field) = self.field {
+            body["error"]["field"] = field.into();
         }
         let mut response = (self.status(), axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after

@@ -3,6 +3,7 @@
 //! who may do what.
 
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -77,7 +78,8 @@ pub fn router(state: AppState) -> Router {
         app = app.route(route.path, (route.router)());
     }
     let app = app
-        .route("/", get(pages::home))
+        .route("/", get(app::home))
+        .merge(app::routes())
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/setup", get(pages::setup_form).post(pages::setup_submit))
         .route("/logout", post(pages::logout_submit))

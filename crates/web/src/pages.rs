@@ -310,11 +310,9 @@ async fn account_page(
     )
 }
 
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match signed_in(&state, &headers).await {
-        Some(session) => account_page(&state, &session, None, None, StatusCode::OK).await,
-        None => redirect("/login"),
-    }
+/// The account page, for someone who belongs to no workspace yet.
+pub async fn account(state: &AppState, session: &switchboard_service::SessionInfo) -> Response {
+    account_page(state, session, None, None, StatusCode::OK).await
 }
 
 #[derive(Debug, Deserialize)]

@@ -280,20 +280,7 @@ impl Exec<'_> {
             q.and_where(Expr::col(Contacts::Id).lt(cursor.to_string()));
         }
         if let Some(text) = filter.query.as_deref().filter(|t| !t.is_empty()) {
-            let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
-            let by_identity = Query::select()
-                .column(ContactIdentities::ContactId)
-                .from(ContactIdentities::Table)
-                .and_where(Expr::col(ContactIdentities::WorkspaceId).eq(ws.to_string()))
-                .and_where(Expr::col(ContactIdentities::ExternalId).like(pattern.clone()))
-                .to_owned();
-            q.cond_where(
-                Cond::any()
-                    .add(Expr::expr(sea_query::Func::lower(Expr::col(Contacts::Name))).like(pattern.clone()))
-                    .add(Expr::col(Contacts::Email).like(pattern.clone()))
-                    .add(Expr::col(Contacts::Phone).like(pattern))
-                    .add(Expr::col(Contacts::Id).in_subquery(by_identity)),
-            );
+            q.and_where(Expr::col(Contacts::Id).in_subquery(contacts_matching(ws, text)));
         }
         let rows: Vec<ContactRow> = self.fetch_all(&q).await?;
         let page = page_of(rows, filter.limit, |r| r.id.clone());
@@ -307,4 +294,29 @@ impl Exec<'_> {
             next_cursor: page.next_cursor,
         })
     }
+}
+
+/// Ids of the workspace's contacts whose name, e-mail, phone or a channel
+/// identity contains `text` (case-insensitive; `%` and `_` are taken literally
+/// by dropping them).
+pub(crate) fn contacts_matching(ws: WorkspaceId, text: &str) -> sea_query::SelectStatement {
+    let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+    let by_identity = Query::select()
+        .column(ContactIdentities::ContactId)
+        .from(ContactIdentities::Table)
+        .and_where(Expr::col(ContactIdentities::WorkspaceId).eq(ws.to_string()))
+        .and_where(Expr::expr(sea_query::Func::lower(Expr::col(ContactIdentities::ExternalId))).like(pattern.clone()))
+        .to_owned();
+    Query::select()
+        .column(Contacts::Id)
+        .from(Contacts::Table)
+        .and_where(Expr::col(Contacts::WorkspaceId).eq(ws.to_string()))
+        .cond_where(
+            Cond::any()
+                .add(Expr::expr(sea_query::Func::lower(Expr::col(Contacts::Name))).like(pattern.clone()))
+                .add(Expr::expr(sea_query::Func::lower(Expr::col(Contacts::Email))).like(pattern.clone()))
+                .add(Expr::col(Contacts::Phone).like(pattern))
+                .add(Expr::col(Contacts::Id).in_subquery(by_identity)),
+        )
+        .to_owned()
 }

@@ -9,6 +9,7 @@ use switchboard_core::{
     Direction, Message, MessageId, Millis, TeamId, UserId, WorkspaceId,
 };
 
+use crate::repo::contacts::contacts_matching;
 use crate::schema::*;
 use crate::{
     Exec, IN_LIST_MAX, Page, Result, StoreError, channel_key_conds, page_of, parse, parse_opt, rows_per_statement,
@@ -38,6 +39,7 @@ pub(crate) struct ConversationRow {
     queued_at: Option<i64>,
     snoozed_until: Option<i64>,
     updated_at: i64,
+    feedback_requested_at: Option<i64>,
 }
 
 impl ConversationRow {
@@ -65,6 +67,7 @@ impl ConversationRow {
                 last_message_at: self.last_message_at.map(Millis),
                 closed_at: self.closed_at.map(Millis),
                 queued_at: self.queued_at.map(Millis),
+                feedback_requested_at: self.feedback_requested_at.map(Millis),
             },
             snoozed_until: self.snoozed_until.map(Millis),
             updated_at: Millis(self.updated_at),
@@ -72,7 +75,7 @@ impl ConversationRow {
     }
 }
 
-pub(crate) const CONVERSATION_COLUMNS: [Conversations; 22] = [
+pub(crate) const CONVERSATION_COLUMNS: [Conversations; 23] = [
     Conversations::Id,
     Conversations::WorkspaceId,
     Conversations::ChannelId,
@@ -95,9 +98,10 @@ pub(crate) const CONVERSATION_COLUMNS: [Conversations; 22] = [
     Conversations::QueuedAt,
     Conversations::SnoozedUntil,
     Conversations::UpdatedAt,
+    Conversations::FeedbackRequestedAt,
 ];
 
-fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 22] {
+fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 23] {
     let t = &c.times;
     let ms = |m: Option<Millis>| m.map(|m| m.0);
     [
@@ -123,6 +127,7 @@ fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 22] {
         ms(t.queued_at).into(),
         ms(c.snoozed_until).into(),
         c.updated_at.0.into(),
+        ms(t.feedback_requested_at).into(),
     ]
 }
 
@@ -137,6 +142,13 @@ pub struct ConversationFilter {
     pub team: Option<TeamId>,
     pub channel: Option<ChannelId>,
     pub contact: Option<ContactId>,
+    /// A tag's name: chats carrying it.
+    pub tag: Option<String>,
+    /// Words matched against the contact's name, e-mail, phone and channel identities.
+    pub search: Option<String>,
+    /// Created at or after / before (milliseconds).
+    pub created_from: Option<Millis>,
+    pub created_before: Option<Millis>,
     pub cursor: Option<ConversationId>,
     pub limit: u64,
 }
@@ -152,6 +164,10 @@ impl ConversationFilter {
             team: None,
             channel: None,
             contact: None,
+            tag: None,
+            search: None,
+            created_from: None,
+            created_before: None,
             cursor: None,
             limit,
         }
@@ -504,6 +520,32 @@ impl Exec<'_> {
         }
         if let Some(c) = f.contact {
             q.and_where(Expr::col(Conversations::ContactId).eq(c.to_string()));
+        }
+        if let Some(tag) = &f.tag {
+            q.and_where(
+                Expr::col(Conversations::Id).in_subquery(
+                    Query::select()
+                        .column((ConversationTags::Table, ConversationTags::ConversationId))
+                        .from(ConversationTags::Table)
+                        .inner_join(
+                            Tags::Table,
+                            Expr::col((Tags::Table, Tags::Id))
+                                .equals((ConversationTags::Table, ConversationTags::TagId)),
+                        )
+                        .and_where(Expr::col((Tags::Table, Tags::WorkspaceId)).eq(ws.to_string()))
+                        .and_where(Expr::col((Tags::Table, Tags::Name)).eq(tag.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(words) = f.search.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+            q.and_where(Expr::col(Conversations::ContactId).in_subquery(contacts_matching(ws, words)));
+        }
+        if let Some(from) = f.created_from {
+            q.and_where(Expr::col(Conversations::CreatedAt).gte(from.0));
+        }
+        if let Some(before) = f.created_before {
+            q.and_where(Expr::col(Conversations::CreatedAt).lt(before.0));
         }
         if let Some(cursor) = f.cursor {
             q.and_where(Expr::col(Conversations::Id).lt(cursor.to_string()));

@@ -7,6 +7,7 @@ mod bots;
 mod contacts;
 mod conversations;
 mod jobs;
+mod notifications;
 mod org;
 mod timers;
 mod webhooks;
@@ -17,6 +18,7 @@ pub use bots::*;
 pub use contacts::*;
 pub use conversations::*;
 pub use jobs::*;
+pub use notifications::*;
 pub use org::*;
 pub use webhooks::*;
 

@@ -1,0 +1,113 @@
+//! The feedback request (DESIGN.md §4, §8): resolving or abandoning a chat
+//! may ask the customer to rate it from 1 to 5. The question goes out like
+//! any message to the customer (stored, then delivered by the outbox), with
+//! the numbers as buttons where the channel has buttons. The customer's next
+//! message, if it is such a number, becomes the chat's `rating` and is kept
+//! in that chat, which stays closed; anything else is handled as before.
+
+use switchboard_core::lifecycle::{self, LifecycleError, MessageAuthor};
+use switchboard_core::{ChannelKind, Conversation, Message, Millis, SenderKind, bot, windows};
+use switchboard_store::Exec;
+
+use crate::conversations::outgoing_text;
+use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
+use crate::{ServiceError, ServiceResult};
+
+/// What the customer is asked.
+pub const FEEDBACK_QUESTION: &str =
+    "How would you rate this conversation? Reply with a number from 1 (poor) to 5 (excellent).";
+/// The answers offered as buttons.
+pub const FEEDBACK_CHOICES: [&str; 5] = ["1", "2", "3", "4", "5"];
+
+/// Whether the question can go to the customer of `c` now: the business
+/// must be able to write back on its channel, within the channel's
+/// messaging window. Returns whether the channel shows buttons.
+pub(crate) async fn check_channel(exec: &mut Exec<'_>, c: &Conversation, now: Millis) -> ServiceResult<bool> {
+    let row = exec
+        .channel(c.workspace_id, c.channel_id)
+        .await?
+        .ok_or(ServiceError::NotFound("channel"))?;
+    let kind = row.to_domain()?.kind;
+    match kind {
+        ChannelKind::Api if row.callback_url.is_none() => {
+            return Err(ServiceError::Conflict(
+                "this API channel has no callback URL to send a feedback request to".into(),
+            ));
+        }
+        // The widget receives messages over its own connection.
+        ChannelKind::Api | ChannelKind::Web => {}
+        other => {
+            return Err(ServiceError::Conflict(format!(
+                "feedback requests cannot be sent on {other} channels yet"
+            )));
+        }
+    }
+    if !windows::window_open(kind, c.times.last_customer_message_at, now) {
+        return Err(LifecycleError::WindowClosed.into());
+    }
+    Ok(bot::shows_buttons(kind))
+}
+
+/// Store the question for the outbox (with its delivery job) and record on
+/// the conversation that it was asked. `c` was just closed.
+pub(crate) async fn request(
+    exec: &mut Exec<'_>,
+    c: &mut Conversation,
+    buttons: bool,
+    now: Millis,
+    delivery_attempts: i64,
+) -> ServiceResult<Message> {
+    let choices = if buttons {
+        FEEDBACK_CHOICES.map(str::to_owned).to_vec()
+    } else {
+        Vec::new()
+    };
+    let message = outgoing_text(c, SenderKind::System, None, FEEDBACK_QUESTION.to_owned(), choices, now);
+    lifecycle::record_message(&mut c.times, MessageAuthor::Automated, now);
+    c.times.feedback_requested_at = Some(now);
+    c.updated_at = now;
+    exec.update_conversation(c).await?;
+    exec.insert_message(&message, c.channel_id).await?;
+    exec.enqueue_job(DELIVER_MESSAGE, &deliver_payload(&message), now, delivery_attempts, now)
+        .await?;
+    Ok(message)
+}
+
+/// The rating a customer's message gives: its text, trimmed, is a number
+/// from 1 to 5.
+pub(crate) fn rating_in(text: &str) -> Option<i64> {
+    match text.trim() {
+        "1" => Some(1),
+        "2" => Some(2),
+        "3" => Some(3),
+        "4" => Some(4),
+        "5" => Some(5),
+        _ => None,
+    }
+}
+
+/// Whether a conversation waits for the customer's rating: it is closed, it
+/// asked for feedback when (or after) it last closed, and no rating came.
+pub(crate) fn awaits_rating(c: &Conversation) -> bool {
+    c.status.is_closed()
+        && c.rating.is_none()
+        && matches!(
+            (c.times.feedback_requested_at, c.times.closed_at),
+            (Some(asked), Some(closed)) if asked >= closed
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratings_are_the_numbers_one_to_five() {
+        assert_eq!(rating_in(" 4\n"), Some(4));
+        assert_eq!(rating_in("1"), Some(1));
+        assert_eq!(rating_in("5"), Some(5));
+        for text in ["0", "6", "+4", "4.0", "four", "4 stars", "", "44"] {
+            assert_eq!(rating_in(text), None, "{text:?}");
+        }
+    }
+}

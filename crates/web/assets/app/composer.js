@@ -1,0 +1,300 @@
+// The composer: reply, private note or comment; files (checked against the
+// workspace's limits before upload); reply-to; quick replies (picker and
+// `/shortcut`); @mention suggestions in notes and comments; Ctrl+Enter sends.
+import { api, wsPath, toast } from "./api.js";
+import { clearErrors, showError } from "./forms.js";
+
+const KIND_OF = (mime) =>
+  mime.startsWith("image/") ? "image" : mime.startsWith("video/") ? "video" : mime.startsWith("audio/") ? "audio" : "document";
+
+const human = (bytes) =>
+  bytes >= 1048576 ? `${Math.round(bytes / 104857.6) / 10} MB` : bytes >= 1024 ? `${Math.round(bytes / 1024)} KB` : `${bytes} B`;
+
+let quickReplies = null;
+async function loadQuickReplies(force = false) {
+  if (!quickReplies || force) {
+    try {
+      quickReplies = (await api("GET", wsPath("/quick-replies"))).items || [];
+    } catch {
+      quickReplies = [];
+    }
+  }
+  return quickReplies;
+}
+
+function option(label, detail, onPick) {
+  const li = document.createElement("li");
+  li.setAttribute("role", "option");
+  li.tabIndex = -1;
+  const strong = document.createElement("strong");
+  strong.textContent = label;
+  const span = document.createElement("span");
+  span.className = "muted";
+  span.textContent = detail ? ` ${detail}` : "";
+  li.append(strong, span);
+  li.addEventListener("mousedown", (e) => {
+    e.preventDefault();
+    onPick();
+  });
+  li.pick = onPick;
+  return li;
+}
+
+export function bindComposer(root, refresh) {
+  const form = root.querySelector("#composer");
+  if (!form || form.dataset.bound) return;
+  form.dataset.bound = "1";
+  const conversation = root.dataset.id;
+  const text = form.querySelector("#composer-text");
+  const file = form.querySelector("#composer-file");
+  const fileName = form.querySelector("#composer-file-name");
+  const suggestions = form.querySelector("#suggestions");
+  const error = form.querySelector("#composer-error");
+  const limits = JSON.parse(form.dataset.limits || "{}");
+  const members = JSON.parse(form.dataset.members || "[]");
+  let replyTo = null;
+
+  const mode = () => form.querySelector('input[name="mode"]:checked')?.value || "text";
+
+  // Files: refuse what is over the limit before a byte is sent.
+  file.addEventListener("change", () => {
+    error.textContent = "";
+    const f = file.files[0];
+    fileName.textContent = f ? `${f.name} (${human(f.size)})` : "";
+    if (f) {
+      const kind = KIND_OF(f.type || "");
+      if (limits[kind] && f.size > limits[kind]) {
+        error.textContent = `${f.name} is ${human(f.size)}; ${kind}s may be at most ${human(limits[kind])}.`;
+        file.value = "";
+        fileName.textContent = "";
+      }
+    }
+  });
+
+  // Reply-to.
+  root.addEventListener("click", (event) => {
+    const button = event.target.closest(".reply-to");
+    if (!button) return;
+    replyTo = button.dataset.quote;
+    form.querySelector("#reply-to-author").textContent = button.dataset.author;
+    form.querySelector("#reply-to-bar").hidden = false;
+    text.focus();
+  });
+  form.querySelector("#reply-to-cancel").addEventListener("click", () => {
+    replyTo = null;
+    form.querySelector("#reply-to-bar").hidden = true;
+  });
+
+  // Suggestions: `/shortcut` at the start, `@name` in notes and comments.
+  let active = -1;
+  const hide = () => {
+    suggestions.hidden = true;
+    suggestions.replaceChildren();
+    active = -1;
+  };
+  const show = (items) => {
+    suggestions.replaceChildren(...items);
+    suggestions.hidden = items.length === 0;
+    active = items.length ? 0 : -1;
+    items[0]?.classList.add("active");
+  };
+  const useQuickReply = (q) => {
+    text.value = q.text;
+    hide();
+    text.focus();
+  };
+  text.addEventListener("input", async () => {
+    const value = text.value;
+    const slash = /^\/(\S*)$/.exec(value);
+    if (slash) {
+      const term = slash[1].toLowerCase();
+      const items = (await loadQuickReplies()).filter((q) => q.shortcut.toLowerCase().startsWith(term));
+      show(items.slice(0, 8).map((q) => option(`/${q.shortcut}`, q.text.slice(0, 60), () => useQuickReply(q))));
+      return;
+    }
+    const at = /(^|\s)@([^\s@]*)$/.exec(value.slice(0, text.selectionStart));
+    if (at && mode() !== "text") {
+      const term = at[2].toLowerCase();
+      const items = members.filter((m) => m.name.toLowerCase().startsWith(term));
+      show(
+        items.slice(0, 8).map((m) =>
+          option(`@${m.name}`, "", () => {
+            const before = value.slice(0, text.selectionStart - at[2].length);
+            text.value = `${before}${m.name} ${value.slice(text.selectionStart)}`;
+            hide();
+            text.focus();
+          }),
+        ),
+      );
+      return;
+    }
+    hide();
+  });
+  text.addEventListener("keydown", (event) => {
+    const items = [...suggestions.children];
+    if (!suggestions.hidden && items.length) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        items[active]?.classList.remove("active");
+        active = (active + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+        items[active].classList.add("active");
+        return;
+      }
+      if (event.key === "Enter" || event.key === "Tab") {
+        event.preventDefault();
+        items[active]?.pick();
+        return;
+      }
+      if (event.key === "Escape") {
+        hide();
+        return;
+      }
+    }
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  text.addEventListener("blur", () => setTimeout(hide, 150));
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    error.textContent = "";
+    const body = text.value.trim();
+    const f = file.files[0];
+    if (!body && !f) {
+      error.textContent = "Write something or attach a file.";
+      text.focus();
+      return;
+    }
+    const send = form.querySelector("#composer-send");
+    send.disabled = true;
+    try {
+      if (f) {
+        const query = new URLSearchParams({ filename: f.name });
+        if (body && mode() === "text") query.set("caption", body);
+        await api("POST", wsPath(`/conversations/${conversation}/attachments?${query}`), f, {
+          "Content-Type": "application/octet-stream",
+        });
+        file.value = "";
+        fileName.textContent = "";
+        if (mode() !== "text" && body) {
+          await api("POST", wsPath(`/conversations/${conversation}/messages`), { kind: mode(), body });
+        }
+      } else {
+        await api("POST", wsPath(`/conversations/${conversation}/messages`), {
+          kind: mode(),
+          body,
+          in_reply_to: replyTo || undefined,
+        });
+      }
+      text.value = "";
+      replyTo = null;
+      form.querySelector("#reply-to-bar").hidden = true;
+      refresh();
+    } catch (e) {
+      error.textContent = e.message;
+    } finally {
+      send.disabled = false;
+      text.focus();
+    }
+  });
+
+  // Typing indicator for the customer (at most every 3 s).
+  let lastTyping = 0;
+  text.addEventListener("input", () => {
+    if (mode() !== "text" || Date.now() - lastTyping < 3000) return;
+    lastTyping = Date.now();
+    api("POST", wsPath(`/conversations/${conversation}/typing`)).catch(() => {});
+  });
+
+  bindQuickReplyPicker(root, useQuickReply);
+  bindTemplates(form);
+}
+
+function bindQuickReplyPicker(root, useQuickReply) {
+  const dialog = root.querySelector("#quick-replies-dialog");
+  const opener = root.querySelector("#quick-replies-open");
+  if (!dialog || !opener) return;
+  const search = dialog.querySelector("#qr-search");
+  const list = dialog.querySelector("#qr-list");
+  const render = async (force) => {
+    const term = search.value.trim().toLowerCase();
+    const items = (await loadQuickReplies(force)).filter(
+      (q) => !term || q.shortcut.toLowerCase().includes(term) || q.text.toLowerCase().includes(term),
+    );
+    list.replaceChildren(
+      ...items.map((q) =>
+        option(`/${q.shortcut}`, `${q.text.slice(0, 80)} · ${q.scope}`, () => {
+          dialog.close();
+          useQuickReply(q);
+        }),
+      ),
+    );
+    if (!items.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "No quick replies yet. Create one below.";
+      list.append(li);
+    }
+    for (const li of list.querySelectorAll("li[role=option]")) {
+      li.addEventListener("click", () => li.pick());
+      li.addEventListener("keydown", (e) => e.key === "Enter" && li.pick());
+    }
+  };
+  opener.addEventListener("click", () => {
+    dialog.showModal();
+    render(false);
+    search.focus();
+  });
+  search.addEventListener("input", () => render(false));
+  dialog.querySelector("[data-close]")?.addEventListener("click", () => dialog.close());
+  const create = dialog.querySelector("#qr-form");
+  create.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(create);
+    try {
+      await api("POST", wsPath("/quick-replies"), {
+        shortcut: create.elements.shortcut.value,
+        text: create.elements.text.value,
+        scope: create.elements.scope.value,
+      });
+      create.reset();
+      dialog.querySelector("#qr-new").open = false;
+      toast("Quick reply created.");
+      render(true);
+    } catch (e) {
+      showError(create, e);
+    }
+  });
+}
+
+// Outside the messaging window: choose a template (shown with its preview).
+async function bindTemplates(form) {
+  const select = form.querySelector("#template-select");
+  if (!select) return;
+  let templates = [];
+  try {
+    templates = (await api("GET", wsPath("/templates"))).items || [];
+  } catch {
+    templates = [];
+  }
+  for (const t of templates) {
+    const o = document.createElement("option");
+    o.value = t.id;
+    o.textContent = `${t.name} (${t.language})`;
+    select.append(o);
+  }
+  const values = form.querySelector("#template-values");
+  select.addEventListener("change", () => {
+    const t = templates.find((x) => x.id === select.value);
+    values.replaceChildren();
+    if (!t) return;
+    const preview = document.createElement("p");
+    preview.className = "template-preview";
+    preview.textContent = t.body;
+    values.append(preview);
+    form.querySelector("#composer-text").value = t.body;
+  });
+}

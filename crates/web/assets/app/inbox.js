@@ -1,0 +1,145 @@
+// The inbox: the list refreshes itself on every change, a chat opens in
+// the pane without leaving the page, j/k move between chats, new chats and
+// customer messages chime and notify.
+import { fragment, workspace, chime, notify, localiseTimes } from "./api.js";
+import { on } from "./live.js";
+import { bindComposer } from "./composer.js";
+import { bindActions } from "./actions.js";
+
+const list = document.getElementById("list");
+const pane = document.getElementById("pane");
+
+function openId() {
+  return document.getElementById("conversation")?.dataset.id || "";
+}
+
+let listTimer = null;
+function refreshList() {
+  if (!list) return;
+  clearTimeout(listTimer);
+  listTimer = setTimeout(async () => {
+    try {
+      const content = await fragment(`/w/${workspace}/inbox/list?${list.dataset.query}&c=${encodeURIComponent(openId())}`);
+      list.replaceChildren(content);
+      localiseTimes(list);
+    } catch {
+      /* the next event retries */
+    }
+  }, 150);
+}
+
+function bindPane() {
+  const root = document.getElementById("conversation");
+  if (!root) return;
+  bindComposer(root, refreshPane);
+  bindActions(root, refreshPane);
+  const messages = document.getElementById("messages");
+  if (messages) messages.scrollTop = messages.scrollHeight;
+  localiseTimes(root);
+}
+
+// Re-render the open conversation; the composer (and what is typed) stays.
+async function refreshPane() {
+  const id = openId();
+  if (!id) return;
+  try {
+    const content = await fragment(`/w/${workspace}/conversations/${id}/pane`);
+    const current = document.getElementById("conversation");
+    const fresh = content.getElementById("conversation");
+    if (!current || !fresh || current.dataset.id !== id) return;
+    for (const part of ["conv-head", "messages", "contact-panel"]) {
+      const old = document.getElementById(part);
+      const next = content.getElementById(part);
+      if (old && next) old.replaceWith(next);
+    }
+    current.dataset.status = fresh.dataset.status;
+    const oldComposer = document.getElementById("composer");
+    const newComposer = content.getElementById("composer");
+    // The composer changes only when what may be written changes.
+    if (!oldComposer !== !newComposer || (newComposer && oldComposer && newComposer.dataset.windowOpen !== oldComposer.dataset.windowOpen)) {
+      current.replaceWith(fresh);
+    }
+    for (const dialog of content.querySelectorAll("dialog")) {
+      const old = document.getElementById(dialog.id);
+      if (old && !old.open) old.replaceWith(dialog);
+    }
+    bindPane();
+  } catch {
+    /* gone out of reach: leave the pane as it is */
+  }
+}
+
+async function openConversation(id, push = true) {
+  if (!pane) {
+    location.href = `/w/${workspace}/conversations/${id}`;
+    return;
+  }
+  const content = await fragment(`/w/${workspace}/conversations/${id}/pane`);
+  pane.replaceChildren(content);
+  document.querySelector("main").classList.add("has-pane");
+  for (const row of document.querySelectorAll(".row")) row.classList.toggle("open", row.dataset.id === id);
+  if (push) {
+    const url = new URL(location.href);
+    url.searchParams.set("c", id);
+    history.pushState({ c: id }, "", url);
+  }
+  bindPane();
+  document.getElementById("composer-text")?.focus();
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-conversation]");
+  if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  event.preventDefault();
+  openConversation(link.dataset.conversation);
+});
+
+window.addEventListener("popstate", () => {
+  const id = new URL(location.href).searchParams.get("c");
+  if (id) openConversation(id, false);
+});
+
+function typing(target) {
+  return target.closest("input, textarea, select, [contenteditable]");
+}
+
+document.addEventListener("keydown", (event) => {
+  if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.key !== "j" && event.key !== "k") return;
+  const rows = [...document.querySelectorAll(".row")];
+  if (!rows.length) return;
+  const at = rows.findIndex((r) => r.dataset.id === openId());
+  const next = event.key === "j" ? Math.min(at + 1, rows.length - 1) : Math.max(at - 1, 0);
+  event.preventDefault();
+  openConversation(rows[next].dataset.id);
+  rows[next].querySelector("a")?.focus();
+});
+
+on("conversation.created", (e) => {
+  refreshList();
+  chime();
+  notify("New chat", "A customer is waiting.", () => openConversation(e.data?.id));
+});
+for (const type of ["conversation.updated", "conversation.assigned", "conversation.status_changed", "resync"]) {
+  on(type, (e) => {
+    refreshList();
+    if (type === "resync" || e.data?.id === openId()) refreshPane();
+  });
+}
+on("message.created", (e) => {
+  refreshList();
+  const m = e.data || {};
+  if (m.conversation_id === openId()) refreshPane();
+  if (m.direction === "in") {
+    chime();
+    notify("New message", m.body || "A file arrived", () => openConversation(m.conversation_id));
+  }
+});
+on("message.updated", (e) => {
+  if (e.data?.conversation_id === openId()) refreshPane();
+});
+on("delivery.updated", (e) => {
+  if (e.data?.conversation_id === openId()) refreshPane();
+});
+
+bindPane();

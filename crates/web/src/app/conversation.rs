@@ -1,0 +1,354 @@
+//! One conversation: its history, the composer, the header actions and
+//! the contact panel. Shown inside the inbox, or alone at its own address.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use switchboard_core::permissions::ConversationScope;
+use switchboard_core::{
+    ConversationId, ConversationStatus, DeliveryStatus, Direction, MessageKind, Priority, Role, SenderKind, windows,
+};
+use switchboard_service::{MessageQuery, contact_label, human_size};
+
+use super::format::{activity, channel_badge, clock, iso, status_label};
+use super::{Layout, PageRejection, Viewer, names, render};
+use crate::AppState;
+
+pub struct AttachmentView {
+    pub url: String,
+    pub download_url: String,
+    pub preview_url: Option<String>,
+    pub filename: String,
+    pub kind: &'static str,
+    pub size: String,
+}
+
+pub struct MessageLine {
+    pub id: String,
+    /// `in`, `out`, `bot`, `note`, `comment` or `activity`: how it is drawn.
+    pub side: &'static str,
+    pub author: String,
+    pub body: String,
+    pub time_iso: String,
+    pub time: String,
+    pub attachments: Vec<AttachmentView>,
+    pub quoted: Option<(String, String)>,
+    pub ticks: &'static str,
+    pub ticks_label: &'static str,
+    pub failed: Option<String>,
+    pub buttons: Vec<String>,
+    pub can_quote: bool,
+}
+
+pub struct Earlier {
+    pub id: String,
+    pub label: String,
+}
+
+pub struct Pane {
+    pub ws: String,
+    pub id: String,
+    pub contact_id: String,
+    pub contact_name: String,
+    pub badge: &'static str,
+    pub channel: String,
+    pub status: &'static str,
+    pub status_key: &'static str,
+    pub critical: bool,
+    pub ticket: bool,
+    pub tags: Vec<String>,
+    pub tags_csv: String,
+    pub assignee: String,
+    pub team: String,
+    pub rating: Option<i64>,
+    pub closed: bool,
+    pub is_bot: bool,
+    pub can_reply: bool,
+    pub can_manage: bool,
+    pub can_enter: bool,
+    pub can_reopen: bool,
+    pub can_annotate: bool,
+    /// Supervisors write comments, everyone else private notes.
+    pub annotation_kind: &'static str,
+    pub window_open: bool,
+    pub window_closed_at: String,
+    pub window_closed_iso: String,
+    pub messages: Vec<MessageLine>,
+    pub earlier: Vec<Earlier>,
+    pub phone: String,
+    pub email: String,
+    pub country: String,
+    pub attributes: Vec<(String, String)>,
+    pub identities: Vec<(String, String)>,
+    pub limits: String,
+    pub limits_json: String,
+    pub members_json: String,
+}
+
+fn ticks(status: Option<DeliveryStatus>) -> (&'static str, &'static str) {
+    match status {
+        Some(DeliveryStatus::Queued) => ("🕓", "sending"),
+        Some(DeliveryStatus::Scheduled) => ("🕓", "scheduled"),
+        Some(DeliveryStatus::Sent) => ("✓", "sent"),
+        Some(DeliveryStatus::Delivered) => ("✓✓", "delivered"),
+        Some(DeliveryStatus::Read) => ("✓✓", "read"),
+        Some(DeliveryStatus::Failed) => ("!", "failed"),
+        Some(DeliveryStatus::Cancelled) => ("✕", "cancelled"),
+        None => ("", ""),
+    }
+}
+
+/// Everything the pane shows, as `viewer` may see it (404 otherwise).
+pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) -> Result<Pane, PageRejection> {
+    let svc = &state.services;
+    let actor = &viewer.actor;
+    let c = svc.conversation(actor, id).await.map_err(|_| PageRejection::NotFound)?;
+    let names = names(state, viewer).await?;
+    let contact = svc
+        .contact(actor, c.contact_id)
+        .await
+        .map_err(|_| PageRejection::Failed)?;
+    let contact_name = contact_label(&contact);
+    let mut views = Vec::new();
+    let mut cursor = None;
+    // The whole history, in pages.
+    loop {
+        let page = svc
+            .message_views(
+                actor,
+                id,
+                MessageQuery {
+                    cursor,
+                    limit: Some(200),
+                    order: None,
+                },
+            )
+            .await
+            .map_err(|_| PageRejection::Failed)?;
+        views.extend(page.items);
+        match page.next_cursor.and_then(|c| c.parse().ok()) {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let by_id: std::collections::HashMap<String, (String, String)> = views
+        .iter()
+        .map(|v| {
+            let author = author_of(&v.message, &names, &contact_name);
+            let excerpt: String = v
+                .message
+                .body
+                .clone()
+                .unwrap_or_else(|| "attachment".into())
+                .chars()
+                .take(120)
+                .collect();
+            (v.message.id.to_string(), (author, excerpt))
+        })
+        .collect();
+    let messages = views
+        .into_iter()
+        .map(|v| {
+            let m = v.message;
+            let side = match (m.kind, m.direction, m.sender_kind) {
+                (MessageKind::Activity, _, _) => "activity",
+                (MessageKind::Note, _, _) => "note",
+                (MessageKind::Comment, _, _) => "comment",
+                (_, Direction::In, _) => "in",
+                (_, Direction::Out, SenderKind::Bot | SenderKind::System) => "bot",
+                (_, Direction::Out, _) => "out",
+            };
+            let body = match &m.activity {
+                Some(a) => activity(a, &names),
+                None => m.body.clone().unwrap_or_default(),
+            };
+            let (t, label) = ticks(m.delivery_status);
+            MessageLine {
+                id: m.id.to_string(),
+                side,
+                author: author_of(&m, &names, &contact_name),
+                body,
+                time_iso: iso(m.created_at),
+                time: clock(m.created_at),
+                attachments: v
+                    .attachments
+                    .into_iter()
+                    .map(|a| AttachmentView {
+                        download_url: format!("{}?download=true", a.url),
+                        url: a.url,
+                        preview_url: a.preview_url,
+                        filename: a.filename,
+                        kind: a.kind.as_str(),
+                        size: human_size(a.size.max(0) as u64),
+                    })
+                    .collect(),
+                quoted: m.in_reply_to.and_then(|q| by_id.get(&q.to_string()).cloned()),
+                ticks: t,
+                ticks_label: label,
+                failed: m.delivery_error.clone(),
+                buttons: m.buttons.clone(),
+                can_quote: matches!(side, "in" | "out" | "bot"),
+            }
+        })
+        .collect();
+    let scope = ConversationScope {
+        team_id: c.team_id,
+        assignee_id: c.assignee_id,
+        status: c.status,
+    };
+    let (kind, channel_name) = names
+        .channels
+        .get(&c.channel_id)
+        .map(|(k, n)| (Some(*k), n.clone()))
+        .unwrap_or((None, "deleted channel".into()));
+    let (badge, kind_name) = channel_badge(kind);
+    let now = svc.now();
+    let window_open = kind.is_none_or(|k| windows::window_open(k, c.times.last_customer_message_at, now));
+    let window_closed = kind
+        .and_then(windows::free_form_window_ms)
+        .zip(c.times.last_customer_message_at)
+        .map(|(w, last)| switchboard_core::Millis(last.0 + w));
+    let closed = c.status.section() == switchboard_core::Section::Archived;
+    let earlier = svc
+        .conversations(
+            actor,
+            switchboard_service::ConversationQuery {
+                contact: Some(c.contact_id),
+                limit: Some(20),
+                ..Default::default()
+            },
+        )
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|other| other.id != c.id)
+        .map(|other| Earlier {
+            id: other.id.to_string(),
+            label: format!("{} · {}", clock(other.times.created_at), status_label(other.status)),
+        })
+        .collect();
+    let limits = svc.attachment_limits(actor).await.map_err(|_| PageRejection::Failed)?;
+    let members = svc.members(actor).await.map_err(|_| PageRejection::Failed)?;
+    let members_json = serde_json::to_string(
+        &members
+            .iter()
+            .map(|m| serde_json::json!({"id": m.id, "name": m.name}))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_default();
+    Ok(Pane {
+        ws: viewer.ws().to_string(),
+        id: c.id.to_string(),
+        contact_id: c.contact_id.to_string(),
+        contact_name,
+        badge,
+        channel: format!("{kind_name}: {channel_name}"),
+        status: status_label(c.status),
+        status_key: c.status.as_str(),
+        critical: c.priority == Priority::Critical,
+        ticket: c.ticket,
+        tags_csv: c.tags.join(", "),
+        tags: c.tags.clone(),
+        assignee: c.assignee_id.map(|u| names.user(u)).unwrap_or_default(),
+        team: c.team_id.map(|t| names.team(t)).unwrap_or_default(),
+        rating: c.rating,
+        closed,
+        is_bot: c.status == ConversationStatus::Bot,
+        can_reply: actor.can_message_customer(&scope) && c.status == ConversationStatus::Assigned,
+        can_manage: actor.can_manage(&scope),
+        can_enter: actor.role == Role::Admin && c.status == ConversationStatus::Bot,
+        can_reopen: closed && window_open && actor.can_manage(&scope),
+        can_annotate: actor.can_annotate(&scope),
+        annotation_kind: if actor.role == Role::Supervisor {
+            "comment"
+        } else {
+            "note"
+        },
+        window_open,
+        window_closed_at: window_closed.map(clock).unwrap_or_default(),
+        window_closed_iso: window_closed.map(iso).unwrap_or_default(),
+        messages,
+        earlier,
+        phone: contact.phone.clone().unwrap_or_default(),
+        email: contact.email.clone().unwrap_or_default(),
+        country: contact.country.clone().unwrap_or_default(),
+        attributes: contact
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .collect(),
+        identities: contact
+            .identities
+            .iter()
+            .map(|i| {
+                let channel = names
+                    .channels
+                    .get(&i.channel_id)
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_default();
+                (channel, i.external_id.clone())
+            })
+            .collect(),
+        limits: format!(
+            "Images up to {}, video {}, audio {}, documents {}",
+            human_size(limits.image),
+            human_size(limits.video),
+            human_size(limits.audio),
+            human_size(limits.document)
+        ),
+        limits_json: serde_json::to_string(&limits).unwrap_or_default(),
+        members_json,
+    })
+}
+
+fn author_of(m: &switchboard_core::Message, names: &switchboard_service::Names, contact: &str) -> String {
+    match m.sender_kind {
+        SenderKind::Contact => contact.to_owned(),
+        SenderKind::Bot => "Bot".into(),
+        SenderKind::System => "Switchboard".into(),
+        SenderKind::User => m
+            .sender_id
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .map_or_else(|| "Agent".into(), |u| names.user(u)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "app/conversation.html")]
+struct ConversationPage {
+    layout: Layout,
+    pane: Pane,
+}
+
+/// `/w/{ws}/conversations/{id}`: the conversation alone (links, phones).
+pub async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, PageRejection> {
+    let id: ConversationId = id.parse().map_err(|_| PageRejection::NotFound)?;
+    let pane = load_pane(&state, &viewer, id).await?;
+    Ok(render(&ConversationPage {
+        layout: Layout::new(&viewer, pane.contact_name.clone(), "inbox", "inbox.js"),
+        pane,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "app/pane_fragment.html")]
+struct PaneFragment {
+    pane: Pane,
+}
+
+/// `/w/{ws}/conversations/{id}/pane`: the pane alone, for the inbox script.
+pub async fn pane(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, PageRejection> {
+    let id: ConversationId = id.parse().map_err(|_| PageRejection::NotFound)?;
+    let pane = load_pane(&state, &viewer, id).await?;
+    Ok(render(&PaneFragment { pane }))
+}
