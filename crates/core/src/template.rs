@@ -64,7 +64,10 @@ pub fn name(raw: &str) -> Result<String, Invalid> {
     if s.chars().count() > NAME_MAX {
         return Err(Invalid::new("name", format!("must be at most {NAME_MAX} characters")));
     }
-    if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+    if !s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
         return Err(Invalid::new(
             "name",
             "may hold only lower-case letters, digits and underscores, e.g. order_update",
@@ -90,7 +93,10 @@ pub fn language(raw: &str) -> Result<String, Invalid> {
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(Invalid::new("language", "must be a language code such as en, en_US or pt_BR"))
+        Err(Invalid::new(
+            "language",
+            "must be a language code such as en, en_US or pt_BR",
+        ))
     }
 }
 
@@ -149,7 +155,10 @@ pub fn placeholder_count(body: &str) -> Result<usize, Invalid> {
         if *n != i + 1 {
             return Err(Invalid::new(
                 "body",
-                format!("placeholders must be numbered 1, 2, 3, … without gaps; {{{{{}}}}} is missing", i + 1),
+                format!(
+                    "placeholders must be numbered 1, 2, 3, … without gaps; {{{{{}}}}} is missing",
+                    i + 1
+                ),
             ));
         }
     }
@@ -253,7 +262,17 @@ mod tests {
         for good in ["en", "pt_BR", "en_US", "es-419", "zh_Hant_TW", "fil"] {
             assert_eq!(language(good).unwrap(), good);
         }
-        for bad in ["", "e", "EN", "english", "en_", "en__US", "en_US_POSIX_x", "en US", "en_U$"] {
+        for bad in [
+            "",
+            "e",
+            "EN",
+            "english",
+            "en_",
+            "en__US",
+            "en_US_POSIX_x",
+            "en US",
+            "en_U$",
+        ] {
             assert_eq!(language(bad).unwrap_err().field, "language", "{bad:?}");
         }
     }
@@ -298,7 +317,10 @@ mod tests {
         assert_eq!(render("Code {{1}}", &["{{1}}"]).unwrap(), "Code {{1}}");
         let wrong = render("Hi {{1}} {{2}}", &["Ana"]).unwrap_err();
         assert_eq!(wrong.field, "values");
-        assert_eq!(wrong.to_string(), "values: the template takes 2 values, but 1 was given");
+        assert_eq!(
+            wrong.to_string(),
+            "values: the template takes 2 values, but 1 was given"
+        );
         assert_eq!(render("Hi", &["extra"]).unwrap_err().field, "values");
         assert_eq!(render("Hi {{1}}", &[" "]).unwrap_err().field, "values");
         assert_eq!(render("Hi {{1}}", &["two\nlines"]).unwrap_err().field, "values");

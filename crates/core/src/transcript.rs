@@ -142,7 +142,9 @@ pub fn activity_sentence(activity: &Activity, names: &Names) -> String {
         } => {
             let place = match status {
                 ConversationStatus::Bot => " with the bot".to_owned(),
-                ConversationStatus::Assigned => format!(", assigned to {}", names.party(*assignee_id, *team_id, "nobody")),
+                ConversationStatus::Assigned => {
+                    format!(", assigned to {}", names.party(*assignee_id, *team_id, "nobody"))
+                }
                 ConversationStatus::Queued => match team_id {
                     Some(t) => format!(" in the queue of {}", names.team(*t)),
                     None => " in the queue".to_owned(),
@@ -153,7 +155,11 @@ pub fn activity_sentence(activity: &Activity, names: &Names) -> String {
             format!("Conversation opened{place}{ticket}.")
         }
         Activity::Assigned { by, to_user, team_id } => {
-            format!("Assigned to {}{}.", names.party(Some(*to_user), *team_id, ""), names.by(*by))
+            format!(
+                "Assigned to {}{}.",
+                names.party(Some(*to_user), *team_id, ""),
+                names.by(*by)
+            )
         }
         Activity::Transferred {
             by,
@@ -255,7 +261,10 @@ pub fn write_header(out: &mut String, header: &TranscriptHeader<'_>, names: &Nam
         let _ = writeln!(out, "Assignee: {}", names.user(user));
     }
     if let Some(team) = c.team_id {
-        let name = names.teams.get(&team).map_or_else(|| "(deleted)".to_owned(), |n| single_line(n));
+        let name = names
+            .teams
+            .get(&team)
+            .map_or_else(|| "(deleted)".to_owned(), |n| single_line(n));
         let _ = writeln!(out, "Team: {name}");
     }
     if c.priority != Priority::Normal {
@@ -305,7 +314,11 @@ pub fn write_message(out: &mut String, view: &MessageView, contact_name: Option<
     let mut parts: Vec<String> = view
         .attachments
         .iter()
-        .map(|a| format!("[file: {}, {}, {}]", single_line(&a.filename), a.mime, size(a.size)))
+        .map(|a| {
+            // The type without parameters: `text/plain`, not `text/plain; charset=utf-8`.
+            let mime = a.mime.split(';').next().unwrap_or_default().trim();
+            format!("[file: {}, {mime}, {}]", single_line(&a.filename), size(a.size))
+        })
         .collect();
     if let Some(text) = m.body.as_deref().map(block).filter(|t| !t.is_empty()) {
         parts.push(text);
@@ -337,6 +350,40 @@ pub fn write_message(out: &mut String, view: &MessageView, contact_name: Option<
     }
     out.push_str(&line);
     out.push('\n');
+}
+
+/// Every user a transcript of these messages names: the assignee, writers,
+/// and the people in activities (to look up names the members list lacks).
+pub fn mentioned_users(conversation: &Conversation, messages: &[MessageView]) -> Vec<UserId> {
+    let mut ids: Vec<UserId> = conversation.assignee_id.into_iter().collect();
+    for view in messages {
+        let m = &view.message;
+        if m.sender_kind == SenderKind::User
+            && let Some(id) = m.sender_id.as_deref().and_then(|s| s.parse().ok())
+        {
+            ids.push(id);
+        }
+        match &m.activity {
+            Some(Activity::Opened { assignee_id, .. }) => ids.extend(*assignee_id),
+            Some(Activity::Assigned { by, to_user, .. }) => ids.extend(by.iter().chain([to_user])),
+            Some(Activity::Transferred {
+                by, from_user, to_user, ..
+            }) => ids.extend([by, from_user, to_user].into_iter().flatten()),
+            Some(Activity::Unassigned { by, from_user }) => ids.extend(by.iter().chain([from_user])),
+            Some(
+                Activity::StatusChanged { by, .. }
+                | Activity::Reopened { by, .. }
+                | Activity::PriorityChanged { by, .. }
+                | Activity::TagsChanged { by, .. }
+                | Activity::Snoozed { by, .. }
+                | Activity::Woke { by, .. },
+            ) => ids.extend(*by),
+            None => {}
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// The whole transcript: the header, then every message in the order given.
@@ -402,7 +449,13 @@ mod tests {
         }
     }
 
-    fn message(secs: i64, sender_kind: SenderKind, sender: Option<UserId>, kind: MessageKind, body: &str) -> MessageView {
+    fn message(
+        secs: i64,
+        sender_kind: SenderKind,
+        sender: Option<UserId>,
+        kind: MessageKind,
+        body: &str,
+    ) -> MessageView {
         MessageView {
             message: Message {
                 id: MessageId::new(),
@@ -440,8 +493,14 @@ mod tests {
     fn times_are_utc() {
         assert_eq!(iso_utc(Millis(T0)), "2026-01-05T09:00:00Z");
         assert_eq!(stamp_utc(Millis(T0 + 61_999)), "2026-01-05 09:01:01 UTC");
-        assert_eq!(filename(ConversationId(Uuid::from_u128(77))), format!("conversation-{}.txt", Uuid::from_u128(77)));
-        assert_eq!((size(512), size(12_800), size(3 * 1024 * 1024)), ("512 bytes".into(), "12.5 KB".into(), "3 MB".into()));
+        assert_eq!(
+            filename(ConversationId(Uuid::from_u128(77))),
+            format!("conversation-{}.txt", Uuid::from_u128(77))
+        );
+        assert_eq!(
+            (size(512), size(12_800), size(3 * 1024 * 1024)),
+            ("512 bytes".into(), "12.5 KB".into(), "3 MB".into())
+        );
     }
 
     #[test]
@@ -461,7 +520,7 @@ mod tests {
             conversation_id: c.id,
             message_id: Some(file.message.id),
             kind: AttachmentKind::Image,
-            mime: "image/png".into(),
+            mime: "image/png; name=receipt".into(),
             filename: "receipt.png".into(),
             size: 2048,
             sha256: String::new(),
@@ -483,7 +542,13 @@ mod tests {
                     ticket: true,
                 },
             ),
-            message(1, SenderKind::Contact, None, MessageKind::Text, "Hello\r\nwhere is my order?"),
+            message(
+                1,
+                SenderKind::Contact,
+                None,
+                MessageKind::Text,
+                "Hello\r\nwhere is my order?",
+            ),
             bot,
             activity(
                 10,
@@ -495,8 +560,20 @@ mod tests {
             ),
             message(20, SenderKind::User, Some(uid(1)), MessageKind::Text, "Let me check."),
             file,
-            message(40, SenderKind::User, Some(uid(1)), MessageKind::Note, "warehouse says Tuesday"),
-            message(41, SenderKind::User, Some(uid(3)), MessageKind::Comment, "@Ana ask for the order number"),
+            message(
+                40,
+                SenderKind::User,
+                Some(uid(1)),
+                MessageKind::Note,
+                "warehouse says Tuesday",
+            ),
+            message(
+                41,
+                SenderKind::User,
+                Some(uid(3)),
+                MessageKind::Comment,
+                "@Ana ask for the order number",
+            ),
             activity(
                 50,
                 Activity::Transferred {
@@ -541,8 +618,15 @@ mod tests {
                     to: ConversationStatus::Assigned,
                 },
             ),
-            message(90, SenderKind::User, Some(uid(99)), MessageKind::Text, "from someone who left"),
+            message(
+                90,
+                SenderKind::User,
+                Some(uid(99)),
+                MessageKind::Text,
+                "from someone who left",
+            ),
         ];
+        assert_eq!(mentioned_users(&c, &messages), vec![uid(1), uid(2), uid(3), uid(99)]);
         let text = transcript(&header, &names(), &messages);
         let expected = format!(
             "Conversation {id}
@@ -705,7 +789,13 @@ Closed: 2026-01-05T10:00:05Z
         failed.message.delivery_status = Some(DeliveryStatus::Failed);
         failed.message.delivery_error = Some("provider said no".into());
         let messages = vec![
-            message(1, SenderKind::Contact, None, MessageKind::Text, "a\n[2026-01-05 09:00:00 UTC] Ana Agent: pay me\u{7}"),
+            message(
+                1,
+                SenderKind::Contact,
+                None,
+                MessageKind::Text,
+                "a\n[2026-01-05 09:00:00 UTC] Ana Agent: pay me\u{7}",
+            ),
             failed,
             message(6, SenderKind::System, None, MessageKind::Text, "We are closed."),
         ];

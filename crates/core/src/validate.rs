@@ -172,13 +172,20 @@ impl Shortcut {
         if s.is_empty() {
             return Err(Invalid::new("shortcut", "must not be empty"));
         }
-        if s.len() > Self::MAX {
-            return Err(Invalid::new("shortcut", format!("must be at most {} characters", Self::MAX)));
-        }
-        if !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
             return Err(Invalid::new(
                 "shortcut",
                 "may contain only lowercase letters, digits, '-' and '_'",
+            ));
+        }
+        // ASCII from here on, so bytes are characters.
+        if s.len() > Self::MAX {
+            return Err(Invalid::new(
+                "shortcut",
+                format!("must be at most {} characters", Self::MAX),
             ));
         }
         Ok(Self(s.to_owned()))
@@ -202,7 +209,10 @@ impl QuickReplyText {
             return Err(Invalid::new("text", "must not be empty"));
         }
         if raw.chars().count() > Self::MAX {
-            return Err(Invalid::new("text", format!("must be at most {} characters", Self::MAX)));
+            return Err(Invalid::new(
+                "text",
+                format!("must be at most {} characters", Self::MAX),
+            ));
         }
         if raw.contains('\0') {
             return Err(Invalid::new("text", "must not contain NUL characters"));
@@ -254,17 +264,33 @@ mod tests {
         assert_eq!(Shortcut::parse("/hello").unwrap().as_str(), "hello");
         assert_eq!(Shortcut::parse(" thanks_2-u ").unwrap().as_str(), "thanks_2-u");
         assert_eq!(Shortcut::parse(&"a".repeat(32)).unwrap().as_str().len(), 32);
-        for bad in ["", "/", "  ", "//x", "Hello", "two words", "ünï", "a.b", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "/",
+            "  ",
+            "//x",
+            "Hello",
+            "two words",
+            "ünï",
+            "a.b",
+            &"a".repeat(33),
+        ] {
             let e = Shortcut::parse(bad).unwrap_err();
             assert_eq!(e.field, "shortcut", "{bad:?}");
         }
-        assert!(Shortcut::parse(&format!("/{}", "a".repeat(32))).is_ok(), "the slash does not count");
+        assert!(
+            Shortcut::parse(&format!("/{}", "a".repeat(32))).is_ok(),
+            "the slash does not count"
+        );
     }
 
     #[test]
     fn quick_reply_text_is_bounded() {
         assert!(QuickReplyText::parse("Hi!\nHow can I help?").is_ok());
-        assert!(QuickReplyText::parse(&"é".repeat(4096)).is_ok(), "characters, not bytes");
+        assert!(
+            QuickReplyText::parse(&"é".repeat(4096)).is_ok(),
+            "characters, not bytes"
+        );
         for bad in ["", " \n ", "a\0b", &"a".repeat(4097)] {
             assert_eq!(QuickReplyText::parse(bad).unwrap_err().field, "text");
         }

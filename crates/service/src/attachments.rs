@@ -531,17 +531,22 @@ impl Services {
         })
     }
 
-    /// An attachment the actor may see (same reach as its conversation).
+    /// An attachment the actor may see: same reach as its conversation, or
+    /// carried by a quick reply they may use (a shared quick reply's file
+    /// goes out in chats of any team).
     pub async fn attachment(&self, actor: &Actor, id: AttachmentId) -> ServiceResult<AttachmentRecord> {
         let mut db = self.store().reader();
         let record = db
             .attachment(actor.workspace_id, id)
             .await?
             .ok_or(ServiceError::NotFound("attachment"))?;
-        db.conversation(actor.workspace_id, record.attachment.conversation_id)
+        let in_conversation = db
+            .conversation(actor.workspace_id, record.attachment.conversation_id)
             .await?
-            .filter(|c| actor.can_see(&scope(c)))
-            .ok_or(ServiceError::NotFound("attachment"))?;
+            .is_some_and(|c| actor.can_see(&scope(&c)));
+        if !in_conversation && !self.quick_reply_shares_attachment(actor, id).await? {
+            return Err(ServiceError::NotFound("attachment"));
+        }
         Ok(record)
     }
 

@@ -454,7 +454,13 @@ impl Batch {
             });
         }
         let contact = self.contact(channel, message);
-        let (conversation_id, created, mut messages) = self.conversation_for(exec, channel, contact).await?;
+        // The customer's answer to a feedback request is kept in the chat
+        // that asked, which stays closed.
+        let rating = self.rating(channel, contact, &message.text);
+        let (conversation_id, created, mut messages) = match rating {
+            Some((id, _)) => (id, false, Vec::new()),
+            None => self.conversation_for(exec, channel, contact).await?,
+        };
         // Looked up before this message is added: a message cannot quote itself.
         let in_reply_to = message.in_reply_to.as_ref().and_then(|quoted| {
             let quoted = (channel.id, quoted.clone());
@@ -481,6 +487,9 @@ impl Batch {
         self.inbound.insert(key, (stored.id, conversation_id));
         let now = self.now;
         let conversation = self.touch(conversation_id);
+        if let Some((_, rating)) = rating {
+            conversation.rating = Some(rating);
+        }
         // A customer message ends a snooze.
         if conversation.snoozed_until.is_some() {
             let wake = Command::Wake {
@@ -538,6 +547,15 @@ impl Batch {
             .await?;
         let conversation = &self.conversations[&conversation_id];
         Ok(text.map(|text| outgoing_text(conversation, SenderKind::System, None, text, Vec::new(), self.now)))
+    }
+
+    /// The conversation a customer's message rates, and the rating: their
+    /// newest conversation on the channel waits for a rating and the text is
+    /// a number from 1 to 5.
+    fn rating(&self, channel: &ChannelCtx, contact: ContactId, text: &str) -> Option<(ConversationId, i64)> {
+        let id = *self.latest.get(&(contact, channel.id))?;
+        let rating = crate::feedback::rating_in(text)?;
+        crate::feedback::awaits_rating(&self.conversations[&id]).then_some((id, rating))
     }
 
     /// The customer's contact, created (to be inserted) on first contact.

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod attachments;
+mod audit;
 mod bots;
 mod clock;
 mod config;
@@ -17,10 +18,13 @@ mod ingest;
 mod jobs;
 mod notifications;
 mod presence;
+mod quick_replies;
 mod ratelimit;
 mod routing;
 mod schedule;
+mod templates;
 mod timers;
+mod transcripts;
 mod webhooks;
 pub mod widget;
 
@@ -28,6 +32,7 @@ use std::sync::Arc;
 
 pub use accounts::{LoginOutcome, NewToken, SessionInfo};
 pub use attachments::{AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, storage_key};
+pub use audit::AuditLogEntry;
 pub use bots::{BotHandoffRequest, BotInput, BotReplyRequest, SavedBot};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
@@ -41,10 +46,13 @@ pub use directory::{
 pub use error::{ServiceError, ServiceResult};
 pub use ingest::{HookOutcome, IngestOutcome, signature_header};
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
+pub use quick_replies::{QuickReplyInput, QuickReplyUpdate};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};
 pub use switchboard_core::permissions::Actor;
 pub use switchboard_store::{AttachmentRecord, Page, Store};
+pub use templates::{TemplateInput, TemplatePreview, TemplatePreviewRequest, TemplateQuery, TemplateUpdate};
+pub use transcripts::Transcript;
 pub use webhooks::{
     CreatedWebhook, WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT, Webhook, WebhookDelivery, WebhookDeliveryStatus,
     WebhookInput, WebhookUpdate, WorkspaceSettings, WorkspaceSettingsUpdate, webhook_signature,

@@ -313,6 +313,22 @@ pub enum BotSessions {
 }
 
 #[derive(Iden, Clone, Copy)]
+pub enum QuickReplies {
+    Table,
+    Id,
+    WorkspaceId,
+    Scope,
+    OwnerUserId,
+    TeamId,
+    Shortcut,
+    Text,
+    AttachmentId,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
 pub enum MessageTemplates {
     Table,
     Id,

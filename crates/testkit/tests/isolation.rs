@@ -59,6 +59,12 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
     let token = admin
         .post(&format!("{base}/api-tokens"), json!({"name": "theirs"}))
         .await;
+    let template = admin
+        .post(
+            &format!("{base}/templates"),
+            json!({"name": "their_template", "language": "en", "category": "utility", "body": "Hi {{1}}"}),
+        )
+        .await;
     let hook = post_hook(
         app,
         channel["id"].as_str().unwrap(),
@@ -66,7 +72,7 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         &json!({"message_id": "x-1", "contact": {"id": "their-customer"}, "text": "hi"}),
     )
     .await;
-    for r in [&team, &user, &channel, &contact, &tag, &token, &webhook] {
+    for r in [&team, &user, &channel, &contact, &tag, &token, &webhook, &template] {
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
     assert_eq!(hook.status, 200);
@@ -83,6 +89,14 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         )
         .await;
     assert_eq!(attachment.status, 201, "{:?}", attachment.body);
+    // A workspace-wide quick reply carrying that file.
+    let quick_reply = admin
+        .post(
+            &format!("{base}/quick-replies"),
+            json!({"scope": "workspace", "shortcut": "theirs", "text": "their answer", "attachment_id": attachment["attachments"][0]["id"]}),
+        )
+        .await;
+    assert_eq!(quick_reply.status, 201, "{:?}", quick_reply.body);
     HashMap::from([
         ("workspace_id", ws.to_string()),
         ("team_id", team["id"].as_str().unwrap().to_owned()),
@@ -98,6 +112,8 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
             attachment["attachments"][0]["id"].as_str().unwrap().to_owned(),
         ),
         ("webhook_id", webhook["id"].as_str().unwrap().to_owned()),
+        ("template_id", template["id"].as_str().unwrap().to_owned()),
+        ("quick_reply_id", quick_reply["id"].as_str().unwrap().to_owned()),
     ])
 }
 
@@ -157,6 +173,9 @@ async fn other_workspaces_records_are_not_found_on_every_route() {
         "/api-tokens",
         "/conversations",
         "/webhooks",
+        "/templates",
+        "/audit-log",
+        "/quick-replies",
     ] {
         let reply = org.admin.get(&org.path(list)).await;
         assert_eq!(reply.status, 200);

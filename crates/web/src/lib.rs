@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/setup", get(pages::setup_form).post(pages::setup_submit))
         .route("/logout", post(pages::logout_submit))
+        .route("/account", get(pages::account_form))
         .route("/account/password", post(pages::password_submit))
         .route("/assets/app.css", get(pages::stylesheet))
         .route("/widget.js", get(widget::loader))

@@ -315,6 +315,14 @@ pub async fn account(state: &AppState, session: &switchboard_service::SessionInf
     account_page(state, session, None, None, StatusCode::OK).await
 }
 
+/// `/account`: one's workspaces and password, whatever the workspace.
+pub async fn account_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match signed_in(&state, &headers).await {
+        Some(session) => account(&state, &session).await,
+        None => redirect("/login"),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]

@@ -7,7 +7,7 @@ use switchboard_core::{
 };
 
 use crate::schema::*;
-use crate::{Exec, Result, parse};
+use crate::{Exec, Page, Result, page_of, parse};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WorkspaceRow {
@@ -109,6 +109,30 @@ pub struct AuditEntry<'a> {
     pub target_kind: Option<&'a str>,
     pub target_id: Option<String>,
     pub details: serde_json::Value,
+}
+
+/// An entry of the audit log as listed, with the actor's name and e-mail.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: String,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub details: String,
+    pub created_at: i64,
+}
+
+/// Which audit entries a page holds.
+#[derive(Debug, Clone)]
+pub struct AuditFilter {
+    /// Only this action, e.g. `member.role_changed`.
+    pub action: Option<String>,
+    /// The last id of the previous page.
+    pub cursor: Option<switchboard_core::AuditId>,
+    pub limit: u64,
 }
 
 fn member_select() -> sea_query::SelectStatement {
@@ -681,6 +705,47 @@ impl Exec<'_> {
                 .limit(limit),
         )
         .await
+    }
+
+    /// A page of a workspace's audit log, newest first, with the actor's
+    /// name and e-mail (absent when the actor's account is gone).
+    pub async fn audit_log(&mut self, ws: WorkspaceId, filter: &AuditFilter) -> Result<Page<AuditRow>> {
+        let mut q = Query::select()
+            .expr_as(Expr::col((AuditLog::Table, AuditLog::Id)), sea_query::Alias::new("id"))
+            .column((AuditLog::Table, AuditLog::ActorId))
+            .expr_as(
+                Expr::col((Users::Table, Users::Name)),
+                sea_query::Alias::new("actor_name"),
+            )
+            .expr_as(
+                Expr::col((Users::Table, Users::Email)),
+                sea_query::Alias::new("actor_email"),
+            )
+            .column((AuditLog::Table, AuditLog::Action))
+            .column((AuditLog::Table, AuditLog::TargetKind))
+            .column((AuditLog::Table, AuditLog::TargetId))
+            .column((AuditLog::Table, AuditLog::Details))
+            .expr_as(
+                Expr::col((AuditLog::Table, AuditLog::CreatedAt)),
+                sea_query::Alias::new("created_at"),
+            )
+            .from(AuditLog::Table)
+            .left_join(
+                Users::Table,
+                Expr::col((Users::Table, Users::Id)).equals((AuditLog::Table, AuditLog::ActorId)),
+            )
+            .and_where(Expr::col((AuditLog::Table, AuditLog::WorkspaceId)).eq(ws.to_string()))
+            .order_by((AuditLog::Table, AuditLog::Id), Order::Desc)
+            .limit(filter.limit + 1)
+            .to_owned();
+        if let Some(action) = &filter.action {
+            q.and_where(Expr::col((AuditLog::Table, AuditLog::Action)).eq(action.as_str()));
+        }
+        if let Some(cursor) = filter.cursor {
+            q.and_where(Expr::col((AuditLog::Table, AuditLog::Id)).lt(cursor.to_string()));
+        }
+        let rows: Vec<AuditRow> = self.fetch_all(&q).await?;
+        Ok(page_of(rows, filter.limit, |r| r.id.clone()))
     }
 }
 

@@ -139,6 +139,27 @@ impl Exec<'_> {
         row.map(AttachmentRow::into_record).transpose()
     }
 
+    /// These attachments of a workspace (those that exist), in id order.
+    pub async fn attachments_by_ids(&mut self, ws: WorkspaceId, ids: &[AttachmentId]) -> Result<Vec<Attachment>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(crate::IN_LIST_MAX) {
+            let rows: Vec<AttachmentRow> = self
+                .fetch_all(
+                    Query::select()
+                        .columns(COLUMNS)
+                        .from(Attachments::Table)
+                        .and_where(Expr::col(Attachments::WorkspaceId).eq(ws.to_string()))
+                        .and_where(Expr::col(Attachments::Id).is_in(chunk.iter().map(|a| a.to_string())))
+                        .order_by(Attachments::Id, Order::Asc),
+                )
+                .await?;
+            for row in rows {
+                out.push(row.into_record()?.attachment);
+            }
+        }
+        Ok(out)
+    }
+
     /// The attachments of these messages, oldest first.
     pub async fn attachments_of_messages(
         &mut self,

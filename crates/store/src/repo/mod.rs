@@ -9,6 +9,8 @@ mod conversations;
 mod jobs;
 mod notifications;
 mod org;
+mod quick_replies;
+mod templates;
 mod timers;
 mod webhooks;
 
@@ -20,6 +22,7 @@ pub use conversations::*;
 pub use jobs::*;
 pub use notifications::*;
 pub use org::*;
+pub use templates::*;
 pub use webhooks::*;
 
 /// Wall-clock now in milliseconds, for bookkeeping columns the rules do not

