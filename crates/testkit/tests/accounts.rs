@@ -731,7 +731,7 @@ async fn first_run_setup_over_plain_http() {
     );
 
     // Home shows the new admin's name, escaped.
-    let (status, _, home) = get_page(&http, &app, "/").await;
+    let (status, _, home) = get_page(&http, &app, "/account").await;
     assert_eq!(status, 200);
     assert!(home.contains("ada@acme.test"), "{home}");
     assert!(
@@ -803,7 +803,7 @@ async fn the_login_form_needs_its_csrf_token() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers.get("location").unwrap(), "/");
     assert!(session_cookie_of(&headers).is_some());
-    let (status, _, home) = get_page(&http, &app, "/").await;
+    let (status, _, home) = get_page(&http, &app, "/account").await;
     assert_eq!(status, 200);
     assert!(home.contains(ADMIN_EMAIL));
 }

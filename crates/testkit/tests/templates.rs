@@ -179,7 +179,7 @@ async fn admins_manage_templates_and_every_member_lists_and_previews_them() {
     assert!(!on_other.contains(&shop_id) && on_other.contains(&any_id) && on_other.len() == 3);
     assert_eq!(
         ids(&org.agent.get(&org.path("/templates?status=pending")).await),
-        [shop_id.clone()]
+        std::slice::from_ref(&shop_id)
     );
     let one = org.agent.get(&org.path(&format!("/templates/{any_id}"))).await;
     assert_eq!((one.status.as_u16(), &one["name"]), (200, &json!("order_update")));
