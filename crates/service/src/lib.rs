@@ -39,11 +39,11 @@ pub use config::{Argon2Params, ServiceConfig};
 pub use conversations::{
     AssignRequest, ConversationQuery, MessageQuery, NewMessage, SnoozeRequest, StatusRequest, TicketView,
 };
-pub use inbox::{InboxRow, Names, contact_label};
 pub use directory::{
     ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, TeamInput, TeamUpdate,
 };
 pub use error::{ServiceError, ServiceResult};
+pub use inbox::{InboxRow, Names, contact_label};
 pub use ingest::{HookOutcome, IngestOutcome, signature_header};
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
 pub use quick_replies::{QuickReplyInput, QuickReplyUpdate};

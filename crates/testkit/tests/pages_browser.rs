@@ -81,7 +81,11 @@ async fn setup_sign_in_and_account_pages_in_a_browser() {
     browser.fill("#password", "a newer admin password").await;
     browser.submit("button[type=submit]").await;
     browser.screenshot("account-after-sign-in").await;
-    assert!(browser.path().await.ends_with("/inbox"), "{}", browser.text("main").await);
+    assert!(
+        browser.path().await.ends_with("/inbox"),
+        "{}",
+        browser.text("main").await
+    );
 
     // The used setup link is gone for good.
     browser
