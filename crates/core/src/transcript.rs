@@ -231,7 +231,7 @@ pub fn activity_sentence(activity: &Activity, names: &Names) -> String {
 }
 
 /// Who wrote a message, as the transcript names them.
-fn sender(view: &MessageView, contact: &str, names: &Names) -> String {
+pub fn sender(view: &MessageView, contact: &str, names: &Names) -> String {
     let m = &view.message;
     match m.sender_kind {
         SenderKind::Contact => contact.to_owned(),

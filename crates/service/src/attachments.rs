@@ -611,6 +611,35 @@ impl Services {
             next_cursor: page.next_cursor,
         })
     }
+
+    /// The whole history of a conversation with its attachments, in time
+    /// order (pages of 200, the largest the listing allows).
+    pub async fn all_message_views(
+        &self,
+        actor: &Actor,
+        conversation: ConversationId,
+    ) -> ServiceResult<Vec<MessageView>> {
+        let mut views = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .message_views(
+                    actor,
+                    conversation,
+                    MessageQuery {
+                        cursor,
+                        limit: Some(200),
+                        order: None,
+                    },
+                )
+                .await?;
+            cursor = page.items.last().map(|v| v.message.id);
+            views.extend(page.items);
+            if page.next_cursor.is_none() {
+                return Ok(views);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use switchboard_core::permissions::Actor;
+use switchboard_core::transcript;
 use switchboard_core::{
     ChannelId, ChannelKind, Contact, Conversation, Direction, Message, MessageKind, SenderKind, TeamId, UserId,
 };
@@ -30,21 +31,28 @@ pub struct InboxRow {
 }
 
 /// Display names of the workspace's people, teams and channels, for
-/// rendering ids.
+/// rendering ids. `people` is what activity sentences and transcripts read.
 #[derive(Debug, Clone, Default)]
 pub struct Names {
-    pub users: HashMap<UserId, String>,
-    pub teams: HashMap<TeamId, String>,
+    pub people: transcript::Names,
     pub channels: HashMap<ChannelId, (ChannelKind, String)>,
 }
 
 impl Names {
     pub fn user(&self, id: UserId) -> String {
-        self.users.get(&id).cloned().unwrap_or_else(|| "a former member".into())
+        self.people
+            .users
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| "a former member".into())
     }
 
     pub fn team(&self, id: TeamId) -> String {
-        self.teams.get(&id).cloned().unwrap_or_else(|| "a deleted team".into())
+        self.people
+            .teams
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| "a deleted team".into())
     }
 }
 
@@ -117,8 +125,10 @@ impl Services {
         let teams = reader.teams(actor.workspace_id).await?;
         let channels = reader.channels(actor.workspace_id).await?;
         Ok(Names {
-            users: users.into_iter().map(|m| (m.id, m.name)).collect(),
-            teams: teams.into_iter().map(|t| (t.id, t.name)).collect(),
+            people: transcript::Names {
+                users: users.into_iter().map(|m| (m.id, m.name)).collect(),
+                teams: teams.into_iter().map(|t| (t.id, t.name)).collect(),
+            },
             channels: channels
                 .into_iter()
                 .filter_map(|c| {

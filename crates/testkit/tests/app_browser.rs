@@ -94,13 +94,8 @@ async fn a_support_day_in_the_browser() {
     admin_browser.fill("#new-email", "ana@acme.test").await;
     admin_browser.fill("#new-password", "short").await;
     admin_browser
-        .client
-        .find(Locator::Css(&format!("#new-teams option[value='{support}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(&format!("#new-teams option[value='{support}']"))
+        .await;
     admin_browser
         .click("form[data-api$='/users'] button[type=submit]")
         .await;
@@ -123,13 +118,8 @@ async fn a_support_day_in_the_browser() {
         .unwrap();
     admin_browser.fill("#ch-name", "Shop chat").await;
     admin_browser
-        .client
-        .find(Locator::Css(&format!("#ch-team option[value='{support}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+        .click(&format!("#ch-team option[value='{support}']"))
+        .await;
     admin_browser
         .click("form[data-api$='/channels'] button[type=submit]")
         .await;
@@ -167,6 +157,7 @@ async fn a_support_day_in_the_browser() {
         .post(&format!("{base}/users"), json!({"email": "sam@acme.test", "name": "Sam Supervisor", "password": "supervisor pass", "role": "supervisor", "team_ids": [support, billing]}))
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
+    let sam = ApiClient::login(&app, "sam@acme.test", "supervisor pass").await;
     // A workspace quick reply.
     let r = admin_api
         .post(&format!("{base}/quick-replies"), json!({"scope": "workspace", "shortcut": "thanks", "text": "Thanks for waiting! Let me check that for you."}))
@@ -177,14 +168,7 @@ async fn a_support_day_in_the_browser() {
     let agent_browser = Browser::start("app").await.unwrap();
     sign_in(&agent_browser, &app, "ana@acme.test", "agent password 1").await;
     assert!(agent_browser.path().await.ends_with("/inbox"));
-    agent_browser
-        .client
-        .find(Locator::Css("#availability option[value='online']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    agent_browser.click("#availability option[value='online']").await;
     agent_browser.wait_for_text("#toasts", "online").await;
     agent_browser
         .client
@@ -244,6 +228,62 @@ async fn a_support_day_in_the_browser() {
     agent_browser.click("#composer-send").await;
     wait_for(&agent_browser, "#messages li.out img.preview").await;
     agent_browser.screenshot("conversation").await;
+
+    // A supervisor comments with an @mention; the agent is notified live.
+    let conversation = agent_browser
+        .client
+        .find(Locator::Css("#conversation"))
+        .await
+        .unwrap()
+        .attr("data-id")
+        .await
+        .unwrap()
+        .unwrap();
+    let r = sam
+        .post(
+            &format!("{base}/conversations/{conversation}/messages"),
+            json!({"kind": "comment", "body": "@Ana <b>Agent</b> nice work"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let toast = agent_browser.wait_for_text("#toasts", "mentioned you").await;
+    assert!(toast.contains("Sam Supervisor"), "{toast}");
+    assert_eq!(agent_browser.text("#bell-count").await, "1");
+    agent_browser.wait_for_text("#messages li.comment", "nice work").await;
+
+    // Transfer to Billing with a comment; the admin's open view shows it live.
+    admin_browser
+        .client
+        .goto(&app.url(&format!("/w/{ws}/inbox?section=assigned&c={conversation}")))
+        .await
+        .unwrap();
+    wait_for(&admin_browser, "body[data-live='connected']").await;
+    agent_browser.click("[data-open='transfer-dialog']").await;
+    let billing_choice = format!("#transfer-targets input[value='team:{billing}']");
+    wait_for(&agent_browser, &billing_choice).await;
+    agent_browser.click(&billing_choice).await;
+    agent_browser
+        .fill("#transfer-comment", "Invoice question, over to Billing")
+        .await;
+    agent_browser.screenshot("transfer-dialog").await;
+    agent_browser.click("#transfer-dialog button[type=submit]").await;
+    admin_browser
+        .wait_for_text("#messages .activity-line", "Invoice question, over to Billing")
+        .await;
+    admin_browser.wait_for_text("#conv-head", "Bo Billing").await;
+    admin_browser.screenshot("conversation-transferred").await;
+
+    // Resolve with a feedback request (the admin may act on every chat);
+    // the visitor is asked for a rating.
+    admin_browser
+        .click("[data-open='status-dialog'][data-to='resolved']")
+        .await;
+    admin_browser.fill("#status-comment", "Refund issued").await;
+    admin_browser.click("#status-feedback").await;
+    admin_browser.click("#status-dialog button[type=submit]").await;
+    admin_browser.wait_for_text("#conv-head", "Resolved").await;
+    visitor.wait_for_text("#messages li", "rate this conversation").await;
+    visitor.screenshot("widget-rating").await;
 
     // The other main pages render.
     for (page, shot) in [

@@ -123,21 +123,23 @@ export function bindActions(root, refresh) {
     });
   }
 
-  const submit = (action, run) => {
-    const form = root.querySelector(`form[data-action="${action}"]`);
-    if (!form) return;
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      clearErrors(form);
-      try {
-        await run(form);
-        form.closest("dialog").close();
-        refresh();
-      } catch (e) {
-        showError(form, e);
-      }
-    });
-  };
+  // Dialog forms are found when submitted: a pane refresh may replace them.
+  const runs = new Map();
+  const submit = (action, run) => runs.set(action, run);
+  root.addEventListener("submit", async (event) => {
+    const form = event.target;
+    const run = runs.get(form.dataset.action);
+    if (!run) return;
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      await run(form);
+      form.closest("dialog").close();
+      refresh();
+    } catch (e) {
+      showError(form, e);
+    }
+  });
 
   submit("status", async (form) => {
     const comment = form.elements.comment.value.trim();
@@ -171,14 +173,6 @@ export function bindActions(root, refresh) {
   });
   submit("contact", async (form) => {
     const body = serialize(form);
-    const attributes = {};
-    for (const line of (body.attributes || "").split("\n")) {
-      if (!line.trim()) continue;
-      const at = line.indexOf(":");
-      if (at < 1) throw Object.assign(new Error(`write each line as key: value (“${line}”)`), { field: "attributes" });
-      attributes[line.slice(0, at).trim()] = line.slice(at + 1).trim();
-    }
-    body.attributes = attributes;
     await api("PATCH", wsPath(`/contacts/${root.dataset.contact}`), body);
     toast("Contact saved.");
   });

@@ -1,7 +1,8 @@
 // One WebSocket per tab on /api/v1/ws. Resumes with ?since=<last seq>; a
 // `resync` means the gap was too large and lists must be reloaded.
+import { workspace } from "./api.js";
+
 const handlers = new Map();
-const workspace = document.querySelector('meta[name="workspace-id"]')?.content || "";
 const seqKey = `sb.seq.${workspace}`;
 let lastSeq = Number(sessionStorage.getItem(seqKey) || 0);
 let socket = null;

@@ -1,7 +1,7 @@
 // What every app page does: the availability switch, notifications
 // (mentions, assignments) with sound and a browser notification, local
 // times, and the live connection.
-import { api, wsPath, me, toast, chime, notify, localiseTimes } from "./api.js";
+import { api, wsPath, me, workspace, toast, chime, notify, localiseTimes } from "./api.js";
 import { on, connect } from "./live.js";
 
 function availability() {
@@ -39,6 +39,10 @@ function askPermissionOnce() {
   );
 }
 
+function conversationUrl(n) {
+  return `/w/${workspace}/inbox?section=assigned&c=${encodeURIComponent(n.conversation_id)}`;
+}
+
 function notificationText(n) {
   const who = n.actor_name || "Someone";
   return n.kind === "mention" ? `${who} mentioned you: ${n.excerpt || ""}` : `${who} gave you a chat`;
@@ -59,7 +63,7 @@ function notifications() {
   const item = (n) => {
     const li = document.createElement("li");
     const a = document.createElement("a");
-    a.href = `/w/${n.workspace_id || document.querySelector('meta[name="workspace-id"]').content}/inbox?section=assigned&c=${encodeURIComponent(n.conversation_id)}`;
+    a.href = conversationUrl(n);
     a.textContent = notificationText(n);
     if (!n.read_at) li.className = "unread";
     li.append(a);
@@ -91,7 +95,7 @@ function notifications() {
     toast(text);
     chime();
     notify("Switchboard", text, () => {
-      location.href = `/w/${document.querySelector('meta[name="workspace-id"]').content}/inbox?section=assigned&c=${encodeURIComponent(n.conversation_id)}`;
+      location.href = conversationUrl(n);
     });
   });
   load();

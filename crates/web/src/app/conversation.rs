@@ -8,9 +8,11 @@ use switchboard_core::permissions::ConversationScope;
 use switchboard_core::{
     ConversationId, ConversationStatus, DeliveryStatus, Direction, MessageKind, Priority, Role, SenderKind, windows,
 };
-use switchboard_service::{MessageQuery, contact_label, human_size};
+use switchboard_service::{contact_label, human_size};
 
-use super::format::{activity, channel_badge, clock, iso, status_label};
+use switchboard_core::transcript::{activity_sentence, iso_utc, sender};
+
+use super::format::{channel_badge, clock, status_label};
 use super::{Layout, PageRejection, Viewer, names, render};
 use crate::AppState;
 
@@ -87,8 +89,8 @@ pub struct Pane {
 
 fn ticks(status: Option<DeliveryStatus>) -> (&'static str, &'static str) {
     match status {
-        Some(DeliveryStatus::Queued) => ("🕓", "sending"),
-        Some(DeliveryStatus::Scheduled) => ("🕓", "scheduled"),
+        Some(DeliveryStatus::Queued) => ("…", "sending"),
+        Some(DeliveryStatus::Scheduled) => ("…", "scheduled"),
         Some(DeliveryStatus::Sent) => ("✓", "sent"),
         Some(DeliveryStatus::Delivered) => ("✓✓", "delivered"),
         Some(DeliveryStatus::Read) => ("✓✓", "read"),
@@ -109,32 +111,14 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         .await
         .map_err(|_| PageRejection::Failed)?;
     let contact_name = contact_label(&contact);
-    let mut views = Vec::new();
-    let mut cursor = None;
-    // The whole history, in pages.
-    loop {
-        let page = svc
-            .message_views(
-                actor,
-                id,
-                MessageQuery {
-                    cursor,
-                    limit: Some(200),
-                    order: None,
-                },
-            )
-            .await
-            .map_err(|_| PageRejection::Failed)?;
-        views.extend(page.items);
-        match page.next_cursor.and_then(|c| c.parse().ok()) {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let views = svc
+        .all_message_views(actor, id)
+        .await
+        .map_err(|_| PageRejection::Failed)?;
     let by_id: std::collections::HashMap<String, (String, String)> = views
         .iter()
         .map(|v| {
-            let author = author_of(&v.message, &names, &contact_name);
+            let author = sender(v, &contact_name, &names.people);
             let excerpt: String = v
                 .message
                 .body
@@ -149,6 +133,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
     let messages = views
         .into_iter()
         .map(|v| {
+            let author = sender(&v, &contact_name, &names.people);
             let m = v.message;
             let side = match (m.kind, m.direction, m.sender_kind) {
                 (MessageKind::Activity, _, _) => "activity",
@@ -159,16 +144,16 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
                 (_, Direction::Out, _) => "out",
             };
             let body = match &m.activity {
-                Some(a) => activity(a, &names),
+                Some(a) => activity_sentence(a, &names.people),
                 None => m.body.clone().unwrap_or_default(),
             };
             let (t, label) = ticks(m.delivery_status);
             MessageLine {
                 id: m.id.to_string(),
                 side,
-                author: author_of(&m, &names, &contact_name),
+                author,
                 body,
-                time_iso: iso(m.created_at),
+                time_iso: iso_utc(m.created_at),
                 time: clock(m.created_at),
                 attachments: v
                     .attachments
@@ -267,7 +252,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         },
         window_open,
         window_closed_at: window_closed.map(clock).unwrap_or_default(),
-        window_closed_iso: window_closed.map(iso).unwrap_or_default(),
+        window_closed_iso: window_closed.map(iso_utc).unwrap_or_default(),
         messages,
         earlier,
         phone: contact.phone.clone().unwrap_or_default(),
@@ -300,19 +285,6 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         limits_json: serde_json::to_string(&limits).unwrap_or_default(),
         members_json,
     })
-}
-
-fn author_of(m: &switchboard_core::Message, names: &switchboard_service::Names, contact: &str) -> String {
-    match m.sender_kind {
-        SenderKind::Contact => contact.to_owned(),
-        SenderKind::Bot => "Bot".into(),
-        SenderKind::System => "Switchboard".into(),
-        SenderKind::User => m
-            .sender_id
-            .as_deref()
-            .and_then(|s| s.parse().ok())
-            .map_or_else(|| "Agent".into(), |u| names.user(u)),
-    }
 }
 
 #[derive(Template)]

@@ -10,7 +10,9 @@ use switchboard_core::{ConversationStatus, Millis, Priority, Section, UserId};
 use switchboard_service::{ConversationQuery, InboxRow, Names, TicketView};
 
 use super::conversation::{Pane, load_pane};
-use super::format::{channel_badge, duration, iso};
+use switchboard_core::transcript::iso_utc;
+
+use super::format::{channel_badge, duration};
 use super::{Layout, PageRejection, Viewer, names, render};
 use crate::AppState;
 
@@ -188,7 +190,7 @@ fn row(r: InboxRow, names: &Names, open: &str, now: Millis) -> RowView {
             } else {
                 ""
             };
-            let text = m.body.clone().unwrap_or_else(|| "📎 attachment".into());
+            let text = m.body.clone().unwrap_or_else(|| "Attachment".into());
             let short: String = text.chars().take(90).collect();
             format!("{who}{short}")
         }
@@ -201,7 +203,7 @@ fn row(r: InboxRow, names: &Names, open: &str, now: Millis) -> RowView {
         channel: format!("{kind_name}: {}", r.channel_name),
         preview,
         waiting: duration(now.since(since)),
-        waiting_since: iso(since),
+        waiting_since: iso_utc(since),
         assignee: c.assignee_id.map(|u| names.user(u)).unwrap_or_default(),
         tags: c.tags.clone(),
         critical: c.priority == Priority::Critical,
@@ -319,16 +321,16 @@ pub async fn page(
     let teams = svc.teams(actor).await.map_err(|_| PageRejection::Failed)?;
     let members = svc.members(actor).await.map_err(|_| PageRejection::Failed)?;
     let tags = svc.tags(actor).await.map_err(|_| PageRejection::Failed)?;
+    // Tickets open on their Unassigned list.
+    let open_view = if params.ticket_view().is_some() {
+        params.view.as_str()
+    } else {
+        "unassigned"
+    };
     let tab = |label, s: &str, view: &str| Tab {
         label,
         href: format!("/w/{}/inbox?{}", viewer.ws(), params.link(s, view)),
-        current: section.as_str() == s
-            && (view.is_empty()
-                || params.ticket_view().map_or("unassigned", |v| match v {
-                    TicketView::Unassigned => "unassigned",
-                    TicketView::Assigned => "assigned",
-                    TicketView::Closed => "closed",
-                }) == view),
+        current: section.as_str() == s && (view.is_empty() || view == open_view),
     };
     let tabs = vec![
         tab("Live", "live", ""),
