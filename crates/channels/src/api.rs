@@ -12,7 +12,9 @@
 //! same signature header, plus `X-Switchboard-Delivery` (stable across
 //! retries, for the receiver's deduplication) and `X-Switchboard-Timestamp`.
 //! A bot menu adds `"buttons": ["label", …]`; the customer's choice comes
-//! back as a message whose text is the label.
+//! back as a message whose text is the label. A template message adds
+//! `"template": {"name": "…", "language": "…", "params": ["…", …]}`
+//! (`text` is then the template's text with the params filled in).
 //! A 2xx answer means delivered to the receiver; it may return
 //! `{"message_id":"…"}` to name the message on its side.
 
@@ -21,7 +23,10 @@ use switchboard_core::{DeliveryStatus, Millis};
 
 use crate::net::OutboundHttp;
 use crate::signing::{hmac_sha256_hex, verify_hex};
-use crate::{ExternalContact, Inbound, InboundError, InboundMessage, OutboundMessage, SendError, Sent, StatusUpdate};
+use crate::{
+    ExternalContact, Inbound, InboundError, InboundMessage, OutboundMessage, OutboundTemplate, SendError, Sent,
+    StatusUpdate,
+};
 
 pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
 pub const DELIVERY_HEADER: &str = "x-switchboard-delivery";
@@ -145,6 +150,9 @@ pub struct CallbackBody {
     /// Choices to show as buttons (a bot menu); a tap answers with the label.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<String>,
+    /// A template message: its name, language and values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<OutboundTemplate>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +183,7 @@ pub async fn send(
         in_reply_to: m.in_reply_to.clone(),
         created_at: m.created_at.0,
         buttons: m.buttons.clone(),
+        template: m.template.clone(),
     })
     .map_err(|e| SendError::Permanent(e.to_string()))?;
     let response = http

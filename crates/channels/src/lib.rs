@@ -67,6 +67,18 @@ pub struct OutboundMessage {
     pub created_at: Millis,
     /// Choices to offer as buttons, where the channel has them.
     pub buttons: Vec<String>,
+    /// A template message: what the provider needs to send it (`text` is
+    /// the template's text filled with the values).
+    pub template: Option<OutboundTemplate>,
+}
+
+/// A message template as providers name it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutboundTemplate {
+    pub name: String,
+    pub language: String,
+    /// The values of `{{1}}`, `{{2}}`, … in order.
+    pub params: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

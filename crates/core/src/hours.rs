@@ -157,6 +157,15 @@ impl BusinessHours {
         (cursor < horizon_end).then_some(Millis(cursor))
     }
 
+    /// The first instant of the local day (in the schedule's time zone)
+    /// that contains `at`: where "today" starts for the workspace.
+    pub fn start_of_local_day(&self, at: Millis) -> Millis {
+        DateTime::from_timestamp_millis(at.0)
+            .map(|t| t.with_timezone(&self.time_zone).date_naive())
+            .and_then(|date| self.instant(date, 0))
+            .map_or(Millis(at.0 - at.0.rem_euclid(86_400_000)), Millis)
+    }
+
     /// The local date before `at`'s, where the scan for spans starts.
     fn window_start(&self, at: Millis) -> Option<NaiveDate> {
         let date = DateTime::from_timestamp_millis(at.0)?
@@ -982,5 +991,17 @@ mod tests {
             let h = berlin_office();
             let _ = (h.is_open(Millis(at)), h.next_open(Millis(at)), h.next_close(Millis(at)));
         }
+    }
+
+    #[test]
+    fn the_local_day_starts_at_local_midnight() {
+        // 2026-01-05 00:30 in Berlin is 2026-01-04 23:30 UTC.
+        let berlin = berlin_office();
+        let at = Millis(1_767_569_400_000);
+        assert_eq!(berlin.start_of_local_day(at), Millis(1_767_567_600_000));
+        assert_eq!(
+            BusinessHours::always_open().start_of_local_day(at),
+            Millis(1_767_484_800_000)
+        );
     }
 }

@@ -233,6 +233,8 @@ pub struct Contact {
     pub country: Option<String>,
     pub attributes: serde_json::Map<String, serde_json::Value>,
     pub identities: Vec<ContactIdentity>,
+    /// Names of the workspace tags on the contact, sorted.
+    pub tags: Vec<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }
@@ -358,6 +360,10 @@ pub struct Message {
     /// the customer's tap comes back as a message with the label.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<String>,
+    /// Kind `template`: the template it was made from and its values (the
+    /// body is the template's text filled with them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::template::SentTemplate>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -74,7 +74,10 @@ fn split_hours(
     };
     let hours = match object.remove("business_hours") {
         None | Some(serde_json::Value::Null) => None,
-        Some(v) => Some(BusinessHours::parse(&v)?),
+        // Reported on the settings field the form has, with the path inside it.
+        Some(v) => {
+            Some(BusinessHours::parse(&v).map_err(|e| Invalid::new(field, format!("{}: {}", e.field, e.reason)))?)
+        }
     };
     Ok((rest, hours))
 }
@@ -194,6 +197,7 @@ mod tests {
         assert!(e.reason.contains("expiry_minutes"), "{e:?}");
         let e = TeamRouting::parse(&json!({"business_hours": {"time_zone": "Mars/Base"}})).unwrap_err();
         assert!(e.reason.contains("Mars/Base"), "{e:?}");
+        assert_eq!(e.field, "routing", "the field the form shows");
         assert!(TeamRouting::parse(&json!([])).is_err());
     }
 }

@@ -48,6 +48,17 @@ pub struct MessageTemplate {
     pub updated_at: Millis,
 }
 
+/// The template a `template` message was made from: what a provider needs
+/// to send it (WhatsApp sends the name, language and values, not the text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SentTemplate {
+    pub template_id: TemplateId,
+    pub name: String,
+    pub language: String,
+    /// The values of `{{1}}`, `{{2}}`, … in order.
+    pub params: Vec<String>,
+}
+
 /// Longest template name, in characters (WhatsApp's limit).
 pub const NAME_MAX: usize = 512;
 /// Longest body, in characters (WhatsApp's limit for a template body).

@@ -478,6 +478,7 @@ mod tests {
                 created_at: Millis(T0 + secs * 1000),
                 send_at: None,
                 buttons: Vec::new(),
+                template: None,
             },
             attachments: Vec::new(),
         }

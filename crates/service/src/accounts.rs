@@ -195,7 +195,8 @@ impl Services {
         current: &str,
         new: &str,
     ) -> ServiceResult<()> {
-        let new = Password::parse(new)?;
+        // Named after the form's field, so the page puts it beside the new password.
+        let new = Password::parse(new).map_err(|e| Invalid::new("new_password", e.reason))?;
         let row = self
             .store()
             .reader()

@@ -377,6 +377,7 @@ impl Services {
             created_at: now,
             send_at: None,
             buttons: Vec::new(),
+            template: None,
         };
         tx.exec().insert_message(&message, c.channel_id).await?;
         let id = AttachmentId::new();

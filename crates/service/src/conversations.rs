@@ -5,14 +5,16 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::lifecycle::{self, Command, LifecycleError, LifecycleState, MessageAuthor, Routed};
 use switchboard_core::permissions::{Actor, ConversationScope};
+use switchboard_core::template::{self, SentTemplate, TemplateStatus};
 use switchboard_core::validate::{Invalid, MessageText};
 use switchboard_core::{
     Activity, Availability, ChannelId, ChannelKind, ContactId, Conversation, ConversationId, ConversationStatus,
     DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis, Priority, Role, Section, SenderKind, TeamId,
-    UserId, windows,
+    TemplateId, UserId, windows,
 };
-use switchboard_store::{ConversationFilter, Exec, Page, Tx};
+use switchboard_store::{ChannelRow, ConversationFilter, Exec, Page, Tx};
 
+use crate::directory::{tag_ids, tag_names};
 use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
 use crate::notifications::{Pending, mentions_in};
 use crate::routing;
@@ -100,17 +102,226 @@ pub struct AssignRequest {
     pub force: bool,
 }
 
-/// A message from the business side: `text` goes to the customer; `note`
-/// and `comment` stay inside Switchboard.
+/// A message from the business side: `text` and `template` go to the
+/// customer; `note` and `comment` stay inside Switchboard. A template may
+/// be sent while the channel's messaging window is closed (a text may not).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMessage {
     pub kind: MessageKind,
+    /// Required for `text`, `note` and `comment`. Left out for `template`:
+    /// its text is the template's, with `params` filled in.
+    #[serde(default)]
     pub body: String,
     pub in_reply_to: Option<MessageId>,
     /// Text only: send it then (milliseconds since the epoch) instead of now.
     /// It can be cancelled until it goes out.
     pub send_at: Option<Millis>,
+    /// `template` only: the template to send. It must be approved and be
+    /// for this conversation's channel or for any channel.
+    pub template_id: Option<TemplateId>,
+    /// `template` only: the values of `{{1}}`, `{{2}}`, … in order, one per
+    /// placeholder.
+    #[serde(default)]
+    pub params: Vec<String>,
+}
+
+/// What the business writes to the customer: a free-form text, or a
+/// template filled with values.
+#[derive(Debug, Clone)]
+pub(crate) enum Outgoing {
+    Text(String),
+    Template { id: TemplateId, params: Vec<String> },
+}
+
+impl Outgoing {
+    /// From a request that gives either a `body` or a `template_id` (with
+    /// its `params`).
+    pub(crate) fn from_fields(
+        body: Option<&str>,
+        template_id: Option<TemplateId>,
+        params: Vec<String>,
+    ) -> ServiceResult<Outgoing> {
+        match (body, template_id) {
+            (Some(_), Some(_)) => Err(Invalid::new("body", "give a body or a template_id, not both").into()),
+            (None, None) => Err(Invalid::new("body", "is required (or give a template_id to send a template)").into()),
+            (Some(_), None) if !params.is_empty() => Err(Invalid::new(
+                "params",
+                "only with a template_id: they fill the template's placeholders",
+            )
+            .into()),
+            (Some(body), None) => Ok(Outgoing::Text(MessageText::parse("body", body)?.into_string())),
+            (None, Some(id)) => Ok(Outgoing::Template { id, params }),
+        }
+    }
+}
+
+/// What a posted message holds, checked for its kind.
+enum Posted {
+    /// A note or a comment: stays inside Switchboard.
+    Inside(String),
+    ToCustomer(Outgoing),
+}
+
+/// A message to the customer that passed the channel's rules: what is
+/// stored and delivered.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    kind: MessageKind,
+    /// What the customer reads (a template's text with its values).
+    body: String,
+    template: Option<SentTemplate>,
+}
+
+impl Resolved {
+    /// A person's message to the customer of `c`, not stored yet.
+    pub(crate) fn into_message(
+        self,
+        c: &Conversation,
+        by: UserId,
+        in_reply_to: Option<MessageId>,
+        now: Millis,
+    ) -> Message {
+        Message {
+            id: MessageId::new(),
+            workspace_id: c.workspace_id,
+            conversation_id: c.id,
+            direction: Direction::Out,
+            sender_kind: SenderKind::User,
+            sender_id: Some(by.to_string()),
+            kind: self.kind,
+            body: Some(self.body),
+            activity: None,
+            in_reply_to,
+            provider_message_id: None,
+            delivery_status: None,
+            delivery_error: None,
+            created_at: now,
+            send_at: None,
+            buttons: Vec::new(),
+            template: self.template,
+        }
+    }
+}
+
+/// Whether a message of this kind may go out now on a channel whose
+/// customer last wrote at `last_customer_message_at` (DESIGN.md §6): a
+/// free-form text only within the channel's messaging window, a template
+/// at any time.
+pub(crate) fn check_window(
+    kind: ChannelKind,
+    template: bool,
+    last_customer_message_at: Option<Millis>,
+    now: Millis,
+) -> Result<(), LifecycleError> {
+    if template || windows::window_open(kind, last_customer_message_at, now) {
+        Ok(())
+    } else {
+        Err(LifecycleError::WindowClosed)
+    }
+}
+
+/// Check that `what` may go to the customer on `channel` now, and resolve it
+/// into what is stored: a template must be the workspace's (404), be for
+/// this channel or any channel, be approved, and get one value per
+/// placeholder; a text needs the channel's messaging window open; and only
+/// channels with an outbound path (an API channel with a callback URL, the
+/// web widget) can send (409 for the others).
+pub(crate) async fn resolve_outgoing(
+    exec: &mut Exec<'_>,
+    channel: &ChannelRow,
+    what: Outgoing,
+    last_customer_message_at: Option<Millis>,
+    now: Millis,
+) -> ServiceResult<Resolved> {
+    let domain = channel.to_domain()?;
+    let resolved = match what {
+        Outgoing::Text(body) => Resolved {
+            kind: MessageKind::Text,
+            body,
+            template: None,
+        },
+        Outgoing::Template { id, params } => {
+            let t = exec
+                .template(domain.workspace_id, id)
+                .await?
+                .ok_or(ServiceError::NotFound("template"))?;
+            let label = format!("template {} ({})", t.name, t.language);
+            if t.channel_id.is_some_and(|c| c != domain.id) {
+                return Err(Invalid::new("template_id", format!("{label} is for another channel")).into());
+            }
+            if t.status != TemplateStatus::Approved {
+                return Err(ServiceError::Conflict(format!(
+                    "{label} is {}; only approved templates can be sent",
+                    t.status
+                )));
+            }
+            let body = template::render(&t.body, &params).map_err(|e| match e.field {
+                "values" => Invalid::new("params", e.reason),
+                _ => e,
+            })?;
+            Resolved {
+                kind: MessageKind::Template,
+                body,
+                template: Some(SentTemplate {
+                    template_id: t.id,
+                    name: t.name,
+                    language: t.language,
+                    params,
+                }),
+            }
+        }
+    };
+    check_window(
+        domain.kind,
+        resolved.kind == MessageKind::Template,
+        last_customer_message_at,
+        now,
+    )?;
+    match domain.kind {
+        ChannelKind::Api if channel.callback_url.is_none() => Err(ServiceError::Conflict(
+            "this API channel has no callback URL to deliver replies to".into(),
+        )),
+        // The widget receives replies over its own connection.
+        ChannelKind::Api | ChannelKind::Web => Ok(resolved),
+        other => Err(ServiceError::Conflict(format!(
+            "sending on {other} channels is not available yet"
+        ))),
+    }
+}
+
+/// Store a person's message to the customer of `c` with its delivery job,
+/// in the caller's transaction: queued now, or scheduled for `send_at`. One
+/// sent now moves the conversation's reply times (a scheduled one moves them
+/// when it goes out).
+pub(crate) async fn queue_outgoing(
+    exec: &mut Exec<'_>,
+    c: &mut Conversation,
+    message: &mut Message,
+    send_at: Option<Millis>,
+    delivery_attempts: i64,
+    now: Millis,
+) -> ServiceResult<()> {
+    message.send_at = send_at;
+    message.delivery_status = Some(match send_at {
+        Some(_) => DeliveryStatus::Scheduled,
+        None => DeliveryStatus::Queued,
+    });
+    exec.insert_message(message, c.channel_id).await?;
+    if send_at.is_none() {
+        lifecycle::record_message(&mut c.times, MessageAuthor::Person, now);
+        c.updated_at = now;
+        exec.update_conversation(c).await?;
+    }
+    exec.enqueue_job(
+        DELIVER_MESSAGE,
+        &deliver_payload(message),
+        send_at.unwrap_or(now),
+        delivery_attempts,
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The furthest ahead a message may be scheduled.
@@ -192,6 +403,7 @@ pub(crate) fn activity_message(c: &Conversation, activity: Activity, by: Option<
         created_at: now,
         send_at: None,
         buttons: Vec::new(),
+        template: None,
     }
 }
 
@@ -222,6 +434,7 @@ pub(crate) fn outgoing_text(
         created_at: now,
         send_at: None,
         buttons,
+        template: None,
     }
 }
 
@@ -528,25 +741,16 @@ impl Services {
         let ws = actor.workspace_id;
         let mut tx = self.store().begin().await?;
         let mut c = self.visible_for_update(&mut tx, actor, id).await?;
-        let mut names: Vec<String> = names.into_iter().map(|n| n.trim().to_owned()).collect();
-        names.sort();
-        names.dedup();
-        if names.len() > 50 {
-            return Err(Invalid::new("tags", "at most 50 tags").into());
-        }
+        let names = tag_names(names)?;
         if !actor.can_manage(&scope(&c)) {
             return Err(ServiceError::Forbidden("you can tag your own chats only"));
         }
-        let tags = tx.exec().tags_named(ws, &names).await?;
-        if let Some(missing) = names.iter().find(|n| !tags.iter().any(|t| &t.name == *n)) {
-            return Err(Invalid::new("tags", format!("there is no tag named {missing:?}")).into());
-        }
+        let ids = tag_ids(&mut tx.exec(), ws, &names).await?;
         let added: Vec<String> = names.iter().filter(|n| !c.tags.contains(n)).cloned().collect();
         let removed: Vec<String> = c.tags.iter().filter(|n| !names.contains(n)).cloned().collect();
         if added.is_empty() && removed.is_empty() {
             return Ok(c);
         }
-        let ids: Vec<String> = tags.iter().map(|t| t.id.to_string()).collect();
         tx.exec().set_conversation_tags(c.id, &ids).await?;
         c.tags = names;
         c.updated_at = now;
@@ -582,19 +786,59 @@ impl Services {
             .await?)
     }
 
-    /// Post a note, a comment, or a reply to the customer. Replies are
-    /// stored with delivery status `queued` and a delivery job in the same
-    /// transaction, so a stored reply is always eventually sent or failed.
+    /// Post a note, a comment, or a message to the customer (a text or a
+    /// template). Those to the customer are stored with delivery status
+    /// `queued` and a delivery job in the same transaction, so a stored
+    /// one is always eventually sent or failed.
     pub async fn post_message(&self, actor: &Actor, id: ConversationId, req: NewMessage) -> ServiceResult<Message> {
         let now = self.now();
         let ws = actor.workspace_id;
         let mut tx = self.store().begin().await?;
         let mut c = self.visible_for_update(&mut tx, actor, id).await?;
-        let body = MessageText::parse("body", &req.body)?.into_string();
-        let send_at = match req.send_at {
+        let NewMessage {
+            kind,
+            body,
+            in_reply_to,
+            send_at,
+            template_id,
+            params,
+        } = req;
+        if kind != MessageKind::Template {
+            if template_id.is_some() {
+                return Err(Invalid::new("template_id", "only with kind template").into());
+            }
+            if !params.is_empty() {
+                return Err(Invalid::new("params", "only with kind template").into());
+            }
+        }
+        let content = match kind {
+            MessageKind::Note | MessageKind::Comment => {
+                Posted::Inside(MessageText::parse("body", &body)?.into_string())
+            }
+            MessageKind::Text => Posted::ToCustomer(Outgoing::from_fields(Some(&body), None, params)?),
+            MessageKind::Template if !body.is_empty() => {
+                return Err(Invalid::new(
+                    "body",
+                    "leave it out for a template: the text is the template's, filled with params",
+                )
+                .into());
+            }
+            MessageKind::Template => Posted::ToCustomer(Outgoing::Template {
+                id: template_id.ok_or_else(|| Invalid::new("template_id", "is required for kind template"))?,
+                params,
+            }),
+            other => {
+                return Err(Invalid::new(
+                    "kind",
+                    format!("cannot post a {other} message; use text, template, note or comment"),
+                )
+                .into());
+            }
+        };
+        let send_at = match send_at {
             None => None,
-            Some(_) if req.kind != MessageKind::Text => {
-                return Err(Invalid::new("send_at", "only messages to the customer (text) can be scheduled").into());
+            Some(_) if kind != MessageKind::Text => {
+                return Err(Invalid::new("send_at", "only text messages to the customer can be scheduled").into());
             }
             Some(at) if at <= now => return Err(Invalid::new("send_at", "must be in the future").into()),
             Some(at) if at.since(now) > SCHEDULE_HORIZON_MS => {
@@ -602,42 +846,44 @@ impl Services {
             }
             Some(at) => Some(at),
         };
-        if let Some(quoted) = req.in_reply_to {
+        if let Some(quoted) = in_reply_to {
             tx.exec()
                 .message(ws, quoted)
                 .await?
                 .filter(|m| m.conversation_id == c.id)
                 .ok_or(ServiceError::NotFound("message"))?;
         }
-        let mut message = Message {
-            id: MessageId::new(),
-            workspace_id: ws,
-            conversation_id: c.id,
-            direction: Direction::Out,
-            sender_kind: SenderKind::User,
-            sender_id: Some(actor.user_id.to_string()),
-            kind: req.kind,
-            body: Some(body),
-            activity: None,
-            in_reply_to: req.in_reply_to,
-            provider_message_id: None,
-            delivery_status: None,
-            delivery_error: None,
-            created_at: now,
-            send_at: None,
-            buttons: Vec::new(),
-        };
         let mut notifications = Pending::default();
-        match req.kind {
-            MessageKind::Note | MessageKind::Comment => {
+        let message = match content {
+            Posted::Inside(body) => {
                 if !actor.can_annotate(&scope(&c)) {
                     return Err(ServiceError::NotFound("conversation"));
                 }
+                let message = Message {
+                    id: MessageId::new(),
+                    workspace_id: ws,
+                    conversation_id: c.id,
+                    direction: Direction::Out,
+                    sender_kind: SenderKind::User,
+                    sender_id: Some(actor.user_id.to_string()),
+                    kind,
+                    body: Some(body),
+                    activity: None,
+                    in_reply_to,
+                    provider_message_id: None,
+                    delivery_status: None,
+                    delivery_error: None,
+                    created_at: now,
+                    send_at: None,
+                    buttons: Vec::new(),
+                    template: None,
+                };
                 tx.exec().insert_message(&message, c.channel_id).await?;
                 let (mentions, author) = mentions_in(&mut tx.exec(), &c, &message, actor.user_id).await?;
                 notifications.store(&mut tx.exec(), mentions, author.as_deref()).await?;
+                message
             }
-            MessageKind::Text => {
+            Posted::ToCustomer(what) => {
                 if !actor.can_message_customer(&scope(&c)) {
                     return Err(ServiceError::Forbidden(
                         "only the assigned agent (or an admin) writes to the customer",
@@ -655,56 +901,16 @@ impl Services {
                     .channel(ws, c.channel_id)
                     .await?
                     .ok_or(ServiceError::NotFound("channel"))?;
-                let kind = channel.to_domain()?.kind;
-                if !windows::window_open(kind, c.times.last_customer_message_at, now) {
-                    return Err(LifecycleError::WindowClosed.into());
-                }
-                match kind {
-                    ChannelKind::Api if channel.callback_url.is_none() => {
-                        return Err(ServiceError::Conflict(
-                            "this API channel has no callback URL to deliver replies to".into(),
-                        ));
-                    }
-                    // The widget receives replies over its own connection.
-                    ChannelKind::Api | ChannelKind::Web => {}
-                    other => {
-                        return Err(ServiceError::Conflict(format!(
-                            "sending on {other} channels is not available yet"
-                        )));
-                    }
-                }
-                // A scheduled message counts as written when it goes out.
-                message.send_at = send_at;
-                message.delivery_status = Some(match send_at {
-                    Some(_) => DeliveryStatus::Scheduled,
-                    None => DeliveryStatus::Queued,
-                });
-                tx.exec().insert_message(&message, c.channel_id).await?;
-                if send_at.is_none() {
-                    lifecycle::record_message(&mut c.times, MessageAuthor::Person, now);
-                    c.updated_at = now;
-                    tx.exec().update_conversation(&c).await?;
-                }
-                tx.exec()
-                    .enqueue_job(
-                        DELIVER_MESSAGE,
-                        &deliver_payload(&message),
-                        send_at.unwrap_or(now),
-                        self.config().delivery_max_attempts,
-                        now,
-                    )
-                    .await?;
+                let last_customer = c.times.last_customer_message_at;
+                let resolved = resolve_outgoing(&mut tx.exec(), &channel, what, last_customer, now).await?;
+                let mut message = resolved.into_message(&c, actor.user_id, in_reply_to, now);
+                let attempts = self.config().delivery_max_attempts;
+                queue_outgoing(&mut tx.exec(), &mut c, &mut message, send_at, attempts, now).await?;
+                message
             }
-            other => {
-                return Err(Invalid::new(
-                    "kind",
-                    format!("cannot post a {other} message; use text, note or comment"),
-                )
-                .into());
-            }
-        }
+        };
         tx.commit().await?;
-        if req.kind == MessageKind::Text && send_at.is_none() {
+        if message.delivery_status == Some(DeliveryStatus::Queued) {
             self.inner.jobs_wake.notify_one();
             self.emit_conversation("conversation.updated", &c);
         }

@@ -8,9 +8,9 @@ use switchboard_core::validate::{Email, Invalid, Label, Password};
 use switchboard_core::widget::WidgetSettings;
 use switchboard_core::{
     AssignmentRule, Availability, Channel, ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Member, Role,
-    Tag, TagId, Team, TeamId, UserId,
+    Tag, TagId, Team, TeamId, UserId, WorkspaceId,
 };
-use switchboard_store::{AuditEntry, ChannelRecord, ContactFilter, Page, Tx};
+use switchboard_store::{AuditEntry, ChannelRecord, ContactFilter, Exec, Page, Tx};
 
 use crate::accounts::random_token;
 use crate::{ServiceError, ServiceResult, Services};
@@ -166,6 +166,31 @@ pub struct ContactInput {
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Names of defined tags of the workspace; when given, they replace the
+    /// contact's tags (`[]` removes them all).
+    pub tags: Option<Vec<String>>,
+}
+
+/// Tag names as given for a conversation or a contact: trimmed, sorted and
+/// deduplicated, at most 50 (else 422 on `tags`).
+pub(crate) fn tag_names(names: Vec<String>) -> ServiceResult<Vec<String>> {
+    let mut names: Vec<String> = names.into_iter().map(|n| n.trim().to_owned()).collect();
+    names.sort();
+    names.dedup();
+    if names.len() > 50 {
+        return Err(Invalid::new("tags", "at most 50 tags").into());
+    }
+    Ok(names)
+}
+
+/// The ids of the workspace's tags named `names` (from [`tag_names`]); a
+/// name no tag has answers 422 on `tags`.
+pub(crate) async fn tag_ids(exec: &mut Exec<'_>, ws: WorkspaceId, names: &[String]) -> ServiceResult<Vec<String>> {
+    let tags = exec.tags_named(ws, names).await?;
+    if let Some(missing) = names.iter().find(|n| !tags.iter().any(|t| &t.name == *n)) {
+        return Err(Invalid::new("tags", format!("there is no tag named {missing:?}")).into());
+    }
+    Ok(tags.iter().map(|t| t.id.to_string()).collect())
 }
 
 fn phone(raw: &str) -> ServiceResult<String> {
@@ -706,6 +731,8 @@ impl Services {
 
     // ----- contacts -----
 
+    /// Contacts, newest first, whose name, e-mail, phone or identity contains
+    /// `query`.
     pub async fn contacts(
         &self,
         actor: &Actor,
@@ -713,11 +740,25 @@ impl Services {
         cursor: Option<ContactId>,
         limit: u64,
     ) -> ServiceResult<Page<Contact>> {
-        Ok(self
-            .store()
-            .reader()
-            .contacts(actor.workspace_id, &ContactFilter { query, cursor, limit })
-            .await?)
+        self.filter_contacts(
+            actor,
+            ContactFilter {
+                query,
+                cursor,
+                limit,
+                ..ContactFilter::default()
+            },
+        )
+        .await
+    }
+
+    /// Contacts, newest first, matching every filter given: search text, a
+    /// tag's name, an identity on a channel. Blank text and tag are ignored.
+    pub async fn filter_contacts(&self, actor: &Actor, mut filter: ContactFilter) -> ServiceResult<Page<Contact>> {
+        let blank_to_none = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        filter.query = blank_to_none(filter.query);
+        filter.tag = blank_to_none(filter.tag);
+        Ok(self.store().reader().contacts(actor.workspace_id, &filter).await?)
     }
 
     pub async fn contact(&self, actor: &Actor, id: ContactId) -> ServiceResult<Contact> {
@@ -747,7 +788,7 @@ impl Services {
         Ok(())
     }
 
-    pub async fn create_contact(&self, actor: &Actor, input: ContactInput) -> ServiceResult<Contact> {
+    pub async fn create_contact(&self, actor: &Actor, mut input: ContactInput) -> ServiceResult<Contact> {
         let now = self.now();
         let mut contact = Contact {
             id: ContactId::new(),
@@ -758,24 +799,45 @@ impl Services {
             country: None,
             attributes: Default::default(),
             identities: Vec::<ContactIdentity>::new(),
+            tags: Vec::new(),
             created_at: now,
             updated_at: now,
         };
+        let tags = input.tags.take().map(tag_names).transpose()?;
         Self::apply_contact_input(&mut contact, input)?;
         let mut tx = self.store().begin().await?;
+        let tag_ids = match &tags {
+            Some(names) => tag_ids(&mut tx.exec(), actor.workspace_id, names).await?,
+            None => Vec::new(),
+        };
         tx.exec().insert_contact(&contact).await?;
+        if let Some(names) = tags {
+            tx.exec().set_contact_tags(contact.id, &tag_ids).await?;
+            contact.tags = names;
+        }
         tx.commit().await?;
         Ok(contact)
     }
 
-    pub async fn update_contact(&self, actor: &Actor, id: ContactId, input: ContactInput) -> ServiceResult<Contact> {
+    pub async fn update_contact(
+        &self,
+        actor: &Actor,
+        id: ContactId,
+        mut input: ContactInput,
+    ) -> ServiceResult<Contact> {
         let mut tx = self.store().begin().await?;
         let mut contact = tx
             .exec()
             .contact(actor.workspace_id, id)
             .await?
             .ok_or(ServiceError::NotFound("contact"))?;
+        let tags = input.tags.take().map(tag_names).transpose()?;
         Self::apply_contact_input(&mut contact, input)?;
+        if let Some(names) = tags {
+            let ids = tag_ids(&mut tx.exec(), actor.workspace_id, &names).await?;
+            tx.exec().set_contact_tags(contact.id, &ids).await?;
+            contact.tags = names;
+        }
         contact.updated_at = self.now();
         tx.exec().update_contact(&contact).await?;
         tx.commit().await?;

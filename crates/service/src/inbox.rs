@@ -63,8 +63,17 @@ pub fn contact_label(contact: &Contact) -> String {
         .clone()
         .or_else(|| contact.phone.clone())
         .or_else(|| contact.email.clone())
-        .or_else(|| contact.identities.first().map(|i| i.external_id.clone()))
+        .or_else(|| contact.identities.first().map(|i| identity_label(&i.external_id)))
         .unwrap_or_else(|| "Visitor".into())
+}
+
+/// An anonymous web visitor (`v:` and a random id) reads as "Visitor" and
+/// the id's start; other identities (numbers, handles) as they are.
+fn identity_label(external_id: &str) -> String {
+    match external_id.strip_prefix("v:") {
+        Some(id) => format!("Visitor {}", id.chars().take(6).collect::<String>()),
+        None => external_id.to_owned(),
+    }
 }
 
 fn is_preview(m: &Message) -> bool {
@@ -163,6 +172,7 @@ mod tests {
             created_at: Millis(0),
             send_at: None,
             buttons: Vec::new(),
+            template: None,
         }
     }
 

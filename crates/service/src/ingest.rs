@@ -483,6 +483,7 @@ impl Batch {
             created_at: self.now,
             send_at: None,
             buttons: Vec::new(),
+            template: None,
         };
         self.inbound.insert(key, (stored.id, conversation_id));
         let now = self.now;
@@ -721,6 +722,7 @@ fn new_contact(channel: &ChannelCtx, message: &InboundMessage, now: Millis) -> C
             channel_id: channel.id,
             external_id: c.external_id.clone(),
         }],
+        tags: Vec::new(),
         created_at: now,
         updated_at: now,
     }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
-use switchboard_channels::{OutboundMessage, SendError};
+use switchboard_channels::{OutboundMessage, OutboundTemplate, SendError};
 use switchboard_core::{ChannelKind, DeliveryStatus, Message, MessageId, UserId, WorkspaceId};
 use switchboard_store::JobRow;
 
@@ -234,6 +234,11 @@ impl Services {
             in_reply_to,
             created_at: message.created_at,
             buttons: message.buttons.clone(),
+            template: message.template.as_ref().map(|t| OutboundTemplate {
+                name: t.name.clone(),
+                language: t.language.clone(),
+                params: t.params.clone(),
+            }),
         };
         let kind: ChannelKind = channel.to_domain()?.kind;
         let sent = match kind {

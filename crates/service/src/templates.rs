@@ -1,7 +1,9 @@
 //! Message templates (DESIGN.md §3, §6). Admins create, change and delete
 //! them (audited); every member lists and previews them, since agents pick
-//! templates in the composer. Sending them through providers is a later
-//! step: this module keeps the records and fills placeholders.
+//! templates in the composer. This module keeps the records and fills
+//! placeholders; sending one to a customer is a message of kind `template`
+//! (see `conversations::resolve_outgoing`, used by `post_message` and by
+//! `outreach`).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -149,6 +149,13 @@ pub enum ConversationTags {
 }
 
 #[derive(Iden, Clone, Copy)]
+pub enum ContactTags {
+    Table,
+    ContactId,
+    TagId,
+}
+
+#[derive(Iden, Clone, Copy)]
 pub enum Messages {
     Table,
     Id,

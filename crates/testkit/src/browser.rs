@@ -172,6 +172,29 @@ impl Browser {
         panic!("no {css} containing {needle:?} appeared");
     }
 
+    /// Wait until an element matching `css` exists.
+    pub async fn wait_for(&self, css: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+    }
+
+    /// Sign in through the login page.
+    pub async fn sign_in(&self, app: &crate::TestApp, email: &str, password: &str) {
+        self.client.goto(&app.url("/login")).await.expect("login page");
+        self.fill("#email", email).await;
+        self.fill("#password", password).await;
+        self.submit("button[type=submit]").await;
+    }
+
+    /// Run a script in the page and return its JSON result.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, Vec::new()).await.expect("script")
+    }
+
     pub async fn path(&self) -> String {
         self.client.current_url().await.expect("url").path().to_owned()
     }

@@ -2,35 +2,16 @@
 //! admin sets up the workspace and creates teams, an agent and a web
 //! channel through the admin pages; the agent signs in elsewhere, goes
 //! online and gets the visitor's chat live; replies with a quick reply and
-//! an image; transfers with a comment; is notified of a supervisor's
-//! @mention; the chat is resolved with a feedback request and the visitor
-//! is asked for a rating. Screenshots of each page go to test-output/app/.
-
-use std::time::Duration;
+//! an image; is notified of a supervisor's @mention; transfers to Billing
+//! with a comment, which Bo of Billing sees arrive live in his own browser;
+//! Bo resolves with a feedback request and the visitor is asked for a
+//! rating. Screenshots of each page go to test-output/app/.
 
 use fantoccini::Locator;
 use serde_json::json;
 use switchboard_testkit::TestApp;
 use switchboard_testkit::browser::{Browser, host_page, open_widget};
 use switchboard_testkit::client::ApiClient;
-
-async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) {
-    browser.client.goto(&app.url("/login")).await.unwrap();
-    browser.fill("#email", email).await;
-    browser.fill("#password", password).await;
-    browser.submit("button[type=submit]").await;
-}
-
-/// Wait until an element matching `css` exists.
-async fn wait_for(browser: &Browser, css: &str) {
-    browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-}
 
 #[tokio::test]
 async fn a_support_day_in_the_browser() {
@@ -145,14 +126,6 @@ async fn a_support_day_in_the_browser() {
         .post(&format!("{base}/users"), json!({"email": "bo@acme.test", "name": "Bo Billing", "password": "billing password", "role": "agent", "team_ids": [billing]}))
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    let bo = ApiClient::login(&app, "bo@acme.test", "billing password").await;
-    let r = bo
-        .patch(
-            &format!("{base}/users/{}", r["id"].as_str().unwrap()),
-            json!({"availability": "online"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
     let r = admin_api
         .post(&format!("{base}/users"), json!({"email": "sam@acme.test", "name": "Sam Supervisor", "password": "supervisor pass", "role": "supervisor", "team_ids": [support, billing]}))
         .await;
@@ -166,7 +139,7 @@ async fn a_support_day_in_the_browser() {
 
     // The agent signs in in a second browser and goes online.
     let agent_browser = Browser::start("app").await.unwrap();
-    sign_in(&agent_browser, &app, "ana@acme.test", "agent password 1").await;
+    agent_browser.sign_in(&app, "ana@acme.test", "agent password 1").await;
     assert!(agent_browser.path().await.ends_with("/inbox"));
     agent_browser.click("#availability option[value='online']").await;
     agent_browser.wait_for_text("#toasts", "online").await;
@@ -175,7 +148,7 @@ async fn a_support_day_in_the_browser() {
         .goto(&app.url(&format!("/w/{ws}/inbox?section=assigned")))
         .await
         .unwrap();
-    wait_for(&agent_browser, "body[data-live='connected']").await;
+    agent_browser.wait_for("body[data-live='connected']").await;
 
     // A visitor writes through the widget; the chat appears without a reload.
     let visitor = Browser::start("app").await.unwrap();
@@ -191,9 +164,9 @@ async fn a_support_day_in_the_browser() {
 
     // Open it, reply with a quick reply typed as /thanks.
     agent_browser.click(".conversations .row a").await;
-    wait_for(&agent_browser, "#composer-text").await;
+    agent_browser.wait_for("#composer-text").await;
     agent_browser.fill("#composer-text", "/than").await;
-    wait_for(&agent_browser, "#suggestions li").await;
+    agent_browser.wait_for("#suggestions li").await;
     agent_browser
         .client
         .find(Locator::Css("#composer-text"))
@@ -226,7 +199,7 @@ async fn a_support_day_in_the_browser() {
         .await
         .unwrap();
     agent_browser.click("#composer-send").await;
-    wait_for(&agent_browser, "#messages li.out img.preview").await;
+    agent_browser.wait_for("#messages li.out img.preview").await;
     agent_browser.screenshot("conversation").await;
 
     // A supervisor comments with an @mention; the agent is notified live.
@@ -251,37 +224,48 @@ async fn a_support_day_in_the_browser() {
     assert_eq!(agent_browser.text("#bell-count").await, "1");
     agent_browser.wait_for_text("#messages li.comment", "nice work").await;
 
-    // Transfer to Billing with a comment; the admin's open view shows it live.
-    admin_browser
+    // Bo of Billing signs in in a third browser, goes online and watches his list.
+    let bo_browser = Browser::start("app").await.unwrap();
+    bo_browser.sign_in(&app, "bo@acme.test", "billing password").await;
+    bo_browser.click("#availability option[value='online']").await;
+    bo_browser.wait_for_text("#toasts", "online").await;
+    bo_browser
         .client
-        .goto(&app.url(&format!("/w/{ws}/inbox?section=assigned&c={conversation}")))
+        .goto(&app.url(&format!("/w/{ws}/inbox?section=assigned")))
         .await
         .unwrap();
-    wait_for(&admin_browser, "body[data-live='connected']").await;
+    bo_browser.wait_for("body[data-live='connected']").await;
+    assert!(!bo_browser.text("main").await.contains("invoice"), "not Bo's chat yet");
+
+    // Transfer to Billing with a comment; Bo gets the chat live, with the comment.
     agent_browser.click("[data-open='transfer-dialog']").await;
     let billing_choice = format!("#transfer-targets input[value='team:{billing}']");
-    wait_for(&agent_browser, &billing_choice).await;
+    agent_browser.wait_for(&billing_choice).await;
     agent_browser.click(&billing_choice).await;
     agent_browser
         .fill("#transfer-comment", "Invoice question, over to Billing")
         .await;
     agent_browser.screenshot("transfer-dialog").await;
     agent_browser.click("#transfer-dialog button[type=submit]").await;
-    admin_browser
+    let row = format!(".conversations .row[data-id='{conversation}'] a");
+    bo_browser.wait_for(&row).await;
+    bo_browser.click(&row).await;
+    bo_browser
         .wait_for_text("#messages .activity-line", "Invoice question, over to Billing")
         .await;
-    admin_browser.wait_for_text("#conv-head", "Bo Billing").await;
-    admin_browser.screenshot("conversation-transferred").await;
+    bo_browser.wait_for_text("#conv-head", "Bo Billing").await;
+    bo_browser.screenshot("conversation-transferred").await;
+    // Ana's pane follows: the chat is no longer hers to see.
+    agent_browser.wait_for_text("#pane", "no longer in your inbox").await;
 
-    // Resolve with a feedback request (the admin may act on every chat);
-    // the visitor is asked for a rating.
-    admin_browser
+    // Bo resolves with a feedback request; the visitor is asked for a rating.
+    bo_browser
         .click("[data-open='status-dialog'][data-to='resolved']")
         .await;
-    admin_browser.fill("#status-comment", "Refund issued").await;
-    admin_browser.click("#status-feedback").await;
-    admin_browser.click("#status-dialog button[type=submit]").await;
-    admin_browser.wait_for_text("#conv-head", "Resolved").await;
+    bo_browser.fill("#status-comment", "Refund issued").await;
+    bo_browser.click("#status-feedback").await;
+    bo_browser.click("#status-dialog button[type=submit]").await;
+    bo_browser.wait_for_text("#conv-head", "Resolved").await;
     visitor.wait_for_text("#messages li", "rate this conversation").await;
     visitor.screenshot("widget-rating").await;
 
@@ -295,7 +279,26 @@ async fn a_support_day_in_the_browser() {
         (format!("/w/{ws}/inbox?section=archived"), "archived"),
     ] {
         admin_browser.client.goto(&app.url(&page)).await.unwrap();
-        wait_for(&admin_browser, "main").await;
+        admin_browser.wait_for("main").await;
+        admin_browser.screenshot(shot).await;
+    }
+
+    // A phone-sized screen: the inbox and a conversation fit its width.
+    admin_browser.client.set_window_size(390, 844).await.unwrap();
+    for (page, shot) in [
+        (format!("/w/{ws}/inbox?section=archived"), "phone-inbox"),
+        (format!("/w/{ws}/conversations/{conversation}"), "phone-conversation"),
+        (format!("/w/{ws}/admin/teams"), "phone-admin-teams"),
+    ] {
+        admin_browser.client.goto(&app.url(&page)).await.unwrap();
+        admin_browser.wait_for("main").await;
+        let overflow = admin_browser
+            .eval("return document.documentElement.scrollWidth - window.innerWidth;")
+            .await;
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{page} is wider than the phone by {overflow}px"
+        );
         admin_browser.screenshot(shot).await;
     }
 
@@ -313,6 +316,7 @@ async fn a_support_day_in_the_browser() {
         "{csp}"
     );
     visitor.close().await;
+    bo_browser.close().await;
     agent_browser.close().await;
     admin_browser.close().await;
 }

@@ -49,6 +49,8 @@ fn ws_id(org: &Org) -> WorkspaceId {
 async fn stored_contacts(app: &TestApp, org: &Org) -> usize {
     let filter = ContactFilter {
         query: None,
+        tag: None,
+        channel_id: None,
         cursor: None,
         limit: 50,
     };

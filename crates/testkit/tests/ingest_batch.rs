@@ -336,6 +336,7 @@ async fn store_message(tx: &mut Tx<'_>, ws: WorkspaceId, channel: ChannelId, cus
             channel_id: channel,
             external_id: customer.to_owned(),
         }],
+        tags: Vec::new(),
         created_at: now,
         updated_at: now,
     };
@@ -376,6 +377,7 @@ async fn store_message(tx: &mut Tx<'_>, ws: WorkspaceId, channel: ChannelId, cus
         created_at: now,
         send_at: None,
         buttons: Vec::new(),
+        template: None,
     };
     tx.exec().insert_message(&message, channel).await.unwrap();
     message.id

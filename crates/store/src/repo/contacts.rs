@@ -1,10 +1,12 @@
 //! Contacts and their per-channel identities.
 
+use std::collections::HashMap;
+
 use sea_query::{Cond, Expr, Order, Query};
 use switchboard_core::{ChannelId, Contact, ContactId, ContactIdentity, Millis, WorkspaceId};
 
 use crate::schema::*;
-use crate::{Exec, Page, Result, StoreError, channel_key_conds, page_of, parse, rows_per_statement};
+use crate::{Exec, IN_LIST_MAX, Page, Result, StoreError, channel_key_conds, page_of, parse, rows_per_statement};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct ContactRow {
@@ -20,7 +22,7 @@ struct ContactRow {
 }
 
 impl ContactRow {
-    fn into_domain(self, identities: Vec<ContactIdentity>) -> Result<Contact> {
+    fn into_domain(self, identities: Vec<ContactIdentity>, tags: Vec<String>) -> Result<Contact> {
         let attributes = serde_json::from_str(&self.attributes)
             .map_err(|e| StoreError::Corrupt(format!("contact attributes: {e}")))?;
         Ok(Contact {
@@ -32,6 +34,7 @@ impl ContactRow {
             country: self.country,
             attributes,
             identities,
+            tags,
             created_at: Millis(self.created_at),
             updated_at: Millis(self.updated_at),
         })
@@ -109,6 +112,10 @@ fn identity_values(
 pub struct ContactFilter {
     /// Matches name, e-mail, phone or a channel identity (substring).
     pub query: Option<String>,
+    /// A tag's name: contacts carrying it.
+    pub tag: Option<String>,
+    /// Contacts with an identity on this channel.
+    pub channel_id: Option<ChannelId>,
     pub cursor: Option<ContactId>,
     pub limit: u64,
 }
@@ -120,7 +127,8 @@ impl Exec<'_> {
 
     /// Insert contacts and their identities with multi-row statements (batched
     /// ingest creates many at once). A channel identity that is already taken
-    /// fails with [`StoreError::Conflict`].
+    /// fails with [`StoreError::Conflict`]. Tags are not written: see
+    /// [`Exec::set_contact_tags`].
     pub async fn insert_contacts(&mut self, contacts: &[Contact]) -> Result<()> {
         for chunk in contacts.chunks(rows_per_statement(CONTACT_COLUMNS.len())) {
             let mut q = Query::insert();
@@ -149,6 +157,57 @@ impl Exec<'_> {
             self.execute(&q).await?;
         }
         Ok(())
+    }
+
+    /// Replace the contact's tags with the tags of ids `tag_ids`.
+    pub async fn set_contact_tags(&mut self, contact: ContactId, tag_ids: &[String]) -> Result<()> {
+        self.execute(
+            Query::delete()
+                .from_table(ContactTags::Table)
+                .and_where(Expr::col(ContactTags::ContactId).eq(contact.to_string())),
+        )
+        .await?;
+        for chunk in tag_ids.chunks(rows_per_statement(2)) {
+            let mut q = Query::insert();
+            q.into_table(ContactTags::Table)
+                .columns([ContactTags::ContactId, ContactTags::TagId]);
+            for tag in chunk {
+                q.values_panic([contact.to_string().into(), tag.clone().into()]);
+            }
+            self.execute(&q).await?;
+        }
+        Ok(())
+    }
+
+    /// The sorted tag names of each of the contacts `ids` (one statement per
+    /// [`IN_LIST_MAX`] contacts; those without tags are left out).
+    async fn tags_of_contacts(&mut self, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+        let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in ids.chunks(IN_LIST_MAX) {
+            let rows: Vec<(String, String)> = self
+                .fetch_all(
+                    Query::select()
+                        .column((ContactTags::Table, ContactTags::ContactId))
+                        .column((Tags::Table, Tags::Name))
+                        .from(ContactTags::Table)
+                        .inner_join(
+                            Tags::Table,
+                            Expr::col((Tags::Table, Tags::Id)).equals((ContactTags::Table, ContactTags::TagId)),
+                        )
+                        .and_where(
+                            Expr::col((ContactTags::Table, ContactTags::ContactId)).is_in(chunk.iter().cloned()),
+                        ),
+                )
+                .await?;
+            for (contact, name) in rows {
+                tags.entry(contact).or_default().push(name);
+            }
+        }
+        // Sorted here rather than by the database, whose collation may differ.
+        for names in tags.values_mut() {
+            names.sort();
+        }
+        Ok(tags)
     }
 
     pub async fn update_contact(&mut self, c: &Contact) -> Result<u64> {
@@ -265,12 +324,17 @@ impl Exec<'_> {
             None => Ok(None),
             Some(row) => {
                 let identities = self.identities_of(&row.id).await?;
-                row.into_domain(identities).map(Some)
+                let tags = self
+                    .tags_of_contacts(std::slice::from_ref(&row.id))
+                    .await?
+                    .remove(&row.id)
+                    .unwrap_or_default();
+                row.into_domain(identities, tags).map(Some)
             }
         }
     }
 
-    /// Contacts, newest first.
+    /// Contacts, newest first, matching every filter given.
     pub async fn contacts(&mut self, ws: WorkspaceId, filter: &ContactFilter) -> Result<Page<Contact>> {
         let mut q = contact_select();
         q.and_where(Expr::col(Contacts::WorkspaceId).eq(ws.to_string()))
@@ -282,12 +346,44 @@ impl Exec<'_> {
         if let Some(text) = filter.query.as_deref().filter(|t| !t.is_empty()) {
             q.and_where(Expr::col(Contacts::Id).in_subquery(contacts_matching(ws, text)));
         }
+        if let Some(tag) = &filter.tag {
+            q.and_where(
+                Expr::col(Contacts::Id).in_subquery(
+                    Query::select()
+                        .column((ContactTags::Table, ContactTags::ContactId))
+                        .from(ContactTags::Table)
+                        .inner_join(
+                            Tags::Table,
+                            Expr::col((Tags::Table, Tags::Id)).equals((ContactTags::Table, ContactTags::TagId)),
+                        )
+                        .and_where(Expr::col((Tags::Table, Tags::WorkspaceId)).eq(ws.to_string()))
+                        .and_where(Expr::col((Tags::Table, Tags::Name)).eq(tag.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(channel) = filter.channel_id {
+            // Scoped by workspace too: another workspace's channel id matches nothing.
+            q.and_where(
+                Expr::col(Contacts::Id).in_subquery(
+                    Query::select()
+                        .column(ContactIdentities::ContactId)
+                        .from(ContactIdentities::Table)
+                        .and_where(Expr::col(ContactIdentities::WorkspaceId).eq(ws.to_string()))
+                        .and_where(Expr::col(ContactIdentities::ChannelId).eq(channel.to_string()))
+                        .to_owned(),
+                ),
+            );
+        }
         let rows: Vec<ContactRow> = self.fetch_all(&q).await?;
         let page = page_of(rows, filter.limit, |r| r.id.clone());
+        let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+        let mut tags = self.tags_of_contacts(&ids).await?;
         let mut items = Vec::with_capacity(page.items.len());
         for row in page.items {
             let identities = self.identities_of(&row.id).await?;
-            items.push(row.into_domain(identities)?);
+            let mine = tags.remove(&row.id).unwrap_or_default();
+            items.push(row.into_domain(identities, mine)?);
         }
         Ok(Page {
             items,

@@ -6,7 +6,7 @@ use sea_query::{Cond, Expr, LockType, OnConflict, Order, Query};
 use switchboard_core::permissions::Visibility;
 use switchboard_core::{
     ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, ConversationTimes, DeliveryStatus,
-    Direction, Message, MessageId, Millis, TeamId, UserId, WorkspaceId,
+    Direction, Message, MessageId, MessageKind, Millis, TeamId, UserId, WorkspaceId,
 };
 
 use crate::repo::contacts::contacts_matching;
@@ -196,12 +196,13 @@ pub(crate) struct MessageRow {
 
 impl MessageRow {
     pub(crate) fn into_domain(self) -> Result<Message> {
-        let activity = self
-            .activity
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| StoreError::Corrupt(format!("activity: {e}")))?;
+        let kind: MessageKind = parse("message kind", &self.kind)?;
+        // The `activity` column holds a message's structured details: what
+        // happened (kind `activity`) or the template it was made from.
+        let (activity, template) = match kind {
+            MessageKind::Template => (None, json_column("template", self.activity.as_deref())?),
+            _ => (json_column("activity", self.activity.as_deref())?, None),
+        };
         Ok(Message {
             id: parse("message id", &self.id)?,
             workspace_id: parse("workspace id", &self.workspace_id)?,
@@ -209,7 +210,7 @@ impl MessageRow {
             direction: parse("direction", &self.direction)?,
             sender_kind: parse("sender kind", &self.sender_kind)?,
             sender_id: self.sender_id,
-            kind: parse("message kind", &self.kind)?,
+            kind,
             body: self.body,
             activity,
             in_reply_to: parse_opt("message id", self.in_reply_to.as_deref())?,
@@ -222,8 +223,15 @@ impl MessageRow {
                 Some(b) => serde_json::from_str(b).map_err(|e| StoreError::Corrupt(format!("buttons: {e}")))?,
                 None => Vec::new(),
             },
+            template,
         })
     }
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(what: &str, raw: Option<&str>) -> Result<Option<T>> {
+    raw.map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 const MESSAGE_COLUMNS: [Messages; 17] = [
@@ -257,10 +265,12 @@ fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 17
         m.sender_id.clone().into(),
         m.kind.as_str().into(),
         m.body.clone().into(),
-        m.activity
-            .as_ref()
-            .map(|a| serde_json::to_string(a).unwrap_or_default())
-            .into(),
+        match (&m.activity, &m.template) {
+            (Some(a), _) => serde_json::to_string(a).ok(),
+            (None, Some(t)) => serde_json::to_string(t).ok(),
+            (None, None) => None,
+        }
+        .into(),
         m.in_reply_to.map(|x| x.to_string()).into(),
         m.provider_message_id.clone().into(),
         m.delivery_status.map(|s| s.as_str()).into(),

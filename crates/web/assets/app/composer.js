@@ -159,16 +159,34 @@ export function bindComposer(root, refresh) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const send = form.querySelector("#composer-send");
     clearErrors(form);
     error.textContent = "";
     const body = text.value.trim();
     const f = file.files[0];
+    const template = mode() === "text" ? chosenTemplate(form) : null;
+    if (template) {
+      send.disabled = true;
+      try {
+        await api("POST", wsPath(`/conversations/${conversation}/messages`), template);
+        resetTemplate(form);
+        refresh();
+      } catch (e) {
+        error.textContent = e.message;
+      } finally {
+        send.disabled = false;
+      }
+      return;
+    }
+    if (mode() === "text" && form.dataset.windowOpen === "false") {
+      error.textContent = "The messaging window is closed: choose a template above, or write a private note.";
+      return;
+    }
     if (!body && !f) {
       error.textContent = "Write something or attach a file.";
       text.focus();
       return;
     }
-    const send = form.querySelector("#composer-send");
     send.disabled = true;
     try {
       if (f) {
@@ -270,31 +288,56 @@ function bindQuickReplyPicker(root, useQuickReply) {
   });
 }
 
-// Outside the messaging window: choose a template (shown with its preview).
+// Templates (the only message outside the messaging window): choose one,
+// fill its numbered values, see the text the customer will get.
 async function bindTemplates(form) {
   const select = form.querySelector("#template-select");
   if (!select) return;
   let templates = [];
   try {
-    templates = (await api("GET", wsPath("/templates"))).items || [];
+    templates = ((await api("GET", wsPath("/templates"))).items || []).filter((t) => t.status === "approved");
   } catch {
     templates = [];
   }
   for (const t of templates) {
-    const o = document.createElement("option");
-    o.value = t.id;
-    o.textContent = `${t.name} (${t.language})`;
-    select.append(o);
+    select.append(Object.assign(document.createElement("option"), { value: t.id, textContent: `${t.name} (${t.language})` }));
   }
   const values = form.querySelector("#template-values");
+  const preview = () => {
+    const t = templates.find((x) => x.id === select.value);
+    const out = values.querySelector(".template-preview");
+    if (!t || !out) return;
+    const inputs = [...values.querySelectorAll("input")];
+    out.textContent = t.body.replace(/\{\{(\d+)\}\}/g, (m, n) => inputs[n - 1]?.value || m);
+  };
   select.addEventListener("change", () => {
     const t = templates.find((x) => x.id === select.value);
     values.replaceChildren();
     if (!t) return;
-    const preview = document.createElement("p");
-    preview.className = "template-preview";
-    preview.textContent = t.body;
-    values.append(preview);
-    form.querySelector("#composer-text").value = t.body;
+    const count = Math.max(0, ...[...t.body.matchAll(/\{\{(\d+)\}\}/g)].map((m) => Number(m[1])));
+    for (let n = 1; n <= count; n++) {
+      const id = `template-value-${n}`;
+      const input = Object.assign(document.createElement("input"), { id, autocomplete: "off" });
+      input.dataset.param = String(n);
+      values.append(Object.assign(document.createElement("label"), { htmlFor: id, textContent: `Value {{${n}}}` }), input);
+    }
+    values.append(Object.assign(document.createElement("p"), { className: "template-preview" }));
+    preview();
   });
+  values.addEventListener("input", preview);
+}
+
+// The template to send instead of free text, if one is chosen.
+function chosenTemplate(form) {
+  const select = form.querySelector("#template-select");
+  if (!select?.value) return null;
+  const params = [...form.querySelectorAll("#template-values input[data-param]")].map((i) => i.value);
+  return { kind: "template", template_id: select.value, params };
+}
+
+function resetTemplate(form) {
+  const select = form.querySelector("#template-select");
+  if (!select) return;
+  select.value = "";
+  form.querySelector("#template-values").replaceChildren();
 }

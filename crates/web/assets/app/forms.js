@@ -1,11 +1,14 @@
 // Forms that submit to the JSON API: `data-api` (URL) and `data-method`.
 // Field names become JSON keys (`a.b` nests); `data-type` says how to read
-// a value (number, bool, json, lines, attributes). Errors appear next to
+// a value (number, bool, json, lines, list, attributes). Errors appear next to
 // the field they name (`data-error-for`), and the form keeps what the user
-// typed. `data-then`: reload, notice, or secret (show the once-only secret).
-import { api, toast } from "./api.js";
+// typed. `data-then`: reload, notice, secret (show the once-only secret) or open (the
+// conversation the call returned).
+import { api, toast, workspace } from "./api.js";
 
 function readField(el) {
+  // A field an editor fills (business hours) reports what its inputs got wrong.
+  if (el.validationError) throw Object.assign(new Error(el.validationError), { field: el.name, element: el.invalidElement });
   const type = el.dataset.type;
   if (el.type === "checkbox") return el.checked;
   if (el.multiple) return [...el.selectedOptions].map((o) => o.value);
@@ -22,6 +25,8 @@ function readField(el) {
       }
     case "lines":
       return raw.split("\n").map((s) => s.trim()).filter(Boolean);
+    case "list":
+      return raw.split(",").map((s) => s.trim()).filter(Boolean);
     case "attributes": {
       const out = {};
       for (const line of raw.split("\n")) {
@@ -69,7 +74,8 @@ export function showError(form, error) {
   slot ||= form.querySelector('[data-error-for="form"]');
   if (slot) slot.textContent = error.message;
   else toast(error.message, "error");
-  const input = field && form.querySelector(`[name="${CSS.escape(field)}"], [name^="${CSS.escape(field)}."]`);
+  const input =
+    error.element || (field && form.querySelector(`[name="${CSS.escape(field)}"], [name^="${CSS.escape(field)}."]`));
   if (input) {
     input.setAttribute("aria-invalid", "true");
     input.focus();
@@ -111,6 +117,9 @@ function bindForm(form) {
         }
         case "secret":
           showOnce(form, data);
+          break;
+        case "open":
+          location.href = `/w/${workspace}/conversations/${encodeURIComponent(data.id)}`;
           break;
         default:
           location.reload();

@@ -64,8 +64,17 @@ async function refreshPane() {
       if (old && !old.open) old.replaceWith(dialog);
     }
     bindPane();
-  } catch {
-    /* gone out of reach: leave the pane as it is */
+  } catch (e) {
+    // Out of reach now (transferred to another team, say): say so, and
+    // leave nothing to act on.
+    if (e.status === 404 && openId() === id) {
+      const gone = document.createElement("p");
+      gone.className = "empty muted";
+      gone.id = "conversation-gone";
+      gone.textContent = "This chat is no longer in your inbox: it went to another team or agent. Choose another chat from the list.";
+      (pane || document.getElementById("conversation").parentElement).replaceChildren(gone);
+      refreshList();
+    }
   }
 }
 

@@ -2,8 +2,29 @@
 // device's notification preferences, and the admin lists the API serves.
 import { api, wsPath, prefs } from "./api.js";
 import { bindForms } from "./forms.js";
+import { bindRoutingEditors } from "./hours.js";
 
+bindRoutingEditors();
 bindForms();
+
+// Template choosers: the workspace's approved templates, with their text.
+async function fillTemplateChoosers() {
+  const selects = document.querySelectorAll("select[data-templates]");
+  if (!selects.length) return;
+  let templates = [];
+  try {
+    templates = (await api("GET", wsPath("/templates"))).items || [];
+  } catch {
+    return;
+  }
+  for (const select of selects) {
+    for (const t of templates.filter((t) => t.status === "approved")) {
+      const label = `${t.name} (${t.language}): ${t.body.slice(0, 60)}`;
+      select.append(Object.assign(document.createElement("option"), { value: t.id, textContent: label }));
+    }
+  }
+}
+fillTemplateChoosers();
 
 for (const box of document.querySelectorAll("[data-pref]")) {
   box.checked = prefs.get(box.dataset.pref, true);

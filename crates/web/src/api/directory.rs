@@ -173,6 +173,10 @@ pub async fn delete_channel(
 pub struct ContactListQuery {
     /// Search name, e-mail, phone and channel identities.
     pub q: Option<String>,
+    /// A tag's name: contacts carrying it.
+    pub tag: Option<String>,
+    /// Contacts with an identity on this channel.
+    pub channel_id: Option<ChannelId>,
     pub cursor: Option<ContactId>,
     pub limit: Option<u64>,
 }
@@ -182,8 +186,14 @@ pub async fn list_contacts(
     InWorkspace(a): InWorkspace,
     Query(q): Query<ContactListQuery>,
 ) -> ApiResult<axum::Json<PageOut<Contact>>> {
-    let limit = crate::api::limit(q.limit)?;
-    Ok(axum::Json(s.services.contacts(&a, q.q, q.cursor, limit).await?.into()))
+    let filter = switchboard_store::ContactFilter {
+        query: q.q,
+        tag: q.tag,
+        channel_id: q.channel_id,
+        cursor: q.cursor,
+        limit: crate::api::limit(q.limit)?,
+    };
+    Ok(axum::Json(s.services.filter_contacts(&a, filter).await?.into()))
 }
 
 pub async fn create_contact(

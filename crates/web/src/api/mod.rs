@@ -11,6 +11,7 @@ pub mod health;
 pub mod hooks;
 pub mod notifications;
 pub mod openapi;
+pub mod outreach;
 pub mod quick_replies;
 pub mod session;
 pub mod templates;
@@ -261,15 +262,19 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .resp::<svc::SavedBot>(),
         ApiRoute::new(d.clone(), ws_path!("/channels/{channel_id}/bot"), "removeChannelBot", "channels", "Remove the channel's bot (admin); its chats go to people", || delete(bots::remove)),
         // contacts
-        ApiRoute::new(m.clone(), ws_path!("/contacts"), "listContacts", "contacts", "Contacts, newest first; `q` searches", || get(dir::list_contacts)).resp::<PageOut<Contact>>(),
+        ApiRoute::new(m.clone(), ws_path!("/contacts"), "listContacts", "contacts", "Contacts, newest first, each with its tags; `q` searches, `tag` (a tag's name) and `channel_id` (an identity on that channel) filter, all composable", || get(dir::list_contacts)).resp::<PageOut<Contact>>(),
         ApiRoute::new(p.clone(), ws_path!("/contacts"), "createContact", "contacts", "Save a contact", || post(dir::create_contact))
             .req::<svc::ContactInput>(json!({"name": "Ana Lima", "phone": "+5511999990000"}))
             .resp::<Contact>()
             .created(),
         ApiRoute::new(m.clone(), ws_path!("/contacts/{contact_id}"), "getContact", "contacts", "One contact", || get(dir::get_contact)).resp::<Contact>(),
-        ApiRoute::new(pa.clone(), ws_path!("/contacts/{contact_id}"), "updateContact", "contacts", "Change a contact", || patch(dir::update_contact))
+        ApiRoute::new(pa.clone(), ws_path!("/contacts/{contact_id}"), "updateContact", "contacts", "Change a contact; `tags` (names of defined tags, else 422) replaces its tags", || patch(dir::update_contact))
             .req::<svc::ContactInput>(json!({"country": "BR"}))
             .resp::<Contact>(),
+        ApiRoute::new(p.clone(), ws_path!("/contacts/{contact_id}/conversations"), "startConversation", "contacts", "Start a conversation with the contact on a channel where they have an identity (422 naming `channel_id` otherwise), assigned to the caller, with a first message: a `body`, or a `template_id` with its `params` (where the channel's messaging window is closed, as it is until the customer writes, only a template). Agents and admins; agents on their teams' channels. 409 naming the open conversation's id when the contact already has one on that channel", || post(outreach::start))
+            .req::<svc::StartConversation>(json!({"channel_id": "00000000-0000-0000-0000-000000000000", "body": "Hello! Your order is ready for pickup."}))
+            .resp::<Conversation>()
+            .created(),
         // tags
         ApiRoute::new(m.clone(), ws_path!("/tags"), "listTags", "tags", "Tags", || get(dir::list_tags)).resp::<Items<Tag>>(),
         ApiRoute::new(p.clone(), ws_path!("/tags"), "createTag", "tags", "Define a tag (admin, supervisor)", || post(dir::create_tag))
@@ -368,7 +373,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/typing"), "agentTyping", "conversations", "Tell the customer an agent is typing", || post(conv::typing))
             .no_content(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/messages"), "listMessages", "conversations", "Messages in time order with their attachments, cursor-paginated", || get(conv::messages)).resp::<PageOut<switchboard_core::MessageView>>(),
-        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/messages"), "postMessage", "conversations", "Reply to the customer (text) or write a private note or comment", || post(conv::post_message))
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/messages"), "postMessage", "conversations", "Reply to the customer (`text`, or `template` with `template_id` and `params`: allowed while the channel's messaging window is closed) or write a private note or comment", || post(conv::post_message))
             .req::<svc::NewMessage>(json!({"kind": "note", "body": "called the customer back"}))
             .resp::<Message>()
             .created(),

@@ -6,8 +6,8 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use switchboard_core::{ChannelId, ContactId};
-use switchboard_service::{ConversationQuery, contact_label};
+use switchboard_core::{ChannelId, ContactId, windows};
+use switchboard_service::{ContactFilter, ConversationQuery, contact_label};
 
 use super::format::{channel_badge, clock, status_label};
 use super::inbox::Choice;
@@ -21,6 +21,8 @@ pub struct ContactParams {
     #[serde(default)]
     channel: String,
     #[serde(default)]
+    tag: String,
+    #[serde(default)]
     cursor: String,
 }
 
@@ -30,6 +32,7 @@ pub struct ContactRow {
     pub phone: String,
     pub email: String,
     pub channels: String,
+    pub tags: Vec<String>,
 }
 
 #[derive(Template)]
@@ -38,9 +41,11 @@ struct ContactsPage {
     layout: Layout,
     q: String,
     channels: Vec<Choice>,
+    tags: Vec<Choice>,
     rows: Vec<ContactRow>,
     next: Option<String>,
     channel: String,
+    tag: String,
 }
 
 /// `/w/{ws}/contacts`
@@ -51,16 +56,31 @@ pub async fn list(
 ) -> Result<Response, PageRejection> {
     let svc = &state.services;
     let names = names(&state, &viewer).await?;
-    let channel: Option<ChannelId> = params.channel.parse().ok();
-    let q = Some(params.q.trim().to_owned()).filter(|q| !q.is_empty());
+    let filter = ContactFilter {
+        query: Some(params.q.clone()),
+        tag: Some(params.tag.clone()),
+        channel_id: params.channel.parse::<ChannelId>().ok(),
+        cursor: params.cursor.parse().ok(),
+        limit: 50,
+    };
     let page = svc
-        .contacts(&viewer.actor, q, params.cursor.parse().ok(), 50)
+        .filter_contacts(&viewer.actor, filter)
         .await
         .map_err(|_| PageRejection::Failed)?;
+    let tags = svc
+        .tags(&viewer.actor)
+        .await
+        .map_err(|_| PageRejection::Failed)?
+        .into_iter()
+        .map(|t| Choice {
+            selected: params.tag == t.name,
+            value: t.name.clone(),
+            label: t.name,
+        })
+        .collect();
     let rows = page
         .items
         .into_iter()
-        .filter(|c| channel.is_none_or(|ch| c.identities.iter().any(|i| i.channel_id == ch)))
         .map(|c| ContactRow {
             id: c.id.to_string(),
             name: contact_label(&c),
@@ -72,6 +92,7 @@ pub async fn list(
                 .filter_map(|i| names.channels.get(&i.channel_id).map(|(_, n)| n.clone()))
                 .collect::<Vec<_>>()
                 .join(", "),
+            tags: c.tags.clone(),
         })
         .collect();
     let mut channels: Vec<Choice> = names
@@ -88,9 +109,11 @@ pub async fn list(
         layout: Layout::new(&viewer, "Contacts", "contacts", "page.js"),
         q: params.q,
         channels,
+        tags,
         rows,
         next: page.next_cursor,
         channel: params.channel,
+        tag: params.tag,
     }))
 }
 
@@ -115,7 +138,18 @@ struct ContactPage {
     attributes: Vec<(String, String)>,
     attributes_text: String,
     identities: Vec<(String, String)>,
+    tags: Vec<String>,
+    tags_text: String,
+    /// Channels where the contact can be written to first (an identity there).
+    start_channels: Vec<StartChannel>,
     conversations: Vec<ConversationLine>,
+}
+
+pub struct StartChannel {
+    pub value: String,
+    pub label: String,
+    /// Whether only a template may open the conversation (a messaging window).
+    pub window: bool,
 }
 
 /// `/w/{ws}/contacts/{id}`
@@ -188,6 +222,20 @@ pub async fn show(
                 )
             })
             .collect(),
+        tags_text: contact.tags.join(", "),
+        start_channels: contact
+            .identities
+            .iter()
+            .filter_map(|i| {
+                let (kind, name) = names.channels.get(&i.channel_id)?;
+                Some(StartChannel {
+                    value: i.channel_id.to_string(),
+                    label: format!("{name} ({})", channel_badge(Some(*kind)).1),
+                    window: windows::free_form_window_ms(*kind).is_some(),
+                })
+            })
+            .collect(),
+        tags: contact.tags,
         conversations,
     }))
 }

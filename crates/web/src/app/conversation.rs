@@ -40,6 +40,8 @@ pub struct MessageLine {
     pub failed: Option<String>,
     pub buttons: Vec<String>,
     pub can_quote: bool,
+    /// "Template order_update (en)" for a sent template.
+    pub template: Option<String>,
 }
 
 pub struct Earlier {
@@ -81,6 +83,9 @@ pub struct Pane {
     pub email: String,
     pub country: String,
     pub attributes: Vec<(String, String)>,
+    pub contact_tags: Vec<String>,
+    /// The name the contact has (not the label made up without one).
+    pub contact_form_name: String,
     pub identities: Vec<(String, String)>,
     pub limits: String,
     pub limits_json: String,
@@ -172,6 +177,10 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
                 ticks_label: label,
                 failed: m.delivery_error.clone(),
                 buttons: m.buttons.clone(),
+                template: m
+                    .template
+                    .as_ref()
+                    .map(|t| format!("template {} ({})", t.name, t.language)),
                 can_quote: matches!(side, "in" | "out" | "bot"),
             }
         })
@@ -258,6 +267,8 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         phone: contact.phone.clone().unwrap_or_default(),
         email: contact.email.clone().unwrap_or_default(),
         country: contact.country.clone().unwrap_or_default(),
+        contact_tags: contact.tags.clone(),
+        contact_form_name: contact.name.clone().unwrap_or_default(),
         attributes: contact
             .attributes
             .iter()

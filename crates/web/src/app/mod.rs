@@ -213,6 +213,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("actions.js", include_str!("../../assets/app/actions.js")),
     ("supervisor.js", include_str!("../../assets/app/supervisor.js")),
     ("page.js", include_str!("../../assets/app/page.js")),
+    ("hours.js", include_str!("../../assets/app/hours.js")),
 ];
 
 pub async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Response {

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use switchboard_core::{Availability, ConversationStatus, Millis, Section, UserId};
+use switchboard_core::{Availability, ConversationStatus, Section, UserId};
 use switchboard_service::ConversationQuery;
 
 use super::format::{clock, duration};
@@ -100,7 +100,7 @@ async fn board(
         None => None,
         Some(m) => {
             let now = svc.now();
-            let midnight = Millis(now.0 - now.0.rem_euclid(86_400_000));
+            let midnight = svc.workspace_day_start(actor).await.map_err(fail)?;
             let closed = svc
                 .conversations(
                     actor,

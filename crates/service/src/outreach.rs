@@ -1,0 +1,210 @@
+//! Outreach: an agent starts a conversation with a saved contact, on a
+//! channel where the contact has an identity, with a first message (a text,
+//! or a template where the channel's messaging window is closed, as it is
+//! before the customer has written).
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use switchboard_core::lifecycle::{self, Routed};
+use switchboard_core::permissions::Actor;
+use switchboard_core::validate::Invalid;
+use switchboard_core::{
+    ChannelId, ContactId, Conversation, ConversationId, Priority, Role, TeamId, TemplateId, WorkspaceId,
+};
+
+use crate::conversations::{Outgoing, activity_message, queue_outgoing, resolve_outgoing, set_state};
+use crate::{ServiceError, ServiceResult, Services};
+
+/// Start a conversation with a contact: give a `body` (a text) or a
+/// `template_id` with its `params`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartConversation {
+    /// A channel on which the contact has an identity.
+    pub channel_id: ChannelId,
+    /// A free-form first message. Refused where the channel has a messaging
+    /// window (WhatsApp, Messenger, Instagram): it is closed until the
+    /// customer writes, so send a template there.
+    pub body: Option<String>,
+    /// A template to send instead: approved, for this channel or any channel.
+    pub template_id: Option<TemplateId>,
+    /// The values of the template's `{{1}}`, `{{2}}`, … in order.
+    #[serde(default)]
+    pub params: Vec<String>,
+}
+
+/// Whether the actor may work on a channel whose chats go to `team`: admins
+/// everywhere, others on channels of their teams (and channels without a
+/// team), as they see chats (DESIGN.md §7).
+fn reaches_channel(actor: &Actor, team: Option<TeamId>) -> bool {
+    actor.is_admin() || team.is_none_or(|t| actor.team_ids.contains(&t))
+}
+
+impl Services {
+    /// Start an outgoing conversation with a saved contact: assigned to the
+    /// caller in the channel's default team, with the first message queued
+    /// for delivery, all in one transaction.
+    pub async fn start_conversation(
+        &self,
+        actor: &Actor,
+        contact_id: ContactId,
+        req: StartConversation,
+    ) -> ServiceResult<Conversation> {
+        let ws: WorkspaceId = actor.workspace_id;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        // Before any row is read: ingest takes the same lock, so a customer
+        // message cannot open a conversation between the check for an open
+        // one below and the insert.
+        tx.exec().lock_routing(ws).await?;
+        // Existence first: a record out of reach is 404 whatever the body says.
+        let contact = tx
+            .exec()
+            .contact(ws, contact_id)
+            .await?
+            .ok_or(ServiceError::NotFound("contact"))?;
+        let channel = tx
+            .exec()
+            .channel(ws, req.channel_id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        let team = channel.to_domain()?.default_team_id;
+        if !reaches_channel(actor, team) {
+            return Err(ServiceError::NotFound("channel"));
+        }
+        // The conversation becomes the caller's, and supervisors do not
+        // write to customers (DESIGN.md §7; as for reopening a chat).
+        if actor.role == Role::Supervisor {
+            return Err(ServiceError::Forbidden(
+                "supervisors do not write to customers; an agent or an admin starts the conversation",
+            ));
+        }
+        let what = Outgoing::from_fields(req.body.as_deref(), req.template_id, req.params)?;
+        if !contact.identities.iter().any(|i| i.channel_id == req.channel_id) {
+            return Err(Invalid::new(
+                "channel_id",
+                "the contact has no identity on this channel (they have never written on it)",
+            )
+            .into());
+        }
+        if let Some(open) = tx
+            .exec()
+            .latest_conversations(&[(contact_id, req.channel_id)])
+            .await?
+            .into_iter()
+            .find(|c| !c.status.is_closed())
+        {
+            return Err(ServiceError::Conflict(format!(
+                "the contact already has an open conversation on this channel: {}",
+                open.id
+            )));
+        }
+        // Nobody has written yet: a channel with a messaging window has it closed.
+        let resolved = resolve_outgoing(&mut tx.exec(), &channel, what, None, now).await?;
+
+        let route = Routed::Assigned {
+            agent: actor.user_id,
+            team,
+        };
+        let (state, opened) = lifecycle::open(Some(route), now);
+        let mut c = Conversation {
+            id: ConversationId::new(),
+            workspace_id: ws,
+            channel_id: req.channel_id,
+            contact_id,
+            team_id: None,
+            assignee_id: None,
+            status: state.status,
+            priority: Priority::Normal,
+            ticket: false,
+            tags: Vec::new(),
+            close_comment: None,
+            rating: None,
+            times: state.times,
+            snoozed_until: None,
+            updated_at: now,
+        };
+        set_state(&mut c, state, now);
+        tx.exec().insert_conversation(&c).await?;
+        tx.exec().mark_assigned(ws, actor.user_id, now).await?;
+        let activity = activity_message(&c, opened, Some(actor.user_id), now);
+        tx.exec().insert_message(&activity, c.channel_id).await?;
+        let mut message = resolved.into_message(&c, actor.user_id, None, now);
+        let attempts = self.config().delivery_max_attempts;
+        queue_outgoing(&mut tx.exec(), &mut c, &mut message, None, attempts, now).await?;
+        tx.commit().await?;
+
+        self.emit_conversation("conversation.created", &c);
+        for m in [&activity, &message] {
+            self.emit_message("message.created", &c, m);
+        }
+        self.inner.jobs_wake.notify_one();
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_core::lifecycle::LifecycleError;
+    use switchboard_core::{ChannelKind, Millis, UserId};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::conversations::check_window;
+
+    const DAY: i64 = 24 * 3600 * 1000;
+
+    #[test]
+    fn templates_go_out_when_the_window_is_closed_and_texts_do_not() {
+        let now = Millis(10 * DAY);
+        for kind in [ChannelKind::Whatsapp, ChannelKind::Messenger, ChannelKind::Instagram] {
+            for last in [None, Some(Millis(now.0 - DAY)), Some(Millis(now.0 - 2 * DAY))] {
+                assert_eq!(check_window(kind, false, last, now), Err(LifecycleError::WindowClosed));
+                assert_eq!(check_window(kind, true, last, now), Ok(()), "{kind} {last:?}");
+            }
+            let recent = Some(Millis(now.0 - DAY + 1));
+            assert_eq!(check_window(kind, false, recent, now), Ok(()));
+            assert_eq!(check_window(kind, true, recent, now), Ok(()));
+        }
+        for kind in [ChannelKind::Api, ChannelKind::Web] {
+            assert_eq!(check_window(kind, false, None, now), Ok(()));
+        }
+    }
+
+    #[test]
+    fn channels_are_reached_through_teams() {
+        let team = TeamId(Uuid::from_u128(7));
+        let actor = |role, teams: Vec<TeamId>| Actor {
+            user_id: UserId(Uuid::from_u128(1)),
+            workspace_id: WorkspaceId(Uuid::from_u128(2)),
+            role,
+            team_ids: teams,
+        };
+        assert!(reaches_channel(&actor(Role::Agent, vec![team]), Some(team)));
+        assert!(reaches_channel(&actor(Role::Agent, vec![]), None));
+        assert!(!reaches_channel(&actor(Role::Agent, vec![]), Some(team)));
+        assert!(!reaches_channel(&actor(Role::Supervisor, vec![]), Some(team)));
+        assert!(reaches_channel(&actor(Role::Admin, vec![]), Some(team)));
+    }
+
+    #[test]
+    fn a_first_message_is_a_body_or_a_template() {
+        let id = TemplateId(Uuid::from_u128(3));
+        let field = |r: ServiceResult<Outgoing>| match r {
+            Err(ServiceError::Invalid(i)) => i.field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(Outgoing::from_fields(Some("hi"), Some(id), vec![])), "body");
+        assert_eq!(field(Outgoing::from_fields(None, None, vec![])), "body");
+        assert_eq!(field(Outgoing::from_fields(Some("  "), None, vec![])), "body");
+        assert_eq!(
+            field(Outgoing::from_fields(Some("hi"), None, vec!["x".into()])),
+            "params"
+        );
+        assert!(matches!(Outgoing::from_fields(Some("hi"), None, vec![]), Ok(Outgoing::Text(t)) if t == "hi"));
+        assert!(matches!(
+            Outgoing::from_fields(None, Some(id), vec!["a".into()]),
+            Ok(Outgoing::Template { params, .. }) if params == ["a"]
+        ));
+    }
+}
