@@ -240,6 +240,35 @@ fn clean_filename(raw: Option<&str>, sniffed: &Sniffed) -> String {
 }
 
 /// What was stored.
+/// A file in storage and what is known of it, ready to be attached to a
+/// message (a fresh upload, or a quick reply's file sent again).
+pub(crate) struct StoredFile {
+    pub kind: AttachmentKind,
+    pub mime: String,
+    pub filename: String,
+    pub size: i64,
+    pub sha256: String,
+    pub key: String,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+}
+
+impl From<AttachmentRecord> for StoredFile {
+    fn from(r: AttachmentRecord) -> Self {
+        let a = r.attachment;
+        Self {
+            kind: a.kind,
+            mime: a.mime,
+            filename: a.filename,
+            size: a.size,
+            sha256: a.sha256,
+            key: r.storage_key,
+            width: a.width,
+            height: a.height,
+        }
+    }
+}
+
 struct StoredObject {
     sniffed: Sniffed,
     size: u64,
@@ -348,7 +377,30 @@ impl Services {
         if sniffed.mime == media::TEXT_PLAIN && filename.to_ascii_lowercase().ends_with(".csv") {
             sniffed.mime = media::TEXT_CSV;
         }
+        let file = StoredFile {
+            kind: sniffed.kind,
+            mime: sniffed.mime.to_owned(),
+            filename,
+            size: stored.size as i64,
+            sha256: stored.sha256,
+            key: stored.key,
+            width: sniffed.width.map(i64::from),
+            height: sniffed.height.map(i64::from),
+        };
+        self.post_media(ws, conversation, uploader, file, caption).await
+    }
 
+    /// Post a file already in storage as a `media` message with `caption`
+    /// (the caller has checked that `uploader` may write there): a new
+    /// attachment row pointing at the stored object, and the events.
+    pub(crate) async fn post_media(
+        &self,
+        ws: WorkspaceId,
+        conversation: ConversationId,
+        uploader: Uploader,
+        file: StoredFile,
+        caption: Option<String>,
+    ) -> ServiceResult<MessageView> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let mut c = tx
@@ -388,20 +440,20 @@ impl Services {
                 workspace_id: ws,
                 conversation_id: c.id,
                 message_id: Some(message.id),
-                kind: sniffed.kind,
-                mime: sniffed.mime.to_owned(),
-                filename,
-                size: stored.size as i64,
-                sha256: stored.sha256,
-                width: sniffed.width.map(i64::from),
-                height: sniffed.height.map(i64::from),
+                kind: file.kind,
+                mime: file.mime,
+                filename: file.filename,
+                size: file.size,
+                sha256: file.sha256,
+                width: file.width,
+                height: file.height,
                 created_at: now,
-                preview_url: (sniffed.kind == AttachmentKind::Image).then(|| url.clone()),
+                preview_url: (file.kind == AttachmentKind::Image).then(|| url.clone()),
                 url,
             },
             uploader_kind: sender_kind,
             uploader_id: Some(sender_id),
-            storage_key: stored.key,
+            storage_key: file.key,
         };
         tx.exec().insert_attachment(&record).await?;
         let customer = matches!(uploader, Uploader::Contact(_));

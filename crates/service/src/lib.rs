@@ -48,7 +48,7 @@ pub use inbox::{InboxRow, Names, contact_label};
 pub use ingest::{HookOutcome, IngestOutcome, signature_header};
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
 pub use outreach::StartConversation;
-pub use quick_replies::{QuickReplyInput, QuickReplyUpdate};
+pub use quick_replies::{QuickReplyInput, QuickReplyUpdate, SendQuickReply};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};
 pub use switchboard_core::permissions::Actor;

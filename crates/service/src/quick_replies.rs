@@ -5,12 +5,17 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use switchboard_core::lifecycle::LifecycleError;
 use switchboard_core::permissions::Actor;
-use switchboard_core::validate::{Invalid, QuickReplyText, Shortcut};
-use switchboard_core::{Attachment, AttachmentId, QuickReply, QuickReplyId, QuickReplyScope, QuickReplyView, TeamId};
+use switchboard_core::validate::{Invalid, MessageText, QuickReplyText, Shortcut};
+use switchboard_core::{
+    Attachment, AttachmentId, ConversationId, ConversationStatus, MessageKind, MessageView, QuickReply, QuickReplyId,
+    QuickReplyScope, QuickReplyView, TeamId,
+};
 use switchboard_store::{StoreError, Tx};
 
-use crate::{ServiceError, ServiceResult, Services};
+use crate::conversations::{NewMessage, Outgoing, resolve_outgoing, scope};
+use crate::{ServiceError, ServiceResult, Services, Uploader};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -64,7 +69,85 @@ fn duplicate(e: StoreError, q: &QuickReply) -> ServiceError {
     }
 }
 
+/// Send a quick reply into a conversation.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendQuickReply {
+    /// The text as the agent left it after inserting the quick reply;
+    /// absent: the quick reply's own text.
+    pub text: Option<String>,
+}
+
 impl Services {
+    /// Send a quick reply the caller may use to the customer: its text (or
+    /// the agent's edit of it) and its file, as one message. The same rules
+    /// as a typed reply apply: the assigned agent (or an admin), an
+    /// assigned chat, an open messaging window, a channel that can send.
+    pub async fn send_quick_reply(
+        &self,
+        actor: &Actor,
+        conversation: ConversationId,
+        id: QuickReplyId,
+        input: SendQuickReply,
+    ) -> ServiceResult<MessageView> {
+        let view = self
+            .quick_replies(actor)
+            .await?
+            .into_iter()
+            .find(|q| q.quick_reply.id == id)
+            .ok_or(ServiceError::NotFound("quick reply"))?;
+        let text = input.text.unwrap_or(view.quick_reply.text);
+        let Some(attachment) = view.attachment else {
+            let message = self
+                .post_message(
+                    actor,
+                    conversation,
+                    NewMessage {
+                        kind: MessageKind::Text,
+                        body: text,
+                        in_reply_to: None,
+                        send_at: None,
+                        template_id: None,
+                        params: Vec::new(),
+                    },
+                )
+                .await?;
+            return Ok(MessageView {
+                message,
+                attachments: Vec::new(),
+            });
+        };
+        let caption = Some(MessageText::parse("text", &text)?.into_string());
+        let ws = actor.workspace_id;
+        let c = self.conversation(actor, conversation).await?;
+        if !actor.can_message_customer(&scope(&c)) {
+            return Err(ServiceError::Forbidden(
+                "only the assigned agent (or an admin) writes to the customer",
+            ));
+        }
+        if c.status != ConversationStatus::Assigned {
+            return Err(LifecycleError::IllegalMove {
+                status: c.status,
+                command: "reply to",
+            }
+            .into());
+        }
+        let mut db = self.store().reader();
+        let channel = db
+            .channel(ws, c.channel_id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        let now = self.now();
+        let probe = Outgoing::Text(caption.clone().unwrap_or_default());
+        resolve_outgoing(&mut db, &channel, probe, c.times.last_customer_message_at, now).await?;
+        let file = db
+            .attachment(ws, attachment.id)
+            .await?
+            .ok_or(ServiceError::NotFound("attachment"))?;
+        self.post_media(ws, c.id, Uploader::User(actor.user_id), file.into(), caption)
+            .await
+    }
+
     /// The quick replies the caller may use, by shortcut.
     pub async fn quick_replies(&self, actor: &Actor) -> ServiceResult<Vec<QuickReplyView>> {
         let ws = actor.workspace_id;

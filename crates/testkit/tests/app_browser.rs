@@ -200,6 +200,37 @@ async fn a_support_day_in_the_browser() {
         .unwrap();
     agent_browser.click("#composer-send").await;
     agent_browser.wait_for("#messages li.out img.preview").await;
+
+    // A quick reply with that image, made from the picker, then sent from it.
+    agent_browser.click("#quick-replies-open").await;
+    agent_browser.click("#qr-new summary").await;
+    agent_browser.fill("#qr-shortcut", "photo").await;
+    agent_browser.fill("#qr-text", "Here is the photo again").await;
+    agent_browser.click("#qr-attachment option:nth-child(2)").await;
+    agent_browser.click("#qr-form button[type=submit]").await;
+    agent_browser.wait_for_text("#toasts", "Quick reply created").await;
+    agent_browser.wait_for_text("#qr-list li", "/photo").await;
+    agent_browser.screenshot("quick-reply-picker").await;
+    for li in agent_browser
+        .client
+        .find_all(Locator::Css("#qr-list li[role=option]"))
+        .await
+        .unwrap()
+    {
+        if li.text().await.unwrap().contains("/photo") {
+            li.click().await.unwrap();
+            break;
+        }
+    }
+    assert_eq!(agent_browser.value("#composer-text").await, "Here is the photo again");
+    assert!(agent_browser.text("#composer-file-name").await.contains("from /photo"));
+    agent_browser.click("#composer-send").await;
+    let with_photo = agent_browser
+        .wait_for_text("#messages li.out", "Here is the photo again")
+        .await;
+    assert!(!with_photo.is_empty());
+    agent_browser.wait_for("#messages li.out:last-child img.preview").await;
+    visitor.wait_for_text("#messages li", "Here is the photo again").await;
     agent_browser.screenshot("conversation").await;
 
     // A supervisor comments with an @mention; the agent is notified live.

@@ -354,3 +354,110 @@ async fn a_quick_reply_carries_an_attachment_its_users_can_download() {
     assert_eq!(cleared["text"], "Our prices:");
     assert_status(&bo.get(&url).await, 404, "not_found");
 }
+
+#[tokio::test]
+async fn a_quick_reply_is_sent_with_its_file_as_one_message() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    org.set_online(&org.agent, &org.agent_id).await;
+    let hook = org.customer_says(&app, "m-1", "carla", "what do you charge?").await;
+    let conversation = hook["conversation_id"].as_str().unwrap().to_owned();
+    let upload = org
+        .agent
+        .send_raw(
+            Method::POST,
+            &org.path(&format!(
+                "/conversations/{conversation}/attachments?filename=prices.png"
+            )),
+            Some("image/png"),
+            png(4, 4, 7),
+        )
+        .await;
+    assert_eq!(upload.status, 201, "{:?}", upload.body);
+    let file = upload["attachments"][0].clone();
+    let with_file = create(
+        &org.agent,
+        &org,
+        json!({"scope": "personal", "shortcut": "prices", "text": "Our prices:", "attachment_id": file["id"]}),
+    )
+    .await;
+    assert_eq!(with_file.status, 201, "{:?}", with_file.body);
+    let plain = create(
+        &org.agent,
+        &org,
+        json!({"scope": "personal", "shortcut": "hi", "text": "Hello there!"}),
+    )
+    .await;
+    let send = |id: &Value| {
+        org.path(&format!(
+            "/conversations/{conversation}/quick-replies/{}",
+            id.as_str().unwrap()
+        ))
+    };
+
+    // The agent's edit of the text goes with the file, in one message.
+    let sent = org
+        .agent
+        .post(&send(&with_file["id"]), json!({"text": "Our prices, as promised:"}))
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    assert_eq!(
+        (sent["kind"].clone(), sent["body"].clone()),
+        (json!("media"), json!("Our prices, as promised:"))
+    );
+    let copy = &sent["attachments"][0];
+    assert_ne!(copy["id"], file["id"], "a new attachment of the new message");
+    assert_eq!(
+        (copy["sha256"].clone(), copy["filename"].clone()),
+        (file["sha256"].clone(), json!("prices.png"))
+    );
+    let download = org.agent.get(copy["url"].as_str().unwrap()).await;
+    assert_eq!(download.status, 200);
+    // Without an edit, the quick reply's own text; without a file, a text reply.
+    let sent = org.agent.post(&send(&with_file["id"]), json!({})).await;
+    assert_eq!(sent["body"], "Our prices:");
+    let sent = org.agent.post(&send(&plain["id"]), json!({})).await;
+    assert_eq!(
+        (sent.status.as_u16(), sent["kind"].clone()),
+        (201, json!("text")),
+        "{:?}",
+        sent.body
+    );
+    let history = org
+        .agent
+        .get(&org.path(&format!("/conversations/{conversation}/messages")))
+        .await;
+    let media = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "media")
+        .count();
+    assert_eq!(media, 3, "the upload and the two quick replies with the file");
+
+    // Someone else's personal quick reply, an unknown one: 404. A supervisor
+    // who may see the chat does not write to the customer: 403.
+    let sam = member(&app, &org, "sam@acme.test", "supervisor", &[&org.team]).await;
+    assert_status(&sam.post(&send(&with_file["id"]), json!({})).await, 404, "not_found");
+    assert_status(
+        &org.agent
+            .post(&send(&json!(uuid::Uuid::now_v7().to_string())), json!({}))
+            .await,
+        404,
+        "not_found",
+    );
+    let shared = create(
+        &org.admin,
+        &org,
+        json!({"scope": "workspace", "shortcut": "prices-all", "text": "Prices:", "attachment_id": file["id"]}),
+    )
+    .await;
+    assert_eq!(shared.status, 201, "{:?}", shared.body);
+    assert_status(&sam.post(&send(&shared["id"]), json!({})).await, 403, "forbidden");
+    // Malformed input is refused before anything is sent.
+    assert_status(
+        &org.agent.post(&send(&plain["id"]), json!({"text": ""})).await,
+        422,
+        "invalid_input",
+    );
+}

@@ -53,12 +53,14 @@ export function bindComposer(root, refresh) {
   const limits = JSON.parse(form.dataset.limits || "{}");
   const members = JSON.parse(form.dataset.members || "[]");
   let replyTo = null;
+  let quickFile = null; // a chosen quick reply that carries a file
 
   const mode = () => form.querySelector('input[name="mode"]:checked')?.value || "text";
 
   // Files: refuse what is over the limit before a byte is sent.
   file.addEventListener("change", () => {
     error.textContent = "";
+    quickFile = null;
     const f = file.files[0];
     fileName.textContent = f ? `${f.name} (${human(f.size)})` : "";
     if (f) {
@@ -98,8 +100,15 @@ export function bindComposer(root, refresh) {
     active = items.length ? 0 : -1;
     items[0]?.classList.add("active");
   };
+  // A quick reply with a file goes out through its own call (text and file
+  // as one message); the file's name shows until it is sent or dropped.
+  const setQuickFile = (q) => {
+    quickFile = q?.attachment ? q : null;
+    fileName.textContent = quickFile ? `${quickFile.attachment.filename} (from /${quickFile.shortcut})` : "";
+  };
   const useQuickReply = (q) => {
     text.value = q.text;
+    setQuickFile(q);
     hide();
     text.focus();
   };
@@ -180,6 +189,20 @@ export function bindComposer(root, refresh) {
     }
     if (mode() === "text" && form.dataset.windowOpen === "false") {
       error.textContent = "The messaging window is closed: choose a template above, or write a private note.";
+      return;
+    }
+    if (quickFile && !f && mode() === "text") {
+      send.disabled = true;
+      try {
+        await api("POST", wsPath(`/conversations/${conversation}/quick-replies/${quickFile.id}`), { text: body || undefined });
+        text.value = "";
+        setQuickFile(null);
+        refresh();
+      } catch (e) {
+        error.textContent = e.message;
+      } finally {
+        send.disabled = false;
+      }
       return;
     }
     if (!body && !f) {
@@ -277,6 +300,7 @@ function bindQuickReplyPicker(root, useQuickReply) {
         shortcut: create.elements.shortcut.value,
         text: create.elements.text.value,
         scope: create.elements.scope.value,
+        attachment_id: create.elements.attachment_id.value || undefined,
       });
       create.reset();
       dialog.querySelector("#qr-new").open = false;

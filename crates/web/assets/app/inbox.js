@@ -61,7 +61,14 @@ async function refreshPane() {
     }
     for (const dialog of content.querySelectorAll("dialog")) {
       const old = document.getElementById(dialog.id);
-      if (old && !old.open) old.replaceWith(dialog);
+      if (!old || old.open) continue;
+      if ("keep" in old.dataset) {
+        // Bound once with the composer (the quick-reply picker): only its file choices follow.
+        const files = dialog.querySelector("#qr-attachment");
+        old.querySelector("#qr-attachment")?.replaceChildren(...(files ? files.children : []));
+        continue;
+      }
+      old.replaceWith(dialog);
     }
     bindPane();
   } catch (e) {

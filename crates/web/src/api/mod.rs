@@ -381,6 +381,10 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/attachments"), "uploadAttachment", "attachments", "Attach a file (the raw body; `?filename=…&caption=…`): stored, and posted as a media message. The type is read from the content; 413 over the workspace's limit for its kind, 422 for types that are not allowed", || post(attachments::upload).layer(axum::extract::DefaultBodyLimit::disable()))
             .resp::<switchboard_core::MessageView>()
             .created(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/quick-replies/{quick_reply_id}"), "sendQuickReply", "quick-replies", "Send a quick reply to the customer: its text (or `text`, the agent's edit of it) with its file as one message; the rules of a typed reply apply", || post(quick_replies::send))
+            .req::<svc::SendQuickReply>(json!({"text": "Our prices, as promised:"}))
+            .resp::<switchboard_core::MessageView>()
+            .created(),
         ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}"), "downloadAttachment", "attachments", "The file (images inline, everything else as a download; `?download=true` forces one)", || get(attachments::download)),
         ApiRoute::new(m.clone(), ws_path!("/attachment-limits"), "getAttachmentLimits", "attachments", "Upload limits per kind, in bytes", || get(attachments::get_limits)).resp::<switchboard_core::AttachmentLimits>(),
         ApiRoute::new(Method::PUT, ws_path!("/attachment-limits"), "setAttachmentLimits", "attachments", "Set the workspace's upload limits (admin); null keeps the server's default", || put(attachments::set_limits))

@@ -2,8 +2,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use switchboard_core::{QuickReplyId, QuickReplyView, WorkspaceId};
-use switchboard_service::{QuickReplyInput, QuickReplyUpdate};
+use switchboard_core::{ConversationId, MessageView, QuickReplyId, QuickReplyView, WorkspaceId};
+use switchboard_service::{QuickReplyInput, QuickReplyUpdate, SendQuickReply};
 
 use crate::AppState;
 use crate::api::Items;
@@ -47,4 +47,16 @@ pub async fn delete(
 ) -> ApiResult<StatusCode> {
     s.services.delete_quick_reply(&a, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn send(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, conversation, id)): Path<(WorkspaceId, ConversationId, QuickReplyId)>,
+    Json(input): Json<SendQuickReply>,
+) -> ApiResult<(StatusCode, axum::Json<MessageView>)> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(s.services.send_quick_reply(&a, conversation, id, input).await?),
+    ))
 }

@@ -17,6 +17,7 @@ use super::{Layout, PageRejection, Viewer, names, render};
 use crate::AppState;
 
 pub struct AttachmentView {
+    pub id: String,
     pub url: String,
     pub download_url: String,
     pub preview_url: Option<String>,
@@ -78,6 +79,8 @@ pub struct Pane {
     pub window_closed_at: String,
     pub window_closed_iso: String,
     pub messages: Vec<MessageLine>,
+    /// Files of this chat (id, name), to keep one with a new quick reply.
+    pub files: Vec<(String, String)>,
     pub earlier: Vec<Earlier>,
     pub phone: String,
     pub email: String,
@@ -135,7 +138,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
             (v.message.id.to_string(), (author, excerpt))
         })
         .collect();
-    let messages = views
+    let messages: Vec<MessageLine> = views
         .into_iter()
         .map(|v| {
             let author = sender(&v, &contact_name, &names.people);
@@ -164,6 +167,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
                     .attachments
                     .into_iter()
                     .map(|a| AttachmentView {
+                        id: a.id.to_string(),
                         download_url: format!("{}?download=true", a.url),
                         url: a.url,
                         preview_url: a.preview_url,
@@ -262,6 +266,10 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         window_open,
         window_closed_at: window_closed.map(clock).unwrap_or_default(),
         window_closed_iso: window_closed.map(iso_utc).unwrap_or_default(),
+        files: messages
+            .iter()
+            .flat_map(|m| m.attachments.iter().map(|a| (a.id.clone(), a.filename.clone())))
+            .collect(),
         messages,
         earlier,
         phone: contact.phone.clone().unwrap_or_default(),
