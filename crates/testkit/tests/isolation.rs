@@ -213,10 +213,19 @@ async fn another_teams_conversations_are_not_found_for_an_agent() {
     let own = org.customer_says(&app, "own-1", "cust-1", "hello").await;
     let own_conversation = own["conversation_id"].as_str().unwrap().to_owned();
 
+    // A quick reply the agent may use: only the conversation is out of reach.
+    let quick_reply = org
+        .admin
+        .post(
+            &org.path("/quick-replies"),
+            json!({"scope": "workspace", "shortcut": "hi", "text": "Hello!"}),
+        )
+        .await;
     let mut ids: HashMap<&str, String> = HashMap::from([
         ("workspace_id", org.ws.clone()),
         ("conversation_id", sales_conversation.clone()),
         ("message_id", hook["message_id"].as_str().unwrap().to_owned()),
+        ("quick_reply_id", quick_reply["id"].as_str().unwrap().to_owned()),
     ]);
     let mut checked = 0;
     for route in api_routes()
