@@ -414,7 +414,9 @@ pub struct ApiToken {
 pub struct Attachment {
     pub id: AttachmentId,
     pub workspace_id: WorkspaceId,
-    pub conversation_id: ConversationId,
+    /// `None` for a file uploaded to a user's library (for a quick reply)
+    /// and not posted in any conversation.
+    pub conversation_id: Option<ConversationId>,
     pub message_id: Option<MessageId>,
     pub kind: AttachmentKind,
     /// The type sniffed from the content (never the one the uploader claimed).

@@ -518,7 +518,7 @@ mod tests {
         file.attachments.push(Attachment {
             id: AttachmentId::new(),
             workspace_id: c.workspace_id,
-            conversation_id: c.id,
+            conversation_id: Some(c.id),
             message_id: Some(file.message.id),
             kind: AttachmentKind::Image,
             mime: "image/png; name=receipt".into(),

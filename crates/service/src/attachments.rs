@@ -370,6 +370,13 @@ impl Services {
             None | Some("") => None,
             Some(text) => Some(MessageText::parse("caption", text)?.into_string()),
         };
+        let file = self.receive_file(ws, upload).await?;
+        self.post_media(ws, conversation, uploader, file, caption).await
+    }
+
+    /// Stream an upload into storage under the workspace's limits (see
+    /// [`store_attachment`](Self::store_attachment)) and name it.
+    async fn receive_file(&self, ws: WorkspaceId, upload: Upload<'_>) -> ServiceResult<StoredFile> {
         let limits = self.effective_attachment_limits(ws).await?;
         let stored = self.store_object(&limits, upload.declared_size, upload.body).await?;
         let mut sniffed = stored.sniffed;
@@ -377,7 +384,7 @@ impl Services {
         if sniffed.mime == media::TEXT_PLAIN && filename.to_ascii_lowercase().ends_with(".csv") {
             sniffed.mime = media::TEXT_CSV;
         }
-        let file = StoredFile {
+        Ok(StoredFile {
             kind: sniffed.kind,
             mime: sniffed.mime.to_owned(),
             filename,
@@ -386,8 +393,45 @@ impl Services {
             key: stored.key,
             width: sniffed.width.map(i64::from),
             height: sniffed.height.map(i64::from),
+        })
+    }
+
+    /// A member stores a file in their library, for a quick reply to carry:
+    /// the same streaming, limits and sniffing as a conversation upload, but
+    /// no conversation and no message. Only the uploader, and whoever may
+    /// use a quick reply that carries it, can download it; sending such a
+    /// quick reply copies it into the conversation ([`post_media`](Self::post_media)).
+    /// A caption in `upload` is ignored (a library file has none).
+    pub async fn upload_library_attachment(&self, actor: &Actor, upload: Upload<'_>) -> ServiceResult<Attachment> {
+        let ws = actor.workspace_id;
+        let file = self.receive_file(ws, upload).await?;
+        let id = AttachmentId::new();
+        let url = Attachment::url_of(ws, id);
+        let record = AttachmentRecord {
+            attachment: Attachment {
+                id,
+                workspace_id: ws,
+                conversation_id: None,
+                message_id: None,
+                kind: file.kind,
+                mime: file.mime,
+                filename: file.filename,
+                size: file.size,
+                sha256: file.sha256,
+                width: file.width,
+                height: file.height,
+                created_at: self.now(),
+                preview_url: (file.kind == AttachmentKind::Image).then(|| url.clone()),
+                url,
+            },
+            uploader_kind: SenderKind::User,
+            uploader_id: Some(actor.user_id.to_string()),
+            storage_key: file.key,
         };
-        self.post_media(ws, conversation, uploader, file, caption).await
+        let mut tx = self.store().begin().await?;
+        tx.exec().insert_attachment(&record).await?;
+        tx.commit().await?;
+        Ok(record.attachment)
     }
 
     /// Post a file already in storage as a `media` message with `caption`
@@ -438,7 +482,7 @@ impl Services {
             attachment: Attachment {
                 id,
                 workspace_id: ws,
-                conversation_id: c.id,
+                conversation_id: Some(c.id),
                 message_id: Some(message.id),
                 kind: file.kind,
                 mime: file.mime,
@@ -584,20 +628,26 @@ impl Services {
         })
     }
 
-    /// An attachment the actor may see: same reach as its conversation, or
-    /// carried by a quick reply they may use (a shared quick reply's file
-    /// goes out in chats of any team).
+    /// An attachment the actor may see: same reach as its conversation (a
+    /// library file: its uploader), or carried by a quick reply they may use
+    /// (a shared quick reply's file goes out in chats of any team).
     pub async fn attachment(&self, actor: &Actor, id: AttachmentId) -> ServiceResult<AttachmentRecord> {
         let mut db = self.store().reader();
         let record = db
             .attachment(actor.workspace_id, id)
             .await?
             .ok_or(ServiceError::NotFound("attachment"))?;
-        let in_conversation = db
-            .conversation(actor.workspace_id, record.attachment.conversation_id)
-            .await?
-            .is_some_and(|c| actor.can_see(&scope(&c)));
-        if !in_conversation && !self.quick_reply_shares_attachment(actor, id).await? {
+        let reachable = match record.attachment.conversation_id {
+            Some(conversation) => db
+                .conversation(actor.workspace_id, conversation)
+                .await?
+                .is_some_and(|c| actor.can_see(&scope(&c))),
+            None => {
+                record.uploader_kind == SenderKind::User
+                    && record.uploader_id.as_deref() == Some(actor.user_id.to_string().as_str())
+            }
+        };
+        if !reachable && !self.quick_reply_shares_attachment(actor, id).await? {
             return Err(ServiceError::NotFound("attachment"));
         }
         Ok(record)
@@ -692,6 +742,30 @@ impl Services {
                 return Ok(views);
             }
         }
+    }
+
+    /// Delete the stored objects under these keys that no attachment row
+    /// (of any workspace: storage is content-addressed) uses any more, after
+    /// the rows were deleted. Returns how many were deleted; one that cannot
+    /// be checked or deleted is logged and left in place.
+    pub(crate) async fn delete_unreferenced_objects(&self, keys: &[String]) -> u64 {
+        let mut deleted = 0;
+        for key in keys {
+            match self.store().reader().count_attachments_with_key(key).await {
+                Ok(0) => {}
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(key = %key, error = %e, "could not check whether a stored file is still used");
+                    continue;
+                }
+            }
+            match self.storage().store.delete(&ObjectPath::from(key.as_str())).await {
+                Ok(()) => deleted += 1,
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(key = %key, error = %e, "could not delete a stored file"),
+            }
+        }
+        deleted
     }
 }
 

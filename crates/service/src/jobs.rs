@@ -62,15 +62,21 @@ impl Services {
         base.saturating_mul(factor).min(self.config().retry_max)
     }
 
+    async fn ensure_periodic(&self, now: switchboard_core::Millis) -> ServiceResult<()> {
+        self.ensure_sweep(now).await?;
+        self.ensure_purge(now).await
+    }
+
     /// Claim and run the jobs due now; returns how many ran.
     pub async fn run_due_jobs(&self) -> ServiceResult<usize> {
         let now = self.now();
-        // The first worker run makes sure the periodic sweep exists.
+        // The first worker run makes sure the periodic timers exist: the
+        // routing sweep and the retention purge.
         if !self
             .inner
             .sweep_scheduled
             .swap(true, std::sync::atomic::Ordering::SeqCst)
-            && let Err(e) = self.ensure_sweep(now).await
+            && let Err(e) = self.ensure_periodic(now).await
         {
             self.inner
                 .sweep_scheduled
@@ -123,6 +129,7 @@ impl Services {
                 crate::webhooks::DELIVER_WEBHOOK => self.deliver_webhook(&job).await,
                 crate::timers::SWEEP => self.run_sweep().await,
                 crate::timers::WAKE_SNOOZED => self.wake_snoozed(&job).await,
+                crate::retention::PURGE => self.run_purge().await,
                 crate::bots::BOT_TURN => self.run_bot_turn(&job).await,
                 other => Outcome::Fail(format!("unknown job kind {other:?}")),
             }

@@ -21,6 +21,7 @@ mod outreach;
 mod presence;
 mod quick_replies;
 mod ratelimit;
+mod retention;
 mod routing;
 mod schedule;
 mod templates;

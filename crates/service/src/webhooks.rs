@@ -171,6 +171,9 @@ pub struct WorkspaceSettings {
     /// Business hours, ticket auto-reply and expiry period; teams may
     /// override hours and auto-reply.
     pub routing: switchboard_core::routing::WorkspaceRouting,
+    /// Days closed conversations are kept (1 to 3650, 183 by default): older
+    /// ones are deleted with their files by the retention purge.
+    pub retention_days: i64,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -180,6 +183,9 @@ pub struct WorkspaceSettingsUpdate {
     /// Replaces the routing settings as a whole.
     #[schemars(with = "Option<switchboard_core::routing::WorkspaceRouting>")]
     pub routing: Option<serde_json::Value>,
+    /// Days closed conversations are kept, 1 to 3650.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 3650))]
+    pub retention_days: Option<serde_json::Value>,
 }
 
 fn corrupt(what: &str, raw: &str) -> ServiceError {
@@ -743,9 +749,16 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("workspace"))?;
         let routing = self.store().reader().workspace_routing(actor.workspace_id).await?;
+        let retention_days = self
+            .store()
+            .reader()
+            .workspace_retention_days(actor.workspace_id)
+            .await?
+            .ok_or(ServiceError::NotFound("workspace"))?;
         Ok(WorkspaceSettings {
             allow_private_targets: allow,
             routing,
+            retention_days,
         })
     }
 
@@ -777,9 +790,19 @@ impl Services {
             .as_ref()
             .map(switchboard_core::routing::WorkspaceRouting::parse)
             .transpose()?;
+        let retention_days = update
+            .retention_days
+            .as_ref()
+            .map(crate::retention::retention_days)
+            .transpose()?;
         let mut settings = WorkspaceSettings {
             allow_private_targets: current,
             routing: tx.exec().workspace_routing(ws).await?,
+            retention_days: tx
+                .exec()
+                .workspace_retention_days(ws)
+                .await?
+                .ok_or(ServiceError::NotFound("workspace"))?,
         };
         if let Some(routing) = routing.filter(|r| *r != settings.routing) {
             tx.exec().set_workspace_routing(ws, &routing).await?;
@@ -806,6 +829,19 @@ impl Services {
                 serde_json::json!({ "allow_private_targets": allow }),
             )
             .await?;
+        }
+        if let Some(days) = retention_days.filter(|d| *d != settings.retention_days) {
+            tx.exec().set_workspace_retention_days(ws, days).await?;
+            self.audit(
+                &mut tx,
+                actor,
+                "workspace.settings_changed",
+                "workspace",
+                ws.to_string(),
+                serde_json::json!({ "retention_days": days, "was": settings.retention_days }),
+            )
+            .await?;
+            settings.retention_days = days;
         }
         tx.commit().await?;
         Ok(settings)

@@ -453,7 +453,12 @@ impl Services {
             .attachment(ws, id)
             .await?
             .ok_or(ServiceError::NotFound("attachment"))?;
-        self.visitor_conversation(visitor, record.attachment.conversation_id)
+        // A library file (no conversation) is never a visitor's.
+        let conversation = record
+            .attachment
+            .conversation_id
+            .ok_or(ServiceError::NotFound("attachment"))?;
+        self.visitor_conversation(visitor, conversation)
             .await
             .map_err(|_| ServiceError::NotFound("attachment"))?;
         Ok(record)

@@ -18,6 +18,7 @@ pub enum Workspaces {
     CreatedAt,
     AllowPrivateTargets,
     Routing,
+    RetentionDays,
 }
 
 #[derive(Iden, Clone, Copy)]

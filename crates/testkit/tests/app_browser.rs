@@ -201,12 +201,23 @@ async fn a_support_day_in_the_browser() {
     agent_browser.click("#composer-send").await;
     agent_browser.wait_for("#messages li.out img.preview").await;
 
-    // A quick reply with that image, made from the picker, then sent from it.
+    // A quick reply with a new image uploaded from the picker (posted
+    // nowhere until the quick reply is sent), then sent from it.
+    let catalogue = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    let catalogue_png = switchboard_testkit::media::png(40, 30, 2);
+    std::fs::write(catalogue.path(), &catalogue_png).unwrap();
     agent_browser.click("#quick-replies-open").await;
     agent_browser.click("#qr-new summary").await;
     agent_browser.fill("#qr-shortcut", "photo").await;
     agent_browser.fill("#qr-text", "Here is the photo again").await;
-    agent_browser.click("#qr-attachment option:nth-child(2)").await;
+    agent_browser
+        .client
+        .find(Locator::Css("#qr-file"))
+        .await
+        .unwrap()
+        .send_keys(&catalogue.path().display().to_string())
+        .await
+        .unwrap();
     agent_browser.click("#qr-form button[type=submit]").await;
     agent_browser.wait_for_text("#toasts", "Quick reply created").await;
     agent_browser.wait_for_text("#qr-list li", "/photo").await;
@@ -231,6 +242,24 @@ async fn a_support_day_in_the_browser() {
     assert!(!with_photo.is_empty());
     agent_browser.wait_for("#messages li.out:last-child img.preview").await;
     visitor.wait_for_text("#messages li", "Here is the photo again").await;
+    // The very file uploaded from the picker, now in the chat.
+    let chat = agent_browser
+        .client
+        .find(Locator::Css("#conversation"))
+        .await
+        .unwrap()
+        .attr("data-id")
+        .await
+        .unwrap()
+        .unwrap();
+    let history = admin_api.get(&format!("{base}/conversations/{chat}/messages")).await;
+    let last = history["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["body"], "Here is the photo again");
+    let sha: String = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&catalogue_png))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(last["attachments"][0]["sha256"].as_str(), Some(sha.as_str()));
     agent_browser.screenshot("conversation").await;
 
     // A supervisor comments with an @mention; the agent is notified live.

@@ -20,7 +20,15 @@ async fn a_contact_is_tagged_found_and_written_to_first() {
     org.customer_says(&app, "m1", "carla", "Where is my parcel?").await;
     let first = org.admin.get(&org.path("/conversations")).await["items"][0].clone();
     let contact = first["contact_id"].as_str().unwrap().to_owned();
-    // The first chat ends, so a new one may be started.
+    // A colleague's note, then the first chat ends, so a new one may be started.
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{}/messages", first["id"].as_str().unwrap())),
+            json!({"kind": "note", "body": "Prefers e-mail over calls"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
     let r = org
         .admin
         .post(
@@ -81,6 +89,9 @@ async fn a_contact_is_tagged_found_and_written_to_first() {
     browser.submit("#start-conversation button[type=submit]").await;
     assert!(browser.path().await.contains("/conversations/"), "the new chat opens");
     browser.wait_for_text("#messages li.out", "your parcel is here").await;
+    // The contact panel carries the note from the earlier chat.
+    let notes = browser.text("#contact-panel .earlier-notes").await;
+    assert!(notes.contains("Ada Admin: Prefers e-mail over calls"), "{notes}");
     let texts = |org: &Org| {
         org.callback
             .received()

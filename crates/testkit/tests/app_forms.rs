@@ -149,6 +149,7 @@ async fn every_form_puts_its_error_next_to_the_field_and_keeps_the_input() {
     browser.click(&format!("{hours_form} details summary")).await;
     #[rustfmt::skip]
     let cases = [
+        BadInput { form: hours_form, field: "input[name=retention_days]", value: "0", error_for: "retention_days", says: "retention_days" },
         BadInput { form: hours_form, field: "#s-routing", value: "{\"expiry_minutes\": 1}", error_for: "routing", says: "expiry_minutes" },
         BadInput { form: "form[data-api$='/attachment-limits']", field: "#l-image", value: "0", error_for: "image", says: "image" },
     ];

@@ -461,3 +461,200 @@ async fn a_quick_reply_is_sent_with_its_file_as_one_message() {
         "invalid_input",
     );
 }
+
+/// Upload a file to the caller's library (no conversation, no message).
+async fn library_upload(client: &ApiClient, org: &Org, filename: &str, bytes: Vec<u8>) -> Reply {
+    client
+        .send_raw(
+            Method::POST,
+            &org.path(&format!("/attachments?filename={filename}")),
+            Some("application/octet-stream"),
+            bytes,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_file_uploaded_for_a_quick_reply_is_posted_nowhere_and_reaches_only_its_users() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    org.set_online(&org.agent, &org.agent_id).await;
+    let bo = member(&app, &org, "bo@acme.test", "agent", &[]).await;
+    let sam = member(&app, &org, "sam@acme.test", "supervisor", &[&org.team]).await;
+    let hook = org.customer_says(&app, "m-1", "carla", "what do you charge?").await;
+    let conversation = hook["conversation_id"].as_str().unwrap().to_owned();
+    let history = org.path(&format!("/conversations/{conversation}/messages"));
+    let messages_before = org.agent.get(&history).await["items"].as_array().unwrap().len();
+    let conversations_before = org.admin.get(&org.path("/conversations")).await.body.to_string();
+
+    // Any member stores a file in their library: 201, the attachment, no message.
+    let bytes = png(6, 6, 11);
+    let upload = library_upload(&org.agent, &org, "price-list.png", bytes.clone()).await;
+    assert_eq!(upload.status, 201, "{:?}", upload.body);
+    assert_eq!(upload["conversation_id"], Value::Null);
+    assert_eq!(upload["message_id"], Value::Null);
+    assert_eq!(
+        (
+            upload["kind"].as_str(),
+            upload["mime"].as_str(),
+            upload["filename"].as_str()
+        ),
+        (Some("image"), Some("image/png"), Some("price-list.png"))
+    );
+    let sha = upload["sha256"].as_str().unwrap().to_owned();
+    let url = upload["url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        org.agent.get(&history).await["items"].as_array().unwrap().len(),
+        messages_before,
+        "nothing posted in the chat"
+    );
+    assert_eq!(
+        org.admin.get(&org.path("/conversations")).await.body.to_string(),
+        conversations_before,
+        "no conversation made or touched"
+    );
+    // Only the uploader downloads it while no quick reply carries it.
+    assert_eq!(org.agent.get(&url).await.status, 200);
+    for other in [&bo, &sam, &org.admin] {
+        assert_status(&other.get(&url).await, 404, "not_found");
+    }
+    // Others cannot attach it to their quick replies either.
+    assert_status(
+        &create(
+            &org.admin,
+            &org,
+            json!({"scope": "workspace", "shortcut": "stolen", "text": "x", "attachment_id": upload["id"]}),
+        )
+        .await,
+        404,
+        "not_found",
+    );
+
+    // A personal quick reply carries it: still the owner's alone.
+    let mine = create(
+        &org.agent,
+        &org,
+        json!({"scope": "personal", "shortcut": "prices", "text": "Our prices:", "attachment_id": upload["id"]}),
+    )
+    .await;
+    assert_eq!(mine.status, 201, "{:?}", mine.body);
+    assert_eq!(mine["attachment"]["url"], url.as_str());
+    assert_status(&bo.get(&url).await, 404, "not_found");
+
+    // An admin's library file on a workspace quick reply: everyone who may
+    // use it downloads it; another workspace does not.
+    let shared = library_upload(&org.admin, &org, "hours.png", png(5, 5, 3)).await;
+    assert_eq!(shared.status, 201, "{:?}", shared.body);
+    let shared_url = shared["url"].as_str().unwrap().to_owned();
+    assert_status(&bo.get(&shared_url).await, 404, "not_found");
+    let hours = create(
+        &org.admin,
+        &org,
+        json!({"scope": "workspace", "shortcut": "hours", "text": "Our hours", "attachment_id": shared["id"]}),
+    )
+    .await;
+    assert_eq!(hours.status, 201, "{:?}", hours.body);
+    for user in [&bo, &sam, &org.agent] {
+        assert_eq!(user.get(&shared_url).await.status, 200);
+    }
+    let (olga, their_ws) = app.other_workspace("olga@other.test").await;
+    assert_status(&olga.get(&shared_url).await, 404, "not_found");
+    assert_status(
+        &olga.get(&shared_url.replace(&org.ws, &their_ws.to_string())).await,
+        404,
+        "not_found",
+    );
+
+    // Sending the quick reply posts the file as media, a copy of the record
+    // on the same stored content.
+    let sent = org
+        .agent
+        .post(
+            &org.path(&format!(
+                "/conversations/{conversation}/quick-replies/{}",
+                mine["id"].as_str().unwrap()
+            )),
+            json!({}),
+        )
+        .await;
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    assert_eq!(
+        (sent["kind"].as_str(), sent["body"].as_str()),
+        (Some("media"), Some("Our prices:"))
+    );
+    let copy = &sent["attachments"][0];
+    assert_ne!(copy["id"], upload["id"]);
+    assert_eq!(copy["sha256"], sha.as_str());
+    assert_eq!(copy["conversation_id"], conversation.as_str());
+    assert_eq!(copy["filename"], "price-list.png");
+    // Sam sees the chat, so the copy; the library file stays the agent's.
+    let download = sam.get(copy["url"].as_str().unwrap()).await;
+    assert_eq!(download.status, 200);
+    assert_status(&sam.get(&url).await, 404, "not_found");
+    let mut raw = org
+        .agent
+        .http
+        .get(format!("{}{}", org.agent.base, copy["url"].as_str().unwrap()));
+    if let Some(token) = &org.agent.bearer {
+        raw = raw.bearer_auth(token);
+    }
+    let raw = raw.send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(raw.to_vec(), bytes, "the very bytes uploaded");
+}
+
+#[tokio::test]
+async fn a_library_upload_keeps_the_limits_and_the_type_rules() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    const MB: usize = 1024 * 1024;
+
+    let big = library_upload(&org.agent, &org, "big.png", png(16, 16, 6 * MB)).await;
+    assert_status(&big, 413, "payload_too_large");
+    let message = big.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("5 MB") && message.contains("images"), "{message}");
+
+    let html = library_upload(
+        &org.agent,
+        &org,
+        "cat.png",
+        b"<!DOCTYPE html><html><body><script>fetch('/api/v1/me')</script></body></html>".to_vec(),
+    )
+    .await;
+    assert_status(&html, 422, "unsupported_type");
+    assert!(
+        html.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allowed are images")
+    );
+    assert_status(
+        &library_upload(&org.agent, &org, "empty.png", Vec::new()).await,
+        422,
+        "invalid_input",
+    );
+    // A conversation upload's caption has no place here.
+    let captioned = org
+        .agent
+        .send_raw(
+            Method::POST,
+            &org.path("/attachments?filename=a.png&caption=hi"),
+            Some("image/png"),
+            png(2, 2, 0),
+        )
+        .await;
+    assert!(captioned.status.is_client_error(), "{:?}", captioned.body);
+    // Nothing stored for the refused ones.
+    fn files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| if e.path().is_dir() { files(&e.path()) } else { 1 })
+            .sum()
+    }
+    assert_eq!(
+        files(app.attachments.path()),
+        0,
+        "no object kept, not even a partial one"
+    );
+}

@@ -24,7 +24,7 @@ pub struct AttachmentRecord {
 struct AttachmentRow {
     id: String,
     workspace_id: String,
-    conversation_id: String,
+    conversation_id: Option<String>,
     message_id: Option<String>,
     uploader_kind: String,
     uploader_id: Option<String>,
@@ -68,7 +68,7 @@ impl AttachmentRow {
             attachment: Attachment {
                 id,
                 workspace_id,
-                conversation_id: parse("conversation id", &self.conversation_id)?,
+                conversation_id: parse_opt("conversation id", self.conversation_id.as_deref())?,
                 message_id: parse_opt("message id", self.message_id.as_deref())?,
                 kind,
                 mime: self.mime,
@@ -107,7 +107,7 @@ impl Exec<'_> {
                 .values_panic([
                     a.id.to_string().into(),
                     a.workspace_id.to_string().into(),
-                    a.conversation_id.to_string().into(),
+                    a.conversation_id.map(|c| c.to_string()).into(),
                     a.message_id.map(|m| m.to_string()).into(),
                     r.uploader_kind.as_str().into(),
                     r.uploader_id.clone().into(),

@@ -10,6 +10,7 @@ mod jobs;
 mod notifications;
 mod org;
 mod quick_replies;
+mod retention;
 mod templates;
 mod timers;
 mod webhooks;
@@ -22,6 +23,7 @@ pub use conversations::*;
 pub use jobs::*;
 pub use notifications::*;
 pub use org::*;
+pub use retention::*;
 pub use templates::*;
 pub use webhooks::*;
 

@@ -10,6 +10,45 @@ const KIND_OF = (mime) =>
 const human = (bytes) =>
   bytes >= 1048576 ? `${Math.round(bytes / 104857.6) / 10} MB` : bytes >= 1024 ? `${Math.round(bytes / 1024)} KB` : `${bytes} B`;
 
+// A file for a quick reply: checked against the workspace's limits, then
+// stored in the caller's library (posted nowhere). Errors name the `file`
+// field, so they show next to the file input.
+export async function uploadLibraryFile(file, limits) {
+  const fileError = (message) => Object.assign(new Error(message), { field: "file" });
+  const kind = KIND_OF(file.type || "");
+  if (limits[kind] && file.size > limits[kind]) {
+    throw fileError(`${file.name} is ${human(file.size)}; ${kind}s may be at most ${human(limits[kind])}.`);
+  }
+  try {
+    return await api("POST", wsPath(`/attachments?filename=${encodeURIComponent(file.name)}`), file, {
+      "Content-Type": "application/octet-stream",
+    });
+  } catch (e) {
+    throw fileError(e.message);
+  }
+}
+
+// Create a quick reply from a form with `shortcut`, `text`, `scope`, an
+// optional `attachment_id` select and an optional `file` input: a chosen
+// file is uploaded first (once, even if creating then fails and is retried).
+export async function createQuickReply(form, limits) {
+  const els = form.elements;
+  const picked = els.attachment_id?.value || "";
+  const chosen = els.file?.files?.[0] || null;
+  if (picked && chosen) {
+    throw Object.assign(new Error("Choose a file of this chat or upload one, not both."), { field: "file" });
+  }
+  let attachmentId = picked || undefined;
+  if (chosen) {
+    if (form.uploaded?.file !== chosen) form.uploaded = { file: chosen, id: (await uploadLibraryFile(chosen, limits)).id };
+    attachmentId = form.uploaded.id;
+  }
+  const body = { shortcut: els.shortcut.value, text: els.text.value, scope: els.scope.value, attachment_id: attachmentId };
+  const created = await api("POST", wsPath("/quick-replies"), body);
+  form.uploaded = null;
+  return created;
+}
+
 let quickReplies = null;
 async function loadQuickReplies(force = false) {
   if (!quickReplies || force) {
@@ -250,11 +289,11 @@ export function bindComposer(root, refresh) {
     api("POST", wsPath(`/conversations/${conversation}/typing`)).catch(() => {});
   });
 
-  bindQuickReplyPicker(root, useQuickReply);
+  bindQuickReplyPicker(root, useQuickReply, limits);
   bindTemplates(form);
 }
 
-function bindQuickReplyPicker(root, useQuickReply) {
+function bindQuickReplyPicker(root, useQuickReply, limits) {
   const dialog = root.querySelector("#quick-replies-dialog");
   const opener = root.querySelector("#quick-replies-open");
   if (!dialog || !opener) return;
@@ -296,12 +335,7 @@ function bindQuickReplyPicker(root, useQuickReply) {
     event.preventDefault();
     clearErrors(create);
     try {
-      await api("POST", wsPath("/quick-replies"), {
-        shortcut: create.elements.shortcut.value,
-        text: create.elements.text.value,
-        scope: create.elements.scope.value,
-        attachment_id: create.elements.attachment_id.value || undefined,
-      });
+      await createQuickReply(create, limits);
       create.reset();
       dialog.querySelector("#qr-new").open = false;
       toast("Quick reply created.");

@@ -64,8 +64,15 @@ async function refreshPane() {
       if (!old || old.open) continue;
       if ("keep" in old.dataset) {
         // Bound once with the composer (the quick-reply picker): only its file choices follow.
+        // The choice stays what it was (moved options would otherwise pick the newest file).
         const files = dialog.querySelector("#qr-attachment");
-        old.querySelector("#qr-attachment")?.replaceChildren(...(files ? files.children : []));
+        const choice = old.querySelector("#qr-attachment");
+        if (choice) {
+          const kept = choice.value;
+          choice.replaceChildren(...(files ? files.children : []));
+          choice.value = kept;
+          if (choice.value !== kept) choice.value = "";
+        }
         continue;
       }
       old.replaceWith(dialog);

@@ -1,7 +1,8 @@
 // Pages made of forms (admin, contacts, profile): bind the API forms, the
 // device's notification preferences, and the admin lists the API serves.
 import { api, wsPath, prefs } from "./api.js";
-import { bindForms } from "./forms.js";
+import { bindForms, clearErrors, showError } from "./forms.js";
+import { createQuickReply } from "./composer.js";
 import { bindRoutingEditors } from "./hours.js";
 
 bindRoutingEditors();
@@ -155,14 +156,29 @@ function finish(form, button) {
   return form;
 }
 
+// Not a plain API form: a chosen file is uploaded first, then the quick
+// reply is created carrying it.
 function quickReplyForm() {
   const form = apiForm("New quick reply", wsPath("/quick-replies"));
+  delete form.dataset.api;
   field(form, "shortcut", "Shortcut (typed after /)");
   field(form, "text", "Text", "textarea");
   select(form, "scope", "For", [["workspace", "Everyone"], ["personal", "Only me"]]);
+  field(form, "file", "A file to send with it (optional)").type = "file";
   const wrap = document.createElement("div");
   wrap.append(form);
   finish(form, "Create");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const limits = await api("GET", wsPath("/attachment-limits")).catch(() => ({}));
+      await createQuickReply(form, limits);
+      location.reload();
+    } catch (e) {
+      showError(form, e);
+    }
+  });
   return form;
 }
 

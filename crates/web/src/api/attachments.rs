@@ -14,7 +14,7 @@ use futures::TryStreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::media;
-use switchboard_core::{AttachmentId, AttachmentLimits, ConversationId, MessageView, WorkspaceId};
+use switchboard_core::{Attachment, AttachmentId, AttachmentLimits, ConversationId, MessageView, WorkspaceId};
 use switchboard_service::{AttachmentLimitsInput, Upload};
 
 use crate::AppState;
@@ -66,6 +66,43 @@ pub async fn upload(
         )
         .await?;
     Ok((StatusCode::CREATED, axum::Json(view)))
+}
+
+/// The name of a file uploaded to the caller's library (the body is the file).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryUploadQuery {
+    /// The file's name, shown to people; its type is read from the content.
+    pub filename: Option<String>,
+}
+
+/// `POST …/attachments?filename=…` with the file as the raw body: stored
+/// for the caller's quick replies, posted nowhere.
+pub async fn upload_library(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Query(q): Query<LibraryUploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, axum::Json<Attachment>)> {
+    let declared_size = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let mut stream = body.into_data_stream().map_err(std::io::Error::other);
+    let attachment = s
+        .services
+        .upload_library_attachment(
+            &a,
+            Upload {
+                filename: q.filename,
+                caption: None,
+                declared_size,
+                body: &mut stream,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(attachment)))
 }
 
 /// RFC 6266 / 8187: an ASCII fallback name and the exact UTF-8 name.

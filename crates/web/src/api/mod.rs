@@ -385,6 +385,9 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .req::<svc::SendQuickReply>(json!({"text": "Our prices, as promised:"}))
             .resp::<switchboard_core::MessageView>()
             .created(),
+        ApiRoute::new(p.clone(), ws_path!("/attachments"), "uploadLibraryAttachment", "attachments", "Upload a file for a quick reply to carry (the raw body; `?filename=…`): stored, posted nowhere; the uploader and whoever may use a quick reply carrying it can download it. Same type rules and limits as a conversation upload (413, 422)", || post(attachments::upload_library).layer(axum::extract::DefaultBodyLimit::disable()))
+            .resp::<switchboard_core::Attachment>()
+            .created(),
         ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}"), "downloadAttachment", "attachments", "The file (images inline, everything else as a download; `?download=true` forces one)", || get(attachments::download)),
         ApiRoute::new(m.clone(), ws_path!("/attachment-limits"), "getAttachmentLimits", "attachments", "Upload limits per kind, in bytes", || get(attachments::get_limits)).resp::<switchboard_core::AttachmentLimits>(),
         ApiRoute::new(Method::PUT, ws_path!("/attachment-limits"), "setAttachmentLimits", "attachments", "Set the workspace's upload limits (admin); null keeps the server's default", || put(attachments::set_limits))

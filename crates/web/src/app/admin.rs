@@ -80,6 +80,7 @@ struct AdminPage {
     settings_json: String,
     limits_json: String,
     allow_private: bool,
+    retention_days: i64,
 }
 
 /// `/w/{ws}/admin`: the first section.
@@ -244,6 +245,7 @@ pub async fn section(
         "settings" => {
             let settings = svc.workspace_settings(actor).await.map_err(fail)?;
             page.allow_private = settings.allow_private_targets;
+            page.retention_days = settings.retention_days;
             page.settings_json = serde_json::to_string_pretty(&settings.routing).unwrap_or_default();
             page.limits_json =
                 serde_json::to_string(&svc.attachment_limits(actor).await.map_err(fail)?).unwrap_or_default();

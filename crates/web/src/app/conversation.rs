@@ -45,6 +45,54 @@ pub struct MessageLine {
     pub template: Option<String>,
 }
 
+/// A private note from one of the customer's earlier chats.
+pub struct NoteLine {
+    pub conversation: String,
+    pub author: String,
+    pub body: String,
+    pub time: String,
+}
+
+/// How many earlier chats are read for notes, and how many notes are shown.
+const NOTE_CHATS: usize = 3;
+const NOTES_SHOWN: usize = 10;
+
+/// Private notes colleagues left in the customer's latest earlier chats,
+/// newest first (this chat's own notes are in its history).
+async fn earlier_notes(
+    svc: &switchboard_service::Services,
+    actor: &switchboard_core::permissions::Actor,
+    earlier: &[switchboard_core::Conversation],
+    contact_name: &str,
+    people: &switchboard_core::transcript::Names,
+) -> Vec<NoteLine> {
+    let mut notes = Vec::new();
+    for chat in earlier.iter().take(NOTE_CHATS) {
+        let query = switchboard_service::MessageQuery {
+            cursor: None,
+            limit: Some(100),
+            order: Some("desc".into()),
+        };
+        let Ok(page) = svc.messages(actor, chat.id, query).await else {
+            continue;
+        };
+        for m in page.items.into_iter().filter(|m| m.kind == MessageKind::Note) {
+            let view = switchboard_core::MessageView {
+                message: m,
+                attachments: Vec::new(),
+            };
+            notes.push(NoteLine {
+                conversation: chat.id.to_string(),
+                author: sender(&view, contact_name, people),
+                time: clock(view.message.created_at),
+                body: view.message.body.unwrap_or_default(),
+            });
+        }
+    }
+    notes.truncate(NOTES_SHOWN);
+    notes
+}
+
 pub struct Earlier {
     pub id: String,
     pub label: String,
@@ -82,6 +130,7 @@ pub struct Pane {
     /// Files of this chat (id, name), to keep one with a new quick reply.
     pub files: Vec<(String, String)>,
     pub earlier: Vec<Earlier>,
+    pub notes: Vec<NoteLine>,
     pub phone: String,
     pub email: String,
     pub country: String,
@@ -207,7 +256,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         .zip(c.times.last_customer_message_at)
         .map(|(w, last)| switchboard_core::Millis(last.0 + w));
     let closed = c.status.section() == switchboard_core::Section::Archived;
-    let earlier = svc
+    let earlier_chats: Vec<_> = svc
         .conversations(
             actor,
             switchboard_service::ConversationQuery {
@@ -221,6 +270,10 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         .unwrap_or_default()
         .into_iter()
         .filter(|other| other.id != c.id)
+        .collect();
+    let notes = earlier_notes(svc, actor, &earlier_chats, &contact_name, &names.people).await;
+    let earlier = earlier_chats
+        .iter()
         .map(|other| Earlier {
             id: other.id.to_string(),
             label: format!("{} · {}", clock(other.times.created_at), status_label(other.status)),
@@ -272,6 +325,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
             .collect(),
         messages,
         earlier,
+        notes,
         phone: contact.phone.clone().unwrap_or_default(),
         email: contact.email.clone().unwrap_or_default(),
         country: contact.country.clone().unwrap_or_default(),
