@@ -15,6 +15,8 @@ use crate::{ServiceResult, Services};
 pub(crate) const PURGE: &str = "retention_purge";
 /// The audit action of a purge that deleted something.
 pub(crate) const PURGED: &str = "retention.purged";
+/// The audit action of removing library files no quick reply carries.
+pub(crate) const LIBRARY_PURGED: &str = "retention.library_files_removed";
 
 /// Allowed retention periods: a day to ten years. The default, 183 days,
 /// is the column's default (migration 0012).
@@ -86,8 +88,47 @@ impl Services {
             if let Err(e) = self.purge_workspace(ws).await {
                 tracing::warn!(workspace = %ws, error = %e, "retention purge failed for a workspace");
             }
+            if let Err(e) = self.purge_library(ws).await {
+                tracing::warn!(workspace = %ws, error = %e, "removing unused library files failed");
+            }
         }
         Outcome::Done
+    }
+
+    /// Remove library files (uploaded for quick replies) that no quick reply
+    /// carries, once they are a day old (younger ones may belong to a quick
+    /// reply being created), and record how many went.
+    async fn purge_library(&self, ws: WorkspaceId) -> ServiceResult<()> {
+        let now = self.now();
+        let made_before = now.plus_ms(-DAY_MS);
+        let (mut rows, mut files) = (0u64, 0u64);
+        let mut entry: Option<String> = None;
+        loop {
+            let mut tx = self.store().begin().await?;
+            let (deleted, keys) = tx
+                .exec()
+                .purge_unused_library_files(ws, made_before, PURGE_BATCH)
+                .await?;
+            if deleted == 0 {
+                break;
+            }
+            rows += deleted;
+            let details = serde_json::json!({"library_files": rows});
+            let id = tx
+                .exec()
+                .record_purge(ws, entry.as_deref(), LIBRARY_PURGED, &details, now)
+                .await?;
+            entry = Some(id);
+            tx.commit().await?;
+            files += self.delete_unreferenced_objects(&keys).await;
+            if deleted < PURGE_BATCH {
+                break;
+            }
+        }
+        if rows > 0 {
+            tracing::info!(workspace = %ws, library_files = rows, files, "unused library files removed");
+        }
+        Ok(())
     }
 
     /// Delete the workspace's conversations closed before its retention

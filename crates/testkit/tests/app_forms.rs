@@ -332,3 +332,58 @@ async fn business_hours_are_set_with_fields() {
     );
     browser.close().await;
 }
+
+/// The admin's quick-replies page uploads a file with a new quick reply;
+/// one over the image limit is refused beside the file field first.
+#[tokio::test]
+async fn an_admin_creates_a_quick_reply_with_a_file() {
+    let Some(browser) = Browser::start("app-forms").await else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    browser.sign_in(&app, "ada@acme.test", "admin password 1").await;
+    let page = format!("/w/{}/admin/quick-replies", org.ws);
+    open(&browser, &app, &page).await;
+    browser.wait_for("#admin-list form #f-file").await;
+    browser.fill("#f-shortcut", "welcome-pack").await;
+    browser.fill("#f-text", "Here is our welcome pack.").await;
+    let too_big = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    let mut bytes = switchboard_testkit::media::png(8, 8, 1);
+    bytes.resize(6 * 1024 * 1024, 0);
+    std::fs::write(too_big.path(), bytes).unwrap();
+    let file = browser.client.find(Locator::Css("#f-file")).await.unwrap();
+    file.send_keys(&too_big.path().display().to_string()).await.unwrap();
+    browser.click("#admin-list form button[type=submit]").await;
+    let error = browser
+        .wait_for_text("#admin-list form [data-error-for=file]", "MB")
+        .await;
+    assert!(error.contains("5 MB"), "{error}");
+    assert_eq!(browser.value("#f-shortcut").await, "welcome-pack");
+
+    let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(photo.path(), switchboard_testkit::media::png(16, 16, 2)).unwrap();
+    browser
+        .client
+        .find(Locator::Css("#f-file"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    let file = browser.client.find(Locator::Css("#f-file")).await.unwrap();
+    file.send_keys(&photo.path().display().to_string()).await.unwrap();
+    browser.submit("#admin-list form button[type=submit]").await;
+    let list = org.admin.get(&org.path("/quick-replies")).await;
+    let item = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["shortcut"] == "welcome-pack")
+        .cloned()
+        .unwrap_or_else(|| panic!("created: {:?}", list.body));
+    assert_eq!(item["text"], "Here is our welcome pack.");
+    assert_eq!(item["attachment"]["kind"], "image");
+    assert_eq!(item["attachment"]["conversation_id"], json!(null));
+    browser.close().await;
+}

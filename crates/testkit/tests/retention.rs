@@ -343,3 +343,49 @@ async fn closed_conversations_past_the_retention_period_are_purged_with_their_fi
         200
     );
 }
+
+/// Files uploaded for quick replies that no quick reply carries are
+/// removed once they are a day old; a carried one, or a fresh one, stays.
+#[tokio::test]
+async fn library_files_no_quick_reply_carries_are_removed_after_a_day() {
+    let (app, clock) = start().await;
+    let org = Org::create(&app).await;
+    let library = |client: &ApiClient, name: &str, seed: usize| {
+        let path = org.path(&format!("/attachments?filename={name}"));
+        let client = client.clone();
+        async move {
+            let r = client
+                .send_raw(Method::POST, &path, Some("image/png"), png(6, 6, seed))
+                .await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            r.body
+        }
+    };
+    let unused = library(&org.admin, "abandoned.png", 1).await;
+    let carried = library(&org.admin, "price-list.png", 2).await;
+    let r = org
+        .admin
+        .post(
+            &org.path("/quick-replies"),
+            json!({"scope": "workspace", "shortcut": "prices", "text": "Prices:", "attachment_id": carried["id"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let url = |a: &Value| a["url"].as_str().unwrap().to_owned();
+
+    // Within the day both stay (a quick reply may still be on its way).
+    clock.advance(12 * HOUR);
+    run_timers(&app).await;
+    assert_eq!(download_status(&org.admin, &url(&unused)).await, 200);
+
+    clock.advance(13 * HOUR);
+    run_timers(&app).await;
+    assert_eq!(download_status(&org.admin, &url(&unused)).await, 404);
+    assert_eq!(download_status(&org.admin, &url(&carried)).await, 200);
+    let r = org
+        .admin
+        .get(&org.path("/audit-log?action=retention.library_files_removed"))
+        .await;
+    assert_eq!(r["items"].as_array().unwrap().len(), 1, "{:?}", r.body);
+    assert_eq!(r["items"][0]["details"]["library_files"], 1);
+}

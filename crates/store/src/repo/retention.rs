@@ -121,6 +121,51 @@ impl Exec<'_> {
         })
     }
 
+    /// Delete up to `limit` library files (uploaded for quick replies, with
+    /// no conversation) made before `made_before` that no quick reply
+    /// carries any more: how many rows went, and the storage keys they
+    /// used, each once.
+    pub async fn purge_unused_library_files(
+        &mut self,
+        ws: WorkspaceId,
+        made_before: Millis,
+        limit: u64,
+    ) -> Result<(u64, Vec<String>)> {
+        let carried = Query::select()
+            .column(QuickReplies::AttachmentId)
+            .from(QuickReplies::Table)
+            .and_where(Expr::col(QuickReplies::AttachmentId).is_not_null())
+            .to_owned();
+        let rows: Vec<(String, String)> = self
+            .fetch_all(
+                Query::select()
+                    .columns([Attachments::Id, Attachments::StorageKey])
+                    .from(Attachments::Table)
+                    .and_where(Expr::col(Attachments::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Attachments::ConversationId).is_null())
+                    .and_where(Expr::col(Attachments::CreatedAt).lt(made_before.0))
+                    .and_where(Expr::col(Attachments::Id).not_in_subquery(carried))
+                    .order_by(Attachments::Id, Order::Asc)
+                    .limit(limit.min(crate::IN_LIST_MAX as u64)),
+            )
+            .await?;
+        if rows.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let (ids, mut keys): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
+        let deleted = self
+            .execute(
+                Query::delete()
+                    .from_table(Attachments::Table)
+                    .and_where(Expr::col(Attachments::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Attachments::Id).is_in(ids)),
+            )
+            .await?;
+        keys.sort();
+        keys.dedup();
+        Ok((deleted, keys))
+    }
+
     /// Write the system's audit entry of a purge run (`id: None`, returning
     /// the new entry's id), or replace its details as the run goes on, so
     /// one run leaves one entry whose counts match what was deleted.
