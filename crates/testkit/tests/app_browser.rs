@@ -329,17 +329,30 @@ async fn a_support_day_in_the_browser() {
     visitor.wait_for_text("#messages li", "rate this conversation").await;
     visitor.screenshot("widget-rating").await;
 
-    // The other main pages render.
+    // The other main pages render, and every control on them has a label.
     for (page, shot) in [
         (format!("/w/{ws}/supervisor"), "supervisor"),
         (format!("/w/{ws}/contacts"), "contacts"),
         (format!("/w/{ws}/profile"), "profile"),
         (format!("/w/{ws}/admin/settings"), "admin-settings"),
         (format!("/w/{ws}/admin/quick-replies"), "admin-quick-replies"),
+        (format!("/w/{ws}/admin/teams"), "admin-teams-edit"),
+        (format!("/w/{ws}/admin/channels"), "admin-channels-list"),
         (format!("/w/{ws}/inbox?section=archived"), "archived"),
+        (format!("/w/{ws}/conversations/{conversation}"), "conversation-closed"),
     ] {
         admin_browser.client.goto(&app.url(&page)).await.unwrap();
         admin_browser.wait_for("main").await;
+        // Script-built forms (admin lists, the hours editor) included.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let unlabelled = admin_browser
+            .eval(
+                r#"return [...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+                    .filter((el) => !el.labels?.length && !el.getAttribute("aria-label") && !el.getAttribute("aria-labelledby"))
+                    .map((el) => el.outerHTML.slice(0, 120));"#,
+            )
+            .await;
+        assert_eq!(unlabelled, serde_json::json!([]), "{page}: controls without a label");
         admin_browser.screenshot(shot).await;
     }
 
