@@ -95,13 +95,18 @@ impl Services {
     pub async fn inbox(&self, actor: &Actor, q: ConversationQuery) -> ServiceResult<Page<InboxRow>> {
         let page = self.conversations(actor, q).await?;
         let names = self.names(actor).await?;
+        let contact_ids: Vec<_> = page.items.iter().map(|c| c.contact_id).collect();
+        let contacts: std::collections::HashMap<_, _> = self
+            .store()
+            .reader()
+            .contacts_by_ids(actor.workspace_id, &contact_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
         let mut rows = Vec::with_capacity(page.items.len());
         for conversation in page.items {
-            let contact = self
-                .store()
-                .reader()
-                .contact(actor.workspace_id, conversation.contact_id)
-                .await?;
+            let contact = contacts.get(&conversation.contact_id);
             let recent = self
                 .store()
                 .reader()
@@ -113,7 +118,7 @@ impl Services {
                 None => (None, "deleted channel".into()),
             };
             rows.push(InboxRow {
-                contact_name: contact.as_ref().map(contact_label).unwrap_or_else(|| "Visitor".into()),
+                contact_name: contact.map(contact_label).unwrap_or_else(|| "Visitor".into()),
                 channel_kind,
                 channel_name,
                 last_message,

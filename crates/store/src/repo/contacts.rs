@@ -312,6 +312,64 @@ impl Exec<'_> {
             .collect()
     }
 
+    /// The identities of many contacts in one query, by contact id.
+    async fn identities_of_contacts(&mut self, ids: &[String]) -> Result<HashMap<String, Vec<ContactIdentity>>> {
+        let mut found: HashMap<String, Vec<ContactIdentity>> = HashMap::new();
+        for chunk in ids.chunks(IN_LIST_MAX) {
+            let rows: Vec<(String, String, String)> = self
+                .fetch_all(
+                    Query::select()
+                        .columns([
+                            ContactIdentities::ContactId,
+                            ContactIdentities::ChannelId,
+                            ContactIdentities::ExternalId,
+                        ])
+                        .from(ContactIdentities::Table)
+                        .and_where(Expr::col(ContactIdentities::ContactId).is_in(chunk.iter().cloned()))
+                        .order_by(ContactIdentities::CreatedAt, Order::Asc),
+                )
+                .await?;
+            for (contact, channel, external_id) in rows {
+                found.entry(contact).or_default().push(ContactIdentity {
+                    channel_id: parse("channel id", &channel)?,
+                    external_id,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Contact rows with their identities and tags, three queries for any number.
+    async fn complete_contacts(&mut self, rows: Vec<ContactRow>) -> Result<Vec<Contact>> {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut tags = self.tags_of_contacts(&ids).await?;
+        let mut identities = self.identities_of_contacts(&ids).await?;
+        rows.into_iter()
+            .map(|row| {
+                let mine = identities.remove(&row.id).unwrap_or_default();
+                let tagged = tags.remove(&row.id).unwrap_or_default();
+                row.into_domain(mine, tagged)
+            })
+            .collect()
+    }
+
+    /// The workspace's contacts among `ids` (unknown ones are left out).
+    pub async fn contacts_by_ids(&mut self, ws: WorkspaceId, ids: &[ContactId]) -> Result<Vec<Contact>> {
+        let mut rows: Vec<ContactRow> = Vec::with_capacity(ids.len());
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        for chunk in ids.chunks(IN_LIST_MAX) {
+            rows.extend(
+                self.fetch_all::<ContactRow>(
+                    contact_select()
+                        .and_where(Expr::col(Contacts::WorkspaceId).eq(ws.to_string()))
+                        .and_where(Expr::col(Contacts::Id).is_in(chunk.iter().cloned())),
+                )
+                .await?,
+            );
+        }
+        self.complete_contacts(rows).await
+    }
+
     pub async fn contact(&mut self, ws: WorkspaceId, id: ContactId) -> Result<Option<Contact>> {
         let row: Option<ContactRow> = self
             .fetch_optional(
@@ -377,16 +435,8 @@ impl Exec<'_> {
         }
         let rows: Vec<ContactRow> = self.fetch_all(&q).await?;
         let page = page_of(rows, filter.limit, |r| r.id.clone());
-        let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-        let mut tags = self.tags_of_contacts(&ids).await?;
-        let mut items = Vec::with_capacity(page.items.len());
-        for row in page.items {
-            let identities = self.identities_of(&row.id).await?;
-            let mine = tags.remove(&row.id).unwrap_or_default();
-            items.push(row.into_domain(identities, mine)?);
-        }
         Ok(Page {
-            items,
+            items: self.complete_contacts(page.items).await?,
             next_cursor: page.next_cursor,
         })
     }
