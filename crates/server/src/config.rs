@@ -50,6 +50,7 @@ struct FileConfig {
     retry_base_ms: Option<u64>,
     delivery_max_attempts: Option<i64>,
     presence_grace_secs: Option<u64>,
+    ws_ping_secs: Option<u64>,
     sweep_interval_secs: Option<u64>,
     log: Option<String>,
     attachments_dir: Option<PathBuf>,
@@ -75,6 +76,8 @@ pub struct Config {
     pub retry_base: Duration,
     pub delivery_max_attempts: i64,
     pub presence_grace: Duration,
+    /// How often WebSocket peers are pinged (a silent one is closed).
+    pub ws_ping: Duration,
     /// How often queues, expiry and offline agents' chats are checked.
     pub sweep_interval: Duration,
     pub log: String,
@@ -182,6 +185,12 @@ impl Config {
                 env("SWITCHBOARD_PRESENCE_GRACE_SECS")?
                     .or(file.presence_grace_secs)
                     .unwrap_or(60),
+            ),
+            ws_ping: Duration::from_secs(
+                env("SWITCHBOARD_WS_PING_SECS")?
+                    .or(file.ws_ping_secs)
+                    .unwrap_or(20)
+                    .max(1),
             ),
             sweep_interval: Duration::from_secs(
                 env("SWITCHBOARD_SWEEP_INTERVAL_SECS")?

@@ -100,6 +100,7 @@ fn service_config(config: &Config, run_jobs: bool) -> ServiceConfig {
         retry_base: config.retry_base,
         delivery_max_attempts: config.delivery_max_attempts,
         presence_grace: config.presence_grace,
+        ws_ping_interval: config.ws_ping,
         sweep_interval: config.sweep_interval,
         attachment_storage: config.attachments.clone(),
         ..ServiceConfig::default()

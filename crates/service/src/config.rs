@@ -62,6 +62,9 @@ pub struct ServiceConfig {
     pub visitor_messages_per_visitor: u32,
     /// How often queues, expiry and offline agents' chats are checked.
     pub sweep_interval: Duration,
+    /// How often WebSocket peers (agents, widget visitors) are pinged; one
+    /// that sent nothing, not even a pong, for a whole interval is closed.
+    pub ws_ping_interval: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -89,6 +92,7 @@ impl Default for ServiceConfig {
             visitor_sessions_per_ip: 60,
             visitor_messages_per_visitor: 30,
             sweep_interval: Duration::from_secs(60),
+            ws_ping_interval: Duration::from_secs(20),
         }
     }
 }

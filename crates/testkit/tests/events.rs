@@ -273,3 +273,23 @@ async fn a_client_that_does_not_read_is_dropped_not_buffered_without_bound() {
     org.set_online(&org.agent, &org.agent_id).await;
     assert!(fresh.next(WAIT).await.is_some());
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_and_a_live_one_kept() {
+    let mut options = TestOptions::default();
+    options.service.ws_ping_interval = Duration::from_millis(300);
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    let mut silent = EventStream::connect(&app, &org.admin, &org.ws, None).await.unwrap();
+    let mut live = EventStream::connect(&app, &org.admin, &org.ws, None).await.unwrap();
+    // The live client reads (and so answers pings) for several intervals;
+    // the silent one reads nothing.
+    assert!(live.next(Duration::from_millis(1500)).await.is_none());
+    assert!(!live.ended, "a client that answers pings stays connected");
+    org.set_online(&org.agent, &org.agent_id).await;
+    assert!(live.next_of("presence.updated", WAIT).await.is_some());
+    // The silent one finds its stream closed as gone away.
+    while silent.next(WAIT).await.is_some() {}
+    assert!(silent.ended);
+    assert_eq!(silent.closed_with, Some(1001), "closed for not answering pings");
+}

@@ -388,3 +388,47 @@ async fn a_thousand_sessions_from_one_address_are_limited_while_others_still_wor
         .unwrap();
     assert_eq!(other.status(), StatusCode::OK, "another address still works");
 }
+
+/// A visitor's socket that stops answering pings is closed as gone away;
+/// one that keeps reading stays open.
+#[tokio::test]
+async fn a_silent_visitor_socket_is_closed_and_a_live_one_kept() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as Frame;
+    let mut options = switchboard_testkit::TestOptions::default();
+    options.service.ws_ping_interval = std::time::Duration::from_millis(300);
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    let (channel, _) = web_channel(&org, json!({})).await;
+    let open = |token: String| {
+        let url = format!("ws://{}/widget/v1/ws?token={token}", app.addr);
+        async move { tokio_tungstenite::connect_async(url).await.expect("visitor socket").0 }
+    };
+    let silent_visitor = Visitor::start(&app, &channel, json!({})).await.unwrap();
+    let live_visitor = Visitor::start(&app, &channel, json!({})).await.unwrap();
+    let mut silent = open(silent_visitor.token.clone()).await;
+    let mut live = open(live_visitor.token.clone()).await;
+    // Reading answers pings (tungstenite replies on read).
+    let until = tokio::time::Instant::now() + std::time::Duration::from_millis(1500);
+    while let Ok(frame) = tokio::time::timeout_at(until, live.next()).await {
+        assert!(
+            matches!(frame, Some(Ok(Frame::Ping(_)))),
+            "the live socket only gets pings: {frame:?}"
+        );
+    }
+    let mut closed_with = None;
+    while let Ok(Some(frame)) = tokio::time::timeout(std::time::Duration::from_secs(5), silent.next()).await {
+        if let Ok(Frame::Close(frame)) = frame {
+            closed_with = frame.map(|f| u16::from(f.code));
+            break;
+        }
+    }
+    assert_eq!(
+        closed_with,
+        Some(1001),
+        "the silent visitor's socket was closed for not answering"
+    );
+    // The live one still works: a ping arrives and is answered.
+    let next = tokio::time::timeout(std::time::Duration::from_secs(2), live.next()).await;
+    assert!(matches!(next, Ok(Some(Ok(Frame::Ping(_))))), "{next:?}");
+}

@@ -238,7 +238,7 @@ async fn run_visitor(
     };
     feed.refresh(&services).await;
     let mut last_typing = tokio::time::Instant::now() - Duration::from_secs(10);
-    let mut ping = tokio::time::interval(Duration::from_secs(20));
+    let mut heartbeat = crate::api::ws::Heartbeat::new(services.config().ws_ping_interval).await;
     loop {
         tokio::select! {
             received = live.recv() => match received {
@@ -256,7 +256,7 @@ async fn run_visitor(
                 }
                 Err(RecvError::Closed) => return,
             },
-            incoming = socket.recv() => match incoming {
+            incoming = socket.recv() => match incoming.inspect(|m| if m.is_ok() { heartbeat.heard() }) {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<VisitorSays>(&text) {
                     Ok(VisitorSays::Typing { conversation_id }) => {
                         // At most one typing notice every two seconds.
@@ -275,7 +275,15 @@ async fn run_visitor(
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
-            _ = ping.tick() => {
+            alive = heartbeat.due() => {
+                if !alive {
+                    let frame = axum::extract::ws::CloseFrame {
+                        code: crate::api::ws::CLOSE_SILENT,
+                        reason: Utf8Bytes::from_static("no answer to ping"),
+                    };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    return;
+                }
                 if socket.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
                     return;
                 }

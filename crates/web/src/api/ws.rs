@@ -24,7 +24,36 @@ use crate::extract::Query;
 
 /// Close code for a client that could not keep up.
 pub const CLOSE_TOO_SLOW: u16 = 4001;
-const PING_EVERY: Duration = Duration::from_secs(20);
+/// Pings a socket at a fixed interval. A peer that sent nothing (not even
+/// a pong) since the previous ping is gone and gets closed, so a dead
+/// connection does not hold a subscription, and presence, open.
+pub(crate) struct Heartbeat {
+    ticker: tokio::time::Interval,
+    heard: bool,
+}
+
+impl Heartbeat {
+    pub(crate) async fn new(every: Duration) -> Self {
+        let mut ticker = tokio::time::interval(every);
+        ticker.tick().await;
+        Self { ticker, heard: true }
+    }
+
+    /// The peer said something (any frame).
+    pub(crate) fn heard(&mut self) {
+        self.heard = true;
+    }
+
+    /// Wait until the next ping is due: `true` to send it, `false` when the
+    /// peer stayed silent since the last one. Cancel-safe (for `select!`).
+    pub(crate) async fn due(&mut self) -> bool {
+        self.ticker.tick().await;
+        std::mem::replace(&mut self.heard, false)
+    }
+}
+
+/// The close code for a peer that did not answer pings (going away).
+pub(crate) const CLOSE_SILENT: u16 = 1001;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -122,9 +151,7 @@ async fn run(mut socket: WebSocket, state: AppState, mut actor: Actor, since: Op
             }
         }
     }
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
-    let mut heard_since_ping = true;
+    let mut heartbeat = Heartbeat::new(services.config().ws_ping_interval).await;
     loop {
         tokio::select! {
             received = live.recv() => match received {
@@ -150,14 +177,13 @@ async fn run(mut socket: WebSocket, state: AppState, mut actor: Actor, since: Op
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => heard_since_ping = true,
+                Some(Ok(_)) => heartbeat.heard(),
             },
-            _ = ping.tick() => {
-                if !heard_since_ping {
-                    close(&mut socket, 1001, "no answer to ping").await;
+            alive = heartbeat.due() => {
+                if !alive {
+                    close(&mut socket, CLOSE_SILENT, "no answer to ping").await;
                     return;
                 }
-                heard_since_ping = false;
                 if !send(&mut socket, Message::Ping(bytes::Bytes::new())).await {
                     return;
                 }
