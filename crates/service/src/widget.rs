@@ -10,12 +10,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use switchboard_channels::InboundMessage;
 use switchboard_channels::signing::{hmac_sha256, verify_hex};
+use switchboard_core::permissions::Actor;
 use switchboard_core::permissions::Visibility;
 use switchboard_core::validate::{Email, Invalid, Label, MessageText};
 use switchboard_core::widget::WidgetSettings;
 use switchboard_core::{
     ChannelId, ChannelKind, ContactId, Conversation, ConversationId, DeliveryStatus, Direction, Message, MessageId,
-    MessageKind, Millis, UserId,
+    MessageKind, Millis, SenderKind, UserId,
 };
 use switchboard_store::{ChannelRow, ConversationFilter};
 
@@ -418,6 +419,39 @@ impl Services {
             self.emit_message("message.updated", &c, &m);
         }
         Ok(changed.len())
+    }
+
+    /// The assigned agent (or an admin) has the conversation on screen: the
+    /// customer's messages are read. Each that changes is published as
+    /// `message.updated`, which the widget shows as "Seen".
+    pub async fn mark_read_by_business(&self, actor: &Actor, conversation: ConversationId) -> ServiceResult<usize> {
+        let c = self.conversation(actor, conversation).await?;
+        if !actor.can_message_customer(&crate::conversations::scope(&c)) {
+            return Err(ServiceError::Forbidden(
+                "only the assigned agent (or an admin) reads for the business",
+            ));
+        }
+        let page = self.store().reader().messages(c.id, None, 200, true).await?;
+        let unread: Vec<Message> = page
+            .items
+            .into_iter()
+            .filter(|m| m.direction == Direction::In && m.sender_kind == SenderKind::Contact)
+            .filter(|m| m.delivery_status != Some(DeliveryStatus::Read))
+            .collect();
+        if unread.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.store().begin().await?;
+        for m in &unread {
+            tx.exec().set_delivery(m.id, DeliveryStatus::Read, None, None).await?;
+        }
+        tx.commit().await?;
+        for m in &unread {
+            let mut m = m.clone();
+            m.delivery_status = Some(DeliveryStatus::Read);
+            self.emit_message("message.updated", &c, &m);
+        }
+        Ok(unread.len())
     }
 
     /// The visitor sends a file into one of their conversations: the same

@@ -162,9 +162,10 @@ async fn a_support_day_in_the_browser() {
     assert!(row.contains("<script>alert(1)</script>"), "shown as text: {row}");
     agent_browser.screenshot("inbox-live").await;
 
-    // Open it, reply with a quick reply typed as /thanks.
+    // Open it: the visitor sees their message was seen. Reply with a quick reply typed as /thanks.
     agent_browser.click(".conversations .row a").await;
     agent_browser.wait_for("#composer-text").await;
+    visitor.wait_for_text("#messages li.in", "Seen").await;
     agent_browser.fill("#composer-text", "/than").await;
     agent_browser.wait_for("#suggestions li").await;
     agent_browser

@@ -432,3 +432,71 @@ async fn a_silent_visitor_socket_is_closed_and_a_live_one_kept() {
     let next = tokio::time::timeout(std::time::Duration::from_secs(2), live.next()).await;
     assert!(matches!(next, Ok(Some(Ok(Frame::Ping(_))))), "{next:?}");
 }
+
+/// The assigned agent reading the chat marks the visitor's messages read,
+/// which the visitor sees; someone who only watches does not.
+#[tokio::test]
+async fn the_visitor_sees_when_the_agent_has_read_their_messages() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let (channel, _) = web_channel(&org, json!({})).await;
+    let visitor = Visitor::start(&app, &channel, json!({})).await.unwrap();
+    let sent = visitor.say("Is anyone there?", "c-1").await;
+    let conversation = sent["conversation_id"].as_str().unwrap().to_owned();
+    assign_to_agent(&org, &conversation).await;
+    let statuses = |body: Value| -> Vec<Value> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["direction"] == "in")
+            .map(|m| m["delivery_status"].clone())
+            .collect()
+    };
+    let (_, before) = visitor.messages(&conversation).await;
+    assert_eq!(statuses(before), [Value::Null], "not read yet");
+
+    // A supervisor of the team may look, but reading is the assignee's.
+    let r = org
+        .admin
+        .post(
+            &org.path("/users"),
+            json!({"email": "sam@acme.test", "name": "Sam", "password": "supervisor pass", "role": "supervisor", "team_ids": [org.team]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let sam = switchboard_testkit::client::ApiClient::login(&app, "sam@acme.test", "supervisor pass").await;
+    let read = org.path(&format!("/conversations/{conversation}/read"));
+    let r = sam.post(&read, json!(null)).await;
+    assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"), "{:?}", r.body);
+    let (_, still) = visitor.messages(&conversation).await;
+    assert_eq!(statuses(still), [Value::Null]);
+
+    let mut feed = tokio_tungstenite::connect_async(format!("ws://{}/widget/v1/ws?token={}", app.addr, visitor.token))
+        .await
+        .expect("visitor socket")
+        .0;
+    let r = org.agent.post(&read, json!(null)).await;
+    assert_eq!(r.status.as_u16(), 204, "{:?}", r.body);
+    let (_, after) = visitor.messages(&conversation).await;
+    assert_eq!(statuses(after), [json!("read")]);
+    // Pushed to the widget as it happens.
+    use futures::StreamExt;
+    let update = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(frame)) = feed.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                if v["type"] == "message.updated" {
+                    return v;
+                }
+            }
+        }
+        Value::Null
+    })
+    .await
+    .expect("an update reaches the widget");
+    assert_eq!(update["data"]["delivery_status"], "read");
+    assert_eq!(update["data"]["direction"], "in");
+    // Reading again changes nothing.
+    assert_eq!(org.agent.post(&read, json!(null)).await.status.as_u16(), 204);
+}

@@ -1,7 +1,7 @@
 // The inbox: the list refreshes itself on every change, a chat opens in
 // the pane without leaving the page, j/k move between chats, new chats and
 // customer messages chime and notify.
-import { fragment, workspace, chime, notify, localiseTimes } from "./api.js";
+import { api, wsPath, fragment, workspace, chime, notify, localiseTimes } from "./api.js";
 import { on } from "./live.js";
 import { bindComposer } from "./composer.js";
 import { bindActions } from "./actions.js";
@@ -36,7 +36,16 @@ function bindPane() {
   const messages = document.getElementById("messages");
   if (messages) messages.scrollTop = messages.scrollHeight;
   localiseTimes(root);
+  markRead();
 }
+
+// The agent who answers the chat has it on screen: the customer sees "Seen".
+function markRead() {
+  const root = document.getElementById("conversation");
+  if (root?.dataset.reads !== "true" || document.visibilityState !== "visible") return;
+  api("POST", wsPath(`/conversations/${root.dataset.id}/read`)).catch(() => {});
+}
+document.addEventListener("visibilitychange", markRead);
 
 // Re-render the open conversation; the composer (and what is typed) stays.
 async function refreshPane() {

@@ -41,7 +41,7 @@
 
   function tick(message) {
     if (message.direction !== "in") return "";
-    return "Sent";
+    return message.delivery_status === "read" ? "Seen" : "Sent";
   }
 
   function render(message) {

@@ -136,6 +136,15 @@ pub async fn post_message(
     ))
 }
 
+pub async fn read(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+) -> ApiResult<StatusCode> {
+    s.services.mark_read_by_business(&a, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn typing(
     State(s): State<AppState>,
     InWorkspace(a): InWorkspace,

@@ -370,6 +370,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(Method::PUT, ws_path!("/conversations/{conversation_id}/tags"), "setTags", "conversations", "Replace the conversation's tags", || put(conv::tags))
             .req::<conv::TagsRequest>(json!({"tags": []}))
             .resp::<Conversation>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/read"), "markRead", "conversations", "The assigned agent (or an admin) has read the customer's messages; the widget shows them as seen (403 for others who may see the chat)", || post(conv::read))
+            .no_content(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/typing"), "agentTyping", "conversations", "Tell the customer an agent is typing", || post(conv::typing))
             .no_content(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/messages"), "listMessages", "conversations", "Messages in time order with their attachments, cursor-paginated", || get(conv::messages)).resp::<PageOut<switchboard_core::MessageView>>(),
