@@ -109,14 +109,28 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
+    /// Click an element; found again if a live update replaced it between
+    /// finding and clicking.
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .expect("click");
+        for _ in 0..5 {
+            let element = self
+                .client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"));
+            match element.click().await {
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => {
+                    other.expect("click");
+                    return;
+                }
+            }
+        }
+        panic!("{css} kept being replaced");
     }
 
     /// Click something that loads a new page, and wait until it has.

@@ -168,6 +168,8 @@ on("message.created", (e) => {
   }
 });
 on("message.updated", (e) => {
+  // The customer's messages being read shows only in the widget.
+  if (e.data?.direction === "in" && e.data?.delivery_status === "read") return;
   if (e.data?.conversation_id === openId()) refreshPane();
 });
 on("delivery.updated", (e) => {
