@@ -142,6 +142,8 @@ impl Config {
                 bucket,
                 endpoint: env("SWITCHBOARD_S3_ENDPOINT")?.or(file.s3_endpoint),
                 region: env("SWITCHBOARD_S3_REGION")?.or(file.s3_region),
+                // The usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+                credentials: None,
             },
             None => switchboard_service::StorageConfig::Local {
                 dir: env("SWITCHBOARD_ATTACHMENTS_DIR")?

@@ -44,12 +44,14 @@ pub enum StorageConfig {
     /// A local folder (single node).
     Local { dir: PathBuf },
     /// An S3-compatible bucket (cluster). Credentials come from the usual
-    /// `AWS_*` environment variables.
+    /// `AWS_*` environment variables unless given here.
     S3 {
         bucket: String,
         /// For S3-compatible services (MinIO, R2, …); AWS when absent.
         endpoint: Option<String>,
         region: Option<String>,
+        /// Access key id and secret, over the environment's.
+        credentials: Option<(String, String)>,
     },
 }
 
@@ -84,6 +86,7 @@ impl Storage {
                 bucket,
                 endpoint,
                 region,
+                credentials,
             } => {
                 let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
                 if let Some(endpoint) = endpoint {
@@ -93,6 +96,9 @@ impl Storage {
                 }
                 if let Some(region) = region {
                     builder = builder.with_region(region);
+                }
+                if let Some((key_id, secret)) = credentials {
+                    builder = builder.with_access_key_id(key_id).with_secret_access_key(secret);
                 }
                 Storage {
                     store: Arc::new(builder.build().map_err(|e| internal("S3 storage", &e))?),
