@@ -14,7 +14,11 @@
 //! A bot menu adds `"buttons": ["label", …]`; the customer's choice comes
 //! back as a message whose text is the label. A template message adds
 //! `"template": {"name": "…", "language": "…", "params": ["…", …]}`
-//! (`text` is then the template's text with the params filled in).
+//! (`text` is then the template's text with the params filled in). A file
+//! adds `"attachments": [{"url","filename","mime","size","sha256"}]`: fetch
+//! each `url` (`GET /hooks/api/{channel_id}/files/{id}?expires=<ms>&signature=<hex>`,
+//! the signature being the HMAC-SHA256 of `<id>.<expires>` with the secret)
+//! within seven days.
 //! A 2xx answer means delivered to the receiver; it may return
 //! `{"message_id":"…"}` to name the message on its side.
 
@@ -24,8 +28,8 @@ use switchboard_core::{DeliveryStatus, Millis};
 use crate::net::OutboundHttp;
 use crate::signing::{hmac_sha256_hex, verify_hex};
 use crate::{
-    ExternalContact, Inbound, InboundError, InboundMessage, OutboundMessage, OutboundTemplate, SendError, Sent,
-    StatusUpdate,
+    ExternalContact, Inbound, InboundError, InboundMessage, OutboundFile, OutboundMessage, OutboundTemplate, SendError,
+    Sent, StatusUpdate,
 };
 
 pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
@@ -153,6 +157,29 @@ pub struct CallbackBody {
     /// A template message: its name, language and values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<OutboundTemplate>,
+    /// Files (a media message): fetch each `url` before it expires.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<OutboundFile>,
+}
+
+/// What a file link signs: the attachment and when the link expires.
+fn file_link_payload(attachment_id: &str, expires: Millis) -> String {
+    format!("{attachment_id}.{}", expires.0)
+}
+
+/// The signature of a file link: hex HMAC-SHA256, keyed with the channel
+/// secret, of `<attachment id>.<expiry in ms>`.
+pub fn sign_file_link(secret: &str, attachment_id: &str, expires: Millis) -> String {
+    hmac_sha256_hex(secret.as_bytes(), file_link_payload(attachment_id, expires).as_bytes())
+}
+
+/// Whether a file link's signature is right (its expiry is checked apart).
+pub fn verify_file_link(secret: &str, attachment_id: &str, expires: Millis, signature: &str) -> bool {
+    verify_hex(
+        secret.as_bytes(),
+        file_link_payload(attachment_id, expires).as_bytes(),
+        signature,
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,6 +211,7 @@ pub async fn send(
         created_at: m.created_at.0,
         buttons: m.buttons.clone(),
         template: m.template.clone(),
+        attachments: m.attachments.clone(),
     })
     .map_err(|e| SendError::Permanent(e.to_string()))?;
     let response = http

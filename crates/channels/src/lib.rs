@@ -70,6 +70,18 @@ pub struct OutboundMessage {
     /// A template message: what the provider needs to send it (`text` is
     /// the template's text filled with the values).
     pub template: Option<OutboundTemplate>,
+    /// Files of a media message, each with a link the receiver can fetch.
+    pub attachments: Vec<OutboundFile>,
+}
+
+/// A file sent with a message: a time-limited, signed link to fetch it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutboundFile {
+    pub url: String,
+    pub filename: String,
+    pub mime: String,
+    pub size: i64,
+    pub sha256: String,
 }
 
 /// A message template as providers name it.

@@ -101,6 +101,7 @@ fn service_config(config: &Config, run_jobs: bool) -> ServiceConfig {
         delivery_max_attempts: config.delivery_max_attempts,
         presence_grace: config.presence_grace,
         ws_ping_interval: config.ws_ping,
+        public_url: config.public_url.clone(),
         sweep_interval: config.sweep_interval,
         attachment_storage: config.attachments.clone(),
         ..ServiceConfig::default()

@@ -21,17 +21,19 @@ use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use switchboard_channels::OutboundFile;
 use switchboard_core::lifecycle::{self, MessageAuthor};
 use switchboard_core::media::{self, Refused, Sniffed, TextCheck};
 use switchboard_core::validate::{Invalid, MessageText};
 use switchboard_core::{
-    Attachment, AttachmentId, AttachmentKind, AttachmentLimits, ContactId, ConversationId, Direction, Message,
-    MessageId, MessageKind, MessageView, SenderKind, UserId, WorkspaceId,
+    Attachment, AttachmentId, AttachmentKind, AttachmentLimits, ChannelId, ChannelKind, ContactId, ConversationId,
+    DeliveryStatus, Direction, Message, MessageId, MessageKind, MessageView, Millis, SenderKind, UserId, WorkspaceId,
 };
 use switchboard_store::{AttachmentLimitsRow, AttachmentRecord, Page};
 
 use crate::conversations::scope;
 use crate::events::EventScope;
+use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
 use crate::{Actor, MessageQuery, ServiceError, ServiceResult, Services};
 
 /// Where attachment bytes live.
@@ -275,6 +277,9 @@ impl From<AttachmentRecord> for StoredFile {
     }
 }
 
+/// How long a file link sent to an API channel's receiver works: seven days.
+pub const FILE_LINK_TTL_MS: i64 = 7 * 24 * 3_600_000;
+
 struct StoredObject {
     sniffed: Sniffed,
     size: u64,
@@ -462,7 +467,7 @@ impl Services {
             Uploader::User(u) => (Direction::Out, SenderKind::User, u.to_string()),
             Uploader::Contact(contact) => (Direction::In, SenderKind::Contact, contact.to_string()),
         };
-        let message = Message {
+        let mut message = Message {
             id: MessageId::new(),
             workspace_id: ws,
             conversation_id: c.id,
@@ -481,7 +486,28 @@ impl Services {
             buttons: Vec::new(),
             template: None,
         };
+        // A file from the business to an API channel's receiver goes out
+        // through the outbox like a text reply (the widget picks files up
+        // itself, as it does texts).
+        let outbound = matches!(uploader, Uploader::User(_))
+            && tx.exec().channel(ws, c.channel_id).await?.is_some_and(|ch| {
+                ch.callback_url.is_some() && ch.to_domain().is_ok_and(|d| d.kind == ChannelKind::Api)
+            });
+        if outbound {
+            message.delivery_status = Some(DeliveryStatus::Queued);
+        }
         tx.exec().insert_message(&message, c.channel_id).await?;
+        if outbound {
+            tx.exec()
+                .enqueue_job(
+                    DELIVER_MESSAGE,
+                    &deliver_payload(&message),
+                    now,
+                    self.config().delivery_max_attempts,
+                    now,
+                )
+                .await?;
+        }
         let id = AttachmentId::new();
         let url = Attachment::url_of(ws, id);
         let record = AttachmentRecord {
@@ -513,6 +539,9 @@ impl Services {
             tx.exec().update_conversation(&c).await?;
         }
         tx.commit().await?;
+        if outbound {
+            self.inner.jobs_wake.notify_one();
+        }
         let view = MessageView {
             message,
             attachments: vec![record.attachment],
@@ -671,6 +700,66 @@ impl Services {
             .await
             .map_err(storage_error)?;
         Ok(found.into_stream().map_err(std::io::Error::other).boxed())
+    }
+
+    /// A link an API channel's receiver fetches `a` with, signed with the
+    /// channel secret and valid for [`FILE_LINK_TTL_MS`].
+    pub(crate) fn file_link(&self, channel: ChannelId, secret: &str, a: &Attachment) -> OutboundFile {
+        let expires = self.now().plus_ms(FILE_LINK_TTL_MS);
+        let signature = switchboard_channels::api::sign_file_link(secret, &a.id.to_string(), expires);
+        OutboundFile {
+            url: format!(
+                "{}/hooks/api/{channel}/files/{}?expires={}&signature={signature}",
+                self.config().public_url.trim_end_matches('/'),
+                a.id,
+                expires.0
+            ),
+            filename: a.filename.clone(),
+            mime: a.mime.clone(),
+            size: a.size,
+            sha256: a.sha256.clone(),
+        }
+    }
+
+    /// The file behind a link from [`file_link`](Self::file_link): the
+    /// signature must match the channel's secret (401), the link must not
+    /// have expired (403), and the file must be in a conversation of that
+    /// channel (404).
+    pub async fn api_channel_file(
+        &self,
+        channel: ChannelId,
+        attachment: AttachmentId,
+        expires: Millis,
+        signature: &str,
+    ) -> ServiceResult<AttachmentRecord> {
+        let mut db = self.store().reader();
+        let row = db.channel_by_id(channel).await?.ok_or(ServiceError::NotFound("file"))?;
+        let secret = match (row.to_domain()?.kind, row.secret.as_deref()) {
+            (ChannelKind::Api, Some(secret)) => secret.to_owned(),
+            _ => return Err(ServiceError::NotFound("file")),
+        };
+        if !switchboard_channels::api::verify_file_link(&secret, &attachment.to_string(), expires, signature) {
+            return Err(ServiceError::BadSignature);
+        }
+        if expires <= self.now() {
+            return Err(ServiceError::Forbidden("this file link has expired"));
+        }
+        let ws = row.to_domain()?.workspace_id;
+        let record = db
+            .attachment(ws, attachment)
+            .await?
+            .ok_or(ServiceError::NotFound("file"))?;
+        let Some(conversation) = record.attachment.conversation_id else {
+            return Err(ServiceError::NotFound("file"));
+        };
+        let on_channel = db
+            .conversation(ws, conversation)
+            .await?
+            .is_some_and(|c| c.channel_id == channel);
+        if !on_channel {
+            return Err(ServiceError::NotFound("file"));
+        }
+        Ok(record)
     }
 
     /// Whether a stored object exists under `key` (tests and audits).

@@ -65,6 +65,9 @@ pub struct ServiceConfig {
     /// How often WebSocket peers (agents, widget visitors) are pinged; one
     /// that sent nothing, not even a pong, for a whole interval is closed.
     pub ws_ping_interval: Duration,
+    /// Where this server is reached from outside (links in outgoing
+    /// messages, e.g. the files an API channel's receiver fetches).
+    pub public_url: String,
 }
 
 impl Default for ServiceConfig {
@@ -93,6 +96,7 @@ impl Default for ServiceConfig {
             visitor_messages_per_visitor: 30,
             sweep_interval: Duration::from_secs(60),
             ws_ping_interval: Duration::from_secs(20),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use switchboard_channels::{OutboundMessage, OutboundTemplate, SendError};
-use switchboard_core::{ChannelKind, DeliveryStatus, Message, MessageId, UserId, WorkspaceId};
+use switchboard_core::{ChannelKind, DeliveryStatus, Message, MessageId, MessageKind, UserId, WorkspaceId};
 use switchboard_store::JobRow;
 
 use crate::{ServiceError, ServiceResult, Services};
@@ -232,6 +232,16 @@ impl Services {
             Some(id) => db.message(ws, id).await?.and_then(|m| m.provider_message_id),
             None => None,
         };
+        let kind: ChannelKind = channel.to_domain()?.kind;
+        let attachments = match (message.kind, kind, channel.secret.as_deref()) {
+            (MessageKind::Media, ChannelKind::Api, Some(secret)) => db
+                .attachments_of_messages(ws, &[message.id])
+                .await?
+                .iter()
+                .map(|a| self.file_link(conversation.channel_id, secret, a))
+                .collect(),
+            _ => Vec::new(),
+        };
         let outbound = OutboundMessage {
             message_id: message.id.to_string(),
             conversation_id: conversation.id.to_string(),
@@ -246,8 +256,8 @@ impl Services {
                 language: t.language.clone(),
                 params: t.params.clone(),
             }),
+            attachments,
         };
-        let kind: ChannelKind = channel.to_domain()?.kind;
         let sent = match kind {
             ChannelKind::Api => {
                 let (Some(url), Some(secret)) = (channel.callback_url.as_deref(), channel.secret.as_deref()) else {

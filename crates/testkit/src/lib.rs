@@ -119,9 +119,10 @@ impl TestApp {
                 dir: attachments.path().to_path_buf(),
             };
         }
-        let services = Services::start(store, service, clock).expect("start services");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        service.public_url = format!("http://{addr}");
+        let services = Services::start(store, service, clock).expect("start services");
         let state = AppState {
             services: services.clone(),
             web: WebConfig {

@@ -230,3 +230,82 @@ async fn callbacks_to_names_that_resolve_privately_fail_at_once_with_the_reason(
         "given up at once, not retried"
     );
 }
+
+/// A file an agent sends on an API channel reaches the receiver as a signed,
+/// expiring link that serves the exact bytes; a forged or stale link does not.
+#[tokio::test]
+async fn an_agents_file_reaches_the_receiver_as_a_signed_link() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let conv = assigned_conversation(&app, &org).await;
+    let image = switchboard_testkit::media::png(12, 9, 4);
+    let r = org
+        .agent
+        .send_raw(
+            reqwest::Method::POST,
+            &org.path(&format!(
+                "/conversations/{conv}/attachments?filename=receipt.png&caption=Your%20receipt"
+            )),
+            Some("image/png"),
+            image.clone(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r["delivery_status"], "queued", "a file goes through the outbox");
+    let message = r["id"].as_str().unwrap().to_owned();
+    let call = eventually(Duration::from_secs(10), || async {
+        org.callback
+            .received()
+            .into_iter()
+            .find(|c| c.json()["message_id"] == message.as_str())
+    })
+    .await;
+    let body = call.json();
+    assert_eq!(body["text"], "Your receipt");
+    let file = &body["attachments"][0];
+    assert_eq!(
+        (file["filename"].clone(), file["mime"].clone()),
+        (json!("receipt.png"), json!("image/png"))
+    );
+    eventually(Duration::from_secs(10), || async {
+        (delivery_of(&org, &conv, &message).await.0 == "sent").then_some(())
+    })
+    .await;
+
+    // The link serves the bytes as a download, without any session.
+    let url = file["url"].as_str().unwrap().to_owned();
+    assert!(
+        url.starts_with(&format!("http://{}/hooks/api/{}/files/", app.addr, org.channel)),
+        "{url}"
+    );
+    let got = reqwest::get(&url).await.unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert!(
+        got.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(got.bytes().await.unwrap().to_vec(), image);
+
+    // Tampered, expired (even when correctly signed), or on another channel: refused.
+    let (base, query) = url.split_once('?').unwrap();
+    let expires: i64 = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("expires="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let forged = format!("{base}?expires={}&signature={}", expires + 1, "0".repeat(64));
+    assert_eq!(reqwest::get(&forged).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let attachment = base.rsplit('/').next().unwrap();
+    let past = switchboard_core::Millis(1_000);
+    let stale = format!(
+        "{base}?expires={}&signature={}",
+        past.0,
+        switchboard_channels::api::sign_file_link(&org.secret, attachment, past)
+    );
+    assert_eq!(reqwest::get(&stale).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let elsewhere = url.replace(&org.channel, &uuid::Uuid::now_v7().to_string());
+    assert_eq!(reqwest::get(&elsewhere).await.unwrap().status(), StatusCode::NOT_FOUND);
+}

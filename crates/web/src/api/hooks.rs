@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::http::header::CONTENT_TYPE;
 use schemars::JsonSchema;
 use serde::Serialize;
-use switchboard_core::{ChannelId, ChannelKind, ConversationId, MessageId};
+use switchboard_core::{AttachmentId, ChannelId, ChannelKind, ConversationId, MessageId};
 use switchboard_service::HookOutcome;
 
 use crate::AppState;
@@ -59,4 +59,32 @@ pub async fn receive(
         },
     };
     Ok(axum::Json(answer))
+}
+
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+pub struct FileLink {
+    /// When the link stops working (milliseconds since the epoch).
+    pub expires: i64,
+    /// Hex HMAC-SHA256 of `<attachment id>.<expires>`, keyed with the channel secret.
+    pub signature: String,
+}
+
+/// `GET /hooks/api/{channel_id}/files/{attachment_id}`: a file the business
+/// sent, fetched by the API channel's receiver with the signed link it got.
+pub async fn api_file(
+    State(s): State<AppState>,
+    Path((channel, attachment)): Path<(ChannelId, AttachmentId)>,
+    axum::extract::Query(link): axum::extract::Query<FileLink>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::response::Response> {
+    let record = s
+        .services
+        .api_channel_file(
+            channel,
+            attachment,
+            switchboard_core::Millis(link.expires),
+            &link.signature,
+        )
+        .await?;
+    crate::api::attachments::serve(&s, &record, true, &headers).await
 }

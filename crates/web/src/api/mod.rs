@@ -188,6 +188,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(p.clone(), "/api/v1/me/password", "changePassword", "session", "Change one's password (ends the user's other sessions)", || post(session::change_password))
             .req::<session::PasswordChange>(json!({"current_password": "correct horse battery", "new_password": "another long password"}))
             .no_content(),
+        ApiRoute::new(m.clone(), "/hooks/api/{channel_id}/files/{attachment_id}", "apiChannelFile", "hooks", "A file sent to an API channel's receiver, by the signed link in the callback (`?expires=&signature=`); 401 for a wrong signature, 403 once expired", || get(hooks::api_file))
+            .auth(RouteAuth::Signature),
         ApiRoute::new(p.clone(), "/hooks/{kind}/{channel_id}", "receiveHook", "hooks", "Provider webhook (signed)", || post(hooks::receive))
             .auth(RouteAuth::Signature)
             .req::<serde_json::Value>(json!({"message_id": "m-1", "contact": {"id": "c-1"}, "text": "hello"}))
