@@ -355,6 +355,36 @@ pub(crate) fn state_of(c: &Conversation) -> LifecycleState {
     }
 }
 
+/// A conversation just opened with `contact` on `channel`, in the state the
+/// lifecycle gave it (status, team, assignee, times).
+pub(crate) fn new_conversation(
+    ws: switchboard_core::WorkspaceId,
+    channel: ChannelId,
+    contact: ContactId,
+    state: LifecycleState,
+    now: Millis,
+) -> Conversation {
+    let mut c = Conversation {
+        id: ConversationId::new(),
+        workspace_id: ws,
+        channel_id: channel,
+        contact_id: contact,
+        team_id: None,
+        assignee_id: None,
+        status: state.status,
+        priority: Priority::Normal,
+        ticket: false,
+        tags: Vec::new(),
+        close_comment: None,
+        rating: None,
+        times: state.times,
+        snoozed_until: None,
+        updated_at: now,
+    };
+    set_state(&mut c, state, now);
+    c
+}
+
 pub(crate) fn set_state(c: &mut Conversation, s: LifecycleState, now: Millis) {
     c.status = s.status;
     c.assignee_id = s.assignee;

@@ -13,12 +13,12 @@ use switchboard_channels::{Inbound, InboundMessage, StatusUpdate};
 use switchboard_core::lifecycle::{self, Command, MessageAuthor};
 use switchboard_core::{
     ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
-    Direction, Message, MessageId, MessageKind, Millis, Priority, SenderKind, TeamId, WorkspaceId,
+    Direction, Message, MessageId, MessageKind, Millis, SenderKind, TeamId, WorkspaceId,
 };
 use switchboard_store::Exec;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::conversations::{activity_message, outgoing_text, set_state, state_of};
+use crate::conversations::{activity_message, new_conversation, outgoing_text, set_state, state_of};
 use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing::Router;
 use crate::{ServiceError, ServiceResult, Services};
@@ -614,24 +614,7 @@ impl Batch {
             )
         };
         let (state, activity) = lifecycle::open(route, now);
-        let mut c = Conversation {
-            id: ConversationId::new(),
-            workspace_id: channel.workspace_id,
-            channel_id: channel.id,
-            contact_id: contact,
-            team_id: None,
-            assignee_id: None,
-            status: state.status,
-            priority: Priority::Normal,
-            ticket: false,
-            tags: Vec::new(),
-            close_comment: None,
-            rating: None,
-            times: state.times,
-            snoozed_until: None,
-            updated_at: now,
-        };
-        set_state(&mut c, state, now);
+        let c = new_conversation(channel.workspace_id, channel.id, contact, state, now);
         let activity = activity_message(&c, activity, None, now);
         let id = c.id;
         self.opened.insert(id);

@@ -8,11 +8,9 @@ use serde::Deserialize;
 use switchboard_core::lifecycle::{self, Routed};
 use switchboard_core::permissions::Actor;
 use switchboard_core::validate::Invalid;
-use switchboard_core::{
-    ChannelId, ContactId, Conversation, ConversationId, Priority, Role, TeamId, TemplateId, WorkspaceId,
-};
+use switchboard_core::{ChannelId, ContactId, Conversation, Role, TeamId, TemplateId, WorkspaceId};
 
-use crate::conversations::{Outgoing, activity_message, queue_outgoing, resolve_outgoing, set_state};
+use crate::conversations::{Outgoing, activity_message, new_conversation, queue_outgoing, resolve_outgoing};
 use crate::{ServiceError, ServiceResult, Services};
 
 /// Start a conversation with a contact: give a `body` (a text) or a
@@ -107,24 +105,7 @@ impl Services {
             team,
         };
         let (state, opened) = lifecycle::open(Some(route), now);
-        let mut c = Conversation {
-            id: ConversationId::new(),
-            workspace_id: ws,
-            channel_id: req.channel_id,
-            contact_id,
-            team_id: None,
-            assignee_id: None,
-            status: state.status,
-            priority: Priority::Normal,
-            ticket: false,
-            tags: Vec::new(),
-            close_comment: None,
-            rating: None,
-            times: state.times,
-            snoozed_until: None,
-            updated_at: now,
-        };
-        set_state(&mut c, state, now);
+        let mut c = new_conversation(ws, req.channel_id, contact_id, state, now);
         tx.exec().insert_conversation(&c).await?;
         tx.exec().mark_assigned(ws, actor.user_id, now).await?;
         let activity = activity_message(&c, opened, Some(actor.user_id), now);
