@@ -92,9 +92,14 @@ impl Services {
             .into_iter()
             .find(|c| !c.status.is_closed())
         {
+            // Named only to someone who may open it.
+            let which = if actor.can_see(&crate::conversations::scope(&open)) {
+                format!(": {}", open.id)
+            } else {
+                " (with another team)".to_owned()
+            };
             return Err(ServiceError::Conflict(format!(
-                "the contact already has an open conversation on this channel: {}",
-                open.id
+                "the contact already has an open conversation on this channel{which}"
             )));
         }
         // Nobody has written yet: a channel with a messaging window has it closed.

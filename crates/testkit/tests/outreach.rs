@@ -609,6 +609,28 @@ async fn an_agent_starts_a_conversation_with_a_saved_contact() {
             r.body
         );
     }
+    // Once it is with another team, an agent of this one is not told its id.
+    let sales = org.admin.post(&org.path("/teams"), json!({"name": "Sales"})).await;
+    let (sue, sue_id) = sign_in_member(&app, &org, "sue@acme.test", "agent", json!([sales["id"]])).await;
+    org.set_online(&sue, &sue_id).await;
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{conv}/assign")),
+            json!({"user_id": sue_id, "team_id": sales["id"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = org
+        .agent
+        .post(&start, json!({"channel_id": org.channel, "body": "Hello again"}))
+        .await;
+    assert_error(&r, 409, "conflict", None);
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(
+        !message.contains(&conv) && message.contains("another team"),
+        "{message}"
+    );
     // The customer's answer lands in it.
     let answer = org.customer_says(&app, "in-2", "cust-1", "On my way").await;
     assert_eq!(answer["conversation_id"], conv.as_str());
