@@ -186,6 +186,25 @@ impl Browser {
         panic!("no {css} containing {needle:?} appeared");
     }
 
+    /// Put `bytes` in a file named `*<suffix>` and choose it in the file
+    /// input `css` (clearing an earlier choice). Keep the returned file
+    /// until the page has uploaded it.
+    pub async fn choose_file(&self, css: &str, suffix: &str, bytes: &[u8]) -> tempfile::NamedTempFile {
+        let file = tempfile::Builder::new().suffix(suffix).tempfile().expect("temp file");
+        std::fs::write(file.path(), bytes).expect("write temp file");
+        let input = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        input.clear().await.expect("clear the file input");
+        input
+            .send_keys(&file.path().display().to_string())
+            .await
+            .expect("choose file");
+        file
+    }
+
     /// Wait until an element matching `css` exists.
     pub async fn wait_for(&self, css: &str) {
         self.client

@@ -189,36 +189,20 @@ async fn a_support_day_in_the_browser() {
     visitor.wait_for_text("#messages li", "Thanks for waiting").await;
 
     // And an image.
-    let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
-    std::fs::write(photo.path(), switchboard_testkit::media::png(32, 24, 1)).unwrap();
-    agent_browser
-        .client
-        .find(Locator::Css("#composer-file"))
-        .await
-        .unwrap()
-        .send_keys(&photo.path().display().to_string())
-        .await
-        .unwrap();
+    let _photo = agent_browser
+        .choose_file("#composer-file", ".png", &switchboard_testkit::media::png(32, 24, 1))
+        .await;
     agent_browser.click("#composer-send").await;
     agent_browser.wait_for("#messages li.out img.preview").await;
 
     // A quick reply with a new image uploaded from the picker (posted
     // nowhere until the quick reply is sent), then sent from it.
-    let catalogue = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
     let catalogue_png = switchboard_testkit::media::png(40, 30, 2);
-    std::fs::write(catalogue.path(), &catalogue_png).unwrap();
     agent_browser.click("#quick-replies-open").await;
     agent_browser.click("#qr-new summary").await;
     agent_browser.fill("#qr-shortcut", "photo").await;
     agent_browser.fill("#qr-text", "Here is the photo again").await;
-    agent_browser
-        .client
-        .find(Locator::Css("#qr-file"))
-        .await
-        .unwrap()
-        .send_keys(&catalogue.path().display().to_string())
-        .await
-        .unwrap();
+    let _catalogue = agent_browser.choose_file("#qr-file", ".png", &catalogue_png).await;
     agent_browser.click("#qr-form button[type=submit]").await;
     agent_browser.wait_for_text("#toasts", "Quick reply created").await;
     agent_browser.wait_for_text("#qr-list li", "/photo").await;

@@ -348,12 +348,9 @@ async fn an_admin_creates_a_quick_reply_with_a_file() {
     browser.wait_for("#admin-list form #f-file").await;
     browser.fill("#f-shortcut", "welcome-pack").await;
     browser.fill("#f-text", "Here is our welcome pack.").await;
-    let too_big = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
     let mut bytes = switchboard_testkit::media::png(8, 8, 1);
     bytes.resize(6 * 1024 * 1024, 0);
-    std::fs::write(too_big.path(), bytes).unwrap();
-    let file = browser.client.find(Locator::Css("#f-file")).await.unwrap();
-    file.send_keys(&too_big.path().display().to_string()).await.unwrap();
+    let _too_big = browser.choose_file("#f-file", ".png", &bytes).await;
     browser.click("#admin-list form button[type=submit]").await;
     let error = browser
         .wait_for_text("#admin-list form [data-error-for=file]", "MB")
@@ -361,18 +358,9 @@ async fn an_admin_creates_a_quick_reply_with_a_file() {
     assert!(error.contains("5 MB"), "{error}");
     assert_eq!(browser.value("#f-shortcut").await, "welcome-pack");
 
-    let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
-    std::fs::write(photo.path(), switchboard_testkit::media::png(16, 16, 2)).unwrap();
-    browser
-        .client
-        .find(Locator::Css("#f-file"))
-        .await
-        .unwrap()
-        .clear()
-        .await
-        .unwrap();
-    let file = browser.client.find(Locator::Css("#f-file")).await.unwrap();
-    file.send_keys(&photo.path().display().to_string()).await.unwrap();
+    let _photo = browser
+        .choose_file("#f-file", ".png", &switchboard_testkit::media::png(16, 16, 2))
+        .await;
     browser.submit("#admin-list form button[type=submit]").await;
     let list = org.admin.get(&org.path("/quick-replies")).await;
     let item = list["items"]

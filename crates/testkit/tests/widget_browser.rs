@@ -38,10 +38,9 @@ async fn a_visitor_on_another_site_chats_with_an_agent() {
     browser.wait_for_text("#messages li.in", "order #42").await;
 
     // And a photo of the parcel label.
-    let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
-    std::fs::write(photo.path(), switchboard_testkit::media::png(24, 16, 0)).unwrap();
-    let input = browser.client.find(Locator::Css("#file")).await.unwrap();
-    input.send_keys(&photo.path().display().to_string()).await.unwrap();
+    let _photo = browser
+        .choose_file("#file", ".png", &switchboard_testkit::media::png(24, 16, 0))
+        .await;
     browser
         .client
         .wait()

@@ -661,7 +661,9 @@ impl Exec<'_> {
         .await
     }
 
-    pub async fn insert_audit(&mut self, e: &AuditEntry<'_>, now: Millis) -> Result<()> {
+    /// Append an entry to the audit log; its id.
+    pub async fn insert_audit(&mut self, e: &AuditEntry<'_>, now: Millis) -> Result<String> {
+        let id = switchboard_core::AuditId::new().to_string();
         self.execute(
             Query::insert()
                 .into_table(AuditLog::Table)
@@ -676,7 +678,7 @@ impl Exec<'_> {
                     AuditLog::CreatedAt,
                 ])
                 .values_panic([
-                    switchboard_core::AuditId::new().to_string().into(),
+                    id.clone().into(),
                     e.workspace_id.map(|w| w.to_string()).into(),
                     e.actor_id.map(|u| u.to_string()).into(),
                     e.action.into(),
@@ -687,7 +689,7 @@ impl Exec<'_> {
                 ]),
         )
         .await?;
-        Ok(())
+        Ok(id)
     }
 
     /// Audit actions recorded for a workspace, newest first.

@@ -4,7 +4,7 @@
 //! and bot session through the foreign keys' `ON DELETE CASCADE`.
 
 use sea_query::{Expr, LockBehavior, LockType, Order, Query};
-use switchboard_core::{AuditId, ConversationStatus, Millis, WorkspaceId};
+use switchboard_core::{ConversationStatus, Millis, WorkspaceId};
 
 use crate::schema::*;
 use crate::{Exec, Result};
@@ -188,32 +188,17 @@ impl Exec<'_> {
             .await?;
             return Ok(id.to_owned());
         }
-        let id = AuditId::new().to_string();
-        self.execute(
-            Query::insert()
-                .into_table(AuditLog::Table)
-                .columns([
-                    AuditLog::Id,
-                    AuditLog::WorkspaceId,
-                    AuditLog::ActorId,
-                    AuditLog::Action,
-                    AuditLog::TargetKind,
-                    AuditLog::TargetId,
-                    AuditLog::Details,
-                    AuditLog::CreatedAt,
-                ])
-                .values_panic([
-                    id.clone().into(),
-                    ws.to_string().into(),
-                    Option::<String>::None.into(),
-                    action.into(),
-                    "workspace".into(),
-                    ws.to_string().into(),
-                    details.to_string().into(),
-                    now.0.into(),
-                ]),
+        self.insert_audit(
+            &crate::AuditEntry {
+                workspace_id: Some(ws),
+                actor_id: None,
+                action,
+                target_kind: Some("workspace"),
+                target_id: Some(ws.to_string()),
+                details: details.clone(),
+            },
+            now,
         )
-        .await?;
-        Ok(id)
+        .await
     }
 }
