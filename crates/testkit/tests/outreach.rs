@@ -95,6 +95,26 @@ async fn sent(org: &Org, conv: &str, message: &str) {
     .await;
 }
 
+/// Close `conversation` with `status` and give its contact and the path
+/// that starts a new conversation with them.
+async fn closed_with_start(org: &Org, conversation: &str, status: &str) -> (String, String) {
+    let view = org
+        .admin
+        .get(&org.path(&format!("/conversations/{conversation}")))
+        .await;
+    let contact = view["contact_id"].as_str().unwrap().to_owned();
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{conversation}/status")),
+            json!({"status": status}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let start = org.path(&format!("/contacts/{contact}/conversations"));
+    (contact, start)
+}
+
 async fn sign_in_member(app: &TestApp, org: &Org, email: &str, role: &str, teams: Value) -> (ApiClient, String) {
     let r = org
         .admin
@@ -517,17 +537,7 @@ async fn an_agent_starts_a_conversation_with_a_saved_contact() {
     // The customer wrote once; that chat was closed.
     let hook = org.customer_says(&app, "in-1", "cust-1", "hello").await;
     let old = hook["conversation_id"].as_str().unwrap().to_owned();
-    let old_view = org.admin.get(&org.path(&format!("/conversations/{old}"))).await;
-    let contact = old_view["contact_id"].as_str().unwrap().to_owned();
-    let r = org
-        .admin
-        .post(
-            &org.path(&format!("/conversations/{old}/status")),
-            json!({"status": "resolved"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let start = org.path(&format!("/contacts/{contact}/conversations"));
+    let (contact, start) = closed_with_start(&org, &old, "resolved").await;
     let ws: WorkspaceId = org.ws.parse().unwrap();
     let mut events = app.services.events().subscribe(ws, None).live;
 
@@ -647,19 +657,7 @@ async fn a_started_conversation_can_open_with_a_template() {
     let template = order_update(&org).await;
     let hook = org.customer_says(&app, "in-1", "cust-7", "hello").await;
     let old = hook["conversation_id"].as_str().unwrap().to_owned();
-    let contact = org.admin.get(&org.path(&format!("/conversations/{old}"))).await["contact_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = org
-        .admin
-        .post(
-            &org.path(&format!("/conversations/{old}/status")),
-            json!({"status": "abandoned"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let start = org.path(&format!("/contacts/{contact}/conversations"));
+    let (_, start) = closed_with_start(&org, &old, "abandoned").await;
     let r = org
         .admin
         .post(
@@ -737,22 +735,7 @@ async fn starting_a_conversation_needs_an_identity_on_the_channel_and_reach() {
     .await;
     assert_eq!(hook.status, 200, "{:?}", hook.body);
     let billing_conv = hook["conversation_id"].as_str().unwrap().to_owned();
-    let payer = org
-        .admin
-        .get(&org.path(&format!("/conversations/{billing_conv}")))
-        .await["contact_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = org
-        .admin
-        .post(
-            &org.path(&format!("/conversations/{billing_conv}/status")),
-            json!({"status": "resolved"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    let start_payer = org.path(&format!("/contacts/{payer}/conversations"));
+    let (_, start_payer) = closed_with_start(&org, &billing_conv, "resolved").await;
 
     // Ana is not in Billing: its channel is out of her reach.
     let r = org
@@ -850,18 +833,7 @@ async fn a_channel_without_a_callback_cannot_start_a_conversation() {
     let org = Org::create(&app).await;
     let hook = org.customer_says(&app, "in-1", "cust-1", "hello").await;
     let conv = hook["conversation_id"].as_str().unwrap().to_owned();
-    let contact = org.admin.get(&org.path(&format!("/conversations/{conv}"))).await["contact_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let r = org
-        .admin
-        .post(
-            &org.path(&format!("/conversations/{conv}/status")),
-            json!({"status": "resolved"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
+    let (_, start) = closed_with_start(&org, &conv, "resolved").await;
     let r = org
         .admin
         .patch(
@@ -872,10 +844,7 @@ async fn a_channel_without_a_callback_cannot_start_a_conversation() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     let r = org
         .admin
-        .post(
-            &org.path(&format!("/contacts/{contact}/conversations")),
-            json!({"channel_id": org.channel, "body": "Hello"}),
-        )
+        .post(&start, json!({"channel_id": org.channel, "body": "Hello"}))
         .await;
     assert_error(&r, 409, "conflict", None);
     assert!(r.body["error"]["message"].as_str().unwrap().contains("callback"));
