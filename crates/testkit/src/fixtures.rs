@@ -80,6 +80,28 @@ impl Org {
         reply.body
     }
 
+    /// A new member of the workspace, signed in: their client and user id
+    /// (password `member password 1`).
+    pub async fn member(
+        &self,
+        app: &TestApp,
+        email: &str,
+        name: &str,
+        role: &str,
+        teams: &[&str],
+    ) -> (ApiClient, String) {
+        let r = self
+            .admin
+            .post(
+                &self.path("/users"),
+                json!({"email": email, "name": name, "password": "member password 1", "role": role, "team_ids": teams}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        let id = r["id"].as_str().expect("user id").to_owned();
+        (ApiClient::login(app, email, "member password 1").await, id)
+    }
+
     pub async fn set_online(&self, client: &ApiClient, user_id: &str) {
         let r = client
             .patch(

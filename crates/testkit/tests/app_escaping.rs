@@ -9,7 +9,7 @@
 use serde_json::json;
 use switchboard_testkit::TestApp;
 use switchboard_testkit::browser::Browser;
-use switchboard_testkit::client::{ApiClient, post_hook};
+use switchboard_testkit::client::post_hook;
 use switchboard_testkit::fixtures::Org;
 
 const EVIL_NAME: &str = r#"Eve <img src=x onerror="window.__xss=1"><script>window.__xss=2</script>"#;
@@ -70,15 +70,9 @@ async fn hostile_names_and_messages_are_text_on_every_page() {
     assert_eq!(r.status, 200, "{:?}", r.body);
 
     // A supervisor whose name is markup.
-    let r = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": "sid@acme.test", "name": EVIL_SUPERVISOR, "password": "supervisor pass", "role": "supervisor", "team_ids": [org.team]}),
-        )
+    let (sid, _) = org
+        .member(&app, "sid@acme.test", EVIL_SUPERVISOR, "supervisor", &[&org.team])
         .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let sid = ApiClient::login(&app, "sid@acme.test", "supervisor pass").await;
 
     // The agent's list and conversation.
     browser.sign_in(&app, "ana@acme.test", "agent password 1").await;

@@ -12,28 +12,23 @@ use switchboard_testkit::{TestApp, TestOptions};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-async fn member(app: &TestApp, org: &Org, email: &str, team: &str) -> (ApiClient, String) {
-    let r = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": email, "name": email, "password": "member password 1", "role": "agent", "team_ids": [team]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    (
-        ApiClient::login(app, email, "member password 1").await,
-        r["id"].as_str().unwrap().to_owned(),
-    )
-}
-
 #[tokio::test]
 async fn team_members_get_a_customer_message_and_other_teams_do_not() {
     let app = TestApp::spawn().await;
     let org = Org::create(&app).await;
-    let (bob, _) = member(&app, &org, "bob@acme.test", &org.team).await;
+    let (bob, _) = org
+        .member(&app, "bob@acme.test", "bob@acme.test", "agent", &[&org.team])
+        .await;
     let sales = org.admin.post(&org.path("/teams"), json!({"name": "Sales"})).await;
-    let (sam, _) = member(&app, &org, "sam@acme.test", sales["id"].as_str().unwrap()).await;
+    let (sam, _) = org
+        .member(
+            &app,
+            "sam@acme.test",
+            "sam@acme.test",
+            "agent",
+            &[sales["id"].as_str().unwrap()],
+        )
+        .await;
 
     let mut ana_events = EventStream::connect(&app, &org.agent, &org.ws, None).await.unwrap();
     let mut bob_events = EventStream::connect(&app, &bob, &org.ws, None).await.unwrap();

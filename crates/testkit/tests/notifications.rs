@@ -17,21 +17,6 @@ use switchboard_testkit::{TestApp, eventually};
 const WAIT: Duration = Duration::from_secs(5);
 const QUESTION: &str = "How would you rate this conversation? Reply with a number from 1 (poor) to 5 (excellent).";
 
-async fn member(app: &TestApp, org: &Org, email: &str, name: &str, role: &str, team: &str) -> (ApiClient, String) {
-    let r = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": email, "name": name, "password": "member password 1", "role": role, "team_ids": [team]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    (
-        ApiClient::login(app, email, "member password 1").await,
-        r["id"].as_str().unwrap().to_owned(),
-    )
-}
-
 async fn post_message(client: &ApiClient, org: &Org, conversation: &str, kind: &str, body: &str) -> Value {
     let r = client
         .post(
@@ -79,22 +64,30 @@ fn ids(page: &Value) -> Vec<&str> {
 async fn a_mention_notifies_that_member_alone_who_reads_and_marks_their_own() {
     let app = TestApp::spawn().await;
     let org = Org::create(&app).await;
-    let (alice, alice_id) = member(&app, &org, "alice@acme.test", "Alice Smith", "agent", &org.team).await;
+    let (alice, alice_id) = org
+        .member(&app, "alice@acme.test", "Alice Smith", "agent", &[&org.team])
+        .await;
     // A shorter name that "@Alice Smith" also starts with.
-    let (other_alice, _) = member(&app, &org, "alice.b@acme.test", "Alice", "agent", &org.team).await;
-    let (bob, _) = member(&app, &org, "bob@acme.test", "Bob Builder", "agent", &org.team).await;
-    let (sam, sam_id) = member(&app, &org, "sam@acme.test", "Sam Supervisor", "supervisor", &org.team).await;
+    let (other_alice, _) = org
+        .member(&app, "alice.b@acme.test", "Alice", "agent", &[&org.team])
+        .await;
+    let (bob, _) = org
+        .member(&app, "bob@acme.test", "Bob Builder", "agent", &[&org.team])
+        .await;
+    let (sam, sam_id) = org
+        .member(&app, "sam@acme.test", "Sam Supervisor", "supervisor", &[&org.team])
+        .await;
     // Mentioned, but in another team: cannot see the chat, so not notified.
     let sales = org.admin.post(&org.path("/teams"), json!({"name": "Sales"})).await;
-    let (otto, _) = member(
-        &app,
-        &org,
-        "otto@acme.test",
-        "Otto Sales",
-        "agent",
-        sales["id"].as_str().unwrap(),
-    )
-    .await;
+    let (otto, _) = org
+        .member(
+            &app,
+            "otto@acme.test",
+            "Otto Sales",
+            "agent",
+            &[sales["id"].as_str().unwrap()],
+        )
+        .await;
 
     let hook = org.customer_says(&app, "in-1", "cust-1", "my parcel is late").await;
     let conversation = hook["conversation_id"].as_str().unwrap().to_owned();
@@ -263,7 +256,9 @@ async fn a_mention_notifies_that_member_alone_who_reads_and_marks_their_own() {
 async fn assignments_by_someone_else_notify_the_new_owner() {
     let app = TestApp::spawn().await;
     let org = Org::create(&app).await;
-    let (bob, bob_id) = member(&app, &org, "bob@acme.test", "Bob Builder", "agent", &org.team).await;
+    let (bob, bob_id) = org
+        .member(&app, "bob@acme.test", "Bob Builder", "agent", &[&org.team])
+        .await;
     let hook = org.customer_says(&app, "in-1", "cust-1", "hello").await;
     let conversation = hook["conversation_id"].as_str().unwrap().to_owned();
     let mut ana_events = EventStream::connect(&app, &org.agent, &org.ws, None).await.unwrap();

@@ -115,19 +115,6 @@ async fn closed_with_start(org: &Org, conversation: &str, status: &str) -> (Stri
     (contact, start)
 }
 
-async fn sign_in_member(app: &TestApp, org: &Org, email: &str, role: &str, teams: Value) -> (ApiClient, String) {
-    let r = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": email, "name": email, "password": "member password 1", "role": role, "team_ids": teams}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let id = r["id"].as_str().unwrap().to_owned();
-    (ApiClient::login(app, email, "member password 1").await, id)
-}
-
 #[tokio::test]
 async fn a_template_reaches_the_callback_with_its_name_language_and_values() {
     let app = TestApp::spawn().await;
@@ -304,14 +291,18 @@ async fn templates_follow_the_rules_of_the_workspace_the_channel_and_the_placeho
     assert_eq!(count().await, before, "nothing was stored");
 
     // Only the assigned agent (or an admin) sends, as for a text.
-    let (bob, _) = sign_in_member(&app, &org, "bob@acme.test", "agent", json!([org.team])).await;
+    let (bob, _) = org
+        .member(&app, "bob@acme.test", "bob@acme.test", "agent", &[&org.team])
+        .await;
     for body in [
         json!({"kind": "text", "body": "I can help"}),
         json!({"kind": "template", "template_id": template, "params": ["Carla", "A-1"]}),
     ] {
         assert_error(&post(&bob, body).await, 403, "forbidden", None);
     }
-    let (sam, _) = sign_in_member(&app, &org, "sam@acme.test", "supervisor", json!([org.team])).await;
+    let (sam, _) = org
+        .member(&app, "sam@acme.test", "sam@acme.test", "supervisor", &[&org.team])
+        .await;
     let r = post(
         &sam,
         json!({"kind": "template", "template_id": template, "params": ["Carla", "A-1"]}),
@@ -621,7 +612,15 @@ async fn an_agent_starts_a_conversation_with_a_saved_contact() {
     }
     // Once it is with another team, an agent of this one is not told its id.
     let sales = org.admin.post(&org.path("/teams"), json!({"name": "Sales"})).await;
-    let (sue, sue_id) = sign_in_member(&app, &org, "sue@acme.test", "agent", json!([sales["id"]])).await;
+    let (sue, sue_id) = org
+        .member(
+            &app,
+            "sue@acme.test",
+            "sue@acme.test",
+            "agent",
+            &[sales["id"].as_str().unwrap()],
+        )
+        .await;
     org.set_online(&sue, &sue_id).await;
     let r = org
         .admin
@@ -744,13 +743,29 @@ async fn starting_a_conversation_needs_an_identity_on_the_channel_and_reach() {
         .await;
     assert_error(&r, 404, "not_found", None);
     // A supervisor of Billing does not write to customers.
-    let (sam, _) = sign_in_member(&app, &org, "sam@acme.test", "supervisor", json!([billing["id"]])).await;
+    let (sam, _) = org
+        .member(
+            &app,
+            "sam@acme.test",
+            "sam@acme.test",
+            "supervisor",
+            &[billing["id"].as_str().unwrap()],
+        )
+        .await;
     let r = sam
         .post(&start_payer, json!({"channel_id": billing_channel, "body": "Hello"}))
         .await;
     assert_error(&r, 403, "forbidden", None);
     // A Billing agent may.
-    let (bea, bea_id) = sign_in_member(&app, &org, "bea@acme.test", "agent", json!([billing["id"]])).await;
+    let (bea, bea_id) = org
+        .member(
+            &app,
+            "bea@acme.test",
+            "bea@acme.test",
+            "agent",
+            &[billing["id"].as_str().unwrap()],
+        )
+        .await;
     let r = bea
         .post(&start_payer, json!({"channel_id": billing_channel, "body": "Hello"}))
         .await;

@@ -11,18 +11,6 @@ use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::media::png;
 
 /// Add a member with this role and teams, signed in.
-async fn member(app: &TestApp, org: &Org, email: &str, role: &str, teams: &[&str]) -> ApiClient {
-    let r = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": email, "name": email, "password": "member password 1", "role": role, "team_ids": teams}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    ApiClient::login(app, email, "member password 1").await
-}
-
 async fn create(client: &ApiClient, org: &Org, body: Value) -> Reply {
     client.post(&org.path("/quick-replies"), body).await
 }
@@ -55,8 +43,14 @@ async fn scopes_decide_who_sees_and_who_changes_a_quick_reply() {
     let org = Org::create(&app).await;
     let sales = org.admin.post(&org.path("/teams"), json!({"name": "Sales"})).await;
     let sales = sales["id"].as_str().unwrap().to_owned();
-    let sam = member(&app, &org, "sam@acme.test", "supervisor", &[&org.team]).await;
-    let bo = member(&app, &org, "bo@acme.test", "agent", &[&sales]).await;
+    let sam = org
+        .member(&app, "sam@acme.test", "sam@acme.test", "supervisor", &[&org.team])
+        .await
+        .0;
+    let bo = org
+        .member(&app, "bo@acme.test", "bo@acme.test", "agent", &[&sales])
+        .await
+        .0;
 
     // An agent keeps personal quick replies, seen by nobody else.
     let hello = create(
@@ -166,7 +160,7 @@ async fn scopes_decide_who_sees_and_who_changes_a_quick_reply() {
 async fn shortcuts_are_unique_within_their_owner_and_validated() {
     let app = TestApp::spawn().await;
     let org = Org::create(&app).await;
-    let bo = member(&app, &org, "bo@acme.test", "agent", &[]).await;
+    let bo = org.member(&app, "bo@acme.test", "bo@acme.test", "agent", &[]).await.0;
     let thanks = |scope: &str| {
         let mut body = json!({"scope": scope, "shortcut": "thanks", "text": "Thank you!"});
         if scope == "team" {
@@ -292,7 +286,7 @@ async fn a_quick_reply_carries_an_attachment_its_users_can_download() {
     let app = TestApp::spawn().await;
     let org = Org::create(&app).await;
     // Bo is in no team: the Support conversation is out of his reach.
-    let bo = member(&app, &org, "bo@acme.test", "agent", &[]).await;
+    let bo = org.member(&app, "bo@acme.test", "bo@acme.test", "agent", &[]).await.0;
     let hook = org.customer_says(&app, "m-1", "carla", "hello").await;
     let upload = org
         .admin
@@ -437,7 +431,10 @@ async fn a_quick_reply_is_sent_with_its_file_as_one_message() {
 
     // Someone else's personal quick reply, an unknown one: 404. A supervisor
     // who may see the chat does not write to the customer: 403.
-    let sam = member(&app, &org, "sam@acme.test", "supervisor", &[&org.team]).await;
+    let sam = org
+        .member(&app, "sam@acme.test", "sam@acme.test", "supervisor", &[&org.team])
+        .await
+        .0;
     assert_status(&sam.post(&send(&with_file["id"]), json!({})).await, 404, "not_found");
     assert_status(
         &org.agent
@@ -479,8 +476,11 @@ async fn a_file_uploaded_for_a_quick_reply_is_posted_nowhere_and_reaches_only_it
     let app = TestApp::spawn().await;
     let org = Org::create(&app).await;
     org.set_online(&org.agent, &org.agent_id).await;
-    let bo = member(&app, &org, "bo@acme.test", "agent", &[]).await;
-    let sam = member(&app, &org, "sam@acme.test", "supervisor", &[&org.team]).await;
+    let bo = org.member(&app, "bo@acme.test", "bo@acme.test", "agent", &[]).await.0;
+    let sam = org
+        .member(&app, "sam@acme.test", "sam@acme.test", "supervisor", &[&org.team])
+        .await
+        .0;
     let hook = org.customer_says(&app, "m-1", "carla", "what do you charge?").await;
     let conversation = hook["conversation_id"].as_str().unwrap().to_owned();
     let history = org.path(&format!("/conversations/{conversation}/messages"));

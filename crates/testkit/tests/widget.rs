@@ -457,15 +457,9 @@ async fn the_visitor_sees_when_the_agent_has_read_their_messages() {
     assert_eq!(statuses(before), [Value::Null], "not read yet");
 
     // A supervisor of the team may look, but reading is the assignee's.
-    let r = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": "sam@acme.test", "name": "Sam", "password": "supervisor pass", "role": "supervisor", "team_ids": [org.team]}),
-        )
+    let (sam, _) = org
+        .member(&app, "sam@acme.test", "Sam", "supervisor", &[&org.team])
         .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let sam = switchboard_testkit::client::ApiClient::login(&app, "sam@acme.test", "supervisor pass").await;
     let read = org.path(&format!("/conversations/{conversation}/read"));
     let r = sam.post(&read, json!(null)).await;
     assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"), "{:?}", r.body);

@@ -87,7 +87,7 @@ function build(area) {
   const form = area.form;
   const box = document.createElement("fieldset");
   box.className = "routing-editor";
-  box.append(Object.assign(document.createElement("legend"), { textContent: "Business hours" }));
+  box.append(Object.assign(document.createElement("legend"), { textContent: "Hours and routing" }));
 
   const modes = [
     ["always", "Always open"],
