@@ -67,6 +67,10 @@ impl From<StoreError> for ServiceError {
                 ServiceError::Conflict(format!("a record with the same {what} already exists"))
             }
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => ServiceError::Unavailable,
+            StoreError::Durability(e) => {
+                tracing::error!(error = %e, "a commit could not be made durable");
+                ServiceError::Unavailable
+            }
             other => ServiceError::Internal(other.to_string()),
         }
     }

@@ -15,7 +15,7 @@ use switchboard_core::{
     ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
     Direction, Message, MessageId, MessageKind, Millis, SenderKind, TeamId, WorkspaceId,
 };
-use switchboard_store::Exec;
+use switchboard_store::{Durability, Exec};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conversations::{activity_message, new_conversation, outgoing_text, set_state, state_of};
@@ -163,12 +163,26 @@ impl Ingestor {
     }
 }
 
+/// Batches committed but not yet answered: the committer stores the next
+/// batch while the disk syncs these.
+const BATCHES_AWAITING_SYNC: usize = 8;
+
+/// A committed batch waiting to be on disk before it is answered.
+struct Committed {
+    replies: Vec<oneshot::Sender<ServiceResult<IngestOutcome>>>,
+    results: Vec<ServiceResult<IngestOutcome>>,
+    changes: Vec<Change>,
+    durability: Durability,
+}
+
 pub(crate) fn spawn_committer(services: Services, rx: IngestReceiver) {
     let batch_max = services.inner.ingest.batch_max;
-    // The committer holds only a weak link, so dropping the services (tests)
-    // lets the task end.
+    // The tasks hold only a weak link, so dropping the services (tests)
+    // lets them end.
     let weak = std::sync::Arc::downgrade(&services.inner);
     drop(services);
+    let (committed, awaiting_sync) = mpsc::channel(BATCHES_AWAITING_SYNC);
+    spawn_acknowledger(weak.clone(), awaiting_sync);
     tokio::spawn(async move {
         let mut rx = rx.0;
         let mut batch = Vec::with_capacity(batch_max);
@@ -184,23 +198,31 @@ pub(crate) fn spawn_committer(services: Services, rx: IngestReceiver) {
             let services = Services { inner };
             let items: Vec<(ChannelCtx, InboundMessage)> =
                 batch.iter().map(|i| (i.channel.clone(), i.message.clone())).collect();
-            let results = std::panic::AssertUnwindSafe(commit_batch(&services, &items))
+            let stored = std::panic::AssertUnwindSafe(commit_batch(&services, &items))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| {
                     tracing::error!("ingest batch panicked; answering its requests with an error");
                     Err(ServiceError::Internal("ingest failed".into()))
                 });
-            match results {
-                Ok(results) => {
-                    for (item, result) in batch.drain(..).zip(results) {
-                        let _ = item.reply.send(result);
+            drop(services);
+            let replies: Vec<_> = batch.drain(..).map(|i| i.reply).collect();
+            match stored {
+                Ok((results, changes, durability)) => {
+                    let batch = Committed {
+                        replies,
+                        results,
+                        changes,
+                        durability,
+                    };
+                    if committed.send(batch).await.is_err() {
+                        break;
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, size = batch.len(), "ingest batch not committed");
-                    for item in batch.drain(..) {
-                        let _ = item.reply.send(Err(ServiceError::Unavailable));
+                    tracing::warn!(error = %e, size = replies.len(), "ingest batch not committed");
+                    for reply in replies {
+                        let _ = reply.send(Err(ServiceError::Unavailable));
                     }
                 }
             }
@@ -208,34 +230,57 @@ pub(crate) fn spawn_committer(services: Services, rx: IngestReceiver) {
     });
 }
 
-/// Store a batch and publish what it changed once it is durable.
+/// Answer committed batches in commit order, each once it is on disk, and
+/// publish what it changed.
+fn spawn_acknowledger(weak: std::sync::Weak<crate::Inner>, mut awaiting_sync: mpsc::Receiver<Committed>) {
+    tokio::spawn(async move {
+        while let Some(batch) = awaiting_sync.recv().await {
+            match batch.durability.wait().await {
+                Ok(()) => {
+                    if let Some(inner) = weak.upgrade() {
+                        publish(&Services { inner }, batch.changes);
+                    }
+                    for (reply, result) in batch.replies.into_iter().zip(batch.results) {
+                        let _ = reply.send(result);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, size = batch.replies.len(), "ingest batch not known to be on disk");
+                    for reply in batch.replies {
+                        let _ = reply.send(Err(ServiceError::Unavailable));
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Outcomes, in order, what to publish, and when it is on disk.
+type StoredBatch = (Vec<ServiceResult<IngestOutcome>>, Vec<Change>, Durability);
+
+/// Store a batch; its outcomes may be reported, and its changes published,
+/// once the returned [`Durability`] is waited for.
 ///
 /// The batch is stored as a set first: one transaction, a few statements
 /// for the whole batch (each statement costs a driver round trip, which is
 /// what limited ingest). If any of it fails, it is rolled back and stored
 /// again message by message, each in its own savepoint, so one bad message
 /// does not fail the others.
-async fn commit_batch(
-    services: &Services,
-    items: &[(ChannelCtx, InboundMessage)],
-) -> ServiceResult<Vec<ServiceResult<IngestOutcome>>> {
+async fn commit_batch(services: &Services, items: &[(ChannelCtx, InboundMessage)]) -> ServiceResult<StoredBatch> {
     let now = services.now();
     let mut tx = services.store().begin().await?;
-    let (results, changes) = match ingest_set(&mut tx.exec(), items, now, services.config().delivery_max_attempts).await
-    {
+    match ingest_set(&mut tx.exec(), items, now, services.config().delivery_max_attempts).await {
         Ok((outcomes, changes)) => {
-            tx.commit().await?;
-            (outcomes.into_iter().map(Ok).collect(), changes)
+            let durability = tx.commit_unsynced().await?;
+            Ok((outcomes.into_iter().map(Ok).collect(), changes, durability))
         }
         Err(e) => {
             tx.rollback().await?;
             services.inner.ingest.fallbacks.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(error = %e, size = items.len(), "batched ingest failed; storing message by message");
-            commit_each(services, items, now).await?
+            commit_each(services, items, now).await
         }
-    };
-    publish(services, changes);
-    Ok(results)
+    }
 }
 
 /// The fallback: one transaction, each message in its own savepoint.
@@ -243,7 +288,7 @@ async fn commit_each(
     services: &Services,
     items: &[(ChannelCtx, InboundMessage)],
     now: Millis,
-) -> ServiceResult<(Vec<ServiceResult<IngestOutcome>>, Vec<Change>)> {
+) -> ServiceResult<StoredBatch> {
     let mut tx = services.store().begin().await?;
     let mut results = Vec::with_capacity(items.len());
     let mut changes = Vec::new();
@@ -278,8 +323,8 @@ async fn commit_each(
         };
         results.push(result);
     }
-    tx.commit().await?;
-    Ok((results, changes))
+    let durability = tx.commit_unsynced().await?;
+    Ok((results, changes, durability))
 }
 
 /// Published only once durable, in the order they happened.

@@ -7,7 +7,10 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, FromRow, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
+use std::sync::Arc;
+
 use crate::Result;
+use crate::durable::{Durability, WalSync};
 
 /// Row types that decode from both backends.
 pub trait Rows: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
@@ -82,14 +85,16 @@ impl Exec<'_> {
 
 /// An open write transaction (or a savepoint inside one).
 pub enum Tx<'c> {
-    Sqlite(Transaction<'c, Sqlite>),
+    /// With the WAL to sync once it commits (top-level transactions of a
+    /// durable store; `None` for savepoints).
+    Sqlite(Transaction<'c, Sqlite>, Option<Arc<WalSync>>),
     Postgres(Transaction<'c, Postgres>),
 }
 
 impl Tx<'_> {
     pub fn exec(&mut self) -> Exec<'_> {
         match self {
-            Tx::Sqlite(tx) => Exec::SqliteConn(tx),
+            Tx::Sqlite(tx, _) => Exec::SqliteConn(tx),
             Tx::Postgres(tx) => Exec::PgConn(tx),
         }
     }
@@ -97,22 +102,41 @@ impl Tx<'_> {
     /// A savepoint: rolling it back undoes only what ran inside it.
     pub async fn savepoint(&mut self) -> Result<Tx<'_>> {
         Ok(match self {
-            Tx::Sqlite(tx) => Tx::Sqlite(tx.begin().await?),
+            Tx::Sqlite(tx, _) => Tx::Sqlite(tx.begin().await?, None),
             Tx::Postgres(tx) => Tx::Postgres(tx.begin().await?),
         })
     }
 
+    /// Commit and return once it is durable.
     pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
-        }
-        Ok(())
+        self.commit_unsynced().await?.wait().await
+    }
+
+    /// Commit, releasing the write lock, and return what makes it durable:
+    /// the caller may start its next transaction before awaiting that, but
+    /// must not report this one as stored until it has.
+    pub async fn commit_unsynced(self) -> Result<Durability> {
+        Ok(match self {
+            Tx::Sqlite(tx, wal) => {
+                tx.commit().await?;
+                match wal {
+                    Some(wal) => {
+                        let number = wal.committed();
+                        Durability::after(wal, number)
+                    }
+                    None => Durability::done(),
+                }
+            }
+            Tx::Postgres(tx) => {
+                tx.commit().await?;
+                Durability::done()
+            }
+        })
     }
 
     pub async fn rollback(self) -> Result<()> {
         match self {
-            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Sqlite(tx, _) => tx.rollback().await?,
             Tx::Postgres(tx) => tx.rollback().await?,
         }
         Ok(())

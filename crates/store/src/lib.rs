@@ -2,6 +2,7 @@
 //! one query path. Every query is written once with sea-query and built for
 //! the backend in use; rows decode through sqlx's `FromRow` for both.
 
+mod durable;
 mod exec;
 mod migrate;
 pub mod repo;
@@ -18,6 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 use switchboard_core::ChannelId;
 
+pub use durable::Durability;
 pub use exec::{Exec, Rows, Tx};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use repo::*;
@@ -32,6 +34,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("migration {version} failed: {source}")]
     Migration { version: i64, source: sqlx::Error },
+    #[error("the commit may not be on disk: {0}")]
+    Durability(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
 }
@@ -61,9 +65,11 @@ pub struct StoreOptions {
     pub url: String,
     /// Connections for readers (SQLite) or for everything (PostgreSQL).
     pub max_connections: u32,
-    /// SQLite: `FULL` (default) makes a commit durable before it returns, so
-    /// an acknowledged message survives power loss. `NORMAL` trades that
-    /// for speed.
+    /// SQLite: `true` (default) makes a commit durable before it returns, so
+    /// an acknowledged message survives power loss, as `synchronous=FULL`
+    /// does; the WAL is fsynced after the commit instead of inside it, so
+    /// the write lock is not held through the fsync (see `durable`). `false`
+    /// (`synchronous=NORMAL` alone) trades that for speed.
     pub sqlite_synchronous_full: bool,
     pub busy_timeout: Duration,
 }
@@ -87,6 +93,8 @@ enum Pools {
     Sqlite {
         writer: SqlitePool,
         reader: SqlitePool,
+        /// Syncs the WAL after commits when they must be durable.
+        wal: Option<std::sync::Arc<durable::WalSync>>,
     },
     Postgres(PgPool),
 }
@@ -109,24 +117,34 @@ impl Store {
             let base = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(if options.sqlite_synchronous_full {
-                    SqliteSynchronous::Full
-                } else {
-                    SqliteSynchronous::Normal
-                })
+                .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(options.busy_timeout)
                 .foreign_keys(true);
+            // Durable commits: the WAL is fsynced after each commit, outside
+            // the write lock (see `durable`). An in-memory database has no
+            // file to sync; it syncs in COMMIT like any FULL database would.
+            let in_memory = base.get_filename() == std::path::Path::new(":memory:");
+            let (writer_options, wal) = match (options.sqlite_synchronous_full, in_memory) {
+                (false, _) => (base.clone(), None),
+                (true, true) => (base.clone().synchronous(SqliteSynchronous::Full), None),
+                (true, false) => (
+                    base.clone(),
+                    Some(std::sync::Arc::new(durable::WalSync::new(base.get_filename()))),
+                ),
+            };
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base.clone())
+                // A local file does not drop connections: no ping before each use.
+                .test_before_acquire(false)
+                .connect_with(writer_options)
                 .await?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .connect_with(base.read_only(true))
                 .await?;
             Ok(Store {
-                pools: Pools::Sqlite { writer, reader },
+                pools: Pools::Sqlite { writer, reader, wal },
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
@@ -168,7 +186,7 @@ impl Store {
     /// lock upgrade.
     pub async fn begin(&self) -> Result<Tx<'static>> {
         Ok(match &self.pools {
-            Pools::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Sqlite { writer, wal, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?, wal.clone()),
             Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -184,7 +202,7 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => {
+            Pools::Sqlite { writer, reader, .. } => {
                 writer.close().await;
                 reader.close().await;
             }

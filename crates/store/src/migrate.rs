@@ -74,7 +74,7 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<i64>> {
 
 async fn run_raw(tx: &mut crate::Tx<'_>, sql: &str) -> Result<()> {
     match tx {
-        crate::Tx::Sqlite(t) => {
+        crate::Tx::Sqlite(t, _) => {
             t.execute(sql).await?;
         }
         crate::Tx::Postgres(t) => {

@@ -22,6 +22,10 @@ use switchboard_service::ConversationQuery;
 use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::{Backend, TestApp, TestDb, TestOptions};
 
+/// The server binary's allocator, so figures match what it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     conversations: usize,
     open: usize,

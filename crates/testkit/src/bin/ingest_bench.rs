@@ -15,7 +15,11 @@
 //! the one-row-per-commit baseline, 5000; it also stops after 10 s),
 //! `--customers mixed|distinct` (mixed: every other message from a new
 //! customer, the rest from 200 returning customers; distinct: a new
-//! customer per message). It prints a table and asserts nothing about speed.
+//! customer per message), `--client raw|reqwest` (raw: a keep-alive HTTP/1.1
+//! connection per sender writing prepared bytes, like wrk, so the load
+//! generator takes little of the two cores it shares with the server;
+//! reqwest: a full HTTP client). It prints a table and asserts nothing
+//! about speed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +31,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use switchboard_store::{Store, StoreOptions};
 use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::{Backend, TestApp, TestDb, TestOptions};
+
+/// The server binary's allocator, so figures match what it runs (the raw
+/// baselines run in this process with it too).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const RETURNING_CUSTOMERS: usize = 200;
 const SINGLE_TIME_CAP: Duration = Duration::from_secs(10);
@@ -46,6 +55,8 @@ struct Args {
     batch: usize,
     single_max: usize,
     customers: Customers,
+    /// Send with reqwest instead of the raw keep-alive client.
+    reqwest: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -55,6 +66,7 @@ fn parse_args() -> anyhow::Result<Args> {
         batch: 500,
         single_max: 5_000,
         customers: Customers::Mixed,
+        reqwest: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,9 +83,16 @@ fn parse_args() -> anyhow::Result<Args> {
                     other => bail!("--customers mixed|distinct, not {other:?}"),
                 }
             }
+            "--client" => {
+                args.reqwest = match value()?.as_str() {
+                    "raw" => false,
+                    "reqwest" => true,
+                    other => bail!("--client raw|reqwest, not {other:?}"),
+                }
+            }
             "-h" | "--help" => {
                 println!(
-                    "ingest_bench [--messages N] [--senders N] [--batch N] [--single-max N] [--customers mixed|distinct]"
+                    "ingest_bench [--messages N] [--senders N] [--batch N] [--single-max N] [--customers mixed|distinct] [--client raw|reqwest]"
                 );
                 std::process::exit(0);
             }
@@ -254,8 +273,7 @@ fn requests(org: &Org, prefix: &str, customers: Customers, n: usize) -> Vec<Requ
 /// Send every request from `senders` concurrent tasks; each answer must be
 /// a 200 for a new message. Returns the elapsed time and every latency.
 async fn send_all(
-    http: &reqwest::Client,
-    url: &str,
+    client: &Client,
     requests: Vec<Request>,
     senders: usize,
 ) -> anyhow::Result<(Duration, Vec<Duration>)> {
@@ -264,23 +282,15 @@ async fn send_all(
     let start = Instant::now();
     let tasks: Vec<_> = (0..senders)
         .map(|_| {
-            let (http, url, requests, next) = (http.clone(), url.to_owned(), requests.clone(), next.clone());
+            let (client, requests, next) = (client.clone(), requests.clone(), next.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
+                let mut connection = None;
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(request) = requests.get(i) else { break };
                     let sent = Instant::now();
-                    let response = http
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .header(switchboard_channels::api::SIGNATURE_HEADER, &request.signature)
-                        .body(request.body.clone())
-                        .send()
-                        .await
-                        .context("hook request")?;
-                    let status = response.status();
-                    let answer = response.bytes().await.context("hook answer")?;
+                    let (status, answer) = client.post(&mut connection, request).await?;
                     latencies.push(sent.elapsed());
                     let text = String::from_utf8_lossy(&answer);
                     if status != 200 || !text.contains("\"duplicate\":false") {
@@ -298,6 +308,107 @@ async fn send_all(
     Ok((start.elapsed(), latencies))
 }
 
+/// How the senders speak HTTP.
+#[derive(Clone)]
+enum Client {
+    /// A keep-alive HTTP/1.1 connection per sender writing prepared bytes,
+    /// as wrk does: the load generator shares the machine's two cores with
+    /// the server, so it should cost as little as possible.
+    Raw {
+        addr: std::net::SocketAddr,
+        head: Arc<String>,
+    },
+    /// reqwest, a full HTTP client (`--client reqwest`).
+    Reqwest { http: reqwest::Client, url: String },
+}
+
+impl Client {
+    /// POST one request; returns the status and the body.
+    async fn post(&self, connection: &mut Option<RawConnection>, request: &Request) -> anyhow::Result<(u16, Bytes)> {
+        match self {
+            Client::Reqwest { http, url } => {
+                let response = http
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header(switchboard_channels::api::SIGNATURE_HEADER, &request.signature)
+                    .body(request.body.clone())
+                    .send()
+                    .await
+                    .context("hook request")?;
+                let status = response.status().as_u16();
+                Ok((status, response.bytes().await.context("hook answer")?))
+            }
+            Client::Raw { addr, head } => {
+                let conn = match connection {
+                    Some(c) => c,
+                    None => connection.insert(RawConnection::open(*addr).await?),
+                };
+                conn.post(head, request).await
+            }
+        }
+    }
+}
+
+/// One keep-alive connection of the raw client.
+struct RawConnection {
+    stream: tokio::io::BufReader<tokio::net::TcpStream>,
+    out: Vec<u8>,
+}
+
+impl RawConnection {
+    async fn open(addr: std::net::SocketAddr) -> anyhow::Result<RawConnection> {
+        let stream = tokio::net::TcpStream::connect(addr).await.context("connect")?;
+        stream.set_nodelay(true)?;
+        Ok(RawConnection {
+            stream: tokio::io::BufReader::new(stream),
+            out: Vec::with_capacity(1024),
+        })
+    }
+
+    async fn post(&mut self, head: &str, request: &Request) -> anyhow::Result<(u16, Bytes)> {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        self.out.clear();
+        self.out.extend_from_slice(head.as_bytes());
+        self.out.extend_from_slice(
+            format!(
+                "{}: {}\r\ncontent-length: {}\r\n\r\n",
+                switchboard_channels::api::SIGNATURE_HEADER,
+                request.signature,
+                request.body.len()
+            )
+            .as_bytes(),
+        );
+        self.out.extend_from_slice(&request.body);
+        self.stream.get_mut().write_all(&self.out).await.context("send")?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await.context("status line")?;
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .with_context(|| format!("status line {line:?}"))?;
+        let mut length = None;
+        loop {
+            line.clear();
+            if self.stream.read_line(&mut line).await.context("header")? == 0 {
+                bail!("connection closed mid-answer");
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = header.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = Some(value.trim().parse::<usize>().context("content-length")?);
+            }
+        }
+        let mut body = vec![0; length.context("an answer without content-length")?];
+        self.stream.read_exact(&mut body).await.context("body")?;
+        Ok((status, Bytes::from(body)))
+    }
+}
+
 async fn ingest(args: &Args) -> anyhow::Result<IngestResult> {
     let db = TestDb::for_backend(Backend::Sqlite).await;
     let url = db.url();
@@ -308,23 +419,30 @@ async fn ingest(args: &Args) -> anyhow::Result<IngestResult> {
     let app = TestApp::spawn_on(db, options).await;
     let org = Org::create(&app).await;
     let hook = app.url(&format!("/hooks/api/{}", org.channel));
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.senders)
-        .timeout(Duration::from_secs(60))
-        .build()?;
+    let client = if args.reqwest {
+        Client::Reqwest {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(args.senders)
+                .timeout(Duration::from_secs(60))
+                .build()?,
+            url: hook,
+        }
+    } else {
+        Client::Raw {
+            addr: app.addr,
+            head: Arc::new(format!(
+                "POST /hooks/api/{} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n",
+                org.channel, app.addr
+            )),
+        }
+    };
 
     // Warm up: connections, statement caches, the first pages of the file.
     let warmup = (args.messages / 20).clamp(100, 1_000);
-    send_all(
-        &http,
-        &hook,
-        requests(&org, "warm-", args.customers, warmup),
-        args.senders,
-    )
-    .await?;
+    send_all(&client, requests(&org, "warm-", args.customers, warmup), args.senders).await?;
 
     let timed = requests(&org, "", args.customers, args.messages);
-    let (elapsed, mut latencies) = send_all(&http, &hook, timed, args.senders).await?;
+    let (elapsed, mut latencies) = send_all(&client, timed, args.senders).await?;
     latencies.sort_unstable();
 
     // Every acknowledged message is in the database.
@@ -352,7 +470,10 @@ fn ms(d: Duration) -> String {
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("ingest benchmark: SQLite, WAL, synchronous=FULL; {cores} cores; one process, loopback HTTP");
+    println!(
+        "ingest benchmark: SQLite, WAL, synchronous=FULL; {cores} cores; one process, loopback HTTP ({} client)",
+        if args.reqwest { "reqwest" } else { "raw keep-alive" }
+    );
     println!(
         "customers: {}",
         match args.customers {

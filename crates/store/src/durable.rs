@@ -1,0 +1,127 @@
+//! Durable SQLite commits without holding the write lock through the fsync.
+//!
+//! With `synchronous=FULL` SQLite fsyncs the WAL inside `COMMIT`, while the
+//! one writer connection is held: every writer waits for every fsync. With
+//! `synchronous=NORMAL` a commit only writes its WAL frames; this module
+//! then fsyncs the WAL file itself before the commit counts as durable. The
+//! connection is free again as soon as the frames are written, so the next
+//! transaction runs while the disk works, and one fsync covers every
+//! commit written before it started (WAL frames are appended in order and
+//! recovery keeps the longest valid prefix). The guarantee is the one FULL
+//! gives: nothing is reported durable before an fsync that covers it.
+//!
+//! When SQLite resets or removes the WAL it has checkpointed its frames
+//! into the database file and synced that first (NORMAL syncs around every
+//! checkpoint), so a missing WAL file means there is nothing left to sync.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Result, StoreError};
+
+/// The WAL file of one SQLite database and how far it is known durable.
+#[derive(Debug)]
+pub struct WalSync {
+    path: PathBuf,
+    /// Commits written so far (numbered from 1).
+    written: AtomicU64,
+    /// The highest commit number an fsync has covered. Held across the
+    /// fsync, so concurrent waiters share one instead of queueing theirs.
+    synced: tokio::sync::Mutex<u64>,
+}
+
+impl WalSync {
+    /// The WAL beside the database file at `database`.
+    pub(crate) fn new(database: &std::path::Path) -> WalSync {
+        let mut path = database.as_os_str().to_owned();
+        path.push("-wal");
+        WalSync {
+            path: PathBuf::from(path),
+            written: AtomicU64::new(0),
+            synced: tokio::sync::Mutex::new(0),
+        }
+    }
+
+    /// Count a commit whose frames are written; returns its number.
+    pub(crate) fn committed(&self) -> u64 {
+        self.written.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Return once commit `number` is on disk.
+    pub(crate) async fn sync_through(&self, number: u64) -> Result<()> {
+        let mut synced = self.synced.lock().await;
+        if *synced >= number {
+            return Ok(());
+        }
+        // Every commit counted by now wrote its frames before this fsync.
+        let covers = self.written.load(Ordering::Acquire);
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(file) => file.sync_data(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| StoreError::Durability(format!("the WAL sync stopped: {e}")))?
+        .map_err(|e| StoreError::Durability(format!("syncing {}: {e}", self.path.display())))?;
+        *synced = covers.max(*synced);
+        Ok(())
+    }
+}
+
+/// A committed transaction that may not be on disk yet. [`wait`](Self::wait)
+/// returns once it is; until then, do not report it as stored.
+#[must_use = "a commit is durable only once `wait` returns"]
+#[derive(Debug)]
+pub struct Durability {
+    pending: Option<(Arc<WalSync>, u64)>,
+}
+
+impl Durability {
+    /// Already durable (PostgreSQL, or SQLite that synced in `COMMIT`).
+    pub(crate) fn done() -> Durability {
+        Durability { pending: None }
+    }
+
+    pub(crate) fn after(wal: Arc<WalSync>, number: u64) -> Durability {
+        Durability {
+            pending: Some((wal, number)),
+        }
+    }
+
+    pub async fn wait(self) -> Result<()> {
+        match self.pending {
+            Some((wal, number)) => wal.sync_through(number).await,
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_fsync_covers_every_commit_written_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        std::fs::write(dir.path().join("x.db-wal"), b"frames").unwrap();
+        let wal = WalSync::new(&db);
+        let (a, b) = (wal.committed(), wal.committed());
+        wal.sync_through(a).await.unwrap();
+        // The first sync started after both commits: the second is covered.
+        assert_eq!(*wal.synced.lock().await, b);
+        let c = wal.committed();
+        wal.sync_through(c).await.unwrap();
+        assert_eq!(*wal.synced.lock().await, c);
+    }
+
+    #[tokio::test]
+    async fn a_removed_wal_has_nothing_to_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = WalSync::new(&dir.path().join("gone.db"));
+        let n = wal.committed();
+        wal.sync_through(n).await.unwrap();
+    }
+}
