@@ -432,7 +432,9 @@ pub struct Attachment {
     pub created_at: Millis,
     /// Download path (same permission as the conversation).
     pub url: String,
-    /// For images: what to show in the message list (served inline).
+    /// For images: what to show in the message list, a re-encoded copy at
+    /// most 480 px a side without the file's metadata (served inline).
+    /// Absent when none could be made (the file did not decode).
     pub preview_url: Option<String>,
 }
 
@@ -440,6 +442,11 @@ impl Attachment {
     /// The download path of an attachment.
     pub fn url_of(workspace_id: WorkspaceId, id: AttachmentId) -> String {
         format!("/api/v1/workspaces/{workspace_id}/attachments/{id}")
+    }
+
+    /// The path of an image attachment's preview.
+    pub fn preview_url_of(workspace_id: WorkspaceId, id: AttachmentId) -> String {
+        format!("{}/preview", Self::url_of(workspace_id, id))
     }
 }
 

@@ -9,6 +9,10 @@
 //! calls [`Services::store_attachment`]; a visitor upload (web widget) or an
 //! inbound provider file calls `store_attachment` with
 //! [`Uploader::Contact`] once it has checked the visitor's conversation.
+//!
+//! An image also gets a preview at upload ([`crate::thumbnails`]): a small
+//! re-encoded copy stored content-addressed beside it, which the message
+//! list shows instead of the file.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,12 +33,12 @@ use switchboard_core::{
     Attachment, AttachmentId, AttachmentKind, AttachmentLimits, ChannelId, ChannelKind, ContactId, ConversationId,
     DeliveryStatus, Direction, Message, MessageId, MessageKind, MessageView, Millis, SenderKind, UserId, WorkspaceId,
 };
-use switchboard_store::{AttachmentLimitsRow, AttachmentRecord, Page};
+use switchboard_store::{AttachmentLimitsRow, AttachmentPreview, AttachmentRecord, Page};
 
 use crate::conversations::scope;
 use crate::events::EventScope;
 use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
-use crate::{Actor, MessageQuery, ServiceError, ServiceResult, Services};
+use crate::{Actor, MessageQuery, ServiceError, ServiceResult, Services, thumbnails};
 
 /// Where attachment bytes live.
 #[derive(Debug, Clone, Default)]
@@ -118,6 +122,11 @@ fn storage_error(e: object_store::Error) -> ServiceError {
 /// The storage key of content with this hex SHA-256: `ab/cd/abcd…`.
 pub fn storage_key(sha256_hex: &str) -> String {
     format!("{}/{}/{}", &sha256_hex[..2], &sha256_hex[2..4], sha256_hex)
+}
+
+/// The hex SHA-256 a [`storage_key`] was made from.
+pub fn sha256_of_key(key: &str) -> &str {
+    key.rsplit('/').next().unwrap_or(key)
 }
 
 /// Who uploads a file.
@@ -247,7 +256,6 @@ fn clean_filename(raw: Option<&str>, sniffed: &Sniffed) -> String {
     }
 }
 
-/// What was stored.
 /// A file in storage and what is known of it, ready to be attached to a
 /// message (a fresh upload, or a quick reply's file sent again).
 pub(crate) struct StoredFile {
@@ -259,6 +267,43 @@ pub(crate) struct StoredFile {
     pub key: String,
     pub width: Option<i64>,
     pub height: Option<i64>,
+    pub preview: Option<AttachmentPreview>,
+}
+
+impl StoredFile {
+    /// A new attachment `id` of this file: in a conversation's message, or
+    /// (both `None`) in the uploader's library.
+    fn into_record(
+        self,
+        ws: WorkspaceId,
+        id: AttachmentId,
+        posted_in: Option<(ConversationId, MessageId)>,
+        uploader: (SenderKind, String),
+        created_at: Millis,
+    ) -> AttachmentRecord {
+        AttachmentRecord {
+            attachment: Attachment {
+                id,
+                workspace_id: ws,
+                conversation_id: posted_in.map(|(c, _)| c),
+                message_id: posted_in.map(|(_, m)| m),
+                kind: self.kind,
+                mime: self.mime,
+                filename: self.filename,
+                size: self.size,
+                sha256: self.sha256,
+                width: self.width,
+                height: self.height,
+                created_at,
+                url: Attachment::url_of(ws, id),
+                preview_url: self.preview.is_some().then(|| Attachment::preview_url_of(ws, id)),
+            },
+            uploader_kind: uploader.0,
+            uploader_id: Some(uploader.1),
+            storage_key: self.key,
+            preview: self.preview,
+        }
+    }
 }
 
 impl From<AttachmentRecord> for StoredFile {
@@ -273,6 +318,8 @@ impl From<AttachmentRecord> for StoredFile {
             key: r.storage_key,
             width: a.width,
             height: a.height,
+            // The same file, so the same preview: it is not made again.
+            preview: r.preview,
         }
     }
 }
@@ -395,6 +442,10 @@ impl Services {
         if sniffed.mime == media::TEXT_PLAIN && filename.to_ascii_lowercase().ends_with(".csv") {
             sniffed.mime = media::TEXT_CSV;
         }
+        let preview = match sniffed.kind {
+            AttachmentKind::Image => self.store_preview(&stored.key, sniffed.mime).await,
+            _ => None,
+        };
         Ok(StoredFile {
             kind: sniffed.kind,
             mime: sniffed.mime.to_owned(),
@@ -404,7 +455,70 @@ impl Services {
             key: stored.key,
             width: sniffed.width.map(i64::from),
             height: sniffed.height.map(i64::from),
+            preview,
         })
+    }
+
+    /// Make the preview of the image stored under `key` and store it,
+    /// content-addressed like the file. `None` when the image does not
+    /// decode within the limits, or the preview cannot be stored: the
+    /// upload goes on without one.
+    async fn store_preview(&self, key: &str, mime: &str) -> Option<AttachmentPreview> {
+        let format = image::ImageFormat::from_mime_type(mime)?;
+        // Taken before the file is read back, and held until the decode
+        // ends even if the upload is abandoned meanwhile.
+        let slot = self.inner.preview_slots.clone().acquire_owned().await.ok()?;
+        let store = &self.storage().store;
+        let data = match store.get(&ObjectPath::from(key)).await {
+            Ok(found) => found.bytes().await,
+            Err(e) => Err(e),
+        };
+        let data = match data {
+            Ok(data) => data,
+            Err(e) => {
+                tracing::warn!(key, error = %e, "could not read an image back to make its preview");
+                return None;
+            }
+        };
+        let made = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            thumbnails::make_preview(&data, format)
+        })
+        .await;
+        let preview = match made {
+            Ok(Ok(preview)) => preview,
+            Ok(Err(e)) => {
+                tracing::debug!(key, error = %e, "no preview: the image does not decode within the limits");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(key, error = %e, "no preview: decoding the image failed");
+                return None;
+            }
+        };
+        let preview_key = storage_key(&hex::encode(Sha256::digest(&preview.bytes)));
+        let size = preview.bytes.len() as i64;
+        if let Err(e) = self.put_if_absent(&preview_key, preview.bytes).await {
+            tracing::warn!(key = %preview_key, error = %e, "could not store an image preview");
+            return None;
+        }
+        Some(AttachmentPreview {
+            storage_key: preview_key,
+            mime: preview.mime.to_owned(),
+            size,
+        })
+    }
+
+    /// Store content under its content-addressed `key`, unless it is
+    /// already there (the same content stored before).
+    async fn put_if_absent(&self, key: &str, content: Vec<u8>) -> Result<(), object_store::Error> {
+        let store = &self.storage().store;
+        let path = ObjectPath::from(key);
+        match store.head(&path).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::NotFound { .. }) => store.put(&path, content.into()).await.map(|_| ()),
+            Err(e) => Err(e),
+        }
     }
 
     /// A member stores a file in their library, for a quick reply to carry:
@@ -416,29 +530,8 @@ impl Services {
     pub async fn upload_library_attachment(&self, actor: &Actor, upload: Upload<'_>) -> ServiceResult<Attachment> {
         let ws = actor.workspace_id;
         let file = self.receive_file(ws, upload).await?;
-        let id = AttachmentId::new();
-        let url = Attachment::url_of(ws, id);
-        let record = AttachmentRecord {
-            attachment: Attachment {
-                id,
-                workspace_id: ws,
-                conversation_id: None,
-                message_id: None,
-                kind: file.kind,
-                mime: file.mime,
-                filename: file.filename,
-                size: file.size,
-                sha256: file.sha256,
-                width: file.width,
-                height: file.height,
-                created_at: self.now(),
-                preview_url: (file.kind == AttachmentKind::Image).then(|| url.clone()),
-                url,
-            },
-            uploader_kind: SenderKind::User,
-            uploader_id: Some(actor.user_id.to_string()),
-            storage_key: file.key,
-        };
+        let uploader = (SenderKind::User, actor.user_id.to_string());
+        let record = file.into_record(ws, AttachmentId::new(), None, uploader, self.now());
         let mut tx = self.store().begin().await?;
         tx.exec().insert_attachment(&record).await?;
         tx.commit().await?;
@@ -508,29 +601,13 @@ impl Services {
                 )
                 .await?;
         }
-        let id = AttachmentId::new();
-        let url = Attachment::url_of(ws, id);
-        let record = AttachmentRecord {
-            attachment: Attachment {
-                id,
-                workspace_id: ws,
-                conversation_id: Some(c.id),
-                message_id: Some(message.id),
-                kind: file.kind,
-                mime: file.mime,
-                filename: file.filename,
-                size: file.size,
-                sha256: file.sha256,
-                width: file.width,
-                height: file.height,
-                created_at: now,
-                preview_url: (file.kind == AttachmentKind::Image).then(|| url.clone()),
-                url,
-            },
-            uploader_kind: sender_kind,
-            uploader_id: Some(sender_id),
-            storage_key: file.key,
-        };
+        let record = file.into_record(
+            ws,
+            AttachmentId::new(),
+            Some((c.id, message.id)),
+            (sender_kind, sender_id),
+            now,
+        );
         tx.exec().insert_attachment(&record).await?;
         let customer = matches!(uploader, Uploader::Contact(_));
         if customer {
@@ -688,15 +765,13 @@ impl Services {
         Ok(record)
     }
 
-    /// The bytes of an attachment, as a stream.
-    pub async fn open_attachment(
-        &self,
-        record: &AttachmentRecord,
-    ) -> ServiceResult<BoxStream<'static, Result<Bytes, std::io::Error>>> {
+    /// The bytes of a stored object (an attachment's file or preview, by
+    /// its key), as a stream.
+    pub async fn open_stored(&self, key: &str) -> ServiceResult<BoxStream<'static, Result<Bytes, std::io::Error>>> {
         let found = self
             .storage()
             .store
-            .get(&ObjectPath::from(record.storage_key.as_str()))
+            .get(&ObjectPath::from(key))
             .await
             .map_err(storage_error)?;
         Ok(found.into_stream().map_err(std::io::Error::other).boxed())
@@ -840,9 +915,10 @@ impl Services {
     }
 
     /// Delete the stored objects under these keys that no attachment row
-    /// (of any workspace: storage is content-addressed) uses any more, after
-    /// the rows were deleted. Returns how many were deleted; one that cannot
-    /// be checked or deleted is logged and left in place.
+    /// (of any workspace: storage is content-addressed) uses any more, as
+    /// its file or as its preview, after the rows were deleted. Returns how
+    /// many were deleted; one that cannot be checked or deleted is logged
+    /// and left in place.
     pub(crate) async fn delete_unreferenced_objects(&self, keys: &[String]) -> u64 {
         let mut deleted = 0;
         for key in keys {
@@ -884,6 +960,7 @@ mod tests {
     fn keys_are_sharded_by_hash() {
         let sha = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
         assert_eq!(storage_key(sha), format!("ab/cd/{sha}"));
+        assert_eq!(sha256_of_key(&storage_key(sha)), sha);
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod retention;
 mod routing;
 mod schedule;
 mod templates;
+mod thumbnails;
 mod timers;
 mod transcripts;
 mod webhooks;
@@ -33,7 +34,9 @@ pub mod widget;
 use std::sync::Arc;
 
 pub use accounts::{LoginOutcome, NewToken, SessionInfo};
-pub use attachments::{AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, storage_key};
+pub use attachments::{
+    AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, sha256_of_key, storage_key,
+};
 pub use audit::AuditLogEntry;
 pub use bots::{BotHandoffRequest, BotInput, BotReplyRequest, SavedBot};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -53,7 +56,7 @@ pub use quick_replies::{QuickReplyInput, QuickReplyUpdate, SendQuickReply};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};
 pub use switchboard_core::permissions::Actor;
-pub use switchboard_store::{AttachmentRecord, ContactFilter, Page, Store};
+pub use switchboard_store::{AttachmentPreview, AttachmentRecord, ContactFilter, Page, Store};
 pub use templates::{TemplateInput, TemplatePreview, TemplatePreviewRequest, TemplateQuery, TemplateUpdate};
 pub use transcripts::Transcript;
 pub use webhooks::{
@@ -84,6 +87,10 @@ struct Inner {
     events: Arc<dyn events::EventBus>,
     presence: presence::Presence,
     storage: attachments::Storage,
+    /// Image previews decoded at once: at most one per core, so a burst of
+    /// uploads neither starves the blocking pool nor holds many decoded
+    /// images in memory.
+    preview_slots: Arc<tokio::sync::Semaphore>,
     webhooks: webhooks::Webhooks,
     visitor_key: tokio::sync::OnceCell<Vec<u8>>,
     visitor_sessions_per_ip: RateLimiter,
@@ -137,6 +144,9 @@ impl Services {
                 visitor_messages_per_token,
                 presence: presence::Presence::default(),
                 storage,
+                preview_slots: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+                )),
                 webhooks,
             }),
         };

@@ -2,8 +2,8 @@
 //! for its retention period (183 days, about 6 months, unless an admin sets
 //! another). A periodic job in the durable job table deletes those closed
 //! longer ago, in batches, with their messages and attachments, then the
-//! stored files no attachment uses any more, and records what it deleted in
-//! the workspace's audit log.
+//! stored files and image previews no attachment uses any more, and records
+//! what it deleted in the workspace's audit log.
 
 use switchboard_core::validate::Invalid;
 use switchboard_core::{Millis, WorkspaceId};
@@ -61,6 +61,7 @@ struct Totals {
     conversations: u64,
     messages: u64,
     attachments: u64,
+    /// Stored objects deleted: files and image previews.
     files: u64,
 }
 

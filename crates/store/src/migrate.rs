@@ -22,8 +22,8 @@ macro_rules! migrations {
     };
 }
 
-pub static MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql");
-pub static MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql");
+pub static MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql");
+pub static MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql");
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 

@@ -281,6 +281,9 @@ pub enum Attachments {
     Width,
     Height,
     CreatedAt,
+    PreviewKey,
+    PreviewMime,
+    PreviewSize,
 }
 
 #[derive(Iden, Clone, Copy)]

@@ -53,7 +53,7 @@ async fn both_backends_build_the_same_tables_and_columns() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("m.db").display());
     let store = Store::connect(&StoreOptions::new(sqlite_url.clone())).await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), (1..=13).collect::<Vec<i64>>());
+    assert_eq!(store.migrate().await.unwrap(), (1..=14).collect::<Vec<i64>>());
     assert!(
         store.migrate().await.unwrap().is_empty(),
         "a second run applies nothing"
@@ -93,7 +93,7 @@ async fn both_backends_build_the_same_tables_and_columns() {
         .execute(&mut admin)
         .await
         .unwrap();
-    assert_eq!(applied.unwrap(), (1..=13).collect::<Vec<i64>>());
+    assert_eq!(applied.unwrap(), (1..=14).collect::<Vec<i64>>());
     let postgres: BTreeSet<(String, String)> = postgres.into_iter().collect();
     assert_eq!(sqlite, postgres, "the same tables and columns on both backends");
 }
@@ -175,6 +175,7 @@ async fn sqlite_rebuild_of_attachments_keeps_rows_indexes_and_quick_reply_links(
         [
             "attachments_conversation",
             "attachments_message",
+            "attachments_preview_key",
             "attachments_storage_key",
             "attachments_workspace"
         ]

@@ -63,3 +63,18 @@ pub fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
     chunk(&mut out, b"IEND", &[]);
     out
 }
+
+/// `png` with a `tEXt` chunk (`keyword`, `text`) after its header, as
+/// cameras and editors leave metadata in a file.
+pub fn with_text(png: &[u8], keyword: &str, text: &str) -> Vec<u8> {
+    // Signature (8) and IHDR (length, type, 13 bytes of data, CRC).
+    let header_end = 8 + 4 + 4 + 13 + 4;
+    let mut out = png[..header_end].to_vec();
+    chunk(
+        &mut out,
+        b"tEXt",
+        &[keyword.as_bytes(), b"\0", text.as_bytes()].concat(),
+    );
+    out.extend_from_slice(&png[header_end..]);
+    out
+}

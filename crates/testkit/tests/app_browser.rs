@@ -194,6 +194,22 @@ async fn a_support_day_in_the_browser() {
         .await;
     agent_browser.click("#composer-send").await;
     agent_browser.wait_for("#messages li.out img.preview").await;
+    // The message list shows the image's preview, not the file itself.
+    let (width, src) = switchboard_testkit::eventually(std::time::Duration::from_secs(10), || async {
+        let shown = agent_browser
+            .client
+            .execute(
+                "const img = document.querySelector('#messages li.out img.preview');
+                 return img && img.naturalWidth ? [img.naturalWidth, img.getAttribute('src')] : null",
+                vec![],
+            )
+            .await
+            .ok()?;
+        Some((shown[0].as_u64()?, shown[1].as_str()?.to_owned()))
+    })
+    .await;
+    assert_eq!(width, 32, "the preview loaded");
+    assert!(src.ends_with("/preview"), "{src}");
 
     // A quick reply with a new image uploaded from the picker (posted
     // nowhere until the quick reply is sent), then sent from it.

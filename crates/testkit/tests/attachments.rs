@@ -1,6 +1,7 @@
 //! Attachments end to end: uploads stream into content-addressed storage
-//! with per-kind limits, the type comes from the content, downloads check
-//! reach and carry headers that keep a browser from running anything.
+//! with per-kind limits, the type comes from the content, images get a
+//! small re-encoded preview, downloads check reach and carry headers that
+//! keep a browser from running anything.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use serde_json::{Value, json};
 use switchboard_testkit::client::{ApiClient, Reply, post_hook};
 use switchboard_testkit::events::EventStream;
 use switchboard_testkit::fixtures::Org;
-use switchboard_testkit::media::png;
+use switchboard_testkit::media::{png, with_text};
 use switchboard_testkit::{CallbackServer, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -142,12 +143,14 @@ async fn an_image_is_uploaded_listed_with_its_message_and_downloaded_with_safe_h
     assert!(att.get("storage_key").is_none(), "the storage key stays inside");
     let url = att["url"].as_str().unwrap().to_owned();
     assert_eq!(url, org.path(&format!("/attachments/{}", att["id"].as_str().unwrap())));
-    assert_eq!(att["preview_url"], url.as_str(), "images have a preview");
+    assert_eq!(att["preview_url"], format!("{url}/preview"), "images have a preview");
 
-    // Stored once, content-addressed.
-    assert_eq!(
-        stored_files(app.attachments.path()),
-        [format!("{}/{}/{sha}", &sha[..2], &sha[2..4])]
+    // Stored once, content-addressed, beside its preview.
+    let files = stored_files(app.attachments.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(
+        files.contains(&format!("{}/{}/{sha}", &sha[..2], &sha[2..4])),
+        "{files:?}"
     );
 
     // Published like any new message, with the attachment.
@@ -223,6 +226,96 @@ async fn an_image_is_uploaded_listed_with_its_message_and_downloaded_with_safe_h
     let (_, headers, _) = download(&org.agent, reply["attachments"][0]["url"].as_str().unwrap(), &[]).await;
     assert_eq!(h(&headers, "content-type"), "text/csv; charset=utf-8");
     assert!(h(&headers, "content-disposition").starts_with("attachment; "));
+}
+
+/// A photo-like PNG (a smooth gradient, compressed as cameras and editors
+/// do), `width`×`height`.
+fn photo(width: u32, height: u32) -> Vec<u8> {
+    let pixels = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 140])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    pixels.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn a_large_image_gets_a_small_re_encoded_preview_and_its_original_stays_as_sent() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let conv = conversation(&app, &org, "preview").await;
+    // Where it was taken, as phones write it into the file.
+    let image = with_text(&photo(1600, 1200), "GPSPosition", "48.858370 N, 2.294481 E");
+    let reply = upload(&org.agent, &org, &conv, "holiday.png", image.clone()).await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    let att = reply["attachments"][0].clone();
+    let url = att["url"].as_str().unwrap().to_owned();
+    let preview_url = format!("{url}/preview");
+    assert_eq!(att["preview_url"], preview_url.as_str());
+    assert_eq!(
+        (att["width"].as_i64(), att["height"].as_i64()),
+        (Some(1600), Some(1200))
+    );
+    let listed = messages(&org.agent, &org, &conv).await;
+    let media = listed.iter().find(|m| m["id"] == reply["id"]).expect("listed");
+    assert_eq!(media["attachments"][0]["preview_url"], preview_url.as_str());
+
+    // The preview: a JPEG of at most 480 px a side with the photo's aspect
+    // ratio, served inline with the download's safe headers, without the
+    // file's metadata.
+    let (status, headers, body) = download(&org.agent, &preview_url, &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(h(&headers, "content-type"), "image/jpeg");
+    assert_eq!(h(&headers, "content-length"), body.len().to_string());
+    assert_eq!(h(&headers, "x-content-type-options"), "nosniff");
+    assert!(h(&headers, "content-security-policy").starts_with("sandbox"));
+    assert!(h(&headers, "content-disposition").starts_with("inline; filename=\"holiday.jpg\""));
+    let decoded = image::load_from_memory_with_format(&body, image::ImageFormat::Jpeg).expect("a JPEG");
+    assert_eq!((decoded.width(), decoded.height()), (480, 360));
+    let gps = b"48.858370";
+    assert!(image.windows(gps.len()).any(|w| w == gps));
+    assert!(!body.windows(gps.len()).any(|w| w == gps), "metadata is dropped");
+    let etag = h(&headers, "etag").to_owned();
+    assert!(
+        etag.len() == 66 && etag != format!("\"{}\"", att["sha256"].as_str().unwrap()),
+        "{etag}"
+    );
+    let (status, _, body) = download(&org.agent, &preview_url, &[("if-none-match", &etag)]).await;
+    assert_eq!((status, body.len()), (304, 0));
+
+    // The file itself is untouched.
+    let (status, headers, body) = download(&org.agent, &url, &[]).await;
+    assert_eq!((status, h(&headers, "content-type")), (200, "image/png"));
+    assert!(body == image, "the original comes back byte for byte");
+}
+
+#[tokio::test]
+async fn an_image_that_does_not_decode_is_kept_without_a_preview() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let conv = conversation(&app, &org, "broken").await;
+    let mut broken = png(300, 300, 0);
+    broken.truncate(broken.len() / 3);
+    let reply = upload(&org.agent, &org, &conv, "broken.png", broken.clone()).await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    let att = &reply["attachments"][0];
+    assert_eq!(
+        (att["kind"].as_str(), att["mime"].as_str()),
+        (Some("image"), Some("image/png"))
+    );
+    assert_eq!(att["preview_url"], Value::Null);
+    let url = att["url"].as_str().unwrap();
+    let (status, _, _) = download(&org.agent, &format!("{url}/preview"), &[]).await;
+    assert_eq!(status, 404);
+    let (status, _, body) = download(&org.agent, url, &[]).await;
+    assert_eq!((status, body), (200, broken));
+    assert_eq!(stored_files(app.attachments.path()).len(), 1, "no preview stored");
+
+    // Documents never have one.
+    let pdf = b"%PDF-1.4\n%%EOF\n".to_vec();
+    let reply = upload(&org.agent, &org, &conv, "a.pdf", pdf).await;
+    let url = reply["attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(download(&org.agent, &format!("{url}/preview"), &[]).await.0, 404);
 }
 
 /// Send a chunked upload by hand (no Content-Length, so the server can only
@@ -399,17 +492,26 @@ async fn another_teams_agent_can_neither_upload_nor_download() {
         (404, "not_found"),
         "reach before size"
     );
-    let (status, _, body) = download(&org.agent, &url, &[]).await;
-    assert_eq!(status, 404);
-    assert!(!body.starts_with(b"\x89PNG"));
+    let preview = theirs["attachments"][0]["preview_url"].as_str().unwrap().to_owned();
+    for path in [&url, &preview] {
+        let (status, _, body) = download(&org.agent, path, &[]).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(
+            !body.starts_with(b"\x89PNG") && !body.starts_with(b"\xFF\xD8"),
+            "{path}"
+        );
+    }
     // Another workspace's admin: 404 too, even with our workspace in the path.
     let (other, other_ws) = app.other_workspace("olga@other.test").await;
-    let (status, _, _) = download(&other, &url, &[]).await;
-    assert_eq!(status, 404);
-    let (status, _, _) = download(&other, &url.replace(&org.ws, &other_ws.to_string()), &[]).await;
-    assert_eq!(status, 404);
-    // The admin reaches it.
+    for path in [&url, &preview] {
+        let (status, _, _) = download(&other, path, &[]).await;
+        assert_eq!(status, 404, "{path}");
+        let (status, _, _) = download(&other, &path.replace(&org.ws, &other_ws.to_string()), &[]).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    // The admin reaches both.
     assert_eq!(download(&org.admin, &url, &[]).await.0, 200);
+    assert_eq!(download(&org.admin, &preview, &[]).await.0, 200);
     assert_eq!(attachment_rows(&app, &sales_conv).await, 1);
 }
 
@@ -500,7 +602,11 @@ async fn the_same_file_twice_is_stored_once_but_gives_two_attachments() {
         (a["filename"].as_str(), b["filename"].as_str()),
         (Some("a.png"), Some("b.png"))
     );
-    assert_eq!(stored_files(app.attachments.path()).len(), 1, "one object");
+    assert_eq!(
+        stored_files(app.attachments.path()).len(),
+        2,
+        "one object and one preview"
+    );
     assert_eq!(attachment_rows(&app, &conv).await, 2);
     for att in [a, b] {
         let (status, _, body) = download(&org.agent, att["url"].as_str().unwrap(), &[]).await;

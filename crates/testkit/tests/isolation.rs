@@ -76,19 +76,20 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
     assert_eq!(hook.status, 200);
-    // A file in their conversation.
+    // An image in their conversation (so it has a preview too).
     let attachment = admin
         .send_raw(
             Method::POST,
             &format!(
-                "{base}/conversations/{}/attachments?filename=theirs.txt",
+                "{base}/conversations/{}/attachments?filename=theirs.png",
                 hook["conversation_id"].as_str().unwrap()
             ),
-            Some("text/plain"),
-            b"their notes".to_vec(),
+            Some("image/png"),
+            switchboard_testkit::media::png(8, 8, 0),
         )
         .await;
     assert_eq!(attachment.status, 201, "{:?}", attachment.body);
+    assert!(attachment["attachments"][0]["preview_url"].is_string());
     // A workspace-wide quick reply carrying that file.
     let quick_reply = admin
         .post(
@@ -329,6 +330,7 @@ async fn another_visitors_records_are_not_found_on_every_visitor_route() {
         .json::<serde_json::Value>()
         .await
         .unwrap();
+    assert!(file["attachments"][0]["preview_url"].is_string(), "{file}");
     let ids: HashMap<&str, String> = HashMap::from([
         ("conversation_id", alice_conversation.clone()),
         (

@@ -333,7 +333,7 @@ async fn a_quick_reply_carries_an_attachment_its_users_can_download() {
     let item = &list["items"][0];
     assert_eq!(item["shortcut"], "prices");
     assert_eq!(item["attachment"]["url"], url.as_str());
-    assert_eq!(item["attachment"]["preview_url"], url.as_str());
+    assert_eq!(item["attachment"]["preview_url"], format!("{url}/preview"));
     assert_eq!(item["attachment"]["filename"], "price-list.png");
     assert_eq!(item["attachment"]["kind"], "image");
     // Whoever may use the quick reply may download its file.
@@ -407,6 +407,15 @@ async fn a_quick_reply_is_sent_with_its_file_as_one_message() {
     );
     let download = org.agent.get(copy["url"].as_str().unwrap()).await;
     assert_eq!(download.status, 200);
+    // The copy keeps the file's preview.
+    assert_eq!(
+        copy["preview_url"],
+        format!("{}/preview", copy["url"].as_str().unwrap())
+    );
+    let preview = org.agent.get(copy["preview_url"].as_str().unwrap()).await;
+    let original = org.agent.get(file["preview_url"].as_str().unwrap()).await;
+    assert_eq!((preview.status.as_u16(), original.status.as_u16()), (200, 200));
+    assert_eq!(preview.headers.get("etag"), original.headers.get("etag"));
     // Without an edit, the quick reply's own text; without a file, a text reply.
     let sent = org.agent.post(&send(&with_file["id"]), json!({})).await;
     assert_eq!(sent["body"], "Our prices:");

@@ -91,6 +91,14 @@ fn stored(dir: &Path, attachment: &Value) -> bool {
     dir.join(key).is_file()
 }
 
+/// Where an image attachment's preview is stored (the API does not say).
+async fn preview_key(app: &TestApp, attachment: &Value) -> String {
+    let ws = attachment["workspace_id"].as_str().unwrap().parse().unwrap();
+    let id = attachment["id"].as_str().unwrap().parse().unwrap();
+    let record = app.services.store().reader().attachment(ws, id).await.unwrap().unwrap();
+    record.preview.expect("an image has a preview").storage_key
+}
+
 async fn purge_entries(client: &ApiClient, base: &str) -> Vec<Value> {
     let r = client.get(&format!("{base}/audit-log?action=retention.purged")).await;
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -235,6 +243,14 @@ async fn closed_conversations_past_the_retention_period_are_purged_with_their_fi
     assert_eq!(shared_in_newer["sha256"], shared_in_old["sha256"]);
     let only_newer = upload(&org.admin, &org, &newer, "only-newer.png", png(14, 14, 3)).await;
     resolve(&org.admin, &base, &newer).await;
+    // Each image has its preview; the shared file's is shared too.
+    let only_old_preview = files.join(preview_key(&app, &only_old).await);
+    let shared_preview = files.join(preview_key(&app, &shared_in_old).await);
+    assert_eq!(shared_preview, files.join(preview_key(&app, &shared_in_newer).await));
+    let only_newer_preview = files.join(preview_key(&app, &only_newer).await);
+    for preview in [&only_old_preview, &shared_preview, &only_newer_preview] {
+        assert!(preview.is_file(), "{}", preview.display());
+    }
     run_timers(&app).await;
 
     // Nothing is purged before its time.
@@ -273,7 +289,9 @@ async fn closed_conversations_past_the_retention_period_are_purged_with_their_fi
         !stored(&files, &only_old),
         "a file only the purged chat used is deleted"
     );
+    assert!(!only_old_preview.exists(), "with its preview");
     assert!(stored(&files, &shared_in_old), "a file a kept chat still uses stays");
+    assert!(shared_preview.is_file(), "and so does its preview");
     assert_eq!(
         download_status(&org.admin, shared_in_newer["url"].as_str().unwrap()).await,
         200
@@ -281,7 +299,7 @@ async fn closed_conversations_past_the_retention_period_are_purged_with_their_fi
 
     let kept = org.admin.get(&org.path(&format!("/conversations/{newer}"))).await;
     assert_eq!((kept.status.as_u16(), &kept["status"]), (200, &json!("resolved")));
-    assert!(stored(&files, &only_newer));
+    assert!(stored(&files, &only_newer) && only_newer_preview.is_file());
     let still_open = org.admin.get(&org.path(&format!("/conversations/{open}"))).await;
     assert_eq!(
         (still_open.status.as_u16(), &still_open["status"]),
@@ -305,7 +323,7 @@ async fn closed_conversations_past_the_retention_period_are_purged_with_their_fi
     assert_eq!(details["conversations"], 1, "{details}");
     assert_eq!(details["messages"], old_messages, "{details}");
     assert_eq!(details["attachments"], 2, "{details}");
-    assert_eq!(details["files"], 1, "{details}");
+    assert_eq!(details["files"], 2, "the file and its preview: {details}");
     assert_eq!(details["retention_days"], 30, "{details}");
     assert!(purge_entries(&other, &other_base).await.is_empty());
 
@@ -324,13 +342,16 @@ async fn closed_conversations_past_the_retention_period_are_purged_with_their_fi
         404
     );
     assert!(
-        !stored(&files, &shared_in_old),
+        !stored(&files, &shared_in_old) && !shared_preview.exists(),
         "the last user of the shared file is gone"
     );
-    assert!(!stored(&files, &only_newer));
+    assert!(!stored(&files, &only_newer) && !only_newer_preview.exists());
     let entries = purge_entries(&org.admin, &base).await;
     assert_eq!(entries.len(), 2, "{entries:?}");
-    assert_eq!(entries[0]["details"]["files"], 2, "{entries:?}");
+    assert_eq!(
+        entries[0]["details"]["files"], 4,
+        "two files, two previews: {entries:?}"
+    );
     assert_eq!(
         org.admin.get(&org.path(&format!("/conversations/{open}"))).await.status,
         200
@@ -363,6 +384,11 @@ async fn library_files_no_quick_reply_carries_are_removed_after_a_day() {
     };
     let unused = library(&org.admin, "abandoned.png", 1).await;
     let carried = library(&org.admin, "price-list.png", 2).await;
+    // Two files with the same pixels (they differ in a chunk decoders
+    // skip): two stored files, one preview.
+    assert_ne!(unused["sha256"], carried["sha256"]);
+    let preview = preview_key(&app, &unused).await;
+    assert_eq!(preview, preview_key(&app, &carried).await);
     let r = org
         .admin
         .post(
@@ -381,6 +407,11 @@ async fn library_files_no_quick_reply_carries_are_removed_after_a_day() {
     clock.advance(13 * HOUR);
     run_timers(&app).await;
     assert_eq!(download_status(&org.admin, &url(&unused)).await, 404);
+    assert!(!stored(app.attachments.path(), &unused));
+    assert!(
+        app.attachments.path().join(&preview).is_file(),
+        "the preview stays while the carried file uses it"
+    );
     assert_eq!(download_status(&org.admin, &url(&carried)).await, 200);
     let r = org
         .admin

@@ -2,7 +2,7 @@
 //! PyPI, speaking the S3 REST protocol) stands in for AWS or MinIO. Uploads
 //! stream into the bucket (a file over the 5 MiB part size goes up in
 //! several multipart parts), are stored once per content, and download
-//! byte for byte. Without `moto_server` the test is skipped, except under
+//! byte for byte; an image's preview is stored beside it. Without `moto_server` the test is skipped, except under
 //! `CI=true`, where `.ci/run` installs it.
 
 use std::process::{Child, Command, Stdio};
@@ -134,12 +134,28 @@ async fn attachments_live_in_an_s3_bucket() {
         "the multipart upload reassembles byte for byte"
     );
 
+    // The image's preview comes from the bucket too.
+    let preview = org
+        .admin
+        .http
+        .get(format!("{}{}", org.admin.base, a["preview_url"].as_str().unwrap()))
+        .send()
+        .await
+        .expect("preview");
+    assert_eq!(preview.status(), 200);
+    assert_eq!(preview.headers()["content-type"], "image/jpeg");
+    let preview = preview.bytes().await.expect("bytes");
+    let preview_sha: String = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&preview))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
     // Stored under content addresses, once per content, no temporary objects left.
     let key = |v: &Value| switchboard_service::storage_key(v["sha256"].as_str().unwrap());
     let again = upload("logo-copy.png", "image/png", image.clone()).await;
     let mut stored = keys(&s3).await;
     stored.sort();
-    let mut expected = vec![key(&a), key(&b)];
+    let mut expected = vec![key(&a), key(&b), switchboard_service::storage_key(&preview_sha)];
     expected.sort();
     assert_eq!(stored, expected);
     assert_eq!(key(&again), key(&a));
@@ -158,5 +174,5 @@ async fn attachments_live_in_an_s3_bucket() {
         )
         .await;
     assert_eq!(r.status, 413, "{:?}", r.body);
-    assert_eq!(keys(&s3).await.len(), 2);
+    assert_eq!(keys(&s3).await.len(), 3);
 }

@@ -66,6 +66,25 @@ impl Visitor {
         body
     }
 
+    /// GET a file: the status, the content type and the bytes.
+    async fn fetch(&self, path: &str) -> (StatusCode, String, Vec<u8>) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, content_type, r.bytes().await.unwrap().to_vec())
+    }
+
     async fn messages(&self, conversation: &str) -> (StatusCode, Value) {
         self.call(
             Method::GET,
@@ -208,6 +227,52 @@ async fn visitors_only_reach_their_own_conversations() {
     // A token keeps working across "reloads": a new session with it is the same visitor.
     let again = Visitor::start(&app, &channel, json!({"token": a.token})).await.unwrap();
     assert_eq!(again.messages(&conversation_a).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_visitor_sees_the_preview_of_their_own_images_only() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let (channel, _) = web_channel(&org, json!({})).await;
+    let a = Visitor::start(&app, &channel, json!({})).await.unwrap();
+    let b = Visitor::start(&app, &channel, json!({})).await.unwrap();
+    let conversation = a.say("Here is the damage", "a-1").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.say("I am B", "b-1").await;
+    let sent = a
+        .http
+        .post(app.url(&format!(
+            "/widget/v1/conversations/{conversation}/attachments?filename=damage.png"
+        )))
+        .bearer_auth(&a.token)
+        .body(switchboard_testkit::media::png(960, 400, 0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    let sent: Value = sent.json().await.unwrap();
+    let id = sent["attachments"][0]["id"].as_str().unwrap().to_owned();
+    let (_, listed) = a.messages(&conversation).await;
+    let listed = listed["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(listed["attachments"][0]["id"], id.as_str());
+    assert!(listed["attachments"][0]["preview_url"].is_string(), "{listed}");
+
+    let preview = format!("/widget/v1/attachments/{id}/preview");
+    let (status, content_type, bytes) = a.fetch(&preview).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "image/jpeg"));
+    let decoded = image::load_from_memory(&bytes).expect("an image");
+    assert_eq!((decoded.width(), decoded.height()), (480, 200));
+    // Another visitor gets neither the preview nor the file.
+    for path in [preview.clone(), format!("/widget/v1/attachments/{id}")] {
+        let (status, _, bytes) = b.fetch(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            !bytes.starts_with(b"\xFF\xD8") && !bytes.starts_with(b"\x89PNG"),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ use switchboard_service::{IngestOutcome, Services};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
+use crate::api::attachments::{Served, serve};
 use crate::auth::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
@@ -420,5 +421,17 @@ pub async fn download(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let record = state.services.visitor_attachment(&v, id).await?;
-    crate::api::attachments::serve(&state, &record, false, &headers).await
+    serve(&state, &Served::file(&record), false, &headers).await
+}
+
+/// `GET /widget/v1/attachments/{attachment_id}/preview`: the preview of an
+/// image of the visitor's own conversations (404 when it has none).
+pub async fn preview(
+    State(state): State<AppState>,
+    VisitorAuth(v): VisitorAuth,
+    Path(id): Path<switchboard_core::AttachmentId>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    let record = state.services.visitor_attachment(&v, id).await?;
+    serve(&state, &Served::preview(&record)?, false, &headers).await
 }

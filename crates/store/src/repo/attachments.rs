@@ -1,7 +1,7 @@
 //! Attachments (the rows; the bytes live in object storage under
 //! `storage_key`) and per-workspace upload limits.
 
-use sea_query::{Expr, OnConflict, Order, Query};
+use sea_query::{Cond, Expr, OnConflict, Order, Query};
 use switchboard_core::{
     Attachment, AttachmentId, AttachmentKind, ConversationId, MessageId, Millis, SenderKind, WorkspaceId,
 };
@@ -18,6 +18,18 @@ pub struct AttachmentRecord {
     pub uploader_kind: SenderKind,
     pub uploader_id: Option<String>,
     pub storage_key: String,
+    /// The image's re-encoded preview, when one could be made.
+    pub preview: Option<AttachmentPreview>,
+}
+
+/// A small re-encoded copy of an image attachment, stored content-addressed
+/// like the file itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentPreview {
+    pub storage_key: String,
+    pub mime: String,
+    /// Bytes.
+    pub size: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -37,9 +49,12 @@ struct AttachmentRow {
     width: Option<i64>,
     height: Option<i64>,
     created_at: i64,
+    preview_key: Option<String>,
+    preview_mime: Option<String>,
+    preview_size: Option<i64>,
 }
 
-const COLUMNS: [Attachments; 15] = [
+const COLUMNS: [Attachments; 18] = [
     Attachments::Id,
     Attachments::WorkspaceId,
     Attachments::ConversationId,
@@ -55,6 +70,9 @@ const COLUMNS: [Attachments; 15] = [
     Attachments::Width,
     Attachments::Height,
     Attachments::CreatedAt,
+    Attachments::PreviewKey,
+    Attachments::PreviewMime,
+    Attachments::PreviewSize,
 ];
 
 impl AttachmentRow {
@@ -62,8 +80,14 @@ impl AttachmentRow {
         let workspace_id: WorkspaceId = parse("workspace id", &self.workspace_id)?;
         let id: AttachmentId = parse("attachment id", &self.id)?;
         let kind: AttachmentKind = parse("attachment kind", &self.kind)?;
-        let url = Attachment::url_of(workspace_id, id);
-        let preview_url = (kind == AttachmentKind::Image).then(|| url.clone());
+        let preview = match (self.preview_key, self.preview_mime, self.preview_size) {
+            (Some(storage_key), Some(mime), Some(size)) => Some(AttachmentPreview {
+                storage_key,
+                mime,
+                size,
+            }),
+            _ => None,
+        };
         Ok(AttachmentRecord {
             attachment: Attachment {
                 id,
@@ -78,12 +102,13 @@ impl AttachmentRow {
                 width: self.width,
                 height: self.height,
                 created_at: Millis(self.created_at),
-                url,
-                preview_url,
+                url: Attachment::url_of(workspace_id, id),
+                preview_url: preview.is_some().then(|| Attachment::preview_url_of(workspace_id, id)),
             },
             uploader_kind: parse("uploader kind", &self.uploader_kind)?,
             uploader_id: self.uploader_id,
             storage_key: self.storage_key,
+            preview,
         })
     }
 }
@@ -120,6 +145,9 @@ impl Exec<'_> {
                     a.width.into(),
                     a.height.into(),
                     a.created_at.0.into(),
+                    r.preview.as_ref().map(|p| p.storage_key.clone()).into(),
+                    r.preview.as_ref().map(|p| p.mime.clone()).into(),
+                    r.preview.as_ref().map(|p| p.size).into(),
                 ]),
         )
         .await?;
@@ -196,15 +224,20 @@ impl Exec<'_> {
         Ok(n)
     }
 
-    /// How many attachments (of any workspace) use this stored object: an
-    /// object may be deleted only when none does.
-    pub async fn count_attachments_with_key(&mut self, storage_key: &str) -> Result<i64> {
+    /// How many attachments (of any workspace) use this stored object, as
+    /// their file or as their preview: an object may be deleted only when
+    /// none does.
+    pub async fn count_attachments_with_key(&mut self, key: &str) -> Result<i64> {
         let (n,): (i64,) = self
             .fetch_one(
                 Query::select()
                     .expr(Expr::col(Attachments::Id).count())
                     .from(Attachments::Table)
-                    .and_where(Expr::col(Attachments::StorageKey).eq(storage_key)),
+                    .cond_where(
+                        Cond::any()
+                            .add(Expr::col(Attachments::StorageKey).eq(key))
+                            .add(Expr::col(Attachments::PreviewKey).eq(key)),
+                    ),
             )
             .await?;
         Ok(n)

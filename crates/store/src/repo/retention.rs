@@ -3,6 +3,8 @@
 //! conversation deletes its messages, attachment rows, tags, notifications
 //! and bot session through the foreign keys' `ON DELETE CASCADE`.
 
+use std::collections::BTreeSet;
+
 use sea_query::{Expr, LockBehavior, LockType, Order, Query};
 use switchboard_core::{ConversationStatus, Millis, WorkspaceId};
 
@@ -15,9 +17,20 @@ pub struct PurgedBatch {
     pub conversations: u64,
     pub messages: u64,
     pub attachments: u64,
-    /// Storage keys the deleted attachment rows used (each once); an object
-    /// may be deleted only if no remaining attachment row uses its key.
+    /// Storage keys the deleted attachment rows used, files and previews
+    /// (each once); an object may be deleted only if no remaining
+    /// attachment row uses its key.
     pub storage_keys: Vec<String>,
+}
+
+/// The stored objects of attachment rows (`storage_key`, `preview_key`),
+/// each key once, in order.
+fn object_keys(rows: Vec<(String, Option<String>)>) -> Vec<String> {
+    let keys: BTreeSet<String> = rows
+        .into_iter()
+        .flat_map(|(file, preview)| std::iter::once(file).chain(preview))
+        .collect();
+    keys.into_iter().collect()
 }
 
 impl Exec<'_> {
@@ -95,14 +108,12 @@ impl Exec<'_> {
                     .and_where(Expr::col(Attachments::ConversationId).is_in(ids.iter().cloned())),
             )
             .await?;
-        let keys: Vec<(String,)> = self
+        let keys: Vec<(String, Option<String>)> = self
             .fetch_all(
                 Query::select()
-                    .distinct()
-                    .column(Attachments::StorageKey)
+                    .columns([Attachments::StorageKey, Attachments::PreviewKey])
                     .from(Attachments::Table)
-                    .and_where(Expr::col(Attachments::ConversationId).is_in(ids.iter().cloned()))
-                    .order_by(Attachments::StorageKey, Order::Asc),
+                    .and_where(Expr::col(Attachments::ConversationId).is_in(ids.iter().cloned())),
             )
             .await?;
         let conversations = self
@@ -117,14 +128,14 @@ impl Exec<'_> {
             conversations,
             messages: messages as u64,
             attachments: attachments as u64,
-            storage_keys: keys.into_iter().map(|(k,)| k).collect(),
+            storage_keys: object_keys(keys),
         })
     }
 
     /// Delete up to `limit` library files (uploaded for quick replies, with
     /// no conversation) made before `made_before` that no quick reply
     /// carries any more: how many rows went, and the storage keys they
-    /// used, each once.
+    /// used (files and previews), each once.
     pub async fn purge_unused_library_files(
         &mut self,
         ws: WorkspaceId,
@@ -136,10 +147,10 @@ impl Exec<'_> {
             .from(QuickReplies::Table)
             .and_where(Expr::col(QuickReplies::AttachmentId).is_not_null())
             .to_owned();
-        let rows: Vec<(String, String)> = self
+        let rows: Vec<(String, String, Option<String>)> = self
             .fetch_all(
                 Query::select()
-                    .columns([Attachments::Id, Attachments::StorageKey])
+                    .columns([Attachments::Id, Attachments::StorageKey, Attachments::PreviewKey])
                     .from(Attachments::Table)
                     .and_where(Expr::col(Attachments::WorkspaceId).eq(ws.to_string()))
                     .and_where(Expr::col(Attachments::ConversationId).is_null())
@@ -152,7 +163,10 @@ impl Exec<'_> {
         if rows.is_empty() {
             return Ok((0, Vec::new()));
         }
-        let (ids, mut keys): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
+        let (ids, keys): (Vec<String>, Vec<(String, Option<String>)>) = rows
+            .into_iter()
+            .map(|(id, file, preview)| (id, (file, preview)))
+            .unzip();
         let deleted = self
             .execute(
                 Query::delete()
@@ -161,9 +175,7 @@ impl Exec<'_> {
                     .and_where(Expr::col(Attachments::Id).is_in(ids)),
             )
             .await?;
-        keys.sort();
-        keys.dedup();
-        Ok((deleted, keys))
+        Ok((deleted, object_keys(keys)))
     }
 
     /// Write the system's audit entry of a purge run (`id: None`, returning

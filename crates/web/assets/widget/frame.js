@@ -100,18 +100,19 @@
     return row;
   }
 
-  // Files are fetched with the visitor's token and shown from a blob URL.
-  function fetchBlob(a) {
-    return fetch("/widget/v1/attachments/" + a.id, { headers: { "Authorization": "Bearer " + state.token } })
+  // Files are fetched with the visitor's token and shown from a blob URL;
+  // an image shows its small preview, never the whole file.
+  function fetchBlob(a, part) {
+    return fetch("/widget/v1/attachments/" + a.id + (part || ""), { headers: { "Authorization": "Bearer " + state.token } })
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.blob(); });
   }
 
   function attachmentView(a) {
-    if (a.kind === "image") {
+    if (a.kind === "image" && a.preview_url) {
       var img = document.createElement("img");
       img.className = "preview";
       img.alt = a.filename;
-      fetchBlob(a).then(function (blob) { img.src = URL.createObjectURL(blob); }).catch(function () { img.alt = a.filename + " (not available)"; });
+      fetchBlob(a, "/preview").then(function (blob) { img.src = URL.createObjectURL(blob); }).catch(function () { img.alt = a.filename + " (not available)"; });
       return img;
     }
     var link = document.createElement("a");

@@ -1,6 +1,8 @@
-//! Attachments: raw-body uploads that stream into storage, downloads that
-//! stream out with headers that keep a browser from running anything, and
-//! the workspace's upload limits.
+//! Attachments: raw-body uploads that stream into storage, downloads (of
+//! the file, or of an image's preview) that stream out with headers that
+//! keep a browser from running anything, and the workspace's upload limits.
+
+use std::borrow::Cow;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -15,11 +17,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::media;
 use switchboard_core::{Attachment, AttachmentId, AttachmentLimits, ConversationId, MessageView, WorkspaceId};
-use switchboard_service::{AttachmentLimitsInput, Upload};
+use switchboard_service::{AttachmentLimitsInput, AttachmentRecord, Upload};
 
 use crate::AppState;
 use crate::auth::InWorkspace;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 
 /// The policy of every download: a document opened from our origin is
@@ -149,18 +151,70 @@ pub async fn download(
     request_headers: HeaderMap,
 ) -> ApiResult<Response> {
     let record = s.services.attachment(&a, id).await?;
-    serve(&s, &record, q.download == Some(true), &request_headers).await
+    serve(&s, &Served::file(&record), q.download == Some(true), &request_headers).await
 }
 
-/// Stream a stored file with headers that keep a browser from running it.
+/// `GET …/attachments/{attachment_id}/preview`: the image's preview, for
+/// whoever may download the file (404 otherwise, and when it has none).
+pub async fn preview(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Path<(WorkspaceId, AttachmentId)>,
+    request_headers: HeaderMap,
+) -> ApiResult<Response> {
+    let record = s.services.attachment(&a, id).await?;
+    serve(&s, &Served::preview(&record)?, false, &request_headers).await
+}
+
+/// One stored object of an attachment, as [`serve`] sends it.
+#[derive(Debug)]
+pub struct Served<'a> {
+    key: &'a str,
+    /// Hex SHA-256 of the content: the ETag.
+    sha256: &'a str,
+    mime: &'a str,
+    size: i64,
+    filename: Cow<'a, str>,
+}
+
+impl<'a> Served<'a> {
+    /// The file as it was uploaded.
+    pub fn file(record: &'a AttachmentRecord) -> Self {
+        let a = &record.attachment;
+        Self {
+            key: &record.storage_key,
+            sha256: &a.sha256,
+            mime: &a.mime,
+            size: a.size,
+            filename: Cow::Borrowed(&a.filename),
+        }
+    }
+
+    /// An image's preview, named like the file with the preview's
+    /// extension (`photo.png` → `photo.jpg`); 404 when it has none.
+    pub fn preview(record: &'a AttachmentRecord) -> ApiResult<Self> {
+        let p = record.preview.as_ref().ok_or_else(|| ApiError::not_found("preview"))?;
+        let filename = &record.attachment.filename;
+        let stem = filename.rsplit_once('.').map_or(filename.as_str(), |(stem, _)| stem);
+        let extension = if p.mime == "image/png" { "png" } else { "jpg" };
+        Ok(Self {
+            key: &p.storage_key,
+            sha256: switchboard_service::sha256_of_key(&p.storage_key),
+            mime: &p.mime,
+            size: p.size,
+            filename: Cow::Owned(format!("{stem}.{extension}")),
+        })
+    }
+}
+
+/// Stream a stored object with headers that keep a browser from running it.
 pub async fn serve(
     s: &AppState,
-    record: &switchboard_service::AttachmentRecord,
+    object: &Served<'_>,
     force_download: bool,
     request_headers: &HeaderMap,
 ) -> ApiResult<Response> {
-    let att = &record.attachment;
-    let etag = format!("\"{}\"", att.sha256);
+    let etag = format!("\"{}\"", object.sha256);
     let mut headers = HeaderMap::new();
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(DOWNLOAD_CSP));
@@ -175,22 +229,22 @@ pub async fn serve(
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
     }
-    let mime = if media::is_known(&att.mime) {
-        att.mime.as_str()
+    let mime = if media::is_known(object.mime) {
+        object.mime
     } else {
         "application/octet-stream"
     };
     let inline = media::is_inline_image(mime) && !force_download;
     headers.insert(CONTENT_TYPE, header(mime));
-    headers.insert(CONTENT_LENGTH, header(&att.size.to_string()));
+    headers.insert(CONTENT_LENGTH, header(&object.size.to_string()));
     headers.insert(
         CONTENT_DISPOSITION,
         header(&content_disposition(
             if inline { "inline" } else { "attachment" },
-            &att.filename,
+            &object.filename,
         )),
     );
-    let stream = s.services.open_attachment(record).await?;
+    let stream = s.services.open_stored(object.key).await?;
     Ok((StatusCode::OK, headers, Body::from_stream(stream)).into_response())
 }
 

@@ -9,6 +9,7 @@ use switchboard_core::{AttachmentId, ChannelId, ChannelKind, ConversationId, Mes
 use switchboard_service::HookOutcome;
 
 use crate::AppState;
+use crate::api::attachments::{Served, serve};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, body_bytes, is_json};
 
@@ -86,5 +87,5 @@ pub async fn api_file(
             &link.signature,
         )
         .await?;
-    crate::api::attachments::serve(&s, &record, true, &headers).await
+    serve(&s, &Served::file(&record), true, &headers).await
 }

@@ -220,6 +220,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .created(),
         ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}", "visitorDownload", "widget", "A file of the visitor's conversations", || get(crate::widget::download))
             .auth(RouteAuth::Visitor),
+        ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}/preview", "visitorDownloadPreview", "widget", "The preview of an image of the visitor's conversations (the attachment's `preview_url` is set when there is one; 404 otherwise)", || get(crate::widget::preview))
+            .auth(RouteAuth::Visitor),
         ApiRoute::new(m.clone(), "/widget/v1/ws", "visitorStream", "widget", "WebSocket feed of the visitor's conversations (`?token=…`)", || get(crate::widget::stream))
             .auth(RouteAuth::Visitor),
         // members
@@ -393,6 +395,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .resp::<switchboard_core::Attachment>()
             .created(),
         ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}"), "downloadAttachment", "attachments", "The file (images inline, everything else as a download; `?download=true` forces one)", || get(attachments::download)),
+        ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}/preview"), "downloadAttachmentPreview", "attachments", "An image's preview (its `preview_url`): re-encoded without the file's metadata, at most 480 px a side, JPEG (PNG where it is transparent), inline; same reach as the file, 404 when it has none", || get(attachments::preview)),
         ApiRoute::new(m.clone(), ws_path!("/attachment-limits"), "getAttachmentLimits", "attachments", "Upload limits per kind, in bytes", || get(attachments::get_limits)).resp::<switchboard_core::AttachmentLimits>(),
         ApiRoute::new(Method::PUT, ws_path!("/attachment-limits"), "setAttachmentLimits", "attachments", "Set the workspace's upload limits (admin); null keeps the server's default", || put(attachments::set_limits))
             .req::<svc::AttachmentLimitsInput>(json!({"image": 2097152, "video": null, "audio": null, "document": null}))
