@@ -15,7 +15,7 @@ use switchboard_core::{
     ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
     Direction, Message, MessageId, MessageKind, Millis, SenderKind, TeamId, WorkspaceId,
 };
-use switchboard_store::{Durability, Exec};
+use switchboard_store::{ConversationSave, Durability, Exec};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conversations::{activity_message, new_conversation, outgoing_text, set_state, state_of};
@@ -407,6 +407,10 @@ struct Batch {
     changed: BTreeSet<ConversationId>,
     /// Conversations opened by this batch (inserted, no tags to read).
     opened: HashSet<ConversationId>,
+    /// Stored conversations whose state this batch changed (reopened,
+    /// woken, rated): written in full. The others it continued only got
+    /// message times ([`ConversationSave::MessageTimes`]).
+    restated: HashSet<ConversationId>,
     router: Router,
     changes: Vec<Change>,
     /// Ticket auto-replies to deliver.
@@ -435,6 +439,7 @@ impl Batch {
             latest: HashMap::new(),
             changed: BTreeSet::new(),
             opened: HashSet::new(),
+            restated: HashSet::new(),
             router: Router::new(now),
             changes: Vec::new(),
             deliveries: Vec::new(),
@@ -532,6 +537,12 @@ impl Batch {
         };
         self.inbound.insert(key, (stored.id, conversation_id));
         let now = self.now;
+        if rating.is_some() {
+            self.restated.insert(conversation_id);
+        }
+        if self.conversations[&conversation_id].snoozed_until.is_some() {
+            self.restated.insert(conversation_id);
+        }
         let conversation = self.touch(conversation_id);
         if let Some((_, rating)) = rating {
             conversation.rating = Some(rating);
@@ -640,6 +651,7 @@ impl Batch {
             if c.status == ConversationStatus::Pending || within_reopen {
                 let team = c.team_id.or(channel.default_team);
                 let route = self.router.route(exec, channel.workspace_id, team).await?;
+                self.restated.insert(id);
                 let c = self.touch(id);
                 let (next, activity) = lifecycle::apply(&state_of(c), Command::CustomerReturned { route }, now)?;
                 set_state(c, next, now);
@@ -697,8 +709,14 @@ impl Batch {
             }
         }
         exec.insert_contacts(&self.new_contacts).await?;
-        let conversations: Vec<&Conversation> = self.changed.iter().map(|id| &self.conversations[id]).collect();
-        exec.save_conversations(&conversations).await?;
+        let (in_full, message_times): (Vec<&Conversation>, Vec<&Conversation>) = self
+            .changed
+            .iter()
+            .map(|id| &self.conversations[id])
+            .partition(|c| self.opened.contains(&c.id) || self.restated.contains(&c.id));
+        exec.save_conversations(&in_full, ConversationSave::All).await?;
+        exec.save_conversations(&message_times, ConversationSave::MessageTimes)
+            .await?;
         let messages: Vec<(ChannelId, &Message)> = self
             .changes
             .iter()

@@ -75,6 +75,19 @@ impl ConversationRow {
     }
 }
 
+/// What [`Exec::save_conversations`] writes over a stored conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationSave {
+    /// Every column but its identity and creation time.
+    All,
+    /// Only what a customer message changes in a chat it does not reopen,
+    /// wake or rate: `last_customer_message_at`, `last_message_at`,
+    /// `updated_at`. SQLite rewrites the entries of every index that holds
+    /// a column an UPDATE sets, whether its value changed or not; this
+    /// touches one of the table's eight indexes instead of all of them.
+    MessageTimes,
+}
+
 pub(crate) const CONVERSATION_COLUMNS: [Conversations; 23] = [
     Conversations::Id,
     Conversations::WorkspaceId,
@@ -469,14 +482,22 @@ impl Exec<'_> {
 
     /// Insert new conversations and write back changed ones, many per
     /// statement (batched ingest). An upsert on `id`: a row that exists gets
-    /// every column [`Exec::update_conversation`] writes; id, workspace,
-    /// channel, contact and `created_at` never change.
-    pub async fn save_conversations(&mut self, conversations: &[&Conversation]) -> Result<()> {
-        let changing: Vec<Conversations> = CONVERSATION_COLUMNS
-            .into_iter()
-            .skip(4)
-            .filter(|col| !matches!(col, Conversations::CreatedAt))
-            .collect();
+    /// the columns `save` names (with `All`, every column
+    /// [`Exec::update_conversation`] writes); id, workspace, channel, contact
+    /// and `created_at` never change.
+    pub async fn save_conversations(&mut self, conversations: &[&Conversation], save: ConversationSave) -> Result<()> {
+        let changing: Vec<Conversations> = match save {
+            ConversationSave::All => CONVERSATION_COLUMNS
+                .into_iter()
+                .skip(4)
+                .filter(|col| !matches!(col, Conversations::CreatedAt))
+                .collect(),
+            ConversationSave::MessageTimes => vec![
+                Conversations::LastCustomerMessageAt,
+                Conversations::LastMessageAt,
+                Conversations::UpdatedAt,
+            ],
+        };
         for chunk in conversations.chunks(rows_per_statement(CONVERSATION_COLUMNS.len())) {
             let mut q = Query::insert();
             q.into_table(Conversations::Table)
