@@ -462,9 +462,15 @@ impl Services {
     /// Make the preview of the image stored under `key` and store it,
     /// content-addressed like the file. `None` when the image does not
     /// decode within the limits, or the preview cannot be stored: the
-    /// upload goes on without one.
+    /// upload goes on without one. A file stored before keeps its preview.
     async fn store_preview(&self, key: &str, mime: &str) -> Option<AttachmentPreview> {
         let format = image::ImageFormat::from_mime_type(mime)?;
+        // The same bytes give the same preview: one made before is reused.
+        match self.store().reader().preview_of_stored(key).await {
+            Ok(Some(made)) => return Some(made),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(key, error = %e, "could not look for an existing preview; making one"),
+        }
         // Taken before the file is read back, and held until the decode
         // ends even if the upload is abandoned meanwhile.
         let slot = self.inner.preview_slots.clone().acquire_owned().await.ok()?;

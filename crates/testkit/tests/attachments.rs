@@ -289,6 +289,40 @@ async fn a_large_image_gets_a_small_re_encoded_preview_and_its_original_stays_as
     assert!(body == image, "the original comes back byte for byte");
 }
 
+/// The same bytes uploaded again reuse the preview made the first time
+/// instead of decoding the image again. To tell reuse from a new preview
+/// with the same bytes, the first record's preview type is changed behind
+/// the service's back: a reused preview is served with it.
+#[tokio::test]
+async fn the_same_image_uploaded_again_reuses_its_preview() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let conv = conversation(&app, &org, "again").await;
+    let image = photo(900, 600);
+    let first = upload(&org.agent, &org, &conv, "first.png", image.clone()).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let first_id = first["attachments"][0]["id"].as_str().unwrap().to_owned();
+    let marked = format!("UPDATE attachments SET preview_mime = 'image/png' WHERE id = '{first_id}'");
+    let mut tx = app.services.store().begin().await.unwrap();
+    match &mut tx {
+        switchboard_store::Tx::Sqlite(t, _) => sqlx::query(&marked).execute(&mut **t).await.map(|r| r.rows_affected()),
+        switchboard_store::Tx::Postgres(t) => sqlx::query(&marked).execute(&mut **t).await.map(|r| r.rows_affected()),
+    }
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let again = upload(&org.agent, &org, &conv, "again.png", image).await;
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    let preview = format!("{}/preview", again["attachments"][0]["url"].as_str().unwrap());
+    let (status, headers, _) = download(&org.agent, &preview, &[]).await;
+    assert_eq!(
+        (status, h(&headers, "content-type")),
+        (200, "image/png"),
+        "the first preview, reused"
+    );
+    assert_eq!(stored_files(app.attachments.path()).len(), 2, "one file, one preview");
+}
+
 #[tokio::test]
 async fn an_image_that_does_not_decode_is_kept_without_a_preview() {
     let app = TestApp::spawn().await;

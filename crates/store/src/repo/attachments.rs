@@ -224,6 +224,32 @@ impl Exec<'_> {
         Ok(n)
     }
 
+    /// The preview already made for the stored object `key` (the same bytes
+    /// uploaded before, in any workspace), so it is not decoded again.
+    pub async fn preview_of_stored(&mut self, key: &str) -> Result<Option<AttachmentPreview>> {
+        let row: Option<(String, String, i64)> = self
+            .fetch_optional(
+                Query::select()
+                    .columns([
+                        Attachments::PreviewKey,
+                        Attachments::PreviewMime,
+                        Attachments::PreviewSize,
+                    ])
+                    .from(Attachments::Table)
+                    .and_where(Expr::col(Attachments::StorageKey).eq(key))
+                    .and_where(Expr::col(Attachments::PreviewKey).is_not_null())
+                    .and_where(Expr::col(Attachments::PreviewMime).is_not_null())
+                    .and_where(Expr::col(Attachments::PreviewSize).is_not_null())
+                    .limit(1),
+            )
+            .await?;
+        Ok(row.map(|(storage_key, mime, size)| AttachmentPreview {
+            storage_key,
+            mime,
+            size,
+        }))
+    }
+
     /// How many attachments (of any workspace) use this stored object, as
     /// their file or as their preview: an object may be deleted only when
     /// none does.
