@@ -366,6 +366,42 @@ pub struct Message {
     pub template: Option<crate::template::SentTemplate>,
 }
 
+/// Who wrote a message: its direction, the kind of sender and their id.
+pub type MessageSender = (Direction, SenderKind, Option<String>);
+
+impl Message {
+    /// A new message in `conversation` with only its author, kind and text;
+    /// everything else (reply, activity, delivery, template, buttons) is
+    /// unset for the caller to fill in with struct update syntax.
+    pub fn new(
+        conversation: &Conversation,
+        (direction, sender_kind, sender_id): MessageSender,
+        kind: MessageKind,
+        body: Option<String>,
+        created_at: Millis,
+    ) -> Message {
+        Message {
+            id: MessageId::new(),
+            workspace_id: conversation.workspace_id,
+            conversation_id: conversation.id,
+            direction,
+            sender_kind,
+            sender_id,
+            kind,
+            body,
+            activity: None,
+            in_reply_to: None,
+            provider_message_id: None,
+            delivery_status: None,
+            delivery_error: None,
+            created_at,
+            send_at: None,
+            buttons: Vec::new(),
+            template: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Tag {
     pub id: TagId,

@@ -566,25 +566,13 @@ impl Services {
             Uploader::User(u) => (Direction::Out, SenderKind::User, u.to_string()),
             Uploader::Contact(contact) => (Direction::In, SenderKind::Contact, contact.to_string()),
         };
-        let mut message = Message {
-            id: MessageId::new(),
-            workspace_id: ws,
-            conversation_id: c.id,
-            direction,
-            sender_kind,
-            sender_id: Some(sender_id.clone()),
-            kind: MessageKind::Media,
-            body: caption,
-            activity: None,
-            in_reply_to: None,
-            provider_message_id: None,
-            delivery_status: None,
-            delivery_error: None,
-            created_at: now,
-            send_at: None,
-            buttons: Vec::new(),
-            template: None,
-        };
+        let mut message = Message::new(
+            &c,
+            (direction, sender_kind, Some(sender_id.clone())),
+            MessageKind::Media,
+            caption,
+            now,
+        );
         // A file from the business to an API channel's receiver goes out
         // through the outbox like a text reply (the widget picks files up
         // itself, as it does texts).

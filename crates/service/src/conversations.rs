@@ -182,24 +182,11 @@ impl Resolved {
         in_reply_to: Option<MessageId>,
         now: Millis,
     ) -> Message {
+        let author = (Direction::Out, SenderKind::User, Some(by.to_string()));
         Message {
-            id: MessageId::new(),
-            workspace_id: c.workspace_id,
-            conversation_id: c.id,
-            direction: Direction::Out,
-            sender_kind: SenderKind::User,
-            sender_id: Some(by.to_string()),
-            kind: self.kind,
-            body: Some(self.body),
-            activity: None,
             in_reply_to,
-            provider_message_id: None,
-            delivery_status: None,
-            delivery_error: None,
-            created_at: now,
-            send_at: None,
-            buttons: Vec::new(),
             template: self.template,
+            ..Message::new(c, author, self.kind, Some(self.body), now)
         }
     }
 }
@@ -412,28 +399,15 @@ pub(crate) async fn insert_activity(
 
 /// An activity line of the conversation, not stored yet.
 pub(crate) fn activity_message(c: &Conversation, activity: Activity, by: Option<UserId>, now: Millis) -> Message {
+    let sender_kind = if by.is_some() {
+        SenderKind::User
+    } else {
+        SenderKind::System
+    };
+    let author = (Direction::Out, sender_kind, by.map(|u| u.to_string()));
     Message {
-        id: MessageId::new(),
-        workspace_id: c.workspace_id,
-        conversation_id: c.id,
-        direction: Direction::Out,
-        sender_kind: if by.is_some() {
-            SenderKind::User
-        } else {
-            SenderKind::System
-        },
-        sender_id: by.map(|u| u.to_string()),
-        kind: MessageKind::Activity,
-        body: None,
         activity: Some(activity),
-        in_reply_to: None,
-        provider_message_id: None,
-        delivery_status: None,
-        delivery_error: None,
-        created_at: now,
-        send_at: None,
-        buttons: Vec::new(),
-        template: None,
+        ..Message::new(c, author, MessageKind::Activity, None, now)
     }
 }
 
@@ -448,23 +422,15 @@ pub(crate) fn outgoing_text(
     now: Millis,
 ) -> Message {
     Message {
-        id: MessageId::new(),
-        workspace_id: c.workspace_id,
-        conversation_id: c.id,
-        direction: Direction::Out,
-        sender_kind,
-        sender_id,
-        kind: MessageKind::Text,
-        body: Some(text),
-        activity: None,
-        in_reply_to: None,
-        provider_message_id: None,
         delivery_status: Some(DeliveryStatus::Queued),
-        delivery_error: None,
-        created_at: now,
-        send_at: None,
         buttons,
-        template: None,
+        ..Message::new(
+            c,
+            (Direction::Out, sender_kind, sender_id),
+            MessageKind::Text,
+            Some(text),
+            now,
+        )
     }
 }
 
@@ -889,24 +855,10 @@ impl Services {
                 if !actor.can_annotate(&scope(&c)) {
                     return Err(ServiceError::NotFound("conversation"));
                 }
+                let author = (Direction::Out, SenderKind::User, Some(actor.user_id.to_string()));
                 let message = Message {
-                    id: MessageId::new(),
-                    workspace_id: ws,
-                    conversation_id: c.id,
-                    direction: Direction::Out,
-                    sender_kind: SenderKind::User,
-                    sender_id: Some(actor.user_id.to_string()),
-                    kind,
-                    body: Some(body),
-                    activity: None,
                     in_reply_to,
-                    provider_message_id: None,
-                    delivery_status: None,
-                    delivery_error: None,
-                    created_at: now,
-                    send_at: None,
-                    buttons: Vec::new(),
-                    template: None,
+                    ..Message::new(&c, author, kind, Some(body), now)
                 };
                 tx.exec().insert_message(&message, c.channel_id).await?;
                 let (mentions, author) = mentions_in(&mut tx.exec(), &c, &message, actor.user_id).await?;

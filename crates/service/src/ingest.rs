@@ -516,24 +516,17 @@ impl Batch {
             let quoted = (channel.id, quoted.clone());
             (self.inbound.get(&quoted).map(|(id, _)| *id)).or_else(|| self.outbound.get(&quoted).copied())
         });
+        let author = (Direction::In, SenderKind::Contact, Some(contact.to_string()));
         let stored = Message {
-            id: MessageId::new(),
-            workspace_id: channel.workspace_id,
-            conversation_id,
-            direction: Direction::In,
-            sender_kind: SenderKind::Contact,
-            sender_id: Some(contact.to_string()),
-            kind: MessageKind::Text,
-            body: Some(message.text.clone()),
-            activity: None,
             in_reply_to,
             provider_message_id: Some(message.external_id.clone()),
-            delivery_status: None,
-            delivery_error: None,
-            created_at: self.now,
-            send_at: None,
-            buttons: Vec::new(),
-            template: None,
+            ..Message::new(
+                &self.conversations[&conversation_id],
+                author,
+                MessageKind::Text,
+                Some(message.text.clone()),
+                self.now,
+            )
         };
         self.inbound.insert(key, (stored.id, conversation_id));
         let now = self.now;
