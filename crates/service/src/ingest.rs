@@ -15,7 +15,9 @@ use switchboard_core::{
     ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
     Direction, Message, MessageId, MessageKind, Millis, SenderKind, TeamId, WorkspaceId,
 };
-use switchboard_store::{ConversationSave, Durability, Exec};
+use switchboard_store::{
+    ConversationSave, Durability, Exec, IngestQuery, contact_inserts, conversation_saves, message_inserts,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conversations::{activity_message, new_conversation, outgoing_text, set_state, state_of};
@@ -177,13 +179,14 @@ struct Committed {
 
 pub(crate) fn spawn_committer(services: Services, rx: IngestReceiver) {
     let batch_max = services.inner.ingest.batch_max;
+    let own_thread = services.store().backend() == switchboard_store::Backend::Sqlite;
     // The tasks hold only a weak link, so dropping the services (tests)
     // lets them end.
     let weak = std::sync::Arc::downgrade(&services.inner);
     drop(services);
     let (committed, awaiting_sync) = mpsc::channel(BATCHES_AWAITING_SYNC);
     spawn_acknowledger(weak.clone(), awaiting_sync);
-    tokio::spawn(async move {
+    let committer = async move {
         let mut rx = rx.0;
         let mut batch = Vec::with_capacity(batch_max);
         while let Some(first) = rx.recv().await {
@@ -227,7 +230,25 @@ pub(crate) fn spawn_committer(services: Services, rx: IngestReceiver) {
                 }
             }
         }
-    });
+    };
+    if !own_thread {
+        tokio::spawn(committer);
+        return;
+    }
+    // On SQLite the committer gets a thread of its own: every statement is
+    // a hop to SQLite's worker thread and back, and on the shared runtime
+    // each hop waited behind the HTTP tasks. (PostgreSQL sockets belong to
+    // the runtime that opened them, so there it stays on the shared one.)
+    std::thread::Builder::new()
+        .name("ingest-committer".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the ingest committer");
+            runtime.block_on(committer);
+        })
+        .expect("the ingest committer thread");
 }
 
 /// Answer committed batches in commit order, each once it is on disk, and
@@ -452,7 +473,25 @@ impl Batch {
             .collect();
         let mut named: Vec<(ChannelId, &str)> = items.iter().map(|(c, m)| (c.id, m.external_id.as_str())).collect();
         named.extend(quoted.iter().copied());
-        for m in exec.messages_by_provider_ids(Direction::In, &named).await? {
+        let senders: Vec<(ChannelId, &str)> = items
+            .iter()
+            .map(|(c, m)| (c.id, m.contact.external_id.as_str()))
+            .collect();
+        // Where new chats go (a bot's chats are routed at its hand-off).
+        let teams: BTreeSet<(WorkspaceId, TeamId)> = items
+            .iter()
+            .filter(|(c, _)| !c.has_bot)
+            .filter_map(|(c, _)| c.default_team.map(|t| (c.workspace_id, t)))
+            .collect();
+        let teams: Vec<(WorkspaceId, TeamId)> = teams.into_iter().collect();
+        let facts = exec
+            .ingest_facts(&IngestQuery {
+                inbound: &named,
+                senders: &senders,
+                teams: &teams,
+            })
+            .await?;
+        for m in facts.inbound {
             batch
                 .inbound
                 .insert((m.channel_id, m.provider_message_id), (m.id, m.conversation_id));
@@ -462,28 +501,14 @@ impl Batch {
                 batch.outbound.insert((m.channel_id, m.provider_message_id), m.id);
             }
         }
-        // Contacts of the messages not stored yet.
-        let senders: Vec<(ChannelId, &str)> = items
-            .iter()
-            .filter(|(c, m)| !batch.inbound.contains_key(&(c.id, m.external_id.clone())))
-            .map(|(c, m)| (c.id, m.contact.external_id.as_str()))
-            .collect();
-        if senders.is_empty() {
-            return Ok(batch);
-        }
-        for (channel, external_id, contact) in exec.contacts_of_identities(&senders).await? {
+        for (channel, external_id, contact) in facts.contacts {
             batch.contacts.insert((channel, external_id), contact);
         }
-        let pairs: Vec<(ContactId, ChannelId)> = senders
-            .iter()
-            .filter_map(|(channel, id)| batch.contacts.get(&(*channel, id.to_string())).map(|c| (*c, *channel)))
-            .collect();
-        if !pairs.is_empty() {
-            for c in exec.latest_conversations(&pairs).await? {
-                batch.latest.insert((c.contact_id, c.channel_id), c.id);
-                batch.conversations.insert(c.id, c);
-            }
+        for c in facts.latest {
+            batch.latest.insert((c.contact_id, c.channel_id), c.id);
+            batch.conversations.insert(c.id, c);
         }
+        batch.router.preload(facts.workspaces, facts.teams);
         Ok(batch)
     }
 
@@ -683,39 +708,24 @@ impl Batch {
     }
 
     /// Write the batch: contacts, conversations (new and changed), every
-    /// activity line and message, routing bookkeeping. Conversations the
-    /// batch continued get their tags for the events (ingest never changes
-    /// tags, and stored conversations read earlier left them out).
+    /// activity line and message, routing bookkeeping.
     async fn write(&mut self, exec: &mut Exec<'_>) -> ServiceResult<()> {
-        let continued: Vec<ConversationId> = self
-            .changed
-            .iter()
-            .filter(|id| !self.opened.contains(id))
-            .copied()
-            .collect();
-        if !continued.is_empty() {
-            let tags = exec.conversation_tags(&continued).await?;
-            for change in &mut self.changes {
-                if let Some(tags) = tags.get(&change.conversation.id) {
-                    change.conversation.tags = tags.clone();
-                }
-            }
-        }
-        exec.insert_contacts(&self.new_contacts).await?;
         let (in_full, message_times): (Vec<&Conversation>, Vec<&Conversation>) = self
             .changed
             .iter()
             .map(|id| &self.conversations[id])
             .partition(|c| self.opened.contains(&c.id) || self.restated.contains(&c.id));
-        exec.save_conversations(&in_full, ConversationSave::All).await?;
-        exec.save_conversations(&message_times, ConversationSave::MessageTimes)
-            .await?;
         let messages: Vec<(ChannelId, &Message)> = self
             .changes
             .iter()
             .flat_map(|c| c.messages.iter().map(|m| (c.conversation.channel_id, m)))
             .collect();
-        exec.insert_messages(&messages).await?;
+        // One round trip for the rows of the whole batch.
+        let mut writes = contact_inserts(&self.new_contacts);
+        writes.extend(conversation_saves(&in_full, ConversationSave::All));
+        writes.extend(conversation_saves(&message_times, ConversationSave::MessageTimes));
+        writes.extend(message_inserts(&messages));
+        exec.execute_all(&writes).await?;
         for payload in &self.deliveries {
             exec.enqueue_job(DELIVER_MESSAGE, payload, self.now, self.delivery_attempts, self.now)
                 .await?;

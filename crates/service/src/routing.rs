@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use switchboard_core::lifecycle::Routed;
 use switchboard_core::routing::{EffectiveRouting, WorkspaceRouting};
 use switchboard_core::{AssignmentRule, Availability, Millis, TeamId, UserId, WorkspaceId};
-use switchboard_store::{Candidate, Exec};
+use switchboard_store::{Candidate, Exec, TeamRoutingFacts};
 
 use crate::{ServiceError, ServiceResult};
 
@@ -68,6 +68,31 @@ impl Router {
             teams: HashMap::new(),
             workspaces: HashMap::new(),
             routed: BTreeMap::new(),
+        }
+    }
+
+    /// Take routing facts read ahead ([`Exec::ingest_facts`]), so routing to
+    /// these teams reads nothing more. A team not found is left to be read
+    /// (and reported) on use.
+    pub(crate) fn preload(&mut self, workspaces: Vec<(WorkspaceId, WorkspaceRouting)>, teams: Vec<TeamRoutingFacts>) {
+        self.workspaces.extend(workspaces);
+        for facts in teams {
+            let (Some((rule, team_routing)), Some(workspace)) = (facts.routing, self.workspaces.get(&facts.workspace))
+            else {
+                continue;
+            };
+            let candidates = match rule {
+                AssignmentRule::Manual => Vec::new(),
+                _ => facts.candidates,
+            };
+            self.teams.insert(
+                (facts.workspace, facts.team),
+                TeamFacts {
+                    rule,
+                    routing: EffectiveRouting::of(&team_routing, workspace),
+                    candidates,
+                },
+            );
         }
     }
 

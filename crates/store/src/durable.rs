@@ -15,8 +15,12 @@
 //! checkpoint), so a missing WAL file means there is nothing left to sync.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use sqlx::Connection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
 use crate::{Result, StoreError};
 
@@ -29,6 +33,9 @@ pub struct WalSync {
     /// The highest commit number an fsync has covered. Held across the
     /// fsync, so concurrent waiters share one instead of queueing theirs.
     synced: tokio::sync::Mutex<u64>,
+    /// Set when the store closes: the checkpointer ends.
+    stopped: AtomicBool,
+    stop: tokio::sync::Notify,
 }
 
 impl WalSync {
@@ -40,7 +47,15 @@ impl WalSync {
             path: PathBuf::from(path),
             written: AtomicU64::new(0),
             synced: tokio::sync::Mutex::new(0),
+            stopped: AtomicBool::new(false),
+            stop: tokio::sync::Notify::new(),
         }
+    }
+
+    /// End the checkpointer (the store is closing).
+    pub(crate) fn stop_checkpointer(&self) {
+        self.stopped.store(true, Ordering::Release);
+        self.stop.notify_one();
     }
 
     /// Count a commit whose frames are written; returns its number.
@@ -68,6 +83,57 @@ impl WalSync {
         *synced = covers.max(*synced);
         Ok(())
     }
+}
+
+/// How often the checkpointer looks for new commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Copy committed WAL frames into the database file from a connection of
+/// its own, so the writer (whose automatic checkpoints are off) never does
+/// that work while holding the write lock. A passive checkpoint runs beside
+/// writers and readers without waiting for them; SQLite syncs the WAL before
+/// and the database file after it (`synchronous=NORMAL`). The WAL starts
+/// over from its beginning once a checkpoint has copied all of it. Ends when
+/// the store closes or is dropped.
+pub(crate) fn spawn_checkpointer(options: SqliteConnectOptions, wal: &Arc<WalSync>) {
+    let wal: Weak<WalSync> = Arc::downgrade(wal);
+    tokio::spawn(async move {
+        let mut connection: Option<SqliteConnection> = None;
+        let mut checkpointed = 0;
+        while let Some(sync) = wal.upgrade() {
+            if sync.stopped.load(Ordering::Acquire) {
+                break;
+            }
+            let written = sync.written.load(Ordering::Acquire);
+            if written > checkpointed {
+                match checkpoint(&mut connection, &options).await {
+                    Ok(()) => checkpointed = written,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "WAL checkpoint failed; retrying");
+                        connection = None;
+                    }
+                }
+            }
+            tokio::select! {
+                () = sync.stop.notified() => {}
+                () = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+            }
+        }
+        if let Some(connection) = connection {
+            let _ = connection.close().await;
+        }
+    });
+}
+
+async fn checkpoint(connection: &mut Option<SqliteConnection>, options: &SqliteConnectOptions) -> sqlx::Result<()> {
+    let connection = match connection {
+        Some(c) => c,
+        None => connection.insert(SqliteConnection::connect_with(options).await?),
+    };
+    sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+        .execute(connection)
+        .await?;
+    Ok(())
 }
 
 /// A committed transaction that may not be on disk yet. [`wait`](Self::wait)

@@ -78,9 +78,124 @@ impl Exec<'_> {
             .rows_affected()))
     }
 
+    /// Several reads in one round trip where the backend allows it (see
+    /// [`Exec::execute_all`]): the rows of each statement, in order, to
+    /// decode with [`RowSet::decode`].
+    pub async fn fetch_sets<S: SqlxBinder>(&mut self, stmts: &[S]) -> Result<Vec<RowSet>> {
+        if stmts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sets = match self {
+            Exec::SqlitePool(pool) => {
+                let (sql, values) = joined(stmts);
+                sqlite_sets(sqlx::Executor::fetch_many(*pool, sqlx::query_with(&sql, values))).await?
+            }
+            Exec::SqliteConn(conn) => {
+                let (sql, values) = joined(stmts);
+                sqlite_sets(sqlx::Executor::fetch_many(&mut **conn, sqlx::query_with(&sql, values))).await?
+            }
+            Exec::PgPool(pool) => {
+                let mut sets = Vec::with_capacity(stmts.len());
+                for stmt in stmts {
+                    let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+                    sets.push(RowSet::Postgres(sqlx::query_with(&sql, values).fetch_all(*pool).await?));
+                }
+                sets
+            }
+            Exec::PgConn(conn) => {
+                let mut sets = Vec::with_capacity(stmts.len());
+                for stmt in stmts {
+                    let (sql, values) = stmt.build_sqlx(PostgresQueryBuilder);
+                    sets.push(RowSet::Postgres(
+                        sqlx::query_with(&sql, values).fetch_all(&mut **conn).await?,
+                    ));
+                }
+                sets
+            }
+        };
+        if sets.len() != stmts.len() {
+            return Err(crate::StoreError::Corrupt(format!(
+                "{} statements gave {} results",
+                stmts.len(),
+                sets.len()
+            )));
+        }
+        Ok(sets)
+    }
+
+    /// Run several writes in one round trip where the backend allows it:
+    /// SQLite runs them from one text, in order (each hop to its worker
+    /// thread costs more than a small statement); PostgreSQL runs them one
+    /// by one. Stops at the first failure, like separate calls would.
+    pub async fn execute_all<S: SqlxBinder>(&mut self, stmts: &[S]) -> Result<()> {
+        match self {
+            Exec::SqlitePool(pool) if stmts.len() > 1 => {
+                let (sql, values) = joined(stmts);
+                sqlx::query_with(&sql, values).execute(*pool).await?;
+            }
+            Exec::SqliteConn(conn) if stmts.len() > 1 => {
+                let (sql, values) = joined(stmts);
+                sqlx::query_with(&sql, values).execute(&mut **conn).await?;
+            }
+            _ => {
+                for stmt in stmts {
+                    self.execute(stmt).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn is_postgres(&self) -> bool {
         matches!(self, Exec::PgPool(_) | Exec::PgConn(_))
     }
+}
+
+/// The rows one statement of [`Exec::fetch_sets`] returned.
+pub enum RowSet {
+    Sqlite(Vec<SqliteRow>),
+    Postgres(Vec<PgRow>),
+}
+
+impl RowSet {
+    pub fn decode<T: Rows>(&self) -> Result<Vec<T>> {
+        Ok(match self {
+            RowSet::Sqlite(rows) => rows.iter().map(T::from_row).collect::<sqlx::Result<_>>()?,
+            RowSet::Postgres(rows) => rows.iter().map(T::from_row).collect::<sqlx::Result<_>>()?,
+        })
+    }
+}
+
+/// Split what a multi-statement SQLite query returned by statement: each
+/// statement's rows end with its result.
+async fn sqlite_sets(
+    mut results: futures::stream::BoxStream<'_, sqlx::Result<sqlx::Either<sqlx::sqlite::SqliteQueryResult, SqliteRow>>>,
+) -> Result<Vec<RowSet>> {
+    use futures::TryStreamExt;
+    let mut sets = Vec::new();
+    let mut rows = Vec::new();
+    while let Some(item) = results.try_next().await? {
+        match item {
+            sqlx::Either::Right(row) => rows.push(row),
+            sqlx::Either::Left(_) => sets.push(RowSet::Sqlite(std::mem::take(&mut rows))),
+        }
+    }
+    Ok(sets)
+}
+
+/// SQLite statements as one text and their values in order: `?`
+/// placeholders bind in sequence across statements (sqlx's SQLite driver
+/// runs every statement of a text and binds arguments in order).
+fn joined<S: SqlxBinder>(stmts: &[S]) -> (String, sea_query_binder::SqlxValues) {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for stmt in stmts {
+        let (text, bound) = stmt.build_sqlx(SqliteQueryBuilder);
+        sql.push_str(&text);
+        sql.push_str(";\n");
+        values.extend(bound.0.0);
+    }
+    (sql, sea_query_binder::SqlxValues(sea_query::Values(values)))
 }
 
 /// An open write transaction (or a savepoint inside one).

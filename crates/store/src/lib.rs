@@ -20,7 +20,7 @@ use sqlx::{PgPool, SqlitePool};
 use switchboard_core::ChannelId;
 
 pub use durable::Durability;
-pub use exec::{Exec, Rows, Tx};
+pub use exec::{Exec, RowSet, Rows, Tx};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use repo::*;
 
@@ -119,7 +119,11 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(options.busy_timeout)
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // Statement journals (multi-row statements inside a
+                // transaction) stay in memory instead of spilling to a
+                // temporary file on the writer's path.
+                .pragma("temp_store", "memory");
             // Durable commits: the WAL is fsynced after each commit, outside
             // the write lock (see `durable`). An in-memory database has no
             // file to sync; it syncs in COMMIT like any FULL database would.
@@ -127,11 +131,17 @@ impl Store {
             let (writer_options, wal) = match (options.sqlite_synchronous_full, in_memory) {
                 (false, _) => (base.clone(), None),
                 (true, true) => (base.clone().synchronous(SqliteSynchronous::Full), None),
+                // The writer never checkpoints: a checkpoint copies pages
+                // and fsyncs the database file, and would hold up every
+                // writer queued behind it. A connection of its own does it.
                 (true, false) => (
-                    base.clone(),
+                    base.clone().pragma("wal_autocheckpoint", "0"),
                     Some(std::sync::Arc::new(durable::WalSync::new(base.get_filename()))),
                 ),
             };
+            if let Some(wal) = &wal {
+                durable::spawn_checkpointer(base.clone(), wal);
+            }
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
@@ -202,7 +212,10 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader, .. } => {
+            Pools::Sqlite { writer, reader, wal } => {
+                if let Some(wal) = wal {
+                    wal.stop_checkpointer();
+                }
                 writer.close().await;
                 reader.close().await;
             }

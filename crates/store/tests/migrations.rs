@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+mod common;
+
 use sqlx::Connection;
 use switchboard_store::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Store, StoreOptions};
 
@@ -62,23 +64,10 @@ async fn both_backends_build_the_same_tables_and_columns() {
     let sqlite = sqlite_columns(&sqlite_url).await;
     assert!(sqlite.contains(&("conversations".into(), "first_reply_after_assignment_at".into())));
 
-    let base =
-        std::env::var("SWITCHBOARD_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let Ok(mut admin) = sqlx::PgConnection::connect(&base).await else {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "PostgreSQL is required under CI=true"
-        );
-        eprintln!("PostgreSQL not reachable at {base}; skipping the PostgreSQL half");
+    let Some((base, mut admin)) = common::pg_admin().await else {
         return;
     };
-    let schema = format!("m_{}", uuid::Uuid::now_v7().simple());
-    sqlx::raw_sql(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let pg_url = format!("{base}?options=-c%20search_path%3D{schema}");
+    let (schema, pg_url) = common::fresh_schema(&base, &mut admin, "m").await;
     let store = Store::connect(&StoreOptions::new(pg_url)).await.unwrap();
     let applied = store.migrate().await;
     store.close().await;
@@ -89,10 +78,7 @@ async fn both_backends_build_the_same_tables_and_columns() {
     .fetch_all(&mut admin)
     .await
     .unwrap();
-    sqlx::raw_sql(&format!("DROP SCHEMA {schema} CASCADE"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+    common::drop_schema(&mut admin, &schema).await;
     assert_eq!(applied.unwrap(), (1..=14).collect::<Vec<i64>>());
     let postgres: BTreeSet<(String, String)> = postgres.into_iter().collect();
     assert_eq!(sqlite, postgres, "the same tables and columns on both backends");

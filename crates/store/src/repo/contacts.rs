@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sea_query::{Cond, Expr, Order, Query};
+use sea_query::{Cond, Expr, InsertStatement, Order, Query, SelectStatement};
 use switchboard_core::{ChannelId, Contact, ContactId, ContactIdentity, Millis, WorkspaceId};
 
 use crate::schema::*;
@@ -108,6 +108,73 @@ fn identity_values(
     ]
 }
 
+/// The statements of [`Exec::insert_contacts`], to run with other writes
+/// ([`Exec::execute_all`]).
+pub fn contact_inserts(contacts: &[Contact]) -> Vec<InsertStatement> {
+    let mut stmts = Vec::new();
+    for chunk in contacts.chunks(rows_per_statement(CONTACT_COLUMNS.len())) {
+        let mut q = Query::insert();
+        q.into_table(Contacts::Table).columns(CONTACT_COLUMNS);
+        for c in chunk {
+            q.values_panic(contact_values(c));
+        }
+        stmts.push(q);
+    }
+    let identities: Vec<(&Contact, &ContactIdentity)> = contacts
+        .iter()
+        .flat_map(|c| c.identities.iter().map(move |i| (c, i)))
+        .collect();
+    for chunk in identities.chunks(rows_per_statement(IDENTITY_COLUMNS.len())) {
+        let mut q = Query::insert();
+        q.into_table(ContactIdentities::Table).columns(IDENTITY_COLUMNS);
+        for (c, identity) in chunk {
+            q.values_panic(identity_values(
+                c.workspace_id,
+                identity.channel_id,
+                &identity.external_id,
+                c.id,
+                c.created_at,
+            ));
+        }
+        stmts.push(q);
+    }
+    stmts
+}
+
+/// The rows of [`identity_selects`]: channel, external id, contact.
+pub(crate) type IdentityRow = (String, String, String);
+
+/// The contacts of `(channel, external id)` identities, one statement per
+/// 500 identities; rows decode as [`IdentityRow`].
+pub(crate) fn identity_selects(identities: &[(ChannelId, &str)]) -> Vec<SelectStatement> {
+    channel_key_conds(ContactIdentities::ChannelId, ContactIdentities::ExternalId, identities)
+        .into_iter()
+        .map(|cond| {
+            Query::select()
+                .columns([
+                    ContactIdentities::ChannelId,
+                    ContactIdentities::ExternalId,
+                    ContactIdentities::ContactId,
+                ])
+                .from(ContactIdentities::Table)
+                .cond_where(cond)
+                .to_owned()
+        })
+        .collect()
+}
+
+pub(crate) fn identity_contacts(rows: Vec<IdentityRow>) -> Result<Vec<(ChannelId, String, ContactId)>> {
+    rows.into_iter()
+        .map(|(channel, external_id, contact)| {
+            Ok((
+                parse("channel id", &channel)?,
+                external_id,
+                parse("contact id", &contact)?,
+            ))
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ContactFilter {
     /// Matches name, e-mail, phone or a channel identity (substring).
@@ -130,33 +197,7 @@ impl Exec<'_> {
     /// fails with [`StoreError::Conflict`]. Tags are not written: see
     /// [`Exec::set_contact_tags`].
     pub async fn insert_contacts(&mut self, contacts: &[Contact]) -> Result<()> {
-        for chunk in contacts.chunks(rows_per_statement(CONTACT_COLUMNS.len())) {
-            let mut q = Query::insert();
-            q.into_table(Contacts::Table).columns(CONTACT_COLUMNS);
-            for c in chunk {
-                q.values_panic(contact_values(c));
-            }
-            self.execute(&q).await?;
-        }
-        let identities: Vec<(&Contact, &ContactIdentity)> = contacts
-            .iter()
-            .flat_map(|c| c.identities.iter().map(move |i| (c, i)))
-            .collect();
-        for chunk in identities.chunks(rows_per_statement(IDENTITY_COLUMNS.len())) {
-            let mut q = Query::insert();
-            q.into_table(ContactIdentities::Table).columns(IDENTITY_COLUMNS);
-            for (c, identity) in chunk {
-                q.values_panic(identity_values(
-                    c.workspace_id,
-                    identity.channel_id,
-                    &identity.external_id,
-                    c.id,
-                    c.created_at,
-                ));
-            }
-            self.execute(&q).await?;
-        }
-        Ok(())
+        self.execute_all(&contact_inserts(contacts)).await
     }
 
     /// Replace the contact's tags with the tags of ids `tag_ids`.
@@ -268,26 +309,8 @@ impl Exec<'_> {
         identities: &[(ChannelId, &str)],
     ) -> Result<Vec<(ChannelId, String, ContactId)>> {
         let mut found = Vec::new();
-        for cond in channel_key_conds(ContactIdentities::ChannelId, ContactIdentities::ExternalId, identities) {
-            let rows: Vec<(String, String, String)> = self
-                .fetch_all(
-                    Query::select()
-                        .columns([
-                            ContactIdentities::ChannelId,
-                            ContactIdentities::ExternalId,
-                            ContactIdentities::ContactId,
-                        ])
-                        .from(ContactIdentities::Table)
-                        .cond_where(cond),
-                )
-                .await?;
-            for (channel, external_id, contact) in rows {
-                found.push((
-                    parse("channel id", &channel)?,
-                    external_id,
-                    parse("contact id", &contact)?,
-                ));
-            }
+        for stmt in identity_selects(identities) {
+            found.extend(identity_contacts(self.fetch_all(&stmt).await?)?);
         }
         Ok(found)
     }

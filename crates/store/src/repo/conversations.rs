@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use sea_query::{Cond, Expr, LockType, OnConflict, Order, Query};
+use sea_query::{Cond, Expr, InsertStatement, LockType, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 use switchboard_core::permissions::Visibility;
 use switchboard_core::{
     ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, ConversationTimes, DeliveryStatus,
@@ -43,7 +43,11 @@ pub(crate) struct ConversationRow {
 }
 
 impl ConversationRow {
-    fn into_domain(self, tags: Vec<String>) -> Result<Conversation> {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(crate) fn into_domain(self, tags: Vec<String>) -> Result<Conversation> {
         Ok(Conversation {
             id: parse("conversation id", &self.id)?,
             workspace_id: parse("workspace id", &self.workspace_id)?,
@@ -296,6 +300,56 @@ fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 17
     ]
 }
 
+/// The statements of [`Exec::save_conversations`], to run with other writes
+/// ([`Exec::execute_all`]).
+pub fn conversation_saves(conversations: &[&Conversation], save: ConversationSave) -> Vec<InsertStatement> {
+    let changing: Vec<Conversations> = match save {
+        ConversationSave::All => CONVERSATION_COLUMNS
+            .into_iter()
+            .skip(4)
+            .filter(|col| !matches!(col, Conversations::CreatedAt))
+            .collect(),
+        ConversationSave::MessageTimes => vec![
+            Conversations::LastCustomerMessageAt,
+            Conversations::LastMessageAt,
+            Conversations::UpdatedAt,
+        ],
+    };
+    conversations
+        .chunks(rows_per_statement(CONVERSATION_COLUMNS.len()))
+        .map(|chunk| {
+            let mut q = Query::insert();
+            q.into_table(Conversations::Table)
+                .columns(CONVERSATION_COLUMNS)
+                .on_conflict(
+                    OnConflict::column(Conversations::Id)
+                        .update_columns(changing.iter().copied())
+                        .to_owned(),
+                );
+            for c in chunk {
+                q.values_panic(conversation_values(c));
+            }
+            q
+        })
+        .collect()
+}
+
+/// The statements of [`Exec::insert_messages`], to run with other writes
+/// ([`Exec::execute_all`]).
+pub fn message_inserts(messages: &[(ChannelId, &Message)]) -> Vec<InsertStatement> {
+    messages
+        .chunks(rows_per_statement(MESSAGE_COLUMNS.len()))
+        .map(|chunk| {
+            let mut q = Query::insert();
+            q.into_table(Messages::Table).columns(MESSAGE_COLUMNS);
+            for (channel, m) in chunk {
+                q.values_panic(message_values(m, *channel));
+            }
+            q
+        })
+        .collect()
+}
+
 /// A stored message found by its provider's id: where it is, not what it says.
 #[derive(Debug, Clone)]
 pub struct ProviderMessage {
@@ -304,6 +358,44 @@ pub struct ProviderMessage {
     pub provider_message_id: String,
     pub id: MessageId,
     pub conversation_id: ConversationId,
+}
+
+/// The rows of [`provider_id_selects`].
+pub(crate) type ProviderIdRow = (String, String, String, String);
+
+/// Where messages of one direction with these `(channel, provider id)`
+/// pairs are, one statement per 500 ids; rows decode as [`ProviderIdRow`].
+pub(crate) fn provider_id_selects(direction: Direction, pairs: &[(ChannelId, &str)]) -> Vec<SelectStatement> {
+    channel_key_conds(Messages::ChannelId, Messages::ProviderMessageId, pairs)
+        .into_iter()
+        .map(|cond| {
+            Query::select()
+                .columns([
+                    Messages::ChannelId,
+                    Messages::ProviderMessageId,
+                    Messages::Id,
+                    Messages::ConversationId,
+                ])
+                .from(Messages::Table)
+                .and_where(Expr::col(Messages::Direction).eq(direction.as_str()))
+                .cond_where(cond)
+                .to_owned()
+        })
+        .collect()
+}
+
+pub(crate) fn provider_messages(direction: Direction, rows: Vec<ProviderIdRow>) -> Result<Vec<ProviderMessage>> {
+    rows.into_iter()
+        .map(|(channel, provider_id, id, conversation)| {
+            Ok(ProviderMessage {
+                channel_id: parse("channel id", &channel)?,
+                direction,
+                provider_message_id: provider_id,
+                id: parse("message id", &id)?,
+                conversation_id: parse("conversation id", &conversation)?,
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn message_select() -> sea_query::SelectStatement {
@@ -361,20 +453,9 @@ impl Exec<'_> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.fetch_all(
-            Query::select()
-                .column((ConversationTags::Table, ConversationTags::ConversationId))
-                .column((Tags::Table, Tags::Name))
-                .from(ConversationTags::Table)
-                .inner_join(
-                    Tags::Table,
-                    Expr::col((Tags::Table, Tags::Id)).equals((ConversationTags::Table, ConversationTags::TagId)),
-                )
-                .and_where(
-                    Expr::col((ConversationTags::Table, ConversationTags::ConversationId)).is_in(ids.iter().cloned()),
-                )
-                .order_by((Tags::Table, Tags::Name), Order::Asc),
-        )
+        self.fetch_all(&conversation_tag_names(
+            Expr::col((ConversationTags::Table, ConversationTags::ConversationId)).is_in(ids.iter().cloned()),
+        ))
         .await
     }
 
@@ -486,33 +567,7 @@ impl Exec<'_> {
     /// [`Exec::update_conversation`] writes); id, workspace, channel, contact
     /// and `created_at` never change.
     pub async fn save_conversations(&mut self, conversations: &[&Conversation], save: ConversationSave) -> Result<()> {
-        let changing: Vec<Conversations> = match save {
-            ConversationSave::All => CONVERSATION_COLUMNS
-                .into_iter()
-                .skip(4)
-                .filter(|col| !matches!(col, Conversations::CreatedAt))
-                .collect(),
-            ConversationSave::MessageTimes => vec![
-                Conversations::LastCustomerMessageAt,
-                Conversations::LastMessageAt,
-                Conversations::UpdatedAt,
-            ],
-        };
-        for chunk in conversations.chunks(rows_per_statement(CONVERSATION_COLUMNS.len())) {
-            let mut q = Query::insert();
-            q.into_table(Conversations::Table)
-                .columns(CONVERSATION_COLUMNS)
-                .on_conflict(
-                    OnConflict::column(Conversations::Id)
-                        .update_columns(changing.iter().copied())
-                        .to_owned(),
-                );
-            for c in chunk {
-                q.values_panic(conversation_values(c));
-            }
-            self.execute(&q).await?;
-        }
-        Ok(())
+        self.execute_all(&conversation_saves(conversations, save)).await
     }
 
     /// Conversations, newest first, limited to what the caller may see.
@@ -634,15 +689,7 @@ impl Exec<'_> {
     /// Insert messages (each with its channel) with multi-row statements, in
     /// the order given. Fails like [`Exec::insert_message`].
     pub async fn insert_messages(&mut self, messages: &[(ChannelId, &Message)]) -> Result<()> {
-        for chunk in messages.chunks(rows_per_statement(MESSAGE_COLUMNS.len())) {
-            let mut q = Query::insert();
-            q.into_table(Messages::Table).columns(MESSAGE_COLUMNS);
-            for (channel, m) in chunk {
-                q.values_panic(message_values(m, *channel));
-            }
-            self.execute(&q).await?;
-        }
-        Ok(())
+        self.execute_all(&message_inserts(messages)).await
     }
 
     pub async fn message(&mut self, ws: WorkspaceId, id: MessageId) -> Result<Option<Message>> {
@@ -682,30 +729,8 @@ impl Exec<'_> {
         pairs: &[(ChannelId, &str)],
     ) -> Result<Vec<ProviderMessage>> {
         let mut found = Vec::new();
-        for cond in channel_key_conds(Messages::ChannelId, Messages::ProviderMessageId, pairs) {
-            let rows: Vec<(String, String, String, String)> = self
-                .fetch_all(
-                    Query::select()
-                        .columns([
-                            Messages::ChannelId,
-                            Messages::ProviderMessageId,
-                            Messages::Id,
-                            Messages::ConversationId,
-                        ])
-                        .from(Messages::Table)
-                        .and_where(Expr::col(Messages::Direction).eq(direction.as_str()))
-                        .cond_where(cond),
-                )
-                .await?;
-            for (channel, provider_id, id, conversation) in rows {
-                found.push(ProviderMessage {
-                    channel_id: parse("channel id", &channel)?,
-                    direction,
-                    provider_message_id: provider_id,
-                    id: parse("message id", &id)?,
-                    conversation_id: parse("conversation id", &conversation)?,
-                });
-            }
+        for stmt in provider_id_selects(direction, pairs) {
+            found.extend(provider_messages(direction, self.fetch_all(&stmt).await?)?);
         }
         Ok(found)
     }
@@ -801,4 +826,20 @@ impl Exec<'_> {
         }
         self.execute(&q).await
     }
+}
+
+/// `(conversation id, tag name)` of the conversations `which` picks (a
+/// condition on `conversation_tags.conversation_id`), by name.
+pub(crate) fn conversation_tag_names(which: SimpleExpr) -> SelectStatement {
+    Query::select()
+        .column((ConversationTags::Table, ConversationTags::ConversationId))
+        .column((Tags::Table, Tags::Name))
+        .from(ConversationTags::Table)
+        .inner_join(
+            Tags::Table,
+            Expr::col((Tags::Table, Tags::Id)).equals((ConversationTags::Table, ConversationTags::TagId)),
+        )
+        .and_where(which)
+        .order_by((Tags::Table, Tags::Name), Order::Asc)
+        .to_owned()
 }

@@ -1,6 +1,6 @@
 //! Teams, channels and tags.
 
-use sea_query::{Cond, Expr, Order, Query};
+use sea_query::{Cond, Expr, Order, Query, SelectStatement};
 use switchboard_core::bot::ChannelBot;
 use switchboard_core::routing::{TeamRouting, WorkspaceRouting};
 use switchboard_core::{
@@ -85,7 +85,7 @@ pub struct ChannelRecord {
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct CandidateRow {
+pub(crate) struct CandidateRow {
     user_id: String,
     availability: String,
     capacity: i64,
@@ -231,33 +231,14 @@ impl Exec<'_> {
 
     /// A team's assignment rule and routing settings (routing needs no more).
     pub async fn team_routing(&mut self, ws: WorkspaceId, id: TeamId) -> Result<Option<(AssignmentRule, TeamRouting)>> {
-        let row: Option<(String, String)> = self
-            .fetch_optional(
-                Query::select()
-                    .columns([Teams::AssignmentRule, Teams::Routing])
-                    .from(Teams::Table)
-                    .and_where(Expr::col(Teams::WorkspaceId).eq(ws.to_string()))
-                    .and_where(Expr::col(Teams::Id).eq(id.to_string())),
-            )
-            .await?;
-        row.map(|(rule, routing)| Ok((parse("assignment rule", &rule)?, stored_json("team routing", &routing)?)))
-            .transpose()
+        let row: Option<TeamRoutingRow> = self.fetch_optional(&team_routing_select(ws, id)).await?;
+        row.map(team_routing_of).transpose()
     }
 
     /// The workspace's routing settings (defaults when it has none).
     pub async fn workspace_routing(&mut self, ws: WorkspaceId) -> Result<WorkspaceRouting> {
-        let row: Option<(String,)> = self
-            .fetch_optional(
-                Query::select()
-                    .column(Workspaces::Routing)
-                    .from(Workspaces::Table)
-                    .and_where(Expr::col(Workspaces::Id).eq(ws.to_string())),
-            )
-            .await?;
-        match row {
-            Some((raw,)) => stored_json("workspace routing", &raw),
-            None => Ok(WorkspaceRouting::default()),
-        }
+        let row: Option<(String,)> = self.fetch_optional(&workspace_routing_select(ws)).await?;
+        workspace_routing_of(row)
     }
 
     pub async fn set_workspace_routing(&mut self, ws: WorkspaceId, routing: &WorkspaceRouting) -> Result<u64> {
@@ -405,59 +386,7 @@ impl Exec<'_> {
 
     /// Members of a team with what routing needs to pick one.
     pub async fn team_candidates(&mut self, ws: WorkspaceId, team: TeamId) -> Result<Vec<Candidate>> {
-        let open = Query::select()
-            .expr(Expr::col((Conversations::Table, Conversations::Id)).count())
-            .from(Conversations::Table)
-            .and_where(Expr::col((Conversations::Table, Conversations::WorkspaceId)).eq(ws.to_string()))
-            .and_where(
-                Expr::col((Conversations::Table, Conversations::AssigneeId))
-                    .equals((Memberships::Table, Memberships::UserId)),
-            )
-            .and_where(
-                Expr::col((Conversations::Table, Conversations::Status))
-                    .eq(switchboard_core::ConversationStatus::Assigned.as_str()),
-            )
-            .to_owned();
-        let rows: Vec<CandidateRow> = self
-            .fetch_all(
-                Query::select()
-                    .column((Memberships::Table, Memberships::UserId))
-                    .column((Memberships::Table, Memberships::Availability))
-                    .column((Memberships::Table, Memberships::Capacity))
-                    .column((Memberships::Table, Memberships::LastAssignedAt))
-                    .expr_as(
-                        sea_query::SimpleExpr::SubQuery(None, Box::new(open.into_sub_query_statement())),
-                        sea_query::Alias::new("open_count"),
-                    )
-                    .from(TeamMembers::Table)
-                    .inner_join(
-                        Memberships::Table,
-                        Cond::all()
-                            .add(
-                                Expr::col((Memberships::Table, Memberships::UserId))
-                                    .equals((TeamMembers::Table, TeamMembers::UserId)),
-                            )
-                            .add(
-                                Expr::col((Memberships::Table, Memberships::WorkspaceId))
-                                    .equals((TeamMembers::Table, TeamMembers::WorkspaceId)),
-                            ),
-                    )
-                    .and_where(Expr::col((TeamMembers::Table, TeamMembers::WorkspaceId)).eq(ws.to_string()))
-                    .and_where(Expr::col((TeamMembers::Table, TeamMembers::TeamId)).eq(team.to_string()))
-                    .order_by((Memberships::Table, Memberships::UserId), Order::Asc),
-            )
-            .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Candidate {
-                    user_id: parse("user id", &r.user_id)?,
-                    availability: parse("availability", &r.availability)?,
-                    capacity: r.capacity,
-                    last_assigned_at: r.last_assigned_at.map(Millis),
-                    open_count: r.open_count,
-                })
-            })
-            .collect()
+        candidates_of(self.fetch_all(&team_candidates_select(ws, team)).await?)
     }
 
     /// Round-robin bookkeeping: when each member last got a chat.
@@ -625,4 +554,95 @@ fn routing_json(value: &impl serde::Serialize) -> Result<String> {
 
 fn stored_json<T: serde::de::DeserializeOwned>(what: &str, raw: &str) -> Result<T> {
     serde_json::from_str(raw).map_err(|e| crate::StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// The rows of [`team_routing_select`]: assignment rule, routing JSON.
+pub(crate) type TeamRoutingRow = (String, String);
+
+/// A team's assignment rule and routing settings.
+pub(crate) fn team_routing_select(ws: WorkspaceId, id: TeamId) -> SelectStatement {
+    Query::select()
+        .columns([Teams::AssignmentRule, Teams::Routing])
+        .from(Teams::Table)
+        .and_where(Expr::col(Teams::WorkspaceId).eq(ws.to_string()))
+        .and_where(Expr::col(Teams::Id).eq(id.to_string()))
+        .to_owned()
+}
+
+pub(crate) fn team_routing_of((rule, routing): TeamRoutingRow) -> Result<(AssignmentRule, TeamRouting)> {
+    Ok((parse("assignment rule", &rule)?, stored_json("team routing", &routing)?))
+}
+
+/// A workspace's routing JSON (no row: no such workspace).
+pub(crate) fn workspace_routing_select(ws: WorkspaceId) -> SelectStatement {
+    Query::select()
+        .column(Workspaces::Routing)
+        .from(Workspaces::Table)
+        .and_where(Expr::col(Workspaces::Id).eq(ws.to_string()))
+        .to_owned()
+}
+
+pub(crate) fn workspace_routing_of(row: Option<(String,)>) -> Result<WorkspaceRouting> {
+    match row {
+        Some((raw,)) => stored_json("workspace routing", &raw),
+        None => Ok(WorkspaceRouting::default()),
+    }
+}
+
+/// Members of a team with what routing needs to pick one; rows decode as
+/// [`CandidateRow`].
+pub(crate) fn team_candidates_select(ws: WorkspaceId, team: TeamId) -> SelectStatement {
+    let open = Query::select()
+        .expr(Expr::col((Conversations::Table, Conversations::Id)).count())
+        .from(Conversations::Table)
+        .and_where(Expr::col((Conversations::Table, Conversations::WorkspaceId)).eq(ws.to_string()))
+        .and_where(
+            Expr::col((Conversations::Table, Conversations::AssigneeId))
+                .equals((Memberships::Table, Memberships::UserId)),
+        )
+        .and_where(
+            Expr::col((Conversations::Table, Conversations::Status))
+                .eq(switchboard_core::ConversationStatus::Assigned.as_str()),
+        )
+        .to_owned();
+    Query::select()
+        .column((Memberships::Table, Memberships::UserId))
+        .column((Memberships::Table, Memberships::Availability))
+        .column((Memberships::Table, Memberships::Capacity))
+        .column((Memberships::Table, Memberships::LastAssignedAt))
+        .expr_as(
+            sea_query::SimpleExpr::SubQuery(None, Box::new(open.into_sub_query_statement())),
+            sea_query::Alias::new("open_count"),
+        )
+        .from(TeamMembers::Table)
+        .inner_join(
+            Memberships::Table,
+            Cond::all()
+                .add(
+                    Expr::col((Memberships::Table, Memberships::UserId))
+                        .equals((TeamMembers::Table, TeamMembers::UserId)),
+                )
+                .add(
+                    Expr::col((Memberships::Table, Memberships::WorkspaceId))
+                        .equals((TeamMembers::Table, TeamMembers::WorkspaceId)),
+                ),
+        )
+        .and_where(Expr::col((TeamMembers::Table, TeamMembers::WorkspaceId)).eq(ws.to_string()))
+        .and_where(Expr::col((TeamMembers::Table, TeamMembers::TeamId)).eq(team.to_string()))
+        .order_by((Memberships::Table, Memberships::UserId), Order::Asc)
+        .to_owned()
+}
+
+pub(crate) fn candidates_of(rows: Vec<CandidateRow>) -> Result<Vec<Candidate>> {
+    rows.into_iter()
+        .map(|r| {
+            Ok(Candidate {
+                user_id: parse("user id", &r.user_id)?,
+                availability: parse("availability", &r.availability)?,
+                capacity: r.capacity,
+                last_assigned_at: r.last_assigned_at.map(Millis),
+                open_count: r.open_count,
+            })
+        })
+        .collect()
 }
