@@ -86,15 +86,19 @@ impl WalSync {
 }
 
 /// How often the checkpointer looks for new commits.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+
+/// WAL pages after which the writer checkpoints itself (`wal_autocheckpoint`;
+/// 16 MB at 4 KB pages): the bound on the WAL's size under steady writes.
+pub(crate) const WRITER_CHECKPOINT_PAGES: u32 = 4096;
 
 /// Copy committed WAL frames into the database file from a connection of
-/// its own, so the writer (whose automatic checkpoints are off) never does
-/// that work while holding the write lock. A passive checkpoint runs beside
-/// writers and readers without waiting for them; SQLite syncs the WAL before
-/// and the database file after it (`synchronous=NORMAL`). The WAL starts
-/// over from its beginning once a checkpoint has copied all of it. Ends when
-/// the store closes or is dropped.
+/// its own, so the writer seldom does that work while holding the write
+/// lock (it still checkpoints past [`WRITER_CHECKPOINT_PAGES`], to restart
+/// the WAL). A passive checkpoint runs beside writers and readers without
+/// waiting for them; SQLite syncs the WAL before and the database file
+/// after it (`synchronous=NORMAL`). Ends when the store closes or is
+/// dropped.
 pub(crate) fn spawn_checkpointer(options: SqliteConnectOptions, wal: &Arc<WalSync>) {
     let wal: Weak<WalSync> = Arc::downgrade(wal);
     tokio::spawn(async move {

@@ -131,11 +131,16 @@ impl Store {
             let (writer_options, wal) = match (options.sqlite_synchronous_full, in_memory) {
                 (false, _) => (base.clone(), None),
                 (true, true) => (base.clone().synchronous(SqliteSynchronous::Full), None),
-                // The writer never checkpoints: a checkpoint copies pages
-                // and fsyncs the database file, and would hold up every
-                // writer queued behind it. A connection of its own does it.
+                // A connection of its own copies WAL pages into the
+                // database file (a checkpoint fsyncs that file, and would
+                // hold up every writer queued behind it). It cannot restart
+                // the WAL while commits keep coming, though: the writer
+                // checkpoints too, once the WAL passes a bound, finding
+                // most pages copied already; the next commit then writes
+                // the WAL from its start again instead of growing it.
                 (true, false) => (
-                    base.clone().pragma("wal_autocheckpoint", "0"),
+                    base.clone()
+                        .pragma("wal_autocheckpoint", durable::WRITER_CHECKPOINT_PAGES.to_string()),
                     Some(std::sync::Arc::new(durable::WalSync::new(base.get_filename()))),
                 ),
             };

@@ -135,3 +135,33 @@ async fn an_open_durable_store_checkpoints_its_wal() {
     }
     store.close().await;
 }
+
+/// Under commits that never pause, the checkpointer alone never finds a
+/// moment to restart the WAL; the writer's own bound keeps it from growing
+/// with everything written.
+#[tokio::test]
+async fn the_wal_stays_bounded_under_steady_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = Store::connect(&StoreOptions::new(format!("sqlite://{}", path.display())))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    // About 48 MB of rows, 20 per commit, without waiting for the disk.
+    let mut last = None;
+    for batch in 0..600 {
+        let mut tx = store.begin().await.unwrap();
+        let rows: Vec<InsertStatement> = (0..20)
+            .map(|i| insert_workspace(&format!("w{batch}-{i}"), &"x".repeat(4000)))
+            .collect();
+        tx.exec().execute_all(&rows).await.unwrap();
+        last = Some(tx.commit_unsynced().await.unwrap());
+    }
+    last.unwrap().wait().await.unwrap();
+    let wal = std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
+    assert!(
+        wal < 32_000_000,
+        "the WAL holds {wal} bytes after about 48 MB of writes: it was never restarted"
+    );
+    store.close().await;
+}

@@ -230,6 +230,9 @@ struct IngestResult {
     elapsed: Duration,
     latencies: Vec<Duration>,
     stored: usize,
+    /// Size of the WAL file when the timed run ended: whether checkpoints
+    /// kept up (a WAL that only grows means they did not).
+    wal_bytes: u64,
 }
 
 impl IngestResult {
@@ -444,6 +447,8 @@ async fn ingest(args: &Args) -> anyhow::Result<IngestResult> {
     let timed = requests(&org, "", args.customers, args.messages);
     let (elapsed, mut latencies) = send_all(&client, timed, args.senders).await?;
     latencies.sort_unstable();
+    let wal_path = format!("{}-wal", url.trim_start_matches("sqlite://"));
+    let wal_bytes = std::fs::metadata(&wal_path).map_or(0, |m| m.len());
 
     // Every acknowledged message is in the database.
     let store = Store::connect(&StoreOptions::new(url)).await?;
@@ -459,6 +464,7 @@ async fn ingest(args: &Args) -> anyhow::Result<IngestResult> {
         elapsed,
         latencies,
         stored,
+        wal_bytes,
     })
 }
 
@@ -543,10 +549,12 @@ async fn main() -> anyhow::Result<()> {
         ingest.rate() / multi_row.rate()
     );
     println!(
-        "ingest: {:.0} msgs/s (target >= 15000), p99 ack {} (target <= 20 ms); {} messages stored incl. warm-up",
+        "ingest: {:.0} msgs/s (target >= 15000), p99 ack {} (target <= 20 ms); {} messages stored incl. warm-up; \
+         WAL at the end {:.1} MB",
         ingest.rate(),
         ms(ingest.percentile(99.0)),
-        ingest.stored
+        ingest.stored,
+        ingest.wal_bytes as f64 / 1e6
     );
     Ok(())
 }
