@@ -302,19 +302,6 @@ impl Exec<'_> {
         row.map(|(id,)| parse("contact id", &id)).transpose()
     }
 
-    /// The contacts of many `(channel, external id)` identities at once, for
-    /// batched ingest; identities nobody has are left out.
-    pub async fn contacts_of_identities(
-        &mut self,
-        identities: &[(ChannelId, &str)],
-    ) -> Result<Vec<(ChannelId, String, ContactId)>> {
-        let mut found = Vec::new();
-        for stmt in identity_selects(identities) {
-            found.extend(identity_contacts(self.fetch_all(&stmt).await?)?);
-        }
-        Ok(found)
-    }
-
     async fn identities_of(&mut self, contact: &str) -> Result<Vec<ContactIdentity>> {
         let rows: Vec<(String, String)> = self
             .fetch_all(

@@ -1,6 +1,6 @@
 //! Conversations, their tags, and messages.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 
 use sea_query::{Cond, Expr, InsertStatement, LockType, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 use switchboard_core::permissions::Visibility;
@@ -79,7 +79,7 @@ impl ConversationRow {
     }
 }
 
-/// What [`Exec::save_conversations`] writes over a stored conversation.
+/// What [`conversation_saves`] writes over a stored conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConversationSave {
     /// Every column but its identity and creation time.
@@ -300,8 +300,11 @@ fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 17
     ]
 }
 
-/// The statements of [`Exec::save_conversations`], to run with other writes
-/// ([`Exec::execute_all`]).
+/// Insert new conversations and write back changed ones, many per
+/// statement (batched ingest; run with [`Exec::execute_all`]). An upsert on
+/// `id`: a row that exists gets the columns `save` names (with `All`, every
+/// column [`Exec::update_conversation`] writes); id, workspace, channel,
+/// contact and `created_at` never change.
 pub fn conversation_saves(conversations: &[&Conversation], save: ConversationSave) -> Vec<InsertStatement> {
     let changing: Vec<Conversations> = match save {
         ConversationSave::All => CONVERSATION_COLUMNS
@@ -511,9 +514,8 @@ impl Exec<'_> {
 
     /// The newest conversation of each `(contact, channel)` pair that has
     /// one, in one statement per 500 contacts. Tags are not read (`tags` is
-    /// empty): ingest replaces a conversation closed too long ago with a new
-    /// one, so it reads tags only for those it continues, with
-    /// [`Exec::conversation_tags`].
+    /// empty). Ingest reads the same by identity, with tags, in
+    /// [`Exec::ingest_facts`].
     pub async fn latest_conversations(&mut self, pairs: &[(ContactId, ChannelId)]) -> Result<Vec<Conversation>> {
         let contacts: BTreeSet<String> = pairs.iter().map(|(c, _)| c.to_string()).collect();
         let channels: BTreeSet<String> = pairs.iter().map(|(_, c)| c.to_string()).collect();
@@ -545,29 +547,6 @@ impl Exec<'_> {
         let wanted: HashSet<(ContactId, ChannelId)> = pairs.iter().copied().collect();
         found.retain(|c| wanted.contains(&(c.contact_id, c.channel_id)));
         Ok(found)
-    }
-
-    /// The tag names of each conversation (those without tags are left out).
-    pub async fn conversation_tags(&mut self, ids: &[ConversationId]) -> Result<HashMap<ConversationId, Vec<String>>> {
-        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-        let mut tags: HashMap<ConversationId, Vec<String>> = HashMap::new();
-        for chunk in ids.chunks(IN_LIST_MAX) {
-            for (conversation, name) in self.tags_of(chunk).await? {
-                tags.entry(parse("conversation id", &conversation)?)
-                    .or_default()
-                    .push(name);
-            }
-        }
-        Ok(tags)
-    }
-
-    /// Insert new conversations and write back changed ones, many per
-    /// statement (batched ingest). An upsert on `id`: a row that exists gets
-    /// the columns `save` names (with `All`, every column
-    /// [`Exec::update_conversation`] writes); id, workspace, channel, contact
-    /// and `created_at` never change.
-    pub async fn save_conversations(&mut self, conversations: &[&Conversation], save: ConversationSave) -> Result<()> {
-        self.execute_all(&conversation_saves(conversations, save)).await
     }
 
     /// Conversations, newest first, limited to what the caller may see.
