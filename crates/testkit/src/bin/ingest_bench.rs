@@ -2,16 +2,20 @@
 //! (DESIGN.md §13): a Switchboard server in this process on a SQLite file
 //! (WAL, `synchronous=FULL`, the default store options) receives signed
 //! API-channel hook messages over loopback HTTP from concurrent senders;
-//! the same machine, in the same run, inserts equivalent rows into a
-//! messages-like table of a fresh SQLite file with the same pragmas, one
-//! row per commit and in batches.
+//! then the same machine, in the same run, inserts the same rows ingest
+//! wrote for the timed messages (its contacts, identities, conversations
+//! and messages, read back from its database) into a copy of that database
+//! as it was before the timed run, with the same pragmas: one row per
+//! commit, and in batches, one `INSERT` per row. That batched rate is the
+//! target's baseline. Two informative lines insert message rows only into a
+//! messages-like table (one `INSERT` per row, and 100-row `INSERT`s).
 //!
 //! ```text
 //! cargo run --release -p switchboard-testkit --bin ingest_bench -- --messages 20000
 //! ```
 //!
 //! Options: `--messages N` (20000), `--senders N` (64), `--batch N` (rows
-//! per commit of the batched baseline, 500), `--single-max N` (most rows of
+//! per commit of the batched baselines, 500), `--single-max N` (most rows of
 //! the one-row-per-commit baseline, 5000; it also stops after 10 s),
 //! `--customers mixed|distinct` (mixed: every other message from a new
 //! customer, the rest from 200 returning customers; distinct: a new
@@ -151,6 +155,17 @@ const RAW_INSERT: &str = "INSERT INTO messages (id, workspace_id, conversation_i
 /// Another row of a multi-row `VALUES`.
 const RAW_ROW: &str = "(?, ?, ?, ?, 'in', 'contact', ?, 'text', ?, NULL, NULL, ?, NULL, NULL, ?)";
 
+/// The store's durability settings, for a baseline's own file.
+fn raw_options(file: &std::path::Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(file)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true)
+}
+
 struct RawResult {
     rows: usize,
     elapsed: Duration,
@@ -172,16 +187,9 @@ async fn raw_inserts(
     customers: Customers,
 ) -> anyhow::Result<RawResult> {
     let dir = tempfile::tempdir()?;
-    let options = SqliteConnectOptions::new()
-        .filename(dir.path().join("raw.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
-        .connect_with(options)
+        .connect_with(raw_options(&dir.path().join("raw.db")))
         .await?;
     sqlx::raw_sql(RAW_DDL).execute(&pool).await?;
     let ws = uuid::Uuid::now_v7().to_string();
@@ -223,6 +231,134 @@ async fn raw_inserts(
     Ok(RawResult { rows: done, elapsed })
 }
 
+// ------------------------------------------------- the same rows, raw
+
+/// The tables ingest writes a message's rows to, in an order that keeps
+/// their foreign keys satisfied.
+const INGEST_TABLES: [&str; 4] = ["contacts", "contact_identities", "conversations", "messages"];
+
+/// One stored value, as SQLite holds it.
+enum Value {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// The rows one table gained, with the `INSERT` that puts one back.
+struct TableRows {
+    table: &'static str,
+    insert: String,
+    rows: Vec<StoredRow>,
+}
+
+struct StoredRow {
+    created_at: i64,
+    values: Vec<Value>,
+}
+
+/// Every row of the ingest tables created at or after `since`, in the order
+/// they were stored, read from the database at `url`.
+async fn rows_since(url: &str, since: i64) -> anyhow::Result<Vec<TableRows>> {
+    use sqlx::{Column, Connection, Row, TypeInfo, ValueRef};
+    let mut conn = sqlx::SqliteConnection::connect(url).await?;
+    let mut tables = Vec::new();
+    for table in INGEST_TABLES {
+        let found = sqlx::query(&format!("SELECT * FROM {table} WHERE created_at >= ? ORDER BY rowid"))
+            .bind(since)
+            .fetch_all(&mut conn)
+            .await?;
+        let Some(first) = found.first() else { continue };
+        let columns: Vec<&str> = first.columns().iter().map(|c| c.name()).collect();
+        let insert = format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            columns.join(", "),
+            vec!["?"; columns.len()].join(", ")
+        );
+        let mut rows = Vec::with_capacity(found.len());
+        for row in &found {
+            let created_at: i64 = row.try_get("created_at")?;
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                let raw = row.try_get_raw(i)?;
+                let value = if raw.is_null() {
+                    Value::Null
+                } else {
+                    match raw.type_info().name() {
+                        "INTEGER" => Value::Int(row.try_get_unchecked(i)?),
+                        "REAL" => Value::Real(row.try_get_unchecked(i)?),
+                        "BLOB" => Value::Blob(row.try_get_unchecked(i)?),
+                        _ => Value::Text(row.try_get_unchecked(i)?),
+                    }
+                };
+                values.push(value);
+            }
+            rows.push(StoredRow { created_at, values });
+        }
+        tables.push(TableRows { table, insert, rows });
+    }
+    conn.close().await?;
+    Ok(tables)
+}
+
+/// Insert `tables`' rows (the first `max_rows`), `per_commit` per
+/// transaction and one `INSERT` each, into a fresh copy of the database
+/// file `base` opened with the store's durability settings; stop early
+/// after `cap`.
+async fn raw_same_rows(
+    base: &std::path::Path,
+    tables: &[TableRows],
+    max_rows: usize,
+    per_commit: usize,
+    cap: Duration,
+) -> anyhow::Result<RawResult> {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("same-rows.db");
+    std::fs::copy(base, &file).context("copy the snapshot")?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(raw_options(&file))
+        .await?;
+    // In the order ingest stored them: by time, and within one commit
+    // (one time) table by table, as foreign keys need.
+    let mut rows: Vec<(i64, usize, &str, &[Value])> = tables
+        .iter()
+        .enumerate()
+        .flat_map(|(order, t)| {
+            t.rows
+                .iter()
+                .map(move |r| (r.created_at, order, t.insert.as_str(), r.values.as_slice()))
+        })
+        .collect();
+    rows.sort_by_key(|&(at, order, _, _)| (at, order));
+    let rows: Vec<(&str, &[Value])> = rows.into_iter().take(max_rows).map(|(_, _, i, v)| (i, v)).collect();
+    let start = Instant::now();
+    let mut done = 0;
+    while done < rows.len() && start.elapsed() < cap {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let end = (done + per_commit).min(rows.len());
+        for (insert, values) in &rows[done..end] {
+            let mut q = sqlx::query(insert);
+            for value in *values {
+                q = match value {
+                    Value::Null => q.bind(None::<i64>),
+                    Value::Int(v) => q.bind(*v),
+                    Value::Real(v) => q.bind(*v),
+                    Value::Text(v) => q.bind(v.as_str()),
+                    Value::Blob(v) => q.bind(v.as_slice()),
+                };
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        done = end;
+    }
+    let elapsed = start.elapsed();
+    pool.close().await;
+    Ok(RawResult { rows: done, elapsed })
+}
+
 // ------------------------------------------------------------------- ingest
 
 struct IngestResult {
@@ -233,6 +369,10 @@ struct IngestResult {
     /// Size of the WAL file when the timed run ended: whether checkpoints
     /// kept up (a WAL that only grows means they did not).
     wal_bytes: u64,
+    /// The database as it was before the timed run (`snapshot.db`).
+    snapshot: tempfile::TempDir,
+    /// The rows the timed run wrote.
+    written: Vec<TableRows>,
 }
 
 impl IngestResult {
@@ -444,6 +584,24 @@ async fn ingest(args: &Args) -> anyhow::Result<IngestResult> {
     let warmup = (args.messages / 20).clamp(100, 1_000);
     send_all(&client, requests(&org, "warm-", args.customers, warmup), args.senders).await?;
 
+    // The baselines start from the database as the timed run found it.
+    let snapshot = tempfile::tempdir()?;
+    let snapshot_file = snapshot.path().join("snapshot.db");
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&url).await?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(snapshot_file.to_str().context("a UTF-8 temp path")?)
+            .execute(&mut conn)
+            .await
+            .context("snapshot the database")?;
+        conn.close().await?;
+    }
+    // Rows stamped from now on are the timed run's: every warm-up batch
+    // was committed (and stamped) before its messages were answered.
+    let timed_from = switchboard_store::now_ms();
+    tokio::time::sleep(Duration::from_millis(2)).await;
+
     let timed = requests(&org, "", args.customers, args.messages);
     let (elapsed, mut latencies) = send_all(&client, timed, args.senders).await?;
     latencies.sort_unstable();
@@ -451,20 +609,24 @@ async fn ingest(args: &Args) -> anyhow::Result<IngestResult> {
     let wal_bytes = std::fs::metadata(&wal_path).map_or(0, |m| m.len());
 
     // Every acknowledged message is in the database.
-    let store = Store::connect(&StoreOptions::new(url)).await?;
+    let store = Store::connect(&StoreOptions::new(url.clone())).await?;
     let channel = org.channel.parse().context("channel id")?;
     let stored = store.reader().inbound_provider_ids(channel).await?.len();
     store.close().await;
     if stored != warmup + args.messages {
         bail!("{stored} messages stored, {} acknowledged", warmup + args.messages);
     }
-    drop(app.stop().await);
+    let db = app.stop().await;
+    let written = rows_since(&url, timed_from).await?;
+    drop(db);
     Ok(IngestResult {
         messages: args.messages,
         elapsed,
         latencies,
         stored,
         wal_bytes,
+        snapshot,
+        written,
     })
 }
 
@@ -491,61 +653,92 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("channel: API channel routed to a round-robin team with no agent online (new chats queue as tickets)\n");
 
-    let single = raw_inserts(
-        args.messages.min(args.single_max),
-        1,
-        1,
-        SINGLE_TIME_CAP,
-        args.customers,
-    )
-    .await?;
-    let batched = raw_inserts(args.messages, args.batch, 1, Duration::MAX, args.customers).await?;
-    // Not a target's baseline: how much of the batched rate is the cost of
-    // one driver round trip per statement.
-    let multi_row = raw_inserts(args.messages, args.batch, MULTI_ROW, Duration::MAX, args.customers).await?;
     let ingest = ingest(&args).await?;
+    let snapshot = ingest.snapshot.path().join("snapshot.db");
+    let same_single = raw_same_rows(&snapshot, &ingest.written, args.single_max, 1, SINGLE_TIME_CAP).await?;
+    let same_batched = raw_same_rows(&snapshot, &ingest.written, usize::MAX, args.batch, Duration::MAX).await?;
+    let message_rows = raw_inserts(args.messages, args.batch, 1, Duration::MAX, args.customers).await?;
+    // How much of that rate is the cost of one driver round trip per statement.
+    let multi_row = raw_inserts(args.messages, args.batch, MULTI_ROW, Duration::MAX, args.customers).await?;
 
-    let single_label = "raw INSERT, 1 row per commit".to_owned();
-    let batched_label = format!("raw INSERT, {} rows per commit", args.batch);
-    let ingest_label = format!("ingest, {} HTTP senders", args.senders);
+    let same_rows: usize = ingest.written.iter().map(|t| t.rows.len()).sum();
+    let per_table: Vec<String> = ingest
+        .written
+        .iter()
+        .map(|t| format!("{} {}", t.rows.len(), t.table))
+        .collect();
     println!(
-        "| {:<38} | {:>8} | {:>8} | {:>12} | {:>9} | {:>9} |",
-        "run", "rows", "seconds", "per second", "p50 ack", "p99 ack"
+        "the timed run wrote {same_rows} rows ({}): {:.2} rows per message\n",
+        per_table.join(", "),
+        same_rows as f64 / args.messages as f64
+    );
+    // A baseline's rate in messages: the messages whose rows it inserted.
+    let as_messages = |raw: &RawResult, rows_per_message: f64| raw.rate() / rows_per_message;
+    let same_per_message = same_rows as f64 / args.messages as f64;
+    println!(
+        "| {:<44} | {:>8} | {:>8} | {:>10} | {:>10} | {:>9} | {:>9} |",
+        "run", "rows", "seconds", "rows/s", "msgs/s", "p50 ack", "p99 ack"
     );
     println!(
-        "|{:-<40}|{:->10}|{:->10}|{:->14}|{:->11}|{:->11}|",
-        "", "", "", "", "", ""
+        "|{:-<46}|{:->10}|{:->10}|{:->12}|{:->12}|{:->11}|{:->11}|",
+        "", "", "", "", "", "", ""
     );
-    let multi_label = format!("raw, {MULTI_ROW}-row INSERTs, {} per commit", args.batch);
-    for (label, rows, elapsed, rate) in [
-        (&single_label, single.rows, single.elapsed, single.rate()),
-        (&batched_label, batched.rows, batched.elapsed, batched.rate()),
-        (&multi_label, multi_row.rows, multi_row.elapsed, multi_row.rate()),
-    ] {
+    let rows = [
+        (
+            "raw, same rows, 1 row per commit".to_owned(),
+            &same_single,
+            same_per_message,
+        ),
+        (
+            format!("raw, same rows, {} rows per commit", args.batch),
+            &same_batched,
+            same_per_message,
+        ),
+        (
+            format!("raw, message rows only, {} per commit", args.batch),
+            &message_rows,
+            1.0,
+        ),
+        (
+            format!("raw, message rows only, {MULTI_ROW}-row INSERTs"),
+            &multi_row,
+            1.0,
+        ),
+    ];
+    for (label, raw, per_message) in &rows {
         println!(
-            "| {label:<38} | {rows:>8} | {:>8.2} | {rate:>12.0} | {:>9} | {:>9} |",
-            elapsed.as_secs_f64(),
+            "| {label:<44} | {:>8} | {:>8.2} | {:>10.0} | {:>10.0} | {:>9} | {:>9} |",
+            raw.rows,
+            raw.elapsed.as_secs_f64(),
+            raw.rate(),
+            as_messages(raw, *per_message),
             "",
             ""
         );
     }
     println!(
-        "| {ingest_label:<38} | {:>8} | {:>8.2} | {:>12.0} | {:>9} | {:>9} |",
-        ingest.messages,
+        "| {:<44} | {:>8} | {:>8.2} | {:>10.0} | {:>10.0} | {:>9} | {:>9} |",
+        format!("ingest, {} HTTP senders", args.senders),
+        same_rows,
         ingest.elapsed.as_secs_f64(),
+        same_rows as f64 / ingest.elapsed.as_secs_f64(),
         ingest.rate(),
         ms(ingest.percentile(50.0)),
         ms(ingest.percentile(99.0)),
     );
     println!();
+    let baseline = as_messages(&same_batched, same_per_message);
     println!(
-        "ingest / raw batched: {:.3}   (target >= 0.5)",
-        ingest.rate() / batched.rate()
+        "ingest / raw batched (same rows): {:.3}   (target >= 0.5)",
+        ingest.rate() / baseline
     );
-    println!("ingest / raw single:  {:.2}", ingest.rate() / single.rate());
     println!(
-        "(raw batched uses one INSERT per row, as ingest does; the {MULTI_ROW}-row INSERT line shows the cost of a driver \
-         round trip per statement: ingest / it = {:.3})",
+        "ingest / raw single (same rows):  {:.2}",
+        ingest.rate() / as_messages(&same_single, same_per_message)
+    );
+    println!(
+        "ingest msgs/s / raw message rows/s: {:.3} (one INSERT per row), {:.3} ({MULTI_ROW}-row INSERTs)",
+        ingest.rate() / message_rows.rate(),
         ingest.rate() / multi_row.rate()
     );
     println!(
