@@ -7,7 +7,8 @@
 //! and messages, read back from its database) into a copy of that database
 //! as it was before the timed run, with the same pragmas: one row per
 //! commit, and in batches, one `INSERT` per row. That batched rate is the
-//! target's baseline. Two informative lines insert message rows only into a
+//! target's baseline. Informative lines: the same rows in 100-row `INSERT`s
+//! (multi-row statements, as ingest writes), and message rows only into a
 //! messages-like table (one `INSERT` per row, and 100-row `INSERT`s).
 //!
 //! ```text
@@ -25,6 +26,7 @@
 //! reqwest: a full HTTP client). It prints a table and asserts nothing
 //! about speed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -246,11 +248,24 @@ enum Value {
     Blob(Vec<u8>),
 }
 
-/// The rows one table gained, with the `INSERT` that puts one back.
+/// The rows one table gained, with the `INSERT` that puts rows back.
 struct TableRows {
     table: &'static str,
-    insert: String,
+    columns: Vec<String>,
     rows: Vec<StoredRow>,
+}
+
+impl TableRows {
+    /// An `INSERT` of `n` rows.
+    fn insert(&self, n: usize) -> String {
+        let row = format!("({})", vec!["?"; self.columns.len()].join(", "));
+        format!(
+            "INSERT INTO {} ({}) VALUES {}",
+            self.table,
+            self.columns.join(", "),
+            vec![row; n].join(", ")
+        )
+    }
 }
 
 struct StoredRow {
@@ -270,12 +285,7 @@ async fn rows_since(url: &str, since: i64) -> anyhow::Result<Vec<TableRows>> {
             .fetch_all(&mut conn)
             .await?;
         let Some(first) = found.first() else { continue };
-        let columns: Vec<&str> = first.columns().iter().map(|c| c.name()).collect();
-        let insert = format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
-            columns.join(", "),
-            vec!["?"; columns.len()].join(", ")
-        );
+        let columns: Vec<String> = first.columns().iter().map(|c| c.name().to_owned()).collect();
         let mut rows = Vec::with_capacity(found.len());
         for row in &found {
             let created_at: i64 = row.try_get("created_at")?;
@@ -296,21 +306,22 @@ async fn rows_since(url: &str, since: i64) -> anyhow::Result<Vec<TableRows>> {
             }
             rows.push(StoredRow { created_at, values });
         }
-        tables.push(TableRows { table, insert, rows });
+        tables.push(TableRows { table, columns, rows });
     }
     conn.close().await?;
     Ok(tables)
 }
 
 /// Insert `tables`' rows (the first `max_rows`), `per_commit` per
-/// transaction and one `INSERT` each, into a fresh copy of the database
-/// file `base` opened with the store's durability settings; stop early
-/// after `cap`.
+/// transaction, into a fresh copy of the database file `base` opened with
+/// the store's durability settings; stop early after `cap`. Consecutive
+/// rows of one table share an `INSERT`, up to `per_statement` of them.
 async fn raw_same_rows(
     base: &std::path::Path,
     tables: &[TableRows],
     max_rows: usize,
     per_commit: usize,
+    per_statement: usize,
     cap: Duration,
 ) -> anyhow::Result<RawResult> {
     let dir = tempfile::tempdir()?;
@@ -322,34 +333,43 @@ async fn raw_same_rows(
         .await?;
     // In the order ingest stored them: by time, and within one commit
     // (one time) table by table, as foreign keys need.
-    let mut rows: Vec<(i64, usize, &str, &[Value])> = tables
+    let mut rows: Vec<(i64, usize, &[Value])> = tables
         .iter()
         .enumerate()
-        .flat_map(|(order, t)| {
-            t.rows
-                .iter()
-                .map(move |r| (r.created_at, order, t.insert.as_str(), r.values.as_slice()))
-        })
+        .flat_map(|(table, t)| t.rows.iter().map(move |r| (r.created_at, table, r.values.as_slice())))
         .collect();
-    rows.sort_by_key(|&(at, order, _, _)| (at, order));
-    let rows: Vec<(&str, &[Value])> = rows.into_iter().take(max_rows).map(|(_, _, i, v)| (i, v)).collect();
+    rows.sort_by_key(|&(at, table, _)| (at, table));
+    rows.truncate(max_rows);
+    // Statements prepared once per shape, as a tuned loader would.
+    let mut inserts: HashMap<(usize, usize), String> = HashMap::new();
     let start = Instant::now();
     let mut done = 0;
     while done < rows.len() && start.elapsed() < cap {
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         let end = (done + per_commit).min(rows.len());
-        for (insert, values) in &rows[done..end] {
-            let mut q = sqlx::query(insert);
-            for value in *values {
-                q = match value {
-                    Value::Null => q.bind(None::<i64>),
-                    Value::Int(v) => q.bind(*v),
-                    Value::Real(v) => q.bind(*v),
-                    Value::Text(v) => q.bind(v.as_str()),
-                    Value::Blob(v) => q.bind(v.as_slice()),
-                };
+        let mut i = done;
+        while i < end {
+            let table = rows[i].1;
+            let n = rows[i..end]
+                .iter()
+                .take(per_statement)
+                .take_while(|r| r.1 == table)
+                .count();
+            let sql = inserts.entry((table, n)).or_insert_with(|| tables[table].insert(n));
+            let mut q = sqlx::query(sql);
+            for (_, _, values) in &rows[i..i + n] {
+                for value in *values {
+                    q = match value {
+                        Value::Null => q.bind(None::<i64>),
+                        Value::Int(v) => q.bind(*v),
+                        Value::Real(v) => q.bind(*v),
+                        Value::Text(v) => q.bind(v.as_str()),
+                        Value::Blob(v) => q.bind(v.as_slice()),
+                    };
+                }
             }
             q.execute(&mut *tx).await?;
+            i += n;
         }
         tx.commit().await?;
         done = end;
@@ -655,8 +675,19 @@ async fn main() -> anyhow::Result<()> {
 
     let ingest = ingest(&args).await?;
     let snapshot = ingest.snapshot.path().join("snapshot.db");
-    let same_single = raw_same_rows(&snapshot, &ingest.written, args.single_max, 1, SINGLE_TIME_CAP).await?;
-    let same_batched = raw_same_rows(&snapshot, &ingest.written, usize::MAX, args.batch, Duration::MAX).await?;
+    let same_single = raw_same_rows(&snapshot, &ingest.written, args.single_max, 1, 1, SINGLE_TIME_CAP).await?;
+    let same_batched = raw_same_rows(&snapshot, &ingest.written, usize::MAX, args.batch, 1, Duration::MAX).await?;
+    // Not the target's baseline: the same rows with multi-row INSERTs, as
+    // ingest writes them, so with fewer driver round trips.
+    let same_multi_row = raw_same_rows(
+        &snapshot,
+        &ingest.written,
+        usize::MAX,
+        args.batch,
+        MULTI_ROW,
+        Duration::MAX,
+    )
+    .await?;
     let message_rows = raw_inserts(args.messages, args.batch, 1, Duration::MAX, args.customers).await?;
     // How much of that rate is the cost of one driver round trip per statement.
     let multi_row = raw_inserts(args.messages, args.batch, MULTI_ROW, Duration::MAX, args.customers).await?;
@@ -692,6 +723,11 @@ async fn main() -> anyhow::Result<()> {
         (
             format!("raw, same rows, {} rows per commit", args.batch),
             &same_batched,
+            same_per_message,
+        ),
+        (
+            format!("raw, same rows, {MULTI_ROW}-row INSERTs"),
+            &same_multi_row,
             same_per_message,
         ),
         (
@@ -735,6 +771,10 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "ingest / raw single (same rows):  {:.2}",
         ingest.rate() / as_messages(&same_single, same_per_message)
+    );
+    println!(
+        "ingest / raw same rows with {MULTI_ROW}-row INSERTs: {:.3}",
+        ingest.rate() / as_messages(&same_multi_row, same_per_message)
     );
     println!(
         "ingest msgs/s / raw message rows/s: {:.3} (one INSERT per row), {:.3} ({MULTI_ROW}-row INSERTs)",
