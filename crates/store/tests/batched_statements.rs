@@ -19,6 +19,15 @@ fn insert_workspace(id: &str, name: &str) -> InsertStatement {
         .to_owned()
 }
 
+/// A migrated store on a SQLite file with the default (durable) options.
+async fn durable_sqlite(path: &std::path::Path) -> Store {
+    let store = Store::connect(&StoreOptions::new(format!("sqlite://{}", path.display())))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
 fn names_starting(prefix: &str) -> SelectStatement {
     Query::select()
         .column(Workspaces::Name)
@@ -113,10 +122,7 @@ fn pages_in_file(path: &std::path::Path) -> u32 {
 async fn an_open_durable_store_checkpoints_its_wal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
-    let store = Store::connect(&StoreOptions::new(format!("sqlite://{}", path.display())))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let store = durable_sqlite(&path).await;
     let before = pages_in_file(&path);
     let mut tx = store.begin().await.unwrap();
     let rows: Vec<InsertStatement> = (0..500)
@@ -143,10 +149,7 @@ async fn an_open_durable_store_checkpoints_its_wal() {
 async fn the_wal_stays_bounded_under_steady_writes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
-    let store = Store::connect(&StoreOptions::new(format!("sqlite://{}", path.display())))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let store = durable_sqlite(&path).await;
     // About 48 MB of rows, 20 per commit, without waiting for the disk.
     let mut last = None;
     for batch in 0..600 {

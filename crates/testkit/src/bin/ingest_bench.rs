@@ -644,6 +644,24 @@ async fn ingest(args: &Args) -> anyhow::Result<IngestResult> {
     let db = app.stop().await;
     let written = rows_since(&url, timed_from).await?;
     drop(db);
+    // The baselines insert exactly the timed run's rows: each timed
+    // message is there once, and no warm-up message is.
+    let customer_messages = written
+        .iter()
+        .filter(|t| t.table == "messages")
+        .flat_map(|t| {
+            let direction = t.columns.iter().position(|c| c == "direction");
+            t.rows
+                .iter()
+                .filter(move |r| direction.is_some_and(|i| matches!(&r.values[i], Value::Text(d) if d == "in")))
+        })
+        .count();
+    if customer_messages != args.messages {
+        bail!(
+            "the rows read back hold {customer_messages} customer messages, the timed run sent {}",
+            args.messages
+        );
+    }
     Ok(IngestResult {
         messages: args.messages,
         elapsed,
