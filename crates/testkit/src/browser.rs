@@ -109,28 +109,33 @@ impl Browser {
         field.send_keys(text).await.expect("type");
     }
 
-    /// Click an element; found again if a live update replaced it between
-    /// finding and clicking.
-    pub async fn click(&self, css: &str) {
+    /// Run `op` on the element `css` matches; found again if a live update
+    /// replaced it between finding and `op` (the element went stale).
+    async fn on_element<T, F, Fut>(&self, css: &str, op: F) -> T
+    where
+        F: Fn(fantoccini::elements::Element) -> Fut,
+        Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+    {
         for _ in 0..5 {
             let element = self
                 .client
                 .find(Locator::Css(css))
                 .await
                 .unwrap_or_else(|e| panic!("{css}: {e}"));
-            match element.click().await {
+            match op(element).await {
                 Err(fantoccini::error::CmdError::Standard(e))
                     if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
                 {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                other => {
-                    other.expect("click");
-                    return;
-                }
+                other => return other.unwrap_or_else(|e| panic!("{css}: {e}")),
             }
         }
         panic!("{css} kept being replaced");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.on_element(css, |e| async move { e.click().await }).await
     }
 
     /// Click something that loads a new page, and wait until it has.
@@ -149,23 +154,12 @@ impl Browser {
     }
 
     pub async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .expect("text")
+        self.on_element(css, |e| async move { e.text().await }).await
     }
 
     pub async fn value(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
+        self.on_element(css, |e| async move { e.prop("value").await })
             .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .prop("value")
-            .await
-            .expect("value")
             .unwrap_or_default()
     }
 
