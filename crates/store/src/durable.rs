@@ -126,7 +126,8 @@ pub(crate) fn spawn_checkpointer(options: SqliteConnectOptions, wal: &Arc<WalSyn
                 break;
             }
             let written = sync.written.load(Ordering::Acquire);
-            let pause = if written > checkpointed {
+            let idle = written <= checkpointed;
+            if !idle {
                 match checkpoint(&mut connection, &options).await {
                     Ok(()) => checkpointed = written,
                     Err(e) => {
@@ -134,18 +135,15 @@ pub(crate) fn spawn_checkpointer(options: SqliteConnectOptions, wal: &Arc<WalSyn
                         connection = None;
                     }
                 }
-                CHECKPOINT_SPACING
-            } else {
-                CHECKPOINT_IDLE_CHECK
-            };
+            }
             // After a checkpoint, let commits gather; when idle, wait for a
             // commit (a commit made since `written` was read left a permit),
             // waking now and then to notice a dropped store: this task holds
             // only a weak link to it.
             tokio::select! {
                 () = sync.stop.notified() => {}
-                () = sync.commits.notified(), if pause == CHECKPOINT_IDLE_CHECK => {}
-                () = tokio::time::sleep(pause) => {}
+                () = sync.commits.notified(), if idle => {}
+                () = tokio::time::sleep(if idle { CHECKPOINT_IDLE_CHECK } else { CHECKPOINT_SPACING }) => {}
             }
         }
         if let Some(connection) = connection {

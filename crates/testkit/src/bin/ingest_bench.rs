@@ -163,14 +163,18 @@ const RAW_INSERT: &str = "INSERT INTO messages (id, workspace_id, conversation_i
 const RAW_ROW: &str = "(?, ?, ?, ?, 'in', 'contact', ?, 'text', ?, NULL, NULL, ?, NULL, NULL, ?)";
 
 /// The store's durability settings, for a baseline's own file.
-fn raw_options(file: &std::path::Path) -> SqliteConnectOptions {
-    SqliteConnectOptions::new()
+async fn raw_pool(file: &std::path::Path) -> anyhow::Result<sqlx::SqlitePool> {
+    let options = SqliteConnectOptions::new()
         .filename(file)
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true)
+        .foreign_keys(true);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await?)
 }
 
 struct RawResult {
@@ -194,10 +198,7 @@ async fn raw_inserts(
     customers: Customers,
 ) -> anyhow::Result<RawResult> {
     let dir = tempfile::tempdir()?;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(raw_options(&dir.path().join("raw.db")))
-        .await?;
+    let pool = raw_pool(&dir.path().join("raw.db")).await?;
     sqlx::raw_sql(RAW_DDL).execute(&pool).await?;
     let ws = uuid::Uuid::now_v7().to_string();
     let channel = uuid::Uuid::now_v7().to_string();
@@ -332,10 +333,7 @@ async fn raw_same_rows(
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("same-rows.db");
     std::fs::copy(base, &file).context("copy the snapshot")?;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect_with(raw_options(&file))
-        .await?;
+    let pool = raw_pool(&file).await?;
     // In the order ingest stored them: by time, and within one commit
     // (one time) table by table, as foreign keys need.
     let mut rows: Vec<(i64, usize, &[Value])> = tables
