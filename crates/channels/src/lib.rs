@@ -3,9 +3,20 @@
 //! message into the provider's API call. Nothing outside this crate sees a
 //! provider payload.
 
+pub mod adapter;
 pub mod api;
+mod documented;
 pub mod net;
+pub mod registry;
 pub mod signing;
+pub mod testing;
+pub mod web;
+
+pub use adapter::{
+    BoxFuture, ChannelAdapter, ChannelSetup, FetchedMedia, Hook, HookMethod, HookReply, HookRequest, InboundOutcome,
+    Secret, SendContext,
+};
+pub use registry::Registry;
 
 use switchboard_core::Millis;
 
@@ -17,6 +28,14 @@ pub enum InboundError {
     BadSignature,
     #[error("the payload is not valid: {0}")]
     BadPayload(String),
+    /// The body is not of a type the provider sends (the message says which).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("this hook does not take that method")]
+    MethodNotAllowed,
+    /// The channel does not take requests at its hook URL.
+    #[error("channel not found")]
+    NoHook,
 }
 
 /// The customer as the provider identifies them.

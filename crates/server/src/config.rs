@@ -47,6 +47,7 @@ struct FileConfig {
     db_max_connections: Option<u32>,
     session_ttl_hours: Option<u64>,
     job_poll_ms: Option<u64>,
+    job_lanes: Option<String>,
     retry_base_ms: Option<u64>,
     delivery_max_attempts: Option<i64>,
     presence_grace_secs: Option<u64>,
@@ -73,6 +74,8 @@ pub struct Config {
     pub db_max_connections: u32,
     pub session_ttl: Duration,
     pub job_poll: Duration,
+    /// Jobs of each lane run at once (`name=size,…` over the defaults).
+    pub job_lanes: switchboard_service::LaneSizes,
     pub retry_base: Duration,
     pub delivery_max_attempts: i64,
     pub presence_grace: Duration,
@@ -151,8 +154,15 @@ impl Config {
                     .unwrap_or_else(|| data_dir.join("attachments")),
             },
         };
+        let mut job_lanes = switchboard_service::LaneSizes::default();
+        if let Some(spec) = env::<String>("SWITCHBOARD_JOB_LANES")?.or(file.job_lanes) {
+            job_lanes
+                .parse_into(&spec)
+                .map_err(|e| anyhow::anyhow!("job_lanes: {e}"))?;
+        }
         Ok(Config {
             listen,
+            job_lanes,
             data_dir,
             database_url,
             public_url,

@@ -102,6 +102,7 @@ fn service_config(config: &Config, run_jobs: bool) -> ServiceConfig {
         allow_private_targets: config.allow_private_targets,
         run_jobs,
         job_poll_interval: config.job_poll,
+        job_lanes: config.job_lanes.clone(),
         retry_base: config.retry_base,
         delivery_max_attempts: config.delivery_max_attempts,
         presence_grace: config.presence_grace,

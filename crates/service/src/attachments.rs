@@ -26,6 +26,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use switchboard_channels::OutboundFile;
+use switchboard_core::capabilities::FilesOut;
 use switchboard_core::lifecycle::{self, MessageAuthor};
 use switchboard_core::media::{self, Refused, Sniffed, TextCheck};
 use switchboard_core::validate::{Invalid, MessageText};
@@ -37,7 +38,7 @@ use switchboard_store::{AttachmentLimitsRow, AttachmentPreview, AttachmentRecord
 
 use crate::conversations::scope;
 use crate::events::EventScope;
-use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
+use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::{Actor, MessageQuery, ServiceError, ServiceResult, Services, thumbnails};
 
 /// Where attachment bytes live.
@@ -576,10 +577,14 @@ impl Services {
         // A file from the business to an API channel's receiver goes out
         // through the outbox like a text reply (the widget picks files up
         // itself, as it does texts).
-        let outbound = matches!(uploader, Uploader::User(_))
-            && tx.exec().channel(ws, c.channel_id).await?.is_some_and(|ch| {
-                ch.callback_url.is_some() && ch.to_domain().is_ok_and(|d| d.kind == ChannelKind::Api)
-            });
+        let by_user = matches!(uploader, Uploader::User(_));
+        let outbound = match tx.exec().channel(ws, c.channel_id).await? {
+            Some(row) if by_user => {
+                let setup = crate::channel_port::setup_of(&row)?;
+                self.capabilities(setup.kind).files_out == FilesOut::SignedLink && self.ready_to_send(&setup).is_ok()
+            }
+            _ => false,
+        };
         if outbound {
             message.delivery_status = Some(DeliveryStatus::Queued);
         }
@@ -611,7 +616,7 @@ impl Services {
         }
         tx.commit().await?;
         if outbound {
-            self.inner.jobs_wake.notify_one();
+            self.wake_jobs();
         }
         let view = MessageView {
             message,
@@ -773,12 +778,17 @@ impl Services {
 
     /// A link an API channel's receiver fetches `a` with, signed with the
     /// channel secret and valid for [`FILE_LINK_TTL_MS`].
-    pub(crate) fn file_link(&self, channel: ChannelId, secret: &str, a: &Attachment) -> OutboundFile {
+    pub(crate) fn file_link(
+        &self,
+        (kind, channel): (ChannelKind, ChannelId),
+        secret: &str,
+        a: &Attachment,
+    ) -> OutboundFile {
         let expires = self.now().plus_ms(FILE_LINK_TTL_MS);
         let signature = switchboard_channels::api::sign_file_link(secret, &a.id.to_string(), expires);
         OutboundFile {
             url: format!(
-                "{}/hooks/api/{channel}/files/{}?expires={}&signature={signature}",
+                "{}/hooks/{kind}/{channel}/files/{}?expires={}&signature={signature}",
                 self.config().public_url.trim_end_matches('/'),
                 a.id,
                 expires.0
@@ -796,6 +806,7 @@ impl Services {
     /// channel (404).
     pub async fn api_channel_file(
         &self,
+        kind_in_path: &str,
         channel: ChannelId,
         attachment: AttachmentId,
         expires: Millis,
@@ -803,8 +814,12 @@ impl Services {
     ) -> ServiceResult<AttachmentRecord> {
         let mut db = self.store().reader();
         let row = db.channel_by_id(channel).await?.ok_or(ServiceError::NotFound("file"))?;
-        let secret = match (row.to_domain()?.kind, row.secret.as_deref()) {
-            (ChannelKind::Api, Some(secret)) => secret.to_owned(),
+        let kind = row.to_domain()?.kind;
+        if kind.as_str() != kind_in_path {
+            return Err(ServiceError::NotFound("file"));
+        }
+        let secret = match row.secret.as_deref() {
+            Some(secret) if self.capabilities(kind).files_out == FilesOut::SignedLink => secret.to_owned(),
             _ => return Err(ServiceError::NotFound("file")),
         };
         if !switchboard_channels::api::verify_file_link(&secret, &attachment.to_string(), expires, signature) {

@@ -17,7 +17,8 @@ use switchboard_store::{BotSession, ChannelRow, Exec, JobRow};
 
 use crate::conversations::{activity_message, outgoing_text, set_state, state_of};
 use crate::directory::{channel_record, require_admin};
-use crate::jobs::{DELIVER_MESSAGE, Outcome, deliver_payload};
+use crate::jobs::{BoxFuture, Job, Lane, Outcome};
+use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing::Router;
 use crate::webhooks::Posted;
 use crate::{ServiceError, ServiceResult, Services};
@@ -33,9 +34,32 @@ pub(crate) fn turn_payload(ws: WorkspaceId, conversation: ConversationId) -> ser
 }
 
 #[derive(Debug, Deserialize)]
-struct TurnPayload {
+pub(crate) struct TurnPayload {
     workspace_id: WorkspaceId,
     conversation_id: ConversationId,
+}
+
+/// The bot's turn in a conversation.
+pub(crate) struct BotTurn;
+
+impl Job for BotTurn {
+    const KIND: &'static str = BOT_TURN;
+    const LANE: Lane = Lane::Bots;
+    type Payload = TurnPayload;
+
+    /// A conversation's turns come one after another.
+    fn ordering_key(payload: &TurnPayload) -> Option<String> {
+        Some(payload.conversation_id.to_string())
+    }
+
+    fn run<'a>(services: &'a Services, job: &'a JobRow, _: TurnPayload) -> BoxFuture<'a, Outcome> {
+        Box::pin(services.run_bot_turn(job))
+    }
+
+    /// A bot that cannot answer must not leave the customer waiting.
+    fn after_giving_up<'a>(services: &'a Services, payload: &'a TurnPayload) -> BoxFuture<'a, ()> {
+        Box::pin(services.bot_turn_gave_up(payload))
+    }
 }
 
 /// A channel's new bot.
@@ -262,8 +286,8 @@ impl Services {
             .channel(ws, c.channel_id)
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
-        let kind = row.to_domain()?.kind;
-        let reply = bot::menu(text, buttons, bot::shows_buttons(kind));
+        let shows_buttons = self.capabilities(row.to_domain()?.kind).buttons;
+        let reply = bot::menu(text, buttons, shows_buttons);
         let message = outgoing_text(&c, SenderKind::Bot, None, reply.text, reply.buttons, now);
         lifecycle::record_message(&mut c.times, MessageAuthor::Automated, now);
         c.updated_at = now;
@@ -271,7 +295,7 @@ impl Services {
         self.queue_outgoing(&mut tx.exec(), &c, std::slice::from_ref(&message), now)
             .await?;
         tx.commit().await?;
-        self.inner.jobs_wake.notify_one();
+        self.wake_jobs();
         self.emit_change(&c, std::slice::from_ref(&message));
         Ok(message)
     }
@@ -296,7 +320,7 @@ impl Services {
         tx.exec().update_conversation(&c).await?;
         self.queue_outgoing(&mut tx.exec(), &c, &done, now).await?;
         tx.commit().await?;
-        self.inner.jobs_wake.notify_one();
+        self.wake_jobs();
         self.emit_change(&c, &done);
         Ok(c)
     }
@@ -382,7 +406,7 @@ impl Services {
     ) -> ServiceResult<Outcome> {
         let channel = row.to_domain()?;
         let ws = channel.workspace_id;
-        let buttons = bot::shows_buttons(channel.kind);
+        let buttons = self.capabilities(channel.kind).buttons;
         let now = self.now();
         let mut tx = self.store().begin().await?;
         tx.exec().lock_routing(ws).await?;
@@ -468,7 +492,7 @@ impl Services {
                 .await?;
         }
         tx.commit().await?;
-        self.inner.jobs_wake.notify_one();
+        self.wake_jobs();
         self.emit_change(&c, &messages);
         Ok(Outcome::Done)
     }
@@ -572,16 +596,13 @@ impl Services {
         tx.exec().update_conversation(&c).await?;
         self.queue_outgoing(&mut tx.exec(), &c, &done, now).await?;
         tx.commit().await?;
-        self.inner.jobs_wake.notify_one();
+        self.wake_jobs();
         self.emit_change(&c, &done);
         Ok(())
     }
 
     /// A `bot_turn` job gave up: hand the chat to people.
-    pub(crate) async fn bot_turn_gave_up(&self, payload: &str) {
-        let Ok(p) = serde_json::from_str::<TurnPayload>(payload) else {
-            return;
-        };
+    pub(crate) async fn bot_turn_gave_up(&self, p: &TurnPayload) {
         if let Err(e) = self.hand_off_now(p.workspace_id, p.conversation_id).await {
             tracing::warn!(conversation = %p.conversation_id, error = %e, "could not hand a bot chat to people");
         }

@@ -68,6 +68,12 @@ pub struct ServiceConfig {
     /// Where this server is reached from outside (links in outgoing
     /// messages, e.g. the files an API channel's receiver fetches).
     pub public_url: String,
+    /// The channel adapters, by kind (tests add their own).
+    pub channels: switchboard_channels::Registry,
+    /// How many jobs of each lane run at once on this node.
+    pub job_lanes: crate::jobs::LaneSizes,
+    /// Job kinds beyond Switchboard's own (tests).
+    pub extra_jobs: Vec<crate::jobs::JobRegistration>,
 }
 
 impl Default for ServiceConfig {
@@ -97,6 +103,9 @@ impl Default for ServiceConfig {
             sweep_interval: Duration::from_secs(60),
             ws_ping_interval: Duration::from_secs(20),
             public_url: "http://127.0.0.1:8080".into(),
+            channels: switchboard_channels::Registry::standard(),
+            job_lanes: crate::jobs::LaneSizes::default(),
+            extra_jobs: Vec::new(),
         }
     }
 }

@@ -3,20 +3,22 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use switchboard_channels::Registry;
+use switchboard_core::capabilities::WindowRule;
 use switchboard_core::lifecycle::{self, Command, LifecycleError, LifecycleState, MessageAuthor, Routed};
 use switchboard_core::permissions::{Actor, ConversationScope};
 use switchboard_core::template::{self, SentTemplate, TemplateStatus};
 use switchboard_core::validate::{Invalid, MessageText};
 use switchboard_core::{
-    Activity, Availability, ChannelId, ChannelKind, ContactId, Conversation, ConversationId, ConversationStatus,
-    DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis, Priority, Role, Section, SenderKind, TeamId,
-    TemplateId, UserId, windows,
+    Activity, Availability, ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, DeliveryStatus,
+    Direction, Message, MessageId, MessageKind, Millis, Priority, Role, Section, SenderKind, TeamId, TemplateId,
+    UserId,
 };
 use switchboard_store::{ChannelRow, ConversationFilter, Exec, Page, Tx};
 
 use crate::directory::{tag_ids, tag_names};
-use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
 use crate::notifications::{Pending, mentions_in};
+use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -196,12 +198,12 @@ impl Resolved {
 /// free-form text only within the channel's messaging window, a template
 /// at any time.
 pub(crate) fn check_window(
-    kind: ChannelKind,
+    window: &WindowRule,
     template: bool,
     last_customer_message_at: Option<Millis>,
     now: Millis,
 ) -> Result<(), LifecycleError> {
-    if template || windows::window_open(kind, last_customer_message_at, now) {
+    if template || window.open(last_customer_message_at, now) {
         Ok(())
     } else {
         Err(LifecycleError::WindowClosed)
@@ -216,6 +218,7 @@ pub(crate) fn check_window(
 /// web widget) can send (409 for the others).
 pub(crate) async fn resolve_outgoing(
     exec: &mut Exec<'_>,
+    channels: &Registry,
     channel: &ChannelRow,
     what: Outgoing,
     last_customer_message_at: Option<Millis>,
@@ -260,21 +263,17 @@ pub(crate) async fn resolve_outgoing(
         }
     };
     check_window(
-        domain.kind,
+        &channels.capabilities(domain.kind).window,
         resolved.kind == MessageKind::Template,
         last_customer_message_at,
         now,
     )?;
-    match domain.kind {
-        ChannelKind::Api if channel.callback_url.is_none() => Err(ServiceError::Conflict(
-            "this API channel has no callback URL to deliver replies to".into(),
-        )),
-        // The widget receives replies over its own connection.
-        ChannelKind::Api | ChannelKind::Web => Ok(resolved),
-        other => Err(ServiceError::Conflict(format!(
-            "sending on {other} channels is not available yet"
-        ))),
-    }
+    let setup = crate::channel_port::setup_of(channel)?;
+    let adapter = channels
+        .adapter(domain.kind)
+        .ok_or_else(|| ServiceError::Conflict(format!("sending on {} channels is not available yet", domain.kind)))?;
+    adapter.ready_to_send(&setup).map_err(ServiceError::Conflict)?;
+    Ok(resolved)
 }
 
 /// Store a person's message to the customer of `c` with its delivery job,
@@ -542,10 +541,10 @@ impl Services {
                     .channel(actor.workspace_id, c.channel_id)
                     .await?
                     .ok_or(ServiceError::NotFound("channel"))?;
-                let kind: ChannelKind = channel.to_domain()?.kind;
+                let window = self.capabilities(channel.to_domain()?.kind).window;
                 Command::Reopen {
                     by: actor.user_id,
-                    window_open: windows::window_open(kind, c.times.last_customer_message_at, now),
+                    window_open: window.open(c.times.last_customer_message_at, now),
                 }
             }
             other => {
@@ -563,7 +562,7 @@ impl Services {
             ));
         }
         let feedback_buttons = match req.feedback_request {
-            true => Some(crate::feedback::check_channel(&mut tx.exec(), &c, now).await?),
+            true => Some(crate::feedback::check_channel(&mut tx.exec(), &self.config().channels, &c, now).await?),
             false => None,
         };
         let before = (c.status, c.assignee_id);
@@ -574,7 +573,7 @@ impl Services {
         }
         tx.commit().await?;
         if feedback_buttons.is_some() {
-            self.inner.jobs_wake.notify_one();
+            self.wake_jobs();
         }
         self.emit_change(&c, &changes);
         self.after_release(&c, before).await;
@@ -884,7 +883,15 @@ impl Services {
                     .await?
                     .ok_or(ServiceError::NotFound("channel"))?;
                 let last_customer = c.times.last_customer_message_at;
-                let resolved = resolve_outgoing(&mut tx.exec(), &channel, what, last_customer, now).await?;
+                let resolved = resolve_outgoing(
+                    &mut tx.exec(),
+                    &self.config().channels,
+                    &channel,
+                    what,
+                    last_customer,
+                    now,
+                )
+                .await?;
                 let mut message = resolved.into_message(&c, actor.user_id, in_reply_to, now);
                 let attempts = self.config().delivery_max_attempts;
                 queue_outgoing(&mut tx.exec(), &mut c, &mut message, send_at, attempts, now).await?;
@@ -893,7 +900,7 @@ impl Services {
         };
         tx.commit().await?;
         if message.delivery_status == Some(DeliveryStatus::Queued) {
-            self.inner.jobs_wake.notify_one();
+            self.wake_jobs();
             self.emit_conversation("conversation.updated", &c);
         }
         self.emit_message("message.created", &c, &message);

@@ -2,6 +2,7 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
+use switchboard_channels::{ChannelSetup, Secret};
 use switchboard_core::permissions::Actor;
 use switchboard_core::routing::TeamRouting;
 use switchboard_core::validate::{Email, Invalid, Label, Password};
@@ -122,9 +123,9 @@ pub struct ChannelUpdate {
 }
 
 /// The settings JSON stored with a channel.
-fn channel_settings(kind: ChannelKind, widget: Option<WidgetSettings>) -> ServiceResult<serde_json::Value> {
-    let widget = match (kind, widget) {
-        (ChannelKind::Web, w) => Some(w.unwrap_or_default().validated()?),
+fn channel_settings(has_widget: bool, widget: Option<WidgetSettings>) -> ServiceResult<serde_json::Value> {
+    let widget = match (has_widget, widget) {
+        (true, w) => Some(w.unwrap_or_default().validated()?),
         (_, Some(_)) => return Err(Invalid::new("widget", "only web channels have widget settings").into()),
         (_, None) => None,
     };
@@ -595,6 +596,9 @@ impl Services {
 
     pub async fn create_channel(&self, actor: &Actor, input: ChannelInput) -> ServiceResult<CreatedChannel> {
         require_admin(actor)?;
+        let Some(adapter) = self.config().channels.adapter(input.kind).cloned() else {
+            return Err(Invalid::new("kind", format!("{} channels are not available yet", input.kind)).into());
+        };
         let name = Label::parse("name", &input.name)?;
         let callback_url = Self::callback_url(input.callback_url.as_deref())?;
         let reopen_minutes = Self::reopen_minutes(input.reopen_minutes)?;
@@ -614,9 +618,21 @@ impl Services {
             callback_url,
             default_team_id: input.default_team_id,
             reopen_minutes,
-            settings: channel_settings(input.kind, input.widget)?,
+            settings: channel_settings(adapter.capabilities().widget, input.widget)?,
             created_at: self.now(),
         };
+        let setup = ChannelSetup {
+            id: record.id,
+            workspace_id: record.workspace_id,
+            kind: record.kind,
+            callback_url: record.callback_url.clone(),
+            secret: Some(Secret::new(secret.clone())),
+            settings: record.settings.clone(),
+        };
+        adapter
+            .connect(&self.inner.http, &setup)
+            .await
+            .map_err(|e| ServiceError::Conflict(format!("the provider did not accept the channel: {e}")))?;
         let mut tx = self.store().begin().await?;
         if let Some(team) = record.default_team_id {
             tx.exec()
@@ -664,7 +680,8 @@ impl Services {
         // The bot and anything else kept in the settings stay as they are.
         let mut record = channel_record(&row)?;
         if update.widget.is_some() {
-            record.settings["widget"] = channel_settings(current.kind, update.widget)?["widget"].take();
+            record.settings["widget"] =
+                channel_settings(self.capabilities(current.kind).widget, update.widget)?["widget"].take();
         }
         if let Some(name) = &update.name {
             record.name = Label::parse("name", name)?.into_string();
@@ -712,6 +729,11 @@ impl Services {
     pub async fn delete_channel(&self, actor: &Actor, id: ChannelId) -> ServiceResult<()> {
         require_admin(actor)?;
         let mut tx = self.store().begin().await?;
+        let row = tx
+            .exec()
+            .channel(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
         if tx.exec().delete_channel(actor.workspace_id, id).await? == 0 {
             return Err(ServiceError::NotFound("channel"));
         }
@@ -726,6 +748,14 @@ impl Services {
         .await?;
         tx.commit().await?;
         self.forget_channel(id);
+        // The channel is gone on our side whatever the provider says; a hook
+        // left behind there only meets a 404.
+        let setup = crate::channel_port::setup_of(&row)?;
+        if let Ok(adapter) = self.adapter(setup.kind)
+            && let Err(e) = adapter.disconnect(&self.inner.http, &setup).await
+        {
+            tracing::warn!(channel = %id, error = %e, "the provider's hook could not be removed");
+        }
         Ok(())
     }
 

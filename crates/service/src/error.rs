@@ -44,6 +44,12 @@ pub enum ServiceError {
     UnsupportedType(String),
     #[error("{0}")]
     SetupUnavailable(&'static str),
+    /// A request body of a type the endpoint does not take (the message
+    /// says which it does).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("this path does not take that method")]
+    MethodNotAllowed,
     #[error("the service is busy or shutting down; try again")]
     Unavailable,
     #[error("internal error")]
@@ -83,6 +89,9 @@ impl From<switchboard_channels::InboundError> for ServiceError {
             E::MissingSignature => ServiceError::MissingSignature,
             E::BadSignature => ServiceError::BadSignature,
             E::BadPayload(p) => ServiceError::BadPayload(p),
+            E::UnsupportedMediaType(m) => ServiceError::UnsupportedMediaType(m),
+            E::MethodNotAllowed => ServiceError::MethodNotAllowed,
+            E::NoHook => ServiceError::NotFound("channel"),
         }
     }
 }

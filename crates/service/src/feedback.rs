@@ -5,12 +5,13 @@
 //! message, if it is such a number, becomes the chat's `rating` and is kept
 //! in that chat, which stays closed; anything else is handled as before.
 
+use switchboard_channels::Registry;
 use switchboard_core::lifecycle::{self, LifecycleError, MessageAuthor};
-use switchboard_core::{ChannelKind, Conversation, Message, Millis, SenderKind, bot, windows};
+use switchboard_core::{Conversation, Message, Millis, SenderKind};
 use switchboard_store::Exec;
 
 use crate::conversations::outgoing_text;
-use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
+use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::{ServiceError, ServiceResult};
 
 /// What the customer is asked.
@@ -22,30 +23,31 @@ pub const FEEDBACK_CHOICES: [&str; 5] = ["1", "2", "3", "4", "5"];
 /// Whether the question can go to the customer of `c` now: the business
 /// must be able to write back on its channel, within the channel's
 /// messaging window. Returns whether the channel shows buttons.
-pub(crate) async fn check_channel(exec: &mut Exec<'_>, c: &Conversation, now: Millis) -> ServiceResult<bool> {
+pub(crate) async fn check_channel(
+    exec: &mut Exec<'_>,
+    channels: &Registry,
+    c: &Conversation,
+    now: Millis,
+) -> ServiceResult<bool> {
     let row = exec
         .channel(c.workspace_id, c.channel_id)
         .await?
         .ok_or(ServiceError::NotFound("channel"))?;
-    let kind = row.to_domain()?.kind;
-    match kind {
-        ChannelKind::Api if row.callback_url.is_none() => {
-            return Err(ServiceError::Conflict(
-                "this API channel has no callback URL to send a feedback request to".into(),
-            ));
-        }
-        // The widget receives messages over its own connection.
-        ChannelKind::Api | ChannelKind::Web => {}
-        other => {
-            return Err(ServiceError::Conflict(format!(
-                "feedback requests cannot be sent on {other} channels yet"
-            )));
-        }
-    }
-    if !windows::window_open(kind, c.times.last_customer_message_at, now) {
+    let setup = crate::channel_port::setup_of(&row)?;
+    let adapter = channels.adapter(setup.kind).ok_or_else(|| {
+        ServiceError::Conflict(format!(
+            "feedback requests cannot be sent on {} channels yet",
+            setup.kind
+        ))
+    })?;
+    adapter
+        .ready_to_send(&setup)
+        .map_err(|why| ServiceError::Conflict(format!("no feedback request can be sent: {why}")))?;
+    let caps = adapter.capabilities();
+    if !caps.window.open(c.times.last_customer_message_at, now) {
         return Err(LifecycleError::WindowClosed.into());
     }
-    Ok(bot::shows_buttons(kind))
+    Ok(caps.buttons)
 }
 
 /// Store the question for the outbox (with its delivery job) and record on

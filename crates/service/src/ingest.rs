@@ -9,7 +9,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
-use switchboard_channels::{Inbound, InboundMessage, StatusUpdate};
+use switchboard_channels::{
+    ChannelSetup, Hook, HookReply, HookRequest, Inbound, InboundMessage, InboundOutcome, StatusUpdate,
+};
 use switchboard_core::lifecycle::{self, Command, MessageAuthor};
 use switchboard_core::{
     ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
@@ -21,7 +23,7 @@ use switchboard_store::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conversations::{activity_message, new_conversation, outgoing_text, set_state, state_of};
-use crate::jobs::{DELIVER_MESSAGE, deliver_payload};
+use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing::Router;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -32,13 +34,6 @@ pub struct IngestOutcome {
     pub conversation_id: ConversationId,
     /// The same provider message id was already stored; nothing new was written.
     pub duplicate: bool,
-}
-
-/// What a provider webhook request did.
-#[derive(Debug, Clone)]
-pub enum HookOutcome {
-    Message(IngestOutcome),
-    Status { message_id: MessageId, applied: bool },
 }
 
 /// The channel facts ingest needs.
@@ -55,13 +50,13 @@ pub(crate) struct ChannelCtx {
 }
 
 impl ChannelCtx {
-    pub(crate) fn of(row: &switchboard_store::ChannelRow, channel: &switchboard_core::Channel) -> ChannelCtx {
+    pub(crate) fn of(services: &Services, setup: &ChannelSetup, channel: &switchboard_core::Channel) -> ChannelCtx {
         ChannelCtx {
             id: channel.id,
             workspace_id: channel.workspace_id,
             default_team: channel.default_team_id,
             reopen_minutes: channel.reopen_minutes,
-            can_reply: channel.kind == ChannelKind::Web || row.callback_url.is_some(),
+            can_reply: services.ready_to_send(setup).is_ok(),
             has_bot: channel.bot.is_some(),
         }
     }
@@ -86,8 +81,7 @@ pub(crate) struct Ingestor {
 /// What `receive_hook` needs of a channel.
 #[derive(Clone)]
 struct HookChannel {
-    kind: ChannelKind,
-    secret: Option<String>,
+    setup: ChannelSetup,
     ctx: ChannelCtx,
 }
 
@@ -351,7 +345,7 @@ async fn commit_each(
 /// Published only once durable, in the order they happened.
 fn publish(services: &Services, changes: Vec<Change>) {
     if changes.iter().any(|c| c.wakes_jobs) {
-        services.inner.jobs_wake.notify_one();
+        services.wake_jobs();
     }
     for change in changes {
         let kind = if change.created {
@@ -777,40 +771,43 @@ fn new_contact(channel: &ChannelCtx, message: &InboundMessage, now: Millis) -> C
     }
 }
 
-/// The header that carries a provider's signature for a channel kind.
-/// Provider adapters add their own headers here as they arrive.
-pub fn signature_header(_kind: ChannelKind) -> &'static str {
-    switchboard_channels::api::SIGNATURE_HEADER
-}
-
 impl Services {
-    /// Handle a provider webhook: the channel must exist and be of `kind`,
-    /// the signature must verify, then the payload is stored. The caller
-    /// answers 2xx only when this returns `Ok`.
-    pub async fn receive_hook(
-        &self,
-        kind: ChannelKind,
-        channel_id: ChannelId,
-        signature: Option<&str>,
-        body: &[u8],
-    ) -> ServiceResult<HookOutcome> {
+    /// Handle a provider's request to `/hooks/{kind}/{channel_id}`: the
+    /// channel must exist and be of `kind`; its adapter verifies and parses
+    /// the request, the events it yields are stored, and the adapter's
+    /// answer is returned only once they are durable.
+    pub async fn receive_hook(&self, kind: &str, channel_id: &str, request: HookRequest) -> ServiceResult<HookReply> {
+        let kind: ChannelKind = kind.parse().map_err(|_| ServiceError::NotFound("channel"))?;
+        let channel_id: ChannelId = channel_id.parse().map_err(|_| ServiceError::NotFound("channel"))?;
         let channel = self.hook_channel(channel_id).await?;
-        if channel.kind != kind {
+        if channel.setup.kind != kind {
             return Err(ServiceError::NotFound("channel"));
         }
-        let inbound = match kind {
-            ChannelKind::Api => {
-                let secret = channel.secret.as_deref().ok_or(ServiceError::BadSignature)?;
-                switchboard_channels::api::verify(secret, body, signature)?;
-                switchboard_channels::api::parse(body)?
-            }
-            _ => return Err(ServiceError::NotFound("channel")),
+        let adapter = self
+            .config()
+            .channels
+            .adapter(kind)
+            .ok_or(ServiceError::NotFound("channel"))?;
+        let events = match adapter.handle_hook(&channel.setup, &request)? {
+            Hook::Reply(reply) => return Ok(reply),
+            Hook::Events(events) => events,
         };
         let ctx = channel.ctx;
-        match inbound {
-            Inbound::Message(message) => self.ingest(ctx, message).await.map(HookOutcome::Message),
-            Inbound::Status(update) => self.apply_status(&ctx, update).await,
+        let mut outcomes = Vec::with_capacity(events.len());
+        for event in events {
+            outcomes.push(match event {
+                Inbound::Message(message) => {
+                    let o = self.ingest(ctx.clone(), message).await?;
+                    InboundOutcome::Message {
+                        message_id: o.message_id,
+                        conversation_id: o.conversation_id,
+                        duplicate: o.duplicate,
+                    }
+                }
+                Inbound::Status(update) => self.apply_status(&ctx, update).await?,
+            });
         }
+        Ok(adapter.answer(&outcomes))
     }
 
     /// A webhook's channel, from the cache or the database.
@@ -827,10 +824,10 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
         let channel = row.to_domain()?;
+        let setup = crate::channel_port::setup_of(&row)?;
         let channel = HookChannel {
-            kind: channel.kind,
-            ctx: ChannelCtx::of(&row, &channel),
-            secret: row.secret,
+            ctx: ChannelCtx::of(self, &setup, &channel),
+            setup,
         };
         cache.put(channel.clone(), generation);
         Ok(channel)
@@ -870,7 +867,7 @@ impl Services {
         answer.await.map_err(|_| ServiceError::Unavailable)?
     }
 
-    async fn apply_status(&self, channel: &ChannelCtx, update: StatusUpdate) -> ServiceResult<HookOutcome> {
+    async fn apply_status(&self, channel: &ChannelCtx, update: StatusUpdate) -> ServiceResult<InboundOutcome> {
         let mut tx = self.store().begin().await?;
         let found = match tx
             .exec()
@@ -903,7 +900,7 @@ impl Services {
         if applied {
             self.emit_delivery(channel.workspace_id, message.id).await;
         }
-        Ok(HookOutcome::Status {
+        Ok(InboundOutcome::Status {
             message_id: message.id,
             applied,
         })

@@ -6,6 +6,7 @@ mod accounts;
 mod attachments;
 mod audit;
 mod bots;
+mod channel_port;
 mod clock;
 mod config;
 mod conversations;
@@ -17,6 +18,7 @@ mod inbox;
 mod ingest;
 mod jobs;
 mod notifications;
+mod outbound;
 mod outreach;
 mod presence;
 mod quick_replies;
@@ -39,6 +41,7 @@ pub use attachments::{
 };
 pub use audit::AuditLogEntry;
 pub use bots::{BotHandoffRequest, BotInput, BotReplyRequest, SavedBot};
+pub use channel_port::standard_capabilities;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
 pub use conversations::{
@@ -49,12 +52,15 @@ pub use directory::{
 };
 pub use error::{ServiceError, ServiceResult};
 pub use inbox::{InboxRow, Names, contact_label};
-pub use ingest::{HookOutcome, IngestOutcome, signature_header};
+pub use ingest::IngestOutcome;
+pub use jobs::{BoxFuture, Job, JobRegistration, Lane, LaneSizes, Outcome, register as register_job};
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
 pub use outreach::StartConversation;
 pub use quick_replies::{QuickReplyInput, QuickReplyUpdate, SendQuickReply};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};
+pub use switchboard_channels::{HookMethod, HookReply, HookRequest};
+pub use switchboard_core::capabilities::Capabilities;
 pub use switchboard_core::permissions::Actor;
 pub use switchboard_store::{AttachmentPreview, AttachmentRecord, ContactFilter, Page, Store};
 pub use templates::{TemplateInput, TemplatePreview, TemplatePreviewRequest, TemplateQuery, TemplateUpdate};
@@ -81,7 +87,10 @@ struct Inner {
     ingest: ingest::Ingestor,
     login_per_ip: RateLimiter,
     login_per_account: RateLimiter,
-    jobs_wake: tokio::sync::Notify,
+    /// The job kinds this node runs (see [`job_registrations`]).
+    jobs: Vec<jobs::JobRegistration>,
+    /// Wakes each lane's workers, by lane.
+    lane_wakes: Vec<tokio::sync::Notify>,
     sweep_scheduled: std::sync::atomic::AtomicBool,
     dummy_hash: String,
     events: Arc<dyn events::EventBus>,
@@ -123,6 +132,10 @@ impl Services {
         let minute = std::time::Duration::from_secs(60);
         let visitor_sessions_per_ip = RateLimiter::new(config.visitor_sessions_per_ip, minute);
         let visitor_messages_per_token = RateLimiter::new(config.visitor_messages_per_visitor, minute);
+        let jobs = job_registrations()
+            .into_iter()
+            .chain(config.extra_jobs.iter().copied())
+            .collect();
         let services = Services {
             inner: Arc::new(Inner {
                 store,
@@ -135,7 +148,8 @@ impl Services {
                 config,
                 http,
                 ingest,
-                jobs_wake: tokio::sync::Notify::new(),
+                jobs,
+                lane_wakes: jobs::Lane::ALL.iter().map(|_| tokio::sync::Notify::new()).collect(),
                 sweep_scheduled: std::sync::atomic::AtomicBool::new(false),
                 dummy_hash,
                 events: bus,
@@ -153,7 +167,7 @@ impl Services {
         ingest::spawn_committer(services.clone(), ingest_rx);
         webhooks::spawn_fanout(services.clone(), webhook_fanout);
         if services.inner.config.run_jobs {
-            jobs::spawn_worker(services.clone());
+            jobs::spawn_workers(services.clone());
         }
         Ok(services)
     }
@@ -173,6 +187,18 @@ impl Services {
     pub fn events(&self) -> &dyn events::EventBus {
         self.inner.events.as_ref()
     }
+}
+
+/// Every kind of background job, once: the engine runs only what is here.
+fn job_registrations() -> Vec<JobRegistration> {
+    vec![
+        jobs::register::<outbound::DeliverMessage>(),
+        jobs::register::<bots::BotTurn>(),
+        jobs::register::<webhooks::DeliverWebhook>(),
+        jobs::register::<timers::Sweep>(),
+        jobs::register::<timers::WakeSnoozed>(),
+        jobs::register::<retention::Purge>(),
+    ]
 }
 
 /// A fresh 256-bit random token, URL-safe (CSRF tokens and the like).

@@ -103,7 +103,7 @@ impl Services {
             )));
         }
         // Nobody has written yet: a channel with a messaging window has it closed.
-        let resolved = resolve_outgoing(&mut tx.exec(), &channel, what, None, now).await?;
+        let resolved = resolve_outgoing(&mut tx.exec(), &self.config().channels, &channel, what, None, now).await?;
 
         let route = Routed::Assigned {
             agent: actor.user_id,
@@ -124,13 +124,14 @@ impl Services {
         for m in [&activity, &message] {
             self.emit_message("message.created", &c, m);
         }
-        self.inner.jobs_wake.notify_one();
+        self.wake_jobs();
         Ok(c)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use switchboard_channels::Registry;
     use switchboard_core::lifecycle::LifecycleError;
     use switchboard_core::{ChannelKind, Millis, UserId};
     use uuid::Uuid;
@@ -142,6 +143,9 @@ mod tests {
 
     #[test]
     fn templates_go_out_when_the_window_is_closed_and_texts_do_not() {
+        let registry = Registry::standard();
+        let check_window =
+            |kind, template, last, now| check_window(&registry.capabilities(kind).window, template, last, now);
         let now = Millis(10 * DAY);
         for kind in [ChannelKind::Whatsapp, ChannelKind::Messenger, ChannelKind::Instagram] {
             for last in [None, Some(Millis(now.0 - DAY)), Some(Millis(now.0 - 2 * DAY))] {

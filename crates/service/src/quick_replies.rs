@@ -139,7 +139,15 @@ impl Services {
             .ok_or(ServiceError::NotFound("channel"))?;
         let now = self.now();
         let probe = Outgoing::Text(caption.clone().unwrap_or_default());
-        resolve_outgoing(&mut db, &channel, probe, c.times.last_customer_message_at, now).await?;
+        resolve_outgoing(
+            &mut db,
+            &self.config().channels,
+            &channel,
+            probe,
+            c.times.last_customer_message_at,
+            now,
+        )
+        .await?;
         let file = db
             .attachment(ws, attachment.id)
             .await?

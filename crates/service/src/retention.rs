@@ -8,8 +8,9 @@
 use switchboard_core::validate::Invalid;
 use switchboard_core::{Millis, WorkspaceId};
 
-use crate::jobs::Outcome;
+use crate::jobs::{BoxFuture, Job, Lane, Outcome};
 use crate::{ServiceResult, Services};
+use switchboard_store::JobRow;
 
 /// The periodic purge over every workspace. It schedules its own next run.
 pub(crate) const PURGE: &str = "retention_purge";
@@ -63,6 +64,23 @@ struct Totals {
     attachments: u64,
     /// Stored objects deleted: files and image previews.
     files: u64,
+}
+
+/// The hourly purge of what retention no longer keeps.
+pub(crate) struct Purge;
+
+impl Job for Purge {
+    const KIND: &'static str = PURGE;
+    const LANE: Lane = Lane::Maintenance;
+    type Payload = serde_json::Value;
+
+    fn run<'a>(services: &'a Services, _: &'a JobRow, _: serde_json::Value) -> BoxFuture<'a, Outcome> {
+        Box::pin(services.run_purge())
+    }
+
+    fn schedule_first<'a>(services: &'a Services) -> Option<BoxFuture<'a, ServiceResult<()>>> {
+        Some(Box::pin(services.ensure_purge(services.now())))
+    }
 }
 
 impl Services {

@@ -3,7 +3,7 @@
 
 use switchboard_core::lifecycle::{Command, LifecycleError, MessageAuthor};
 use switchboard_core::permissions::Actor;
-use switchboard_core::{ChannelKind, Conversation, ConversationId, DeliveryStatus, Message, MessageId, windows};
+use switchboard_core::{Conversation, ConversationId, DeliveryStatus, Message, MessageId};
 
 use crate::conversations::{SnoozeRequest, scope, transition};
 use crate::timers::WAKE_SNOOZED;
@@ -123,8 +123,8 @@ impl Services {
             .channel(ws, c.channel_id)
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
-        let kind: ChannelKind = channel.to_domain()?.kind;
-        if !windows::window_open(kind, c.times.last_customer_message_at, now) {
+        let window = self.capabilities(channel.to_domain()?.kind).window;
+        if !window.open(c.times.last_customer_message_at, now) {
             return Ok(Released::Refused(
                 "the channel's messaging window closed before the scheduled time".into(),
             ));

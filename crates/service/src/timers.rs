@@ -13,7 +13,7 @@ use switchboard_core::{
 use switchboard_store::JobRow;
 
 use crate::conversations::transition;
-use crate::jobs::Outcome;
+use crate::jobs::{BoxFuture, Job, Lane, Outcome};
 use crate::routing::Router;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -27,10 +27,40 @@ pub(crate) const WAKE_SNOOZED: &str = "wake_snoozed";
 const SWEEP_CHUNK: u64 = 200;
 
 #[derive(Debug, Deserialize)]
-struct WakePayload {
+pub(crate) struct WakePayload {
     workspace_id: WorkspaceId,
     conversation_id: ConversationId,
     until: Millis,
+}
+
+/// Routing's periodic sweep: queues, expiry, offline agents' chats.
+pub(crate) struct Sweep;
+
+impl Job for Sweep {
+    const KIND: &'static str = SWEEP;
+    const LANE: Lane = Lane::Timers;
+    type Payload = serde_json::Value;
+
+    fn run<'a>(services: &'a Services, _: &'a JobRow, _: serde_json::Value) -> BoxFuture<'a, Outcome> {
+        Box::pin(services.run_sweep())
+    }
+
+    fn schedule_first<'a>(services: &'a Services) -> Option<BoxFuture<'a, ServiceResult<()>>> {
+        Some(Box::pin(services.ensure_sweep(services.now())))
+    }
+}
+
+/// A snoozed conversation's time came.
+pub(crate) struct WakeSnoozed;
+
+impl Job for WakeSnoozed {
+    const KIND: &'static str = WAKE_SNOOZED;
+    const LANE: Lane = Lane::Timers;
+    type Payload = WakePayload;
+
+    fn run<'a>(services: &'a Services, job: &'a JobRow, _: WakePayload) -> BoxFuture<'a, Outcome> {
+        Box::pin(services.wake_snoozed(job))
+    }
 }
 
 impl Services {

@@ -35,7 +35,7 @@ use switchboard_store::{JobRow, Page, Tx, WebhookAttempt, WebhookDeliveryRow, We
 use tokio::sync::mpsc;
 
 use crate::events::{Event, EventBus, EventScope, Subscription};
-use crate::jobs::Outcome;
+use crate::jobs::{BoxFuture, Job, Lane, Outcome};
 use crate::{Clock, ServiceConfig, ServiceError, ServiceResult, Services};
 
 pub(crate) const DELIVER_WEBHOOK: &str = "deliver_webhook";
@@ -451,9 +451,37 @@ struct Body<'a> {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct DeliverPayload {
+pub(crate) struct DeliverPayload {
     workspace_id: WorkspaceId,
     delivery_id: WebhookDeliveryId,
+}
+
+/// One event to one outgoing webhook.
+pub(crate) struct DeliverWebhook;
+
+impl Job for DeliverWebhook {
+    const KIND: &'static str = DELIVER_WEBHOOK;
+    const LANE: Lane = Lane::Webhooks;
+    type Payload = DeliverPayload;
+
+    fn run<'a>(services: &'a Services, job: &'a JobRow, _: DeliverPayload) -> BoxFuture<'a, Outcome> {
+        Box::pin(services.deliver_webhook(job))
+    }
+
+    /// The delivery is failed with the last error.
+    fn gave_up<'a>(
+        services: &'a Services,
+        tx: &'a mut Tx<'static>,
+        payload: &'a DeliverPayload,
+        error: &'a str,
+    ) -> BoxFuture<'a, ServiceResult<()>> {
+        Box::pin(async move {
+            tx.exec()
+                .fail_webhook_delivery(payload.workspace_id, payload.delivery_id, error, services.now())
+                .await?;
+            Ok(())
+        })
+    }
 }
 
 impl Services {
@@ -510,7 +538,7 @@ impl Services {
                 .await?;
         }
         tx.commit().await?;
-        self.inner.jobs_wake.notify_one();
+        self.wake_jobs();
         Ok(())
     }
 
@@ -1020,16 +1048,6 @@ fn refused_by_resolver(e: &reqwest::Error) -> bool {
         source = err.source();
     }
     false
-}
-
-/// The job gave up (out of attempts, or failed): the delivery is failed.
-pub(crate) async fn gave_up(tx: &mut Tx<'_>, job_payload: &str, error: &str, now: Millis) -> ServiceResult<()> {
-    if let Ok(payload) = serde_json::from_str::<DeliverPayload>(job_payload) {
-        tx.exec()
-            .fail_webhook_delivery(payload.workspace_id, payload.delivery_id, error, now)
-            .await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

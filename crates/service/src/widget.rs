@@ -15,8 +15,8 @@ use switchboard_core::permissions::Visibility;
 use switchboard_core::validate::{Email, Invalid, Label, MessageText};
 use switchboard_core::widget::WidgetSettings;
 use switchboard_core::{
-    ChannelId, ChannelKind, ContactId, Conversation, ConversationId, DeliveryStatus, Direction, Message, MessageId,
-    MessageKind, Millis, SenderKind, UserId,
+    ChannelId, ContactId, Conversation, ConversationId, DeliveryStatus, Direction, Message, MessageId, MessageKind,
+    Millis, SenderKind, UserId,
 };
 use switchboard_store::{ChannelRow, ConversationFilter};
 
@@ -157,7 +157,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
         let channel = row.to_domain()?;
-        if channel.kind != ChannelKind::Web {
+        if !self.capabilities(channel.kind).widget {
             return Err(ServiceError::NotFound("channel"));
         }
         let public = WidgetPublic {
@@ -363,7 +363,7 @@ impl Services {
             }
         }
         let channel = row.to_domain()?;
-        let ctx = ChannelCtx::of(&row, &channel);
+        let ctx = ChannelCtx::of(self, &crate::channel_port::setup_of(&row)?, &channel);
         self.ingest(
             ctx,
             InboundMessage {

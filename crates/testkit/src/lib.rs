@@ -51,6 +51,18 @@ pub struct TestOptions {
     pub trust_forwarded_for: bool,
 }
 
+impl TestOptions {
+    /// Serve `kind` with the test adapter of `switchboard_channels::testing`
+    /// (a made-up provider: handshake, form and JSON hooks; it never sends),
+    /// so a test can make channels of a kind whose real adapter is not
+    /// there yet.
+    pub fn with_stand_in(mut self, kind: switchboard_core::ChannelKind) -> Self {
+        let adapter = Arc::new(switchboard_channels::testing::TestAdapter::new(kind));
+        self.service.channels = self.service.channels.clone().with(adapter);
+        self
+    }
+}
+
 impl Default for TestOptions {
     fn default() -> Self {
         Self {

@@ -13,7 +13,7 @@ use switchboard_core::{UserId, WorkspaceId};
 use switchboard_service::Actor;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 pub const SESSION_COOKIE: &str = "sb_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -68,7 +68,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 .to_str()
                 .ok()
                 .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or_else(|| ApiError::new("unauthenticated", "use Authorization: Bearer <token>"))?;
+                .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "use Authorization: Bearer <token>"))?;
             let token = state.services.bearer(token.trim()).await?;
             return Ok(Authenticated {
                 user_id: token.user_id,
@@ -78,13 +78,13 @@ impl FromRequestParts<AppState> for Authenticated {
             });
         }
         let Some(cookie) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(ApiError::new("unauthenticated", "sign in first"));
+            return Err(ApiError::new(ErrorCode::Unauthenticated, "sign in first"));
         };
         let session = state
             .services
             .session(cookie)
             .await?
-            .ok_or_else(|| ApiError::new("unauthenticated", "the session has ended; sign in again"))?;
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the session has ended; sign in again"))?;
         if is_write(&parts.method) {
             let given = parts
                 .headers
@@ -93,7 +93,7 @@ impl FromRequestParts<AppState> for Authenticated {
                 .unwrap_or("");
             if !constant_time_eq(given, &session.csrf_token) {
                 return Err(ApiError::new(
-                    "csrf_failed",
+                    ErrorCode::CsrfFailed,
                     "send the session's CSRF token in X-CSRF-Token",
                 ));
             }

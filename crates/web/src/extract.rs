@@ -8,7 +8,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// A JSON request body.
 #[derive(Debug)]
@@ -28,9 +28,12 @@ pub(crate) fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
 pub(crate) async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new("payload_too_large", "the body is larger than the limit")
+            ApiError::new(ErrorCode::PayloadTooLarge, "the body is larger than the limit")
         } else {
-            ApiError::new("malformed_json", format!("could not read the body: {rejection}"))
+            ApiError::new(
+                ErrorCode::MalformedJson,
+                format!("could not read the body: {rejection}"),
+            )
         }
     })
 }
@@ -38,7 +41,7 @@ pub(crate) async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Resul
 /// Parse JSON from bytes with the API's errors.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(bytes).is_err() {
-        return Err(ApiError::new("invalid_utf8", "the body is not valid UTF-8"));
+        return Err(ApiError::new(ErrorCode::InvalidUtf8, "the body is not valid UTF-8"));
     }
     // Every request body is an object; serde would otherwise fill a struct
     // from an array by position.
@@ -46,11 +49,11 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         && *first != b'{'
         && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
     {
-        return Err(ApiError::new("invalid_input", "the body must be a JSON object"));
+        return Err(ApiError::new(ErrorCode::InvalidInput, "the body must be a JSON object"));
     }
     serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ApiError::new("invalid_input", e.to_string()),
-        _ => ApiError::new("malformed_json", format!("the body is not valid JSON: {e}")),
+        serde_json::error::Category::Data => ApiError::new(ErrorCode::InvalidInput, e.to_string()),
+        _ => ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {e}")),
     })
 }
 
@@ -64,7 +67,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json(req.headers().get(CONTENT_TYPE)) {
             return Err(ApiError::new(
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send the body as application/json",
             ));
         }
@@ -113,8 +116,8 @@ fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiE
     axum::extract::Query::<T>::try_from_uri(
         &format!("/?{query}")
             .parse()
-            .map_err(|_| ApiError::new("invalid_input", "bad query string"))?,
+            .map_err(|_| ApiError::new(ErrorCode::InvalidInput, "bad query string"))?,
     )
     .map(|q| q.0)
-    .map_err(|e| ApiError::new("invalid_input", e.body_text()))
+    .map_err(|e| ApiError::new(ErrorCode::InvalidInput, e.body_text()))
 }

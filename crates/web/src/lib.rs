@@ -19,7 +19,7 @@ use switchboard_service::Services;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use api::{ApiRoute, RouteAuth, api_routes};
-pub use error::{ApiError, ERROR_CODES};
+pub use error::{ApiError, ERROR_CODES, ErrorCode};
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") || uri.path().starts_with("/hooks/") || uri.path().starts_with("/widget/v1/") {
-        ApiError::new("not_found", format!("no route for {}", uri.path())).into_response()
+        ApiError::new(ErrorCode::NotFound, format!("no route for {}", uri.path())).into_response()
     } else {
         (
             StatusCode::NOT_FOUND,
@@ -66,7 +66,7 @@ async fn not_found(uri: Uri) -> Response {
 /// Answer 405 in the API's error format.
 async fn api_error_format(response: Response) -> Response {
     if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-        return ApiError::new("method_not_allowed", "this path does not take that method").into_response();
+        return ApiError::new(ErrorCode::MethodNotAllowed, "this path does not take that method").into_response();
     }
     response
 }

@@ -25,7 +25,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::AppState;
 use crate::api::attachments::{Served, serve};
 use crate::auth::ClientAddr;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::{Json, Path, Query};
 
 /// A widget visitor, from `Authorization: Bearer sbv1…`.
@@ -33,12 +33,12 @@ use crate::extract::{Json, Path, Query};
 pub struct VisitorAuth(pub Visitor);
 
 async fn visitor_from(state: &AppState, token: Option<&str>) -> Result<Visitor, ApiError> {
-    let token = token.ok_or_else(|| ApiError::new("unauthenticated", "start a widget session first"))?;
+    let token = token.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "start a widget session first"))?;
     state
         .services
         .visitor(token.trim())
         .await?
-        .ok_or_else(|| ApiError::new("unauthenticated", "the visitor token is not valid"))
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the visitor token is not valid"))
 }
 
 impl FromRequestParts<AppState> for VisitorAuth {
@@ -375,7 +375,9 @@ pub async fn frame(State(state): State<AppState>, Query(q): Query<FrameQuery>) -
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
     };
-    let html = page.render().map_err(|e| ApiError::new("internal", e.to_string()))?;
+    let html = page
+        .render()
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let csp = format!(
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
     );

@@ -344,12 +344,6 @@ impl Flow {
     }
 }
 
-/// Whether a channel shows menus as buttons: our widget and the API
-/// channel's JSON do; the rest get numbered lines.
-pub fn shows_buttons(kind: crate::ChannelKind) -> bool {
-    matches!(kind, crate::ChannelKind::Web | crate::ChannelKind::Api)
-}
-
 /// A message offering `labels`: as buttons where the channel has them,
 /// else as numbered lines under the text (a number picks the choice).
 pub fn menu(text: String, labels: Vec<String>, buttons: bool) -> Reply {

@@ -124,23 +124,33 @@ impl Exec<'_> {
         Ok(true)
     }
 
-    /// Claim up to `limit` due jobs for `lease_ms`. Each claim counts as an attempt.
-    pub async fn claim_jobs(&mut self, now: Millis, lease_ms: i64, limit: u64) -> Result<Vec<JobRow>> {
+    /// Claim up to `limit` due jobs for `lease_ms`, of the given kinds
+    /// (`None`: any). Each claim counts as an attempt.
+    pub async fn claim_jobs(
+        &mut self,
+        now: Millis,
+        lease_ms: i64,
+        limit: u64,
+        kinds: Option<&[&str]>,
+    ) -> Result<Vec<JobRow>> {
         let mut due = Query::select();
+        let of_kinds = kinds.map(|kinds| Expr::col(Jobs::Kind).is_in(kinds.iter().copied()));
         due.column(Jobs::Id)
             .from(Jobs::Table)
             .cond_where(
-                Cond::any()
-                    .add(
-                        Cond::all()
-                            .add(Expr::col(Jobs::State).eq(JobState::Ready.as_str()))
-                            .add(Expr::col(Jobs::RunAt).lte(now.0)),
-                    )
-                    .add(
-                        Cond::all()
-                            .add(Expr::col(Jobs::State).eq(JobState::Running.as_str()))
-                            .add(Expr::col(Jobs::LockedUntil).lt(now.0)),
-                    ),
+                Cond::all().add_option(of_kinds).add(
+                    Cond::any()
+                        .add(
+                            Cond::all()
+                                .add(Expr::col(Jobs::State).eq(JobState::Ready.as_str()))
+                                .add(Expr::col(Jobs::RunAt).lte(now.0)),
+                        )
+                        .add(
+                            Cond::all()
+                                .add(Expr::col(Jobs::State).eq(JobState::Running.as_str()))
+                                .add(Expr::col(Jobs::LockedUntil).lt(now.0)),
+                        ),
+                ),
             )
             .order_by(Jobs::RunAt, Order::Asc)
             .limit(limit);

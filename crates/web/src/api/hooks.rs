@@ -1,18 +1,22 @@
-//! Provider webhooks: `POST /hooks/{kind}/{channel_id}`. The answer is 2xx
-//! only after the message is durably stored.
+//! Provider webhooks: `/hooks/{kind}/{channel_id}`, any method. One generic
+//! handler: the channel's adapter reads the request (a handshake, a form, a
+//! JSON body) and chooses the answer, which is sent only after what the
+//! request brought is durably stored.
 
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, Method, StatusCode, header::CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Serialize;
-use switchboard_core::{AttachmentId, ChannelId, ChannelKind, ConversationId, MessageId};
-use switchboard_service::HookOutcome;
+use switchboard_core::{AttachmentId, ChannelId, ConversationId, MessageId};
+use switchboard_service::{HookMethod, HookRequest};
 
 use crate::AppState;
 use crate::api::attachments::{Served, serve};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{Path, body_bytes, is_json};
+use crate::error::ApiResult;
+use crate::extract::{Path, body_bytes};
 
+/// The API channel's answer (other providers get what their protocol wants).
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct HookAnswer {
     pub message_id: MessageId,
@@ -25,41 +29,36 @@ pub struct HookAnswer {
 
 pub async fn receive(
     State(state): State<AppState>,
-    Path((kind, channel_id)): Path<(String, ChannelId)>,
+    Path((kind, channel_id)): Path<(String, String)>,
     req: Request,
-) -> ApiResult<axum::Json<HookAnswer>> {
-    let kind: ChannelKind = kind.parse().map_err(|_| ApiError::not_found("channel"))?;
-    if !is_json(req.headers().get(CONTENT_TYPE)) {
-        return Err(ApiError::new(
-            "unsupported_media_type",
-            "send the body as application/json",
-        ));
-    }
-    let signature = req
-        .headers()
-        .get(switchboard_service::signature_header(kind))
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = body_bytes(req, &state).await?;
-    let answer = match state
-        .services
-        .receive_hook(kind, channel_id, signature.as_deref(), &body)
-        .await?
-    {
-        HookOutcome::Message(o) => HookAnswer {
-            message_id: o.message_id,
-            conversation_id: Some(o.conversation_id),
-            duplicate: o.duplicate,
-            applied: None,
-        },
-        HookOutcome::Status { message_id, applied } => HookAnswer {
-            message_id,
-            conversation_id: None,
-            duplicate: false,
-            applied: Some(applied),
-        },
+) -> ApiResult<Response> {
+    let method = match *req.method() {
+        Method::GET => HookMethod::Get,
+        Method::POST => HookMethod::Post,
+        _ => HookMethod::Other,
     };
-    Ok(axum::Json(answer))
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let headers = req
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let body = body_bytes(req, &state).await?.to_vec();
+    let request = HookRequest {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    };
+    let reply = state.services.receive_hook(&kind, &channel_id, request).await?;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, reply.body).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    Ok(response)
 }
 
 #[derive(Debug, serde::Deserialize, JsonSchema)]
@@ -70,17 +69,19 @@ pub struct FileLink {
     pub signature: String,
 }
 
-/// `GET /hooks/api/{channel_id}/files/{attachment_id}`: a file the business
-/// sent, fetched by the API channel's receiver with the signed link it got.
-pub async fn api_file(
+/// `GET /hooks/{kind}/{channel_id}/files/{attachment_id}`: a file the
+/// business sent, fetched by the channel's receiver with the signed link it
+/// got.
+pub async fn channel_file(
     State(s): State<AppState>,
-    Path((channel, attachment)): Path<(ChannelId, AttachmentId)>,
+    Path((kind, channel, attachment)): Path<(String, ChannelId, AttachmentId)>,
     axum::extract::Query(link): axum::extract::Query<FileLink>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<axum::response::Response> {
     let record = s
         .services
         .api_channel_file(
+            &kind,
             channel,
             attachment,
             switchboard_core::Millis(link.expires),

@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// A plain list.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -54,7 +54,10 @@ impl<T> From<switchboard_store::Page<T>> for PageOut<T> {
 pub(crate) fn limit(raw: Option<u64>) -> Result<u64, ApiError> {
     match raw.unwrap_or(50) {
         n @ 1..=200 => Ok(n),
-        _ => Err(ApiError::new("invalid_input", "limit: must be between 1 and 200")),
+        _ => Err(ApiError::new(
+            ErrorCode::InvalidInput,
+            "limit: must be between 1 and 200",
+        )),
     }
 }
 
@@ -188,9 +191,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(p.clone(), "/api/v1/me/password", "changePassword", "session", "Change one's password (ends the user's other sessions)", || post(session::change_password))
             .req::<session::PasswordChange>(json!({"current_password": "correct horse battery", "new_password": "another long password"}))
             .no_content(),
-        ApiRoute::new(m.clone(), "/hooks/api/{channel_id}/files/{attachment_id}", "apiChannelFile", "hooks", "A file sent to an API channel's receiver, by the signed link in the callback (`?expires=&signature=`); 401 for a wrong signature, 403 once expired", || get(hooks::api_file))
+        ApiRoute::new(m.clone(), "/hooks/{kind}/{channel_id}/files/{attachment_id}", "channelFile", "hooks", "A file sent to a channel's receiver (the API channel's), by the signed link in the callback (`?expires=&signature=`); 401 for a wrong signature, 403 once expired", || get(hooks::channel_file))
             .auth(RouteAuth::Signature),
-        ApiRoute::new(p.clone(), "/hooks/{kind}/{channel_id}", "receiveHook", "hooks", "Provider webhook (signed)", || post(hooks::receive))
+        ApiRoute::new(m.clone(), "/hooks/{kind}/{channel_id}", "verifyHook", "hooks", "Provider handshake (e.g. a verify-token challenge), answered by the channel's adapter; the API channel answers 405", || get(hooks::receive))
+            .auth(RouteAuth::Signature),
+        ApiRoute::new(p.clone(), "/hooks/{kind}/{channel_id}", "receiveHook", "hooks", "Provider webhook (signed; JSON, form or what the provider sends), answered by the channel's adapter", || post(hooks::receive))
             .auth(RouteAuth::Signature)
             .req::<serde_json::Value>(json!({"message_id": "m-1", "contact": {"id": "c-1"}, "text": "hello"}))
             .resp::<hooks::HookAnswer>(),

@@ -9,7 +9,7 @@ use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use super::{RouteAuth, api_routes};
-use crate::error::ERROR_CODES;
+use crate::error::ErrorCode;
 
 pub fn build() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
@@ -56,7 +56,7 @@ pub fn build() -> Value {
             .map(|o| o.insert(route.method.as_str().to_lowercase(), op));
     }
     let mut schemas = generator.take_definitions(true);
-    let codes: Vec<&str> = ERROR_CODES.iter().map(|(c, _, _)| *c).collect();
+    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     schemas.insert(
         "Error".into(),
         json!({

@@ -8,7 +8,7 @@ use switchboard_core::{ConversationId, WorkspaceId};
 
 use crate::AppState;
 use crate::auth::InWorkspace;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Path;
 
 /// `GET …/conversations/{conversation_id}/transcript`: the conversation as
@@ -21,7 +21,7 @@ pub async fn download(
     let transcript = s.services.transcript(&a, id).await?;
     // The file name is built from the id alone, so it is plain ASCII.
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", transcript.filename))
-        .map_err(|_| ApiError::new("internal", "internal error"))?;
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     headers.insert(CONTENT_DISPOSITION, disposition);

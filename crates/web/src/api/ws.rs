@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
 use crate::auth::{Authenticated, Credential};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::extract::Query;
 
 /// Close code for a client that could not keep up.
@@ -86,7 +86,7 @@ pub async fn stream(
 ) -> ApiResult<Response> {
     if matches!(auth.credential, Credential::Session { .. }) && !same_origin(&headers) {
         return Err(ApiError::new(
-            "forbidden",
+            ErrorCode::Forbidden,
             "WebSocket connections with a session must come from this site",
         ));
     }

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{HOST, LOCATION};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use switchboard_core::{AssignmentRule, ChannelKind, Role};
+use switchboard_core::{AssignmentRule, Role};
 
 use super::format::clock;
 use super::inbox::Choice;
@@ -195,12 +195,15 @@ pub async fn section(
         }
         "channels" => {
             let base = base_url(&headers, &state);
-            page.kinds = ChannelKind::ALL
+            // Only kinds with a working adapter can be created.
+            let creatable = svc.creatable_kinds();
+            page.kinds = creatable
                 .iter()
-                .map(|k| Choice {
+                .enumerate()
+                .map(|(i, k)| Choice {
                     value: k.as_str().into(),
-                    label: super::format::channel_badge(Some(*k)).1.into(),
-                    selected: *k == ChannelKind::Web,
+                    label: svc.capabilities(*k).label.into(),
+                    selected: i == 0,
                 })
                 .collect();
             page.channels = svc
@@ -208,25 +211,28 @@ pub async fn section(
                 .await
                 .map_err(fail)?
                 .into_iter()
-                .map(|c| ChannelRow {
-                    id: c.id.to_string(),
-                    kind: super::format::channel_badge(Some(c.kind)).1.into(),
-                    name: c.name.clone(),
-                    webhook_url: if c.kind == ChannelKind::Web {
-                        String::new()
-                    } else {
-                        format!("{base}/hooks/{}/{}", c.kind, c.id)
-                    },
-                    team: c.default_team_id.map(|t| names.team(t)).unwrap_or_default(),
-                    snippet: if c.kind == ChannelKind::Web {
-                        format!(
-                            "<script src=\"{base}/widget.js\" data-channel=\"{}\" async></script>",
-                            c.id
-                        )
-                    } else {
-                        String::new()
-                    },
-                    has_bot: c.bot.is_some(),
+                .map(|c| {
+                    let caps = svc.capabilities(c.kind);
+                    ChannelRow {
+                        id: c.id.to_string(),
+                        kind: caps.label.into(),
+                        name: c.name.clone(),
+                        webhook_url: if caps.inbound_hook {
+                            format!("{base}/hooks/{}/{}", c.kind, c.id)
+                        } else {
+                            String::new()
+                        },
+                        team: c.default_team_id.map(|t| names.team(t)).unwrap_or_default(),
+                        snippet: if caps.widget {
+                            format!(
+                                "<script src=\"{base}/widget.js\" data-channel=\"{}\" async></script>",
+                                c.id
+                            )
+                        } else {
+                            String::new()
+                        },
+                        has_bot: c.bot.is_some(),
+                    }
                 })
                 .collect();
         }

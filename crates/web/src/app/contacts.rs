@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use switchboard_core::{ChannelId, ContactId, windows};
+use switchboard_core::{ChannelId, ContactId};
 use switchboard_service::{ContactFilter, ConversationQuery, contact_label};
 
 use super::format::{channel_badge, clock, status_label};
@@ -231,7 +231,7 @@ pub async fn show(
                 Some(StartChannel {
                     value: i.channel_id.to_string(),
                     label: format!("{name} ({})", channel_badge(Some(*kind)).1),
-                    window: windows::free_form_window_ms(*kind).is_some(),
+                    window: svc.capabilities(*kind).window.applies(),
                 })
             })
             .collect(),

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use switchboard_core::permissions::ConversationScope;
 use switchboard_core::{
-    ConversationId, ConversationStatus, DeliveryStatus, Direction, MessageKind, Priority, Role, SenderKind, windows,
+    ConversationId, ConversationStatus, DeliveryStatus, Direction, MessageKind, Priority, Role, SenderKind,
 };
 use switchboard_service::{contact_label, human_size};
 
@@ -250,9 +250,10 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         .unwrap_or((None, "deleted channel".into()));
     let (badge, kind_name) = channel_badge(kind);
     let now = svc.now();
-    let window_open = kind.is_none_or(|k| windows::window_open(k, c.times.last_customer_message_at, now));
-    let window_closed = kind
-        .and_then(windows::free_form_window_ms)
+    let window = kind.map(|k| svc.capabilities(k).window);
+    let window_open = window.is_none_or(|w| w.open(c.times.last_customer_message_at, now));
+    let window_closed = window
+        .and_then(|w| w.free_form_ms)
         .zip(c.times.last_customer_message_at)
         .map(|(w, last)| switchboard_core::Millis(last.0 + w));
     let closed = c.status.section() == switchboard_core::Section::Archived;

@@ -26,17 +26,8 @@ pub fn duration(ms: i64) -> String {
 
 /// A short badge and a full name for a channel kind.
 pub fn channel_badge(kind: Option<ChannelKind>) -> (&'static str, &'static str) {
-    match kind {
-        Some(ChannelKind::Whatsapp) => ("WA", "WhatsApp"),
-        Some(ChannelKind::Web) => ("Web", "Web chat"),
-        Some(ChannelKind::Messenger) => ("FB", "Messenger"),
-        Some(ChannelKind::Instagram) => ("IG", "Instagram"),
-        Some(ChannelKind::Telegram) => ("TG", "Telegram"),
-        Some(ChannelKind::Sms) => ("SMS", "SMS"),
-        Some(ChannelKind::Email) => ("@", "E-mail"),
-        Some(ChannelKind::Vk) => ("VK", "VK"),
-        Some(ChannelKind::X) => ("X", "X"),
-        Some(ChannelKind::Api) => ("API", "API"),
+    match kind.map(switchboard_service::standard_capabilities) {
+        Some(caps) => (caps.badge, caps.label),
         None => ("?", "Deleted channel"),
     }
 }

@@ -9,7 +9,7 @@ use sea_query::{Expr, InsertStatement, Order, Query, SelectStatement};
 use switchboard_store::schema::Workspaces;
 use switchboard_store::{Store, StoreOptions};
 
-mod common;
+use crate::common;
 
 fn insert_workspace(id: &str, name: &str) -> InsertStatement {
     Query::insert()

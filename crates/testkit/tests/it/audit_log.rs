@@ -17,7 +17,10 @@ async fn entries(client: &ApiClient, path: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn admins_read_the_audit_log_newest_first_and_others_do_not() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(
+        switchboard_testkit::TestOptions::default().with_stand_in(switchboard_core::ChannelKind::Telegram),
+    )
+    .await;
     let org = Org::create(&app).await;
     let admin_id = org.admin.user_id.clone().unwrap();
 

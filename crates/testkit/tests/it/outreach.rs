@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use switchboard_core::lifecycle::{self, MessageAuthor, Routed};
 use switchboard_core::{
-    ChannelId, ContactId, Conversation, ConversationId, Direction, Message, MessageId, MessageKind, Priority,
-    SenderKind, TeamId, UserId, WorkspaceId,
+    ChannelId, ChannelKind, ContactId, Conversation, ConversationId, Direction, Message, MessageId, MessageKind,
+    Priority, SenderKind, TeamId, UserId, WorkspaceId,
 };
 use switchboard_testkit::callback::Received;
 use switchboard_testkit::client::{ApiClient, Reply, post_hook};
@@ -182,7 +182,10 @@ async fn a_template_reaches_the_callback_with_its_name_language_and_values() {
 
 #[tokio::test]
 async fn templates_follow_the_rules_of_the_workspace_the_channel_and_the_placeholders() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(
+        switchboard_testkit::TestOptions::default().with_stand_in(switchboard_core::ChannelKind::Whatsapp),
+    )
+    .await;
     let org = Org::create(&app).await;
     let conv = assigned_conversation(&app, &org).await;
     let template = order_update(&org).await;
@@ -442,10 +445,12 @@ async fn whatsapp_chat(app: &TestApp, org: &Org, w: &WhatsApp) -> ConversationId
 #[tokio::test]
 async fn a_closed_window_refuses_texts_but_lets_templates_through() {
     let clock = Arc::new(switchboard_service::ManualClock::new(MONDAY_9AM));
+    // WhatsApp's adapter is not there yet: a stand-in with its window.
     let mut options = TestOptions {
         manual_clock: Some(clock.clone()),
         ..TestOptions::default()
-    };
+    }
+    .with_stand_in(ChannelKind::Whatsapp);
     // No job worker: its sweep would expire the chat, idle for a day.
     options.service.run_jobs = false;
     let app = TestApp::spawn_with(options).await;

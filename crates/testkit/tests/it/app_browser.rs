@@ -97,6 +97,11 @@ async fn a_support_day_in_the_browser() {
         .goto(&app.url(&format!("/w/{ws}/admin/channels")))
         .await
         .unwrap();
+    // Only kinds that work are offered.
+    let kinds = admin_browser
+        .eval("return [...document.querySelectorAll('#ch-kind option')].map((o) => o.value);")
+        .await;
+    assert_eq!(kinds, json!(["web", "api"]));
     admin_browser.fill("#ch-name", "Shop chat").await;
     admin_browser
         .click(&format!("#ch-team option[value='{support}']"))

@@ -23,8 +23,12 @@
 //! `{"message_id":"…"}` to name the message on its side.
 
 use serde::{Deserialize, Serialize};
+use switchboard_core::capabilities::{Capabilities, FilesOut, WindowRule};
 use switchboard_core::{DeliveryStatus, Millis};
 
+use crate::adapter::{
+    BoxFuture, ChannelAdapter, ChannelSetup, Hook, HookMethod, HookReply, HookRequest, InboundOutcome, SendContext,
+};
 use crate::net::OutboundHttp;
 use crate::signing::{hmac_sha256_hex, verify_hex};
 use crate::{
@@ -246,6 +250,87 @@ pub async fn send(
         Err(SendError::Retryable(reason))
     } else {
         Err(SendError::Permanent(reason))
+    }
+}
+
+/// The API channel as a [`ChannelAdapter`].
+#[derive(Debug, Default)]
+pub struct ApiAdapter;
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    label: "API",
+    badge: "API",
+    can_write: true,
+    window: WindowRule::NONE,
+    buttons: true,
+    lists: false,
+    templates: true,
+    files_out: FilesOut::SignedLink,
+    media: &[],
+    quoting: true,
+    read_receipts: true,
+    typing: false,
+    widget: false,
+    inbound_hook: true,
+};
+
+impl ChannelAdapter for ApiAdapter {
+    fn kind(&self) -> switchboard_core::ChannelKind {
+        switchboard_core::ChannelKind::Api
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &CAPABILITIES
+    }
+
+    fn ready_to_send(&self, channel: &ChannelSetup) -> Result<(), String> {
+        match (&channel.callback_url, &channel.secret) {
+            (Some(_), Some(_)) => Ok(()),
+            _ => Err("this API channel has no callback URL to deliver messages to".into()),
+        }
+    }
+
+    fn handle_hook<'a>(&'a self, channel: &'a ChannelSetup, request: &'a HookRequest) -> Result<Hook, InboundError> {
+        if request.method != HookMethod::Post {
+            return Err(InboundError::MethodNotAllowed);
+        }
+        if !request.content_type_is("application/json") {
+            return Err(InboundError::UnsupportedMediaType(
+                "send the body as application/json".into(),
+            ));
+        }
+        let secret = channel.secret.as_ref().ok_or(InboundError::BadSignature)?;
+        verify(secret.expose(), &request.body, request.header(SIGNATURE_HEADER))?;
+        Ok(Hook::Events(vec![parse(&request.body)?]))
+    }
+
+    /// `{"message_id", "conversation_id", "duplicate", "applied"}` for the
+    /// one event of the request.
+    fn answer(&self, outcomes: &[InboundOutcome]) -> HookReply {
+        let body = match outcomes.first() {
+            Some(InboundOutcome::Message {
+                message_id,
+                conversation_id,
+                duplicate,
+            }) => serde_json::json!({
+                "message_id": message_id, "conversation_id": conversation_id,
+                "duplicate": duplicate, "applied": null,
+            }),
+            Some(InboundOutcome::Status { message_id, applied }) => serde_json::json!({
+                "message_id": message_id, "conversation_id": null, "duplicate": false, "applied": applied,
+            }),
+            None => serde_json::json!({}),
+        };
+        HookReply::json(200, &body)
+    }
+
+    fn send<'a>(&'a self, cx: SendContext<'a>, message: &'a OutboundMessage) -> BoxFuture<'a, Result<Sent, SendError>> {
+        Box::pin(async move {
+            let (Some(url), Some(secret)) = (cx.channel.callback_url.as_deref(), cx.channel.secret.as_ref()) else {
+                return Err(SendError::Permanent("the channel has no callback URL".into()));
+            };
+            send(cx.http, url, secret.expose(), cx.delivery_id, cx.now, message).await
+        })
     }
 }
 

@@ -30,7 +30,10 @@ async fn create(org: &Org, body: Value) -> Reply {
 
 #[tokio::test]
 async fn admins_manage_templates_and_every_member_lists_and_previews_them() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(
+        switchboard_testkit::TestOptions::default().with_stand_in(switchboard_core::ChannelKind::Whatsapp),
+    )
+    .await;
     let org = Org::create(&app).await;
 
     // A template for any channel, and one bound to the shop channel.
@@ -368,7 +371,10 @@ async fn admins_manage_templates_and_every_member_lists_and_previews_them() {
 
 #[tokio::test]
 async fn a_channels_templates_go_with_it() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(
+        switchboard_testkit::TestOptions::default().with_stand_in(switchboard_core::ChannelKind::Whatsapp),
+    )
+    .await;
     let org = Org::create(&app).await;
     let line = org
         .admin

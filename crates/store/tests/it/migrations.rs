@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-mod common;
+use crate::common;
 
 use sqlx::Connection;
 use switchboard_store::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Store, StoreOptions};

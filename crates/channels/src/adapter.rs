@@ -1,0 +1,255 @@
+//! The channel port: what every provider adapter does for the rest of the
+//! system. A provider's request comes in as a [`HookRequest`] and leaves as
+//! a [`HookReply`] plus normalized [`Inbound`] events; an outbound message
+//! goes out through [`ChannelAdapter::send`]. Handshakes, form bodies,
+//! custom answer bodies and retry rules are each adapter's own business.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use switchboard_core::capabilities::Capabilities;
+use switchboard_core::{ChannelId, ChannelKind, ConversationId, MessageId, Millis, WorkspaceId};
+
+use crate::net::OutboundHttp;
+use crate::{Inbound, InboundError, OutboundMessage, SendError, Sent};
+
+/// A boxed future, so adapters can sit behind `dyn ChannelAdapter`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A channel's secret: never printed, never serialized.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for signing and verifying.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// What an adapter sees of one configured channel.
+#[derive(Debug, Clone)]
+pub struct ChannelSetup {
+    pub id: ChannelId,
+    pub workspace_id: WorkspaceId,
+    pub kind: ChannelKind,
+    /// Where the business's messages go (the API channel's receiver).
+    pub callback_url: Option<String>,
+    pub secret: Option<Secret>,
+    /// The channel's stored settings (per-kind configuration).
+    pub settings: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookMethod {
+    Get,
+    Post,
+    Other,
+}
+
+/// A provider's request to `/hooks/{kind}/{channel_id}`, as received.
+#[derive(Debug, Clone)]
+pub struct HookRequest {
+    pub method: HookMethod,
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: String,
+    /// Header names in lower case, values as sent (non-UTF-8 values dropped).
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HookRequest {
+    /// The first value of a header (names are case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The query's parameters, decoded, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    /// One query parameter.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query_pairs().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Whether the body is declared as this media type (`application/json`,
+    /// parameters such as `charset` aside).
+    pub fn content_type_is(&self, mime: &str) -> bool {
+        self.header("content-type")
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(mime))
+    }
+
+    /// The body's form parameters (`application/x-www-form-urlencoded`).
+    pub fn form_pairs(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(&self.body).into_owned().collect()
+    }
+}
+
+/// What we answer the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookReply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+impl HookReply {
+    /// `200` with an empty body.
+    pub fn ok() -> HookReply {
+        HookReply {
+            status: 200,
+            content_type: "text/plain; charset=utf-8",
+            body: Vec::new(),
+        }
+    }
+
+    pub fn text(status: u16, body: impl Into<String>) -> HookReply {
+        HookReply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into().into_bytes(),
+        }
+    }
+
+    pub fn json(status: u16, value: &serde_json::Value) -> HookReply {
+        HookReply {
+            status,
+            content_type: "application/json",
+            body: serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+}
+
+/// What an adapter made of a hook request.
+#[derive(Debug)]
+pub enum Hook {
+    /// Answer at once, nothing to store (a handshake, an event we ignore).
+    Reply(HookReply),
+    /// Store these events, then answer with [`ChannelAdapter::answer`].
+    Events(Vec<Inbound>),
+}
+
+/// What became of one inbound event, for the adapter's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundOutcome {
+    Message {
+        message_id: MessageId,
+        conversation_id: ConversationId,
+        /// The provider's id was stored before; nothing new was written.
+        duplicate: bool,
+    },
+    Status {
+        message_id: MessageId,
+        /// Whether the status moved forward.
+        applied: bool,
+    },
+}
+
+/// A file downloaded from a provider.
+#[derive(Debug, Clone)]
+pub struct FetchedMedia {
+    pub mime: String,
+    pub filename: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// What a send needs besides the message.
+#[derive(Debug)]
+pub struct SendContext<'a> {
+    pub http: &'a OutboundHttp,
+    pub channel: &'a ChannelSetup,
+    /// The same on every retry of one delivery, for the receiver's
+    /// deduplication.
+    pub delivery_id: &'a str,
+    pub now: Millis,
+}
+
+/// The port every provider implements.
+pub trait ChannelAdapter: Send + Sync + 'static {
+    fn kind(&self) -> ChannelKind;
+
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Whether this channel, as configured, can write to the customer now;
+    /// the error says what is missing.
+    fn ready_to_send(&self, channel: &ChannelSetup) -> Result<(), String> {
+        let _ = channel;
+        if self.capabilities().can_write {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} channels cannot write to the customer",
+                self.capabilities().label
+            ))
+        }
+    }
+
+    /// Verify and parse a provider's request. Called only for a channel of
+    /// this adapter's kind.
+    fn handle_hook<'a>(&'a self, channel: &'a ChannelSetup, request: &'a HookRequest) -> Result<Hook, InboundError>;
+
+    /// The answer once the events of [`Hook::Events`] are durably stored.
+    fn answer(&self, outcomes: &[InboundOutcome]) -> HookReply {
+        let _ = outcomes;
+        HookReply::ok()
+    }
+
+    /// Deliver one message; the provider's id on success.
+    fn send<'a>(&'a self, cx: SendContext<'a>, message: &'a OutboundMessage) -> BoxFuture<'a, Result<Sent, SendError>>;
+
+    /// Download a file the customer sent, by the reference the provider gave
+    /// with the inbound event.
+    fn fetch_media<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<FetchedMedia, SendError>> {
+        let _ = (http, channel, reference);
+        let label = self.capabilities().label;
+        Box::pin(async move {
+            Err(SendError::Permanent(format!(
+                "{label} channels bring no files to fetch"
+            )))
+        })
+    }
+
+    /// Register our hook with the provider, where it has such a call.
+    fn connect<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        let _ = (http, channel);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Remove our hook from the provider, where it has such a call.
+    fn disconnect<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        let _ = (http, channel);
+        Box::pin(async { Ok(()) })
+    }
+}

@@ -1,0 +1,55 @@
+//! What the providers without an adapter yet can do, from DESIGN.md §6 and
+//! channels.md, so conversations already on such a channel (made before
+//! kinds needed an adapter) keep their window rule. Such channels cannot
+//! be created and cannot send; each provider's adapter, when it lands,
+//! declares its own capabilities and leaves this table.
+
+use switchboard_core::ChannelKind;
+use switchboard_core::capabilities::{Capabilities, FilesOut, WindowRule};
+use switchboard_core::windows::DAY_MS;
+
+const fn unavailable(label: &'static str, badge: &'static str, window: WindowRule) -> Capabilities {
+    Capabilities {
+        label,
+        badge,
+        can_write: false,
+        window,
+        buttons: false,
+        lists: false,
+        templates: false,
+        files_out: FilesOut::None,
+        media: &[],
+        quoting: false,
+        read_receipts: false,
+        typing: false,
+        widget: false,
+        inbound_hook: false,
+    }
+}
+
+const META_WINDOW: WindowRule = WindowRule::free_form(DAY_MS).with_extension("HUMAN_AGENT", 7 * DAY_MS);
+
+pub(crate) const WHATSAPP: Capabilities = unavailable("WhatsApp", "WA", WindowRule::free_form(DAY_MS));
+pub(crate) const MESSENGER: Capabilities = unavailable("Messenger", "FB", META_WINDOW);
+pub(crate) const INSTAGRAM: Capabilities = unavailable("Instagram", "IG", META_WINDOW);
+pub(crate) const TELEGRAM: Capabilities = unavailable("Telegram", "TG", WindowRule::NONE);
+pub(crate) const SMS: Capabilities = unavailable("SMS", "SMS", WindowRule::NONE);
+pub(crate) const EMAIL: Capabilities = unavailable("E-mail", "@", WindowRule::NONE);
+pub(crate) const VK: Capabilities = unavailable("VK", "VK", WindowRule::NONE);
+pub(crate) const X: Capabilities = unavailable("X", "X", WindowRule::NONE);
+
+/// The documented capabilities of a kind that has no adapter.
+pub(crate) fn capabilities(kind: ChannelKind) -> &'static Capabilities {
+    match kind {
+        ChannelKind::Whatsapp => &WHATSAPP,
+        ChannelKind::Messenger => &MESSENGER,
+        ChannelKind::Instagram => &INSTAGRAM,
+        ChannelKind::Telegram => &TELEGRAM,
+        ChannelKind::Sms => &SMS,
+        ChannelKind::Email => &EMAIL,
+        ChannelKind::Vk => &VK,
+        ChannelKind::X => &X,
+        ChannelKind::Api => &crate::api::CAPABILITIES,
+        ChannelKind::Web => &crate::web::CAPABILITIES,
+    }
+}

@@ -1,0 +1,178 @@
+//! Outbound delivery: a message to the customer, stored with its delivery
+//! status `queued`, goes out through its channel's adapter in a
+//! `deliver_message` job; the provider's answer moves the status on.
+
+use serde::Deserialize;
+use switchboard_channels::{OutboundMessage, OutboundTemplate, SendContext, SendError};
+use switchboard_core::capabilities::FilesOut;
+use switchboard_core::{DeliveryStatus, Message, MessageId, MessageKind, UserId, WorkspaceId};
+use switchboard_store::{JobRow, Tx};
+
+use crate::jobs::{BoxFuture, Job, Lane, Outcome};
+use crate::{ServiceError, ServiceResult, Services};
+
+pub(crate) const DELIVER_MESSAGE: &str = DeliverMessage::KIND;
+
+/// What a `deliver_message` job carries. The conversation keeps one
+/// conversation's messages in order (its ordering key).
+pub(crate) fn deliver_payload(m: &Message) -> serde_json::Value {
+    serde_json::json!({ "workspace_id": m.workspace_id, "conversation_id": m.conversation_id, "message_id": m.id })
+}
+
+/// Deliver one message to the customer.
+pub(crate) struct DeliverMessage;
+
+impl Job for DeliverMessage {
+    const KIND: &'static str = "deliver_message";
+    const LANE: Lane = Lane::Delivery;
+    type Payload = DeliverPayload;
+
+    fn ordering_key(payload: &DeliverPayload) -> Option<String> {
+        payload.conversation_id.map(|c| c.to_string())
+    }
+
+    fn run<'a>(services: &'a Services, job: &'a JobRow, _: DeliverPayload) -> BoxFuture<'a, Outcome> {
+        Box::pin(services.deliver(job))
+    }
+
+    /// The message is marked failed with the last error.
+    fn gave_up<'a>(
+        _: &'a Services,
+        tx: &'a mut Tx<'static>,
+        payload: &'a DeliverPayload,
+        error: &'a str,
+    ) -> BoxFuture<'a, ServiceResult<()>> {
+        Box::pin(async move {
+            tx.exec()
+                .set_delivery(payload.message_id, DeliveryStatus::Failed, None, Some(error))
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn after_giving_up<'a>(services: &'a Services, payload: &'a DeliverPayload) -> BoxFuture<'a, ()> {
+        Box::pin(services.emit_delivery(payload.workspace_id, payload.message_id))
+    }
+}
+
+impl Services {
+    async fn deliver(&self, job: &JobRow) -> Outcome {
+        match self.try_deliver(job).await {
+            Ok(outcome) => outcome,
+            Err(ServiceError::NotFound(what)) => Outcome::Fail(format!("{what} no longer exists")),
+            Err(e) => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    async fn try_deliver(&self, job: &JobRow) -> ServiceResult<Outcome> {
+        let payload: DeliverPayload =
+            serde_json::from_str(&job.payload).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let ws = payload.workspace_id;
+        let mut db = self.store().reader();
+        let message = db
+            .message(ws, payload.message_id)
+            .await?
+            .ok_or(ServiceError::NotFound("message"))?;
+        if message.delivery_status == Some(DeliveryStatus::Scheduled) {
+            match self.release_scheduled(&message).await? {
+                crate::schedule::Released::Queued => {}
+                crate::schedule::Released::Cancelled => return Ok(Outcome::Done),
+                crate::schedule::Released::Refused(why) => return Ok(Outcome::Fail(why)),
+            }
+        } else if message.delivery_status != Some(DeliveryStatus::Queued) {
+            return Ok(Outcome::Done); // delivered by an earlier attempt, or cancelled
+        }
+        let conversation = db
+            .conversation(ws, message.conversation_id)
+            .await?
+            .ok_or(ServiceError::NotFound("conversation"))?;
+        let channel = db
+            .channel(ws, conversation.channel_id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        let contact = db
+            .contact(ws, conversation.contact_id)
+            .await?
+            .ok_or(ServiceError::NotFound("contact"))?;
+        let Some(recipient) = contact
+            .identities
+            .iter()
+            .find(|i| i.channel_id == conversation.channel_id)
+        else {
+            return Ok(Outcome::Fail("the contact has no identity on this channel".into()));
+        };
+        let sender_name = match message.sender_id.as_deref().and_then(|s| s.parse::<UserId>().ok()) {
+            Some(user) => db.user(user).await?.map(|u| u.name),
+            None => None,
+        };
+        let in_reply_to = match message.in_reply_to {
+            Some(id) => db.message(ws, id).await?.and_then(|m| m.provider_message_id),
+            None => None,
+        };
+        let setup = crate::channel_port::setup_of(&channel)?;
+        let adapter = match self.adapter(setup.kind) {
+            Ok(adapter) => adapter.clone(),
+            Err(e) => return Ok(Outcome::Fail(e.to_string())),
+        };
+        let signed_links = adapter.capabilities().files_out == FilesOut::SignedLink;
+        let attachments = match (message.kind, &setup.secret) {
+            (MessageKind::Media, Some(secret)) if signed_links => db
+                .attachments_of_messages(ws, &[message.id])
+                .await?
+                .iter()
+                .map(|a| self.file_link((setup.kind, setup.id), secret.expose(), a))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let outbound = OutboundMessage {
+            message_id: message.id.to_string(),
+            conversation_id: conversation.id.to_string(),
+            recipient_external_id: recipient.external_id.clone(),
+            text: message.body.clone().unwrap_or_default(),
+            sender_name,
+            in_reply_to,
+            created_at: message.created_at,
+            buttons: message.buttons.clone(),
+            template: message.template.as_ref().map(|t| OutboundTemplate {
+                name: t.name.clone(),
+                language: t.language.clone(),
+                params: t.params.clone(),
+            }),
+            attachments,
+        };
+        let cx = SendContext {
+            http: &self.inner.http,
+            channel: &setup,
+            delivery_id: &job.id,
+            now: self.now(),
+        };
+        let sent = adapter.send(cx, &outbound).await;
+        match sent {
+            Ok(sent) => {
+                let mut tx = self.store().begin().await?;
+                tx.exec()
+                    .set_delivery(
+                        message.id,
+                        DeliveryStatus::Sent,
+                        sent.provider_message_id.as_deref(),
+                        None,
+                    )
+                    .await?;
+                tx.commit().await?;
+                self.emit_delivery(ws, message.id).await;
+                Ok(Outcome::Done)
+            }
+            Err(SendError::Retryable(e)) => Ok(Outcome::Retry(e)),
+            Err(SendError::Permanent(e)) => Ok(Outcome::Fail(e)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeliverPayload {
+    workspace_id: WorkspaceId,
+    /// Left out by jobs queued before it was added.
+    #[serde(default)]
+    conversation_id: Option<switchboard_core::ConversationId>,
+    message_id: MessageId,
+}

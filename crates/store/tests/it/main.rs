@@ -1,0 +1,5 @@
+//! The store's integration tests in one binary.
+
+mod batched_statements;
+mod common;
+mod migrations;
