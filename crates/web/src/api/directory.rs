@@ -186,7 +186,7 @@ pub async fn list_contacts(
     InWorkspace(a): InWorkspace,
     Query(q): Query<ContactListQuery>,
 ) -> ApiResult<axum::Json<PageOut<Contact>>> {
-    let filter = switchboard_store::ContactFilter {
+    let filter = switchboard_service::ContactFilter {
         query: q.q,
         tag: q.tag,
         channel_id: q.channel_id,

@@ -17,6 +17,7 @@ pub mod session;
 pub mod templates;
 pub mod transcripts;
 pub mod webhooks;
+pub mod widget;
 pub mod ws;
 
 use axum::http::Method;
@@ -42,8 +43,8 @@ pub struct PageOut<T> {
     pub next_cursor: Option<String>,
 }
 
-impl<T> From<switchboard_store::Page<T>> for PageOut<T> {
-    fn from(p: switchboard_store::Page<T>) -> Self {
+impl<T> From<switchboard_service::Page<T>> for PageOut<T> {
+    fn from(p: switchboard_service::Page<T>) -> Self {
         Self {
             items: p.items,
             next_cursor: p.next_cursor,
@@ -200,34 +201,34 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .req::<serde_json::Value>(json!({"message_id": "m-1", "contact": {"id": "c-1"}, "text": "hello"}))
             .resp::<hooks::HookAnswer>(),
         // web-chat widget (visitors)
-        ApiRoute::new(p.clone(), "/widget/v1/session", "visitorSession", "widget", "Start or continue a widget visitor session", || post(crate::widget::session))
+        ApiRoute::new(p.clone(), "/widget/v1/session", "visitorSession", "widget", "Start or continue a widget visitor session", || post(widget::session))
             .auth(RouteAuth::Public)
             .req::<switchboard_service::widget::SessionRequest>(json!({"channel_id": "00000000-0000-0000-0000-000000000000"}))
             .resp::<switchboard_service::widget::VisitorSession>(),
-        ApiRoute::new(m.clone(), "/widget/v1/conversations", "visitorConversations", "widget", "The visitor's conversations", || get(crate::widget::conversations))
+        ApiRoute::new(m.clone(), "/widget/v1/conversations", "visitorConversations", "widget", "The visitor's conversations", || get(widget::conversations))
             .auth(RouteAuth::Visitor)
             .resp::<Items<switchboard_service::widget::VisitorConversation>>(),
-        ApiRoute::new(m.clone(), "/widget/v1/conversations/{conversation_id}/messages", "visitorMessages", "widget", "Messages of one of the visitor's conversations", || get(crate::widget::messages))
+        ApiRoute::new(m.clone(), "/widget/v1/conversations/{conversation_id}/messages", "visitorMessages", "widget", "Messages of one of the visitor's conversations", || get(widget::messages))
             .auth(RouteAuth::Visitor)
             .resp::<Items<switchboard_service::widget::VisitorMessage>>(),
-        ApiRoute::new(p.clone(), "/widget/v1/messages", "visitorSend", "widget", "The visitor writes (deduplicated by client_id)", || post(crate::widget::send))
+        ApiRoute::new(p.clone(), "/widget/v1/messages", "visitorSend", "widget", "The visitor writes (deduplicated by client_id)", || post(widget::send))
             .auth(RouteAuth::Visitor)
             .req::<switchboard_service::widget::VisitorSend>(json!({"text": "Hello!", "client_id": "c-1"}))
             .resp::<switchboard_service::IngestOutcome>()
             .created(),
-        ApiRoute::new(p.clone(), "/widget/v1/conversations/{conversation_id}/ack", "visitorAck", "widget", "The widget received or showed messages up to one", || post(crate::widget::ack))
+        ApiRoute::new(p.clone(), "/widget/v1/conversations/{conversation_id}/ack", "visitorAck", "widget", "The widget received or showed messages up to one", || post(widget::ack))
             .auth(RouteAuth::Visitor)
-            .req::<crate::widget::AckRequest>(json!({"up_to": "00000000-0000-0000-0000-000000000000", "status": "read"}))
+            .req::<widget::AckRequest>(json!({"up_to": "00000000-0000-0000-0000-000000000000", "status": "read"}))
             .no_content(),
-        ApiRoute::new(p.clone(), "/widget/v1/conversations/{conversation_id}/attachments", "visitorUpload", "widget", "The visitor sends a file (raw body, `?filename=`)", || post(crate::widget::upload))
+        ApiRoute::new(p.clone(), "/widget/v1/conversations/{conversation_id}/attachments", "visitorUpload", "widget", "The visitor sends a file (raw body, `?filename=`)", || post(widget::upload))
             .auth(RouteAuth::Visitor)
             .resp::<switchboard_core::MessageView>()
             .created(),
-        ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}", "visitorDownload", "widget", "A file of the visitor's conversations", || get(crate::widget::download))
+        ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}", "visitorDownload", "widget", "A file of the visitor's conversations", || get(widget::download))
             .auth(RouteAuth::Visitor),
-        ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}/preview", "visitorDownloadPreview", "widget", "The preview of an image of the visitor's conversations (the attachment's `preview_url` is set when there is one; 404 otherwise)", || get(crate::widget::preview))
+        ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}/preview", "visitorDownloadPreview", "widget", "The preview of an image of the visitor's conversations (the attachment's `preview_url` is set when there is one; 404 otherwise)", || get(widget::preview))
             .auth(RouteAuth::Visitor),
-        ApiRoute::new(m.clone(), "/widget/v1/ws", "visitorStream", "widget", "WebSocket feed of the visitor's conversations (`?token=…`)", || get(crate::widget::stream))
+        ApiRoute::new(m.clone(), "/widget/v1/ws", "visitorStream", "widget", "WebSocket feed of the visitor's conversations (`?token=…`)", || get(widget::stream))
             .auth(RouteAuth::Visitor),
         // members
         ApiRoute::new(m.clone(), ws_path!("/users"), "listUsers", "users", "Members of the workspace", || get(dir::list_members)).resp::<Items<Member>>(),
