@@ -51,7 +51,7 @@ pub struct ServiceConfig {
     /// marked offline.
     pub presence_grace: Duration,
     /// Where attachment bytes are stored.
-    pub attachment_storage: crate::attachments::StorageConfig,
+    pub attachment_storage: crate::library::StorageConfig,
     /// Upload limits of a workspace that has not set its own.
     pub attachment_limits: switchboard_core::AttachmentLimits,
     /// The most a workspace may set any of its upload limits to.
@@ -95,7 +95,7 @@ impl Default for ServiceConfig {
             event_replay: 1000,
             event_lag_limit: 256,
             presence_grace: Duration::from_secs(60),
-            attachment_storage: crate::attachments::StorageConfig::default(),
+            attachment_storage: crate::library::StorageConfig::default(),
             attachment_limits: switchboard_core::AttachmentLimits::default(),
             attachment_max_bytes: 100 * switchboard_core::AttachmentLimits::MB,
             visitor_sessions_per_ip: 60,

@@ -3,8 +3,7 @@
 //! so no entry point (API, page, CLI) can skip one.
 
 mod accounts;
-mod attachments;
-mod audit;
+mod authz;
 mod bots;
 mod channel_port;
 mod clock;
@@ -13,62 +12,53 @@ mod conversations;
 mod directory;
 mod error;
 pub mod events;
-mod feedback;
-mod inbox;
-mod ingest;
+mod inbound;
+mod integrations;
 mod jobs;
+mod kernel;
+mod library;
 mod notifications;
 mod outbound;
-mod outreach;
-mod presence;
-mod quick_replies;
 mod ratelimit;
-mod retention;
 mod routing;
-mod schedule;
-mod templates;
-mod thumbnails;
-mod timers;
-mod transcripts;
-mod webhooks;
 pub mod widget;
+mod workspace;
 
 use std::sync::Arc;
 
 pub use accounts::{LoginOutcome, NewToken, SessionInfo};
-pub use attachments::{
-    AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, sha256_of_key, storage_key,
-};
-pub use audit::AuditLogEntry;
 pub use bots::{BotHandoffRequest, BotInput, BotReplyRequest, SavedBot};
 pub use channel_port::standard_capabilities;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
-pub use conversations::{
-    AssignRequest, ConversationQuery, MessageQuery, NewMessage, SnoozeRequest, StatusRequest, TicketView,
-};
+pub use conversations::SnoozeRequest;
+pub use conversations::StartConversation;
+pub use conversations::Transcript;
+pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest, TicketView};
+pub use conversations::{InboxRow, Names, contact_label};
 pub use directory::{
     ChannelInput, ChannelUpdate, ContactInput, CreatedChannel, MemberInput, MemberUpdate, TeamInput, TeamUpdate,
 };
 pub use error::{ServiceError, ServiceResult};
-pub use inbox::{InboxRow, Names, contact_label};
-pub use ingest::IngestOutcome;
+pub use inbound::IngestOutcome;
+pub use integrations::{
+    CreatedWebhook, WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT, Webhook, WebhookDelivery, WebhookDeliveryStatus,
+    WebhookInput, WebhookUpdate, WorkspaceSettings, WorkspaceSettingsUpdate, webhook_signature,
+};
 pub use jobs::{BoxFuture, Job, JobRegistration, Lane, LaneSizes, Outcome, register as register_job};
+pub use library::{
+    AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, sha256_of_key, storage_key,
+};
+pub use library::{QuickReplyInput, QuickReplyUpdate, SendQuickReply};
+pub use library::{TemplateInput, TemplatePreview, TemplatePreviewRequest, TemplateQuery, TemplateUpdate};
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
-pub use outreach::StartConversation;
-pub use quick_replies::{QuickReplyInput, QuickReplyUpdate, SendQuickReply};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};
 pub use switchboard_channels::{HookMethod, HookReply, HookRequest};
 pub use switchboard_core::capabilities::Capabilities;
 pub use switchboard_core::permissions::Actor;
 pub use switchboard_store::{AttachmentPreview, AttachmentRecord, ContactFilter, Page, Store};
-pub use templates::{TemplateInput, TemplatePreview, TemplatePreviewRequest, TemplateQuery, TemplateUpdate};
-pub use transcripts::Transcript;
-pub use webhooks::{
-    CreatedWebhook, WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT, Webhook, WebhookDelivery, WebhookDeliveryStatus,
-    WebhookInput, WebhookUpdate, WorkspaceSettings, WorkspaceSettingsUpdate, webhook_signature,
-};
+pub use workspace::AuditLogEntry;
 
 use switchboard_channels::net::OutboundHttp;
 use switchboard_core::Millis;
@@ -84,7 +74,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: ServiceConfig,
     http: OutboundHttp,
-    ingest: ingest::Ingestor,
+    ingest: inbound::Ingestor,
     login_per_ip: RateLimiter,
     login_per_account: RateLimiter,
     /// The job kinds this node runs (see [`job_registrations`]).
@@ -94,13 +84,13 @@ struct Inner {
     sweep_scheduled: std::sync::atomic::AtomicBool,
     dummy_hash: String,
     events: Arc<dyn events::EventBus>,
-    presence: presence::Presence,
-    storage: attachments::Storage,
+    presence: events::Presence,
+    storage: library::Storage,
     /// Image previews decoded at once: at most one per core, so a burst of
     /// uploads neither starves the blocking pool nor holds many decoded
     /// images in memory.
     preview_slots: Arc<tokio::sync::Semaphore>,
-    webhooks: webhooks::Webhooks,
+    webhooks: integrations::Webhooks,
     visitor_key: tokio::sync::OnceCell<Vec<u8>>,
     visitor_sessions_per_ip: RateLimiter,
     visitor_messages_per_token: RateLimiter,
@@ -118,16 +108,16 @@ impl Services {
     pub fn start(store: Store, config: ServiceConfig, clock: Arc<dyn Clock>) -> ServiceResult<Services> {
         let http = OutboundHttp::new(config.allow_private_targets, config.outbound_timeout)
             .map_err(|e| ServiceError::Internal(format!("http client: {e}")))?;
-        let (ingest, ingest_rx) = ingest::Ingestor::channel(config.ingest_batch_max);
+        let (ingest, ingest_rx) = inbound::Ingestor::channel(config.ingest_batch_max);
         let dummy_hash = accounts::hash_blocking(&config.argon2, "switchboard-dummy-password")?;
-        let storage = attachments::Storage::open(&config.attachment_storage)?;
+        let storage = library::Storage::open(&config.attachment_storage)?;
         let bus: Arc<dyn events::EventBus> = Arc::new(events::InProcessBus::new(
             config.event_replay,
             config.event_lag_limit,
             switchboard_store::now_ms(),
         ));
         // Every published event also goes to the workspace's outgoing webhooks.
-        let (webhooks, webhook_fanout) = webhooks::Webhooks::new(&config)?;
+        let (webhooks, webhook_fanout) = integrations::Webhooks::new(&config)?;
         let bus = webhooks.tap(bus, clock.clone());
         let minute = std::time::Duration::from_secs(60);
         let visitor_sessions_per_ip = RateLimiter::new(config.visitor_sessions_per_ip, minute);
@@ -156,7 +146,7 @@ impl Services {
                 visitor_key: tokio::sync::OnceCell::new(),
                 visitor_sessions_per_ip,
                 visitor_messages_per_token,
-                presence: presence::Presence::default(),
+                presence: events::Presence::default(),
                 storage,
                 preview_slots: Arc::new(tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
@@ -164,8 +154,8 @@ impl Services {
                 webhooks,
             }),
         };
-        ingest::spawn_committer(services.clone(), ingest_rx);
-        webhooks::spawn_fanout(services.clone(), webhook_fanout);
+        inbound::spawn_committer(services.clone(), ingest_rx);
+        integrations::spawn_fanout(services.clone(), webhook_fanout);
         if services.inner.config.run_jobs {
             jobs::spawn_workers(services.clone());
         }
@@ -194,10 +184,10 @@ fn job_registrations() -> Vec<JobRegistration> {
     vec![
         jobs::register::<outbound::DeliverMessage>(),
         jobs::register::<bots::BotTurn>(),
-        jobs::register::<webhooks::DeliverWebhook>(),
-        jobs::register::<timers::Sweep>(),
-        jobs::register::<timers::WakeSnoozed>(),
-        jobs::register::<retention::Purge>(),
+        jobs::register::<integrations::DeliverWebhook>(),
+        jobs::register::<routing::Sweep>(),
+        jobs::register::<routing::WakeSnoozed>(),
+        jobs::register::<workspace::Purge>(),
     ]
 }
 

@@ -22,7 +22,7 @@ use switchboard_store::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::conversations::{activity_message, new_conversation, outgoing_text, set_state, state_of};
+use crate::kernel::{activity_message, new_conversation, outgoing_text, set_state, state_of};
 use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing::Router;
 use crate::{ServiceError, ServiceResult, Services};
@@ -623,8 +623,8 @@ impl Batch {
     /// a number from 1 to 5.
     fn rating(&self, channel: &ChannelCtx, contact: ContactId, text: &str) -> Option<(ConversationId, i64)> {
         let id = *self.latest.get(&(contact, channel.id))?;
-        let rating = crate::feedback::rating_in(text)?;
-        crate::feedback::awaits_rating(&self.conversations[&id]).then_some((id, rating))
+        let rating = crate::conversations::rating_in(text)?;
+        crate::conversations::awaits_rating(&self.conversations[&id]).then_some((id, rating))
     }
 
     /// The customer's contact, created (to be inserted) on first contact.

@@ -20,7 +20,7 @@ use switchboard_core::{
 };
 use switchboard_store::{ChannelRow, ConversationFilter};
 
-use crate::ingest::{ChannelCtx, IngestOutcome};
+use crate::inbound::{ChannelCtx, IngestOutcome};
 use crate::{ServiceError, ServiceResult, Services};
 
 const TOKEN_KEY_SETTING: &str = "visitor_token_key";
@@ -426,7 +426,7 @@ impl Services {
     /// `message.updated`, which the widget shows as "Seen".
     pub async fn mark_read_by_business(&self, actor: &Actor, conversation: ConversationId) -> ServiceResult<usize> {
         let c = self.conversation(actor, conversation).await?;
-        if !actor.can_message_customer(&crate::conversations::scope(&c)) {
+        if !actor.can_message_customer(&crate::kernel::scope(&c)) {
             return Err(ServiceError::Forbidden(
                 "only the assigned agent (or an admin) reads for the business",
             ));

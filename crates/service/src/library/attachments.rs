@@ -10,7 +10,7 @@
 //! inbound provider file calls `store_attachment` with
 //! [`Uploader::Contact`] once it has checked the visitor's conversation.
 //!
-//! An image also gets a preview at upload ([`crate::thumbnails`]): a small
+//! An image also gets a preview at upload ([`crate::library`]): a small
 //! re-encoded copy stored content-addressed beside it, which the message
 //! list shows instead of the file.
 
@@ -36,10 +36,11 @@ use switchboard_core::{
 };
 use switchboard_store::{AttachmentLimitsRow, AttachmentPreview, AttachmentRecord, Page};
 
-use crate::conversations::scope;
+use super::thumbnails;
 use crate::events::EventScope;
+use crate::kernel::scope;
 use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
-use crate::{Actor, MessageQuery, ServiceError, ServiceResult, Services, thumbnails};
+use crate::{Actor, MessageQuery, ServiceError, ServiceResult, Services};
 
 /// Where attachment bytes live.
 #[derive(Debug, Clone, Default)]

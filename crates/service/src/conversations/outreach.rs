@@ -10,7 +10,8 @@ use switchboard_core::permissions::Actor;
 use switchboard_core::validate::Invalid;
 use switchboard_core::{ChannelId, ContactId, Conversation, Role, TeamId, TemplateId, WorkspaceId};
 
-use crate::conversations::{Outgoing, activity_message, new_conversation, queue_outgoing, resolve_outgoing};
+use crate::kernel::{activity_message, new_conversation};
+use crate::outbound::{Outgoing, queue_outgoing, resolve_outgoing};
 use crate::{ServiceError, ServiceResult, Services};
 
 /// Start a conversation with a contact: give a `body` (a text) or a
@@ -93,7 +94,7 @@ impl Services {
             .find(|c| !c.status.is_closed())
         {
             // Named only to someone who may open it.
-            let which = if actor.can_see(&crate::conversations::scope(&open)) {
+            let which = if actor.can_see(&crate::kernel::scope(&open)) {
                 format!(": {}", open.id)
             } else {
                 " (with another team)".to_owned()
@@ -131,35 +132,10 @@ impl Services {
 
 #[cfg(test)]
 mod tests {
-    use switchboard_channels::Registry;
-    use switchboard_core::lifecycle::LifecycleError;
-    use switchboard_core::{ChannelKind, Millis, UserId};
+    use switchboard_core::UserId;
     use uuid::Uuid;
 
     use super::*;
-    use crate::conversations::check_window;
-
-    const DAY: i64 = 24 * 3600 * 1000;
-
-    #[test]
-    fn templates_go_out_when_the_window_is_closed_and_texts_do_not() {
-        let registry = Registry::standard();
-        let check_window =
-            |kind, template, last, now| check_window(&registry.capabilities(kind).window, template, last, now);
-        let now = Millis(10 * DAY);
-        for kind in [ChannelKind::Whatsapp, ChannelKind::Messenger, ChannelKind::Instagram] {
-            for last in [None, Some(Millis(now.0 - DAY)), Some(Millis(now.0 - 2 * DAY))] {
-                assert_eq!(check_window(kind, false, last, now), Err(LifecycleError::WindowClosed));
-                assert_eq!(check_window(kind, true, last, now), Ok(()), "{kind} {last:?}");
-            }
-            let recent = Some(Millis(now.0 - DAY + 1));
-            assert_eq!(check_window(kind, false, recent, now), Ok(()));
-            assert_eq!(check_window(kind, true, recent, now), Ok(()));
-        }
-        for kind in [ChannelKind::Api, ChannelKind::Web] {
-            assert_eq!(check_window(kind, false, None, now), Ok(()));
-        }
-    }
 
     #[test]
     fn channels_are_reached_through_teams() {

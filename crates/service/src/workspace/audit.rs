@@ -10,7 +10,7 @@ use switchboard_core::validate::Invalid;
 use switchboard_core::{AuditId, Millis, UserId};
 use switchboard_store::{AuditFilter, AuditRow, Page};
 
-use crate::directory::require_admin;
+use crate::authz::require_admin;
 use crate::{ServiceError, ServiceResult, Services};
 
 /// One entry of the audit log.

@@ -5,18 +5,19 @@ use switchboard_core::lifecycle::{Command, LifecycleError, MessageAuthor};
 use switchboard_core::permissions::Actor;
 use switchboard_core::{Conversation, ConversationId, DeliveryStatus, Message, MessageId};
 
-use crate::conversations::{SnoozeRequest, scope, transition};
-use crate::timers::WAKE_SNOOZED;
+use crate::kernel::{scope, transition};
+use crate::outbound::Released;
+use crate::routing::WAKE_SNOOZED;
 use crate::{ServiceError, ServiceResult, Services};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use switchboard_core::Millis;
 
-/// What a due scheduled message turned into.
-pub(crate) enum Released {
-    /// Now queued like any reply: send it.
-    Queued,
-    /// Cancelled before its time; nothing to send.
-    Cancelled,
-    /// It cannot go out (e.g. the messaging window closed meanwhile).
-    Refused(String),
+/// Snooze a conversation until a time (milliseconds since the epoch).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeRequest {
+    pub until: Millis,
 }
 
 impl Services {

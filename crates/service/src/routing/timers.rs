@@ -12,8 +12,8 @@ use switchboard_core::{
 };
 use switchboard_store::JobRow;
 
-use crate::conversations::transition;
 use crate::jobs::{BoxFuture, Job, Lane, Outcome};
+use crate::kernel::transition;
 use crate::routing::Router;
 use crate::{ServiceError, ServiceResult, Services};
 

@@ -1,24 +1,34 @@
 //! Conversations: listing, lifecycle changes, assignment and transfer,
 //! tags, priority, messages, notes and replies.
 
+mod feedback;
+mod inbox;
+mod outreach;
+mod schedule;
+mod transcripts;
+
+pub(crate) use feedback::{awaits_rating, check_channel, rating_in, request};
+pub use inbox::{InboxRow, Names, contact_label};
+pub use outreach::StartConversation;
+pub use schedule::SnoozeRequest;
+pub use transcripts::Transcript;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
-use switchboard_channels::Registry;
-use switchboard_core::capabilities::WindowRule;
-use switchboard_core::lifecycle::{self, Command, LifecycleError, LifecycleState, MessageAuthor, Routed};
-use switchboard_core::permissions::{Actor, ConversationScope};
-use switchboard_core::template::{self, SentTemplate, TemplateStatus};
+use switchboard_core::lifecycle::{Command, LifecycleError, Routed};
+use switchboard_core::permissions::Actor;
 use switchboard_core::validate::{Invalid, MessageText};
 use switchboard_core::{
     Activity, Availability, ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, DeliveryStatus,
     Direction, Message, MessageId, MessageKind, Millis, Priority, Role, Section, SenderKind, TeamId, TemplateId,
     UserId,
 };
-use switchboard_store::{ChannelRow, ConversationFilter, Exec, Page, Tx};
+use switchboard_store::{ConversationFilter, Page, Tx};
 
-use crate::directory::{tag_ids, tag_names};
+use crate::kernel::{insert_activity, scope, transition};
+use crate::kernel::{tag_ids, tag_names};
 use crate::notifications::{Pending, mentions_in};
-use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
+use crate::outbound::{Outgoing, queue_outgoing, resolve_outgoing};
 use crate::routing;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -128,323 +138,14 @@ pub struct NewMessage {
     pub params: Vec<String>,
 }
 
-/// What the business writes to the customer: a free-form text, or a
-/// template filled with values.
-#[derive(Debug, Clone)]
-pub(crate) enum Outgoing {
-    Text(String),
-    Template { id: TemplateId, params: Vec<String> },
-}
-
-impl Outgoing {
-    /// From a request that gives either a `body` or a `template_id` (with
-    /// its `params`).
-    pub(crate) fn from_fields(
-        body: Option<&str>,
-        template_id: Option<TemplateId>,
-        params: Vec<String>,
-    ) -> ServiceResult<Outgoing> {
-        match (body, template_id) {
-            (Some(_), Some(_)) => Err(Invalid::new("body", "give a body or a template_id, not both").into()),
-            (None, None) => Err(Invalid::new("body", "is required (or give a template_id to send a template)").into()),
-            (Some(_), None) if !params.is_empty() => Err(Invalid::new(
-                "params",
-                "only with a template_id: they fill the template's placeholders",
-            )
-            .into()),
-            (Some(body), None) => Ok(Outgoing::Text(MessageText::parse("body", body)?.into_string())),
-            (None, Some(id)) => Ok(Outgoing::Template { id, params }),
-        }
-    }
-}
+/// The furthest ahead a message may be scheduled.
+const SCHEDULE_HORIZON_MS: i64 = 366 * 24 * 3600 * 1000;
 
 /// What a posted message holds, checked for its kind.
 enum Posted {
     /// A note or a comment: stays inside Switchboard.
     Inside(String),
     ToCustomer(Outgoing),
-}
-
-/// A message to the customer that passed the channel's rules: what is
-/// stored and delivered.
-#[derive(Debug)]
-pub(crate) struct Resolved {
-    kind: MessageKind,
-    /// What the customer reads (a template's text with its values).
-    body: String,
-    template: Option<SentTemplate>,
-}
-
-impl Resolved {
-    /// A person's message to the customer of `c`, not stored yet.
-    pub(crate) fn into_message(
-        self,
-        c: &Conversation,
-        by: UserId,
-        in_reply_to: Option<MessageId>,
-        now: Millis,
-    ) -> Message {
-        let author = (Direction::Out, SenderKind::User, Some(by.to_string()));
-        Message {
-            in_reply_to,
-            template: self.template,
-            ..Message::new(c, author, self.kind, Some(self.body), now)
-        }
-    }
-}
-
-/// Whether a message of this kind may go out now on a channel whose
-/// customer last wrote at `last_customer_message_at` (DESIGN.md §6): a
-/// free-form text only within the channel's messaging window, a template
-/// at any time.
-pub(crate) fn check_window(
-    window: &WindowRule,
-    template: bool,
-    last_customer_message_at: Option<Millis>,
-    now: Millis,
-) -> Result<(), LifecycleError> {
-    if template || window.open(last_customer_message_at, now) {
-        Ok(())
-    } else {
-        Err(LifecycleError::WindowClosed)
-    }
-}
-
-/// Check that `what` may go to the customer on `channel` now, and resolve it
-/// into what is stored: a template must be the workspace's (404), be for
-/// this channel or any channel, be approved, and get one value per
-/// placeholder; a text needs the channel's messaging window open; and only
-/// channels with an outbound path (an API channel with a callback URL, the
-/// web widget) can send (409 for the others).
-pub(crate) async fn resolve_outgoing(
-    exec: &mut Exec<'_>,
-    channels: &Registry,
-    channel: &ChannelRow,
-    what: Outgoing,
-    last_customer_message_at: Option<Millis>,
-    now: Millis,
-) -> ServiceResult<Resolved> {
-    let domain = channel.to_domain()?;
-    let resolved = match what {
-        Outgoing::Text(body) => Resolved {
-            kind: MessageKind::Text,
-            body,
-            template: None,
-        },
-        Outgoing::Template { id, params } => {
-            let t = exec
-                .template(domain.workspace_id, id)
-                .await?
-                .ok_or(ServiceError::NotFound("template"))?;
-            let label = format!("template {} ({})", t.name, t.language);
-            if t.channel_id.is_some_and(|c| c != domain.id) {
-                return Err(Invalid::new("template_id", format!("{label} is for another channel")).into());
-            }
-            if t.status != TemplateStatus::Approved {
-                return Err(ServiceError::Conflict(format!(
-                    "{label} is {}; only approved templates can be sent",
-                    t.status
-                )));
-            }
-            let body = template::render(&t.body, &params).map_err(|e| match e.field {
-                "values" => Invalid::new("params", e.reason),
-                _ => e,
-            })?;
-            Resolved {
-                kind: MessageKind::Template,
-                body,
-                template: Some(SentTemplate {
-                    template_id: t.id,
-                    name: t.name,
-                    language: t.language,
-                    params,
-                }),
-            }
-        }
-    };
-    check_window(
-        &channels.capabilities(domain.kind).window,
-        resolved.kind == MessageKind::Template,
-        last_customer_message_at,
-        now,
-    )?;
-    let setup = crate::channel_port::setup_of(channel)?;
-    let adapter = channels
-        .adapter(domain.kind)
-        .ok_or_else(|| ServiceError::Conflict(format!("sending on {} channels is not available yet", domain.kind)))?;
-    adapter.ready_to_send(&setup).map_err(ServiceError::Conflict)?;
-    Ok(resolved)
-}
-
-/// Store a person's message to the customer of `c` with its delivery job,
-/// in the caller's transaction: queued now, or scheduled for `send_at`. One
-/// sent now moves the conversation's reply times (a scheduled one moves them
-/// when it goes out).
-pub(crate) async fn queue_outgoing(
-    exec: &mut Exec<'_>,
-    c: &mut Conversation,
-    message: &mut Message,
-    send_at: Option<Millis>,
-    delivery_attempts: i64,
-    now: Millis,
-) -> ServiceResult<()> {
-    message.send_at = send_at;
-    message.delivery_status = Some(match send_at {
-        Some(_) => DeliveryStatus::Scheduled,
-        None => DeliveryStatus::Queued,
-    });
-    exec.insert_message(message, c.channel_id).await?;
-    if send_at.is_none() {
-        lifecycle::record_message(&mut c.times, MessageAuthor::Person, now);
-        c.updated_at = now;
-        exec.update_conversation(c).await?;
-    }
-    exec.enqueue_job(
-        DELIVER_MESSAGE,
-        &deliver_payload(message),
-        send_at.unwrap_or(now),
-        delivery_attempts,
-        now,
-    )
-    .await?;
-    Ok(())
-}
-
-/// The furthest ahead a message may be scheduled.
-const SCHEDULE_HORIZON_MS: i64 = 366 * 24 * 3600 * 1000;
-
-/// Snooze a conversation until a time (milliseconds since the epoch).
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SnoozeRequest {
-    pub until: Millis,
-}
-
-pub(crate) fn scope(c: &Conversation) -> ConversationScope {
-    ConversationScope {
-        team_id: c.team_id,
-        assignee_id: c.assignee_id,
-        status: c.status,
-    }
-}
-
-pub(crate) fn state_of(c: &Conversation) -> LifecycleState {
-    LifecycleState {
-        status: c.status,
-        assignee: c.assignee_id,
-        team: c.team_id,
-        priority: c.priority,
-        ticket: c.ticket,
-        close_comment: c.close_comment.clone(),
-        times: c.times,
-        snoozed_until: c.snoozed_until,
-    }
-}
-
-/// A conversation just opened with `contact` on `channel`, in the state the
-/// lifecycle gave it (status, team, assignee, times).
-pub(crate) fn new_conversation(
-    ws: switchboard_core::WorkspaceId,
-    channel: ChannelId,
-    contact: ContactId,
-    state: LifecycleState,
-    now: Millis,
-) -> Conversation {
-    let mut c = Conversation {
-        id: ConversationId::new(),
-        workspace_id: ws,
-        channel_id: channel,
-        contact_id: contact,
-        team_id: None,
-        assignee_id: None,
-        status: state.status,
-        priority: Priority::Normal,
-        ticket: false,
-        tags: Vec::new(),
-        close_comment: None,
-        rating: None,
-        times: state.times,
-        snoozed_until: None,
-        updated_at: now,
-    };
-    set_state(&mut c, state, now);
-    c
-}
-
-pub(crate) fn set_state(c: &mut Conversation, s: LifecycleState, now: Millis) {
-    c.status = s.status;
-    c.assignee_id = s.assignee;
-    c.team_id = s.team;
-    c.priority = s.priority;
-    c.ticket = s.ticket;
-    c.close_comment = s.close_comment;
-    c.times = s.times;
-    c.snoozed_until = s.snoozed_until;
-    c.updated_at = now;
-}
-
-/// Record an activity line in the conversation.
-pub(crate) async fn insert_activity(
-    exec: &mut Exec<'_>,
-    c: &Conversation,
-    activity: Activity,
-    by: Option<UserId>,
-    now: Millis,
-) -> ServiceResult<Message> {
-    let m = activity_message(c, activity, by, now);
-    exec.insert_message(&m, c.channel_id).await?;
-    Ok(m)
-}
-
-/// An activity line of the conversation, not stored yet.
-pub(crate) fn activity_message(c: &Conversation, activity: Activity, by: Option<UserId>, now: Millis) -> Message {
-    let sender_kind = if by.is_some() {
-        SenderKind::User
-    } else {
-        SenderKind::System
-    };
-    let author = (Direction::Out, sender_kind, by.map(|u| u.to_string()));
-    Message {
-        activity: Some(activity),
-        ..Message::new(c, author, MessageKind::Activity, None, now)
-    }
-}
-
-/// A text to the customer from the business, queued for the outbox (not
-/// stored yet): ticket auto-replies and bot messages.
-pub(crate) fn outgoing_text(
-    c: &Conversation,
-    sender_kind: SenderKind,
-    sender_id: Option<String>,
-    text: String,
-    buttons: Vec<String>,
-    now: Millis,
-) -> Message {
-    Message {
-        delivery_status: Some(DeliveryStatus::Queued),
-        buttons,
-        ..Message::new(
-            c,
-            (Direction::Out, sender_kind, sender_id),
-            MessageKind::Text,
-            Some(text),
-            now,
-        )
-    }
-}
-
-/// Apply a lifecycle command and write the result with its activity line.
-pub(crate) async fn transition(
-    exec: &mut Exec<'_>,
-    c: &mut Conversation,
-    command: Command,
-    by: Option<UserId>,
-    now: Millis,
-) -> ServiceResult<Message> {
-    let (next, activity) = lifecycle::apply(&state_of(c), command, now)?;
-    set_state(c, next, now);
-    exec.update_conversation(c).await?;
-    insert_activity(exec, c, activity, by, now).await
 }
 
 fn limit(raw: Option<u64>) -> ServiceResult<u64> {
@@ -562,14 +263,14 @@ impl Services {
             ));
         }
         let feedback_buttons = match req.feedback_request {
-            true => Some(crate::feedback::check_channel(&mut tx.exec(), &self.config().channels, &c, now).await?),
+            true => Some(crate::conversations::check_channel(&mut tx.exec(), &self.config().channels, &c, now).await?),
             false => None,
         };
         let before = (c.status, c.assignee_id);
         let mut changes = vec![transition(&mut tx.exec(), &mut c, command, by, now).await?];
         if let Some(buttons) = feedback_buttons {
             let attempts = self.config().delivery_max_attempts;
-            changes.push(crate::feedback::request(&mut tx.exec(), &mut c, buttons, now, attempts).await?);
+            changes.push(crate::conversations::request(&mut tx.exec(), &mut c, buttons, now, attempts).await?);
         }
         tx.commit().await?;
         if feedback_buttons.is_some() {

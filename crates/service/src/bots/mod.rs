@@ -15,12 +15,13 @@ use switchboard_core::{
 };
 use switchboard_store::{BotSession, ChannelRow, Exec, JobRow};
 
-use crate::conversations::{activity_message, outgoing_text, set_state, state_of};
-use crate::directory::{channel_record, require_admin};
+use crate::authz::require_admin;
+use crate::integrations::Posted;
 use crate::jobs::{BoxFuture, Job, Lane, Outcome};
+use crate::kernel::channel_record;
+use crate::kernel::{activity_message, outgoing_text, set_state, state_of};
 use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing::Router;
-use crate::webhooks::Posted;
 use crate::{ServiceError, ServiceResult, Services};
 
 pub(crate) const BOT_TURN: &str = "bot_turn";
@@ -199,7 +200,7 @@ impl Services {
             }
             BotInput::External { url } => {
                 let url = self.target_url(ws, &url).await?;
-                let secret = crate::webhooks::new_secret();
+                let secret = crate::integrations::new_secret();
                 (
                     ChannelBot::External {
                         url,
@@ -233,7 +234,7 @@ impl Services {
         tx.exec().lock_routing(actor.workspace_id).await?;
         let mut c = self.visible_for_update(&mut tx, actor, id).await?;
         require_admin(actor)?;
-        let activity = crate::conversations::transition(
+        let activity = crate::kernel::transition(
             &mut tx.exec(),
             &mut c,
             Command::EnterChat { admin: actor.user_id },

@@ -10,7 +10,7 @@ use switchboard_core::lifecycle::{self, LifecycleError, MessageAuthor};
 use switchboard_core::{Conversation, Message, Millis, SenderKind};
 use switchboard_store::Exec;
 
-use crate::conversations::outgoing_text;
+use crate::kernel::outgoing_text;
 use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::{ServiceError, ServiceResult};
 

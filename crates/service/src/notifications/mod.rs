@@ -13,8 +13,8 @@ use switchboard_core::{
 };
 use switchboard_store::{Exec, NewNotification, NotificationFilter};
 
-use crate::conversations::scope;
 use crate::events::EventScope;
+use crate::kernel::scope;
 use crate::{ServiceResult, Services};
 
 /// How much of a note or comment a notification quotes, in characters.

@@ -34,6 +34,7 @@ use switchboard_core::{Millis, WebhookDeliveryId, WebhookId, WorkspaceId};
 use switchboard_store::{JobRow, Page, Tx, WebhookAttempt, WebhookDeliveryRow, WebhookRow};
 use tokio::sync::mpsc;
 
+use crate::authz::require_admin;
 use crate::events::{Event, EventBus, EventScope, Subscription};
 use crate::jobs::{BoxFuture, Job, Lane, Outcome};
 use crate::{Clock, ServiceConfig, ServiceError, ServiceResult, Services};
@@ -288,16 +289,6 @@ pub fn webhook_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) ->
     let mut signed = format!("{id}.{timestamp}.").into_bytes();
     signed.extend_from_slice(body);
     Some(format!("v1,{}", BASE64.encode(hmac_sha256(&key, &signed))))
-}
-
-fn require_admin(actor: &Actor) -> ServiceResult<()> {
-    if actor.can_administer() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden(
-            "only admins can manage webhooks and workspace settings",
-        ))
-    }
 }
 
 enum Fanout {
@@ -821,7 +812,7 @@ impl Services {
         let retention_days = update
             .retention_days
             .as_ref()
-            .map(crate::retention::retention_days)
+            .map(crate::workspace::retention_days)
             .transpose()?;
         let mut settings = WorkspaceSettings {
             allow_private_targets: current,

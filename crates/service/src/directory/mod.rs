@@ -9,20 +9,14 @@ use switchboard_core::validate::{Email, Invalid, Label, Password};
 use switchboard_core::widget::WidgetSettings;
 use switchboard_core::{
     AssignmentRule, Availability, Channel, ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Member, Role,
-    Tag, TagId, Team, TeamId, UserId, WorkspaceId,
+    Tag, TagId, Team, TeamId, UserId,
 };
-use switchboard_store::{AuditEntry, ChannelRecord, ContactFilter, Exec, Page, Tx};
+use switchboard_store::{AuditEntry, ChannelRecord, ContactFilter, Page, Tx};
 
 use crate::accounts::random_token;
+use crate::authz::require_admin;
+use crate::kernel::{channel_record, tag_ids, tag_names};
 use crate::{ServiceError, ServiceResult, Services};
-
-pub(crate) fn require_admin(actor: &Actor) -> ServiceResult<()> {
-    if actor.can_administer() {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden("only admins can do this"))
-    }
-}
 
 fn capacity(raw: i64) -> ServiceResult<i64> {
     if (0..=1000).contains(&raw) {
@@ -132,23 +126,6 @@ fn channel_settings(has_widget: bool, widget: Option<WidgetSettings>) -> Service
     Ok(serde_json::json!({ "widget": widget }))
 }
 
-/// A channel's writable record as stored, to change one part of it.
-pub(crate) fn channel_record(row: &switchboard_store::ChannelRow) -> ServiceResult<switchboard_store::ChannelRecord> {
-    let c = row.to_domain()?;
-    Ok(switchboard_store::ChannelRecord {
-        id: c.id,
-        workspace_id: c.workspace_id,
-        kind: c.kind,
-        name: c.name,
-        secret: row.secret.clone(),
-        callback_url: c.callback_url,
-        default_team_id: c.default_team_id,
-        reopen_minutes: c.reopen_minutes,
-        settings: row.settings_json(),
-        created_at: c.created_at,
-    })
-}
-
 /// A channel as created or re-keyed: the secret is shown this once.
 #[derive(Debug, serde::Serialize, JsonSchema)]
 pub struct CreatedChannel {
@@ -170,28 +147,6 @@ pub struct ContactInput {
     /// Names of defined tags of the workspace; when given, they replace the
     /// contact's tags (`[]` removes them all).
     pub tags: Option<Vec<String>>,
-}
-
-/// Tag names as given for a conversation or a contact: trimmed, sorted and
-/// deduplicated, at most 50 (else 422 on `tags`).
-pub(crate) fn tag_names(names: Vec<String>) -> ServiceResult<Vec<String>> {
-    let mut names: Vec<String> = names.into_iter().map(|n| n.trim().to_owned()).collect();
-    names.sort();
-    names.dedup();
-    if names.len() > 50 {
-        return Err(Invalid::new("tags", "at most 50 tags").into());
-    }
-    Ok(names)
-}
-
-/// The ids of the workspace's tags named `names` (from [`tag_names`]); a
-/// name no tag has answers 422 on `tags`.
-pub(crate) async fn tag_ids(exec: &mut Exec<'_>, ws: WorkspaceId, names: &[String]) -> ServiceResult<Vec<String>> {
-    let tags = exec.tags_named(ws, names).await?;
-    if let Some(missing) = names.iter().find(|n| !tags.iter().any(|t| &t.name == *n)) {
-        return Err(Invalid::new("tags", format!("there is no tag named {missing:?}")).into());
-    }
-    Ok(tags.iter().map(|t| t.id.to_string()).collect())
 }
 
 fn phone(raw: &str) -> ServiceResult<String> {

@@ -11,6 +11,10 @@ use switchboard_store::{JobRow, Tx};
 use crate::jobs::{BoxFuture, Job, Lane, Outcome};
 use crate::{ServiceError, ServiceResult, Services};
 
+mod compose;
+
+pub(crate) use compose::{Outgoing, queue_outgoing, resolve_outgoing};
+
 pub(crate) const DELIVER_MESSAGE: &str = DeliverMessage::KIND;
 
 /// What a `deliver_message` job carries. The conversation keeps one
@@ -55,6 +59,16 @@ impl Job for DeliverMessage {
     }
 }
 
+/// What a due scheduled message turned into.
+pub(crate) enum Released {
+    /// Now queued like any reply: send it.
+    Queued,
+    /// Cancelled before its time; nothing to send.
+    Cancelled,
+    /// It cannot go out (e.g. the messaging window closed meanwhile).
+    Refused(String),
+}
+
 impl Services {
     async fn deliver(&self, job: &JobRow) -> Outcome {
         match self.try_deliver(job).await {
@@ -75,9 +89,9 @@ impl Services {
             .ok_or(ServiceError::NotFound("message"))?;
         if message.delivery_status == Some(DeliveryStatus::Scheduled) {
             match self.release_scheduled(&message).await? {
-                crate::schedule::Released::Queued => {}
-                crate::schedule::Released::Cancelled => return Ok(Outcome::Done),
-                crate::schedule::Released::Refused(why) => return Ok(Outcome::Fail(why)),
+                Released::Queued => {}
+                Released::Cancelled => return Ok(Outcome::Done),
+                Released::Refused(why) => return Ok(Outcome::Fail(why)),
             }
         } else if message.delivery_status != Some(DeliveryStatus::Queued) {
             return Ok(Outcome::Done); // delivered by an earlier attempt, or cancelled

@@ -3,6 +3,10 @@
 //! transaction that changes the conversation, so two chats cannot both take
 //! an agent's last free slot.
 
+mod timers;
+
+pub(crate) use timers::{Sweep, WAKE_SNOOZED, WakeSnoozed};
+
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 

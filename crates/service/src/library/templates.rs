@@ -12,7 +12,7 @@ use switchboard_core::template::{self, MessageTemplate, TemplateCategory, Templa
 use switchboard_core::{ChannelId, TemplateId};
 use switchboard_store::{StoreError, TemplateFilter, Tx};
 
-use crate::directory::require_admin;
+use crate::authz::require_admin;
 use crate::{ServiceError, ServiceResult, Services};
 
 /// A new template.

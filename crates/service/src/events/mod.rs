@@ -7,6 +7,10 @@
 //! [`InProcessBus`] serves one process. In a cluster the same trait is
 //! implemented over PostgreSQL LISTEN/NOTIFY or NATS (DESIGN.md §2).
 
+mod presence;
+
+pub(crate) use presence::Presence;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 

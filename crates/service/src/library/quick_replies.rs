@@ -14,7 +14,9 @@ use switchboard_core::{
 };
 use switchboard_store::{StoreError, Tx};
 
-use crate::conversations::{NewMessage, Outgoing, resolve_outgoing, scope};
+use crate::conversations::NewMessage;
+use crate::kernel::scope;
+use crate::outbound::{Outgoing, resolve_outgoing};
 use crate::{ServiceError, ServiceResult, Services, Uploader};
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -1,0 +1,220 @@
+//! What the business writes to the customer, checked against the
+//! channel's rules (window, template, readiness) and queued for delivery.
+
+use switchboard_channels::Registry;
+use switchboard_core::capabilities::WindowRule;
+use switchboard_core::lifecycle::{self, LifecycleError, MessageAuthor};
+use switchboard_core::template::{self, SentTemplate, TemplateStatus};
+use switchboard_core::validate::{Invalid, MessageText};
+use switchboard_core::{
+    Conversation, DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis, SenderKind, TemplateId, UserId,
+};
+use switchboard_store::{ChannelRow, Exec};
+
+use super::{DELIVER_MESSAGE, deliver_payload};
+use crate::{ServiceError, ServiceResult};
+
+/// What the business writes to the customer: a free-form text, or a
+/// template filled with values.
+#[derive(Debug, Clone)]
+pub(crate) enum Outgoing {
+    Text(String),
+    Template { id: TemplateId, params: Vec<String> },
+}
+
+impl Outgoing {
+    /// From a request that gives either a `body` or a `template_id` (with
+    /// its `params`).
+    pub(crate) fn from_fields(
+        body: Option<&str>,
+        template_id: Option<TemplateId>,
+        params: Vec<String>,
+    ) -> ServiceResult<Outgoing> {
+        match (body, template_id) {
+            (Some(_), Some(_)) => Err(Invalid::new("body", "give a body or a template_id, not both").into()),
+            (None, None) => Err(Invalid::new("body", "is required (or give a template_id to send a template)").into()),
+            (Some(_), None) if !params.is_empty() => Err(Invalid::new(
+                "params",
+                "only with a template_id: they fill the template's placeholders",
+            )
+            .into()),
+            (Some(body), None) => Ok(Outgoing::Text(MessageText::parse("body", body)?.into_string())),
+            (None, Some(id)) => Ok(Outgoing::Template { id, params }),
+        }
+    }
+}
+
+/// A message to the customer that passed the channel's rules: what is
+/// stored and delivered.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    kind: MessageKind,
+    /// What the customer reads (a template's text with its values).
+    body: String,
+    template: Option<SentTemplate>,
+}
+
+impl Resolved {
+    /// A person's message to the customer of `c`, not stored yet.
+    pub(crate) fn into_message(
+        self,
+        c: &Conversation,
+        by: UserId,
+        in_reply_to: Option<MessageId>,
+        now: Millis,
+    ) -> Message {
+        let author = (Direction::Out, SenderKind::User, Some(by.to_string()));
+        Message {
+            in_reply_to,
+            template: self.template,
+            ..Message::new(c, author, self.kind, Some(self.body), now)
+        }
+    }
+}
+
+/// Whether a message of this kind may go out now on a channel whose
+/// customer last wrote at `last_customer_message_at` (DESIGN.md §6): a
+/// free-form text only within the channel's messaging window, a template
+/// at any time.
+pub(crate) fn check_window(
+    window: &WindowRule,
+    template: bool,
+    last_customer_message_at: Option<Millis>,
+    now: Millis,
+) -> Result<(), LifecycleError> {
+    if template || window.open(last_customer_message_at, now) {
+        Ok(())
+    } else {
+        Err(LifecycleError::WindowClosed)
+    }
+}
+
+/// Check that `what` may go to the customer on `channel` now, and resolve it
+/// into what is stored: a template must be the workspace's (404), be for
+/// this channel or any channel, be approved, and get one value per
+/// placeholder; a text needs the channel's messaging window open; and only
+/// channels with an outbound path (an API channel with a callback URL, the
+/// web widget) can send (409 for the others).
+pub(crate) async fn resolve_outgoing(
+    exec: &mut Exec<'_>,
+    channels: &Registry,
+    channel: &ChannelRow,
+    what: Outgoing,
+    last_customer_message_at: Option<Millis>,
+    now: Millis,
+) -> ServiceResult<Resolved> {
+    let domain = channel.to_domain()?;
+    let resolved = match what {
+        Outgoing::Text(body) => Resolved {
+            kind: MessageKind::Text,
+            body,
+            template: None,
+        },
+        Outgoing::Template { id, params } => {
+            let t = exec
+                .template(domain.workspace_id, id)
+                .await?
+                .ok_or(ServiceError::NotFound("template"))?;
+            let label = format!("template {} ({})", t.name, t.language);
+            if t.channel_id.is_some_and(|c| c != domain.id) {
+                return Err(Invalid::new("template_id", format!("{label} is for another channel")).into());
+            }
+            if t.status != TemplateStatus::Approved {
+                return Err(ServiceError::Conflict(format!(
+                    "{label} is {}; only approved templates can be sent",
+                    t.status
+                )));
+            }
+            let body = template::render(&t.body, &params).map_err(|e| match e.field {
+                "values" => Invalid::new("params", e.reason),
+                _ => e,
+            })?;
+            Resolved {
+                kind: MessageKind::Template,
+                body,
+                template: Some(SentTemplate {
+                    template_id: t.id,
+                    name: t.name,
+                    language: t.language,
+                    params,
+                }),
+            }
+        }
+    };
+    check_window(
+        &channels.capabilities(domain.kind).window,
+        resolved.kind == MessageKind::Template,
+        last_customer_message_at,
+        now,
+    )?;
+    let setup = crate::channel_port::setup_of(channel)?;
+    let adapter = channels
+        .adapter(domain.kind)
+        .ok_or_else(|| ServiceError::Conflict(format!("sending on {} channels is not available yet", domain.kind)))?;
+    adapter.ready_to_send(&setup).map_err(ServiceError::Conflict)?;
+    Ok(resolved)
+}
+
+/// Store a person's message to the customer of `c` with its delivery job,
+/// in the caller's transaction: queued now, or scheduled for `send_at`. One
+/// sent now moves the conversation's reply times (a scheduled one moves them
+/// when it goes out).
+pub(crate) async fn queue_outgoing(
+    exec: &mut Exec<'_>,
+    c: &mut Conversation,
+    message: &mut Message,
+    send_at: Option<Millis>,
+    delivery_attempts: i64,
+    now: Millis,
+) -> ServiceResult<()> {
+    message.send_at = send_at;
+    message.delivery_status = Some(match send_at {
+        Some(_) => DeliveryStatus::Scheduled,
+        None => DeliveryStatus::Queued,
+    });
+    exec.insert_message(message, c.channel_id).await?;
+    if send_at.is_none() {
+        lifecycle::record_message(&mut c.times, MessageAuthor::Person, now);
+        c.updated_at = now;
+        exec.update_conversation(c).await?;
+    }
+    exec.enqueue_job(
+        DELIVER_MESSAGE,
+        &deliver_payload(message),
+        send_at.unwrap_or(now),
+        delivery_attempts,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use switchboard_channels::Registry;
+    use switchboard_core::ChannelKind;
+
+    use super::*;
+
+    const DAY: i64 = 24 * 3600 * 1000;
+
+    #[test]
+    fn templates_go_out_when_the_window_is_closed_and_texts_do_not() {
+        let registry = Registry::standard();
+        let check_window =
+            |kind, template, last, now| check_window(&registry.capabilities(kind).window, template, last, now);
+        let now = Millis(10 * DAY);
+        for kind in [ChannelKind::Whatsapp, ChannelKind::Messenger, ChannelKind::Instagram] {
+            for last in [None, Some(Millis(now.0 - DAY)), Some(Millis(now.0 - 2 * DAY))] {
+                assert_eq!(check_window(kind, false, last, now), Err(LifecycleError::WindowClosed));
+                assert_eq!(check_window(kind, true, last, now), Ok(()), "{kind} {last:?}");
+            }
+            let recent = Some(Millis(now.0 - DAY + 1));
+            assert_eq!(check_window(kind, false, recent, now), Ok(()));
+            assert_eq!(check_window(kind, true, recent, now), Ok(()));
+        }
+        for kind in [ChannelKind::Api, ChannelKind::Web] {
+            assert_eq!(check_window(kind, false, None, now), Ok(()));
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The workspace as a whole: its audit log and what retention keeps.
+
+mod audit;
+mod retention;
+
+pub use audit::AuditLogEntry;
+pub(crate) use retention::{Purge, retention_days};
