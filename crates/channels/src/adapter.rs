@@ -164,12 +164,26 @@ pub enum InboundOutcome {
     },
 }
 
-/// A file downloaded from a provider.
-#[derive(Debug, Clone)]
+/// A file's bytes as they arrive.
+pub type MediaBody = Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send>>;
+
+/// A file on its way from a provider: streamed, so the caller can stop it
+/// at its size limit.
 pub struct FetchedMedia {
-    pub mime: String,
+    /// The name the provider gave, if any.
     pub filename: Option<String>,
-    pub bytes: Vec<u8>,
+    /// The size the provider announced (`Content-Length`), if any.
+    pub declared_size: Option<u64>,
+    pub body: MediaBody,
+}
+
+impl std::fmt::Debug for FetchedMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchedMedia")
+            .field("filename", &self.filename)
+            .field("declared_size", &self.declared_size)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a send needs besides the message.

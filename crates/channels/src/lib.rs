@@ -14,7 +14,7 @@ pub mod web;
 
 pub use adapter::{
     BoxFuture, ChannelAdapter, ChannelSetup, FetchedMedia, Hook, HookMethod, HookReply, HookRequest, InboundOutcome,
-    Secret, SendContext,
+    MediaBody, Secret, SendContext,
 };
 pub use registry::Registry;
 
@@ -57,6 +57,17 @@ pub struct InboundMessage {
     /// The provider's id of a message this one quotes.
     pub in_reply_to: Option<String>,
     pub sent_at: Option<Millis>,
+    /// Files the customer sent, fetched with the adapter's `fetch_media`.
+    pub media: Vec<InboundMedia>,
+}
+
+/// A file the provider tells us about: how to fetch it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMedia {
+    /// What the adapter's `fetch_media` needs (a URL, a provider's media id).
+    pub reference: String,
+    /// The name the customer gave, only shown.
+    pub filename: Option<String>,
 }
 
 /// The provider reports what happened to a message we sent.

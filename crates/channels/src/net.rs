@@ -123,6 +123,56 @@ impl OutboundHttp {
     }
 }
 
+/// Download a file from a URL someone configured or sent us, through the
+/// private-address guard, as a stream (the caller enforces its size limit).
+/// 5xx, 408, 429 and network trouble are retryable; other failures are not.
+pub async fn fetch_url(http: &OutboundHttp, raw_url: &str) -> Result<crate::FetchedMedia, crate::SendError> {
+    use crate::SendError;
+    let url: url::Url = raw_url
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("the URL is not valid: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(SendError::Permanent("the URL must be http or https".into()));
+    }
+    http.check(&url).map_err(|e| SendError::Permanent(e.to_string()))?;
+    let response = http.client.get(url.clone()).send().await.map_err(|e| {
+        if refused_private(&e) {
+            SendError::Permanent("refused: the URL resolves to a private address".into())
+        } else {
+            SendError::Retryable(format!("the request failed: {e}"))
+        }
+    })?;
+    let status = response.status();
+    if !status.is_success() {
+        let reason = format!("the file's server answered {status}");
+        return Err(if status.is_server_error() || matches!(status.as_u16(), 408 | 429) {
+            SendError::Retryable(reason)
+        } else {
+            SendError::Permanent(reason)
+        });
+    }
+    let filename = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned);
+    let declared_size = response.content_length();
+    let body = futures::stream::unfold(Some(response), |state| async move {
+        let mut response = state?;
+        match response.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
+        }
+    });
+    Ok(crate::FetchedMedia {
+        filename,
+        declared_size,
+        // Fused: a reader may ask again after the end.
+        body: Box::pin(futures::StreamExt::fuse(body)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,6 +114,7 @@ impl ChannelAdapter for TestAdapter {
                     text: fields.text,
                     in_reply_to: None,
                     sent_at: None,
+                    media: Vec::new(),
                 })]))
             }
             HookMethod::Other => Err(InboundError::MethodNotAllowed),

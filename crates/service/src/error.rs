@@ -52,6 +52,10 @@ pub enum ServiceError {
     MethodNotAllowed,
     #[error("the service is busy or shutting down; try again")]
     Unavailable,
+    /// A server the request pointed to failed (a file to fetch); worth
+    /// trying again.
+    #[error("{0}")]
+    Upstream(String),
     #[error("internal error")]
     Internal(String),
 }

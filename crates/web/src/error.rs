@@ -34,6 +34,7 @@ pub enum ErrorCode {
     RateLimited,
     Internal,
     Unavailable,
+    UpstreamFailed,
 }
 
 impl ErrorCode {
@@ -62,6 +63,7 @@ impl ErrorCode {
         ErrorCode::RateLimited,
         ErrorCode::Internal,
         ErrorCode::Unavailable,
+        ErrorCode::UpstreamFailed,
     ];
 
     /// The code as clients see it, its HTTP status and what it means.
@@ -147,6 +149,11 @@ impl ErrorCode {
             ),
             ErrorCode::Internal => ("internal", 500, "Something went wrong on our side; it has been logged."),
             ErrorCode::Unavailable => ("unavailable", 503, "The server is busy or shutting down; try again."),
+            ErrorCode::UpstreamFailed => (
+                "upstream_failed",
+                502,
+                "A server the request points to (a file to fetch) failed or timed out; try again.",
+            ),
         }
     }
 
@@ -234,6 +241,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             ServiceError::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             ServiceError::Unavailable => ErrorCode::Unavailable,
+            ServiceError::Upstream(_) => ErrorCode::UpstreamFailed,
             ServiceError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 ErrorCode::Internal

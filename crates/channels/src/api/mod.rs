@@ -32,8 +32,8 @@ use crate::adapter::{
 use crate::net::OutboundHttp;
 use crate::signing::{hmac_sha256_hex, verify_hex};
 use crate::{
-    ExternalContact, Inbound, InboundError, InboundMessage, OutboundFile, OutboundMessage, OutboundTemplate, SendError,
-    Sent, StatusUpdate,
+    ExternalContact, FetchedMedia, Inbound, InboundError, InboundMedia, InboundMessage, OutboundFile, OutboundMessage,
+    OutboundTemplate, SendError, Sent, StatusUpdate,
 };
 
 pub const SIGNATURE_HEADER: &str = "x-switchboard-signature";
@@ -76,15 +76,70 @@ enum WireInbound {
     Message {
         message_id: String,
         contact: WireContact,
+        #[serde(default)]
         text: String,
         in_reply_to: Option<String>,
         timestamp: Option<i64>,
+        #[serde(default)]
+        attachments: Vec<WireFile>,
     },
     Status {
         message_id: String,
         status: DeliveryStatus,
         error: Option<String>,
     },
+}
+
+/// A file the customer sent: a URL the caller serves, fetched through our
+/// private-address guard within the workspace's limits.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireFile {
+    url: String,
+    filename: Option<String>,
+}
+
+/// Most files in one message.
+const MAX_FILES: usize = 10;
+/// Longest file URL we accept.
+const MAX_URL: usize = 2048;
+
+fn media_of(files: Vec<WireFile>) -> Result<Vec<InboundMedia>, InboundError> {
+    if files.len() > MAX_FILES {
+        return Err(InboundError::BadPayload(format!(
+            "attachments: at most {MAX_FILES} files"
+        )));
+    }
+    files
+        .into_iter()
+        .enumerate()
+        .map(|(n, f)| {
+            let parsed = url::Url::parse(&f.url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"));
+            if f.url.len() > MAX_URL || parsed.is_none() {
+                return Err(InboundError::BadPayload(format!(
+                    "attachments[{n}].url must be an http or https URL of at most {MAX_URL} characters"
+                )));
+            }
+            let filename = f
+                .filename
+                .map(|name| name.trim().to_owned())
+                .filter(|name| !name.is_empty());
+            if filename
+                .as_ref()
+                .is_some_and(|name| name.len() > 255 || name.chars().any(char::is_control))
+            {
+                return Err(InboundError::BadPayload(format!(
+                    "attachments[{n}].filename must be at most 255 printable characters"
+                )));
+            }
+            Ok(InboundMedia {
+                reference: f.url,
+                filename,
+            })
+        })
+        .collect()
 }
 
 fn bounded_id(field: &str, id: String) -> Result<String, InboundError> {
@@ -115,10 +170,17 @@ pub fn parse(body: &[u8]) -> Result<Inbound, InboundError> {
             text,
             in_reply_to,
             timestamp,
+            attachments,
         } => {
-            let text = switchboard_core::validate::MessageText::parse("text", &text)
-                .map_err(|e| InboundError::BadPayload(e.to_string()))?
-                .into_string();
+            let media = media_of(attachments)?;
+            // With files the text is their caption and may be left out.
+            let text = if media.is_empty() || !text.trim().is_empty() {
+                switchboard_core::validate::MessageText::parse("text", &text)
+                    .map_err(|e| InboundError::BadPayload(e.to_string()))?
+                    .into_string()
+            } else {
+                String::new()
+            };
             Inbound::Message(InboundMessage {
                 external_id: bounded_id("message_id", message_id)?,
                 contact: ExternalContact {
@@ -130,6 +192,7 @@ pub fn parse(body: &[u8]) -> Result<Inbound, InboundError> {
                 text,
                 in_reply_to: in_reply_to.map(|r| bounded_id("in_reply_to", r)).transpose()?,
                 sent_at: timestamp.map(Millis),
+                media,
             })
         }
         WireInbound::Status {
@@ -322,6 +385,16 @@ impl ChannelAdapter for ApiAdapter {
             None => serde_json::json!({}),
         };
         HookReply::json(200, &body)
+    }
+
+    /// A customer's file is a URL the caller serves.
+    fn fetch_media<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        _: &'a ChannelSetup,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<FetchedMedia, SendError>> {
+        Box::pin(crate::net::fetch_url(http, reference))
     }
 
     fn send<'a>(&'a self, cx: SendContext<'a>, message: &'a OutboundMessage) -> BoxFuture<'a, Result<Sent, SendError>> {

@@ -228,7 +228,22 @@ impl crate::Services {
         c: &switchboard_core::Conversation,
         m: &switchboard_core::Message,
     ) {
-        let data = serde_json::to_value(m).unwrap_or_default();
+        self.emit_message_with_files(kind, c, m, &[]);
+    }
+
+    /// The same, with the message's files (as a message with its
+    /// `attachments` reads from the API).
+    pub(crate) fn emit_message_with_files(
+        &self,
+        kind: &'static str,
+        c: &switchboard_core::Conversation,
+        m: &switchboard_core::Message,
+        files: &[switchboard_core::Attachment],
+    ) {
+        let mut data = serde_json::to_value(m).unwrap_or_default();
+        if !files.is_empty() {
+            data["attachments"] = serde_json::to_value(files).unwrap_or_default();
+        }
         self.events()
             .publish(c.workspace_id, kind, Self::conversation_scope(c), data);
     }

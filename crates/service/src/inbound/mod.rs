@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use switchboard_channels::{
-    ChannelSetup, Hook, HookReply, HookRequest, Inbound, InboundMessage, InboundOutcome, StatusUpdate,
+    ChannelAdapter, ChannelSetup, Hook, HookReply, HookRequest, Inbound, InboundMessage, InboundOutcome, SendError,
+    StatusUpdate,
 };
 use switchboard_core::lifecycle::{self, Command, MessageAuthor};
 use switchboard_core::{
@@ -18,7 +19,8 @@ use switchboard_core::{
     Direction, Message, MessageId, MessageKind, Millis, SenderKind, TeamId, WorkspaceId,
 };
 use switchboard_store::{
-    ConversationSave, Durability, Exec, IngestQuery, contact_inserts, conversation_saves, message_inserts,
+    AttachmentRecord, ConversationSave, Durability, Exec, IngestQuery, contact_inserts, conversation_saves,
+    message_inserts,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -65,6 +67,8 @@ impl ChannelCtx {
 struct Item {
     channel: ChannelCtx,
     message: InboundMessage,
+    /// The message's files, already in storage, to record with it.
+    files: Vec<AttachmentRecord>,
     reply: oneshot::Sender<ServiceResult<IngestOutcome>>,
 }
 
@@ -195,7 +199,17 @@ pub(crate) fn spawn_committer(services: Services, rx: IngestReceiver) {
             let services = Services { inner };
             let items: Vec<(ChannelCtx, InboundMessage)> =
                 batch.iter().map(|i| (i.channel.clone(), i.message.clone())).collect();
-            let stored = std::panic::AssertUnwindSafe(commit_batch(&services, &items))
+            let files: Files = batch
+                .iter_mut()
+                .filter(|i| !i.files.is_empty())
+                .map(|i| {
+                    (
+                        (i.channel.id, i.message.external_id.clone()),
+                        std::mem::take(&mut i.files),
+                    )
+                })
+                .collect();
+            let stored = std::panic::AssertUnwindSafe(commit_batch(&services, &items, &files))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|_| {
@@ -281,10 +295,22 @@ type StoredBatch = (Vec<ServiceResult<IngestOutcome>>, Vec<Change>, Durability);
 /// what limited ingest). If any of it fails, it is rolled back and stored
 /// again message by message, each in its own savepoint, so one bad message
 /// does not fail the others.
-async fn commit_batch(services: &Services, items: &[(ChannelCtx, InboundMessage)]) -> ServiceResult<StoredBatch> {
+async fn commit_batch(
+    services: &Services,
+    items: &[(ChannelCtx, InboundMessage)],
+    files: &Files,
+) -> ServiceResult<StoredBatch> {
     let now = services.now();
     let mut tx = services.store().begin().await?;
-    match ingest_set(&mut tx.exec(), items, now, services.config().delivery_max_attempts).await {
+    match ingest_set(
+        &mut tx.exec(),
+        items,
+        files,
+        now,
+        services.config().delivery_max_attempts,
+    )
+    .await
+    {
         Ok((outcomes, changes)) => {
             let durability = tx.commit_unsynced().await?;
             Ok((outcomes.into_iter().map(Ok).collect(), changes, durability))
@@ -293,7 +319,7 @@ async fn commit_batch(services: &Services, items: &[(ChannelCtx, InboundMessage)
             tx.rollback().await?;
             services.inner.ingest.fallbacks.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(error = %e, size = items.len(), "batched ingest failed; storing message by message");
-            commit_each(services, items, now).await
+            commit_each(services, items, files, now).await
         }
     }
 }
@@ -302,6 +328,7 @@ async fn commit_batch(services: &Services, items: &[(ChannelCtx, InboundMessage)
 async fn commit_each(
     services: &Services,
     items: &[(ChannelCtx, InboundMessage)],
+    files: &Files,
     now: Millis,
 ) -> ServiceResult<StoredBatch> {
     let mut tx = services.store().begin().await?;
@@ -315,6 +342,7 @@ async fn commit_each(
             match ingest_set(
                 &mut sp.exec(),
                 std::slice::from_ref(item),
+                files,
                 now,
                 services.config().delivery_max_attempts,
             )
@@ -355,7 +383,13 @@ fn publish(services: &Services, changes: Vec<Change>) {
         };
         services.emit_conversation(kind, &change.conversation);
         for m in &change.messages {
-            services.emit_message("message.created", &change.conversation, m);
+            let files: Vec<_> = change
+                .files
+                .iter()
+                .filter(|f| f.message_id == Some(m.id))
+                .cloned()
+                .collect();
+            services.emit_message_with_files("message.created", &change.conversation, m, &files);
         }
     }
 }
@@ -370,6 +404,8 @@ struct Change {
     /// Whether a job waits for this message: a ticket auto-reply in the
     /// outbox, or the bot's turn.
     wakes_jobs: bool,
+    /// The customer message's files.
+    files: Vec<switchboard_core::Attachment>,
 }
 
 /// Store messages as a set: read what the whole batch needs with one
@@ -379,6 +415,7 @@ struct Change {
 async fn ingest_set(
     exec: &mut Exec<'_>,
     items: &[(ChannelCtx, InboundMessage)],
+    files: &Files,
     now: Millis,
     delivery_attempts: i64,
 ) -> ServiceResult<(Vec<IngestOutcome>, Vec<Change>)> {
@@ -393,7 +430,9 @@ async fn ingest_set(
     let mut batch = Batch::read(exec, items, now, delivery_attempts).await?;
     let mut outcomes = Vec::with_capacity(items.len());
     for (channel, message) in items {
-        outcomes.push(batch.ingest(exec, channel, message).await?);
+        let key = (channel.id, message.external_id.clone());
+        let files = files.get(&key).map(Vec::as_slice).unwrap_or_default();
+        outcomes.push(batch.ingest(exec, channel, message, files).await?);
     }
     batch.write(exec).await?;
     Ok((outcomes, batch.changes))
@@ -401,6 +440,9 @@ async fn ingest_set(
 
 /// `(channel, provider or contact id)`: how providers name things.
 type ExternalKey = (ChannelId, String);
+
+/// The files of the batch's messages, by message.
+type Files = HashMap<ExternalKey, Vec<AttachmentRecord>>;
 
 /// A batch being stored: the facts read for it, kept up to date as each
 /// message is decided, and what is to be written.
@@ -433,6 +475,8 @@ struct Batch {
     /// Bot chats with a customer message for the bot to answer.
     bot_turns: BTreeSet<(WorkspaceId, ConversationId)>,
     delivery_attempts: i64,
+    /// Files of the batch's messages, recorded with them.
+    attachments: Vec<AttachmentRecord>,
 }
 
 impl Batch {
@@ -460,6 +504,7 @@ impl Batch {
             deliveries: Vec::new(),
             bot_turns: BTreeSet::new(),
             delivery_attempts,
+            attachments: Vec::new(),
         };
         let quoted: Vec<(ChannelId, &str)> = items
             .iter()
@@ -512,6 +557,7 @@ impl Batch {
         exec: &mut Exec<'_>,
         channel: &ChannelCtx,
         message: &InboundMessage,
+        files: &[AttachmentRecord],
     ) -> ServiceResult<IngestOutcome> {
         let key = (channel.id, message.external_id.clone());
         // Stored before, or earlier in this batch: the same answer again.
@@ -536,17 +582,29 @@ impl Batch {
             (self.inbound.get(&quoted).map(|(id, _)| *id)).or_else(|| self.outbound.get(&quoted).copied())
         });
         let author = (Direction::In, SenderKind::Contact, Some(contact.to_string()));
+        // A message with files is a media message, its text the caption.
+        let (kind, body) = match (files.is_empty(), message.text.is_empty()) {
+            (true, _) => (MessageKind::Text, Some(message.text.clone())),
+            (false, true) => (MessageKind::Media, None),
+            (false, false) => (MessageKind::Media, Some(message.text.clone())),
+        };
         let stored = Message {
             in_reply_to,
             provider_message_id: Some(message.external_id.clone()),
-            ..Message::new(
-                &self.conversations[&conversation_id],
-                author,
-                MessageKind::Text,
-                Some(message.text.clone()),
-                self.now,
-            )
+            ..Message::new(&self.conversations[&conversation_id], author, kind, body, self.now)
         };
+        let files: Vec<AttachmentRecord> = files
+            .iter()
+            .map(|file| {
+                let mut file = file.clone();
+                file.attachment.conversation_id = Some(conversation_id);
+                file.attachment.message_id = Some(stored.id);
+                file.uploader_kind = SenderKind::Contact;
+                file.uploader_id = Some(contact.to_string());
+                file
+            })
+            .collect();
+        self.attachments.extend(files.iter().cloned());
         self.inbound.insert(key, (stored.id, conversation_id));
         let now = self.now;
         if rating.is_some() {
@@ -598,6 +656,7 @@ impl Batch {
             created,
             messages,
             wakes_jobs,
+            files: files.iter().map(|f| f.attachment.clone()).collect(),
         });
         Ok(outcome)
     }
@@ -720,6 +779,9 @@ impl Batch {
         writes.extend(conversation_saves(&message_times, ConversationSave::MessageTimes));
         writes.extend(message_inserts(&messages));
         exec.execute_all(&writes).await?;
+        for file in &self.attachments {
+            exec.insert_attachment(file).await?;
+        }
         for payload in &self.deliveries {
             exec.enqueue_job(DELIVER_MESSAGE, payload, self.now, self.delivery_attempts, self.now)
                 .await?;
@@ -797,7 +859,10 @@ impl Services {
         for event in events {
             outcomes.push(match event {
                 Inbound::Message(message) => {
-                    let o = self.ingest(ctx.clone(), message).await?;
+                    let files = self
+                        .fetch_inbound_files(adapter.as_ref(), &channel.setup, &message)
+                        .await?;
+                    let o = self.ingest_with_files(ctx.clone(), message, files).await?;
                     InboundOutcome::Message {
                         message_id: o.message_id,
                         conversation_id: o.conversation_id,
@@ -808,6 +873,45 @@ impl Services {
             });
         }
         Ok(adapter.answer(&outcomes))
+    }
+
+    /// Download the files of an inbound message into storage, within the
+    /// workspace's limits, before the message is stored: a file that cannot
+    /// be fetched fails the request, so the provider sends it again. A
+    /// message stored before (a retry) fetches nothing.
+    async fn fetch_inbound_files(
+        &self,
+        adapter: &dyn ChannelAdapter,
+        setup: &ChannelSetup,
+        message: &InboundMessage,
+    ) -> ServiceResult<Vec<AttachmentRecord>> {
+        if message.media.is_empty()
+            || self
+                .store()
+                .reader()
+                .message_by_provider_id(setup.id, Direction::In, &message.external_id)
+                .await?
+                .is_some()
+        {
+            return Ok(Vec::new());
+        }
+        let mut files = Vec::with_capacity(message.media.len());
+        for (n, media) in message.media.iter().enumerate() {
+            let fetched = adapter
+                .fetch_media(&self.inner.http, setup, &media.reference)
+                .await
+                .map_err(|e| match e {
+                    SendError::Retryable(why) => ServiceError::Upstream(format!("file {}: {why}", n + 1)),
+                    SendError::Permanent(why) => ServiceError::BadPayload(format!("file {}: {why}", n + 1)),
+                })?;
+            let filename = media.filename.clone().or(fetched.filename);
+            let mut body = fetched.body;
+            files.push(
+                self.receive_inbound_file(setup.workspace_id, filename, fetched.declared_size, &mut body)
+                    .await?,
+            );
+        }
+        Ok(files)
     }
 
     /// A webhook's channel, from the cache or the database.
@@ -853,6 +957,17 @@ impl Services {
     }
 
     pub(crate) async fn ingest(&self, channel: ChannelCtx, message: InboundMessage) -> ServiceResult<IngestOutcome> {
+        self.ingest_with_files(channel, message, Vec::new()).await
+    }
+
+    /// Store a message with files already in storage; they are recorded in
+    /// the same transaction as the message.
+    async fn ingest_with_files(
+        &self,
+        channel: ChannelCtx,
+        message: InboundMessage,
+        files: Vec<AttachmentRecord>,
+    ) -> ServiceResult<IngestOutcome> {
         let (reply, answer) = oneshot::channel();
         self.inner
             .ingest
@@ -860,6 +975,7 @@ impl Services {
             .send(Item {
                 channel,
                 message,
+                files,
                 reply,
             })
             .await

@@ -434,6 +434,26 @@ impl Services {
         self.post_media(ws, conversation, uploader, file, caption).await
     }
 
+    /// A customer's file from a provider, streamed into storage under the
+    /// workspace's limits; the caller records it with its message.
+    pub(crate) async fn receive_inbound_file(
+        &self,
+        ws: WorkspaceId,
+        filename: Option<String>,
+        declared_size: Option<u64>,
+        body: &mut ByteStream,
+    ) -> ServiceResult<AttachmentRecord> {
+        let upload = Upload {
+            filename,
+            caption: None,
+            declared_size,
+            body,
+        };
+        let file = self.receive_file(ws, upload).await?;
+        let uploader = (SenderKind::Contact, String::new());
+        Ok(file.into_record(ws, AttachmentId::new(), None, uploader, self.now()))
+    }
+
     /// Stream an upload into storage under the workspace's limits (see
     /// [`store_attachment`](Self::store_attachment)) and name it.
     async fn receive_file(&self, ws: WorkspaceId, upload: Upload<'_>) -> ServiceResult<StoredFile> {

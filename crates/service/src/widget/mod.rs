@@ -377,6 +377,7 @@ impl Services {
                 text,
                 in_reply_to: None,
                 sent_at: None,
+                media: Vec::new(),
             },
         )
         .await
