@@ -3,7 +3,8 @@
 
 1. No import circles between the modules of crates/service (a module is a
    file or folder under src/; `use crate::x` and `crate::x::…` paths count,
-   `crate::Services` and the other root items do not).
+   and so do the root's re-exports, `crate::Uploader`), and the shared
+   rooms (kernel, authz, channel_port, jobs, events) import no domain.
 2. No code outside crates/channels names a channel kind's variant to decide
    behaviour (`ChannelKind::Whatsapp` …); `ChannelKind::ALL` and parsing are
    fine.
@@ -115,6 +116,13 @@ def service_cycles():
             visit(v)
     for scc in sccs:
         failures.append("import circle in crates/service: " + " <-> ".join(scc))
+    infrastructure = {"error", "config", "clock", "ratelimit"}
+    shared = {"kernel", "authz", "channel_port", "jobs", "jobs::engine", "events", "events::presence"}
+    for room in sorted(shared & modules):
+        for dep in sorted(edges[room]):
+            top = dep.split("::")[0]
+            if top not in infrastructure and top not in {r.split("::")[0] for r in shared}:
+                failures.append(f"crates/service: the shared room {room} imports the domain {dep}")
     return len(modules)
 
 
@@ -146,4 +154,7 @@ web_uses_store()
 if failures:
     print("\n".join(failures))
     sys.exit(1)
-print(f"layout ok: {count} service modules without import circles; no channel-kind matches outside crates/channels; web does not use store")
+print(
+    f"layout ok: {count} service modules without import circles, the shared rooms import no domain; "
+    "no channel-kind matches outside crates/channels; web does not use store"
+)

@@ -134,8 +134,9 @@ pub fn sha256_of_key(key: &str) -> &str {
 /// Who uploads a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Uploader {
-    /// An agent, supervisor or admin: an outgoing `media` message. It stays
-    /// inside Switchboard for now (no channel carries files yet).
+    /// An agent, supervisor or admin: an outgoing `media` message, which
+    /// goes to the customer where the channel carries files (its
+    /// capabilities' `files_out`).
     User(UserId),
     /// The customer (web widget, provider file): an incoming `media` message.
     Contact(ContactId),

@@ -92,9 +92,9 @@ pub(crate) fn check_window(
 /// Check that `what` may go to the customer on `channel` now, and resolve it
 /// into what is stored: a template must be the workspace's (404), be for
 /// this channel or any channel, be approved, and get one value per
-/// placeholder; a text needs the channel's messaging window open; and only
-/// channels with an outbound path (an API channel with a callback URL, the
-/// web widget) can send (409 for the others).
+/// placeholder; a text needs the channel's messaging window open; and the
+/// channel's adapter must be ready to send (an API channel needs its
+/// callback URL; 409 naming what is missing).
 pub(crate) async fn resolve_outgoing(
     exec: &mut Exec<'_>,
     channels: &Registry,
