@@ -186,6 +186,15 @@ impl std::fmt::Debug for FetchedMedia {
     }
 }
 
+/// What one poll of a provider brought.
+#[derive(Debug, Default)]
+pub struct Polled {
+    pub events: Vec<Inbound>,
+    /// Where the next poll starts (the provider's update offset, the last
+    /// UID seen); `None` keeps the one before.
+    pub cursor: Option<String>,
+}
+
 /// What a send needs besides the message.
 #[derive(Debug)]
 pub struct SendContext<'a> {
@@ -245,6 +254,26 @@ pub trait ChannelAdapter: Send + Sync + 'static {
                 "{label} channels bring no files to fetch"
             )))
         })
+    }
+
+    /// Whether this channel, as configured, gets its events by polling (a
+    /// mailbox by IMAP, Telegram's `getUpdates`) instead of being called.
+    fn polls(&self, channel: &ChannelSetup) -> bool {
+        let _ = channel;
+        false
+    }
+
+    /// Fetch what is new after `cursor` (the last poll's). It may wait for
+    /// news (long polling) for less than the job lease.
+    fn poll<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Polled, SendError>> {
+        let _ = (http, channel, cursor);
+        let label = self.capabilities().label;
+        Box::pin(async move { Err(SendError::Permanent(format!("{label} channels do not poll"))) })
     }
 
     /// Register our hook with the provider, where it has such a call.

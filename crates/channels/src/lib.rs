@@ -14,7 +14,7 @@ pub mod web;
 
 pub use adapter::{
     BoxFuture, ChannelAdapter, ChannelSetup, FetchedMedia, Hook, HookMethod, HookReply, HookRequest, InboundOutcome,
-    MediaBody, Secret, SendContext,
+    MediaBody, Polled, Secret, SendContext,
 };
 pub use registry::Registry;
 

@@ -8,11 +8,18 @@
 //! answers `<text>`; `POST` with `x-test-signature: <hex HMAC-SHA256 of
 //! the body, keyed with the secret>` and the fields `id`, `from`, `text`
 //! (form or JSON) is a customer message, answered `stored`.
+//!
+//! A channel with a callback URL polls instead: `GET <callback
+//! URL>?after=<cursor>` answers `{"events": [{"id","from","text"}, …],
+//! "cursor": "…"}`.
 
 use switchboard_core::ChannelKind;
 use switchboard_core::capabilities::Capabilities;
 
-use crate::adapter::{BoxFuture, ChannelAdapter, ChannelSetup, Hook, HookMethod, HookReply, HookRequest, SendContext};
+use crate::adapter::{
+    BoxFuture, ChannelAdapter, ChannelSetup, Hook, HookMethod, HookReply, HookRequest, Polled, SendContext,
+};
+use crate::net::OutboundHttp;
 use crate::signing::{hmac_sha256_hex, verify_hex};
 use crate::{ExternalContact, Inbound, InboundError, InboundMessage, InboundOutcome, OutboundMessage, SendError, Sent};
 
@@ -64,6 +71,22 @@ fn fields_of(pairs: Vec<(String, String)>) -> Result<Fields, InboundError> {
     })
 }
 
+fn message_of(fields: Fields) -> Inbound {
+    Inbound::Message(InboundMessage {
+        external_id: fields.id,
+        contact: ExternalContact {
+            external_id: fields.from,
+            name: None,
+            email: None,
+            phone: None,
+        },
+        text: fields.text,
+        in_reply_to: None,
+        sent_at: None,
+        media: Vec::new(),
+    })
+}
+
 impl ChannelAdapter for TestAdapter {
     fn kind(&self) -> ChannelKind {
         self.kind
@@ -103,22 +126,51 @@ impl ChannelAdapter for TestAdapter {
                 } else {
                     return Err(InboundError::UnsupportedMediaType("send a form or JSON body".into()));
                 };
-                Ok(Hook::Events(vec![Inbound::Message(InboundMessage {
-                    external_id: fields.id,
-                    contact: ExternalContact {
-                        external_id: fields.from,
-                        name: None,
-                        email: None,
-                        phone: None,
-                    },
-                    text: fields.text,
-                    in_reply_to: None,
-                    sent_at: None,
-                    media: Vec::new(),
-                })]))
+                Ok(Hook::Events(vec![message_of(fields)]))
             }
             HookMethod::Other => Err(InboundError::MethodNotAllowed),
         }
+    }
+
+    fn polls(&self, channel: &ChannelSetup) -> bool {
+        channel.callback_url.is_some()
+    }
+
+    fn poll<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Polled, SendError>> {
+        Box::pin(async move {
+            let base = channel.callback_url.as_deref().unwrap_or_default();
+            let mut url: url::Url = base.parse().map_err(|_| SendError::Permanent("bad URL".into()))?;
+            if let Some(cursor) = cursor {
+                url.query_pairs_mut().append_pair("after", cursor);
+            }
+            let response = http
+                .client
+                .get(url)
+                .send()
+                .await
+                .map_err(|e| SendError::Retryable(e.to_string()))?;
+            if !response.status().is_success() {
+                return Err(SendError::Retryable(format!("answered {}", response.status())));
+            }
+            #[derive(serde::Deserialize)]
+            struct Updates {
+                events: Vec<Fields>,
+                cursor: Option<String>,
+            }
+            let updates: Updates = response
+                .json()
+                .await
+                .map_err(|e| SendError::Permanent(format!("not an update list: {e}")))?;
+            Ok(Polled {
+                events: updates.events.into_iter().map(message_of).collect(),
+                cursor: updates.cursor,
+            })
+        })
     }
 
     fn answer(&self, outcomes: &[InboundOutcome]) -> HookReply {

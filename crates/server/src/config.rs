@@ -48,6 +48,7 @@ struct FileConfig {
     session_ttl_hours: Option<u64>,
     job_poll_ms: Option<u64>,
     job_lanes: Option<String>,
+    poll_interval_ms: Option<u64>,
     retry_base_ms: Option<u64>,
     delivery_max_attempts: Option<i64>,
     presence_grace_secs: Option<u64>,
@@ -76,6 +77,8 @@ pub struct Config {
     pub job_poll: Duration,
     /// Jobs of each lane run at once (`name=size,…` over the defaults).
     pub job_lanes: switchboard_service::LaneSizes,
+    /// After a poll that found nothing, how long a polling channel waits.
+    pub poll_interval: Duration,
     pub retry_base: Duration,
     pub delivery_max_attempts: i64,
     pub presence_grace: Duration,
@@ -185,6 +188,12 @@ impl Config {
                     .unwrap_or(336),
             ),
             job_poll: Duration::from_millis(env("SWITCHBOARD_JOB_POLL_MS")?.or(file.job_poll_ms).unwrap_or(1000)),
+            poll_interval: Duration::from_millis(
+                env("SWITCHBOARD_POLL_INTERVAL_MS")?
+                    .or(file.poll_interval_ms)
+                    .unwrap_or(5000)
+                    .max(100),
+            ),
             retry_base: Duration::from_millis(
                 env("SWITCHBOARD_RETRY_BASE_MS")?
                     .or(file.retry_base_ms)

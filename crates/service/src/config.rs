@@ -70,6 +70,8 @@ pub struct ServiceConfig {
     pub public_url: String,
     /// The channel adapters, by kind (tests add their own).
     pub channels: switchboard_channels::Registry,
+    /// How long a polling channel waits after a poll that found nothing.
+    pub poll_interval: Duration,
     /// How many jobs of each lane run at once on this node.
     pub job_lanes: crate::jobs::LaneSizes,
     /// Job kinds beyond Switchboard's own (tests).
@@ -105,6 +107,7 @@ impl Default for ServiceConfig {
             public_url: "http://127.0.0.1:8080".into(),
             channels: switchboard_channels::Registry::standard(),
             job_lanes: crate::jobs::LaneSizes::default(),
+            poll_interval: Duration::from_secs(5),
             extra_jobs: Vec::new(),
         }
     }

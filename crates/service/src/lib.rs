@@ -188,6 +188,7 @@ fn job_registrations() -> Vec<JobRegistration> {
         jobs::register::<routing::Sweep>(),
         jobs::register::<routing::WakeSnoozed>(),
         jobs::register::<workspace::Purge>(),
+        jobs::register::<inbound::PollChannel>(),
     ]
 }
 

@@ -611,6 +611,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
         tx.commit().await?;
+        self.start_polling_if_needed(&row).await?;
         Ok(CreatedChannel {
             channel: row.to_domain()?,
             secret: Some(secret),
@@ -675,6 +676,7 @@ impl Services {
             .ok_or(ServiceError::NotFound("channel"))?;
         tx.commit().await?;
         self.forget_channel(id);
+        self.start_polling_if_needed(&row).await?;
         Ok(CreatedChannel {
             channel: row.to_domain()?,
             secret: new_secret,

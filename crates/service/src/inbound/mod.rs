@@ -3,6 +3,10 @@
 //! transaction (group commit: one fsync for many messages) and answers each
 //! only after that transaction is durable.
 
+mod polling;
+
+pub(crate) use polling::PollChannel;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -854,14 +858,26 @@ impl Services {
             Hook::Reply(reply) => return Ok(reply),
             Hook::Events(events) => events,
         };
-        let ctx = channel.ctx;
+        let outcomes = self
+            .store_events(adapter.as_ref(), &channel.setup, &channel.ctx, events)
+            .await?;
+        Ok(adapter.answer(&outcomes))
+    }
+
+    /// Store what a provider brought, in order, each durably before the
+    /// next: messages with their files, and delivery reports.
+    async fn store_events(
+        &self,
+        adapter: &dyn ChannelAdapter,
+        setup: &ChannelSetup,
+        ctx: &ChannelCtx,
+        events: Vec<Inbound>,
+    ) -> ServiceResult<Vec<InboundOutcome>> {
         let mut outcomes = Vec::with_capacity(events.len());
         for event in events {
             outcomes.push(match event {
                 Inbound::Message(message) => {
-                    let files = self
-                        .fetch_inbound_files(adapter.as_ref(), &channel.setup, &message)
-                        .await?;
+                    let files = self.fetch_inbound_files(adapter, setup, &message).await?;
                     let o = self.ingest_with_files(ctx.clone(), message, files).await?;
                     InboundOutcome::Message {
                         message_id: o.message_id,
@@ -869,10 +885,10 @@ impl Services {
                         duplicate: o.duplicate,
                     }
                 }
-                Inbound::Status(update) => self.apply_status(&ctx, update).await?,
+                Inbound::Status(update) => self.apply_status(ctx, update).await?,
             });
         }
-        Ok(adapter.answer(&outcomes))
+        Ok(outcomes)
     }
 
     /// Download the files of an inbound message into storage, within the

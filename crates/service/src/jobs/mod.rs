@@ -40,12 +40,14 @@ pub enum Lane {
     Ai,
     /// Timers that move conversations: snooze wake-ups, the routing sweep.
     Timers,
+    /// Channels that fetch their events (mailboxes, long polls).
+    Polling,
     /// Housekeeping: the retention purge.
     Maintenance,
 }
 
 impl Lane {
-    pub const ALL: [Lane; 8] = [
+    pub const ALL: [Lane; 9] = [
         Lane::Delivery,
         Lane::Bots,
         Lane::Webhooks,
@@ -53,6 +55,7 @@ impl Lane {
         Lane::Exports,
         Lane::Ai,
         Lane::Timers,
+        Lane::Polling,
         Lane::Maintenance,
     ];
 
@@ -65,6 +68,7 @@ impl Lane {
             Lane::Exports => "exports",
             Lane::Ai => "ai",
             Lane::Timers => "timers",
+            Lane::Polling => "polling",
             Lane::Maintenance => "maintenance",
         }
     }
@@ -89,6 +93,7 @@ impl Default for LaneSizes {
         sizes.set(Lane::Exports, 1);
         sizes.set(Lane::Ai, 4);
         sizes.set(Lane::Timers, 2);
+        sizes.set(Lane::Polling, 8);
         sizes.set(Lane::Maintenance, 1);
         sizes
     }

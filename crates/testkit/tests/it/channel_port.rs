@@ -2,7 +2,11 @@
 //! created, and one generic hook route carries whatever its adapter's
 //! protocol is (here the test adapter of `switchboard_channels::testing`:
 //! a GET handshake answered with the challenge, a signed form POST and a
-//! signed JSON POST, each answered in the adapter's own words).
+//! signed JSON POST, each answered in the adapter's own words), and a
+//! channel that polls its provider instead keeps a cursor.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
@@ -10,7 +14,7 @@ use switchboard_channels::testing::{SIGNATURE_HEADER, TestAdapter};
 use switchboard_core::ChannelKind;
 use switchboard_testkit::client::reply_of;
 use switchboard_testkit::fixtures::Org;
-use switchboard_testkit::{TestApp, TestOptions};
+use switchboard_testkit::{TestApp, TestOptions, eventually};
 
 #[tokio::test]
 async fn kinds_without_an_adapter_are_refused_with_their_name() {
@@ -185,4 +189,127 @@ async fn one_hook_route_takes_a_handshake_a_form_and_json() {
     // The hook of one kind does not answer for a channel of another.
     let r = raw(http.get(format!("{hook}?hub.mode=subscribe").replace("/vk/", "/api/"))).await;
     assert_eq!(r.status, 404);
+}
+
+/// A provider that is polled: `GET /?after=N` answers the events after the
+/// N-th, and the new cursor; it records every query.
+#[derive(Clone, Default)]
+struct Updates {
+    events: Arc<Mutex<Vec<(String, String, String)>>>,
+    queries: Arc<Mutex<Vec<String>>>,
+}
+
+impl Updates {
+    fn push(&self, id: &str, from: &str, text: &str) {
+        self.events.lock().unwrap().push((id.into(), from.into(), text.into()));
+    }
+
+    fn queries(&self) -> Vec<String> {
+        self.queries.lock().unwrap().clone()
+    }
+
+    async fn serve(&self) -> String {
+        let state = self.clone();
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(move |axum::extract::RawQuery(query): axum::extract::RawQuery| {
+                let state = state.clone();
+                async move {
+                    let query = query.unwrap_or_default();
+                    state.queries.lock().unwrap().push(query.clone());
+                    let after: usize = query.strip_prefix("after=").and_then(|n| n.parse().ok()).unwrap_or(0);
+                    let events = state.events.lock().unwrap().clone();
+                    let new: Vec<_> = events
+                        .iter()
+                        .skip(after)
+                        .map(|(id, from, text)| json!({"id": id, "from": from, "text": text}))
+                        .collect();
+                    axum::Json(json!({"events": new, "cursor": events.len().to_string()}))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+}
+
+async fn inbound_texts(org: &Org, channel: &str) -> Vec<String> {
+    let list = org
+        .admin
+        .get(&org.path(&format!("/conversations?channel={channel}")))
+        .await;
+    let mut texts = Vec::new();
+    for c in list["items"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let messages = org.admin.get(&org.path(&format!("/conversations/{id}/messages"))).await;
+        texts.extend(
+            messages["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["direction"] == "in")
+                .filter_map(|m| m["body"].as_str().map(str::to_owned)),
+        );
+    }
+    texts
+}
+
+#[tokio::test]
+async fn a_polling_channel_fetches_its_events_and_keeps_its_cursor() {
+    let mut options = TestOptions::default().with_stand_in(ChannelKind::Telegram);
+    options.service.poll_interval = Duration::from_millis(50);
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    let provider = Updates::default();
+    provider.push("u1", "cust-7", "first");
+    provider.push("u2", "cust-7", "second");
+    let url = provider.serve().await;
+    let created = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "telegram", "name": "Polled", "callback_url": url, "default_team_id": org.team}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let channel = created["id"].as_str().unwrap().to_owned();
+
+    eventually(Duration::from_secs(10), || async {
+        (inbound_texts(&org, &channel).await == ["first", "second"]).then_some(())
+    })
+    .await;
+    // The next polls start after what is stored.
+    eventually(Duration::from_secs(10), || async {
+        provider.queries().contains(&"after=2".to_owned()).then_some(())
+    })
+    .await;
+    provider.push("u3", "cust-7", "third");
+    eventually(Duration::from_secs(10), || async {
+        (inbound_texts(&org, &channel).await == ["first", "second", "third"]).then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(10), || async {
+        provider.queries().contains(&"after=3".to_owned()).then_some(())
+    })
+    .await;
+    assert_eq!(
+        provider.queries().first().map(String::as_str),
+        Some(""),
+        "the first poll has no cursor"
+    );
+
+    // A deleted channel is polled no more.
+    assert_eq!(
+        org.admin
+            .delete(&org.path(&format!("/channels/{channel}")))
+            .await
+            .status,
+        204
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let polls = provider.queries().len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(provider.queries().len(), polls);
 }
