@@ -4,40 +4,81 @@
 //! and for names that resolve to them (checked at connect time, so a DNS
 //! change after validation does not get through). Redirects are not followed.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-/// Whether an address is outside the public internet.
+/// Whether an address is outside the public internet: the one rule for
+/// every address we would connect to for a user (checked when a URL is
+/// saved and again when its name resolves).
+///
+/// IPv4: this network, private, shared (carrier-grade NAT), loopback,
+/// link-local, IETF protocol assignments, documentation, the 6to4 relay,
+/// benchmarking, multicast, reserved and broadcast. IPv6: unspecified,
+/// loopback, discard-only, documentation (both prefixes), benchmarking,
+/// ORCHID, unique-local, link-local, site-local, multicast and local-use
+/// NAT64; IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96), 6to4 and
+/// Teredo addresses by the IPv4 address they carry.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1])) // carrier-grade NAT
-                || (o[0] == 198 && (o[1] == 18 || o[1] == 19)) // benchmarking
-                || o[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || v6.is_multicast()
-        }
+        IpAddr::V4(v4) => is_special_v4(v4),
+        IpAddr::V6(v6) => is_special_v6(v6),
     }
+}
+
+fn is_special_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    a == 0 // this network
+        || a == 10
+        || a == 127
+        || (a == 100 && (64..128).contains(&b)) // shared address space
+        || (a == 169 && b == 254)
+        || (a == 172 && (16..32).contains(&b))
+        || (a == 192 && b == 168)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 192 && b == 0 && c == 2) // documentation
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
+        || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || (a == 198 && b == 51 && c == 100) // documentation
+        || (a == 203 && b == 0 && c == 113) // documentation
+        || a >= 224 // multicast, reserved, broadcast
+}
+
+fn is_special_v6(v6: Ipv6Addr) -> bool {
+    let s = v6.segments();
+    let v4_at = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if v6.is_unspecified() || v6.is_loopback() {
+        return true;
+    }
+    // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d).
+    if s[..5] == [0; 5] && (s[5] == 0xffff || s[5] == 0) {
+        return is_special_v4(v4_at(s[6], s[7]));
+    }
+    // NAT64, well-known prefix: 64:ff9b::a.b.c.d.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_special_v4(v4_at(s[6], s[7]));
+    }
+    // 6to4: 2002:aabb:ccdd::/48 carries a.b.c.d.
+    if s[0] == 0x2002 {
+        return is_special_v4(v4_at(s[1], s[2]));
+    }
+    // Teredo: 2001:0::/32, the server's IPv4 next, the client's inverted last.
+    if s[0] == 0x2001 && s[1] == 0 {
+        return is_special_v4(v4_at(s[2], s[3])) || is_special_v4(v4_at(!s[6], !s[7]));
+    }
+    (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64 (64:ff9b:1::/48)
+        || (s[0] == 0x100 && s[1..4] == [0, 0, 0]) // discard-only (100::/64)
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] == 0x3fff && s[1] < 0x1000) // documentation (3fff::/20)
+        || (s[0] == 0x2001 && s[1] == 2 && s[2] == 0) // benchmarking (2001:2::/48)
+        || (s[0] == 0x2001 && (s[1] & 0xfff0) == 0x10) // ORCHID (2001:10::/28)
+        || (s[0] == 0x2001 && (s[1] & 0xfff0) == 0x20) // ORCHIDv2 (2001:20::/28)
+        || (s[0] & 0xfe00) == 0xfc00 // unique local
+        || (s[0] & 0xffc0) == 0xfe80 // link-local
+        || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+        || v6.is_multicast()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,25 +218,100 @@ pub async fn fetch_url(http: &OutboundHttp, raw_url: &str) -> Result<crate::Fetc
 mod tests {
     use super::*;
 
+    /// Every special form, and public addresses beside them.
     #[test]
     fn private_ranges() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:127.0.0.1",
+        let refused = [
             "0.0.0.0",
+            "0.1.2.3",
+            "10.1.2.3",
             "100.64.0.1",
-        ] {
-            assert!(is_private(ip.parse().unwrap()), "{ip}");
+            "100.127.255.255",
+            "127.0.0.1",
+            "127.8.9.10",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.8",
+            "192.0.2.1",
+            "192.88.99.1",
+            "192.168.1.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "2002:7f00:1::1",
+            "2002:a00:1::",
+            "2002:c0a8:101::1",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "2001:0:7f00:1::1",
+            "100::1",
+            "2001:db8::1",
+            "3fff::1",
+            "2001:2::1",
+            "2001:10::1",
+            "2001:20::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "febf::1",
+            "fec0::1",
+            "ff02::1",
+            "ff0e::1",
+        ];
+        for ip in refused {
+            assert!(is_private(ip.parse().unwrap()), "{ip} must be refused");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111"] {
-            assert!(!is_private(ip.parse().unwrap()), "{ip}");
+        let public = [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "172.32.0.1",
+            "192.0.1.1",
+            "198.20.0.1",
+            "223.255.255.255",
+            "2606:4700::1111",
+            "2a00:1450:4001::200e",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
+        ];
+        for ip in public {
+            assert!(!is_private(ip.parse().unwrap()), "{ip} is public");
+        }
+    }
+
+    /// Spellings of 127.0.0.1 that URL parsing turns into the address itself.
+    #[test]
+    fn other_spellings_of_an_address_are_the_address() {
+        let http = OutboundHttp::new(false, Duration::from_secs(1)).unwrap();
+        for url in [
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://0177.0.0.1/",
+            "http://0x7f.0.0.1/",
+            "http://127.1/",
+            "http://[::ffff:7f00:1]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::1]/",
+            "http://224.0.0.1/",
+        ] {
+            assert!(http.check(&url.parse().unwrap()).is_err(), "{url}");
         }
     }
 

@@ -199,7 +199,7 @@ impl Services {
                 (ChannelBot::Flow { source, flow }, None)
             }
             BotInput::External { url } => {
-                let url = self.target_url(ws, &url).await?;
+                let url = self.target_url(ws, "url", &url).await?;
                 let secret = crate::integrations::new_secret();
                 (
                     ChannelBot::External {

@@ -573,21 +573,22 @@ impl Services {
     }
 
     /// A valid http(s) URL that is not a literal private target (unless
-    /// those are allowed); names are checked again when they resolve.
-    pub(crate) async fn target_url(&self, ws: WorkspaceId, raw: &str) -> ServiceResult<String> {
-        let url = http_url("url", raw)?;
+    /// those are allowed); names are checked again when they resolve. The
+    /// one check for every URL a user gives us to call.
+    pub(crate) async fn target_url(&self, ws: WorkspaceId, field: &'static str, raw: &str) -> ServiceResult<String> {
+        let url = http_url(field, raw)?;
         let parsed: url::Url = url
             .parse()
-            .map_err(|e| Invalid::new("url", format!("is not a valid URL: {e}")))?;
+            .map_err(|e| Invalid::new(field, format!("is not a valid URL: {e}")))?;
         if parsed.host_str().is_none_or(str::is_empty) {
-            return Err(Invalid::new("url", "has no host").into());
+            return Err(Invalid::new(field, "has no host").into());
         }
         if !self.private_targets_allowed(ws).await? {
             self.inner
                 .webhooks
                 .guarded
                 .check(&parsed)
-                .map_err(|e| Invalid::new("url", e.to_string()))?;
+                .map_err(|e| Invalid::new(field, e.to_string()))?;
         }
         Ok(url)
     }
@@ -616,7 +617,7 @@ impl Services {
     pub async fn create_webhook(&self, actor: &Actor, input: WebhookInput) -> ServiceResult<CreatedWebhook> {
         require_admin(actor)?;
         let ws = actor.workspace_id;
-        let url = self.target_url(ws, &input.url).await?;
+        let url = self.target_url(ws, "url", &input.url).await?;
         let events = event_filter(input.events)?;
         let description = description(input.description.as_deref())?;
         let secret = new_secret();
@@ -660,7 +661,7 @@ impl Services {
         let ws = actor.workspace_id;
         let mut row = self.webhook_row(actor, id).await?;
         if let Some(url) = &update.url {
-            row.url = self.target_url(ws, url).await?;
+            row.url = self.target_url(ws, "url", url).await?;
         }
         if update.events.is_some() {
             row.events = serde_json::to_string(&event_filter(update.events)?).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! the server once (as crates.io does).
 
 mod accounts;
+mod address_rules;
 mod api_channel_files;
 mod api_shape;
 mod app_browser;
