@@ -13,6 +13,24 @@ use switchboard_core::{ChannelId, ChannelKind, ConversationId, MessageId, Millis
 use crate::net::OutboundHttp;
 use crate::{Inbound, InboundError, OutboundMessage, SendError, Sent};
 
+/// A configuration value an admin gave that is not right: the field (as
+/// `config.<name>`) and what is wrong, for the form to show beside it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ConfigError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
 /// A boxed future, so adapters can sit behind `dyn ChannelAdapter`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -224,6 +242,30 @@ pub trait ChannelAdapter: Send + Sync + 'static {
                 self.capabilities().label
             ))
         }
+    }
+
+    /// Check the configuration an admin gives (`config` when a channel is
+    /// created or changed) and return what is stored, under the channel's
+    /// settings as `config`. `current` is what is stored now: a change may
+    /// leave secrets out to keep them.
+    fn configure(
+        &self,
+        given: Option<&serde_json::Value>,
+        current: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, ConfigError> {
+        match given {
+            None | Some(serde_json::Value::Null) => Ok(current.cloned()),
+            Some(_) => Err(ConfigError::new(
+                "config",
+                format!("{} channels take no configuration", self.capabilities().label),
+            )),
+        }
+    }
+
+    /// What admins may see of the stored configuration: never a secret.
+    fn public_config(&self, stored: &serde_json::Value) -> serde_json::Value {
+        let _ = stored;
+        serde_json::Value::Null
     }
 
     /// Verify and parse a provider's request. Called only for a channel of

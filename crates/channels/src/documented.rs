@@ -29,7 +29,6 @@ const fn unavailable(label: &'static str, badge: &'static str, window: WindowRul
 
 const META_WINDOW: WindowRule = WindowRule::free_form(DAY_MS).with_extension("HUMAN_AGENT", 7 * DAY_MS);
 
-pub(crate) const WHATSAPP: Capabilities = unavailable("WhatsApp", "WA", WindowRule::free_form(DAY_MS));
 pub(crate) const MESSENGER: Capabilities = unavailable("Messenger", "FB", META_WINDOW);
 pub(crate) const INSTAGRAM: Capabilities = unavailable("Instagram", "IG", META_WINDOW);
 pub(crate) const TELEGRAM: Capabilities = unavailable("Telegram", "TG", WindowRule::NONE);
@@ -41,7 +40,7 @@ pub(crate) const X: Capabilities = unavailable("X", "X", WindowRule::NONE);
 /// The documented capabilities of a kind that has no adapter.
 pub(crate) fn capabilities(kind: ChannelKind) -> &'static Capabilities {
     match kind {
-        ChannelKind::Whatsapp => &WHATSAPP,
+        ChannelKind::Whatsapp => &crate::whatsapp::CAPABILITIES,
         ChannelKind::Messenger => &MESSENGER,
         ChannelKind::Instagram => &INSTAGRAM,
         ChannelKind::Telegram => &TELEGRAM,

@@ -11,12 +11,13 @@ pub mod registry;
 pub mod signing;
 pub mod testing;
 pub mod web;
+pub mod whatsapp;
 
 pub use adapter::{
-    BoxFuture, ChannelAdapter, ChannelSetup, FetchedMedia, Hook, HookMethod, HookReply, HookRequest, InboundOutcome,
-    MediaBody, Polled, Secret, SendContext,
+    BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookMethod, HookReply, HookRequest,
+    InboundOutcome, MediaBody, Polled, Secret, SendContext,
 };
-pub use registry::Registry;
+pub use registry::{ProviderApis, Registry};
 
 use switchboard_core::Millis;
 

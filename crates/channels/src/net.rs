@@ -164,6 +164,20 @@ impl OutboundHttp {
     }
 }
 
+/// A response's body as a stream of chunks, fused (a reader may ask again
+/// after the end).
+pub fn body_stream(response: reqwest::Response) -> crate::MediaBody {
+    let body = futures::stream::unfold(Some(response), |state| async move {
+        let mut response = state?;
+        match response.chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
+            Ok(None) => None,
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
+        }
+    });
+    Box::pin(futures::StreamExt::fuse(body))
+}
+
 /// Download a file from a URL someone configured or sent us, through the
 /// private-address guard, as a stream (the caller enforces its size limit).
 /// 5xx, 408, 429 and network trouble are retryable; other failures are not.
@@ -198,19 +212,10 @@ pub async fn fetch_url(http: &OutboundHttp, raw_url: &str) -> Result<crate::Fetc
         .filter(|name| !name.is_empty())
         .map(str::to_owned);
     let declared_size = response.content_length();
-    let body = futures::stream::unfold(Some(response), |state| async move {
-        let mut response = state?;
-        match response.chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
-            Ok(None) => None,
-            Err(e) => Some((Err(std::io::Error::other(e)), None)),
-        }
-    });
     Ok(crate::FetchedMedia {
         filename,
         declared_size,
-        // Fused: a reader may ask again after the end.
-        body: Box::pin(futures::StreamExt::fuse(body)),
+        body: body_stream(response),
     })
 }
 

@@ -15,6 +15,13 @@ pub fn standard_capabilities(kind: ChannelKind) -> &'static Capabilities {
     crate::documented::capabilities(kind)
 }
 
+/// Where the providers' APIs are, from the server's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderApis {
+    /// Meta's Graph API for WhatsApp: base URL and version.
+    pub whatsapp: crate::whatsapp::GraphApi,
+}
+
 #[derive(Clone)]
 pub struct Registry {
     adapters: Vec<Arc<dyn ChannelAdapter>>,
@@ -33,10 +40,17 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// Every adapter Switchboard ships.
+    /// Every adapter Switchboard ships, calling the providers' public APIs.
     pub fn standard() -> Registry {
+        Registry::standard_with(&ProviderApis::default())
+    }
+
+    /// Every adapter Switchboard ships, calling the providers where
+    /// configured (tests point them at local fakes).
+    pub fn standard_with(apis: &ProviderApis) -> Registry {
         Registry { adapters: Vec::new() }
             .with(Arc::new(crate::web::WebAdapter))
+            .with(Arc::new(crate::whatsapp::WhatsAppAdapter::new(apis.whatsapp.clone())))
             .with(Arc::new(crate::api::ApiAdapter))
     }
 
@@ -79,7 +93,10 @@ mod tests {
     #[test]
     fn every_creatable_kind_has_an_adapter_of_that_kind() {
         let registry = Registry::standard();
-        assert_eq!(registry.creatable(), vec![ChannelKind::Web, ChannelKind::Api]);
+        assert_eq!(
+            registry.creatable(),
+            vec![ChannelKind::Web, ChannelKind::Whatsapp, ChannelKind::Api]
+        );
         for kind in registry.creatable() {
             assert_eq!(registry.adapter(kind).map(|a| a.kind()), Some(kind));
         }

@@ -25,3 +25,10 @@ pub fn verify_hex(secret: &[u8], data: &[u8], hex_signature: &str) -> bool {
     mac.update(data);
     mac.verify_slice(&given).is_ok()
 }
+
+/// Whether two byte strings are equal, in time that depends only on their
+/// lengths (verify tokens, shared secrets).
+pub fn equal_in_constant_time(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}

@@ -214,6 +214,10 @@ pub struct Channel {
     pub widget: Option<crate::widget::WidgetSettings>,
     /// The channel's bot: a flow, or an external bot's URL.
     pub bot: Option<crate::bot::BotView>,
+    /// The provider configuration admins may see (never a secret), for
+    /// kinds that have one (WhatsApp's phone number id, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
     pub created_at: Millis,
 }
 

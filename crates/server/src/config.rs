@@ -48,6 +48,8 @@ struct FileConfig {
     session_ttl_hours: Option<u64>,
     job_poll_ms: Option<u64>,
     job_lanes: Option<String>,
+    whatsapp_graph_url: Option<String>,
+    whatsapp_graph_version: Option<String>,
     poll_interval_ms: Option<u64>,
     retry_base_ms: Option<u64>,
     delivery_max_attempts: Option<i64>,
@@ -77,6 +79,8 @@ pub struct Config {
     pub job_poll: Duration,
     /// Jobs of each lane run at once (`name=size,…` over the defaults).
     pub job_lanes: switchboard_service::LaneSizes,
+    /// Where Meta's Graph API is, and its version (WhatsApp).
+    pub whatsapp_graph: switchboard_service::GraphApi,
     /// After a poll that found nothing, how long a polling channel waits.
     pub poll_interval: Duration,
     pub retry_base: Duration,
@@ -163,9 +167,19 @@ impl Config {
                 .parse_into(&spec)
                 .map_err(|e| anyhow::anyhow!("job_lanes: {e}"))?;
         }
+        let defaults = switchboard_service::GraphApi::default();
+        let whatsapp_graph = switchboard_service::GraphApi {
+            base_url: env("SWITCHBOARD_WHATSAPP_GRAPH_URL")?
+                .or(file.whatsapp_graph_url)
+                .unwrap_or(defaults.base_url),
+            version: env("SWITCHBOARD_WHATSAPP_GRAPH_VERSION")?
+                .or(file.whatsapp_graph_version)
+                .unwrap_or(defaults.version),
+        };
         Ok(Config {
             listen,
             job_lanes,
+            whatsapp_graph,
             data_dir,
             database_url,
             public_url,

@@ -103,6 +103,9 @@ fn service_config(config: &Config, run_jobs: bool) -> ServiceConfig {
         run_jobs,
         job_poll_interval: config.job_poll,
         job_lanes: config.job_lanes.clone(),
+        channels: switchboard_service::Registry::standard_with(&switchboard_service::ProviderApis {
+            whatsapp: config.whatsapp_graph.clone(),
+        }),
         poll_interval: config.poll_interval,
         retry_base: config.retry_base,
         delivery_max_attempts: config.delivery_max_attempts,

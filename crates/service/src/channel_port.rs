@@ -37,6 +37,17 @@ pub fn standard_capabilities(kind: ChannelKind) -> &'static Capabilities {
 }
 
 impl Services {
+    /// A channel as admins see it: its provider configuration's public part
+    /// filled in by its adapter.
+    pub(crate) fn channel_view(&self, row: &ChannelRow) -> ServiceResult<switchboard_core::Channel> {
+        let mut channel = row.to_domain()?;
+        let stored = row.settings_json().get("config").cloned().filter(|c| !c.is_null());
+        if let (Some(stored), Some(adapter)) = (stored, self.config().channels.adapter(channel.kind)) {
+            channel.config = Some(adapter.public_config(&stored)).filter(|c| !c.is_null());
+        }
+        Ok(channel)
+    }
+
     /// What channels of `kind` can do.
     pub fn capabilities(&self, kind: ChannelKind) -> &Capabilities {
         self.config().channels.capabilities(kind)

@@ -54,7 +54,8 @@ pub use library::{TemplateInput, TemplatePreview, TemplatePreviewRequest, Templa
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};
-pub use switchboard_channels::{HookMethod, HookReply, HookRequest};
+pub use switchboard_channels::whatsapp::GraphApi;
+pub use switchboard_channels::{HookMethod, HookReply, HookRequest, ProviderApis, Registry};
 pub use switchboard_core::capabilities::Capabilities;
 pub use switchboard_core::permissions::Actor;
 pub use switchboard_store::{AttachmentPreview, AttachmentRecord, ContactFilter, Page, Store};

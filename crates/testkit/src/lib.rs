@@ -12,6 +12,7 @@ pub mod client;
 pub mod db;
 pub mod events;
 pub mod fixtures;
+pub mod graph;
 pub mod media;
 pub mod webhook_receiver;
 

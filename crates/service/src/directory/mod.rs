@@ -96,6 +96,10 @@ pub struct ChannelInput {
     pub secret: Option<String>,
     /// Web-chat widget settings (kind `web`; defaults when left out).
     pub widget: Option<WidgetSettings>,
+    /// The provider's configuration, for kinds that need one (WhatsApp:
+    /// `phone_number_id`, `business_account_id`, `access_token`,
+    /// `app_secret`). Secrets in it are never returned.
+    pub config: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -114,6 +118,8 @@ pub struct ChannelUpdate {
     pub rotate_secret: bool,
     /// Replace the web-chat widget settings.
     pub widget: Option<WidgetSettings>,
+    /// Change the provider's configuration; secrets left out are kept.
+    pub config: Option<serde_json::Value>,
 }
 
 /// The settings JSON stored with a channel.
@@ -524,7 +530,7 @@ impl Services {
 
     pub async fn channels(&self, actor: &Actor) -> ServiceResult<Vec<Channel>> {
         let rows = self.store().reader().channels(actor.workspace_id).await?;
-        Ok(rows.iter().map(|r| r.to_domain()).collect::<Result<_, _>>()?)
+        rows.iter().map(|r| self.channel_view(r)).collect()
     }
 
     pub async fn channel(&self, actor: &Actor, id: ChannelId) -> ServiceResult<Channel> {
@@ -534,7 +540,7 @@ impl Services {
             .channel(actor.workspace_id, id)
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
-        Ok(row.to_domain()?)
+        self.channel_view(&row)
     }
 
     fn callback_url(raw: Option<&str>) -> ServiceResult<Option<String>> {
@@ -576,6 +582,13 @@ impl Services {
             settings: channel_settings(adapter.capabilities().widget, input.widget)?,
             created_at: self.now(),
         };
+        let mut record = record;
+        if let Some(config) = adapter
+            .configure(input.config.as_ref(), None)
+            .map_err(|e| Invalid::new(e.field, e.message))?
+        {
+            record.settings["config"] = config;
+        }
         let setup = ChannelSetup {
             id: record.id,
             workspace_id: record.workspace_id,
@@ -613,7 +626,7 @@ impl Services {
         tx.commit().await?;
         self.start_polling_if_needed(&row).await?;
         Ok(CreatedChannel {
-            channel: row.to_domain()?,
+            channel: self.channel_view(&row)?,
             secret: Some(secret),
         })
     }
@@ -641,6 +654,21 @@ impl Services {
         }
         if let Some(name) = &update.name {
             record.name = Label::parse("name", name)?.into_string();
+        }
+        if update.config.is_some() {
+            let adapter = self.adapter(current.kind)?;
+            let stored = record.settings.get("config").cloned().filter(|c| !c.is_null());
+            match adapter
+                .configure(update.config.as_ref(), stored.as_ref())
+                .map_err(|e| Invalid::new(e.field, e.message))?
+            {
+                Some(config) => record.settings["config"] = config,
+                None => {
+                    if let Some(settings) = record.settings.as_object_mut() {
+                        settings.remove("config");
+                    }
+                }
+            }
         }
         if let Some(url) = &update.callback_url {
             record.callback_url = Self::callback_url(Some(url))?;
@@ -678,7 +706,7 @@ impl Services {
         self.forget_channel(id);
         self.start_polling_if_needed(&row).await?;
         Ok(CreatedChannel {
-            channel: row.to_domain()?,
+            channel: self.channel_view(&row)?,
             secret: new_secret,
         })
     }

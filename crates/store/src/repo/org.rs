@@ -64,6 +64,7 @@ impl ChannelRow {
                 .get("widget")
                 .and_then(|w| serde_json::from_value(w.clone()).ok()),
             bot: ChannelBot::from_settings(&settings).map(|b| b.view()),
+            config: None,
             created_at: Millis(self.created_at),
         })
     }

@@ -34,5 +34,6 @@ mod story;
 mod templates;
 mod transcripts;
 mod webhooks;
+mod whatsapp;
 mod widget;
 mod widget_browser;

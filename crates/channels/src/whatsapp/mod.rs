@@ -1,0 +1,247 @@
+//! WhatsApp Business Platform, Cloud API (channels.md §1). The channel's
+//! configuration is the phone number id, the business account id, the
+//! access token and the app secret; the channel secret is the verify token
+//! an admin pastes into Meta's dashboard with the hook URL.
+//!
+//! Inbound: the `GET` verification handshake, then signed `POST`s
+//! (`X-Hub-Signature-256`, HMAC-SHA256 of the raw body with the app
+//! secret) carrying messages and statuses for this number. Media is
+//! fetched in two steps (its URL, then its bytes, both with the token).
+//! Outbound: text (link previews off), replies, templates.
+
+mod graph;
+mod webhook;
+
+use serde::{Deserialize, Serialize};
+use switchboard_core::ChannelKind;
+use switchboard_core::capabilities::{Capabilities, FilesOut, WindowRule};
+use switchboard_core::windows::DAY_MS;
+
+use crate::adapter::{
+    BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookMethod, HookReply, HookRequest,
+    SendContext,
+};
+use crate::net::OutboundHttp;
+use crate::{InboundError, OutboundMessage, SendError, Sent};
+
+pub use webhook::{SIGNATURE_HEADER, sign};
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    label: "WhatsApp",
+    badge: "WA",
+    can_write: true,
+    window: WindowRule::free_form(DAY_MS),
+    // Menus go out as numbered lines until interactive messages are sent.
+    buttons: false,
+    lists: false,
+    templates: true,
+    // Files to the customer follow with media sending.
+    files_out: FilesOut::None,
+    media: &[],
+    quoting: true,
+    read_receipts: true,
+    typing: false,
+    widget: false,
+    inbound_hook: true,
+};
+
+/// Where the Graph API is (tests point it at a local fake) and which
+/// version to call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphApi {
+    pub base_url: String,
+    pub version: String,
+}
+
+impl Default for GraphApi {
+    fn default() -> Self {
+        GraphApi {
+            base_url: "https://graph.facebook.com".into(),
+            version: "v23.0".into(),
+        }
+    }
+}
+
+impl GraphApi {
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}/{}", self.base_url.trim_end_matches('/'), self.version, path)
+    }
+}
+
+/// A WhatsApp channel's configuration as stored (secrets included: it
+/// never leaves the server; admins see [`ChannelAdapter::public_config`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Config {
+    phone_number_id: String,
+    business_account_id: String,
+    access_token: String,
+    app_secret: String,
+}
+
+impl Config {
+    fn of(channel: &ChannelSetup) -> Option<Config> {
+        serde_json::from_value(channel.settings.get("config")?.clone()).ok()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct WhatsAppAdapter {
+    graph: GraphApi,
+}
+
+impl WhatsAppAdapter {
+    pub fn new(graph: GraphApi) -> WhatsAppAdapter {
+        WhatsAppAdapter { graph }
+    }
+}
+
+/// A Meta id: digits only.
+fn meta_id(field: &'static str, value: Option<&serde_json::Value>) -> Result<Option<String>, ConfigError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => {
+            let s = v.as_str().map(str::trim).unwrap_or_default();
+            if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError::new(
+                    field,
+                    "must be the numeric id Meta shows (digits only)",
+                ));
+            }
+            Ok(Some(s.to_owned()))
+        }
+    }
+}
+
+fn secret_text(field: &'static str, value: Option<&serde_json::Value>) -> Result<Option<String>, ConfigError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => {
+            let s = v.as_str().map(str::trim).unwrap_or_default();
+            if s.len() < 8 || s.len() > 1024 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(ConfigError::new(field, "must be 8 to 1024 characters without spaces"));
+            }
+            Ok(Some(s.to_owned()))
+        }
+    }
+}
+
+impl ChannelAdapter for WhatsAppAdapter {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Whatsapp
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &CAPABILITIES
+    }
+
+    fn ready_to_send(&self, channel: &ChannelSetup) -> Result<(), String> {
+        match Config::of(channel) {
+            Some(_) => Ok(()),
+            None => Err("this WhatsApp channel has no phone number configured".into()),
+        }
+    }
+
+    fn configure(
+        &self,
+        given: Option<&serde_json::Value>,
+        current: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, ConfigError> {
+        let empty = serde_json::Map::new();
+        let given = match given {
+            None | Some(serde_json::Value::Null) => &empty,
+            Some(serde_json::Value::Object(map)) => map,
+            Some(_) => return Err(ConfigError::new("config", "must be an object")),
+        };
+        if let Some(unknown) = given
+            .keys()
+            .find(|k| !["phone_number_id", "business_account_id", "access_token", "app_secret"].contains(&k.as_str()))
+        {
+            return Err(ConfigError::new("config", format!("has no field {unknown:?}")));
+        }
+        let current: Option<Config> = current.and_then(|c| serde_json::from_value(c.clone()).ok());
+        let pick = |given: Option<String>, current: Option<String>, field: &'static str| {
+            given.or(current).ok_or_else(|| ConfigError::new(field, "is required"))
+        };
+        let config = Config {
+            phone_number_id: pick(
+                meta_id("config.phone_number_id", given.get("phone_number_id"))?,
+                current.as_ref().map(|c| c.phone_number_id.clone()),
+                "config.phone_number_id",
+            )?,
+            business_account_id: pick(
+                meta_id("config.business_account_id", given.get("business_account_id"))?,
+                current.as_ref().map(|c| c.business_account_id.clone()),
+                "config.business_account_id",
+            )?,
+            access_token: pick(
+                secret_text("config.access_token", given.get("access_token"))?,
+                current.as_ref().map(|c| c.access_token.clone()),
+                "config.access_token",
+            )?,
+            app_secret: pick(
+                secret_text("config.app_secret", given.get("app_secret"))?,
+                current.as_ref().map(|c| c.app_secret.clone()),
+                "config.app_secret",
+            )?,
+        };
+        serde_json::to_value(config)
+            .map(Some)
+            .map_err(|e| ConfigError::new("config", e.to_string()))
+    }
+
+    fn public_config(&self, stored: &serde_json::Value) -> serde_json::Value {
+        match serde_json::from_value::<Config>(stored.clone()) {
+            Ok(c) => serde_json::json!({
+                "phone_number_id": c.phone_number_id,
+                "business_account_id": c.business_account_id,
+                "access_token_set": true,
+                "app_secret_set": true,
+            }),
+            Err(_) => serde_json::Value::Null,
+        }
+    }
+
+    fn handle_hook<'a>(&'a self, channel: &'a ChannelSetup, request: &'a HookRequest) -> Result<Hook, InboundError> {
+        let config = Config::of(channel).ok_or(InboundError::NoHook)?;
+        match request.method {
+            HookMethod::Get => {
+                let verify_token = channel.secret.as_ref().ok_or(InboundError::BadSignature)?;
+                if request.query_param("hub.mode").as_deref() != Some("subscribe") {
+                    return Err(InboundError::BadPayload("hub.mode must be subscribe".into()));
+                }
+                let given = request.query_param("hub.verify_token").unwrap_or_default();
+                if !crate::signing::equal_in_constant_time(given.as_bytes(), verify_token.expose().as_bytes()) {
+                    return Err(InboundError::BadSignature);
+                }
+                let challenge = request.query_param("hub.challenge").unwrap_or_default();
+                Ok(Hook::Reply(HookReply::text(200, challenge)))
+            }
+            HookMethod::Post => {
+                webhook::verify(&config.app_secret, &request.body, request.header(SIGNATURE_HEADER))?;
+                let events = webhook::parse(&request.body, &config.phone_number_id)?;
+                Ok(Hook::Events(events))
+            }
+            HookMethod::Other => Err(InboundError::MethodNotAllowed),
+        }
+    }
+
+    fn fetch_media<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<FetchedMedia, SendError>> {
+        Box::pin(async move {
+            let config = Config::of(channel).ok_or_else(|| SendError::Permanent("no configuration".into()))?;
+            graph::fetch_media(http, &self.graph, &config, reference).await
+        })
+    }
+
+    fn send<'a>(&'a self, cx: SendContext<'a>, message: &'a OutboundMessage) -> BoxFuture<'a, Result<Sent, SendError>> {
+        Box::pin(async move {
+            let config = Config::of(cx.channel)
+                .ok_or_else(|| SendError::Permanent("this WhatsApp channel has no phone number configured".into()))?;
+            graph::send(cx.http, &self.graph, &config, message).await
+        })
+    }
+}

@@ -1,0 +1,287 @@
+//! Meta's webhook for WhatsApp: the signature and the envelope of
+//! messages and statuses (channels.md §1.2–§1.5). Parsing is lenient: a
+//! field we do not know is ignored, a message type we do not handle is
+//! kept as a readable line, and entries for another phone number are
+//! skipped.
+
+use serde::Deserialize;
+use switchboard_core::{DeliveryStatus, Millis};
+
+use crate::{ExternalContact, Inbound, InboundError, InboundMedia, InboundMessage, StatusUpdate};
+
+pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
+
+/// The header value for a body: `sha256=<hex>` (for tests and peers).
+pub fn sign(app_secret: &str, body: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        crate::signing::hmac_sha256_hex(app_secret.as_bytes(), body)
+    )
+}
+
+pub(super) fn verify(app_secret: &str, body: &[u8], header: Option<&str>) -> Result<(), InboundError> {
+    let header = header.ok_or(InboundError::MissingSignature)?;
+    let hex = header
+        .trim()
+        .strip_prefix("sha256=")
+        .ok_or(InboundError::BadSignature)?;
+    if crate::signing::verify_hex(app_secret.as_bytes(), body, hex) {
+        Ok(())
+    } else {
+        Err(InboundError::BadSignature)
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+struct Change {
+    #[serde(default)]
+    field: String,
+    #[serde(default)]
+    value: Value,
+}
+
+#[derive(Deserialize, Default)]
+struct Value {
+    metadata: Option<Metadata>,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+    #[serde(default)]
+    messages: Vec<serde_json::Value>,
+    #[serde(default)]
+    statuses: Vec<Status>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    phone_number_id: String,
+}
+
+#[derive(Deserialize)]
+struct Contact {
+    wa_id: Option<String>,
+    user_id: Option<String>,
+    profile: Option<Profile>,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Status {
+    id: String,
+    status: String,
+    #[serde(default)]
+    errors: Vec<StatusError>,
+}
+
+#[derive(Deserialize)]
+struct StatusError {
+    code: Option<i64>,
+    title: Option<String>,
+    message: Option<String>,
+    error_data: Option<ErrorData>,
+}
+
+#[derive(Deserialize)]
+struct ErrorData {
+    details: Option<String>,
+}
+
+/// The events of a verified body for the channel's phone number.
+pub(super) fn parse(body: &[u8], phone_number_id: &str) -> Result<Vec<Inbound>, InboundError> {
+    let envelope: Envelope =
+        serde_json::from_slice(body).map_err(|e| InboundError::BadPayload(format!("not a WhatsApp webhook: {e}")))?;
+    let mut events = Vec::new();
+    for change in envelope.entry.into_iter().flat_map(|e| e.changes) {
+        let value = change.value;
+        let ours = value
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.phone_number_id == phone_number_id);
+        if change.field != "messages" || !ours {
+            continue;
+        }
+        for message in &value.messages {
+            if let Some(m) = message_of(message, &value.contacts) {
+                events.push(Inbound::Message(m));
+            }
+        }
+        for status in value.statuses {
+            if let Some(s) = status_of(status) {
+                events.push(Inbound::Status(s));
+            }
+        }
+    }
+    Ok(events)
+}
+
+fn text_at<'a>(v: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(v, |v, key| v.get(key))
+        .and_then(|v| v.as_str())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// One customer message; `None` for one without an id or a sender.
+fn message_of(m: &serde_json::Value, contacts: &[Contact]) -> Option<InboundMessage> {
+    let id = text_at(m, &["id"])?.to_owned();
+    // The business-scoped user id first: users with a username may have
+    // no phone number.
+    let user_id = text_at(m, &["user_id"]);
+    let wa_id = text_at(m, &["from"]);
+    let sender = user_id.or(wa_id)?.to_owned();
+    let contact = contacts.iter().find(|c| {
+        (user_id.is_some() && c.user_id.as_deref() == user_id) || (wa_id.is_some() && c.wa_id.as_deref() == wa_id)
+    });
+    let kind = text_at(m, &["type"]).unwrap_or("unknown");
+    let caption = |media: &str| text_at(m, &[media, "caption"]).map(str::to_owned);
+    let mut media = Vec::new();
+    let text = match kind {
+        "text" => text_at(m, &["text", "body"]).map(str::to_owned),
+        "button" => text_at(m, &["button", "text"]).map(str::to_owned),
+        "interactive" => text_at(m, &["interactive", "button_reply", "title"])
+            .or_else(|| text_at(m, &["interactive", "list_reply", "title"]))
+            .map(str::to_owned),
+        "image" | "video" | "audio" | "document" | "sticker" => {
+            let media_id = text_at(m, &[kind, "id"])?;
+            media.push(InboundMedia {
+                reference: media_id.to_owned(),
+                filename: text_at(m, &[kind, "filename"]).map(str::to_owned),
+            });
+            Some(caption(kind).unwrap_or_default())
+        }
+        "location" => {
+            let lat = m.pointer("/location/latitude").and_then(|v| v.as_f64());
+            let lon = m.pointer("/location/longitude").and_then(|v| v.as_f64());
+            let name = text_at(m, &["location", "name"]).unwrap_or("Location");
+            match (lat, lon) {
+                (Some(lat), Some(lon)) => Some(format!("{name}: https://maps.google.com/?q={lat},{lon}")),
+                _ => Some(name.to_owned()),
+            }
+        }
+        "reaction" => text_at(m, &["reaction", "emoji"]).map(|e| format!("Reacted {e}")),
+        _ => None,
+    }
+    .unwrap_or_else(|| format!("(a WhatsApp message of type {kind} that Switchboard does not show yet)"));
+    Some(InboundMessage {
+        external_id: id,
+        contact: ExternalContact {
+            external_id: sender,
+            name: contact.and_then(|c| c.profile.as_ref()?.name.clone()),
+            email: None,
+            phone: wa_id.map(|w| format!("+{w}")),
+        },
+        text,
+        in_reply_to: text_at(m, &["context", "id"]).map(str::to_owned),
+        sent_at: text_at(m, &["timestamp"])
+            .and_then(|t| t.parse::<i64>().ok())
+            .map(|secs| Millis(secs * 1000)),
+        media,
+    })
+}
+
+fn status_of(s: Status) -> Option<StatusUpdate> {
+    let status = match s.status.as_str() {
+        "sent" => DeliveryStatus::Sent,
+        "delivered" => DeliveryStatus::Delivered,
+        "read" => DeliveryStatus::Read,
+        "failed" => DeliveryStatus::Failed,
+        _ => return None,
+    };
+    let error = s.errors.first().map(|e| {
+        let code = e.code.map(|c| format!("({c}) ")).unwrap_or_default();
+        let title = e.title.clone().or_else(|| e.message.clone()).unwrap_or_default();
+        match e.error_data.as_ref().and_then(|d| d.details.clone()) {
+            Some(details) => format!("{code}{title}: {details}"),
+            None => format!("{code}{title}"),
+        }
+    });
+    Some(StatusUpdate {
+        message_id: s.id,
+        status,
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(value: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "9", "changes": [{"field": "messages", "value": value}]}]}))
+            .unwrap()
+    }
+
+    #[test]
+    fn texts_statuses_and_other_numbers() {
+        let body = envelope(serde_json::json!({
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": "111"},
+            "contacts": [{"profile": {"name": "Ana"}, "wa_id": "4915112345678"}],
+            "messages": [
+                {"from": "4915112345678", "id": "wamid.1", "timestamp": "1730000000", "type": "text", "text": {"body": "Hello"}, "context": {"id": "wamid.0"}},
+                {"from": "4915112345678", "id": "wamid.2", "type": "image", "image": {"id": "777", "mime_type": "image/jpeg", "caption": "receipt"}},
+                {"from": "4915112345678", "id": "wamid.3", "type": "order", "order": {}}
+            ],
+            "statuses": [{"id": "wamid.9", "status": "failed", "errors": [{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "no WhatsApp"}}]}]
+        }));
+        let events = parse(&body, "111").unwrap();
+        assert_eq!(events.len(), 4);
+        let Inbound::Message(text) = &events[0] else { panic!() };
+        assert_eq!(
+            (text.text.as_str(), text.contact.name.as_deref()),
+            ("Hello", Some("Ana"))
+        );
+        assert_eq!(text.contact.phone.as_deref(), Some("+4915112345678"));
+        assert_eq!(text.in_reply_to.as_deref(), Some("wamid.0"));
+        assert_eq!(text.sent_at, Some(Millis(1_730_000_000_000)));
+        let Inbound::Message(image) = &events[1] else { panic!() };
+        assert_eq!(
+            (image.text.as_str(), image.media[0].reference.as_str()),
+            ("receipt", "777")
+        );
+        let Inbound::Message(order) = &events[2] else { panic!() };
+        assert!(order.text.contains("order"));
+        let Inbound::Status(failed) = &events[3] else { panic!() };
+        assert_eq!(failed.status, DeliveryStatus::Failed);
+        assert_eq!(
+            failed.error.as_deref(),
+            Some("(131026) Message undeliverable: no WhatsApp")
+        );
+        assert!(
+            parse(&body, "222").unwrap().is_empty(),
+            "another number's entries are skipped"
+        );
+        assert!(parse(b"not json", "111").is_err());
+    }
+
+    #[test]
+    fn signatures() {
+        let body = b"{}";
+        let header = sign("app-secret", body);
+        assert!(verify("app-secret", body, Some(&header)).is_ok());
+        assert!(matches!(
+            verify("other", body, Some(&header)),
+            Err(InboundError::BadSignature)
+        ));
+        assert!(matches!(
+            verify("app-secret", body, None),
+            Err(InboundError::MissingSignature)
+        ));
+    }
+}

@@ -1,0 +1,165 @@
+//! A Graph API test server that answers like Meta for the WhatsApp calls
+//! Switchboard makes: bearer auth (code 190 when wrong), `POST
+//! /{version}/{phone-number-id}/messages` (recorded, answered with a
+//! `wamid`, or with a queued failure in Meta's error shape), and media in
+//! two steps (`GET /{version}/{media-id}` gives a URL, which gives the bytes
+//! with the same token). It also builds signed webhooks the way Meta sends
+//! them.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use switchboard_channels::whatsapp::GraphApi;
+
+pub const VERSION: &str = "v23.0";
+
+#[derive(Default)]
+struct GraphState {
+    base: String,
+    token: String,
+    sent: Mutex<Vec<Value>>,
+    failures: Mutex<VecDeque<(u16, Value)>>,
+    media: Mutex<HashMap<String, (String, Vec<u8>)>>,
+    ids: AtomicUsize,
+}
+
+#[derive(Clone)]
+pub struct GraphServer {
+    pub url: String,
+    state: Arc<GraphState>,
+}
+
+/// Meta's answer to a wrong token, unless the request carries the right one.
+fn authorized(state: &GraphState, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let expected = format!("Bearer {}", state.token);
+    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(expected.as_str()) {
+        return Ok(());
+    }
+    let error = json!({"error": {"message": "Invalid OAuth access token - Cannot parse access token", "type": "OAuthException", "code": 190, "fbtrace_id": "Atest"}});
+    Err(Box::new((StatusCode::UNAUTHORIZED, Json(error)).into_response()))
+}
+
+async fn messages(State(state): State<Arc<GraphState>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if let Err(denied) = authorized(&state, &headers) {
+        return *denied;
+    }
+    state.sent.lock().unwrap().push(body.clone());
+    if let Some((status, error)) = state.failures.lock().unwrap().pop_front() {
+        return (StatusCode::from_u16(status).unwrap(), Json(error)).into_response();
+    }
+    let n = state.ids.fetch_add(1, Ordering::SeqCst);
+    let to = body["to"].clone();
+    Json(
+        json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": format!("wamid.TEST{n}"), "message_status": "accepted"}]}),
+    )
+    .into_response()
+}
+
+async fn media_info(
+    State(state): State<Arc<GraphState>>,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, String)>,
+) -> Response {
+    if let Err(denied) = authorized(&state, &headers) {
+        return *denied;
+    }
+    match state.media.lock().unwrap().get(&id) {
+        Some((mime, bytes)) => Json(
+            json!({"messaging_product": "whatsapp", "url": format!("{}/media-download/{id}", state.base),
+                                            "mime_type": mime, "file_size": bytes.len().to_string(), "id": id}),
+        )
+        .into_response(),
+        None => (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error": {"message": "Unsupported get request.", "type": "GraphMethodException", "code": 100}}),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+async fn media_bytes(State(state): State<Arc<GraphState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(denied) = authorized(&state, &headers) {
+        return *denied;
+    }
+    match state.media.lock().unwrap().get(&id) {
+        Some((mime, bytes)) => ([(header::CONTENT_TYPE, mime.clone())], bytes.clone()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+impl GraphServer {
+    /// A server that takes `token` as its only valid access token.
+    pub async fn start(token: &str) -> GraphServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(GraphState {
+            base: url.clone(),
+            token: token.to_owned(),
+            ..GraphState::default()
+        });
+        let app = axum::Router::new()
+            .route("/media-download/{id}", get(media_bytes))
+            .route("/{version}/{phone}/messages", post(messages))
+            .route("/{version}/{id}", get(media_info))
+            .with_state(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        GraphServer { url, state }
+    }
+
+    /// Where Switchboard should call it.
+    pub fn api(&self) -> GraphApi {
+        GraphApi {
+            base_url: self.url.clone(),
+            version: VERSION.into(),
+        }
+    }
+
+    /// Every message body received, in order.
+    pub fn sent(&self) -> Vec<Value> {
+        self.state.sent.lock().unwrap().clone()
+    }
+
+    /// The next send is answered with this status and Meta error code.
+    pub fn fail_next(&self, status: u16, code: i64, message: &str) {
+        let error =
+            json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Atest"}});
+        self.state.failures.lock().unwrap().push_back((status, error));
+    }
+
+    /// A file the customer sent, under a media id.
+    pub fn add_media(&self, id: &str, mime: &str, bytes: Vec<u8>) {
+        self.state
+            .media
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), (mime.to_owned(), bytes));
+    }
+}
+
+/// A webhook body as Meta sends it for one phone number.
+pub fn webhook(phone_number_id: &str, contacts: Value, messages: Value, statuses: Value) -> Vec<u8> {
+    let mut value = json!({"messaging_product": "whatsapp",
+                           "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_number_id}});
+    if !contacts.is_null() {
+        value["contacts"] = contacts;
+    }
+    if !messages.is_null() {
+        value["messages"] = messages;
+    }
+    if !statuses.is_null() {
+        value["statuses"] = statuses;
+    }
+    serde_json::to_vec(&json!({"object": "whatsapp_business_account",
+                               "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}]}))
+    .unwrap()
+}

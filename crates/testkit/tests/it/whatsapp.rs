@@ -1,0 +1,448 @@
+//! WhatsApp against the Graph API test server (`switchboard_testkit::graph`):
+//! connecting a number (its configuration checked, its secrets never shown),
+//! Meta's verification handshake, signed webhooks (texts, media in two
+//! steps, statuses out of order, the same webhook many times), replies,
+//! templates and a rate limit retried, and the 24-hour window enforced
+//! before any call to Meta.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use switchboard_channels::whatsapp::{SIGNATURE_HEADER, sign};
+use switchboard_service::{ProviderApis, Registry};
+use switchboard_testkit::client::{Reply, reply_of};
+use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::graph::{GraphServer, webhook};
+use switchboard_testkit::media::png;
+use switchboard_testkit::{MONDAY_9AM, TestApp, TestOptions, eventually};
+
+const PHONE_ID: &str = "106540352242922";
+const TOKEN: &str = "EAAG-test-access-token";
+const APP_SECRET: &str = "meta-app-secret-123";
+const WA_ID: &str = "4915112345678";
+
+struct WhatsApp {
+    app: TestApp,
+    org: Org,
+    graph: GraphServer,
+    channel: String,
+    verify_token: String,
+}
+
+fn options(graph: &GraphServer) -> TestOptions {
+    let mut options = TestOptions::default();
+    options.service.channels = Registry::standard_with(&ProviderApis { whatsapp: graph.api() });
+    options
+}
+
+fn config() -> Value {
+    json!({"phone_number_id": PHONE_ID, "business_account_id": "102290129340398",
+           "access_token": TOKEN, "app_secret": APP_SECRET})
+}
+
+async fn connect(app: TestApp, graph: GraphServer) -> WhatsApp {
+    let org = Org::create(&app).await;
+    connect_org(app, org, graph).await
+}
+
+async fn connect_org(app: TestApp, org: Org, graph: GraphServer) -> WhatsApp {
+    org.set_online(&org.agent, &org.agent_id).await;
+    let r = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "whatsapp", "name": "WhatsApp line", "default_team_id": org.team, "config": config()}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    WhatsApp {
+        channel: r["id"].as_str().unwrap().to_owned(),
+        verify_token: r["secret"].as_str().unwrap().to_owned(),
+        app,
+        org,
+        graph,
+    }
+}
+
+async fn start() -> WhatsApp {
+    let graph = GraphServer::start(TOKEN).await;
+    let app = TestApp::spawn_with(options(&graph)).await;
+    connect(app, graph).await
+}
+
+impl WhatsApp {
+    fn hook(&self) -> String {
+        self.app.url(&format!("/hooks/whatsapp/{}", self.channel))
+    }
+
+    async fn post(&self, body: &[u8], signature: Option<String>) -> Reply {
+        let mut request = reqwest::Client::new()
+            .post(self.hook())
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(signature) = signature {
+            request = request.header(SIGNATURE_HEADER, signature);
+        }
+        reply_of(request.send().await.unwrap()).await
+    }
+
+    async fn deliver(&self, body: &[u8]) -> Reply {
+        self.post(body, Some(sign(APP_SECRET, body))).await
+    }
+
+    async fn conversations(&self) -> Vec<Value> {
+        let r = self
+            .org
+            .admin
+            .get(&self.org.path(&format!("/conversations?channel={}", self.channel)))
+            .await;
+        r["items"].as_array().unwrap().clone()
+    }
+
+    async fn messages(&self, conversation: &str) -> Vec<Value> {
+        let r = self
+            .org
+            .admin
+            .get(
+                &self
+                    .org
+                    .path(&format!("/conversations/{conversation}/messages?limit=200")),
+            )
+            .await;
+        r["items"].as_array().unwrap().clone()
+    }
+
+    /// The customer's one conversation, once it exists.
+    async fn conversation(&self) -> String {
+        eventually(Duration::from_secs(10), || async {
+            self.conversations()
+                .await
+                .first()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+        })
+        .await
+    }
+}
+
+fn text(id: &str, body: &str) -> Vec<u8> {
+    webhook(
+        PHONE_ID,
+        json!([{"profile": {"name": "Ana"}, "wa_id": WA_ID}]),
+        json!([{"from": WA_ID, "id": id, "timestamp": "1730000000", "type": "text", "text": {"body": body}}]),
+        Value::Null,
+    )
+}
+
+fn status(id: &str, status: &str) -> Vec<u8> {
+    webhook(
+        PHONE_ID,
+        Value::Null,
+        Value::Null,
+        json!([{"id": id, "status": status, "timestamp": "1730000100", "recipient_id": WA_ID}]),
+    )
+}
+
+#[tokio::test]
+async fn a_number_is_connected_with_its_configuration_checked_and_its_secrets_kept() {
+    let graph = GraphServer::start(TOKEN).await;
+    let app = TestApp::spawn_with(options(&graph)).await;
+    let org = Org::create(&app).await;
+    let cases = [
+        (json!(null), "config.phone_number_id"),
+        (
+            json!({"phone_number_id": "12ab", "business_account_id": "1", "access_token": TOKEN, "app_secret": APP_SECRET}),
+            "config.phone_number_id",
+        ),
+        (
+            json!({"phone_number_id": PHONE_ID, "access_token": TOKEN, "app_secret": APP_SECRET}),
+            "config.business_account_id",
+        ),
+        (
+            json!({"phone_number_id": PHONE_ID, "business_account_id": "1", "access_token": "short", "app_secret": APP_SECRET}),
+            "config.access_token",
+        ),
+        (
+            json!({"phone_number_id": PHONE_ID, "business_account_id": "1", "access_token": TOKEN, "app_secret": APP_SECRET, "extra": 1}),
+            "config",
+        ),
+    ];
+    for (config, field) in cases {
+        let r = org
+            .admin
+            .post(
+                &org.path("/channels"),
+                json!({"kind": "whatsapp", "name": "WA", "config": config}),
+            )
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (422, "invalid_input"),
+            "{config}: {:?}",
+            r.body
+        );
+        assert_eq!(r.body["error"]["field"], field, "{config}");
+    }
+    let wa = connect_org(app, org, graph).await;
+    let listed = wa.org.admin.get(&wa.org.path("/channels")).await;
+    let text = listed.body.to_string();
+    assert!(
+        !text.contains(TOKEN) && !text.contains(APP_SECRET),
+        "secrets are never returned: {text}"
+    );
+    let channel = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "whatsapp")
+        .unwrap()
+        .clone();
+    assert_eq!(channel["config"]["phone_number_id"], PHONE_ID);
+    assert_eq!(channel["config"]["access_token_set"], true);
+    // A change without the secrets keeps them.
+    let r = wa
+        .org
+        .admin
+        .patch(
+            &wa.org.path(&format!("/channels/{}", wa.channel)),
+            json!({"config": {"business_account_id": "555"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r["config"]["business_account_id"], "555");
+    let r = wa
+        .deliver(&text_body("wamid.kept", "still signed with the kept secret"))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    // Meta's verification handshake: the challenge echoed for our token.
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!(
+            "{}?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={}",
+            wa.hook(),
+            wa.verify_token
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "1158201444");
+    let r = http
+        .get(format!(
+            "{}?hub.mode=subscribe&hub.challenge=1&hub.verify_token=guess",
+            wa.hook()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+fn text_body(id: &str, body: &str) -> Vec<u8> {
+    text(id, body)
+}
+
+#[tokio::test]
+async fn a_text_arrives_once_and_the_reply_goes_out_with_statuses_that_never_go_back() {
+    let wa = start().await;
+    // A bad or missing signature stores nothing.
+    let forged = text("wamid.forged", "forged");
+    assert_eq!(
+        wa.post(&forged, Some(sign("another secret", &forged))).await.status,
+        401
+    );
+    assert_eq!(wa.post(&forged, None).await.status, 401);
+    assert!(wa.conversations().await.is_empty());
+
+    // The same webhook five times, then five at once: one message.
+    let body = text("wamid.HBgL1", "Hello, my order is late");
+    for _ in 0..5 {
+        let r = wa.deliver(&body).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let all = futures::future::join_all((0..5).map(|_| wa.deliver(&body))).await;
+    assert!(all.iter().all(|r| r.status == 200));
+    let conversation = wa.conversation().await;
+    let messages = wa.messages(&conversation).await;
+    let inbound: Vec<_> = messages.iter().filter(|m| m["direction"] == "in").collect();
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(inbound[0]["body"], "Hello, my order is late");
+    let contact = &wa.conversations().await[0]["contact_id"];
+    let contact = wa
+        .org
+        .admin
+        .get(&wa.org.path(&format!("/contacts/{}", contact.as_str().unwrap())))
+        .await;
+    assert_eq!(
+        (contact["name"].as_str(), contact["phone"].as_str()),
+        (Some("Ana"), Some("+4915112345678"))
+    );
+
+    // The agent answers, quoting the customer.
+    let r = wa
+        .org
+        .agent
+        .post(
+            &wa.org.path(&format!("/conversations/{conversation}/messages")),
+            json!({"kind": "text", "body": "Sorry! It ships today.", "in_reply_to": inbound[0]["id"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let reply = r["id"].as_str().unwrap().to_owned();
+    let sent = eventually(Duration::from_secs(10), || async { wa.graph.sent().first().cloned() }).await;
+    assert_eq!(
+        sent,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": WA_ID, "type": "text",
+               "text": {"preview_url": false, "body": "Sorry! It ships today."},
+               "context": {"message_id": "wamid.HBgL1"}})
+    );
+    let provider_id = eventually(Duration::from_secs(10), || async {
+        let m = wa
+            .messages(&conversation)
+            .await
+            .into_iter()
+            .find(|m| m["id"] == reply.as_str())?;
+        (m["delivery_status"] == "sent").then(|| m["provider_message_id"].as_str().unwrap().to_owned())
+    })
+    .await;
+
+    // Read before delivered: it stays read.
+    for s in ["read", "delivered", "sent"] {
+        assert_eq!(wa.deliver(&status(&provider_id, s)).await.status, 200);
+    }
+    let m = wa
+        .messages(&conversation)
+        .await
+        .into_iter()
+        .find(|m| m["id"] == reply.as_str())
+        .unwrap();
+    assert_eq!(m["delivery_status"], "read");
+}
+
+#[tokio::test]
+async fn an_image_is_fetched_in_two_steps_and_stored_with_a_preview() {
+    let wa = start().await;
+    let image = png(64, 48, 0);
+    wa.graph.add_media("2754859441498128", "image/png", image.clone());
+    let body = webhook(
+        PHONE_ID,
+        json!([{"profile": {"name": "Ana"}, "wa_id": WA_ID}]),
+        json!([{"from": WA_ID, "id": "wamid.IMG", "type": "image",
+                "image": {"id": "2754859441498128", "mime_type": "image/png", "caption": "the box"}}]),
+        Value::Null,
+    );
+    let r = wa.deliver(&body).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let conversation = wa.conversation().await;
+    let m = wa
+        .messages(&conversation)
+        .await
+        .into_iter()
+        .find(|m| m["direction"] == "in")
+        .unwrap();
+    assert_eq!(
+        (m["kind"].as_str(), m["body"].as_str()),
+        (Some("media"), Some("the box"))
+    );
+    let attachment = &m["attachments"][0];
+    assert_eq!(
+        (attachment["mime"].as_str(), attachment["size"].as_u64()),
+        (Some("image/png"), Some(image.len() as u64))
+    );
+    assert!(attachment["preview_url"].is_string(), "{attachment}");
+
+    // A media id Meta does not know fails the webhook (Meta sends it again).
+    let body = webhook(
+        PHONE_ID,
+        Value::Null,
+        json!([{"from": WA_ID, "id": "wamid.GONE", "type": "image", "image": {"id": "999", "mime_type": "image/png"}}]),
+        Value::Null,
+    );
+    assert_eq!(wa.deliver(&body).await.status, 422);
+}
+
+#[tokio::test]
+async fn a_rate_limited_send_is_retried_and_a_template_goes_out_with_its_values() {
+    let wa = start().await;
+    assert_eq!(wa.deliver(&text("wamid.T1", "hi")).await.status, 200);
+    let conversation = wa.conversation().await;
+    wa.graph.fail_next(429, 130429, "Rate limit hit");
+    let r = wa
+        .org
+        .agent
+        .post(
+            &wa.org.path(&format!("/conversations/{conversation}/messages")),
+            json!({"kind": "text", "body": "One moment"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let reply = r["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(10), || async {
+        let m = wa
+            .messages(&conversation)
+            .await
+            .into_iter()
+            .find(|m| m["id"] == reply.as_str())?;
+        (m["delivery_status"] == "sent").then_some(())
+    })
+    .await;
+    assert_eq!(
+        wa.graph.sent().len(),
+        2,
+        "the first answer was a rate limit, the retry went through"
+    );
+
+    let template = wa
+        .org
+        .admin
+        .post(
+            &wa.org.path("/templates"),
+            json!({"name": "order_update", "language": "en_US", "category": "utility",
+                   "body": "Hi {{1}}, your order {{2}} is on its way."}),
+        )
+        .await;
+    assert_eq!(template.status, 201, "{:?}", template.body);
+    let r = wa
+        .org
+        .agent
+        .post(
+            &wa.org.path(&format!("/conversations/{conversation}/messages")),
+            json!({"kind": "template", "template_id": template["id"], "params": ["Ana", "A123"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let sent = eventually(Duration::from_secs(10), || async {
+        wa.graph.sent().into_iter().find(|b| b["type"] == "template")
+    })
+    .await;
+    assert_eq!(
+        sent["template"],
+        json!({"name": "order_update", "language": {"policy": "deterministic", "code": "en_US"},
+               "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ana"}, {"type": "text", "text": "A123"}]}]})
+    );
+}
+
+#[tokio::test]
+async fn a_free_form_reply_after_24_hours_is_refused_before_any_call_to_meta() {
+    let graph = GraphServer::start(TOKEN).await;
+    let clock = Arc::new(switchboard_service::ManualClock::new(MONDAY_9AM));
+    let mut options = options(&graph);
+    options.manual_clock = Some(clock.clone());
+    // No job worker: its sweep would expire the idle chat.
+    options.service.run_jobs = false;
+    let wa = connect(TestApp::spawn_with(options).await, graph).await;
+    assert_eq!(wa.deliver(&text("wamid.W1", "hello")).await.status, 200);
+    let conversation = wa.conversation().await;
+    clock.advance(25 * 3600 * 1000);
+    let r = wa
+        .org
+        .agent
+        .post(
+            &wa.org.path(&format!("/conversations/{conversation}/messages")),
+            json!({"kind": "text", "body": "Still there?"}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (409, "window_closed"), "{:?}", r.body);
+    assert!(wa.graph.sent().is_empty(), "Meta was not called");
+}
