@@ -180,6 +180,8 @@ pub enum InboundOutcome {
         /// Whether the status moved forward.
         applied: bool,
     },
+    /// A delivery report about a message we do not know, skipped.
+    Skipped,
 }
 
 /// A file's bytes as they arrive.
@@ -271,6 +273,14 @@ pub trait ChannelAdapter: Send + Sync + 'static {
     /// Verify and parse a provider's request. Called only for a channel of
     /// this adapter's kind.
     fn handle_hook<'a>(&'a self, channel: &'a ChannelSetup, request: &'a HookRequest) -> Result<Hook, InboundError>;
+
+    /// Whether a delivery report about a message we do not know fails the
+    /// request (the API channel answers 404) or is skipped (a provider that
+    /// also reports on messages sent from elsewhere, and retries a failed
+    /// webhook for days).
+    fn unknown_status_fails(&self) -> bool {
+        true
+    }
 
     /// The answer once the events of [`Hook::Events`] are durably stored.
     fn answer(&self, outcomes: &[InboundOutcome]) -> HookReply {

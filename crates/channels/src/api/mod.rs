@@ -382,7 +382,7 @@ impl ChannelAdapter for ApiAdapter {
             Some(InboundOutcome::Status { message_id, applied }) => serde_json::json!({
                 "message_id": message_id, "conversation_id": null, "duplicate": false, "applied": applied,
             }),
-            None => serde_json::json!({}),
+            Some(InboundOutcome::Skipped) | None => serde_json::json!({}),
         };
         HookReply::json(200, &body)
     }

@@ -67,9 +67,89 @@ fn network(e: reqwest::Error) -> SendError {
     }
 }
 
-/// The request body of a message (Meta's `messages` endpoint).
-pub(super) fn message_body(m: &OutboundMessage) -> serde_json::Value {
-    let mut body = match &m.template {
+/// Longest reply-button title Meta takes, and list-row title.
+const BUTTON_TITLE: usize = 20;
+const ROW_TITLE: usize = 24;
+
+fn clipped(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Choices as reply buttons (up to 3) or a list (up to 10). Each choice's
+/// id is its full label, so an answer reads as the label even where the
+/// title had to be shortened.
+fn interactive(m: &OutboundMessage) -> serde_json::Value {
+    let text = if m.text.trim().is_empty() {
+        "Please choose:"
+    } else {
+        m.text.as_str()
+    };
+    let interactive = if m.buttons.len() <= 3 {
+        let buttons: Vec<_> = m
+            .buttons
+            .iter()
+            .map(|b| serde_json::json!({"type": "reply", "reply": {"id": b, "title": clipped(b, BUTTON_TITLE)}}))
+            .collect();
+        serde_json::json!({"type": "button", "body": {"text": text}, "action": {"buttons": buttons}})
+    } else {
+        let rows: Vec<_> = m
+            .buttons
+            .iter()
+            .take(10)
+            .map(|b| serde_json::json!({"id": b, "title": clipped(b, ROW_TITLE)}))
+            .collect();
+        serde_json::json!({"type": "list", "body": {"text": text},
+                           "action": {"button": "Choose", "sections": [{"title": "Options", "rows": rows}]}})
+    };
+    serde_json::json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": m.recipient_external_id,
+                       "type": "interactive", "interactive": interactive})
+}
+
+/// One file as a media message Meta fetches by its link; the caption (not
+/// allowed on audio) goes with the first.
+fn media(m: &OutboundMessage, file: &crate::OutboundFile, caption: Option<&str>) -> serde_json::Value {
+    let kind = match file.mime.split(';').next().unwrap_or_default().trim() {
+        "image/jpeg" | "image/png" => "image",
+        "video/mp4" | "video/3gpp" => "video",
+        mime if mime.starts_with("audio/") => "audio",
+        _ => "document",
+    };
+    let mut object = serde_json::json!({"link": file.url});
+    if kind == "document" {
+        object["filename"] = file.filename.clone().into();
+    }
+    if let Some(caption) = caption.filter(|c| !c.trim().is_empty() && kind != "audio") {
+        object["caption"] = caption.into();
+    }
+    let mut body = serde_json::json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+                                      "to": m.recipient_external_id, "type": kind});
+    body[kind] = object;
+    body
+}
+
+/// The request bodies of a message (Meta's `messages` endpoint): one, or
+/// one per file.
+pub(super) fn message_bodies(m: &OutboundMessage) -> Vec<serde_json::Value> {
+    let mut bodies = if m.template.is_none() && !m.attachments.is_empty() {
+        m.attachments
+            .iter()
+            .enumerate()
+            .map(|(i, file)| media(m, file, (i == 0).then_some(m.text.as_str())))
+            .collect()
+    } else if m.template.is_none() && !m.buttons.is_empty() {
+        vec![interactive(m)]
+    } else {
+        vec![message_body(m)]
+    };
+    if let (Some(quoted), Some(first)) = (&m.in_reply_to, bodies.first_mut()) {
+        first["context"] = serde_json::json!({"message_id": quoted});
+    }
+    bodies
+}
+
+/// A text or a template.
+fn message_body(m: &OutboundMessage) -> serde_json::Value {
+    match &m.template {
         Some(t) => {
             let parameters: Vec<_> = t
                 .params
@@ -87,11 +167,7 @@ pub(super) fn message_body(m: &OutboundMessage) -> serde_json::Value {
             "messaging_product": "whatsapp", "recipient_type": "individual", "to": m.recipient_external_id,
             "type": "text", "text": {"preview_url": false, "body": m.text},
         }),
-    };
-    if let Some(quoted) = &m.in_reply_to {
-        body["context"] = serde_json::json!({"message_id": quoted});
     }
-    body
 }
 
 #[derive(Deserialize)]
@@ -112,23 +188,29 @@ pub(super) async fn send(
     m: &OutboundMessage,
 ) -> Result<Sent, SendError> {
     let url = graph.url(&format!("{}/messages", config.phone_number_id));
-    let response = http
-        .client
-        .post(url)
-        .bearer_auth(&config.access_token)
-        .json(&message_body(m))
-        .send()
-        .await
-        .map_err(network)?;
-    if !response.status().is_success() {
-        return Err(error_of(response).await);
+    // The first message's id names ours (statuses of the others are
+    // skipped as unknown).
+    let mut first = None;
+    for body in message_bodies(m) {
+        let response = http
+            .client
+            .post(&url)
+            .bearer_auth(&config.access_token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(network)?;
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        let answer: SendAnswer = response
+            .json()
+            .await
+            .map_err(|e| SendError::Retryable(format!("WhatsApp's answer could not be read: {e}")))?;
+        first = first.or(answer.messages.into_iter().next().map(|m| m.id));
     }
-    let answer: SendAnswer = response
-        .json()
-        .await
-        .map_err(|e| SendError::Retryable(format!("WhatsApp's answer could not be read: {e}")))?;
     Ok(Sent {
-        provider_message_id: answer.messages.into_iter().next().map(|m| m.id),
+        provider_message_id: first,
     })
 }
 
@@ -191,4 +273,78 @@ pub(super) async fn fetch_media(
         declared_size,
         body: crate::net::body_stream(response),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use switchboard_core::Millis;
+
+    use super::*;
+    use crate::OutboundFile;
+
+    fn message(text: &str) -> OutboundMessage {
+        OutboundMessage {
+            message_id: "m".into(),
+            conversation_id: "c".into(),
+            recipient_external_id: "4915112345678".into(),
+            text: text.into(),
+            sender_name: None,
+            in_reply_to: None,
+            created_at: Millis(0),
+            buttons: Vec::new(),
+            template: None,
+            attachments: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn menus_are_reply_buttons_or_a_list_whose_ids_are_the_labels() {
+        let mut m = message("How can we help?");
+        m.buttons = vec!["Orders".into(), "A rather long billing question".into()];
+        let body = &message_bodies(&m)[0];
+        assert_eq!(body["type"], "interactive");
+        assert_eq!(body["interactive"]["type"], "button");
+        assert_eq!(
+            body["interactive"]["action"]["buttons"][1]["reply"],
+            json!({"id": "A rather long billing question", "title": "A rather long billin"})
+        );
+        m.buttons = (1..=5).map(|i| format!("Choice {i}")).collect();
+        let body = &message_bodies(&m)[0];
+        assert_eq!(body["interactive"]["type"], "list");
+        assert_eq!(
+            body["interactive"]["action"]["sections"][0]["rows"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5
+        );
+    }
+
+    #[test]
+    fn files_are_media_messages_by_link_with_the_caption_on_the_first() {
+        let mut m = message("Your invoice");
+        m.in_reply_to = Some("wamid.Q".into());
+        let file = |mime: &str, name: &str| OutboundFile {
+            url: format!("https://sb.example/{name}"),
+            filename: name.into(),
+            mime: mime.into(),
+            size: 1,
+            sha256: "x".into(),
+        };
+        m.attachments = vec![
+            file("application/pdf", "inv.pdf"),
+            file("image/png", "p.png"),
+            file("audio/ogg", "v.ogg"),
+        ];
+        let bodies = message_bodies(&m);
+        assert_eq!(
+            bodies[0],
+            json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "4915112345678",
+                   "type": "document", "document": {"link": "https://sb.example/inv.pdf", "filename": "inv.pdf", "caption": "Your invoice"},
+                   "context": {"message_id": "wamid.Q"}})
+        );
+        assert_eq!(bodies[1]["image"], json!({"link": "https://sb.example/p.png"}));
+        assert_eq!(bodies[2]["type"], "audio");
+    }
 }

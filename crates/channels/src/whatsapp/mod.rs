@@ -13,8 +13,9 @@ mod graph;
 mod webhook;
 
 use serde::{Deserialize, Serialize};
+use switchboard_core::AttachmentKind;
 use switchboard_core::ChannelKind;
-use switchboard_core::capabilities::{Capabilities, FilesOut, WindowRule};
+use switchboard_core::capabilities::{Capabilities, FilesOut, MediaLimit, WindowRule};
 use switchboard_core::windows::DAY_MS;
 
 use crate::adapter::{
@@ -26,18 +27,37 @@ use crate::{InboundError, OutboundMessage, SendError, Sent};
 
 pub use webhook::{SIGNATURE_HEADER, sign};
 
+const MB: i64 = 1024 * 1024;
+
 pub const CAPABILITIES: Capabilities = Capabilities {
     label: "WhatsApp",
     badge: "WA",
     can_write: true,
     window: WindowRule::free_form(DAY_MS),
-    // Menus go out as numbered lines until interactive messages are sent.
-    buttons: false,
-    lists: false,
+    // Up to 3 choices as reply buttons, up to 10 as a list.
+    buttons: true,
+    lists: true,
     templates: true,
-    // Files to the customer follow with media sending.
-    files_out: FilesOut::None,
-    media: &[],
+    // Meta fetches each file by its signed link.
+    files_out: FilesOut::SignedLink,
+    media: &[
+        MediaLimit {
+            kind: AttachmentKind::Image,
+            max_bytes: 5 * MB,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Video,
+            max_bytes: 16 * MB,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Audio,
+            max_bytes: 16 * MB,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Document,
+            max_bytes: 100 * MB,
+        },
+    ],
     quoting: true,
     read_receipts: true,
     typing: false,
@@ -223,6 +243,11 @@ impl ChannelAdapter for WhatsAppAdapter {
             }
             HookMethod::Other => Err(InboundError::MethodNotAllowed),
         }
+    }
+
+    /// Meta also reports on messages sent from elsewhere with this number.
+    fn unknown_status_fails(&self) -> bool {
+        false
     }
 
     fn fetch_media<'a>(

@@ -154,7 +154,10 @@ fn message_of(m: &serde_json::Value, contacts: &[Contact]) -> Option<InboundMess
     let text = match kind {
         "text" => text_at(m, &["text", "body"]).map(str::to_owned),
         "button" => text_at(m, &["button", "text"]).map(str::to_owned),
-        "interactive" => text_at(m, &["interactive", "button_reply", "title"])
+        // Our choices carry their full label as the id (titles may be cut).
+        "interactive" => text_at(m, &["interactive", "button_reply", "id"])
+            .or_else(|| text_at(m, &["interactive", "list_reply", "id"]))
+            .or_else(|| text_at(m, &["interactive", "button_reply", "title"]))
             .or_else(|| text_at(m, &["interactive", "list_reply", "title"]))
             .map(str::to_owned),
         "image" | "video" | "audio" | "document" | "sticker" => {
@@ -236,12 +239,13 @@ mod tests {
             "messages": [
                 {"from": "4915112345678", "id": "wamid.1", "timestamp": "1730000000", "type": "text", "text": {"body": "Hello"}, "context": {"id": "wamid.0"}},
                 {"from": "4915112345678", "id": "wamid.2", "type": "image", "image": {"id": "777", "mime_type": "image/jpeg", "caption": "receipt"}},
-                {"from": "4915112345678", "id": "wamid.3", "type": "order", "order": {}}
+                {"from": "4915112345678", "id": "wamid.3", "type": "order", "order": {}},
+                {"from": "4915112345678", "id": "wamid.4", "type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "A rather long billing question", "title": "A rather long billin"}}}
             ],
             "statuses": [{"id": "wamid.9", "status": "failed", "errors": [{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "no WhatsApp"}}]}]
         }));
         let events = parse(&body, "111").unwrap();
-        assert_eq!(events.len(), 4);
+        assert_eq!(events.len(), 5);
         let Inbound::Message(text) = &events[0] else { panic!() };
         assert_eq!(
             (text.text.as_str(), text.contact.name.as_deref()),
@@ -257,7 +261,9 @@ mod tests {
         );
         let Inbound::Message(order) = &events[2] else { panic!() };
         assert!(order.text.contains("order"));
-        let Inbound::Status(failed) = &events[3] else { panic!() };
+        let Inbound::Message(choice) = &events[3] else { panic!() };
+        assert_eq!(choice.text, "A rather long billing question");
+        let Inbound::Status(failed) = &events[4] else { panic!() };
         assert_eq!(failed.status, DeliveryStatus::Failed);
         assert_eq!(
             failed.error.as_deref(),

@@ -885,7 +885,10 @@ impl Services {
                         duplicate: o.duplicate,
                     }
                 }
-                Inbound::Status(update) => self.apply_status(ctx, update).await?,
+                Inbound::Status(update) => match self.apply_status(ctx, update).await {
+                    Err(ServiceError::NotFound(_)) if !adapter.unknown_status_fails() => InboundOutcome::Skipped,
+                    outcome => outcome?,
+                },
             });
         }
         Ok(outcomes)

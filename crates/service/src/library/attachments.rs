@@ -603,7 +603,13 @@ impl Services {
         let outbound = match tx.exec().channel(ws, c.channel_id).await? {
             Some(row) if by_user => {
                 let setup = crate::channel_port::setup_of(&row)?;
-                self.capabilities(setup.kind).files_out == FilesOut::SignedLink && self.ready_to_send(&setup).is_ok()
+                let caps = self.capabilities(setup.kind);
+                let outbound = caps.files_out == FilesOut::SignedLink && self.ready_to_send(&setup).is_ok();
+                // A file is free-form: only within the messaging window.
+                if outbound && !caps.window.open(c.times.last_customer_message_at, now) {
+                    return Err(lifecycle::LifecycleError::WindowClosed.into());
+                }
+                outbound
             }
             _ => false,
         };

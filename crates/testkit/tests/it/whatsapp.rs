@@ -393,6 +393,37 @@ async fn a_rate_limited_send_is_retried_and_a_template_goes_out_with_its_values(
         "the first answer was a rate limit, the retry went through"
     );
 
+    // A failure after "delivered" is kept, with Meta's code and reason.
+    let provider_id = wa
+        .messages(&conversation)
+        .await
+        .into_iter()
+        .find(|m| m["id"] == reply.as_str())
+        .unwrap()["provider_message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(wa.deliver(&status(&provider_id, "delivered")).await.status, 200);
+    let failed = webhook(
+        PHONE_ID,
+        Value::Null,
+        Value::Null,
+        json!([{"id": provider_id, "status": "failed", "recipient_id": WA_ID,
+                "errors": [{"code": 131026, "title": "Message undeliverable", "error_data": {"details": "Receiver is incapable of receiving this message"}}]}]),
+    );
+    assert_eq!(wa.deliver(&failed).await.status, 200);
+    let m = wa
+        .messages(&conversation)
+        .await
+        .into_iter()
+        .find(|m| m["id"] == reply.as_str())
+        .unwrap();
+    assert_eq!(m["delivery_status"], "failed");
+    assert_eq!(
+        m["delivery_error"],
+        "(131026) Message undeliverable: Receiver is incapable of receiving this message"
+    );
+
     let template = wa
         .org
         .admin
@@ -444,5 +475,56 @@ async fn a_free_form_reply_after_24_hours_is_refused_before_any_call_to_meta() {
         )
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "window_closed"), "{:?}", r.body);
+    // A file is free-form too.
+    let r = wa
+        .org
+        .agent
+        .send_raw(
+            reqwest::Method::POST,
+            &wa.org
+                .path(&format!("/conversations/{conversation}/attachments?filename=p.png")),
+            Some("application/octet-stream"),
+            png(8, 8, 0),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (409, "window_closed"), "{:?}", r.body);
     assert!(wa.graph.sent().is_empty(), "Meta was not called");
+}
+
+#[tokio::test]
+async fn an_agents_file_goes_out_by_a_link_meta_can_fetch() {
+    let wa = start().await;
+    assert_eq!(wa.deliver(&text("wamid.F1", "send me the photo")).await.status, 200);
+    let conversation = wa.conversation().await;
+    let image = png(32, 32, 0);
+    let r = wa
+        .org
+        .agent
+        .send_raw(
+            reqwest::Method::POST,
+            &wa.org.path(&format!(
+                "/conversations/{conversation}/attachments?filename=photo.png&caption=Here%20it%20is"
+            )),
+            Some("application/octet-stream"),
+            image.clone(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let sent = eventually(Duration::from_secs(10), || async {
+        wa.graph.sent().into_iter().find(|b| b["type"] == "image")
+    })
+    .await;
+    assert_eq!(sent["to"], WA_ID);
+    assert_eq!(sent["image"]["caption"], "Here it is");
+    let link = sent["image"]["link"].as_str().unwrap();
+    assert!(
+        link.contains(&format!("/hooks/whatsapp/{}/files/", wa.channel)),
+        "{link}"
+    );
+    let fetched = reqwest::get(link).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), image.as_slice());
+
+    // Meta also reports on messages sent from elsewhere: skipped, not refused.
+    assert_eq!(wa.deliver(&status("wamid.SENT-ELSEWHERE", "read")).await.status, 200);
 }
