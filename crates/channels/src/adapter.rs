@@ -328,6 +328,19 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         Box::pin(async move { Err(SendError::Permanent(format!("{label} channels do not poll"))) })
     }
 
+    /// Ask the provider whether this channel's account works: `Ok` says
+    /// what it is connected to, `Err` exactly what is wrong (a bad token,
+    /// an unknown number, an unreachable API).
+    fn check_connection<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        let _ = (http, channel);
+        let label = self.capabilities().label;
+        Box::pin(async move { Ok(format!("{label} channels have no provider account to check")) })
+    }
+
     /// Register our hook with the provider, where it has such a call.
     fn connect<'a>(
         &'a self,

@@ -24,6 +24,7 @@ const fn unavailable(label: &'static str, badge: &'static str, window: WindowRul
         typing: false,
         widget: false,
         inbound_hook: false,
+        checks_connection: false,
     }
 }
 

@@ -53,6 +53,9 @@ pub struct Capabilities {
     pub widget: bool,
     /// The provider calls our hook URL (`/hooks/{kind}/{channel_id}`).
     pub inbound_hook: bool,
+    /// The provider can be asked whether the channel's account works
+    /// ("check connection").
+    pub checks_connection: bool,
 }
 
 impl Capabilities {

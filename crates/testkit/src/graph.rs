@@ -3,8 +3,8 @@
 //! /{version}/{phone-number-id}/messages` (recorded, answered with a
 //! `wamid`, or with a queued failure in Meta's error shape), and media in
 //! two steps (`GET /{version}/{media-id}` gives a URL, which gives the bytes
-//! with the same token). It also builds signed webhooks the way Meta sends
-//! them.
+//! with the same token), phone numbers (`GET /{version}/{phone-number-id}`).
+//! It also builds webhook bodies the way Meta sends them.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +27,7 @@ struct GraphState {
     sent: Mutex<Vec<Value>>,
     failures: Mutex<VecDeque<(u16, Value)>>,
     media: Mutex<HashMap<String, (String, Vec<u8>)>>,
+    phones: Mutex<HashMap<String, (String, String)>>,
     ids: AtomicUsize,
 }
 
@@ -70,6 +71,9 @@ async fn media_info(
 ) -> Response {
     if let Err(denied) = authorized(&state, &headers) {
         return *denied;
+    }
+    if let Some((display, name)) = state.phones.lock().unwrap().get(&id) {
+        return Json(json!({"display_phone_number": display, "verified_name": name, "id": id})).into_response();
     }
     match state.media.lock().unwrap().get(&id) {
         Some((mime, bytes)) => Json(
@@ -134,6 +138,15 @@ impl GraphServer {
         let error =
             json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Atest"}});
         self.state.failures.lock().unwrap().push_back((status, error));
+    }
+
+    /// A phone number of the business account, as Meta describes it.
+    pub fn add_phone(&self, id: &str, display: &str, verified_name: &str) {
+        self.state
+            .phones
+            .lock()
+            .unwrap()
+            .insert(id.to_owned(), (display.to_owned(), verified_name.to_owned()));
     }
 
     /// A file the customer sent, under a media id.

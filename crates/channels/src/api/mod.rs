@@ -335,6 +335,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     typing: false,
     widget: false,
     inbound_hook: true,
+    checks_connection: false,
 };
 
 impl ChannelAdapter for ApiAdapter {

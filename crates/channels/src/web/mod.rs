@@ -27,6 +27,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     typing: true,
     widget: true,
     inbound_hook: false,
+    checks_connection: false,
 };
 
 impl ChannelAdapter for WebAdapter {

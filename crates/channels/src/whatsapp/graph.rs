@@ -275,6 +275,57 @@ pub(super) async fn fetch_media(
     })
 }
 
+#[derive(Deserialize)]
+struct PhoneNumber {
+    display_phone_number: Option<String>,
+    verified_name: Option<String>,
+}
+
+/// Ask Meta about the configured phone number with the access token, and
+/// say exactly what is wrong when that fails.
+pub(super) async fn check(http: &OutboundHttp, graph: &GraphApi, config: &Config) -> Result<String, String> {
+    let url = format!(
+        "{}?fields=display_phone_number,verified_name",
+        graph.url(&config.phone_number_id)
+    );
+    let response = http
+        .client
+        .get(url)
+        .bearer_auth(&config.access_token)
+        .send()
+        .await
+        .map_err(|e| format!("Meta's Graph API at {} could not be reached: {e}", graph.base_url))?;
+    let status = response.status();
+    if status.is_success() {
+        let phone: PhoneNumber = response
+            .json()
+            .await
+            .map_err(|e| format!("Meta answered, but not with a phone number: {e}"))?;
+        return Ok(format!(
+            "Connected to {} ({})",
+            phone
+                .display_phone_number
+                .unwrap_or_else(|| config.phone_number_id.clone()),
+            phone.verified_name.unwrap_or_else(|| "no verified name".into())
+        ));
+    }
+    let body = response.bytes().await.unwrap_or_default();
+    let error = serde_json::from_slice::<GraphError>(&body).ok().map(|e| e.error);
+    let meta = error
+        .as_ref()
+        .and_then(|e| e.message.clone())
+        .unwrap_or_else(|| status.to_string());
+    Err(match error.and_then(|e| e.code) {
+        Some(190) => format!("The access token is not valid or has expired (Meta: {meta})"),
+        Some(100) | Some(803) => format!(
+            "Meta does not know the phone number id {} for this token: check it in WhatsApp › API setup (Meta: {meta})",
+            config.phone_number_id
+        ),
+        Some(10) | Some(200) => format!("The access token may not manage this number (Meta: {meta})"),
+        _ => format!("Meta answered {status}: {meta}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -63,6 +63,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     typing: false,
     widget: false,
     inbound_hook: true,
+    checks_connection: true,
 };
 
 /// Where the Graph API is (tests point it at a local fake) and which
@@ -248,6 +249,17 @@ impl ChannelAdapter for WhatsAppAdapter {
     /// Meta also reports on messages sent from elsewhere with this number.
     fn unknown_status_fails(&self) -> bool {
         false
+    }
+
+    fn check_connection<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let config = Config::of(channel).ok_or_else(|| "no phone number is configured".to_owned())?;
+            graph::check(http, &self.graph, &config).await
+        })
     }
 
     fn fetch_media<'a>(

@@ -132,6 +132,14 @@ fn channel_settings(has_widget: bool, widget: Option<WidgetSettings>) -> Service
     Ok(serde_json::json!({ "widget": widget }))
 }
 
+/// What the provider said about a channel's account.
+#[derive(Debug, serde::Serialize, JsonSchema)]
+pub struct ConnectionCheck {
+    pub ok: bool,
+    /// What it is connected to, or exactly what is wrong.
+    pub message: String,
+}
+
 /// A channel as created or re-keyed: the secret is shown this once.
 #[derive(Debug, serde::Serialize, JsonSchema)]
 pub struct CreatedChannel {
@@ -708,6 +716,23 @@ impl Services {
         Ok(CreatedChannel {
             channel: self.channel_view(&row)?,
             secret: new_secret,
+        })
+    }
+
+    /// Ask the channel's provider whether its account works (admins).
+    pub async fn check_channel_connection(&self, actor: &Actor, id: ChannelId) -> ServiceResult<ConnectionCheck> {
+        require_admin(actor)?;
+        let row = self
+            .store()
+            .reader()
+            .channel(actor.workspace_id, id)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        let setup = crate::channel_port::setup_of(&row)?;
+        let adapter = self.adapter(setup.kind)?;
+        Ok(match adapter.check_connection(&self.inner.http, &setup).await {
+            Ok(message) => ConnectionCheck { ok: true, message },
+            Err(message) => ConnectionCheck { ok: false, message },
         })
     }
 

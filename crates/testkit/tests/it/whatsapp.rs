@@ -528,3 +528,92 @@ async fn an_agents_file_goes_out_by_a_link_meta_can_fetch() {
     // Meta also reports on messages sent from elsewhere: skipped, not refused.
     assert_eq!(wa.deliver(&status("wamid.SENT-ELSEWHERE", "read")).await.status, 200);
 }
+
+#[tokio::test]
+async fn check_connection_says_exactly_what_is_wrong() {
+    let wa = start().await;
+    let check = |org: &Org, channel: &str| {
+        let path = org.path(&format!("/channels/{channel}/check"));
+        let client = org.admin.clone();
+        async move { client.post(&path, json!({})).await }
+    };
+    // The number is not known to Meta for this token yet.
+    let r = check(&wa.org, &wa.channel).await;
+    assert_eq!((r.status.as_u16(), &r["ok"]), (200, &json!(false)), "{:?}", r.body);
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not know the phone number id"),
+        "{:?}",
+        r.body
+    );
+    wa.graph.add_phone(PHONE_ID, "+1 555-000-1111", "Acme Support");
+    let r = check(&wa.org, &wa.channel).await;
+    assert_eq!(r["ok"], true, "{:?}", r.body);
+    assert_eq!(r["message"], "Connected to +1 555-000-1111 (Acme Support)");
+    // A wrong token.
+    let r = wa
+        .org
+        .admin
+        .patch(
+            &wa.org.path(&format!("/channels/{}", wa.channel)),
+            json!({"config": {"access_token": "EAAG-revoked-token"}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = check(&wa.org, &wa.channel).await;
+    assert_eq!(r["ok"], false);
+    assert!(
+        r["message"].as_str().unwrap().contains("access token is not valid"),
+        "{:?}",
+        r.body
+    );
+    // Agents may not ask.
+    let r = wa
+        .org
+        .agent
+        .post(&wa.org.path(&format!("/channels/{}/check", wa.channel)), json!({}))
+        .await;
+    assert_eq!(r.status, 403);
+
+    // Meta's API unreachable.
+    let closed = GraphServer::start(TOKEN).await;
+    let mut options = options(&closed);
+    options.service.channels = Registry::standard_with(&ProviderApis {
+        whatsapp: switchboard_service::GraphApi {
+            base_url: "http://127.0.0.1:9".into(),
+            version: "v23.0".into(),
+        },
+    });
+    let unreachable = connect(TestApp::spawn_with(options).await, closed).await;
+    let r = check(&unreachable.org, &unreachable.channel).await;
+    assert_eq!(r["ok"], false);
+    assert!(
+        r["message"].as_str().unwrap().contains("could not be reached"),
+        "{:?}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn an_admin_checks_the_connection_from_the_channels_page() {
+    let Some(browser) = switchboard_testkit::browser::Browser::start("whatsapp-check").await else {
+        return;
+    };
+    let wa = start().await;
+    wa.graph.add_phone(PHONE_ID, "+1 555-000-1111", "Acme Support");
+    browser.sign_in(&wa.app, "ada@acme.test", "admin password 1").await;
+    browser
+        .client
+        .goto(&wa.app.url(&format!("/w/{}/admin/channels", wa.org.ws)))
+        .await
+        .unwrap();
+    browser.wait_for_text("main", "/hooks/whatsapp/").await;
+    browser.click("button[data-api-call$='/check']").await;
+    browser
+        .wait_for_text("[data-result]", "Connected to +1 555-000-1111")
+        .await;
+    browser.screenshot("whatsapp-check").await;
+    browser.close().await;
+}

@@ -142,6 +142,14 @@ function fill(form) {
   }
 }
 
+// A check's answer beside its button: `{ok, message}`.
+function showResult(button, data) {
+  const out = button.parentElement.querySelector("[data-result]");
+  if (!out) return;
+  out.textContent = data.message;
+  out.className = data.ok ? "notice" : "field-error";
+}
+
 export function bindForms(root = document) {
   for (const form of root.querySelectorAll("form[data-api]")) {
     if (form.dataset.fill) fill(form);
@@ -168,6 +176,7 @@ export function bindForms(root = document) {
         const body = button.dataset.body ? JSON.parse(button.dataset.body) : undefined;
         const data = await api(button.dataset.method || "POST", button.dataset.apiCall, body);
         if (button.dataset.show === "secret") showOnce(button.closest("section") || document.body, data);
+        else if (button.dataset.show === "result") showResult(button, data);
         else location.reload();
       } catch (e) {
         toast(e.message, "error");

@@ -159,6 +159,14 @@ pub async fn update_channel(
     Ok(axum::Json(s.services.update_channel(&a, id, input).await?))
 }
 
+pub async fn check_channel(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<ChannelId>,
+) -> ApiResult<axum::Json<switchboard_service::ConnectionCheck>> {
+    Ok(axum::Json(s.services.check_channel_connection(&a, id).await?))
+}
+
 pub async fn delete_channel(
     State(s): State<AppState>,
     InWorkspace(a): InWorkspace,

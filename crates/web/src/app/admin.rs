@@ -55,6 +55,8 @@ pub struct ChannelRow {
     pub team: String,
     pub snippet: String,
     pub has_bot: bool,
+    /// The provider can be asked whether the account works.
+    pub can_check: bool,
 }
 
 pub struct SimpleRow {
@@ -232,6 +234,7 @@ pub async fn section(
                             String::new()
                         },
                         has_bot: c.bot.is_some(),
+                        can_check: caps.checks_connection,
                     }
                 })
                 .collect();
