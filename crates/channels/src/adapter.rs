@@ -328,6 +328,18 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         Box::pin(async move { Err(SendError::Permanent(format!("{label} channels do not poll"))) })
     }
 
+    /// Show the customer that the business read their messages up to this
+    /// one (the provider's id), where the provider can.
+    fn mark_read<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        provider_message_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        let _ = (http, channel, provider_message_id);
+        Box::pin(async { Ok(()) })
+    }
+
     /// Ask the provider whether this channel's account works: `Ok` says
     /// what it is connected to, `Err` exactly what is wrong (a bad token,
     /// an unknown number, an unreachable API).

@@ -25,6 +25,7 @@ const fn unavailable(label: &'static str, badge: &'static str, window: WindowRul
         widget: false,
         inbound_hook: false,
         checks_connection: false,
+        sends_read_receipts: false,
     }
 }
 

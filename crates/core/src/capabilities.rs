@@ -56,6 +56,9 @@ pub struct Capabilities {
     /// The provider can be asked whether the channel's account works
     /// ("check connection").
     pub checks_connection: bool,
+    /// The customer can be shown that the business read their messages
+    /// (sent when the assigned agent opens the chat).
+    pub sends_read_receipts: bool,
 }
 
 impl Capabilities {

@@ -185,6 +185,7 @@ impl Services {
 fn job_registrations() -> Vec<JobRegistration> {
     vec![
         jobs::register::<outbound::DeliverMessage>(),
+        jobs::register::<outbound::SendReadReceipt>(),
         jobs::register::<bots::BotTurn>(),
         jobs::register::<integrations::DeliverWebhook>(),
         jobs::register::<routing::Sweep>(),

@@ -336,6 +336,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     widget: false,
     inbound_hook: true,
     checks_connection: false,
+    sends_read_receipts: false,
 };
 
 impl ChannelAdapter for ApiAdapter {

@@ -28,6 +28,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     widget: true,
     inbound_hook: false,
     checks_connection: false,
+    sends_read_receipts: false,
 };
 
 impl ChannelAdapter for WebAdapter {

@@ -275,6 +275,28 @@ pub(super) async fn fetch_media(
     })
 }
 
+/// Mark a customer's message (and the ones before it) read.
+pub(super) async fn mark_read(
+    http: &OutboundHttp,
+    graph: &GraphApi,
+    config: &Config,
+    message_id: &str,
+) -> Result<(), SendError> {
+    let response = http
+        .client
+        .post(graph.url(&format!("{}/messages", config.phone_number_id)))
+        .bearer_auth(&config.access_token)
+        .json(&serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": message_id}))
+        .send()
+        .await
+        .map_err(network)?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
 #[derive(Deserialize)]
 struct PhoneNumber {
     display_phone_number: Option<String>,

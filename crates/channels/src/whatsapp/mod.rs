@@ -64,6 +64,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     widget: false,
     inbound_hook: true,
     checks_connection: true,
+    sends_read_receipts: true,
 };
 
 /// Where the Graph API is (tests point it at a local fake) and which
@@ -249,6 +250,18 @@ impl ChannelAdapter for WhatsAppAdapter {
     /// Meta also reports on messages sent from elsewhere with this number.
     fn unknown_status_fails(&self) -> bool {
         false
+    }
+
+    fn mark_read<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        provider_message_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let config = Config::of(channel).ok_or_else(|| SendError::Permanent("no configuration".into()))?;
+            graph::mark_read(http, &self.graph, &config, provider_message_id).await
+        })
     }
 
     fn check_connection<'a>(

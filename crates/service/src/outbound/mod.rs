@@ -69,6 +69,75 @@ pub(crate) enum Released {
     Refused(String),
 }
 
+/// Tell the provider the business read the customer's messages up to one.
+pub(crate) struct SendReadReceipt;
+
+#[derive(Debug, serde::Serialize, Deserialize)]
+pub(crate) struct ReadReceiptPayload {
+    workspace_id: WorkspaceId,
+    channel_id: switchboard_core::ChannelId,
+    /// The provider's id of the newest message read.
+    provider_message_id: String,
+}
+
+impl Job for SendReadReceipt {
+    const KIND: &'static str = "send_read_receipt";
+    const LANE: Lane = Lane::Delivery;
+    type Payload = ReadReceiptPayload;
+
+    fn run<'a>(services: &'a Services, _: &'a JobRow, p: ReadReceiptPayload) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let row = match services.store().reader().channel(p.workspace_id, p.channel_id).await {
+                Ok(Some(row)) => row,
+                Ok(None) => return Outcome::Done,
+                Err(e) => return Outcome::Retry(e.to_string()),
+            };
+            let Ok(setup) = crate::channel_port::setup_of(&row) else {
+                return Outcome::Fail("the channel cannot be read".into());
+            };
+            let Ok(adapter) = services.adapter(setup.kind) else {
+                return Outcome::Done;
+            };
+            match adapter
+                .mark_read(&services.inner.http, &setup, &p.provider_message_id)
+                .await
+            {
+                Ok(()) => Outcome::Done,
+                Err(SendError::Retryable(e)) => Outcome::Retry(e),
+                Err(SendError::Permanent(e)) => Outcome::Fail(e),
+            }
+        })
+    }
+}
+
+impl Services {
+    /// Queue a read receipt where the channel sends them.
+    pub(crate) async fn queue_read_receipt(
+        &self,
+        channel: &switchboard_store::ChannelRow,
+        provider_message_id: &str,
+    ) -> ServiceResult<()> {
+        let setup = crate::channel_port::setup_of(channel)?;
+        if !self.capabilities(setup.kind).sends_read_receipts {
+            return Ok(());
+        }
+        let payload = serde_json::to_value(ReadReceiptPayload {
+            workspace_id: setup.workspace_id,
+            channel_id: setup.id,
+            provider_message_id: provider_message_id.to_owned(),
+        })
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        tx.exec()
+            .enqueue_job(SendReadReceipt::KIND, &payload, now, 3, now)
+            .await?;
+        tx.commit().await?;
+        self.wake_jobs();
+        Ok(())
+    }
+}
+
 impl Services {
     async fn deliver(&self, job: &JobRow) -> Outcome {
         match self.try_deliver(job).await {

@@ -447,6 +447,16 @@ impl Services {
             tx.exec().set_delivery(m.id, DeliveryStatus::Read, None, None).await?;
         }
         tx.commit().await?;
+        // The provider shows the customer "read" up to the newest one.
+        let newest = unread
+            .iter()
+            .filter_map(|m| Some((m.created_at, m.provider_message_id.as_deref()?)))
+            .max_by_key(|(at, _)| *at);
+        if let Some((_, provider_id)) = newest
+            && let Some(row) = self.store().reader().channel(c.workspace_id, c.channel_id).await?
+        {
+            self.queue_read_receipt(&row, provider_id).await?;
+        }
         for m in &unread {
             let mut m = m.clone();
             m.delivery_status = Some(DeliveryStatus::Read);

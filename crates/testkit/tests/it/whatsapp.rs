@@ -318,6 +318,21 @@ async fn a_text_arrives_once_and_the_reply_goes_out_with_statuses_that_never_go_
         .find(|m| m["id"] == reply.as_str())
         .unwrap();
     assert_eq!(m["delivery_status"], "read");
+
+    // The agent has the chat open: Meta shows the customer it was read.
+    let r = wa
+        .org
+        .agent
+        .post(&wa.org.path(&format!("/conversations/{conversation}/read")), json!({}))
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    eventually(Duration::from_secs(10), || async {
+        wa.graph
+            .sent()
+            .contains(&json!({"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.HBgL1"}))
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
