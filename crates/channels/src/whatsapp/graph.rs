@@ -129,7 +129,7 @@ fn media(m: &OutboundMessage, file: &crate::OutboundFile, caption: Option<&str>)
 
 /// The request bodies of a message (Meta's `messages` endpoint): one, or
 /// one per file.
-pub(super) fn message_bodies(m: &OutboundMessage) -> Vec<serde_json::Value> {
+pub fn message_bodies(m: &OutboundMessage) -> Vec<serde_json::Value> {
     let mut bodies = if m.template.is_none() && !m.attachments.is_empty() {
         m.attachments
             .iter()

@@ -25,6 +25,7 @@ use crate::adapter::{
 use crate::net::OutboundHttp;
 use crate::{InboundError, OutboundMessage, SendError, Sent};
 
+pub use graph::message_bodies as request_bodies;
 pub use webhook::{SIGNATURE_HEADER, sign};
 
 const MB: i64 = 1024 * 1024;

@@ -632,3 +632,121 @@ async fn an_admin_checks_the_connection_from_the_channels_page() {
     browser.screenshot("whatsapp-check").await;
     browser.close().await;
 }
+
+/// Meta's OpenAPI description of the Cloud API, kept beside the
+/// repository (never copied into it).
+fn meta_openapi() -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/providers/whatsapp/meta-business-messaging-api_v23.0.yaml");
+    path.exists().then_some(path)
+}
+
+fn python_judge_available() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import yaml, jsonschema"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Every message shape we send validates against Meta's own OpenAPI
+/// description of its type, judged by Python's `jsonschema`; a wrong body
+/// is refused by the same judge.
+#[test]
+fn request_bodies_validate_against_metas_openapi() {
+    let Some(spec) = meta_openapi() else {
+        eprintln!("skipped: Meta's OpenAPI file is not beside the repository (../shared/providers/whatsapp)");
+        return;
+    };
+    if !python_judge_available() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI needs python3 with pyyaml and jsonschema"
+        );
+        eprintln!("skipped: python3 with pyyaml and jsonschema is missing");
+        return;
+    }
+    use switchboard_channels::{OutboundFile, OutboundMessage, OutboundTemplate};
+    let base = OutboundMessage {
+        message_id: "m".into(),
+        conversation_id: "c".into(),
+        recipient_external_id: WA_ID.into(),
+        text: "Your order ships today".into(),
+        sender_name: None,
+        in_reply_to: Some("wamid.QUOTED".into()),
+        created_at: switchboard_core::Millis(0),
+        buttons: Vec::new(),
+        template: None,
+        attachments: Vec::new(),
+    };
+    let file = |mime: &str, name: &str| OutboundFile {
+        url: format!("https://support.example.com/hooks/whatsapp/c/files/{name}?expires=1&signature=ab"),
+        filename: name.into(),
+        mime: mime.into(),
+        size: 10,
+        sha256: "00".into(),
+    };
+    let shapes = [
+        base.clone(),
+        OutboundMessage {
+            template: Some(OutboundTemplate {
+                name: "order_update".into(),
+                language: "en_US".into(),
+                params: vec!["Ana".into(), "A123".into()],
+            }),
+            ..base.clone()
+        },
+        OutboundMessage {
+            template: Some(OutboundTemplate {
+                name: "hello".into(),
+                language: "de".into(),
+                params: Vec::new(),
+            }),
+            ..base.clone()
+        },
+        OutboundMessage {
+            buttons: vec!["Orders".into(), "Billing".into(), "Something else entirely".into()],
+            ..base.clone()
+        },
+        OutboundMessage {
+            buttons: (1..=7).map(|i| format!("Option {i}")).collect(),
+            ..base.clone()
+        },
+        OutboundMessage {
+            attachments: vec![
+                file("image/jpeg", "photo.jpg"),
+                file("video/mp4", "clip.mp4"),
+                file("audio/ogg", "voice.ogg"),
+                file("application/pdf", "invoice.pdf"),
+            ],
+            ..base.clone()
+        },
+    ];
+    let bodies: Vec<Value> = shapes
+        .iter()
+        .flat_map(switchboard_channels::whatsapp::request_bodies)
+        .collect();
+    assert_eq!(bodies.len(), 9);
+    let judge = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/whatsapp_openapi.py");
+    let run = |bodies: &[Value]| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bodies.json");
+        std::fs::write(&path, serde_json::to_vec(bodies).unwrap()).unwrap();
+        std::process::Command::new("python3")
+            .arg(&judge)
+            .arg(&spec)
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let verdict = run(&bodies);
+    assert!(
+        verdict.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verdict.stdout),
+        String::from_utf8_lossy(&verdict.stderr)
+    );
+    // The judge is not a rubber stamp.
+    let mut wrong = bodies[0].clone();
+    wrong["text"]["body"] = json!(5);
+    assert!(!run(&[wrong]).status.success());
+}
