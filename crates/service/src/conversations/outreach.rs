@@ -106,14 +106,24 @@ impl Services {
         // Nobody has written yet: a channel with a messaging window has it closed.
         let resolved = resolve_outgoing(&mut tx.exec(), &self.config().channels, &channel, what, None, now).await?;
 
-        let route = Routed::Assigned {
-            agent: actor.user_id,
-            team,
+        // Where a messaging window applies, a template re-engages the
+        // customer: the chat waits in `pending`, with the closed ones, until
+        // they answer (DESIGN.md §4). Elsewhere it is the caller's at once.
+        let re_engaging = self.capabilities(channel.to_domain()?.kind).window.applies();
+        let (state, opened) = if re_engaging {
+            lifecycle::open_pending(actor.user_id, team, now)
+        } else {
+            let route = Routed::Assigned {
+                agent: actor.user_id,
+                team,
+            };
+            lifecycle::open(Some(route), now)
         };
-        let (state, opened) = lifecycle::open(Some(route), now);
         let mut c = new_conversation(ws, req.channel_id, contact_id, state, now);
         tx.exec().insert_conversation(&c).await?;
-        tx.exec().mark_assigned(ws, actor.user_id, now).await?;
+        if !re_engaging {
+            tx.exec().mark_assigned(ws, actor.user_id, now).await?;
+        }
         let activity = activity_message(&c, opened, Some(actor.user_id), now);
         tx.exec().insert_message(&activity, c.channel_id).await?;
         let mut message = resolved.into_message(&c, actor.user_id, None, now);

@@ -725,7 +725,19 @@ impl Batch {
                 .is_some_and(|closed| now.since(closed) < channel.reopen_minutes * 60_000);
             if c.status == ConversationStatus::Pending || within_reopen {
                 let team = c.team_id.or(channel.default_team);
-                let route = self.router.route(exec, channel.workspace_id, team).await?;
+                // A re-engaged customer's answer goes to whoever wrote to
+                // them, when they can take it now.
+                let waiting = (c.status == ConversationStatus::Pending)
+                    .then_some(c.assignee_id)
+                    .flatten();
+                let route = match waiting {
+                    Some(sender) => {
+                        self.router
+                            .route_preferring(exec, channel.workspace_id, team, sender)
+                            .await?
+                    }
+                    None => self.router.route(exec, channel.workspace_id, team).await?,
+                };
                 self.restated.insert(id);
                 let c = self.touch(id);
                 let (next, activity) = lifecycle::apply(&state_of(c), Command::CustomerReturned { route }, now)?;

@@ -146,6 +146,35 @@ impl Router {
         }
     }
 
+    /// Where a chat goes that someone is waiting for (the agent who sent a
+    /// template to re-engage the customer): to them when they can take it
+    /// now, else as [`route`](Self::route) decides.
+    pub(crate) async fn route_preferring(
+        &mut self,
+        exec: &mut Exec<'_>,
+        ws: WorkspaceId,
+        team: Option<TeamId>,
+        preferred: UserId,
+    ) -> ServiceResult<Routed> {
+        if let Some(team_id) = team {
+            self.load_team(exec, ws, team_id).await?;
+            let facts = &self.teams[&(ws, team_id)];
+            let can_take = facts
+                .candidates
+                .iter()
+                .find(|c| c.user_id == preferred)
+                .is_some_and(|c| eligible(&self.as_now(ws, c)));
+            if can_take {
+                *self.routed.entry((ws, preferred)).or_default() += 1;
+                return Ok(Routed::Assigned {
+                    agent: preferred,
+                    team: Some(team_id),
+                });
+            }
+        }
+        self.route(exec, ws, team).await
+    }
+
     /// The team's rule and effective routing settings (its own over the workspace's).
     pub(crate) async fn team(
         &mut self,

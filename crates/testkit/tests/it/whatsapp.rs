@@ -750,3 +750,74 @@ fn request_bodies_validate_against_metas_openapi() {
     wrong["text"]["body"] = json!(5);
     assert!(!run(&[wrong]).status.success());
 }
+
+#[tokio::test]
+async fn a_template_to_an_archived_customer_waits_in_pending_until_they_answer() {
+    let wa = start().await;
+    assert_eq!(wa.deliver(&text("wamid.P1", "thanks, all good")).await.status, 200);
+    let first = wa.conversation().await;
+    let r = wa
+        .org
+        .agent
+        .post(
+            &wa.org.path(&format!("/conversations/{first}/status")),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let template = wa
+        .org
+        .admin
+        .post(
+            &wa.org.path("/templates"),
+            json!({"name": "follow_up", "language": "en", "category": "utility", "body": "Hi {{1}}, how did it go?"}),
+        )
+        .await;
+    assert_eq!(template.status, 201, "{:?}", template.body);
+    let contact = wa.conversations().await[0]["contact_id"].as_str().unwrap().to_owned();
+
+    // "Send WhatsApp push": a new chat, pending, with the closed ones.
+    let r = wa
+        .org
+        .agent
+        .post(
+            &wa.org.path(&format!("/contacts/{contact}/conversations")),
+            json!({"channel_id": wa.channel, "template_id": template["id"], "params": ["Ana"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let pending = r["id"].as_str().unwrap().to_owned();
+    assert_eq!(r["status"], "pending");
+    eventually(Duration::from_secs(10), || async {
+        wa.graph
+            .sent()
+            .iter()
+            .any(|b| b["template"]["name"] == "follow_up")
+            .then_some(())
+    })
+    .await;
+
+    // The customer answers: the pending chat goes live, to the sender.
+    assert_eq!(wa.deliver(&text("wamid.P2", "It went great")).await.status, 200);
+    let chat = wa
+        .org
+        .admin
+        .get(&wa.org.path(&format!("/conversations/{pending}")))
+        .await;
+    assert_eq!(
+        (chat["status"].as_str(), chat["assignee_id"].as_str()),
+        (Some("assigned"), Some(wa.org.agent_id.as_str()))
+    );
+    let inbound: Vec<Value> = wa
+        .messages(&pending)
+        .await
+        .into_iter()
+        .filter(|m| m["direction"] == "in")
+        .collect();
+    assert_eq!(inbound.len(), 1);
+    assert_eq!(inbound[0]["body"], "It went great");
+    let all = wa.conversations().await;
+    assert_eq!(all.len(), 2, "the earlier chat stays its own");
+    let earlier = all.iter().find(|c| c["id"] == first.as_str()).unwrap();
+    assert_eq!(earlier["status"], "resolved");
+}
