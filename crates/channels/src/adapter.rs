@@ -215,6 +215,19 @@ pub struct Polled {
     pub cursor: Option<String>,
 }
 
+/// A message template as the provider keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderTemplate {
+    pub name: String,
+    pub language: String,
+    /// The provider's category, lower case (`utility`, `marketing`, …).
+    pub category: String,
+    /// The provider's review status, lower case (`approved`, `rejected`, …).
+    pub status: String,
+    /// The body text with its `{{1}}` placeholders; `None` when it has none.
+    pub body: Option<String>,
+}
+
 /// What a send needs besides the message.
 #[derive(Debug)]
 pub struct SendContext<'a> {
@@ -326,6 +339,22 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         let _ = (http, channel, cursor);
         let label = self.capabilities().label;
         Box::pin(async move { Err(SendError::Permanent(format!("{label} channels do not poll"))) })
+    }
+
+    /// The templates the provider keeps for this channel's account, every
+    /// page of them.
+    fn provider_templates<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+    ) -> BoxFuture<'a, Result<Vec<ProviderTemplate>, SendError>> {
+        let _ = (http, channel);
+        let label = self.capabilities().label;
+        Box::pin(async move {
+            Err(SendError::Permanent(format!(
+                "{label} channels keep no templates at a provider"
+            )))
+        })
     }
 
     /// Show the customer that the business read their messages up to this

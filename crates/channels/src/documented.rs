@@ -26,6 +26,7 @@ const fn unavailable(label: &'static str, badge: &'static str, window: WindowRul
         inbound_hook: false,
         checks_connection: false,
         sends_read_receipts: false,
+        syncs_templates: false,
     }
 }
 

@@ -15,7 +15,7 @@ pub mod whatsapp;
 
 pub use adapter::{
     BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookMethod, HookReply, HookRequest,
-    InboundOutcome, MediaBody, Polled, Secret, SendContext,
+    InboundOutcome, MediaBody, Polled, ProviderTemplate, Secret, SendContext,
 };
 pub use registry::{ProviderApis, Registry};
 

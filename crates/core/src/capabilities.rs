@@ -59,6 +59,9 @@ pub struct Capabilities {
     /// The customer can be shown that the business read their messages
     /// (sent when the assigned agent opens the chat).
     pub sends_read_receipts: bool,
+    /// The provider keeps the channel's approved templates, which can be
+    /// synced into the workspace's.
+    pub syncs_templates: bool,
 }
 
 impl Capabilities {

@@ -51,7 +51,10 @@ pub use library::{
     AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, sha256_of_key, storage_key,
 };
 pub use library::{QuickReplyInput, QuickReplyUpdate, SendQuickReply};
-pub use library::{TemplateInput, TemplatePreview, TemplatePreviewRequest, TemplateQuery, TemplateUpdate};
+pub use library::{
+    SkippedTemplate, TemplateInput, TemplatePreview, TemplatePreviewRequest, TemplateQuery, TemplateSync,
+    TemplateUpdate,
+};
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};

@@ -28,6 +28,7 @@ struct GraphState {
     failures: Mutex<VecDeque<(u16, Value)>>,
     media: Mutex<HashMap<String, (String, Vec<u8>)>>,
     phones: Mutex<HashMap<String, (String, String)>>,
+    templates: Mutex<Vec<Value>>,
     ids: AtomicUsize,
 }
 
@@ -91,6 +92,32 @@ async fn media_info(
     }
 }
 
+#[derive(serde::Deserialize)]
+struct TemplateQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// The business account's templates, a page at a time (the cursor is the
+/// index to start at).
+async fn templates(
+    State(state): State<Arc<GraphState>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<TemplateQuery>,
+) -> Response {
+    if let Err(denied) = authorized(&state, &headers) {
+        return *denied;
+    }
+    let all = state.templates.lock().unwrap().clone();
+    let start: usize = q.after.as_deref().and_then(|a| a.parse().ok()).unwrap_or(0);
+    let end = (start + q.limit.unwrap_or(25)).min(all.len());
+    let mut page = json!({"data": all[start.min(end)..end], "paging": {"cursors": {"before": start.to_string(), "after": end.to_string()}}});
+    if end < all.len() {
+        page["paging"]["next"] = json!(format!("{}/{VERSION}/waba/message_templates?after={end}", state.base));
+    }
+    Json(page).into_response()
+}
+
 async fn media_bytes(State(state): State<Arc<GraphState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(denied) = authorized(&state, &headers) {
         return *denied;
@@ -114,6 +141,7 @@ impl GraphServer {
         let app = axum::Router::new()
             .route("/media-download/{id}", get(media_bytes))
             .route("/{version}/{phone}/messages", post(messages))
+            .route("/{version}/{waba}/message_templates", get(templates))
             .route("/{version}/{id}", get(media_info))
             .with_state(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -147,6 +175,11 @@ impl GraphServer {
             .lock()
             .unwrap()
             .insert(id.to_owned(), (display.to_owned(), verified_name.to_owned()));
+    }
+
+    /// The business account's templates, as Meta lists them.
+    pub fn set_templates(&self, templates: Vec<Value>) {
+        *self.state.templates.lock().unwrap() = templates;
     }
 
     /// A file the customer sent, under a media id.

@@ -337,6 +337,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     inbound_hook: true,
     checks_connection: false,
     sends_read_receipts: false,
+    syncs_templates: false,
 };
 
 impl ChannelAdapter for ApiAdapter {

@@ -29,6 +29,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     inbound_hook: false,
     checks_connection: false,
     sends_read_receipts: false,
+    syncs_templates: false,
 };
 
 impl ChannelAdapter for WebAdapter {

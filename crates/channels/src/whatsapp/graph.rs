@@ -298,6 +298,103 @@ pub(super) async fn mark_read(
 }
 
 #[derive(Deserialize)]
+struct TemplatePage {
+    #[serde(default)]
+    data: Vec<GraphTemplate>,
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    cursors: Option<Cursors>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Cursors {
+    after: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GraphTemplate {
+    name: String,
+    language: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    components: Vec<serde_json::Value>,
+}
+
+/// Most pages read in one sync (at 100 templates a page).
+const TEMPLATE_PAGES: usize = 100;
+
+/// Every template of the business account, following the pages.
+pub(super) async fn templates(
+    http: &OutboundHttp,
+    graph: &GraphApi,
+    config: &Config,
+) -> Result<Vec<crate::ProviderTemplate>, SendError> {
+    let base = format!(
+        "{}?fields=name,language,category,status,components&limit=100",
+        graph.url(&format!("{}/message_templates", config.business_account_id))
+    );
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..TEMPLATE_PAGES {
+        let url = match &after {
+            Some(cursor) => format!(
+                "{base}&after={}",
+                url::form_urlencoded::byte_serialize(cursor.as_bytes()).collect::<String>()
+            ),
+            None => base.clone(),
+        };
+        let response = http
+            .client
+            .get(url)
+            .bearer_auth(&config.access_token)
+            .send()
+            .await
+            .map_err(network)?;
+        if !response.status().is_success() {
+            return Err(error_of(response).await);
+        }
+        let page: TemplatePage = response
+            .json()
+            .await
+            .map_err(|e| SendError::Retryable(format!("WhatsApp's template list could not be read: {e}")))?;
+        found.extend(page.data.into_iter().map(|t| {
+            crate::ProviderTemplate {
+                body: t
+                    .components
+                    .iter()
+                    .find(|c| {
+                        c.get("type")
+                            .and_then(|v| v.as_str())
+                            .is_some_and(|k| k.eq_ignore_ascii_case("body"))
+                    })
+                    .and_then(|c| c.get("text")?.as_str())
+                    .map(str::to_owned),
+                name: t.name,
+                language: t.language,
+                category: t.category.to_ascii_lowercase(),
+                status: t.status.to_ascii_lowercase(),
+            }
+        }));
+        // Meta gives `next` only while there is a next page.
+        match page.paging {
+            Some(Paging {
+                next: Some(_),
+                cursors: Some(Cursors { after: Some(cursor) }),
+            }) => after = Some(cursor),
+            _ => return Ok(found),
+        }
+    }
+    Ok(found)
+}
+
+#[derive(Deserialize)]
 struct PhoneNumber {
     display_phone_number: Option<String>,
     verified_name: Option<String>,

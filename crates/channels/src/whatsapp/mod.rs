@@ -20,7 +20,7 @@ use switchboard_core::windows::DAY_MS;
 
 use crate::adapter::{
     BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookMethod, HookReply, HookRequest,
-    SendContext,
+    ProviderTemplate, SendContext,
 };
 use crate::net::OutboundHttp;
 use crate::{InboundError, OutboundMessage, SendError, Sent};
@@ -66,6 +66,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     inbound_hook: true,
     checks_connection: true,
     sends_read_receipts: true,
+    syncs_templates: true,
 };
 
 /// Where the Graph API is (tests point it at a local fake) and which
@@ -251,6 +252,17 @@ impl ChannelAdapter for WhatsAppAdapter {
     /// Meta also reports on messages sent from elsewhere with this number.
     fn unknown_status_fails(&self) -> bool {
         false
+    }
+
+    fn provider_templates<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+    ) -> BoxFuture<'a, Result<Vec<ProviderTemplate>, SendError>> {
+        Box::pin(async move {
+            let config = Config::of(channel).ok_or_else(|| SendError::Permanent("no configuration".into()))?;
+            graph::templates(http, &self.graph, &config).await
+        })
     }
 
     fn mark_read<'a>(

@@ -11,4 +11,7 @@ pub use attachments::{
     AttachmentLimitsInput, ByteStream, StorageConfig, Upload, Uploader, human_size, sha256_of_key, storage_key,
 };
 pub use quick_replies::{QuickReplyInput, QuickReplyUpdate, SendQuickReply};
-pub use templates::{TemplateInput, TemplatePreview, TemplatePreviewRequest, TemplateQuery, TemplateUpdate};
+pub use templates::{
+    SkippedTemplate, TemplateInput, TemplatePreview, TemplatePreviewRequest, TemplateQuery, TemplateSync,
+    TemplateUpdate,
+};

@@ -251,3 +251,161 @@ impl Services {
         })
     }
 }
+
+/// What a template sync did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TemplateSync {
+    /// Whether the provider answered (what it holds was compared).
+    pub ok: bool,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Templates left out, each with why.
+    pub skipped: Vec<SkippedTemplate>,
+    /// One line for people: the counts, or what went wrong.
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SkippedTemplate {
+    pub name: String,
+    pub language: String,
+    pub reason: String,
+}
+
+/// A provider's template as ours, or why it cannot be.
+fn synced(
+    p: &switchboard_channels::ProviderTemplate,
+) -> Result<(String, String, TemplateCategory, TemplateStatus, template::TemplateBody), String> {
+    let name = template::name(&p.name).map_err(|e| e.to_string())?;
+    let language = template::language(&p.language).map_err(|e| e.to_string())?;
+    let category: TemplateCategory = p
+        .category
+        .parse()
+        .map_err(|_| format!("the category {:?} is not one Switchboard knows", p.category))?;
+    // Paused and disabled templates cannot be sent, like rejected ones.
+    let status = match p.status.as_str() {
+        "approved" => TemplateStatus::Approved,
+        "pending" | "in_appeal" | "pending_deletion" => TemplateStatus::Pending,
+        _ => TemplateStatus::Rejected,
+    };
+    let text = p.body.as_deref().ok_or("it has no body text")?;
+    let body = template::body(text).map_err(|e| e.to_string())?;
+    Ok((name, language, category, status, body))
+}
+
+impl Services {
+    /// Bring the provider's templates for a channel into the workspace's:
+    /// new ones added, changed ones (body, category, status) updated, by
+    /// name and language (admins).
+    pub async fn sync_templates(&self, actor: &Actor, channel: ChannelId) -> ServiceResult<TemplateSync> {
+        require_admin(actor)?;
+        let ws = actor.workspace_id;
+        let row = self
+            .store()
+            .reader()
+            .channel(ws, channel)
+            .await?
+            .ok_or(ServiceError::NotFound("channel"))?;
+        let setup = crate::channel_port::setup_of(&row)?;
+        let adapter = self.adapter(setup.kind)?.clone();
+        let found = match adapter.provider_templates(&self.inner.http, &setup).await {
+            Ok(found) => found,
+            Err(e) => {
+                return Ok(TemplateSync {
+                    ok: false,
+                    added: 0,
+                    updated: 0,
+                    unchanged: 0,
+                    skipped: Vec::new(),
+                    message: e.to_string(),
+                });
+            }
+        };
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let ours = tx
+            .exec()
+            .templates(
+                ws,
+                &TemplateFilter {
+                    channel: Some(channel),
+                    status: None,
+                },
+            )
+            .await?;
+        let (mut added, mut updated, mut unchanged, mut skipped) = (0, 0, 0, Vec::new());
+        for p in &found {
+            let (name, language, category, status, body) = match synced(p) {
+                Ok(t) => t,
+                Err(reason) => {
+                    skipped.push(SkippedTemplate {
+                        name: p.name.clone(),
+                        language: p.language.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+            };
+            let existing = ours
+                .iter()
+                .find(|t| t.channel_id == Some(channel) && t.name == name && t.language == language);
+            match existing {
+                Some(t) if t.body == body.text && t.category == category && t.status == status => unchanged += 1,
+                Some(t) => {
+                    let mut t = t.clone();
+                    t.body = body.text;
+                    t.placeholder_count = body.placeholder_count;
+                    t.category = category;
+                    t.status = status;
+                    t.updated_at = now;
+                    tx.exec().update_template(&t).await?;
+                    updated += 1;
+                }
+                None => {
+                    let t = MessageTemplate {
+                        id: TemplateId::new(),
+                        workspace_id: ws,
+                        channel_id: Some(channel),
+                        name,
+                        language,
+                        category,
+                        body: body.text,
+                        placeholder_count: body.placeholder_count,
+                        status,
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    tx.exec().insert_template(&t).await.map_err(conflict)?;
+                    added += 1;
+                }
+            }
+        }
+        self.audit(
+            &mut tx,
+            actor,
+            "templates.synced",
+            "channel",
+            channel.to_string(),
+            serde_json::json!({ "added": added, "updated": updated, "unchanged": unchanged, "skipped": skipped.len() }),
+        )
+        .await?;
+        tx.commit().await?;
+        let mut message = format!("{added} added, {updated} updated, {unchanged} unchanged");
+        if !skipped.is_empty() {
+            let why: Vec<String> = skipped
+                .iter()
+                .map(|s| format!("{} ({}): {}", s.name, s.language, s.reason))
+                .collect();
+            message.push_str(&format!("; {} skipped: {}", skipped.len(), why.join("; ")));
+        }
+        Ok(TemplateSync {
+            ok: true,
+            added,
+            updated,
+            unchanged,
+            skipped,
+            message,
+        })
+    }
+}

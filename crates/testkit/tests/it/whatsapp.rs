@@ -821,3 +821,89 @@ async fn a_template_to_an_archived_customer_waits_in_pending_until_they_answer()
     let earlier = all.iter().find(|c| c["id"] == first.as_str()).unwrap();
     assert_eq!(earlier["status"], "resolved");
 }
+
+fn meta_template(name: &str, language: &str, category: &str, status: &str, body: Option<&str>) -> Value {
+    let mut components = vec![json!({"type": "HEADER", "format": "TEXT", "text": "Acme"})];
+    if let Some(body) = body {
+        components.push(json!({"type": "BODY", "text": body}));
+    }
+    json!({"name": name, "language": language, "category": category, "status": status, "components": components, "id": "1"})
+}
+
+#[tokio::test]
+async fn templates_are_synced_from_the_business_account_across_pages() {
+    let wa = start().await;
+    // 150 templates: two pages of 100.
+    let mut templates: Vec<Value> = (0..147)
+        .map(|i| {
+            meta_template(
+                &format!("notice_{i}"),
+                "en_US",
+                "UTILITY",
+                "APPROVED",
+                Some("Hello {{1}}"),
+            )
+        })
+        .collect();
+    templates.push(meta_template(
+        "order_update",
+        "pt_BR",
+        "UTILITY",
+        "APPROVED",
+        Some("Oi {{1}}, pedido {{2}}"),
+    ));
+    templates.push(meta_template(
+        "spring_sale",
+        "en",
+        "MARKETING",
+        "REJECTED",
+        Some("Sale!"),
+    ));
+    templates.push(meta_template("no_body", "en", "UTILITY", "APPROVED", None));
+    wa.graph.set_templates(templates.clone());
+    let sync = wa.org.path(&format!("/channels/{}/templates/sync", wa.channel));
+    let r = wa.org.admin.post(&sync, json!({})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(
+        (
+            r["ok"].as_bool(),
+            r["added"].as_u64(),
+            r["skipped"].as_array().map(Vec::len)
+        ),
+        (Some(true), Some(149), Some(1))
+    );
+    assert_eq!(r["skipped"][0]["name"], "no_body");
+    let listed = wa
+        .org
+        .agent
+        .get(&wa.org.path(&format!("/templates?channel={}", wa.channel)))
+        .await;
+    let items = listed["items"].as_array().unwrap();
+    let order = items.iter().find(|t| t["name"] == "order_update").unwrap();
+    assert_eq!(
+        (
+            order["language"].as_str(),
+            order["body"].as_str(),
+            order["status"].as_str()
+        ),
+        (Some("pt_BR"), Some("Oi {{1}}, pedido {{2}}"), Some("approved"))
+    );
+    let sale = items.iter().find(|t| t["name"] == "spring_sale").unwrap();
+    assert_eq!(
+        (sale["category"].as_str(), sale["status"].as_str()),
+        (Some("marketing"), Some("rejected"))
+    );
+
+    // Meta approves the sale on appeal: the next sync updates it, nothing else.
+    templates[148] = meta_template("spring_sale", "en", "MARKETING", "APPROVED", Some("Sale!"));
+    wa.graph.set_templates(templates);
+    let r = wa.org.admin.post(&sync, json!({})).await;
+    assert_eq!(
+        (r["added"].as_u64(), r["updated"].as_u64(), r["unchanged"].as_u64()),
+        (Some(0), Some(1), Some(148)),
+        "{:?}",
+        r.body
+    );
+    // Agents may not sync.
+    assert_eq!(wa.org.agent.post(&sync, json!({})).await.status, 403);
+}

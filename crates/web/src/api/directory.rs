@@ -167,6 +167,14 @@ pub async fn check_channel(
     Ok(axum::Json(s.services.check_channel_connection(&a, id).await?))
 }
 
+pub async fn sync_templates(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Ws<ChannelId>,
+) -> ApiResult<axum::Json<switchboard_service::TemplateSync>> {
+    Ok(axum::Json(s.services.sync_templates(&a, id).await?))
+}
+
 pub async fn delete_channel(
     State(s): State<AppState>,
     InWorkspace(a): InWorkspace,

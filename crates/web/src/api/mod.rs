@@ -269,6 +269,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(d.clone(), ws_path!("/channels/{channel_id}"), "deleteChannel", "channels", "Delete a channel (admin)", || delete(dir::delete_channel)),
         ApiRoute::new(p.clone(), ws_path!("/channels/{channel_id}/check"), "checkChannel", "channels", "Ask the provider whether the channel's account works (admin): what it is connected to, or exactly what is wrong", || post(dir::check_channel))
             .resp::<svc::ConnectionCheck>(),
+        ApiRoute::new(p.clone(), ws_path!("/channels/{channel_id}/templates/sync"), "syncChannelTemplates", "templates", "Bring the provider's templates for the channel into the workspace's (admin): added, updated, unchanged, and each one skipped with why", || post(dir::sync_templates))
+            .resp::<svc::TemplateSync>(),
         ApiRoute::new(Method::PUT, ws_path!("/channels/{channel_id}/bot"), "setChannelBot", "channels", "Give the channel a bot (admin): a flow in YAML or JSON (422 `invalid_bot_flow` lists each problem with its line), or an external bot's URL (its signing secret is returned once)", || put(bots::set))
             .req::<svc::BotInput>(json!({"kind": "flow", "source": "steps:\n  menu:\n    say: How can we help?\n    options:\n      - label: Talk to a person\n        handoff: true\n"}))
             .resp::<svc::SavedBot>(),

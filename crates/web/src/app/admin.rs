@@ -57,6 +57,8 @@ pub struct ChannelRow {
     pub has_bot: bool,
     /// The provider can be asked whether the account works.
     pub can_check: bool,
+    /// The provider keeps templates to sync.
+    pub can_sync_templates: bool,
 }
 
 pub struct SimpleRow {
@@ -235,6 +237,7 @@ pub async fn section(
                         },
                         has_bot: c.bot.is_some(),
                         can_check: caps.checks_connection,
+                        can_sync_templates: caps.syncs_templates,
                     }
                 })
                 .collect();
