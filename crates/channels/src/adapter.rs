@@ -182,6 +182,9 @@ pub enum InboundOutcome {
     },
     /// A delivery report about a message we do not know, skipped.
     Skipped,
+    /// Something other than a message or a report was recorded (a
+    /// template's review).
+    Recorded,
 }
 
 /// A file's bytes as they arrive.

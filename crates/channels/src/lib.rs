@@ -84,6 +84,20 @@ pub struct StatusUpdate {
 pub enum Inbound {
     Message(InboundMessage),
     Status(StatusUpdate),
+    /// The provider reviewed or re-categorised one of the channel's
+    /// templates.
+    Template(TemplateUpdate),
+}
+
+/// What the provider changed about a template, by name and language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateUpdate {
+    pub name: String,
+    pub language: String,
+    /// The new review status, lower case (`approved`, `rejected`, `paused`, …).
+    pub status: Option<String>,
+    /// The new category, lower case.
+    pub category: Option<String>,
 }
 
 /// An agent's message on its way to the customer.

@@ -385,7 +385,7 @@ impl ChannelAdapter for ApiAdapter {
             Some(InboundOutcome::Status { message_id, applied }) => serde_json::json!({
                 "message_id": message_id, "conversation_id": null, "duplicate": false, "applied": applied,
             }),
-            Some(InboundOutcome::Skipped) | None => serde_json::json!({}),
+            Some(InboundOutcome::Skipped | InboundOutcome::Recorded) | None => serde_json::json!({}),
         };
         HookReply::json(200, &body)
     }

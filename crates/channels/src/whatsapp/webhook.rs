@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use switchboard_core::{DeliveryStatus, Millis};
 
-use crate::{ExternalContact, Inbound, InboundError, InboundMedia, InboundMessage, StatusUpdate};
+use crate::{ExternalContact, Inbound, InboundError, InboundMedia, InboundMessage, StatusUpdate, TemplateUpdate};
 
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
@@ -49,7 +49,7 @@ struct Change {
     #[serde(default)]
     field: String,
     #[serde(default)]
-    value: Value,
+    value: serde_json::Value,
 }
 
 #[derive(Deserialize, Default)]
@@ -107,7 +107,13 @@ pub(super) fn parse(body: &[u8], phone_number_id: &str) -> Result<Vec<Inbound>, 
         serde_json::from_slice(body).map_err(|e| InboundError::BadPayload(format!("not a WhatsApp webhook: {e}")))?;
     let mut events = Vec::new();
     for change in envelope.entry.into_iter().flat_map(|e| e.changes) {
-        let value = change.value;
+        if let Some(update) = template_update(&change.field, &change.value) {
+            events.push(Inbound::Template(update));
+            continue;
+        }
+        let Ok(value) = serde_json::from_value::<Value>(change.value) else {
+            continue;
+        };
         let ours = value
             .metadata
             .as_ref()
@@ -127,6 +133,29 @@ pub(super) fn parse(body: &[u8], phone_number_id: &str) -> Result<Vec<Inbound>, 
         }
     }
     Ok(events)
+}
+
+/// A template's review (`message_template_status_update`) or new category
+/// (`template_category_update`), for the business account's templates.
+fn template_update(field: &str, value: &serde_json::Value) -> Option<TemplateUpdate> {
+    let name = text_at(value, &["message_template_name"])?.to_owned();
+    let language = text_at(value, &["message_template_language"])?.to_owned();
+    let lower = |key: &str| text_at(value, &[key]).map(str::to_ascii_lowercase);
+    match field {
+        "message_template_status_update" => Some(TemplateUpdate {
+            name,
+            language,
+            status: lower("event"),
+            category: None,
+        }),
+        "template_category_update" => Some(TemplateUpdate {
+            name,
+            language,
+            status: None,
+            category: lower("new_category"),
+        }),
+        _ => None,
+    }
 }
 
 fn text_at<'a>(v: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {

@@ -897,6 +897,10 @@ impl Services {
                         duplicate: o.duplicate,
                     }
                 }
+                Inbound::Template(update) => {
+                    self.apply_template_update(ctx.workspace_id, ctx.id, &update).await?;
+                    InboundOutcome::Recorded
+                }
                 Inbound::Status(update) => match self.apply_status(ctx, update).await {
                     Err(ServiceError::NotFound(_)) if !adapter.unknown_status_fails() => InboundOutcome::Skipped,
                     outcome => outcome?,

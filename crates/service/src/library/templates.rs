@@ -273,6 +273,16 @@ pub struct SkippedTemplate {
     pub reason: String,
 }
 
+/// A provider's review status as ours. Paused and disabled templates
+/// cannot be sent, like rejected ones.
+fn status_of(provider: &str) -> TemplateStatus {
+    match provider {
+        "approved" => TemplateStatus::Approved,
+        "pending" | "in_appeal" | "pending_deletion" => TemplateStatus::Pending,
+        _ => TemplateStatus::Rejected,
+    }
+}
+
 /// A provider's template as ours, or why it cannot be.
 fn synced(
     p: &switchboard_channels::ProviderTemplate,
@@ -283,18 +293,52 @@ fn synced(
         .category
         .parse()
         .map_err(|_| format!("the category {:?} is not one Switchboard knows", p.category))?;
-    // Paused and disabled templates cannot be sent, like rejected ones.
-    let status = match p.status.as_str() {
-        "approved" => TemplateStatus::Approved,
-        "pending" | "in_appeal" | "pending_deletion" => TemplateStatus::Pending,
-        _ => TemplateStatus::Rejected,
-    };
+    let status = status_of(&p.status);
     let text = p.body.as_deref().ok_or("it has no body text")?;
     let body = template::body(text).map_err(|e| e.to_string())?;
     Ok((name, language, category, status, body))
 }
 
 impl Services {
+    /// The provider reviewed or re-categorised one of a channel's templates
+    /// (a webhook): the channel's template of that name and language
+    /// follows. One we do not have is left for the next sync.
+    pub(crate) async fn apply_template_update(
+        &self,
+        ws: switchboard_core::WorkspaceId,
+        channel: ChannelId,
+        update: &switchboard_channels::TemplateUpdate,
+    ) -> ServiceResult<()> {
+        let mut tx = self.store().begin().await?;
+        let ours = tx
+            .exec()
+            .templates(
+                ws,
+                &TemplateFilter {
+                    channel: Some(channel),
+                    status: None,
+                },
+            )
+            .await?;
+        let Some(t) = ours
+            .iter()
+            .find(|t| t.channel_id == Some(channel) && t.name == update.name && t.language == update.language)
+        else {
+            return Ok(());
+        };
+        let mut t = t.clone();
+        if let Some(status) = &update.status {
+            t.status = status_of(status);
+        }
+        if let Some(category) = update.category.as_deref().and_then(|c| c.parse().ok()) {
+            t.category = category;
+        }
+        t.updated_at = self.now();
+        tx.exec().update_template(&t).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Bring the provider's templates for a channel into the workspace's:
     /// new ones added, changed ones (body, category, status) updated, by
     /// name and language (admins).

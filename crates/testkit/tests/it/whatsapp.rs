@@ -906,4 +906,33 @@ async fn templates_are_synced_from_the_business_account_across_pages() {
     );
     // Agents may not sync.
     assert_eq!(wa.org.agent.post(&sync, json!({})).await.status, 403);
+
+    // Meta's template webhooks keep them current between syncs.
+    let change = |field: &str, value: Value| {
+        serde_json::to_vec(&json!({"object": "whatsapp_business_account",
+                                   "entry": [{"id": "102290129340398", "time": 1730000000, "changes": [{"field": field, "value": value}]}]}))
+        .unwrap()
+    };
+    let paused = change(
+        "message_template_status_update",
+        json!({"event": "PAUSED", "message_template_id": 1, "message_template_name": "order_update",
+               "message_template_language": "pt_BR", "reason": "Low quality"}),
+    );
+    assert_eq!(wa.deliver(&paused).await.status, 200);
+    let recategorised = change(
+        "template_category_update",
+        json!({"message_template_id": 2, "message_template_name": "spring_sale", "message_template_language": "en",
+               "previous_category": "MARKETING", "new_category": "UTILITY"}),
+    );
+    assert_eq!(wa.deliver(&recategorised).await.status, 200);
+    let listed = wa
+        .org
+        .admin
+        .get(&wa.org.path(&format!("/templates?channel={}", wa.channel)))
+        .await;
+    let items = listed["items"].as_array().unwrap();
+    let order = items.iter().find(|t| t["name"] == "order_update").unwrap();
+    assert_eq!(order["status"], "rejected", "a paused template is not offered");
+    let sale = items.iter().find(|t| t["name"] == "spring_sale").unwrap();
+    assert_eq!(sale["category"], "utility");
 }
