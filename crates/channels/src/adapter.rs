@@ -298,6 +298,20 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         true
     }
 
+    /// Whether a hook request made to `channel` may also carry events for
+    /// `other` (several WhatsApp numbers of one Meta app: Meta calls one
+    /// URL). Each such channel then reads the request as its own, checking
+    /// the signature with its own secret and taking only its own events.
+    fn shares_hooks(&self, channel: &ChannelSetup, other: &ChannelSetup) -> bool {
+        let _ = (channel, other);
+        false
+    }
+
+    /// Whether this kind of channel ever shares hooks ([`shares_hooks`](Self::shares_hooks)).
+    fn may_share_hooks(&self) -> bool {
+        false
+    }
+
     /// The answer once the events of [`Hook::Events`] are durably stored.
     fn answer(&self, outcomes: &[InboundOutcome]) -> HookReply {
         let _ = outcomes;

@@ -249,6 +249,21 @@ impl ChannelAdapter for WhatsAppAdapter {
         }
     }
 
+    fn may_share_hooks(&self) -> bool {
+        true
+    }
+
+    /// Numbers of the same Meta app (the same app secret signs its calls).
+    fn shares_hooks(&self, channel: &ChannelSetup, other: &ChannelSetup) -> bool {
+        match (Config::of(channel), Config::of(other)) {
+            (Some(a), Some(b)) => {
+                a.phone_number_id != b.phone_number_id
+                    && crate::signing::equal_in_constant_time(a.app_secret.as_bytes(), b.app_secret.as_bytes())
+            }
+            _ => false,
+        }
+    }
+
     /// Meta also reports on messages sent from elsewhere with this number.
     fn unknown_status_fails(&self) -> bool {
         false

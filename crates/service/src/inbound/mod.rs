@@ -873,7 +873,42 @@ impl Services {
         let outcomes = self
             .store_events(adapter.as_ref(), &channel.setup, &channel.ctx, events)
             .await?;
+        if adapter.may_share_hooks() {
+            self.store_for_siblings(adapter.as_ref(), &channel.setup, &request)
+                .await?;
+        }
         Ok(adapter.answer(&outcomes))
+    }
+
+    /// The same request read by the workspace's other channels it may carry
+    /// events for (numbers of one Meta app); each checks the signature with
+    /// its own secret and takes only its own events.
+    async fn store_for_siblings(
+        &self,
+        adapter: &dyn ChannelAdapter,
+        channel: &ChannelSetup,
+        request: &HookRequest,
+    ) -> ServiceResult<()> {
+        // Within the workspace: another workspace's channels are never
+        // reached through this one's URL.
+        let rows = self.store().reader().channels(channel.workspace_id).await?;
+        for row in rows {
+            let Ok(sibling) = crate::channel_port::setup_of(&row) else {
+                continue;
+            };
+            if sibling.id == channel.id || sibling.kind != channel.kind || !adapter.shares_hooks(channel, &sibling) {
+                continue;
+            }
+            let Ok(Hook::Events(events)) = adapter.handle_hook(&sibling, request) else {
+                continue;
+            };
+            if events.is_empty() {
+                continue;
+            }
+            let ctx = ChannelCtx::of(self, &sibling, &row.to_domain()?);
+            self.store_events(adapter, &sibling, &ctx, events).await?;
+        }
+        Ok(())
     }
 
     /// Store what a provider brought, in order, each durably before the

@@ -936,3 +936,70 @@ async fn templates_are_synced_from_the_business_account_across_pages() {
     let sale = items.iter().find(|t| t["name"] == "spring_sale").unwrap();
     assert_eq!(sale["category"], "utility");
 }
+
+#[tokio::test]
+async fn numbers_of_one_meta_app_share_its_webhook() {
+    let wa = start().await;
+    // A second number of the same Meta app, and one of another app.
+    let mut second = config();
+    second["phone_number_id"] = json!("222333444555");
+    let mut other_app = config();
+    other_app["phone_number_id"] = json!("999888777666");
+    other_app["app_secret"] = json!("another-app-secret");
+    let mut ids = Vec::new();
+    for (name, config) in [("Second line", second), ("Other app", other_app)] {
+        let r = wa
+            .org
+            .admin
+            .post(
+                &wa.org.path("/channels"),
+                json!({"kind": "whatsapp", "name": name, "default_team_id": wa.org.team, "config": config}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        ids.push(r["id"].as_str().unwrap().to_owned());
+    }
+    // Meta calls the first number's URL with entries for all three.
+    let entry = |phone: &str, id: &str, text: &str| {
+        json!({"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": {"display_phone_number": "1555", "phone_number_id": phone},
+            "contacts": [{"profile": {"name": "Ana"}, "wa_id": WA_ID}],
+            "messages": [{"from": WA_ID, "id": id, "type": "text", "text": {"body": text}}]}}]})
+    };
+    let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [
+        entry(PHONE_ID, "wamid.A", "to the first"),
+        entry("222333444555", "wamid.B", "to the second"),
+        entry("999888777666", "wamid.C", "to another app's number"),
+    ]}))
+    .unwrap();
+    assert_eq!(wa.deliver(&body).await.status, 200);
+    let texts = |channel: String| {
+        let org = &wa.org;
+        async move {
+            let list = org
+                .admin
+                .get(&org.path(&format!("/conversations?channel={channel}")))
+                .await;
+            let mut texts = Vec::new();
+            for c in list["items"].as_array().unwrap() {
+                let id = c["id"].as_str().unwrap();
+                let messages = org.admin.get(&org.path(&format!("/conversations/{id}/messages"))).await;
+                texts.extend(
+                    messages["items"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|m| m["direction"] == "in")
+                        .filter_map(|m| m["body"].as_str().map(str::to_owned)),
+                );
+            }
+            texts
+        }
+    };
+    assert_eq!(texts(wa.channel.clone()).await, ["to the first"]);
+    assert_eq!(texts(ids[0].clone()).await, ["to the second"]);
+    assert!(
+        texts(ids[1].clone()).await.is_empty(),
+        "signed by another app: not its own"
+    );
+}
