@@ -86,7 +86,7 @@ struct Inner {
     jobs: Vec<jobs::JobRegistration>,
     /// Wakes each lane's workers, by lane.
     lane_wakes: Vec<tokio::sync::Notify>,
-    sweep_scheduled: std::sync::atomic::AtomicBool,
+    timers_scheduled: std::sync::atomic::AtomicBool,
     dummy_hash: String,
     events: Arc<dyn events::EventBus>,
     presence: events::Presence,
@@ -145,7 +145,7 @@ impl Services {
                 ingest,
                 jobs,
                 lane_wakes: jobs::Lane::ALL.iter().map(|_| tokio::sync::Notify::new()).collect(),
-                sweep_scheduled: std::sync::atomic::AtomicBool::new(false),
+                timers_scheduled: std::sync::atomic::AtomicBool::new(false),
                 dummy_hash,
                 events: bus,
                 visitor_key: tokio::sync::OnceCell::new(),

@@ -67,6 +67,28 @@ fn network(e: reqwest::Error) -> SendError {
     }
 }
 
+/// A call with the access token: the answer, or Meta's error classified.
+async fn call(request: reqwest::RequestBuilder, config: &Config) -> Result<reqwest::Response, SendError> {
+    let response = request
+        .bearer_auth(&config.access_token)
+        .send()
+        .await
+        .map_err(network)?;
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        Err(error_of(response).await)
+    }
+}
+
+/// The JSON of a successful answer (`what` names it in the error).
+async fn answer_of<T: serde::de::DeserializeOwned>(response: reqwest::Response, what: &str) -> Result<T, SendError> {
+    response
+        .json()
+        .await
+        .map_err(|e| SendError::Retryable(format!("WhatsApp's {what} could not be read: {e}")))
+}
+
 /// Longest reply-button title Meta takes, and list-row title.
 const BUTTON_TITLE: usize = 20;
 const ROW_TITLE: usize = 24;
@@ -192,21 +214,8 @@ pub(super) async fn send(
     // skipped as unknown).
     let mut first = None;
     for body in message_bodies(m) {
-        let response = http
-            .client
-            .post(&url)
-            .bearer_auth(&config.access_token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(network)?;
-        if !response.status().is_success() {
-            return Err(error_of(response).await);
-        }
-        let answer: SendAnswer = response
-            .json()
-            .await
-            .map_err(|e| SendError::Retryable(format!("WhatsApp's answer could not be read: {e}")))?;
+        let response = call(http.client.post(&url).json(&body), config).await?;
+        let answer: SendAnswer = answer_of(response, "answer").await?;
         first = first.or(answer.messages.into_iter().next().map(|m| m.id));
     }
     Ok(Sent {
@@ -234,39 +243,14 @@ pub(super) async fn fetch_media(
     {
         return Err(SendError::Permanent("the media id is not valid".into()));
     }
-    let info = http
-        .client
-        .get(format!(
-            "{}?phone_number_id={}",
-            graph.url(media_id),
-            config.phone_number_id
-        ))
-        .bearer_auth(&config.access_token)
-        .send()
-        .await
-        .map_err(network)?;
-    if !info.status().is_success() {
-        return Err(error_of(info).await);
-    }
-    let info: MediaInfo = info
-        .json()
-        .await
-        .map_err(|e| SendError::Retryable(format!("WhatsApp's media answer could not be read: {e}")))?;
+    let url = format!("{}?phone_number_id={}", graph.url(media_id), config.phone_number_id);
+    let info: MediaInfo = answer_of(call(http.client.get(url), config).await?, "media answer").await?;
     let url: url::Url = info
         .url
         .parse()
         .map_err(|_| SendError::Permanent("WhatsApp gave a media URL that is not valid".into()))?;
     http.check(&url).map_err(|e| SendError::Permanent(e.to_string()))?;
-    let response = http
-        .client
-        .get(url)
-        .bearer_auth(&config.access_token)
-        .send()
-        .await
-        .map_err(network)?;
-    if !response.status().is_success() {
-        return Err(error_of(response).await);
-    }
+    let response = call(http.client.get(url), config).await?;
     let declared_size = response.content_length();
     Ok(FetchedMedia {
         filename: None,
@@ -282,19 +266,9 @@ pub(super) async fn mark_read(
     config: &Config,
     message_id: &str,
 ) -> Result<(), SendError> {
-    let response = http
-        .client
-        .post(graph.url(&format!("{}/messages", config.phone_number_id)))
-        .bearer_auth(&config.access_token)
-        .json(&serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": message_id}))
-        .send()
-        .await
-        .map_err(network)?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(error_of(response).await)
-    }
+    let body = serde_json::json!({"messaging_product": "whatsapp", "status": "read", "message_id": message_id});
+    let url = graph.url(&format!("{}/messages", config.phone_number_id));
+    call(http.client.post(url).json(&body), config).await.map(drop)
 }
 
 #[derive(Deserialize)]
@@ -350,20 +324,7 @@ pub(super) async fn templates(
             ),
             None => base.clone(),
         };
-        let response = http
-            .client
-            .get(url)
-            .bearer_auth(&config.access_token)
-            .send()
-            .await
-            .map_err(network)?;
-        if !response.status().is_success() {
-            return Err(error_of(response).await);
-        }
-        let page: TemplatePage = response
-            .json()
-            .await
-            .map_err(|e| SendError::Retryable(format!("WhatsApp's template list could not be read: {e}")))?;
+        let page: TemplatePage = answer_of(call(http.client.get(url), config).await?, "template list").await?;
         found.extend(page.data.into_iter().map(|t| {
             crate::ProviderTemplate {
                 body: t

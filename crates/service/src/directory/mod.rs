@@ -578,7 +578,7 @@ impl Services {
             Some(s) => s.to_owned(),
             None => random_token(32),
         };
-        let record = ChannelRecord {
+        let mut record = ChannelRecord {
             id: ChannelId::new(),
             workspace_id: actor.workspace_id,
             kind: input.kind,
@@ -590,7 +590,6 @@ impl Services {
             settings: channel_settings(adapter.capabilities().widget, input.widget)?,
             created_at: self.now(),
         };
-        let mut record = record;
         if let Some(config) = adapter
             .configure(input.config.as_ref(), None)
             .map_err(|e| Invalid::new(e.field, e.message))?

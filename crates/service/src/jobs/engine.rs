@@ -49,14 +49,14 @@ impl Services {
     /// purge) are made sure to exist.
     async fn schedule_timers_once(&self) -> ServiceResult<()> {
         use std::sync::atomic::Ordering::SeqCst;
-        if self.inner.sweep_scheduled.swap(true, SeqCst) {
+        if self.inner.timers_scheduled.swap(true, SeqCst) {
             return Ok(());
         }
         for registration in self.inner.jobs.iter() {
             if let Some(schedule) = (registration.schedule_first)(self)
                 && let Err(e) = schedule.await
             {
-                self.inner.sweep_scheduled.store(false, SeqCst);
+                self.inner.timers_scheduled.store(false, SeqCst);
                 return Err(e);
             }
         }

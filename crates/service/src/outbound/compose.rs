@@ -191,30 +191,31 @@ pub(crate) async fn queue_outgoing(
 
 #[cfg(test)]
 mod tests {
-    use switchboard_channels::Registry;
-    use switchboard_core::ChannelKind;
-
     use super::*;
 
     const DAY: i64 = 24 * 3600 * 1000;
 
+    /// Which channels have which window is the adapters' business (tested
+    /// in `switchboard-channels`); here, what a window allows.
     #[test]
     fn templates_go_out_when_the_window_is_closed_and_texts_do_not() {
-        let registry = Registry::standard();
-        let check_window =
-            |kind, template, last, now| check_window(&registry.capabilities(kind).window, template, last, now);
         let now = Millis(10 * DAY);
-        for kind in [ChannelKind::Whatsapp, ChannelKind::Messenger, ChannelKind::Instagram] {
+        let windowed = [
+            WindowRule::free_form(DAY),
+            WindowRule::free_form(DAY).with_extension("HUMAN_AGENT", 7 * DAY),
+        ];
+        for window in &windowed {
             for last in [None, Some(Millis(now.0 - DAY)), Some(Millis(now.0 - 2 * DAY))] {
-                assert_eq!(check_window(kind, false, last, now), Err(LifecycleError::WindowClosed));
-                assert_eq!(check_window(kind, true, last, now), Ok(()), "{kind} {last:?}");
+                assert_eq!(
+                    check_window(window, false, last, now),
+                    Err(LifecycleError::WindowClosed)
+                );
+                assert_eq!(check_window(window, true, last, now), Ok(()), "{window:?} {last:?}");
             }
             let recent = Some(Millis(now.0 - DAY + 1));
-            assert_eq!(check_window(kind, false, recent, now), Ok(()));
-            assert_eq!(check_window(kind, true, recent, now), Ok(()));
+            assert_eq!(check_window(window, false, recent, now), Ok(()));
+            assert_eq!(check_window(window, true, recent, now), Ok(()));
         }
-        for kind in [ChannelKind::Api, ChannelKind::Web] {
-            assert_eq!(check_window(kind, false, None, now), Ok(()));
-        }
+        assert_eq!(check_window(&WindowRule::NONE, false, None, now), Ok(()));
     }
 }

@@ -185,10 +185,10 @@ async fn a_number_is_connected_with_its_configuration_checked_and_its_secrets_ke
     }
     let wa = connect_org(app, org, graph).await;
     let listed = wa.org.admin.get(&wa.org.path("/channels")).await;
-    let text = listed.body.to_string();
+    let shown = listed.body.to_string();
     assert!(
-        !text.contains(TOKEN) && !text.contains(APP_SECRET),
-        "secrets are never returned: {text}"
+        !shown.contains(TOKEN) && !shown.contains(APP_SECRET),
+        "secrets are never returned: {shown}"
     );
     let channel = listed["items"]
         .as_array()
@@ -211,7 +211,7 @@ async fn a_number_is_connected_with_its_configuration_checked_and_its_secrets_ke
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r["config"]["business_account_id"], "555");
     let r = wa
-        .deliver(&text_body("wamid.kept", "still signed with the kept secret"))
+        .deliver(&text("wamid.kept", "still signed with the kept secret"))
         .await;
     assert_eq!(r.status, 200, "{:?}", r.body);
 
@@ -237,10 +237,6 @@ async fn a_number_is_connected_with_its_configuration_checked_and_its_secrets_ke
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-}
-
-fn text_body(id: &str, body: &str) -> Vec<u8> {
-    text(id, body)
 }
 
 #[tokio::test]
