@@ -229,6 +229,9 @@ pub struct ProviderTemplate {
     pub status: String,
     /// The body text with its `{{1}}` placeholders; `None` when it has none.
     pub body: Option<String>,
+    /// Its header and buttons as the provider describes them (checked
+    /// against our rules when synced).
+    pub parts: switchboard_core::template::TemplateParts,
 }
 
 /// What a send needs besides the message.

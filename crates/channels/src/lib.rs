@@ -136,6 +136,12 @@ pub struct OutboundTemplate {
     pub language: String,
     /// The values of `{{1}}`, `{{2}}`, … in order.
     pub params: Vec<String>,
+    /// What the header holds, where it takes a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<switchboard_core::template::HeaderValue>,
+    /// The buttons' values, by position.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<switchboard_core::template::ButtonValue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +152,15 @@ pub enum SendError {
     /// Will not succeed as sent (refused target, 4xx).
     #[error("{0}")]
     Permanent(String),
+    /// The provider says the messaging window is closed (WhatsApp's
+    /// re-engagement error): fails now, and our records close the window.
+    #[error("{0}")]
+    WindowClosed(String),
+    /// The provider caps messages to this person for a while (WhatsApp's
+    /// marketing limit): try again no sooner than `retry_in_ms`, a few
+    /// times at most.
+    #[error("{reason}")]
+    Limited { reason: String, retry_in_ms: i64 },
 }
 
 /// What the provider told us about a sent message.

@@ -449,6 +449,7 @@ pub fn activity_target(activity: &Activity) -> Option<ConversationStatus> {
         Activity::PriorityChanged { .. }
         | Activity::TagsChanged { .. }
         | Activity::Snoozed { .. }
-        | Activity::Woke { .. } => None,
+        | Activity::Woke { .. }
+        | Activity::Notice { .. } => None,
     }
 }

@@ -260,6 +260,22 @@ pub struct ConversationTimes {
     /// The customer's next message, if it is a number from 1 to 5, is the
     /// `rating` while the chat stays closed since then.
     pub feedback_requested_at: Option<Millis>,
+    /// When the provider told us the messaging window had closed (sooner
+    /// than our clock said): the window counts as closed until the customer
+    /// writes again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_closed_at: Option<Millis>,
+}
+
+impl ConversationTimes {
+    /// The customer's last message as far as the messaging window goes:
+    /// none when the provider has since said the window was closed.
+    pub fn window_opened_at(&self) -> Option<Millis> {
+        match (self.last_customer_message_at, self.window_closed_at) {
+            (Some(last), Some(closed)) if closed >= last => None,
+            (last, _) => last,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -339,6 +355,11 @@ pub enum Activity {
     Woke {
         by: Option<UserId>,
         customer_wrote: bool,
+    },
+    /// Something the agent should know that no person did: the provider
+    /// closed the messaging window, the customer opted out of campaigns.
+    Notice {
+        text: String,
     },
 }
 

@@ -17,6 +17,9 @@ use crate::model::{UnknownVariant, string_enum};
 use crate::time::Millis;
 use crate::validate::Invalid;
 
+pub mod parts;
+pub use parts::{ButtonValue, HeaderValue, TemplateParts};
+
 string_enum!(
     /// WhatsApp's template categories (they decide pricing and review).
     TemplateCategory { Utility => "utility", Marketing => "marketing", Authentication => "authentication" }
@@ -43,6 +46,9 @@ pub struct MessageTemplate {
     pub body: String,
     /// How many values the body takes (the highest placeholder number).
     pub placeholder_count: usize,
+    /// Its header and buttons, where it has them.
+    #[serde(flatten)]
+    pub parts: TemplateParts,
     pub status: TemplateStatus,
     pub created_at: Millis,
     pub updated_at: Millis,
@@ -57,6 +63,12 @@ pub struct SentTemplate {
     pub language: String,
     /// The values of `{{1}}`, `{{2}}`, … in order.
     pub params: Vec<String>,
+    /// What its header held, where it has one that takes a value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<HeaderValue>,
+    /// The values of its buttons that take one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<ButtonValue>,
 }
 
 /// Longest template name, in characters (WhatsApp's limit).

@@ -227,6 +227,7 @@ pub fn activity_sentence(activity: &Activity, names: &Names) -> String {
             (Some(u), false) => format!("Woken up by {}.", names.user(*u)),
             (None, false) => "Snooze ended.".to_owned(),
         },
+        Activity::Notice { text } => text.clone(),
     }
 }
 
@@ -378,7 +379,7 @@ pub fn mentioned_users(conversation: &Conversation, messages: &[MessageView]) ->
                 | Activity::Snoozed { by, .. }
                 | Activity::Woke { by, .. },
             ) => ids.extend(*by),
-            None => {}
+            Some(Activity::Notice { .. }) | None => {}
         }
     }
     ids.sort_unstable();

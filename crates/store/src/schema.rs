@@ -130,6 +130,7 @@ pub enum Conversations {
     SnoozedUntil,
     UpdatedAt,
     FeedbackRequestedAt,
+    WindowClosedAt,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -349,6 +350,7 @@ pub enum MessageTemplates {
     Language,
     Category,
     Body,
+    Parts,
     Status,
     CreatedAt,
     UpdatedAt,

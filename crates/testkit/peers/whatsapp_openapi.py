@@ -47,6 +47,19 @@ def merged(s):
             s[key] = [merged(x) for x in s[key]]
     return s
 
+# Two slips in Meta's v23.0 file, mended before judging: the button index
+# pattern `^[2-6, 11-14]$` refuses Meta's own example "0" (the description
+# says 0-9), and the button sub_type enum lacks copy_code, which Meta's
+# template guide lists beside quick_reply and url.
+for name in ("TemplateComponent", "ButtonComponent"):
+    node = schemas[name]
+    for part in [node] + node.get("allOf", []):
+        props = part.get("properties", {})
+        if "index" in props:
+            props["index"]["pattern"] = "^[0-9]$"
+        if "sub_type" in props and "copy_code" not in props["sub_type"]["enum"]:
+            props["sub_type"]["enum"].append("copy_code")
+
 mapping = schemas["Message"]["discriminator"]["mapping"]
 failed = 0
 for body in json.load(open(sys.argv[2])):

@@ -13,7 +13,8 @@
 //! retries, for the receiver's deduplication) and `X-Switchboard-Timestamp`.
 //! A bot menu adds `"buttons": ["label", …]`; the customer's choice comes
 //! back as a message whose text is the label. A template message adds
-//! `"template": {"name": "…", "language": "…", "params": ["…", …]}`
+//! `"template": {"name": "…", "language": "…", "params": ["…", …]}`, with
+//! `header` and `buttons` where the template has values for them
 //! (`text` is then the template's text with the params filled in). A file
 //! adds `"attachments": [{"url","filename","mime","size","sha256"}]`: fetch
 //! each `url` (`GET /hooks/api/{channel_id}/files/{id}?expires=<ms>&signature=<hex>`,

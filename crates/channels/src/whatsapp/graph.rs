@@ -29,6 +29,13 @@ struct ErrorData {
 /// service trouble.
 const RETRYABLE_CODES: [i64; 6] = [1, 2, 4, 80007, 130429, 131000];
 
+/// More than 24 hours since the customer last wrote: only a template may go.
+const RE_ENGAGEMENT: i64 = 131047;
+/// Meta's per-user cap on marketing messages: not worth trying again for
+/// hours (channels.md §1.6).
+const MARKETING_CAP: i64 = 131049;
+const MARKETING_CAP_WAIT_MS: i64 = 6 * 3600 * 1000;
+
 /// An unsuccessful answer as a send error with Meta's reason.
 async fn error_of(response: reqwest::Response) -> SendError {
     let status = response.status();
@@ -52,7 +59,14 @@ async fn error_of(response: reqwest::Response) -> SendError {
     };
     let retry =
         status.is_server_error() || status.as_u16() == 429 || code.is_some_and(|c| RETRYABLE_CODES.contains(&c));
-    if retry {
+    if code == Some(RE_ENGAGEMENT) {
+        SendError::WindowClosed(reason)
+    } else if code == Some(MARKETING_CAP) {
+        SendError::Limited {
+            reason,
+            retry_in_ms: MARKETING_CAP_WAIT_MS,
+        }
+    } else if retry {
         SendError::Retryable(reason)
     } else {
         SendError::Permanent(reason)
@@ -169,19 +183,57 @@ pub fn message_bodies(m: &OutboundMessage) -> Vec<serde_json::Value> {
     bodies
 }
 
+/// A template's `components`: header, body and button parameters, in
+/// Meta's shape (lower-case types, the button's index as a string).
+fn template_components(t: &crate::OutboundTemplate) -> Vec<serde_json::Value> {
+    use switchboard_core::template::HeaderValue;
+    use switchboard_core::template::parts::{ButtonKind, HeaderFormat};
+    let mut components = Vec::new();
+    match &t.header {
+        Some(HeaderValue::Text { text }) => components.push(serde_json::json!(
+            {"type": "header", "parameters": [{"type": "text", "text": text}]})),
+        Some(HeaderValue::Media { format, link }) => {
+            let kind = format.as_str();
+            let mut parameter = serde_json::json!({"type": kind});
+            parameter[kind] = serde_json::json!({"link": link});
+            // A document shows its file name: the link's last segment.
+            let filename = link.split(['?', '#']).next().and_then(|l| l.rsplit('/').next());
+            if let (HeaderFormat::Document, Some(name)) = (format, filename.filter(|n| !n.is_empty())) {
+                parameter[kind]["filename"] = name.into();
+            }
+            components.push(serde_json::json!({"type": "header", "parameters": [parameter]}));
+        }
+        None => {}
+    }
+    if !t.params.is_empty() {
+        let parameters: Vec<_> = t
+            .params
+            .iter()
+            .map(|p| serde_json::json!({"type": "text", "text": p}))
+            .collect();
+        components.push(serde_json::json!({"type": "body", "parameters": parameters}));
+    }
+    for b in &t.buttons {
+        let parameter = match b.kind {
+            ButtonKind::QuickReply => serde_json::json!({"type": "payload", "payload": b.value}),
+            ButtonKind::CopyCode => serde_json::json!({"type": "coupon_code", "coupon_code": b.value}),
+            ButtonKind::Url | ButtonKind::PhoneNumber => serde_json::json!({"type": "text", "text": b.value}),
+        };
+        components.push(serde_json::json!({"type": "button", "sub_type": b.kind.as_str(),
+                                           "index": b.index.to_string(), "parameters": [parameter]}));
+    }
+    components
+}
+
 /// A text or a template.
 fn message_body(m: &OutboundMessage) -> serde_json::Value {
     match &m.template {
         Some(t) => {
-            let parameters: Vec<_> = t
-                .params
-                .iter()
-                .map(|p| serde_json::json!({"type": "text", "text": p}))
-                .collect();
             let mut template =
                 serde_json::json!({"name": t.name, "language": {"policy": "deterministic", "code": t.language}});
-            if !parameters.is_empty() {
-                template["components"] = serde_json::json!([{"type": "body", "parameters": parameters}]);
+            let components = template_components(t);
+            if !components.is_empty() {
+                template["components"] = components.into();
             }
             serde_json::json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": m.recipient_external_id, "type": "template", "template": template})
         }
@@ -326,17 +378,21 @@ pub(super) async fn templates(
         };
         let page: TemplatePage = answer_of(call(http.client.get(url), config).await?, "template list").await?;
         found.extend(page.data.into_iter().map(|t| {
+            let component = |kind: &str| {
+                t.components.iter().find(|c| {
+                    c.get("type")
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+                })
+            };
             crate::ProviderTemplate {
-                body: t
-                    .components
-                    .iter()
-                    .find(|c| {
-                        c.get("type")
-                            .and_then(|v| v.as_str())
-                            .is_some_and(|k| k.eq_ignore_ascii_case("body"))
-                    })
+                body: component("body")
                     .and_then(|c| c.get("text")?.as_str())
                     .map(str::to_owned),
+                parts: switchboard_core::template::TemplateParts {
+                    header: component("header").and_then(header_of),
+                    buttons: component("buttons").map(buttons_of).unwrap_or_default(),
+                },
                 name: t.name,
                 language: t.language,
                 category: t.category.to_ascii_lowercase(),
@@ -353,6 +409,43 @@ pub(super) async fn templates(
         }
     }
     Ok(found)
+}
+
+/// A listed template's HEADER component as ours (a location or product
+/// header, which we cannot send, is left out).
+fn header_of(c: &serde_json::Value) -> Option<switchboard_core::template::parts::TemplateHeader> {
+    let format = c.get("format")?.as_str()?.to_ascii_lowercase().parse().ok()?;
+    Some(switchboard_core::template::parts::TemplateHeader {
+        format,
+        text: c.get("text").and_then(|t| t.as_str()).map(str::to_owned),
+    })
+}
+
+/// A listed template's BUTTONS component as ours; kinds we do not send
+/// (flows, catalogs, OTP) keep their place as quick replies so the indexes
+/// of the others stay Meta's.
+fn buttons_of(c: &serde_json::Value) -> Vec<switchboard_core::template::parts::TemplateButton> {
+    use switchboard_core::template::parts::{ButtonKind, TemplateButton};
+    let listed = c.get("buttons").and_then(|b| b.as_array()).cloned().unwrap_or_default();
+    listed
+        .iter()
+        .map(|b| {
+            let text = b.get("text").and_then(|t| t.as_str()).unwrap_or_default().to_owned();
+            let kind = b
+                .get("type")
+                .and_then(|t| t.as_str())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let kind = kind.parse().unwrap_or(ButtonKind::QuickReply);
+            TemplateButton {
+                url: (kind == ButtonKind::Url)
+                    .then(|| b.get("url").and_then(|u| u.as_str()).map(str::to_owned))
+                    .flatten(),
+                kind,
+                text,
+            }
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]

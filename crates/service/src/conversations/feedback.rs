@@ -44,7 +44,7 @@ pub(crate) async fn check_channel(
         .ready_to_send(&setup)
         .map_err(|why| ServiceError::Conflict(format!("no feedback request can be sent: {why}")))?;
     let caps = adapter.capabilities();
-    if !caps.window.open(c.times.last_customer_message_at, now) {
+    if !caps.window.open(c.times.window_opened_at(), now) {
         return Err(LifecycleError::WindowClosed.into());
     }
     Ok(caps.buttons)

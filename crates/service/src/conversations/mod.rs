@@ -28,7 +28,7 @@ use switchboard_store::{ConversationFilter, Page, Tx};
 use crate::kernel::{insert_activity, scope, transition};
 use crate::kernel::{tag_ids, tag_names};
 use crate::notifications::{Pending, mentions_in};
-use crate::outbound::{Outgoing, queue_outgoing, resolve_outgoing};
+use crate::outbound::{Outgoing, TemplateFill, queue_outgoing, resolve_outgoing};
 use crate::routing;
 use crate::{ServiceError, ServiceResult, Services};
 
@@ -136,6 +136,13 @@ pub struct NewMessage {
     /// placeholder.
     #[serde(default)]
     pub params: Vec<String>,
+    /// `template` only: the header's value, its `{{1}}` or the https://
+    /// link of its image, video or document.
+    pub header_param: Option<String>,
+    /// `template` only: one value per button, empty where a button takes
+    /// none (a URL's `{{1}}`, a code to copy, a quick reply's payload).
+    #[serde(default)]
+    pub button_params: Vec<String>,
 }
 
 /// The furthest ahead a message may be scheduled.
@@ -245,7 +252,7 @@ impl Services {
                 let window = self.capabilities(channel.to_domain()?.kind).window;
                 Command::Reopen {
                     by: actor.user_id,
-                    window_open: window.open(c.times.last_customer_message_at, now),
+                    window_open: window.open(c.times.window_opened_at(), now),
                 }
             }
             other => {
@@ -498,20 +505,25 @@ impl Services {
             send_at,
             template_id,
             params,
+            header_param,
+            button_params,
         } = req;
+        let fill = TemplateFill {
+            params,
+            header_param,
+            button_params,
+        };
         if kind != MessageKind::Template {
             if template_id.is_some() {
                 return Err(Invalid::new("template_id", "only with kind template").into());
             }
-            if !params.is_empty() {
-                return Err(Invalid::new("params", "only with kind template").into());
-            }
+            fill.only_with_template()?;
         }
         let content = match kind {
             MessageKind::Note | MessageKind::Comment => {
                 Posted::Inside(MessageText::parse("body", &body)?.into_string())
             }
-            MessageKind::Text => Posted::ToCustomer(Outgoing::from_fields(Some(&body), None, params)?),
+            MessageKind::Text => Posted::ToCustomer(Outgoing::from_fields(Some(&body), None, fill)?),
             MessageKind::Template if !body.is_empty() => {
                 return Err(Invalid::new(
                     "body",
@@ -521,7 +533,7 @@ impl Services {
             }
             MessageKind::Template => Posted::ToCustomer(Outgoing::Template {
                 id: template_id.ok_or_else(|| Invalid::new("template_id", "is required for kind template"))?,
-                params,
+                fill,
             }),
             other => {
                 return Err(Invalid::new(
@@ -583,7 +595,7 @@ impl Services {
                     .channel(ws, c.channel_id)
                     .await?
                     .ok_or(ServiceError::NotFound("channel"))?;
-                let last_customer = c.times.last_customer_message_at;
+                let last_customer = c.times.window_opened_at();
                 let resolved = resolve_outgoing(
                     &mut tx.exec(),
                     &self.config().channels,

@@ -11,7 +11,7 @@ use switchboard_core::validate::Invalid;
 use switchboard_core::{ChannelId, ContactId, Conversation, Role, TeamId, TemplateId, WorkspaceId};
 
 use crate::kernel::{activity_message, new_conversation};
-use crate::outbound::{Outgoing, queue_outgoing, resolve_outgoing};
+use crate::outbound::{Outgoing, TemplateFill, queue_outgoing, resolve_outgoing};
 use crate::{ServiceError, ServiceResult, Services};
 
 /// Start a conversation with a contact: give a `body` (a text) or a
@@ -30,6 +30,13 @@ pub struct StartConversation {
     /// The values of the template's `{{1}}`, `{{2}}`, … in order.
     #[serde(default)]
     pub params: Vec<String>,
+    /// The template's header value: its `{{1}}`, or the https:// link of
+    /// its image, video or document.
+    pub header_param: Option<String>,
+    /// One value per template button, empty where a button takes none (a
+    /// URL's `{{1}}`, a code to copy, a quick reply's payload).
+    #[serde(default)]
+    pub button_params: Vec<String>,
 }
 
 /// Whether the actor may work on a channel whose chats go to `team`: admins
@@ -78,7 +85,12 @@ impl Services {
                 "supervisors do not write to customers; an agent or an admin starts the conversation",
             ));
         }
-        let what = Outgoing::from_fields(req.body.as_deref(), req.template_id, req.params)?;
+        let fill = TemplateFill {
+            params: req.params,
+            header_param: req.header_param,
+            button_params: req.button_params,
+        };
+        let what = Outgoing::from_fields(req.body.as_deref(), req.template_id, fill)?;
         if !contact.identities.iter().any(|i| i.channel_id == req.channel_id) {
             return Err(Invalid::new(
                 "channel_id",
@@ -170,17 +182,23 @@ mod tests {
             Err(ServiceError::Invalid(i)) => i.field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(Outgoing::from_fields(Some("hi"), Some(id), vec![])), "body");
-        assert_eq!(field(Outgoing::from_fields(None, None, vec![])), "body");
-        assert_eq!(field(Outgoing::from_fields(Some("  "), None, vec![])), "body");
-        assert_eq!(
-            field(Outgoing::from_fields(Some("hi"), None, vec!["x".into()])),
-            "params"
-        );
-        assert!(matches!(Outgoing::from_fields(Some("hi"), None, vec![]), Ok(Outgoing::Text(t)) if t == "hi"));
+        let values = |params: &[&str]| TemplateFill {
+            params: params.iter().map(|p| p.to_string()).collect(),
+            ..TemplateFill::default()
+        };
+        assert_eq!(field(Outgoing::from_fields(Some("hi"), Some(id), values(&[]))), "body");
+        assert_eq!(field(Outgoing::from_fields(None, None, values(&[]))), "body");
+        assert_eq!(field(Outgoing::from_fields(Some("  "), None, values(&[]))), "body");
+        assert_eq!(field(Outgoing::from_fields(Some("hi"), None, values(&["x"]))), "params");
+        let header = TemplateFill {
+            header_param: Some("x".into()),
+            ..TemplateFill::default()
+        };
+        assert_eq!(field(Outgoing::from_fields(Some("hi"), None, header)), "header_param");
+        assert!(matches!(Outgoing::from_fields(Some("hi"), None, values(&[])), Ok(Outgoing::Text(t)) if t == "hi"));
         assert!(matches!(
-            Outgoing::from_fields(None, Some(id), vec!["a".into()]),
-            Ok(Outgoing::Template { params, .. }) if params == ["a"]
+            Outgoing::from_fields(None, Some(id), values(&["a"])),
+            Ok(Outgoing::Template { fill, .. }) if fill.params == ["a"]
         ));
     }
 }

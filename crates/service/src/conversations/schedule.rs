@@ -125,7 +125,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("channel"))?;
         let window = self.capabilities(channel.to_domain()?.kind).window;
-        if !window.open(c.times.last_customer_message_at, now) {
+        if !window.open(c.times.window_opened_at(), now) {
             return Ok(Released::Refused(
                 "the channel's messaging window closed before the scheduled time".into(),
             ));

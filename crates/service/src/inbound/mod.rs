@@ -971,8 +971,12 @@ impl Services {
                 .fetch_media(&self.inner.http, setup, &media.reference)
                 .await
                 .map_err(|e| match e {
-                    SendError::Retryable(why) => ServiceError::Upstream(format!("file {}: {why}", n + 1)),
-                    SendError::Permanent(why) => ServiceError::BadPayload(format!("file {}: {why}", n + 1)),
+                    SendError::Retryable(why) | SendError::Limited { reason: why, .. } => {
+                        ServiceError::Upstream(format!("file {}: {why}", n + 1))
+                    }
+                    SendError::Permanent(why) | SendError::WindowClosed(why) => {
+                        ServiceError::BadPayload(format!("file {}: {why}", n + 1))
+                    }
                 })?;
             let filename = media.filename.clone().or(fetched.filename);
             let mut body = fetched.body;

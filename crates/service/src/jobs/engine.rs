@@ -136,7 +136,15 @@ impl Services {
                 tx.exec().fail_job(&job.id, &error, Some(at), now).await?;
                 None
             }
-            Outcome::Retry(error) | Outcome::Fail(error) => {
+            Outcome::RetryAt { error, at, limit } if job.attempts < job.max_attempts.min(limit) => {
+                tx.exec().fail_job(&job.id, &error, Some(at), now).await?;
+                None
+            }
+            Outcome::Continue(at) => {
+                tx.exec().reschedule_job(&job.id, at, now).await?;
+                None
+            }
+            Outcome::Retry(error) | Outcome::Fail(error) | Outcome::RetryAt { error, .. } => {
                 tx.exec().fail_job(&job.id, &error, None, now).await?;
                 Some(error)
             }

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use serde::de::DeserializeOwned;
+use switchboard_core::Millis;
 use switchboard_store::{JobRow, Tx};
 
 pub(crate) use engine::spawn_workers;
@@ -139,6 +140,16 @@ pub enum Outcome {
     Retry(String),
     /// Give up now.
     Fail(String),
+    /// Try again no sooner than `at`, unless this was attempt `limit` (or
+    /// the job's own limit): a provider's cap that lifts after hours.
+    RetryAt {
+        error: String,
+        at: Millis,
+        limit: i64,
+    },
+    /// Part done: run again at `at` as a fresh job (long work in slices,
+    /// each well within a lease).
+    Continue(Millis),
 }
 
 /// A kind of background job.

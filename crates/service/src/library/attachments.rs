@@ -606,7 +606,7 @@ impl Services {
                 let caps = self.capabilities(setup.kind);
                 let outbound = caps.files_out == FilesOut::SignedLink && self.ready_to_send(&setup).is_ok();
                 // A file is free-form: only within the messaging window.
-                if outbound && !caps.window.open(c.times.last_customer_message_at, now) {
+                if outbound && !caps.window.open(c.times.window_opened_at(), now) {
                     return Err(lifecycle::LifecycleError::WindowClosed.into());
                 }
                 outbound

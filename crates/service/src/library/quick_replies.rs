@@ -111,6 +111,8 @@ impl Services {
                         send_at: None,
                         template_id: None,
                         params: Vec::new(),
+                        header_param: None,
+                        button_params: Vec::new(),
                     },
                 )
                 .await?;
@@ -146,7 +148,7 @@ impl Services {
             &self.config().channels,
             &channel,
             probe,
-            c.times.last_customer_message_at,
+            c.times.window_opened_at(),
             now,
         )
         .await?;

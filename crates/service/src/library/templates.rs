@@ -8,7 +8,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use switchboard_core::permissions::Actor;
-use switchboard_core::template::{self, MessageTemplate, TemplateCategory, TemplateStatus};
+use switchboard_core::template::parts::{self as template_parts, PartsFill, TemplateButton, TemplateHeader};
+use switchboard_core::template::{self, MessageTemplate, TemplateCategory, TemplateParts, TemplateStatus};
 use switchboard_core::{ChannelId, TemplateId};
 use switchboard_store::{StoreError, TemplateFilter, Tx};
 
@@ -31,6 +32,13 @@ pub struct TemplateInput {
     pub channel_id: Option<ChannelId>,
     /// `approved` when left out (channels without a provider review).
     pub status: Option<TemplateStatus>,
+    /// A header: text (with at most `{{1}}`), or an image, video or
+    /// document the sender links.
+    pub header: Option<TemplateHeader>,
+    /// Up to 10 buttons: quick replies, links, a code to copy, a number to
+    /// call.
+    #[serde(default)]
+    pub buttons: Vec<TemplateButton>,
 }
 
 /// A change to a template; fields left out stay as they are.
@@ -47,6 +55,13 @@ pub struct TemplateUpdate {
     /// `true`: the template serves any channel (its channel is removed).
     #[serde(default)]
     pub any_channel: bool,
+    /// A new header.
+    pub header: Option<TemplateHeader>,
+    /// `true`: the template loses its header.
+    #[serde(default)]
+    pub no_header: bool,
+    /// New buttons (`[]` removes them).
+    pub buttons: Option<Vec<TemplateButton>>,
 }
 
 /// Filters of the template list.
@@ -63,6 +78,11 @@ pub struct TemplateQuery {
 #[serde(deny_unknown_fields)]
 pub struct TemplatePreviewRequest {
     pub values: Vec<String>,
+    /// A text header's `{{1}}`, or the media header's https:// link.
+    pub header_param: Option<String>,
+    /// One per button, empty where a button takes none.
+    #[serde(default)]
+    pub button_params: Vec<String>,
 }
 
 /// A template's text with its placeholders filled.
@@ -113,6 +133,7 @@ impl Services {
         let name = template::name(&input.name)?;
         let language = template::language(&input.language)?;
         let body = template::body(&input.body)?;
+        let parts = template_parts::parts(input.header, input.buttons)?;
         let now = self.now();
         let t = MessageTemplate {
             id: TemplateId::new(),
@@ -123,6 +144,7 @@ impl Services {
             category: input.category,
             body: body.text,
             placeholder_count: body.placeholder_count,
+            parts,
             status: input.status.unwrap_or(TemplateStatus::Approved),
             created_at: now,
             updated_at: now,
@@ -160,6 +182,13 @@ impl Services {
         let name = update.name.as_deref().map(template::name).transpose()?;
         let language = update.language.as_deref().map(template::language).transpose()?;
         let body = update.body.as_deref().map(template::body).transpose()?;
+        if update.no_header && update.header.is_some() {
+            return Err(switchboard_core::validate::Invalid::new(
+                "header",
+                "give a header or `no_header: true`, not both",
+            )
+            .into());
+        }
         let mut tx = self.store().begin().await?;
         let mut t = tx
             .exec()
@@ -188,6 +217,19 @@ impl Services {
         if let Some(status) = update.status.filter(|s| *s != t.status) {
             t.status = status;
             changed.push("status");
+        }
+        if update.header.is_some() || update.no_header || update.buttons.is_some() {
+            let header = if update.no_header {
+                None
+            } else {
+                update.header.or(t.parts.header.clone())
+            };
+            let buttons = update.buttons.unwrap_or_else(|| t.parts.buttons.clone());
+            let parts = template_parts::parts(header, buttons)?;
+            if parts != t.parts {
+                t.parts = parts;
+                changed.push("parts");
+            }
         }
         let channel = match (update.channel_id, update.any_channel) {
             (Some(c), _) => Some(Some(c)),
@@ -246,8 +288,16 @@ impl Services {
         req: TemplatePreviewRequest,
     ) -> ServiceResult<TemplatePreview> {
         let t = self.template(actor, id).await?;
+        let body = template::render(&t.body, &req.values)?;
+        let (header, _) = template_parts::fill(
+            &t.parts,
+            PartsFill {
+                header: req.header_param.as_deref(),
+                buttons: &req.button_params,
+            },
+        )?;
         Ok(TemplatePreview {
-            text: template::render(&t.body, &req.values)?,
+            text: template_parts::rendered(&t.parts, header.as_ref(), &body),
         })
     }
 }
@@ -284,9 +334,17 @@ fn status_of(provider: &str) -> TemplateStatus {
 }
 
 /// A provider's template as ours, or why it cannot be.
-fn synced(
-    p: &switchboard_channels::ProviderTemplate,
-) -> Result<(String, String, TemplateCategory, TemplateStatus, template::TemplateBody), String> {
+/// A provider's template as ours: its fields that follow our rules.
+struct Synced {
+    name: String,
+    language: String,
+    category: TemplateCategory,
+    status: TemplateStatus,
+    body: template::TemplateBody,
+    parts: TemplateParts,
+}
+
+fn synced(p: &switchboard_channels::ProviderTemplate) -> Result<Synced, String> {
     let name = template::name(&p.name).map_err(|e| e.to_string())?;
     let language = template::language(&p.language).map_err(|e| e.to_string())?;
     let category: TemplateCategory = p
@@ -296,7 +354,15 @@ fn synced(
     let status = status_of(&p.status);
     let text = p.body.as_deref().ok_or("it has no body text")?;
     let body = template::body(text).map_err(|e| e.to_string())?;
-    Ok((name, language, category, status, body))
+    let parts = template_parts::parts(p.parts.header.clone(), p.parts.buttons.clone()).map_err(|e| e.to_string())?;
+    Ok(Synced {
+        name,
+        language,
+        category,
+        status,
+        body,
+        parts,
+    })
 }
 
 impl Services {
@@ -380,7 +446,14 @@ impl Services {
             .await?;
         let (mut added, mut updated, mut unchanged, mut skipped) = (0, 0, 0, Vec::new());
         for p in &found {
-            let (name, language, category, status, body) = match synced(p) {
+            let Synced {
+                name,
+                language,
+                category,
+                status,
+                body,
+                parts,
+            } = match synced(p) {
                 Ok(t) => t,
                 Err(reason) => {
                     skipped.push(SkippedTemplate {
@@ -395,10 +468,13 @@ impl Services {
                 .iter()
                 .find(|t| t.channel_id == Some(channel) && t.name == name && t.language == language);
             match existing {
-                Some(t) if t.body == body.text && t.category == category && t.status == status => unchanged += 1,
+                Some(t) if t.body == body.text && t.category == category && t.status == status && t.parts == parts => {
+                    unchanged += 1
+                }
                 Some(t) => {
                     let mut t = t.clone();
                     t.body = body.text;
+                    t.parts = parts;
                     t.placeholder_count = body.placeholder_count;
                     t.category = category;
                     t.status = status;
@@ -416,6 +492,7 @@ impl Services {
                         category,
                         body: body.text,
                         placeholder_count: body.placeholder_count,
+                        parts,
                         status,
                         created_at: now,
                         updated_at: now,

@@ -19,7 +19,42 @@ use crate::{ServiceError, ServiceResult};
 #[derive(Debug, Clone)]
 pub(crate) enum Outgoing {
     Text(String),
-    Template { id: TemplateId, params: Vec<String> },
+    Template { id: TemplateId, fill: TemplateFill },
+}
+
+/// The values a sender gives a template: its body's placeholders, its
+/// header's and its buttons'.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TemplateFill {
+    pub params: Vec<String>,
+    pub header_param: Option<String>,
+    pub button_params: Vec<String>,
+}
+
+impl TemplateFill {
+    /// The first field given, for a message that is not a template.
+    fn given(&self) -> Option<&'static str> {
+        if !self.params.is_empty() {
+            Some("params")
+        } else if self.header_param.is_some() {
+            Some("header_param")
+        } else if !self.button_params.is_empty() {
+            Some("button_params")
+        } else {
+            None
+        }
+    }
+
+    /// Refuse values for a message that is not a template.
+    pub(crate) fn only_with_template(&self) -> Result<(), Invalid> {
+        match self.given() {
+            Some(field) => Err(Invalid::new(
+                field,
+                "only with a template: it fills the template's placeholders",
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Outgoing {
@@ -28,18 +63,16 @@ impl Outgoing {
     pub(crate) fn from_fields(
         body: Option<&str>,
         template_id: Option<TemplateId>,
-        params: Vec<String>,
+        fill: TemplateFill,
     ) -> ServiceResult<Outgoing> {
         match (body, template_id) {
             (Some(_), Some(_)) => Err(Invalid::new("body", "give a body or a template_id, not both").into()),
             (None, None) => Err(Invalid::new("body", "is required (or give a template_id to send a template)").into()),
-            (Some(_), None) if !params.is_empty() => Err(Invalid::new(
-                "params",
-                "only with a template_id: they fill the template's placeholders",
-            )
-            .into()),
-            (Some(body), None) => Ok(Outgoing::Text(MessageText::parse("body", body)?.into_string())),
-            (None, Some(id)) => Ok(Outgoing::Template { id, params }),
+            (Some(body), None) => {
+                fill.only_with_template()?;
+                Ok(Outgoing::Text(MessageText::parse("body", body)?.into_string()))
+            }
+            (None, Some(id)) => Ok(Outgoing::Template { id, fill }),
         }
     }
 }
@@ -110,7 +143,7 @@ pub(crate) async fn resolve_outgoing(
             body,
             template: None,
         },
-        Outgoing::Template { id, params } => {
+        Outgoing::Template { id, fill } => {
             let t = exec
                 .template(domain.workspace_id, id)
                 .await?
@@ -125,18 +158,27 @@ pub(crate) async fn resolve_outgoing(
                     t.status
                 )));
             }
-            let body = template::render(&t.body, &params).map_err(|e| match e.field {
+            let body = template::render(&t.body, &fill.params).map_err(|e| match e.field {
                 "values" => Invalid::new("params", e.reason),
                 _ => e,
             })?;
+            let (header, buttons) = template::parts::fill(
+                &t.parts,
+                template::parts::PartsFill {
+                    header: fill.header_param.as_deref(),
+                    buttons: &fill.button_params,
+                },
+            )?;
             Resolved {
                 kind: MessageKind::Template,
-                body,
+                body: template::parts::rendered(&t.parts, header.as_ref(), &body),
                 template: Some(SentTemplate {
                     template_id: t.id,
                     name: t.name,
                     language: t.language,
-                    params,
+                    params: fill.params,
+                    header,
+                    buttons,
                 }),
             }
         }

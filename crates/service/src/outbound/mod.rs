@@ -13,7 +13,7 @@ use crate::{ServiceError, ServiceResult, Services};
 
 mod compose;
 
-pub(crate) use compose::{Outgoing, queue_outgoing, resolve_outgoing};
+pub(crate) use compose::{Outgoing, TemplateFill, queue_outgoing, resolve_outgoing};
 
 pub(crate) const DELIVER_MESSAGE: &str = DeliverMessage::KIND;
 
@@ -69,6 +69,23 @@ pub(crate) enum Released {
     Refused(String),
 }
 
+/// Attempts at most for a send the provider capped (WhatsApp's marketing
+/// limit): the first and three more, hours apart.
+const LIMITED_ATTEMPTS: i64 = 4;
+
+/// A failed send as the job's outcome.
+pub(crate) fn outcome_of(e: SendError, now: switchboard_core::Millis) -> Outcome {
+    match e {
+        SendError::Retryable(e) => Outcome::Retry(e),
+        SendError::Permanent(e) | SendError::WindowClosed(e) => Outcome::Fail(e),
+        SendError::Limited { reason, retry_in_ms } => Outcome::RetryAt {
+            error: reason,
+            at: now.plus_ms(retry_in_ms),
+            limit: LIMITED_ATTEMPTS,
+        },
+    }
+}
+
 /// Tell the provider the business read the customer's messages up to one.
 pub(crate) struct SendReadReceipt;
 
@@ -103,8 +120,7 @@ impl Job for SendReadReceipt {
                 .await
             {
                 Ok(()) => Outcome::Done,
-                Err(SendError::Retryable(e)) => Outcome::Retry(e),
-                Err(SendError::Permanent(e)) => Outcome::Fail(e),
+                Err(e) => outcome_of(e, services.now()),
             }
         })
     }
@@ -220,6 +236,8 @@ impl Services {
                 name: t.name.clone(),
                 language: t.language.clone(),
                 params: t.params.clone(),
+                header: t.header.clone(),
+                buttons: t.buttons.clone(),
             }),
             attachments,
         };
@@ -245,8 +263,11 @@ impl Services {
                 self.emit_delivery(ws, message.id).await;
                 Ok(Outcome::Done)
             }
-            Err(SendError::Retryable(e)) => Ok(Outcome::Retry(e)),
-            Err(SendError::Permanent(e)) => Ok(Outcome::Fail(e)),
+            Err(SendError::WindowClosed(e)) => {
+                self.close_window(ws, conversation.id, &e).await?;
+                Ok(Outcome::Fail(e))
+            }
+            Err(e) => Ok(outcome_of(e, self.now())),
         }
     }
 }
@@ -258,4 +279,34 @@ pub(crate) struct DeliverPayload {
     #[serde(default)]
     conversation_id: Option<switchboard_core::ConversationId>,
     message_id: MessageId,
+}
+
+impl Services {
+    /// The provider refused a free-form message because the messaging
+    /// window had closed (sooner than our clock said): our records close it
+    /// too, until the customer writes again, and the agent is told why.
+    pub(crate) async fn close_window(
+        &self,
+        ws: WorkspaceId,
+        conversation: switchboard_core::ConversationId,
+        provider_says: &str,
+    ) -> ServiceResult<()> {
+        let now = self.now();
+        let mut tx = self.store().begin().await?;
+        let Some(mut c) = tx.exec().conversation(ws, conversation).await? else {
+            return Ok(());
+        };
+        c.times.window_closed_at = Some(now);
+        c.updated_at = now;
+        tx.exec().update_conversation(&c).await?;
+        let text = format!(
+            "The provider says the messaging window is closed ({provider_says}); free-form messages can go again \
+             once the customer writes. Send a template to reach them now."
+        );
+        let notice = crate::kernel::activity_message(&c, switchboard_core::Activity::Notice { text }, None, now);
+        tx.exec().insert_message(&notice, c.channel_id).await?;
+        tx.commit().await?;
+        self.emit_change(&c, &[notice]);
+        Ok(())
+    }
 }

@@ -40,6 +40,7 @@ pub(crate) struct ConversationRow {
     snoozed_until: Option<i64>,
     updated_at: i64,
     feedback_requested_at: Option<i64>,
+    window_closed_at: Option<i64>,
 }
 
 impl ConversationRow {
@@ -72,6 +73,7 @@ impl ConversationRow {
                 closed_at: self.closed_at.map(Millis),
                 queued_at: self.queued_at.map(Millis),
                 feedback_requested_at: self.feedback_requested_at.map(Millis),
+                window_closed_at: self.window_closed_at.map(Millis),
             },
             snoozed_until: self.snoozed_until.map(Millis),
             updated_at: Millis(self.updated_at),
@@ -92,7 +94,7 @@ pub enum ConversationSave {
     MessageTimes,
 }
 
-pub(crate) const CONVERSATION_COLUMNS: [Conversations; 23] = [
+pub(crate) const CONVERSATION_COLUMNS: [Conversations; 24] = [
     Conversations::Id,
     Conversations::WorkspaceId,
     Conversations::ChannelId,
@@ -116,9 +118,10 @@ pub(crate) const CONVERSATION_COLUMNS: [Conversations; 23] = [
     Conversations::SnoozedUntil,
     Conversations::UpdatedAt,
     Conversations::FeedbackRequestedAt,
+    Conversations::WindowClosedAt,
 ];
 
-fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 23] {
+fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 24] {
     let t = &c.times;
     let ms = |m: Option<Millis>| m.map(|m| m.0);
     [
@@ -145,6 +148,7 @@ fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 23] {
         ms(c.snoozed_until).into(),
         c.updated_at.0.into(),
         ms(t.feedback_requested_at).into(),
+        ms(t.window_closed_at).into(),
     ]
 }
 

@@ -182,6 +182,22 @@ impl Exec<'_> {
         .await
     }
 
+    /// A job that did part of its work runs again at `at` as a fresh job
+    /// (its attempts start over): long work in slices, each within a lease.
+    pub async fn reschedule_job(&mut self, id: &str, at: Millis, now: Millis) -> Result<u64> {
+        self.execute(
+            Query::update()
+                .table(Jobs::Table)
+                .value(Jobs::State, JobState::Ready.as_str())
+                .value(Jobs::RunAt, at.0)
+                .value(Jobs::Attempts, 0)
+                .value(Jobs::LockedUntil, Option::<i64>::None)
+                .value(Jobs::UpdatedAt, now.0)
+                .and_where(Expr::col(Jobs::Id).eq(id)),
+        )
+        .await
+    }
+
     /// Record a failed attempt: try again at `retry_at`, or give up (dead).
     pub async fn fail_job(&mut self, id: &str, error: &str, retry_at: Option<Millis>, now: Millis) -> Result<u64> {
         let mut q = Query::update();

@@ -16,6 +16,7 @@ struct TemplateRow {
     language: String,
     category: String,
     body: String,
+    parts: String,
     status: String,
     created_at: i64,
     updated_at: i64,
@@ -34,6 +35,8 @@ impl TemplateRow {
             category: parse("template category", &self.category)?,
             body: self.body,
             placeholder_count,
+            parts: serde_json::from_str(&self.parts)
+                .map_err(|e| StoreError::Corrupt(format!("template parts: {e}")))?,
             status: parse("template status", &self.status)?,
             created_at: Millis(self.created_at),
             updated_at: Millis(self.updated_at),
@@ -41,7 +44,7 @@ impl TemplateRow {
     }
 }
 
-const COLUMNS: [MessageTemplates; 10] = [
+const COLUMNS: [MessageTemplates; 11] = [
     MessageTemplates::Id,
     MessageTemplates::WorkspaceId,
     MessageTemplates::ChannelId,
@@ -49,6 +52,7 @@ const COLUMNS: [MessageTemplates; 10] = [
     MessageTemplates::Language,
     MessageTemplates::Category,
     MessageTemplates::Body,
+    MessageTemplates::Parts,
     MessageTemplates::Status,
     MessageTemplates::CreatedAt,
     MessageTemplates::UpdatedAt,
@@ -60,6 +64,10 @@ fn template_select(ws: WorkspaceId) -> sea_query::SelectStatement {
         .from(MessageTemplates::Table)
         .and_where(Expr::col(MessageTemplates::WorkspaceId).eq(ws.to_string()))
         .to_owned()
+}
+
+fn parts_json(t: &MessageTemplate) -> String {
+    serde_json::to_string(&t.parts).unwrap_or_else(|_| "{}".into())
 }
 
 /// Which templates a list returns.
@@ -84,6 +92,7 @@ impl Exec<'_> {
                     t.language.clone().into(),
                     t.category.as_str().into(),
                     t.body.clone().into(),
+                    parts_json(t).into(),
                     t.status.as_str().into(),
                     t.created_at.0.into(),
                     t.updated_at.0.into(),
@@ -103,6 +112,7 @@ impl Exec<'_> {
                 .value(MessageTemplates::Language, t.language.clone())
                 .value(MessageTemplates::Category, t.category.as_str())
                 .value(MessageTemplates::Body, t.body.clone())
+                .value(MessageTemplates::Parts, parts_json(t))
                 .value(MessageTemplates::Status, t.status.as_str())
                 .value(MessageTemplates::UpdatedAt, t.updated_at.0)
                 .and_where(Expr::col(MessageTemplates::WorkspaceId).eq(t.workspace_id.to_string()))

@@ -688,6 +688,8 @@ fn request_bodies_validate_against_metas_openapi() {
                 name: "order_update".into(),
                 language: "en_US".into(),
                 params: vec!["Ana".into(), "A123".into()],
+                header: None,
+                buttons: Vec::new(),
             }),
             ..base.clone()
         },
@@ -696,6 +698,8 @@ fn request_bodies_validate_against_metas_openapi() {
                 name: "hello".into(),
                 language: "de".into(),
                 params: Vec::new(),
+                header: None,
+                buttons: Vec::new(),
             }),
             ..base.clone()
         },
@@ -717,11 +721,17 @@ fn request_bodies_validate_against_metas_openapi() {
             ..base.clone()
         },
     ];
+    let with_parts = template_shapes().into_iter().map(|template| OutboundMessage {
+        template: Some(template),
+        ..base.clone()
+    });
     let bodies: Vec<Value> = shapes
         .iter()
-        .flat_map(switchboard_channels::whatsapp::request_bodies)
+        .cloned()
+        .chain(with_parts)
+        .flat_map(|m| switchboard_channels::whatsapp::request_bodies(&m))
         .collect();
-    assert_eq!(bodies.len(), 9);
+    assert_eq!(bodies.len(), 9 + template_shapes().len());
     let judge = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/whatsapp_openapi.py");
     let run = |bodies: &[Value]| {
         let dir = tempfile::tempdir().unwrap();
@@ -745,6 +755,137 @@ fn request_bodies_validate_against_metas_openapi() {
     let mut wrong = bodies[0].clone();
     wrong["text"]["body"] = json!(5);
     assert!(!run(&[wrong]).status.success());
+}
+
+/// Templates with a header and buttons, one per shape we send: media
+/// headers (image with quick replies, video, document), a text header with
+/// a link and a code to copy.
+fn template_shapes() -> Vec<switchboard_channels::OutboundTemplate> {
+    use switchboard_core::template::parts::{ButtonKind, HeaderFormat};
+    use switchboard_core::template::{ButtonValue, HeaderValue};
+    let media = |format, link: &str| {
+        Some(HeaderValue::Media {
+            format,
+            link: link.into(),
+        })
+    };
+    let button = |index, kind, value: &str| ButtonValue {
+        index,
+        kind,
+        value: value.into(),
+    };
+    let template = |name: &str, params: &[&str], header, buttons| switchboard_channels::OutboundTemplate {
+        name: name.into(),
+        language: "en_US".into(),
+        params: params.iter().map(|p| p.to_string()).collect(),
+        header,
+        buttons,
+    };
+    vec![
+        template(
+            "spring_sale",
+            &["Ana"],
+            media(HeaderFormat::Image, "https://cdn.example.com/sale.jpg"),
+            vec![
+                button(0, ButtonKind::QuickReply, "INTERESTED"),
+                button(1, ButtonKind::QuickReply, "NOT_NOW"),
+            ],
+        ),
+        template(
+            "order_shipped",
+            &["A123", "Friday"],
+            Some(HeaderValue::Text { text: "A123".into() }),
+            vec![
+                button(0, ButtonKind::Url, "A123"),
+                button(1, ButtonKind::CopyCode, "SAVE10"),
+            ],
+        ),
+        template(
+            "manual",
+            &[],
+            media(HeaderFormat::Document, "https://cdn.example.com/manual.pdf"),
+            Vec::new(),
+        ),
+        template(
+            "tour",
+            &["Ana"],
+            media(HeaderFormat::Video, "https://cdn.example.com/tour.mp4"),
+            Vec::new(),
+        ),
+    ]
+}
+
+/// pywa (PyPI) sends Meta's enum values in upper case, a button's index as
+/// a number and no language policy; Meta's reference writes them lower
+/// case, the index as a string and `policy: deterministic`, and takes both.
+/// This brings a pywa body to Meta's spelling so the rest must be equal.
+fn metas_spelling(mut body: Value) -> Value {
+    body["template"]["language"]["policy"] = json!("deterministic");
+    if let Some(components) = body["template"]["components"].as_array_mut() {
+        for c in components {
+            for key in ["type", "sub_type"] {
+                if let Some(v) = c[key].as_str() {
+                    c[key] = json!(v.to_ascii_lowercase());
+                }
+            }
+            if let Some(i) = c["index"].as_u64() {
+                c["index"] = json!(i.to_string());
+            }
+        }
+    }
+    body
+}
+
+/// For each template shape, what we send equals what pywa (PyPI) builds for
+/// the same template and values, captured from its HTTP client.
+#[test]
+fn template_bodies_equal_what_pywa_builds() {
+    let has_pywa = std::process::Command::new("python3")
+        .args(["-c", "import pywa, httpx"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pywa {
+        assert!(std::env::var("CI").is_err(), "CI needs python3 with pywa");
+        eprintln!("skipped: python3 with pywa is missing");
+        return;
+    }
+    let shapes = template_shapes();
+    let specs: Vec<Value> = shapes
+        .iter()
+        .map(|t| {
+            json!({"to": WA_ID, "name": t.name, "language": t.language, "params": t.params,
+                   "header": t.header, "buttons": t.buttons})
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("specs.json");
+    std::fs::write(&path, serde_json::to_vec(&specs).unwrap()).unwrap();
+    let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/whatsapp_pywa.py");
+    let out = std::process::Command::new("python3")
+        .arg(peer)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let theirs: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(theirs.len(), shapes.len());
+    for (template, theirs) in shapes.into_iter().zip(theirs) {
+        let name = template.name.clone();
+        let message = switchboard_channels::OutboundMessage {
+            message_id: "m".into(),
+            conversation_id: "c".into(),
+            recipient_external_id: WA_ID.into(),
+            text: String::new(),
+            sender_name: None,
+            in_reply_to: None,
+            created_at: switchboard_core::Millis(0),
+            buttons: Vec::new(),
+            template: Some(template),
+            attachments: Vec::new(),
+        };
+        let ours = switchboard_channels::whatsapp::request_bodies(&message).remove(0);
+        assert_eq!(ours, metas_spelling(theirs), "{name}");
+    }
 }
 
 #[tokio::test]
@@ -998,4 +1139,242 @@ async fn numbers_of_one_meta_app_share_its_webhook() {
         texts(ids[1].clone()).await.is_empty(),
         "signed by another app: not its own"
     );
+}
+
+/// A synced template with an image header and three kinds of buttons:
+/// sent with a value for each, it reaches Meta with every component, and
+/// the history reads what the customer sees.
+#[tokio::test]
+async fn a_template_with_a_media_header_and_buttons_goes_out_with_every_value() {
+    let wa = start().await;
+    assert_eq!(wa.deliver(&text("wamid.H1", "any offers?")).await.status, 200);
+    let conversation = wa.conversation().await;
+    wa.graph.set_templates(vec![json!({
+        "name": "spring_sale", "language": "en_US", "category": "MARKETING", "status": "APPROVED", "id": "7",
+        "components": [
+            {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW"]}},
+            {"type": "BODY", "text": "Hi {{1}}, our sale starts today."},
+            {"type": "BUTTONS", "buttons": [
+                {"type": "QUICK_REPLY", "text": "Interested"},
+                {"type": "URL", "text": "Shop", "url": "https://shop.example/s/{{1}}"},
+                {"type": "COPY_CODE", "text": "Copy code", "example": ["SAVE10"]}]}]})]);
+    let sync = wa.org.path(&format!("/channels/{}/templates/sync", wa.channel));
+    let r = wa.org.admin.post(&sync, json!({})).await;
+    assert_eq!(r["added"], 1, "{:?}", r.body);
+    let listed = wa.org.agent.get(&wa.org.path("/templates")).await;
+    let template = &listed["items"][0];
+    assert_eq!(template["header"], json!({"format": "image"}));
+    assert_eq!(
+        template["buttons"][1],
+        json!({"kind": "url", "text": "Shop", "url": "https://shop.example/s/{{1}}"})
+    );
+    let path = wa.org.path(&format!("/conversations/{conversation}/messages"));
+    let send = |header: Value, buttons: Value| {
+        json!({"kind": "template", "template_id": template["id"], "params": ["Ana"],
+               "header_param": header, "button_params": buttons})
+    };
+    // Every value the template takes is asked for, by field.
+    let r = wa
+        .org
+        .agent
+        .post(&path, send(Value::Null, json!(["", "spring", "SAVE10"])))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r["error"]["field"].as_str()),
+        (422, Some("header_param")),
+        "{:?}",
+        r.body
+    );
+    let image = json!("https://cdn.example.com/sale.jpg");
+    let r = wa
+        .org
+        .agent
+        .post(&path, send(image.clone(), json!(["", "spring"])))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r["error"]["field"].as_str()),
+        (422, Some("button_params")),
+        "{:?}",
+        r.body
+    );
+    let r = wa.org.agent.post(&path, send(image, json!(["", "spring", ""]))).await;
+    assert_eq!(
+        (r.status.as_u16(), r["error"]["field"].as_str()),
+        (422, Some("button_params")),
+        "{:?}",
+        r.body
+    );
+    assert!(wa.graph.sent().is_empty());
+
+    let r = wa
+        .org
+        .agent
+        .post(
+            &path,
+            send(
+                json!("https://cdn.example.com/sale.jpg"),
+                json!(["", "spring", "SAVE10"]),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(
+        r["body"],
+        "Hi Ana, our sale starts today.\n[Interested]\n[Shop]\n[Copy code]"
+    );
+    let sent = eventually(Duration::from_secs(10), || async {
+        wa.graph.sent().into_iter().find(|b| b["type"] == "template")
+    })
+    .await;
+    assert_eq!(
+        sent["template"]["components"],
+        json!([
+            {"type": "header", "parameters": [{"type": "image", "image": {"link": "https://cdn.example.com/sale.jpg"}}]},
+            {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]},
+            {"type": "button", "sub_type": "url", "index": "1", "parameters": [{"type": "text", "text": "spring"}]},
+            {"type": "button", "sub_type": "copy_code", "index": "2",
+             "parameters": [{"type": "coupon_code", "coupon_code": "SAVE10"}]}])
+    );
+}
+
+/// Meta's re-engagement error (131047) means the window closed sooner than
+/// our clock said: the reply fails with Meta's reason, the agent is told,
+/// and free-form messages are refused by us until the customer writes.
+#[tokio::test]
+async fn metas_re_engagement_error_closes_the_window_in_our_records() {
+    let wa = start().await;
+    assert_eq!(wa.deliver(&text("wamid.R1", "hello")).await.status, 200);
+    let conversation = wa.conversation().await;
+    wa.graph.fail_next(400, 131047, "Re-engagement message");
+    let path = wa.org.path(&format!("/conversations/{conversation}/messages"));
+    let r = wa
+        .org
+        .agent
+        .post(&path, json!({"kind": "text", "body": "Are you there?"}))
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let reply = r["id"].as_str().unwrap().to_owned();
+    let notice = eventually(Duration::from_secs(10), || async {
+        let messages = wa.messages(&conversation).await;
+        let failed = messages
+            .iter()
+            .any(|m| m["id"] == reply.as_str() && m["delivery_status"] == "failed");
+        let notice = messages.into_iter().find(|m| m["activity"]["type"] == "notice");
+        notice.filter(|_| failed)
+    })
+    .await;
+    assert!(notice.to_string().contains("window is closed"), "{notice}");
+    assert_eq!(wa.graph.sent().len(), 1, "not retried");
+    let r = wa
+        .org
+        .agent
+        .post(&path, json!({"kind": "text", "body": "Hello?"}))
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (409, "window_closed"), "{:?}", r.body);
+    assert_eq!(wa.graph.sent().len(), 1, "refused before any call to Meta");
+    // The customer writes: the window opens again.
+    assert_eq!(wa.deliver(&text("wamid.R2", "yes, here")).await.status, 200);
+    let r = wa.org.agent.post(&path, json!({"kind": "text", "body": "Great"})).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}
+
+/// Meta's marketing cap (131049) lifts after hours: the template is tried
+/// again no sooner than six hours later, and given up after three retries.
+#[tokio::test]
+async fn metas_marketing_cap_is_retried_six_hours_later_three_times_at_most() {
+    let graph = GraphServer::start(TOKEN).await;
+    let clock = Arc::new(switchboard_service::ManualClock::new(MONDAY_9AM));
+    let mut options = options(&graph);
+    options.manual_clock = Some(clock.clone());
+    let wa = connect(TestApp::spawn_with(options).await, graph).await;
+    assert_eq!(wa.deliver(&text("wamid.M1", "hello")).await.status, 200);
+    let conversation = wa.conversation().await;
+    let template = wa
+        .org
+        .admin
+        .post(
+            &wa.org.path("/templates"),
+            json!({"name": "offer", "language": "en", "category": "marketing", "body": "A new offer"}),
+        )
+        .await;
+    let send = |id: Value| {
+        let wa = &wa;
+        let conversation = conversation.clone();
+        async move {
+            let r = wa
+                .org
+                .agent
+                .post(
+                    &wa.org.path(&format!("/conversations/{conversation}/messages")),
+                    json!({"kind": "template", "template_id": id}),
+                )
+                .await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+            r["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let status_of = |id: String| {
+        let wa = &wa;
+        let conversation = conversation.clone();
+        async move {
+            wa.messages(&conversation)
+                .await
+                .into_iter()
+                .find(|m| m["id"] == id.as_str())
+                .map(|m| m["delivery_status"].as_str().unwrap_or_default().to_owned())
+                .unwrap_or_default()
+        }
+    };
+    let attempts = |n: usize| {
+        let wa = &wa;
+        async move {
+            eventually(Duration::from_secs(10), || async {
+                (wa.graph.sent().len() == n).then_some(())
+            })
+            .await;
+        }
+    };
+    // Capped once: nothing more for almost six hours, then delivered.
+    wa.graph.fail_next(
+        400,
+        131049,
+        "This message was not delivered to maintain healthy ecosystem engagement.",
+    );
+    let first = send(template["id"].clone()).await;
+    attempts(1).await;
+    clock.advance(5 * 3600 * 1000 + 59 * 60 * 1000);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(wa.graph.sent().len(), 1, "not tried again before six hours");
+    assert_eq!(status_of(first.clone()).await, "queued");
+    clock.advance(2 * 60 * 1000);
+    attempts(2).await;
+    eventually(Duration::from_secs(10), || async {
+        (status_of(first.clone()).await == "sent").then_some(())
+    })
+    .await;
+    // Capped four times: the first try and three retries, then failed.
+    for _ in 0..4 {
+        wa.graph.fail_next(
+            400,
+            131049,
+            "This message was not delivered to maintain healthy ecosystem engagement.",
+        );
+    }
+    let second = send(template["id"].clone()).await;
+    attempts(3).await;
+    for n in 4..=5 {
+        clock.advance(6 * 3600 * 1000 + 1000);
+        attempts(n).await;
+    }
+    clock.advance(6 * 3600 * 1000 + 1000);
+    attempts(6).await;
+    let failed = eventually(Duration::from_secs(10), || async {
+        let status = status_of(second.clone()).await;
+        (status == "failed").then_some(status)
+    })
+    .await;
+    assert_eq!(failed, "failed");
+    clock.advance(6 * 3600 * 1000 + 1000);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(wa.graph.sent().len(), 6, "no fourth retry");
 }
