@@ -153,7 +153,7 @@ pub fn parts(header: Option<TemplateHeader>, buttons: Vec<TemplateButton>) -> Re
                 }
             }
             (ButtonKind::Url, None) => return Err(Invalid::new("buttons", format!("{label} needs its address"))),
-            (_, Some(_)) => return Err(Invalid::new("buttons", format!("only a url button has an address"))),
+            (_, Some(_)) => return Err(Invalid::new("buttons", "only a url button has an address")),
             (_, None) => {}
         }
     }
