@@ -83,4 +83,5 @@ id_type!(
     TemplateId,
     NotificationId,
     QuickReplyId,
+    CampaignId,
 );

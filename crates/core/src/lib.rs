@@ -3,6 +3,7 @@
 //! permission rules, so every other layer shares one definition of them.
 
 pub mod bot;
+pub mod campaign;
 pub mod capabilities;
 pub mod hours;
 pub mod ids;

@@ -41,6 +41,8 @@ pub struct ServiceConfig {
     pub retry_base: Duration,
     pub retry_max: Duration,
     pub delivery_max_attempts: i64,
+    /// What a customer writes to opt out of campaigns, and back in.
+    pub opt_keywords: switchboard_core::campaign::OptKeywords,
     /// Most inbound messages committed in one transaction.
     pub ingest_batch_max: usize,
     /// Events kept per workspace for clients that reconnect with `since`.
@@ -93,6 +95,7 @@ impl Default for ServiceConfig {
             retry_base: Duration::from_secs(10),
             retry_max: Duration::from_secs(3600),
             delivery_max_attempts: 8,
+            opt_keywords: switchboard_core::campaign::OptKeywords::default(),
             ingest_batch_max: 512,
             event_replay: 1000,
             event_lag_limit: 256,

@@ -5,6 +5,7 @@
 mod accounts;
 mod authz;
 mod bots;
+mod campaigns;
 mod channel_port;
 mod clock;
 mod config;
@@ -28,6 +29,9 @@ use std::sync::Arc;
 
 pub use accounts::{LoginOutcome, NewToken, SessionInfo};
 pub use bots::{BotHandoffRequest, BotInput, BotReplyRequest, SavedBot};
+pub use campaigns::{
+    CampaignAction, CampaignInput, CampaignView, CreatedCampaign, RecipientPage, RecipientQuery, RejectedRow,
+};
 pub use channel_port::standard_capabilities;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
@@ -195,6 +199,7 @@ fn job_registrations() -> Vec<JobRegistration> {
         jobs::register::<routing::WakeSnoozed>(),
         jobs::register::<workspace::Purge>(),
         jobs::register::<inbound::PollChannel>(),
+        jobs::register::<campaigns::RunCampaign>(),
     ]
 }
 

@@ -355,3 +355,51 @@ pub enum MessageTemplates {
     CreatedAt,
     UpdatedAt,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum Campaigns {
+    Table,
+    Id,
+    WorkspaceId,
+    ChannelId,
+    TemplateId,
+    Name,
+    Audience,
+    Variables,
+    Status,
+    RatePerSecond,
+    SendAt,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+    FinishedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum CampaignRecipients {
+    Table,
+    CampaignId,
+    Position,
+    WorkspaceId,
+    ExternalId,
+    Name,
+    ContactId,
+    Params,
+    Status,
+    Reason,
+    ConversationId,
+    MessageId,
+    Attempts,
+    NextAt,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum OptOuts {
+    Table,
+    ChannelId,
+    ExternalId,
+    WorkspaceId,
+    Keyword,
+    CreatedAt,
+}

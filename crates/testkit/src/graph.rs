@@ -29,7 +29,13 @@ struct GraphState {
     media: Mutex<HashMap<String, (String, Vec<u8>)>>,
     phones: Mutex<HashMap<String, (String, String)>>,
     templates: Mutex<Vec<Value>>,
+    /// Numbers every send to fails, with Meta's status and error.
+    refused: Mutex<HashMap<String, (u16, Value)>>,
     ids: AtomicUsize,
+}
+
+fn meta_error(code: i64, message: &str) -> Value {
+    json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Atest"}})
 }
 
 #[derive(Clone)]
@@ -53,7 +59,10 @@ async fn messages(State(state): State<Arc<GraphState>>, headers: HeaderMap, Json
         return *denied;
     }
     state.sent.lock().unwrap().push(body.clone());
-    if let Some((status, error)) = state.failures.lock().unwrap().pop_front() {
+    let refused = body["to"]
+        .as_str()
+        .and_then(|to| state.refused.lock().unwrap().get(to).cloned());
+    if let Some((status, error)) = refused.or_else(|| state.failures.lock().unwrap().pop_front()) {
         return (StatusCode::from_u16(status).unwrap(), Json(error)).into_response();
     }
     let n = state.ids.fetch_add(1, Ordering::SeqCst);
@@ -163,9 +172,21 @@ impl GraphServer {
 
     /// The next send is answered with this status and Meta error code.
     pub fn fail_next(&self, status: u16, code: i64, message: &str) {
-        let error =
-            json!({"error": {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Atest"}});
-        self.state.failures.lock().unwrap().push_back((status, error));
+        self.state
+            .failures
+            .lock()
+            .unwrap()
+            .push_back((status, meta_error(code, message)));
+    }
+
+    /// Every send to this number fails with Meta's status and error (an
+    /// invalid or unreachable number).
+    pub fn refuse_number(&self, to: &str, status: u16, code: i64, message: &str) {
+        self.state
+            .refused
+            .lock()
+            .unwrap()
+            .insert(to.to_owned(), (status, meta_error(code, message)));
     }
 
     /// A phone number of the business account, as Meta describes it.

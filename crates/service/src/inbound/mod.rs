@@ -17,10 +17,11 @@ use switchboard_channels::{
     ChannelAdapter, ChannelSetup, Hook, HookReply, HookRequest, Inbound, InboundMessage, InboundOutcome, SendError,
     StatusUpdate,
 };
+use switchboard_core::campaign::OptChange;
 use switchboard_core::lifecycle::{self, Command, MessageAuthor};
 use switchboard_core::{
-    ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
-    Direction, Message, MessageId, MessageKind, Millis, SenderKind, TeamId, WorkspaceId,
+    Activity, ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId,
+    ConversationStatus, Direction, Message, MessageId, MessageKind, Millis, SenderKind, TeamId, WorkspaceId,
 };
 use switchboard_store::{
     AttachmentRecord, ConversationSave, Durability, Exec, IngestQuery, contact_inserts, conversation_saves,
@@ -306,15 +307,7 @@ async fn commit_batch(
 ) -> ServiceResult<StoredBatch> {
     let now = services.now();
     let mut tx = services.store().begin().await?;
-    match ingest_set(
-        &mut tx.exec(),
-        items,
-        files,
-        now,
-        services.config().delivery_max_attempts,
-    )
-    .await
-    {
+    match ingest_set(&mut tx.exec(), items, files, now, services.config()).await {
         Ok((outcomes, changes)) => {
             let durability = tx.commit_unsynced().await?;
             Ok((outcomes.into_iter().map(Ok).collect(), changes, durability))
@@ -348,7 +341,7 @@ async fn commit_each(
                 std::slice::from_ref(item),
                 files,
                 now,
-                services.config().delivery_max_attempts,
+                services.config(),
             )
             .await
             {
@@ -421,7 +414,7 @@ async fn ingest_set(
     items: &[(ChannelCtx, InboundMessage)],
     files: &Files,
     now: Millis,
-    delivery_attempts: i64,
+    config: &crate::config::ServiceConfig,
 ) -> ServiceResult<(Vec<IngestOutcome>, Vec<Change>)> {
     // Routing decisions of a workspace are serialised (PostgreSQL nodes);
     // taken first and in one order, so they cannot deadlock.
@@ -431,7 +424,7 @@ async fn ingest_set(
     for ws in workspaces {
         exec.lock_routing(ws).await?;
     }
-    let mut batch = Batch::read(exec, items, now, delivery_attempts).await?;
+    let mut batch = Batch::read(exec, items, now, config).await?;
     let mut outcomes = Vec::with_capacity(items.len());
     for (channel, message) in items {
         let key = (channel.id, message.external_id.clone());
@@ -481,6 +474,10 @@ struct Batch {
     delivery_attempts: i64,
     /// Files of the batch's messages, recorded with them.
     attachments: Vec<AttachmentRecord>,
+    opt_keywords: switchboard_core::campaign::OptKeywords,
+    /// Customers who opted out of campaigns or back in: (workspace,
+    /// channel, their address, what they wrote).
+    opt_changes: Vec<(WorkspaceId, ChannelId, String, OptChange)>,
 }
 
 impl Batch {
@@ -490,7 +487,7 @@ impl Batch {
         exec: &mut Exec<'_>,
         items: &[(ChannelCtx, InboundMessage)],
         now: Millis,
-        delivery_attempts: i64,
+        config: &crate::config::ServiceConfig,
     ) -> ServiceResult<Batch> {
         let mut batch = Batch {
             now,
@@ -507,8 +504,10 @@ impl Batch {
             changes: Vec::new(),
             deliveries: Vec::new(),
             bot_turns: BTreeSet::new(),
-            delivery_attempts,
+            delivery_attempts: config.delivery_max_attempts,
             attachments: Vec::new(),
+            opt_keywords: config.opt_keywords.clone(),
+            opt_changes: Vec::new(),
         };
         let quoted: Vec<(ChannelId, &str)> = items
             .iter()
@@ -639,7 +638,25 @@ impl Batch {
             duplicate: false,
         };
         messages.push(stored);
-        let auto_reply = if created && conversation.ticket && channel.can_reply {
+        if let Some(change) = self.opt_keywords.change(&message.text) {
+            let text = match &change {
+                OptChange::Out(word) => format!(
+                    "The customer opted out of campaigns (wrote {word}): campaigns skip them until they write an opt-in word such as START."
+                ),
+                OptChange::In(word) => format!("The customer opted in to campaigns again (wrote {word})."),
+            };
+            let notice = activity_message(
+                &self.conversations[&conversation_id],
+                Activity::Notice { text },
+                None,
+                now,
+            );
+            messages.push(notice);
+            let address = message.contact.external_id.clone();
+            self.opt_changes
+                .push((channel.workspace_id, channel.id, address, change));
+        }
+        let auto_reply = if created && self.conversations[&conversation_id].ticket && channel.can_reply {
             self.auto_reply(exec, channel, conversation_id).await?
         } else {
             None
@@ -811,6 +828,12 @@ impl Batch {
                 self.now,
             )
             .await?;
+        }
+        for (ws, channel, address, change) in &self.opt_changes {
+            match change {
+                OptChange::Out(word) => exec.opt_out(*ws, *channel, address, word, self.now).await?,
+                OptChange::In(_) => exec.opt_in(*channel, address).await.map(drop)?,
+            }
         }
         self.router.mark_assigned(exec).await?;
         Ok(())

@@ -4,6 +4,7 @@
 mod accounts;
 mod attachments;
 mod bots;
+mod campaigns;
 mod contacts;
 mod conversations;
 mod ingest;
@@ -19,6 +20,7 @@ mod webhooks;
 pub use accounts::*;
 pub use attachments::*;
 pub use bots::*;
+pub use campaigns::*;
 pub use contacts::*;
 pub use conversations::*;
 pub use ingest::*;

@@ -98,7 +98,17 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         )
         .await;
     assert_eq!(quick_reply.status, 201, "{:?}", quick_reply.body);
+    // A campaign to their customer (found by their identity).
+    let campaign = admin
+        .post(
+            &format!("{base}/campaigns"),
+            json!({"name": "Theirs", "channel_id": channel["id"], "template_id": template["id"], "search": "their-customer",
+                   "values": {"body": [{"from": "text", "text": "there"}]}}),
+        )
+        .await;
+    assert_eq!(campaign.status, 201, "{:?}", campaign.body);
     HashMap::from([
+        ("campaign_id", campaign["id"].as_str().unwrap().to_owned()),
         ("workspace_id", ws.to_string()),
         ("team_id", team["id"].as_str().unwrap().to_owned()),
         ("user_id", user["id"].as_str().unwrap().to_owned()),

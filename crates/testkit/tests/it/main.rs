@@ -14,6 +14,7 @@ mod audit_log;
 mod bad_input;
 mod bots;
 mod bots_browser;
+mod campaigns;
 mod channel_port;
 mod contacts;
 mod delivery;

@@ -17,31 +17,31 @@ use switchboard_testkit::graph::{GraphServer, webhook};
 use switchboard_testkit::media::png;
 use switchboard_testkit::{MONDAY_9AM, TestApp, TestOptions, eventually};
 
-const PHONE_ID: &str = "106540352242922";
-const TOKEN: &str = "EAAG-test-access-token";
-const APP_SECRET: &str = "meta-app-secret-123";
-const WA_ID: &str = "4915112345678";
+pub(crate) const PHONE_ID: &str = "106540352242922";
+pub(crate) const TOKEN: &str = "EAAG-test-access-token";
+pub(crate) const APP_SECRET: &str = "meta-app-secret-123";
+pub(crate) const WA_ID: &str = "4915112345678";
 
-struct WhatsApp {
-    app: TestApp,
-    org: Org,
-    graph: GraphServer,
-    channel: String,
-    verify_token: String,
+pub(crate) struct WhatsApp {
+    pub(crate) app: TestApp,
+    pub(crate) org: Org,
+    pub(crate) graph: GraphServer,
+    pub(crate) channel: String,
+    pub(crate) verify_token: String,
 }
 
-fn options(graph: &GraphServer) -> TestOptions {
+pub(crate) fn options(graph: &GraphServer) -> TestOptions {
     let mut options = TestOptions::default();
     options.service.channels = Registry::standard_with(&ProviderApis { whatsapp: graph.api() });
     options
 }
 
-fn config() -> Value {
+pub(crate) fn config() -> Value {
     json!({"phone_number_id": PHONE_ID, "business_account_id": "102290129340398",
            "access_token": TOKEN, "app_secret": APP_SECRET})
 }
 
-async fn connect(app: TestApp, graph: GraphServer) -> WhatsApp {
+pub(crate) async fn connect(app: TestApp, graph: GraphServer) -> WhatsApp {
     let org = Org::create(&app).await;
     connect_org(app, org, graph).await
 }
@@ -65,18 +65,18 @@ async fn connect_org(app: TestApp, org: Org, graph: GraphServer) -> WhatsApp {
     }
 }
 
-async fn start() -> WhatsApp {
+pub(crate) async fn start() -> WhatsApp {
     let graph = GraphServer::start(TOKEN).await;
     let app = TestApp::spawn_with(options(&graph)).await;
     connect(app, graph).await
 }
 
 impl WhatsApp {
-    fn hook(&self) -> String {
+    pub(crate) fn hook(&self) -> String {
         self.app.url(&format!("/hooks/whatsapp/{}", self.channel))
     }
 
-    async fn post(&self, body: &[u8], signature: Option<String>) -> Reply {
+    pub(crate) async fn post(&self, body: &[u8], signature: Option<String>) -> Reply {
         let mut request = reqwest::Client::new()
             .post(self.hook())
             .header("content-type", "application/json")
@@ -87,11 +87,11 @@ impl WhatsApp {
         reply_of(request.send().await.unwrap()).await
     }
 
-    async fn deliver(&self, body: &[u8]) -> Reply {
+    pub(crate) async fn deliver(&self, body: &[u8]) -> Reply {
         self.post(body, Some(sign(APP_SECRET, body))).await
     }
 
-    async fn conversations(&self) -> Vec<Value> {
+    pub(crate) async fn conversations(&self) -> Vec<Value> {
         let r = self
             .org
             .admin
@@ -100,7 +100,7 @@ impl WhatsApp {
         r["items"].as_array().unwrap().clone()
     }
 
-    async fn messages(&self, conversation: &str) -> Vec<Value> {
+    pub(crate) async fn messages(&self, conversation: &str) -> Vec<Value> {
         let r = self
             .org
             .admin
@@ -114,7 +114,7 @@ impl WhatsApp {
     }
 
     /// The customer's one conversation, once it exists.
-    async fn conversation(&self) -> String {
+    pub(crate) async fn conversation(&self) -> String {
         eventually(Duration::from_secs(10), || async {
             self.conversations()
                 .await
@@ -125,7 +125,7 @@ impl WhatsApp {
     }
 }
 
-fn text(id: &str, body: &str) -> Vec<u8> {
+pub(crate) fn text(id: &str, body: &str) -> Vec<u8> {
     webhook(
         PHONE_ID,
         json!([{"profile": {"name": "Ana"}, "wa_id": WA_ID}]),
@@ -134,7 +134,7 @@ fn text(id: &str, body: &str) -> Vec<u8> {
     )
 }
 
-fn status(id: &str, status: &str) -> Vec<u8> {
+pub(crate) fn status(id: &str, status: &str) -> Vec<u8> {
     webhook(
         PHONE_ID,
         Value::Null,

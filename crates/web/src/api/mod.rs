@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod audit;
 pub mod bots;
+pub mod campaigns;
 pub mod conversations;
 pub mod directory;
 pub mod health;
@@ -337,6 +338,18 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(pa.clone(), ws_path!("/settings"), "updateWorkspaceSettings", "settings", "Change workspace settings (admin), e.g. allow webhooks to private addresses", || patch(webhooks::update_settings))
             .req::<svc::WorkspaceSettingsUpdate>(json!({"allow_private_targets": false}))
             .resp::<svc::WorkspaceSettings>(),
+        // campaigns (admins)
+        ApiRoute::new(m.clone(), ws_path!("/campaigns"), "listCampaigns", "campaigns", "Campaigns, newest first, each with its ledger counted by status (admin)", || get(campaigns::list)).resp::<PageOut<svc::CampaignView>>(),
+        ApiRoute::new(p.clone(), ws_path!("/campaigns"), "createCampaign", "campaigns", "Send an approved template to the contacts of a tag or a search, or the rows of a CSV (admin); bad CSV rows come back in `rejected_rows`, opted-out people are skipped", || post(campaigns::create))
+            .req::<svc::CampaignInput>(json!({"name": "Spring sale", "channel_id": "0190b5a0-0000-7000-8000-000000000001", "template_id": "0190b5a0-0000-7000-8000-000000000002", "tag": "vip", "values": {"body": [{"from": "field", "field": "name"}]}, "rate_per_second": 20}))
+            .resp::<svc::CreatedCampaign>()
+            .created(),
+        ApiRoute::new(m.clone(), ws_path!("/campaigns/{campaign_id}"), "getCampaign", "campaigns", "A campaign with its live counts (admin)", || get(campaigns::get)).resp::<svc::CampaignView>(),
+        ApiRoute::new(m.clone(), ws_path!("/campaigns/{campaign_id}/recipients"), "listCampaignRecipients", "campaigns", "The per-recipient ledger in audience order, `status` filters (admin)", || get(campaigns::recipients)).resp::<svc::RecipientPage>(),
+        ApiRoute::new(m.clone(), ws_path!("/campaigns/{campaign_id}/recipients.csv"), "exportCampaignRecipients", "campaigns", "The ledger as CSV (`text/csv`, formula cells neutralised) (admin)", || get(campaigns::export)),
+        ApiRoute::new(p.clone(), ws_path!("/campaigns/{campaign_id}/actions"), "actOnCampaign", "campaigns", "Pause, resume, cancel, or `retry_failed` (queue the failed recipients again) (admin)", || post(campaigns::act))
+            .req::<campaigns::CampaignActionRequest>(json!({"action": "pause"}))
+            .resp::<svc::CampaignView>(),
         // message templates (every member lists and previews them; admins manage them)
         ApiRoute::new(m.clone(), ws_path!("/templates"), "listTemplates", "templates", "Message templates by name and language; `channel` keeps those usable on that channel, `status` filters", || get(templates::list)).resp::<Items<switchboard_core::template::MessageTemplate>>(),
         ApiRoute::new(p.clone(), ws_path!("/templates"), "createTemplate", "templates", "Create a message template (admin): placeholders {{1}}, {{2}}, … numbered from 1; status `approved` unless given", || post(templates::create))
