@@ -189,6 +189,11 @@ impl GraphServer {
             .insert(to.to_owned(), (status, meta_error(code, message)));
     }
 
+    /// Sends to this number go through again.
+    pub fn accept_number(&self, to: &str) {
+        self.state.refused.lock().unwrap().remove(to);
+    }
+
     /// A phone number of the business account, as Meta describes it.
     pub fn add_phone(&self, id: &str, display: &str, verified_name: &str) {
         self.state

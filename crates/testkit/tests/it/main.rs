@@ -36,5 +36,6 @@ mod templates;
 mod transcripts;
 mod webhooks;
 mod whatsapp;
+mod whatsapp_browser;
 mod widget;
 mod widget_browser;

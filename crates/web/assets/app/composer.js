@@ -1,7 +1,7 @@
 // The composer: reply, private note or comment; files (checked against the
 // workspace's limits before upload); reply-to; quick replies (picker and
 // `/shortcut`); @mention suggestions in notes and comments; Ctrl+Enter sends.
-import { api, wsPath, toast } from "./api.js";
+import { api, wsPath, toast, workspace } from "./api.js";
 import { clearErrors, showError } from "./forms.js";
 
 const KIND_OF = (mime) =>
@@ -291,6 +291,7 @@ export function bindComposer(root, refresh) {
 
   bindQuickReplyPicker(root, useQuickReply, limits);
   bindTemplates(form);
+  watchWindow(root);
 }
 
 function bindQuickReplyPicker(root, useQuickReply, limits) {
@@ -347,7 +348,8 @@ function bindQuickReplyPicker(root, useQuickReply, limits) {
 }
 
 // Templates (the only message outside the messaging window): choose one,
-// fill its numbered values, see the text the customer will get.
+// fill its numbered values, its header and its buttons, see the text the
+// customer will get.
 async function bindTemplates(form) {
   const select = form.querySelector("#template-select");
   if (!select) return;
@@ -357,32 +359,48 @@ async function bindTemplates(form) {
   } catch {
     templates = [];
   }
-  for (const t of templates) {
+  const channel = form.dataset.channel;
+  for (const t of templates.filter((t) => !channel || !t.channel_id || t.channel_id === channel)) {
     select.append(Object.assign(document.createElement("option"), { value: t.id, textContent: `${t.name} (${t.language})` }));
   }
   const values = form.querySelector("#template-values");
+  const input = (id, label, data) => {
+    const field = Object.assign(document.createElement("input"), { id, autocomplete: "off" });
+    Object.assign(field.dataset, data);
+    values.append(Object.assign(document.createElement("label"), { htmlFor: id, textContent: label }), field);
+    return field;
+  };
   const preview = () => {
     const t = templates.find((x) => x.id === select.value);
     const out = values.querySelector(".template-preview");
     if (!t || !out) return;
-    const inputs = [...values.querySelectorAll("input")];
-    out.textContent = t.body.replace(/\{\{(\d+)\}\}/g, (m, n) => inputs[n - 1]?.value || m);
+    const params = [...values.querySelectorAll("input[data-param]")];
+    let text = t.body.replace(/\{\{(\d+)\}\}/g, (m, n) => params[n - 1]?.value || m);
+    const header = values.querySelector("input[data-header]");
+    if (t.header?.format === "text") text = `${t.header.text.replace("{{1}}", header?.value || "{{1}}")}\n\n${text}`;
+    for (const b of t.buttons || []) text += `\n[${b.text}]`;
+    out.textContent = text;
   };
   select.addEventListener("change", () => {
     const t = templates.find((x) => x.id === select.value);
     values.replaceChildren();
     if (!t) return;
+    const h = t.header;
+    if (h && h.format !== "text") input("template-header", `Header ${h.format}: its https:// link`, { header: "1" });
+    else if (h && (h.text || "").includes("{{1}}")) input("template-header", `Header {{1}} (“${h.text}”)`, { header: "1" });
     const count = Math.max(0, ...[...t.body.matchAll(/\{\{(\d+)\}\}/g)].map((m) => Number(m[1])));
-    for (let n = 1; n <= count; n++) {
-      const id = `template-value-${n}`;
-      const input = Object.assign(document.createElement("input"), { id, autocomplete: "off" });
-      input.dataset.param = String(n);
-      values.append(Object.assign(document.createElement("label"), { htmlFor: id, textContent: `Value {{${n}}}` }), input);
-    }
+    for (let n = 1; n <= count; n++) input(`template-value-${n}`, `Value {{${n}}}`, { param: String(n) });
+    (t.buttons || []).forEach((b, i) => {
+      const takes = b.kind === "copy_code" || b.kind === "quick_reply" || (b.kind === "url" && (b.url || "").includes("{{1}}"));
+      if (!takes) return;
+      const what = { copy_code: "code to copy", quick_reply: "payload (optional)", url: "link {{1}}" }[b.kind];
+      input(`template-button-${i}`, `Button “${b.text}”: ${what}`, { button: String(i) });
+    });
     values.append(Object.assign(document.createElement("p"), { className: "template-preview" }));
     preview();
   });
   values.addEventListener("input", preview);
+  return templates;
 }
 
 // The template to send instead of free text, if one is chosen.
@@ -390,7 +408,67 @@ function chosenTemplate(form) {
   const select = form.querySelector("#template-select");
   if (!select?.value) return null;
   const params = [...form.querySelectorAll("#template-values input[data-param]")].map((i) => i.value);
-  return { kind: "template", template_id: select.value, params };
+  const out = { kind: "template", template_id: select.value, params };
+  const header = form.querySelector("#template-values input[data-header]");
+  if (header?.value.trim()) out.header_param = header.value.trim();
+  const buttons = [...form.querySelectorAll("#template-values input[data-button]")];
+  if (buttons.some((b) => b.value.trim())) {
+    const count = Math.max(...buttons.map((b) => Number(b.dataset.button))) + 1;
+    out.button_params = Array.from({ length: count }, (_, i) => buttons.find((b) => Number(b.dataset.button) === i)?.value.trim() || "");
+  }
+  return out;
+}
+
+// "Send WhatsApp push" on an archived chat whose window is closed: a
+// template starts a new conversation that waits for the customer's answer.
+export function bindPush(root) {
+  const form = root.querySelector("#push-form");
+  if (!form || form.dataset.bound) return;
+  form.dataset.bound = "1";
+  bindTemplates(form);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = form.querySelector("#push-error");
+    error.textContent = "";
+    const chosen = chosenTemplate(form);
+    if (!chosen) {
+      error.textContent = "Choose a template.";
+      return;
+    }
+    const { kind, ...body } = chosen;
+    try {
+      const c = await api("POST", wsPath(`/contacts/${form.dataset.contact}/conversations`), { channel_id: form.dataset.channel, ...body });
+      location.assign(`/w/${workspace}/conversations/${c.id}`);
+    } catch (e) {
+      error.textContent = e.message;
+    }
+  });
+}
+
+// An hour before the messaging window closes the agent is warned; when it
+// closes, only a template can be sent.
+export function watchWindow(root) {
+  const warning = root.querySelector("#window-closing");
+  const form = root.querySelector("#composer");
+  if (!warning || !form || warning.dataset.watched) return;
+  warning.dataset.watched = "1";
+  const closes = Number(warning.dataset.closesAt);
+  const hour = 3600 * 1000;
+  const update = () => {
+    const left = closes - Date.now();
+    if (left <= 0) {
+      form.dataset.windowOpen = "false";
+      warning.hidden = false;
+      warning.textContent = "The messaging window has closed. Only a template can reach the customer now.";
+      const choice = form.querySelector("#template-choice");
+      if (choice) choice.open = true;
+      return;
+    }
+    warning.hidden = left > hour;
+    // Timers beyond ~24 days overflow; the window is at most days long.
+    setTimeout(update, Math.min(left > hour ? left - hour : left, 2 ** 31 - 1) + 50);
+  };
+  update();
 }
 
 function resetTemplate(form) {

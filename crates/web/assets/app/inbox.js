@@ -3,7 +3,7 @@
 // customer messages chime and notify.
 import { api, wsPath, fragment, workspace, chime, notify, localiseTimes } from "./api.js";
 import { on } from "./live.js";
-import { bindComposer } from "./composer.js";
+import { bindComposer, bindPush } from "./composer.js";
 import { bindActions } from "./actions.js";
 
 const list = document.getElementById("list");
@@ -32,6 +32,7 @@ function bindPane() {
   const root = document.getElementById("conversation");
   if (!root) return;
   bindComposer(root, refreshPane);
+  bindPush(root);
   bindActions(root, refreshPane);
   const messages = document.getElementById("messages");
   if (messages) messages.scrollTop = messages.scrollHeight;
@@ -56,17 +57,19 @@ async function refreshPane() {
     const current = document.getElementById("conversation");
     const fresh = content.getElementById("conversation");
     if (!current || !fresh || current.dataset.id !== id) return;
-    for (const part of ["conv-head", "messages", "contact-panel"]) {
-      const old = document.getElementById(part);
-      const next = content.getElementById(part);
-      if (old && next) old.replaceWith(next);
-    }
-    current.dataset.status = fresh.dataset.status;
     const oldComposer = document.getElementById("composer");
     const newComposer = content.getElementById("composer");
-    // The composer changes only when what may be written changes.
+    // The composer changes only when what may be written changes (then
+    // the whole pane is new); otherwise it stays with what is typed.
     if (!oldComposer !== !newComposer || (newComposer && oldComposer && newComposer.dataset.windowOpen !== oldComposer.dataset.windowOpen)) {
       current.replaceWith(fresh);
+    } else {
+      for (const part of ["conv-head", "messages", "contact-panel"]) {
+        const old = document.getElementById(part);
+        const next = content.getElementById(part);
+        if (old && next) old.replaceWith(next);
+      }
+      current.dataset.status = fresh.dataset.status;
     }
     for (const dialog of content.querySelectorAll("dialog")) {
       const old = document.getElementById(dialog.id);

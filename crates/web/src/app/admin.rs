@@ -22,6 +22,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("channels", "Channels"),
     ("quick-replies", "Quick replies"),
     ("templates", "Templates"),
+    ("campaigns", "Campaigns"),
     ("tags", "Tags"),
     ("settings", "Settings"),
     ("tokens", "API tokens"),

@@ -126,6 +126,14 @@ pub struct Pane {
     pub window_open: bool,
     pub window_closed_at: String,
     pub window_closed_iso: String,
+    /// When the window closes (ms), 0 where none applies or it is closed.
+    pub window_closes_ms: i64,
+    /// It closes within the hour: the agent is warned.
+    pub window_closing_soon: bool,
+    /// An archived chat whose window is closed: a template push starts a
+    /// new conversation.
+    pub can_push: bool,
+    pub channel_id: String,
     pub messages: Vec<MessageLine>,
     /// Files of this chat (id, name), to keep one with a new quick reply.
     pub files: Vec<(String, String)>,
@@ -251,11 +259,19 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
     let (badge, kind_name) = channel_badge(kind);
     let now = svc.now();
     let window = kind.map(|k| svc.capabilities(k).window);
-    let window_open = window.is_none_or(|w| w.open(c.times.last_customer_message_at, now));
-    let window_closed = window
-        .and_then(|w| w.free_form_ms)
-        .zip(c.times.last_customer_message_at)
-        .map(|(w, last)| switchboard_core::Millis(last.0 + w));
+    let opened_at = c.times.window_opened_at();
+    let window_open = window.is_none_or(|w| w.open(opened_at, now));
+    // Closed by the provider's word (sooner than the clock), or at the end
+    // of the free-form period.
+    let window_closed = match (opened_at, c.times.window_closed_at) {
+        (None, Some(closed)) => Some(closed),
+        _ => window
+            .and_then(|w| w.free_form_ms)
+            .zip(opened_at)
+            .map(|(w, last)| switchboard_core::Millis(last.0 + w)),
+    };
+    let window_closes_ms = window_closed.filter(|_| window_open).map_or(0, |t| t.0);
+    const HOUR_MS: i64 = 3600 * 1000;
     let closed = c.status.section() == switchboard_core::Section::Archived;
     let earlier_chats: Vec<_> = svc
         .conversations(
@@ -318,6 +334,14 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
             "note"
         },
         window_open,
+        window_closes_ms,
+        window_closing_soon: window_closes_ms > 0 && window_closes_ms - now.0 <= HOUR_MS,
+        can_push: closed
+            && !window_open
+            && window.is_some_and(|w| w.applies())
+            && actor.role != Role::Supervisor
+            && actor.can_see(&scope),
+        channel_id: c.channel_id.to_string(),
         window_closed_at: window_closed.map(clock).unwrap_or_default(),
         window_closed_iso: window_closed.map(iso_utc).unwrap_or_default(),
         files: messages

@@ -5,6 +5,7 @@
 //! re-fetch page fragments when `/api/v1/ws` reports a change.
 
 pub mod admin;
+pub mod campaigns;
 pub mod contacts;
 pub mod conversation;
 pub mod format;
@@ -214,6 +215,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("supervisor.js", include_str!("../../assets/app/supervisor.js")),
     ("page.js", include_str!("../../assets/app/page.js")),
     ("hours.js", include_str!("../../assets/app/hours.js")),
+    ("campaigns.js", include_str!("../../assets/app/campaigns.js")),
 ];
 
 pub async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
@@ -250,5 +252,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/w/{workspace_id}/contacts/{contact_id}", get(contacts::show))
         .route("/w/{workspace_id}/profile", get(profile::page))
         .route("/w/{workspace_id}/admin", get(admin::index))
+        .route("/w/{workspace_id}/admin/campaigns", get(campaigns::list))
+        .route("/w/{workspace_id}/admin/campaigns/{campaign_id}", get(campaigns::show))
         .route("/w/{workspace_id}/admin/{section}", get(admin::section))
 }
