@@ -218,6 +218,10 @@ pub struct Channel {
     /// kinds that have one (WhatsApp's phone number id, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
+    /// The template that asks for a rating when the messaging window is
+    /// closed (channels with a window; within it, buttons are sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_template_id: Option<crate::TemplateId>,
     pub created_at: Millis,
 }
 

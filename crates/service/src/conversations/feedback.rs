@@ -1,13 +1,15 @@
 //! The feedback request (DESIGN.md §4, §8): resolving or abandoning a chat
 //! may ask the customer to rate it from 1 to 5. The question goes out like
 //! any message to the customer (stored, then delivered by the outbox), with
-//! the numbers as buttons where the channel has buttons. The customer's next
+//! the numbers as buttons where the channel has buttons; once the messaging
+//! window has closed, as the channel's rating template. The customer's next
 //! message, if it is such a number, becomes the chat's `rating` and is kept
 //! in that chat, which stays closed; anything else is handled as before.
 
 use switchboard_channels::Registry;
 use switchboard_core::lifecycle::{self, LifecycleError, MessageAuthor};
-use switchboard_core::{Conversation, Message, Millis, SenderKind};
+use switchboard_core::template::{self, MessageTemplate, SentTemplate, TemplateStatus};
+use switchboard_core::{Conversation, Message, MessageKind, Millis, SenderKind};
 use switchboard_store::Exec;
 
 use crate::kernel::outgoing_text;
@@ -20,15 +22,24 @@ pub const FEEDBACK_QUESTION: &str =
 /// The answers offered as buttons.
 pub const FEEDBACK_CHOICES: [&str; 5] = ["1", "2", "3", "4", "5"];
 
+/// How the question goes to the customer.
+#[derive(Debug, Clone)]
+pub(crate) enum Ask {
+    /// As a text, with the numbers as buttons where the channel has them.
+    Text { buttons: bool },
+    /// As the channel's rating template (the messaging window is closed).
+    Template(MessageTemplate),
+}
+
 /// Whether the question can go to the customer of `c` now: the business
-/// must be able to write back on its channel, within the channel's
-/// messaging window. Returns whether the channel shows buttons.
+/// must be able to write back on its channel; within the messaging window
+/// as a text, outside it only as the channel's rating template.
 pub(crate) async fn check_channel(
     exec: &mut Exec<'_>,
     channels: &Registry,
     c: &Conversation,
     now: Millis,
-) -> ServiceResult<bool> {
+) -> ServiceResult<Ask> {
     let row = exec
         .channel(c.workspace_id, c.channel_id)
         .await?
@@ -44,10 +55,17 @@ pub(crate) async fn check_channel(
         .ready_to_send(&setup)
         .map_err(|why| ServiceError::Conflict(format!("no feedback request can be sent: {why}")))?;
     let caps = adapter.capabilities();
-    if !caps.window.open(c.times.window_opened_at(), now) {
-        return Err(LifecycleError::WindowClosed.into());
+    if caps.window.open(c.times.window_opened_at(), now) {
+        return Ok(Ask::Text { buttons: caps.buttons });
     }
-    Ok(caps.buttons)
+    let template = match row.to_domain()?.feedback_template_id {
+        Some(id) => exec.template(c.workspace_id, id).await?,
+        None => None,
+    };
+    match template {
+        Some(t) if t.status == TemplateStatus::Approved => Ok(Ask::Template(t)),
+        _ => Err(LifecycleError::WindowClosed.into()),
+    }
 }
 
 /// Store the question for the outbox (with its delivery job) and record on
@@ -55,16 +73,34 @@ pub(crate) async fn check_channel(
 pub(crate) async fn request(
     exec: &mut Exec<'_>,
     c: &mut Conversation,
-    buttons: bool,
+    ask: Ask,
     now: Millis,
     delivery_attempts: i64,
 ) -> ServiceResult<Message> {
-    let choices = if buttons {
-        FEEDBACK_CHOICES.map(str::to_owned).to_vec()
-    } else {
-        Vec::new()
+    let message = match ask {
+        Ask::Text { buttons } => {
+            let choices = if buttons {
+                FEEDBACK_CHOICES.map(str::to_owned).to_vec()
+            } else {
+                Vec::new()
+            };
+            outgoing_text(c, SenderKind::System, None, FEEDBACK_QUESTION.to_owned(), choices, now)
+        }
+        Ask::Template(t) => {
+            let text = template::parts::rendered(&t.parts, None, &t.body);
+            let mut m = outgoing_text(c, SenderKind::System, None, text, Vec::new(), now);
+            m.kind = MessageKind::Template;
+            m.template = Some(SentTemplate {
+                template_id: t.id,
+                name: t.name,
+                language: t.language,
+                params: Vec::new(),
+                header: None,
+                buttons: Vec::new(),
+            });
+            m
+        }
     };
-    let message = outgoing_text(c, SenderKind::System, None, FEEDBACK_QUESTION.to_owned(), choices, now);
     lifecycle::record_message(&mut c.times, MessageAuthor::Automated, now);
     c.times.feedback_requested_at = Some(now);
     c.updated_at = now;

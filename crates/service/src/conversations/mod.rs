@@ -269,18 +269,19 @@ impl Services {
                 "you can change the status of your own chats only",
             ));
         }
-        let feedback_buttons = match req.feedback_request {
+        let feedback_ask = match req.feedback_request {
             true => Some(crate::conversations::check_channel(&mut tx.exec(), &self.config().channels, &c, now).await?),
             false => None,
         };
         let before = (c.status, c.assignee_id);
         let mut changes = vec![transition(&mut tx.exec(), &mut c, command, by, now).await?];
-        if let Some(buttons) = feedback_buttons {
+        let asked = feedback_ask.is_some();
+        if let Some(ask) = feedback_ask {
             let attempts = self.config().delivery_max_attempts;
-            changes.push(crate::conversations::request(&mut tx.exec(), &mut c, buttons, now, attempts).await?);
+            changes.push(crate::conversations::request(&mut tx.exec(), &mut c, ask, now, attempts).await?);
         }
         tx.commit().await?;
-        if feedback_buttons.is_some() {
+        if asked {
             self.wake_jobs();
         }
         self.emit_change(&c, &changes);

@@ -120,6 +120,10 @@ pub struct ChannelUpdate {
     pub widget: Option<WidgetSettings>,
     /// Change the provider's configuration; secrets left out are kept.
     pub config: Option<serde_json::Value>,
+    /// The approved template that asks for a rating once the messaging
+    /// window is closed (its quick-reply buttons or the customer's answer
+    /// 1–5 become the rating); `""` removes it.
+    pub feedback_template_id: Option<String>,
 }
 
 /// The settings JSON stored with a channel.
@@ -661,6 +665,43 @@ impl Services {
         }
         if let Some(name) = &update.name {
             record.name = Label::parse("name", name)?.into_string();
+        }
+        match update.feedback_template_id.as_deref().map(str::trim) {
+            None => {}
+            Some("") => {
+                if let Some(settings) = record.settings.as_object_mut() {
+                    settings.remove("feedback_template_id");
+                }
+            }
+            Some(raw) => {
+                let id: switchboard_core::TemplateId = raw
+                    .parse()
+                    .map_err(|_| Invalid::new("feedback_template_id", "is not a template id"))?;
+                if !self.capabilities(current.kind).window.applies() {
+                    return Err(Invalid::new(
+                        "feedback_template_id",
+                        "only channels with a messaging window ask for ratings by template",
+                    )
+                    .into());
+                }
+                let t = tx
+                    .exec()
+                    .template(ws, id)
+                    .await?
+                    .ok_or_else(|| Invalid::new("feedback_template_id", "no such template in this workspace"))?;
+                if t.channel_id.is_some_and(|c| c != current.id) {
+                    return Err(Invalid::new("feedback_template_id", "the template is for another channel").into());
+                }
+                let no_values = switchboard_core::template::parts::fill(&t.parts, Default::default()).is_ok();
+                if t.placeholder_count > 0 || !no_values {
+                    return Err(Invalid::new(
+                        "feedback_template_id",
+                        "the rating template must take no values (its question and buttons are fixed)",
+                    )
+                    .into());
+                }
+                record.settings["feedback_template_id"] = serde_json::json!(id.to_string());
+            }
         }
         if update.config.is_some() {
             let adapter = self.adapter(current.kind)?;

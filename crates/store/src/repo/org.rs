@@ -65,6 +65,10 @@ impl ChannelRow {
                 .and_then(|w| serde_json::from_value(w.clone()).ok()),
             bot: ChannelBot::from_settings(&settings).map(|b| b.view()),
             config: None,
+            feedback_template_id: settings
+                .get("feedback_template_id")
+                .and_then(|t| t.as_str())
+                .and_then(|t| t.parse().ok()),
             created_at: Millis(self.created_at),
         })
     }

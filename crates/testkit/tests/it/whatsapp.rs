@@ -1378,3 +1378,139 @@ async fn metas_marketing_cap_is_retried_six_hours_later_three_times_at_most() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(wa.graph.sent().len(), 6, "no fourth retry");
 }
+
+/// CSAT on WhatsApp: inside the window the question goes with buttons;
+/// once it is closed, as the channel's rating template; the customer's tap
+/// on its quick-reply button becomes the rating.
+#[tokio::test]
+async fn the_rating_request_is_the_channels_template_once_the_window_closed() {
+    let wa = start().await;
+    assert_eq!(wa.deliver(&text("wamid.C1", "thanks!")).await.status, 200);
+    let conversation = wa.conversation().await;
+    // Meta says the window closed.
+    wa.graph.refuse_number(WA_ID, 400, 131047, "Re-engagement message");
+    let path = wa.org.path(&format!("/conversations/{conversation}/messages"));
+    let r = wa
+        .org
+        .agent
+        .post(&path, json!({"kind": "text", "body": "Glad to help"}))
+        .await;
+    assert_eq!(r.status, 201);
+    eventually(Duration::from_secs(10), || async {
+        let r = wa.org.agent.post(&path, json!({"kind": "text", "body": "probe"})).await;
+        (r.status == 409).then_some(())
+    })
+    .await;
+    wa.graph.accept_number(WA_ID);
+    let status = wa.org.path(&format!("/conversations/{conversation}/status"));
+    let resolve = json!({"status": "resolved", "feedback_request": true});
+    // No rating template yet: refused, naming the window.
+    let r = wa.org.agent.post(&status, resolve.clone()).await;
+    assert_eq!((r.status.as_u16(), r.code()), (409, "window_closed"), "{:?}", r.body);
+    let csat = wa
+        .org
+        .admin
+        .post(
+            &wa.org.path("/templates"),
+            json!({"name": "rate_us", "language": "en", "category": "utility", "body": "How did we do?",
+                   "buttons": [{"kind": "quick_reply", "text": "1"}, {"kind": "quick_reply", "text": "3"},
+                               {"kind": "quick_reply", "text": "5"}]}),
+        )
+        .await;
+    assert_eq!(csat.status, 201, "{:?}", csat.body);
+    let with_values = wa
+        .org
+        .admin
+        .post(
+            &wa.org.path("/templates"),
+            json!({"name": "rate_named", "language": "en", "category": "utility", "body": "How did we do, {{1}}?"}),
+        )
+        .await;
+    let channel = wa.org.path(&format!("/channels/{}", wa.channel));
+    let r = wa
+        .org
+        .admin
+        .patch(&channel, json!({"feedback_template_id": with_values["id"]}))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r["error"]["field"].as_str()),
+        (422, Some("feedback_template_id"))
+    );
+    let r = wa
+        .org
+        .admin
+        .patch(&channel, json!({"feedback_template_id": csat["id"]}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r["feedback_template_id"], csat["id"]);
+    let r = wa.org.agent.post(&status, resolve).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let sent = eventually(Duration::from_secs(10), || async {
+        wa.graph.sent().into_iter().find(|b| b["type"] == "template")
+    })
+    .await;
+    assert_eq!(sent["template"]["name"], "rate_us");
+    // The customer taps "5".
+    let tap = webhook(
+        PHONE_ID,
+        json!([{"profile": {"name": "Ana"}, "wa_id": WA_ID}]),
+        json!([{"from": WA_ID, "id": "wamid.C5", "timestamp": "1730000300", "type": "button",
+                "button": {"text": "5", "payload": "5"}}]),
+        Value::Null,
+    );
+    assert_eq!(wa.deliver(&tap).await.status, 200);
+    let c = wa
+        .org
+        .admin
+        .get(&wa.org.path(&format!("/conversations/{conversation}")))
+        .await;
+    assert_eq!(
+        (c["rating"].as_i64(), c["status"].as_str()),
+        (Some(5), Some("resolved")),
+        "{:?}",
+        c.body
+    );
+}
+
+/// The pane warns the agent in the window's last hour, and offers "Send
+/// WhatsApp push" on an archived chat once it has closed.
+#[tokio::test]
+async fn the_agent_is_warned_an_hour_before_the_window_closes() {
+    let graph = GraphServer::start(TOKEN).await;
+    let clock = Arc::new(switchboard_service::ManualClock::new(MONDAY_9AM));
+    let mut options = options(&graph);
+    options.manual_clock = Some(clock.clone());
+    options.service.run_jobs = false;
+    let wa = connect(TestApp::spawn_with(options).await, graph).await;
+    assert_eq!(wa.deliver(&text("wamid.H1", "hello")).await.status, 200);
+    let conversation = wa.conversation().await;
+    let pane = || async {
+        let url = wa
+            .app
+            .url(&format!("/w/{}/conversations/{conversation}/pane", wa.org.ws));
+        wa.org.agent.http.get(url).send().await.unwrap().text().await.unwrap()
+    };
+    let warning = |html: &str| {
+        let at = html
+            .find("id=\"window-closing\"")
+            .expect("the warning is in the page, to show when due");
+        !html[at..at + 200].contains(" hidden")
+    };
+    assert!(!warning(&pane().await), "not yet");
+    clock.advance(23 * 3600 * 1000 + 30 * 60 * 1000);
+    assert!(warning(&pane().await), "in the last hour");
+    clock.advance(3600 * 1000);
+    let closed = pane().await;
+    assert!(closed.contains("id=\"window-closed\"") && !closed.contains("id=\"window-closing\""));
+    assert!(!closed.contains("push-form"), "not while the chat is open");
+    let status = wa.org.path(&format!("/conversations/{conversation}/status"));
+    assert_eq!(
+        wa.org.agent.post(&status, json!({"status": "resolved"})).await.status,
+        200
+    );
+    let archived = pane().await;
+    assert!(
+        archived.contains("id=\"push-form\"") && archived.contains("Send WhatsApp push"),
+        "{archived}"
+    );
+}
