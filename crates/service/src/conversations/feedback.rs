@@ -28,7 +28,7 @@ pub(crate) enum Ask {
     /// As a text, with the numbers as buttons where the channel has them.
     Text { buttons: bool },
     /// As the channel's rating template (the messaging window is closed).
-    Template(MessageTemplate),
+    Template(Box<MessageTemplate>),
 }
 
 /// Whether the question can go to the customer of `c` now: the business
@@ -63,7 +63,7 @@ pub(crate) async fn check_channel(
         None => None,
     };
     match template {
-        Some(t) if t.status == TemplateStatus::Approved => Ok(Ask::Template(t)),
+        Some(t) if t.status == TemplateStatus::Approved => Ok(Ask::Template(Box::new(t))),
         _ => Err(LifecycleError::WindowClosed.into()),
     }
 }
@@ -87,6 +87,7 @@ pub(crate) async fn request(
             outgoing_text(c, SenderKind::System, None, FEEDBACK_QUESTION.to_owned(), choices, now)
         }
         Ask::Template(t) => {
+            let t = *t;
             let text = template::parts::rendered(&t.parts, None, &t.body);
             let mut m = outgoing_text(c, SenderKind::System, None, text, Vec::new(), now);
             m.kind = MessageKind::Template;
