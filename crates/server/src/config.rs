@@ -51,6 +51,8 @@ struct FileConfig {
     whatsapp_graph_url: Option<String>,
     whatsapp_graph_version: Option<String>,
     poll_interval_ms: Option<u64>,
+    opt_out_keywords: Option<String>,
+    opt_in_keywords: Option<String>,
     retry_base_ms: Option<u64>,
     delivery_max_attempts: Option<i64>,
     presence_grace_secs: Option<u64>,
@@ -79,6 +81,8 @@ pub struct Config {
     pub job_poll: Duration,
     /// Jobs of each lane run at once (`name=size,…` over the defaults).
     pub job_lanes: switchboard_service::LaneSizes,
+    /// What customers write to opt out of campaigns, and back in.
+    pub opt_keywords: switchboard_core::campaign::OptKeywords,
     /// Where Meta's Graph API is, and its version (WhatsApp).
     pub whatsapp_graph: switchboard_service::GraphApi,
     /// After a poll that found nothing, how long a polling channel waits.
@@ -202,6 +206,21 @@ impl Config {
                     .unwrap_or(336),
             ),
             job_poll: Duration::from_millis(env("SWITCHBOARD_JOB_POLL_MS")?.or(file.job_poll_ms).unwrap_or(1000)),
+            opt_keywords: {
+                let words = |raw: Option<String>, default: Vec<String>| match raw {
+                    Some(list) => list
+                        .split(',')
+                        .map(|w| w.trim().to_uppercase())
+                        .filter(|w| !w.is_empty())
+                        .collect(),
+                    None => default,
+                };
+                let defaults = switchboard_core::campaign::OptKeywords::default();
+                switchboard_core::campaign::OptKeywords {
+                    out: words(env("SWITCHBOARD_OPT_OUT_KEYWORDS")?.or(file.opt_out_keywords), defaults.out),
+                    back_in: words(env("SWITCHBOARD_OPT_IN_KEYWORDS")?.or(file.opt_in_keywords), defaults.back_in),
+                }
+            },
             poll_interval: Duration::from_millis(
                 env("SWITCHBOARD_POLL_INTERVAL_MS")?
                     .or(file.poll_interval_ms)

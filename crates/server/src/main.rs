@@ -107,6 +107,7 @@ fn service_config(config: &Config, run_jobs: bool) -> ServiceConfig {
             whatsapp: config.whatsapp_graph.clone(),
         }),
         poll_interval: config.poll_interval,
+        opt_keywords: config.opt_keywords.clone(),
         retry_base: config.retry_base,
         delivery_max_attempts: config.delivery_max_attempts,
         presence_grace: config.presence_grace,
