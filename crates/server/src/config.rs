@@ -217,8 +217,14 @@ impl Config {
                 };
                 let defaults = switchboard_core::campaign::OptKeywords::default();
                 switchboard_core::campaign::OptKeywords {
-                    out: words(env("SWITCHBOARD_OPT_OUT_KEYWORDS")?.or(file.opt_out_keywords), defaults.out),
-                    back_in: words(env("SWITCHBOARD_OPT_IN_KEYWORDS")?.or(file.opt_in_keywords), defaults.back_in),
+                    out: words(
+                        env("SWITCHBOARD_OPT_OUT_KEYWORDS")?.or(file.opt_out_keywords),
+                        defaults.out,
+                    ),
+                    back_in: words(
+                        env("SWITCHBOARD_OPT_IN_KEYWORDS")?.or(file.opt_in_keywords),
+                        defaults.back_in,
+                    ),
                 }
             },
             poll_interval: Duration::from_millis(

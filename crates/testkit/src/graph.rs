@@ -31,6 +31,8 @@ struct GraphState {
     templates: Mutex<Vec<Value>>,
     /// Numbers every send to fails, with Meta's status and error.
     refused: Mutex<HashMap<String, (u16, Value)>>,
+    /// Messages accepted: (Meta's id, the number), in the order answered.
+    accepted: Mutex<Vec<(String, String)>>,
     ids: AtomicUsize,
 }
 
@@ -67,6 +69,13 @@ async fn messages(State(state): State<Arc<GraphState>>, headers: HeaderMap, Json
     }
     let n = state.ids.fetch_add(1, Ordering::SeqCst);
     let to = body["to"].clone();
+    if let Some(number) = to.as_str() {
+        state
+            .accepted
+            .lock()
+            .unwrap()
+            .push((format!("wamid.TEST{n}"), number.to_owned()));
+    }
     Json(
         json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}],
                 "messages": [{"id": format!("wamid.TEST{n}"), "message_status": "accepted"}]}),
@@ -163,6 +172,12 @@ impl GraphServer {
             base_url: self.url.clone(),
             version: VERSION.into(),
         }
+    }
+
+    /// Messages accepted from `from` on: (Meta's id, the number).
+    pub fn accepted_since(&self, from: usize) -> Vec<(String, String)> {
+        let accepted = self.state.accepted.lock().unwrap();
+        accepted.get(from..).map(<[_]>::to_vec).unwrap_or_default()
     }
 
     /// Every message body received, in order.

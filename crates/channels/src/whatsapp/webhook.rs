@@ -207,9 +207,12 @@ fn message_of(m: &serde_json::Value, contacts: &[Contact]) -> Option<InboundMess
             }
         }
         "reaction" => text_at(m, &["reaction", "emoji"]).map(|e| format!("Reacted {e}")),
+        "contacts" => shared_contacts(m),
+        "unsupported" => Some("(a WhatsApp message WhatsApp itself does not pass on, e.g. an edit or a poll)".into()),
         _ => None,
     }
     .unwrap_or_else(|| format!("(a WhatsApp message of type {kind} that Switchboard does not show yet)"));
+    let text = with_context_lines(m, text);
     Some(InboundMessage {
         external_id: id,
         contact: ExternalContact {
@@ -225,6 +228,44 @@ fn message_of(m: &serde_json::Value, contacts: &[Contact]) -> Option<InboundMess
             .map(|secs| Millis(secs * 1000)),
         media,
     })
+}
+
+/// Shared contact cards as lines: name and phone numbers.
+fn shared_contacts(m: &serde_json::Value) -> Option<String> {
+    let cards = m.get("contacts")?.as_array()?;
+    let lines: Vec<String> = cards
+        .iter()
+        .map(|card| {
+            let name = text_at(card, &["name", "formatted_name"]).unwrap_or("A contact");
+            let phones: Vec<&str> = card
+                .get("phones")
+                .and_then(|p| p.as_array())
+                .map(|p| p.iter().filter_map(|p| text_at(p, &["phone"])).collect())
+                .unwrap_or_default();
+            if phones.is_empty() {
+                format!("Shared contact: {name}")
+            } else {
+                format!("Shared contact: {name}, {}", phones.join(", "))
+            }
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
+/// What the agent should know about how the message came: forwarded, or
+/// from an ad (click-to-WhatsApp referral).
+fn with_context_lines(m: &serde_json::Value, text: String) -> String {
+    let forwarded = m.pointer("/context/forwarded").and_then(|f| f.as_bool()) == Some(true)
+        || m.pointer("/context/frequently_forwarded").and_then(|f| f.as_bool()) == Some(true);
+    let mut out = if forwarded { format!("(forwarded) {text}") } else { text };
+    if let Some(referral) = m.get("referral") {
+        let headline = text_at(referral, &["headline"]).unwrap_or("an ad");
+        let source = text_at(referral, &["source_url"])
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
+        out.push_str(&format!("\n(came from {headline}{source})"));
+    }
+    out
 }
 
 fn status_of(s: Status) -> Option<StatusUpdate> {
@@ -303,6 +344,35 @@ mod tests {
             "another number's entries are skipped"
         );
         assert!(parse(b"not json", "111").is_err());
+    }
+
+    #[test]
+    fn shared_contacts_forwards_and_ad_clicks_read_as_lines() {
+        let body = envelope(serde_json::json!({
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": "111"},
+            "messages": [
+                {"from": "4915112345678", "id": "wamid.5", "type": "contacts", "contacts": [
+                    {"name": {"formatted_name": "Bo Baker", "first_name": "Bo"}, "phones": [{"phone": "+49 30 1234", "type": "WORK"}]}]},
+                {"from": "4915112345678", "id": "wamid.6", "type": "text", "text": {"body": "look"},
+                 "context": {"forwarded": true}},
+                {"from": "4915112345678", "id": "wamid.7", "type": "text", "text": {"body": "Is it in stock?"},
+                 "referral": {"source_url": "https://fb.me/ad", "source_type": "ad", "headline": "Spring sale"}},
+                {"from": "4915112345678", "id": "wamid.8", "type": "unsupported", "errors": [{"code": 131051}]}
+            ]
+        }));
+        let texts: Vec<String> = parse(&body, "111")
+            .unwrap()
+            .into_iter()
+            .map(|e| match e {
+                Inbound::Message(m) => m.text,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(texts[0], "Shared contact: Bo Baker, +49 30 1234");
+        assert_eq!(texts[1], "(forwarded) look");
+        assert_eq!(texts[2], "Is it in stock?\n(came from Spring sale https://fb.me/ad)");
+        assert!(texts[3].contains("does not pass on"), "{}", texts[3]);
     }
 
     #[test]

@@ -60,8 +60,10 @@ impl Job for RunCampaign {
 
 /// How long one run sends before handing over to a fresh job.
 const SLICE: Duration = Duration::from_secs(8);
-/// Recipients claimed in one transaction.
-const CLAIM_CHUNK: usize = 25;
+/// Recipients claimed (or settled) in one transaction: small, so the
+/// database's write lock is never held long while customers' messages
+/// wait for it.
+const CHUNK: usize = 10;
 /// Sends in flight at once.
 const IN_FLIGHT: usize = 16;
 /// Sends of one recipient that failed in a way worth retrying, at most.
@@ -126,16 +128,16 @@ impl Services {
                 return self.campaign_idle(&mut c).await;
             }
             let mut claimed = Vec::with_capacity(due.len());
-            for chunk in due.chunks(CLAIM_CHUNK) {
+            for chunk in due.chunks(CHUNK) {
                 claimed.extend(self.claim_recipients(&c, &prepared, chunk).await?);
             }
             self.send_claimed(&c, &prepared, claimed).await?;
+            let rest = Duration::from_secs(1).saturating_sub(tick.elapsed());
             if started.elapsed() >= SLICE {
-                return Ok(Outcome::Continue(self.now()));
+                // The next run starts when this second is over.
+                return Ok(Outcome::Continue(self.now().plus_ms(rest.as_millis() as i64)));
             }
-            if let Some(rest) = Duration::from_secs(1).checked_sub(tick.elapsed()) {
-                tokio::time::sleep(rest).await;
-            }
+            tokio::time::sleep(rest).await;
         }
     }
 
@@ -373,6 +375,18 @@ impl Services {
             .buffer_unordered(IN_FLIGHT)
             .collect()
             .await;
+        for chunk in results.chunks(CHUNK) {
+            self.settle_sent(c, chunk).await?;
+        }
+        Ok(())
+    }
+
+    /// Store what became of some sends, in one transaction.
+    async fn settle_sent(
+        &self,
+        c: &Campaign,
+        results: &[(Claimed, Result<switchboard_channels::Sent, SendError>)],
+    ) -> ServiceResult<()> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         for (claim, sent) in results {
@@ -389,12 +403,15 @@ impl Services {
                         .await?;
                     (RecipientStatus::Sent, None, now, None)
                 }
-                Err(SendError::Limited { reason, retry_in_ms }) if r.attempts < LIMITED_ATTEMPTS => {
-                    (RecipientStatus::Limited, Some(reason), now.plus_ms(retry_in_ms), None)
-                }
+                Err(SendError::Limited { reason, retry_in_ms }) if r.attempts < LIMITED_ATTEMPTS => (
+                    RecipientStatus::Limited,
+                    Some(reason.clone()),
+                    now.plus_ms(*retry_in_ms),
+                    None,
+                ),
                 Err(SendError::Retryable(reason)) if r.attempts < RETRY_ATTEMPTS => {
                     let wait = 30_000 * r.attempts;
-                    (RecipientStatus::Queued, Some(reason), now.plus_ms(wait), None)
+                    (RecipientStatus::Queued, Some(reason.clone()), now.plus_ms(wait), None)
                 }
                 Err(e) => {
                     let reason = e.to_string();

@@ -334,24 +334,31 @@ impl Exec<'_> {
     }
 
     /// Recipients whose turn has come (queued, or limited and due again),
-    /// in audience order.
+    /// oldest turn first. One walk of the index per status, so no sort of
+    /// the whole list however long it is.
     pub async fn due_recipients(
         &mut self,
         campaign: CampaignId,
         now: Millis,
         limit: u64,
     ) -> Result<Vec<CampaignRecipient>> {
-        let mut q = ledger_select(campaign);
-        recipient_columns(&mut q);
-        q.and_where(
-            Expr::col((R::Table, R::Status))
-                .is_in([RecipientStatus::Queued.as_str(), RecipientStatus::Limited.as_str()]),
-        )
-        .and_where(Expr::col((R::Table, R::NextAt)).lte(now.0))
-        .order_by((R::Table, R::Position), Order::Asc)
-        .limit(limit);
-        let rows: Vec<RecipientRow> = self.fetch_all(&q).await?;
-        rows.into_iter().map(RecipientRow::into_domain).collect()
+        let mut due = Vec::new();
+        for status in [RecipientStatus::Limited, RecipientStatus::Queued] {
+            let mut q = ledger_select(campaign);
+            recipient_columns(&mut q);
+            q.and_where(Expr::col((R::Table, R::Status)).eq(status.as_str()))
+                .and_where(Expr::col((R::Table, R::NextAt)).lte(now.0))
+                .order_by((R::Table, R::NextAt), Order::Asc)
+                .order_by((R::Table, R::Position), Order::Asc)
+                .limit(limit);
+            let rows: Vec<RecipientRow> = self.fetch_all(&q).await?;
+            for row in rows {
+                due.push(row.into_domain()?);
+            }
+        }
+        // Limited ones first: their time came hours ago.
+        due.truncate(limit as usize);
+        Ok(due)
     }
 
     /// When the next limited recipient is due, if any waits.
