@@ -41,8 +41,8 @@ pub use conversations::Transcript;
 pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest, TicketView};
 pub use conversations::{InboxRow, Names, contact_label};
 pub use directory::{
-    ChannelInput, ChannelUpdate, ConnectionCheck, ContactInput, CreatedChannel, MemberInput, MemberUpdate, TeamInput,
-    TeamUpdate,
+    AcceptInvitation, ChannelInput, ChannelUpdate, ConnectionCheck, ContactInput, CreatedChannel, CreatedInvitation,
+    Invitation, InvitationInfo, MemberInput, MemberUpdate, TeamInput, TeamUpdate,
 };
 pub use error::{ServiceError, ServiceResult};
 pub use inbound::IngestOutcome;

@@ -43,6 +43,24 @@ pub enum Memberships {
     LastAssignedAt,
     CreatedAt,
     AvailabilityChangedAt,
+    DisplayName,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum Invitations {
+    Table,
+    Id,
+    WorkspaceId,
+    Email,
+    DisplayName,
+    Role,
+    Capacity,
+    TeamIds,
+    TokenHash,
+    InvitedBy,
+    CreatedAt,
+    ExpiresAt,
+    AcceptedAt,
 }
 
 #[derive(Iden, Clone, Copy)]

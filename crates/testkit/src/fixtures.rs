@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::client::{ApiClient, post_hook};
+use crate::client::{ApiClient, post_hook, reply_of};
 use crate::{CallbackServer, TestApp};
 
 pub struct Org {
@@ -36,14 +36,13 @@ impl Org {
             .await;
         assert_eq!(team.status, 201, "{:?}", team.body);
         let team = team["id"].as_str().expect("team id").to_owned();
-        let agent = admin
-            .post(
-                &format!("{base}/users"),
-                json!({"email": "ana@acme.test", "name": "Ana Agent", "password": "agent password 1", "role": "agent", "team_ids": [team]}),
-            )
-            .await;
-        assert_eq!(agent.status, 201, "{:?}", agent.body);
-        let agent_id = agent["id"].as_str().expect("user id").to_owned();
+        let agent_id = invite(
+            &admin,
+            &ws,
+            json!({"email": "ana@acme.test", "name": "Ana Agent", "role": "agent", "team_ids": [team]}),
+            "agent password 1",
+        )
+        .await;
         let callback = CallbackServer::start().await;
         let channel = admin
             .post(
@@ -90,15 +89,13 @@ impl Org {
         role: &str,
         teams: &[&str],
     ) -> (ApiClient, String) {
-        let r = self
-            .admin
-            .post(
-                &self.path("/users"),
-                json!({"email": email, "name": name, "password": "member password 1", "role": role, "team_ids": teams}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{:?}", r.body);
-        let id = r["id"].as_str().expect("user id").to_owned();
+        let id = invite(
+            &self.admin,
+            &self.ws,
+            json!({"email": email, "name": name, "role": role, "team_ids": teams}),
+            "member password 1",
+        )
+        .await;
         (ApiClient::login(app, email, "member password 1").await, id)
     }
 
@@ -111,4 +108,27 @@ impl Org {
             .await;
         assert_eq!(r.status, 200, "{:?}", r.body);
     }
+}
+
+/// Invite someone to a workspace (`invitation` as the API takes it) and
+/// accept it as they would, with `password` (theirs, or chosen for a new
+/// account under the invited name): their user id.
+pub async fn invite(admin: &ApiClient, ws: &str, invitation: Value, password: &str) -> String {
+    let r = admin
+        .post(&format!("/api/v1/workspaces/{ws}/users"), invitation.clone())
+        .await;
+    assert_eq!(r.status, 202, "{:?}", r.body);
+    let url = r["accept_url"].as_str().expect("accept_url");
+    let token = url.split("token=").nth(1).expect("a token in the link").to_owned();
+    let accepted = reply_of(
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/invitations/accept", admin.base))
+            .json(&json!({"token": token, "name": invitation["name"], "password": password}))
+            .send()
+            .await
+            .expect("accept"),
+    )
+    .await;
+    assert_eq!(accepted.status, 200, "{:?}", accepted.body);
+    accepted["user_id"].as_str().expect("user id").to_owned()
 }

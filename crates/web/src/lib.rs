@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod invite;
 pub mod pages;
 pub mod widget;
 
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(app::routes())
         .route("/login", get(pages::login_form).post(pages::login_submit))
         .route("/setup", get(pages::setup_form).post(pages::setup_submit))
+        .route("/invite", get(invite::form).post(invite::submit))
         .route("/logout", post(pages::logout_submit))
         .route("/account", get(pages::account_form))
         .route("/account/password", post(pages::password_submit))

@@ -17,7 +17,7 @@ use crate::auth::{ClientAddr, SESSION_COOKIE, constant_time_eq, cookie, set_cook
 
 const FORM_CSRF_COOKIE: &str = "sb_form_csrf";
 
-fn render(t: &impl Template, status: StatusCode) -> Response {
+pub(crate) fn render(t: &impl Template, status: StatusCode) -> Response {
     match t.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
@@ -32,7 +32,7 @@ fn redirect(to: &'static str) -> Response {
 }
 
 /// The pre-session CSRF token: reuse the browser's, or mint one.
-fn form_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(crate) fn form_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match cookie(headers, FORM_CSRF_COOKIE) {
         Some(existing) if existing.len() >= 32 => (existing.to_owned(), None),
         _ => {
@@ -44,14 +44,14 @@ fn form_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderVal
     }
 }
 
-fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
     if let Some(c) = cookie {
         response.headers_mut().append(SET_COOKIE, c);
     }
     response
 }
 
-fn form_csrf_ok(headers: &HeaderMap, given: &str) -> bool {
+pub(crate) fn form_csrf_ok(headers: &HeaderMap, given: &str) -> bool {
     cookie(headers, FORM_CSRF_COOKIE).is_some_and(|c| constant_time_eq(c, given))
 }
 

@@ -88,7 +88,7 @@ impl Services {
             .map_err(|e| ServiceError::Internal(e.to_string()))?
     }
 
-    async fn verify_password(&self, hash: String, password: &str) -> ServiceResult<bool> {
+    pub(crate) async fn verify_password(&self, hash: String, password: &str) -> ServiceResult<bool> {
         let params = self.inner.config.argon2;
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || verify_blocking(&params, &hash, &password))
@@ -96,7 +96,7 @@ impl Services {
             .map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
-    async fn new_session(&self, user_id: UserId) -> ServiceResult<LoginOutcome> {
+    pub(crate) async fn new_session(&self, user_id: UserId) -> ServiceResult<LoginOutcome> {
         let now = self.now();
         let session_token = random_token(32);
         let csrf_token = random_token(32);

@@ -5,13 +5,17 @@ use serde::Deserialize;
 use switchboard_channels::{ChannelSetup, Secret};
 use switchboard_core::permissions::Actor;
 use switchboard_core::routing::TeamRouting;
-use switchboard_core::validate::{Email, Invalid, Label, Password};
+use switchboard_core::validate::{Email, Invalid, Label};
 use switchboard_core::widget::WidgetSettings;
 use switchboard_core::{
     AssignmentRule, Availability, Channel, ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Member, Role,
     Tag, TagId, Team, TeamId, UserId,
 };
 use switchboard_store::{AuditEntry, ChannelRecord, ContactFilter, Page, Tx};
+
+mod invitations;
+
+pub use invitations::{AcceptInvitation, CreatedInvitation, Invitation, InvitationInfo, MemberInput};
 
 use crate::accounts::random_token;
 use crate::authz::require_admin;
@@ -26,29 +30,15 @@ fn capacity(raw: i64) -> ServiceResult<i64> {
     }
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemberInput {
-    pub email: String,
-    pub name: String,
-    /// Initial password (at least 10 characters). Ignored when the user
-    /// already exists in another workspace.
-    pub password: String,
-    pub role: Role,
-    #[serde(default = "default_capacity")]
-    pub capacity: i64,
-    #[serde(default)]
-    pub team_ids: Vec<TeamId>,
-}
-
-fn default_capacity() -> i64 {
-    10
-}
-
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberUpdate {
+    /// Your own account's name (only you change it; it shows in every
+    /// workspace that has not named you otherwise).
     pub name: Option<String>,
+    /// What this workspace calls the member (admins, or the member);
+    /// `""` goes back to the account's own name.
+    pub display_name: Option<String>,
     pub role: Option<Role>,
     pub capacity: Option<i64>,
     pub availability: Option<Availability>,
@@ -239,66 +229,18 @@ impl Services {
             .ok_or(ServiceError::NotFound("user"))
     }
 
-    /// Add someone to the workspace (creating their account if needed).
-    pub async fn add_member(&self, actor: &Actor, input: MemberInput) -> ServiceResult<Member> {
-        require_admin(actor)?;
-        let email = Email::parse(&input.email)?;
-        let name = Label::parse("name", &input.name)?;
-        let capacity = capacity(input.capacity)?;
-        let existing = self.store().reader().user_by_email(email.as_str()).await?;
-        let hash = match existing {
-            Some(_) => None,
-            None => Some(self.hash_password(&Password::parse(&input.password)?).await?),
-        };
-        let now = self.now();
-        let ws = actor.workspace_id;
-        let mut tx = self.store().begin().await?;
-        for team in &input.team_ids {
-            tx.exec().team(ws, *team).await?.ok_or(ServiceError::NotFound("team"))?;
-        }
-        let user = match (existing, hash) {
-            (Some(row), _) => row.user_id()?,
-            (None, Some(hash)) => {
-                let id = UserId::new();
-                tx.exec()
-                    .insert_user(id, email.as_str(), name.as_str(), &hash, now)
-                    .await?;
-                id
-            }
-            (None, None) => return Err(ServiceError::Internal("password hash missing".into())),
-        };
-        if tx.exec().member(ws, user).await?.is_some() {
-            return Err(ServiceError::Conflict(
-                "that user is already a member of this workspace".into(),
-            ));
-        }
-        tx.exec().insert_membership(ws, user, input.role, capacity, now).await?;
-        for team in &input.team_ids {
-            tx.exec().add_team_member(ws, *team, user, now).await?;
-        }
-        self.audit(
-            &mut tx,
-            actor,
-            "member.added",
-            "user",
-            user.to_string(),
-            serde_json::json!({ "role": input.role }),
-        )
-        .await?;
-        let member = tx
-            .exec()
-            .member(ws, user)
-            .await?
-            .ok_or(ServiceError::NotFound("user"))?;
-        tx.commit().await?;
-        Ok(member)
-    }
-
-    /// Admins change anyone's role and capacity; everyone sets their own
-    /// name and availability.
+    /// Admins change anyone's role, capacity and display name here;
+    /// everyone sets their own name and availability. An account's own name
+    /// is its owner's alone.
     pub async fn update_member(&self, actor: &Actor, user: UserId, update: MemberUpdate) -> ServiceResult<Member> {
         let ws = actor.workspace_id;
         let is_self = user == actor.user_id;
+        if update.name.is_some() && !is_self {
+            self.member(actor, user).await?;
+            return Err(ServiceError::Forbidden(
+                "only its owner changes an account's name; set display_name for this workspace",
+            ));
+        }
         if !actor.is_admin() && (!is_self || update.role.is_some() || update.capacity.is_some()) {
             // Agents cannot see others' settings as editable; a colleague exists though.
             self.member(actor, user).await?;
@@ -333,6 +275,13 @@ impl Services {
             tx.exec()
                 .update_user(user, Some(name.as_str()), None, self.now())
                 .await?;
+        }
+        if let Some(raw) = update.display_name.as_deref() {
+            let display = match raw.trim() {
+                "" => None,
+                given => Some(Label::parse("display_name", given)?.into_string()),
+            };
+            tx.exec().set_display_name(ws, user, display.as_deref()).await?;
         }
         if let Some(role) = update.role.filter(|r| *r != current.role) {
             self.audit(

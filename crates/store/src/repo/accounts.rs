@@ -139,7 +139,14 @@ fn member_select() -> sea_query::SelectStatement {
     Query::select()
         .expr_as(Expr::col((Users::Table, Users::Id)), sea_query::Alias::new("id"))
         .column((Users::Table, Users::Email))
-        .column((Users::Table, Users::Name))
+        // The workspace's name for them, else their own.
+        .expr_as(
+            sea_query::Func::coalesce([
+                Expr::col((Memberships::Table, Memberships::DisplayName)).into(),
+                Expr::col((Users::Table, Users::Name)).into(),
+            ]),
+            sea_query::Alias::new("name"),
+        )
         .column((Memberships::Table, Memberships::Role))
         .column((Memberships::Table, Memberships::Availability))
         .column((Memberships::Table, Memberships::Capacity))

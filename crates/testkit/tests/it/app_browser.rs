@@ -12,6 +12,7 @@ use serde_json::json;
 use switchboard_testkit::TestApp;
 use switchboard_testkit::browser::{Browser, host_page, open_widget};
 use switchboard_testkit::client::ApiClient;
+use switchboard_testkit::fixtures::invite;
 
 #[tokio::test]
 async fn a_support_day_in_the_browser() {
@@ -65,30 +66,33 @@ async fn a_support_day_in_the_browser() {
     };
     let (support, billing) = (team_id("Support"), team_id("Billing"));
 
-    // An agent: a bad password is reported next to its field and the rest stays typed.
+    // An agent is invited: a bad address is reported next to its field and
+    // the rest stays typed; the link to give them is shown once.
     admin_browser
         .client
         .goto(&app.url(&format!("/w/{ws}/admin/agents")))
         .await
         .unwrap();
     admin_browser.fill("#new-name", "Ana <b>Agent</b>").await;
-    admin_browser.fill("#new-email", "ana@acme.test").await;
-    admin_browser.fill("#new-password", "short").await;
+    admin_browser.fill("#new-email", "not an address").await;
     admin_browser
         .click(&format!("#new-teams option[value='{support}']"))
         .await;
     admin_browser
         .click("form[data-api$='/users'] button[type=submit]")
         .await;
-    let error = admin_browser.wait_for_text("[data-error-for='password']", "10").await;
-    assert!(error.contains("at least 10"), "{error}");
-    assert_eq!(admin_browser.value("#new-email").await, "ana@acme.test");
+    let error = admin_browser.wait_for_text("[data-error-for='email']", "e-mail").await;
+    assert!(error.contains("not a valid e-mail address"), "{error}");
+    assert_eq!(admin_browser.value("#new-name").await, "Ana <b>Agent</b>");
     admin_browser.screenshot("admin-agents-error").await;
-    admin_browser.fill("#new-password", "agent password 1").await;
+    admin_browser.fill("#new-email", "ana@acme.test").await;
     admin_browser
-        .submit("form[data-api$='/users'] button[type=submit]")
+        .click("form[data-api$='/users'] button[type=submit]")
         .await;
-    admin_browser.wait_for_text("main table", "ana@acme.test").await;
+    let notice = admin_browser
+        .wait_for_text("[data-notice-slot]", "/invite?token=")
+        .await;
+    let invitation_link = notice.rsplit(' ').next().unwrap().to_owned();
     admin_browser.screenshot("admin-agents").await;
 
     // A web channel for Support.
@@ -127,14 +131,14 @@ async fn a_support_day_in_the_browser() {
     assert_eq!(r.status, 200, "{:?}", r.body);
 
     // A Billing agent (online) to receive the transfer, and a supervisor.
-    let r = admin_api
-        .post(&format!("{base}/users"), json!({"email": "bo@acme.test", "name": "Bo Billing", "password": "billing password", "role": "agent", "team_ids": [billing]}))
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let r = admin_api
-        .post(&format!("{base}/users"), json!({"email": "sam@acme.test", "name": "Sam Supervisor", "password": "supervisor pass", "role": "supervisor", "team_ids": [support, billing]}))
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
+    invite(
+        &admin_api,
+        &ws,
+        json!({"email": "bo@acme.test", "name": "Bo Billing", "role": "agent", "team_ids": [billing]}),
+        "billing password",
+    )
+    .await;
+    invite(&admin_api, &ws, json!({"email": "sam@acme.test", "name": "Sam Supervisor", "role": "supervisor", "team_ids": [support, billing]}), "supervisor pass").await;
     let sam = ApiClient::login(&app, "sam@acme.test", "supervisor pass").await;
     // A workspace quick reply.
     let r = admin_api
@@ -144,7 +148,19 @@ async fn a_support_day_in_the_browser() {
 
     // The agent signs in in a second browser and goes online.
     let agent_browser = Browser::start("app").await.unwrap();
-    agent_browser.sign_in(&app, "ana@acme.test", "agent password 1").await;
+    // Ana accepts: a new address chooses its name and password.
+    agent_browser.client.goto(&invitation_link).await.unwrap();
+    assert!(agent_browser.text("main").await.contains("ana@acme.test"));
+    assert_eq!(agent_browser.value("#name").await, "Ana <b>Agent</b>");
+    agent_browser.fill("#password", "short").await;
+    agent_browser.submit("button[type=submit]").await;
+    assert!(agent_browser.text(".field-error").await.contains("10"));
+    agent_browser.fill("#password", "agent password 1").await;
+    agent_browser.submit("button[type=submit]").await;
+    assert!(
+        agent_browser.path().await.ends_with("/inbox"),
+        "signed in to the workspace"
+    );
     assert!(agent_browser.path().await.ends_with("/inbox"));
     agent_browser.click("#availability option[value='online']").await;
     agent_browser.wait_for_text("#toasts", "online").await;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 use switchboard_testkit::TestApp;
 use switchboard_testkit::client::ApiClient;
-use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::fixtures::{Org, invite};
 
 async fn entries(client: &ApiClient, path: &str) -> Vec<Value> {
     let r = client.get(path).await;
@@ -25,14 +25,13 @@ async fn admins_read_the_audit_log_newest_first_and_others_do_not() {
     let admin_id = org.admin.user_id.clone().unwrap();
 
     // Agents and supervisors are refused, as for other admin-only records.
-    let supervisor = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": "sam@acme.test", "name": "Sam Supervisor", "password": "supervisor pw 1", "role": "supervisor"}),
-        )
-        .await;
-    assert_eq!(supervisor.status, 201, "{:?}", supervisor.body);
+    invite(
+        &org.admin,
+        &org.ws,
+        json!({"email": "sam@acme.test", "name": "Sam Supervisor", "role": "supervisor"}),
+        "supervisor pw 1",
+    )
+    .await;
     let supervisor = ApiClient::login(&app, "sam@acme.test", "supervisor pw 1").await;
     for client in [&org.agent, &supervisor] {
         let r = client.get(&org.path("/audit-log")).await;
@@ -66,8 +65,10 @@ async fn admins_read_the_audit_log_newest_first_and_others_do_not() {
             "channel.created",
             "member.role_changed",
             "member.added",
+            "member.invited",
             "channel.created",
             "member.added",
+            "member.invited",
             "team.created",
             "workspace.created"
         ],
@@ -95,7 +96,7 @@ async fn admins_read_the_audit_log_newest_first_and_others_do_not() {
             &json!({"from": "agent", "to": "supervisor"})
         )
     );
-    assert_eq!(log[3]["target_id"], org.channel.as_str(), "the fixture's channel");
+    assert_eq!(log[4]["target_id"], org.channel.as_str(), "the fixture's channel");
 
     // Filtered by action.
     let channels = entries(&org.admin, &org.path("/audit-log?action=channel.created")).await;
@@ -131,7 +132,7 @@ async fn admins_read_the_audit_log_newest_first_and_others_do_not() {
             None => break,
         }
     }
-    assert_eq!((paged.len(), pages), (7, 3));
+    assert_eq!((paged.len(), pages), (9, 3));
     assert_eq!(paged, ids);
 
     // Bad filters are named.

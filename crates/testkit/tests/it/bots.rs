@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use switchboard_service::ManualClock;
-use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::fixtures::{Org, invite};
 use switchboard_testkit::webhook_receiver::WebhookReceiver;
 use switchboard_testkit::{MONDAY_9AM, TestApp, TestOptions};
 
@@ -63,15 +63,13 @@ async fn billing_team(org: &Org) -> (String, String) {
         .await;
     assert_eq!(team.status, 201, "{:?}", team.body);
     let team = team["id"].as_str().unwrap().to_owned();
-    let bob = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": "bob@acme.test", "name": "Bob", "password": "agent password 1", "role": "agent", "team_ids": [team]}),
-        )
-        .await;
-    assert_eq!(bob.status, 201, "{:?}", bob.body);
-    let bob = bob["id"].as_str().unwrap().to_owned();
+    let bob = invite(
+        &org.admin,
+        &org.ws,
+        json!({"email": "bob@acme.test", "name": "Bob", "role": "agent", "team_ids": [team]}),
+        "agent password 1",
+    )
+    .await;
     let r = org
         .admin
         .patch(&org.path(&format!("/users/{bob}")), json!({"availability": "online"}))

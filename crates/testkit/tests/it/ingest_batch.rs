@@ -22,7 +22,7 @@ use switchboard_service::ManualClock;
 use switchboard_store::{ConversationFilter, Store, StoreOptions, Tx};
 use switchboard_testkit::client::Reply;
 use switchboard_testkit::events::EventStream;
-use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::fixtures::{Org, invite};
 use switchboard_testkit::{Backend, MONDAY_9AM, TestApp, TestOptions};
 
 /// Long enough for spawned requests to reach the committer's queue.
@@ -200,16 +200,13 @@ async fn a_repeat_in_the_same_batch_is_a_duplicate_of_the_first() {
 async fn a_burst_of_new_customers_never_exceeds_an_agents_capacity() {
     let app = TestApp::spawn().await;
     let org = Org::create(&app).await;
-    let bob = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": "bob@acme.test", "name": "Bob Agent", "password": "agent password 2", "role": "agent",
-                   "capacity": 3, "team_ids": [org.team]}),
-        )
-        .await;
-    assert_eq!(bob.status, 201, "{:?}", bob.body);
-    let bob_id = bob["id"].as_str().unwrap().to_owned();
+    let bob_id = invite(
+        &org.admin,
+        &org.ws,
+        json!({"email": "bob@acme.test", "name": "Bob Agent", "role": "agent", "capacity": 3, "team_ids": [org.team]}),
+        "agent password 2",
+    )
+    .await;
     let r = org
         .admin
         .patch(&org.path(&format!("/users/{}", org.agent_id)), json!({"capacity": 3}))

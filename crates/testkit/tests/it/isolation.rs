@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::json;
 use switchboard_testkit::client::{ApiClient, post_hook};
-use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::fixtures::{Org, invite};
 use switchboard_testkit::{CallbackServer, TestApp};
 use switchboard_web::api_routes;
 
@@ -33,12 +33,20 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
     let team = admin
         .post(&format!("{base}/teams"), json!({"name": "Their team"}))
         .await;
-    let user = admin
+    let user_id = invite(
+        &admin,
+        &ws.to_string(),
+        json!({"email": "theo@other.test", "name": "Theo", "role": "agent"}),
+        "their password 1",
+    )
+    .await;
+    let invitation = admin
         .post(
             &format!("{base}/users"),
-            json!({"email": "theo@other.test", "name": "Theo", "password": "their password 1", "role": "agent"}),
+            json!({"email": "tess@other.test", "name": "Tess", "role": "agent"}),
         )
         .await;
+    assert_eq!(invitation.status, 202, "{:?}", invitation.body);
     let channel = admin
         .post(
             &format!("{base}/channels"),
@@ -72,7 +80,7 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         &json!({"message_id": "x-1", "contact": {"id": "their-customer"}, "text": "hi"}),
     )
     .await;
-    for r in [&team, &user, &channel, &contact, &tag, &token, &webhook, &template] {
+    for r in [&team, &channel, &contact, &tag, &token, &webhook, &template] {
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
     assert_eq!(hook.status, 200);
@@ -111,7 +119,8 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         ("campaign_id", campaign["id"].as_str().unwrap().to_owned()),
         ("workspace_id", ws.to_string()),
         ("team_id", team["id"].as_str().unwrap().to_owned()),
-        ("user_id", user["id"].as_str().unwrap().to_owned()),
+        ("user_id", user_id),
+        ("invitation_id", invitation["id"].as_str().unwrap().to_owned()),
         ("channel_id", channel["id"].as_str().unwrap().to_owned()),
         ("contact_id", contact["id"].as_str().unwrap().to_owned()),
         ("tag_id", tag["id"].as_str().unwrap().to_owned()),

@@ -24,6 +24,7 @@ mod idempotency;
 mod ingest_batch;
 mod isolation;
 mod job_lanes;
+mod membership;
 mod notifications;
 mod outreach;
 mod pages_browser;

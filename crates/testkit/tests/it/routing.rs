@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use switchboard_service::ManualClock;
 use switchboard_testkit::client::{ApiClient, post_hook};
-use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::fixtures::{Org, invite};
 use switchboard_testkit::{TestApp, TestOptions};
 
 const HOUR: i64 = 3_600_000;
@@ -43,15 +43,13 @@ async fn run_timers(app: &TestApp) {
 /// A member of `team` (created by the admin), with the given capacity and availability.
 async fn agent(org: &Org, team: &str, name: &str, capacity: i64, availability: &str) -> String {
     let email = format!("{}@acme.test", name.to_lowercase());
-    let created = org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": email, "name": name, "password": "agent password 1", "role": "agent", "team_ids": [team]}),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{:?}", created.body);
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = invite(
+        &org.admin,
+        &org.ws,
+        json!({"email": email, "name": name, "role": "agent", "team_ids": [team]}),
+        "agent password 1",
+    )
+    .await;
     set_member(org, &id, json!({"capacity": capacity, "availability": availability})).await;
     id
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use switchboard_core::Millis;
 use switchboard_service::ManualClock;
 use switchboard_testkit::client::ApiClient;
-use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::fixtures::{Org, invite};
 use switchboard_testkit::{MONDAY_9AM, TestApp, TestOptions};
 
 const MINUTE: i64 = 60_000;
@@ -112,15 +112,13 @@ async fn a_transcript_reads_the_whole_conversation_for_those_who_may_see_it() {
     at(7);
     let billing = ok(org.admin.post(&org.path("/teams"), json!({"name": "Billing"})).await).await;
     let billing = billing["id"].as_str().unwrap().to_owned();
-    let bob = ok(org
-        .admin
-        .post(
-            &org.path("/users"),
-            json!({"email": "bob@acme.test", "name": "Bob Billing", "password": "agent password 2", "role": "agent", "team_ids": [billing]}),
-        )
-        .await)
+    let bob_id = invite(
+        &org.admin,
+        &org.ws,
+        json!({"email": "bob@acme.test", "name": "Bob Billing", "role": "agent", "team_ids": [billing]}),
+        "agent password 2",
+    )
     .await;
-    let bob_id = bob["id"].as_str().unwrap().to_owned();
     let bob = ApiClient::login(&app, "bob@acme.test", "agent password 2").await;
     org.set_online(&bob, &bob_id).await;
     ok(org

@@ -83,7 +83,7 @@ export function showError(form, error) {
 }
 
 function showOnce(form, data) {
-  const secret = data?.secret || data?.token;
+  const secret = data?.secret || data?.token || data?.accept_url;
   const slot = form.querySelector("[data-notice-slot]") || document.querySelector("[data-notice-slot]");
   if (secret && slot) {
     slot.textContent = `Copy it now; it will not be shown again: ${secret}`;

@@ -29,12 +29,56 @@ pub async fn list_members(
     }))
 }
 
-pub async fn create_member(
+/// Invite someone: 202 with the link to give them, the same whether or not
+/// the address has an account.
+pub async fn invite_member(
     State(s): State<AppState>,
     InWorkspace(a): InWorkspace,
     Json(input): Json<MemberInput>,
-) -> ApiResult<(StatusCode, axum::Json<Member>)> {
-    Ok((StatusCode::CREATED, axum::Json(s.services.add_member(&a, input).await?)))
+) -> ApiResult<(StatusCode, axum::Json<switchboard_service::CreatedInvitation>)> {
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(s.services.invite_member(&a, input).await?),
+    ))
+}
+
+pub async fn list_invitations(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+) -> ApiResult<axum::Json<Items<switchboard_service::Invitation>>> {
+    Ok(axum::Json(Items {
+        items: s.services.invitations(&a).await?,
+    }))
+}
+
+pub async fn revoke_invitation(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Path<(WorkspaceId, String)>,
+) -> ApiResult<StatusCode> {
+    s.services.revoke_invitation(&a, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What accepting an invitation did.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Accepted {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+}
+
+/// Accept an invitation (the link's token): with the account's password,
+/// or a name and new password for a new address. Sign in afterwards.
+pub async fn accept_invitation(
+    State(s): State<AppState>,
+    Json(req): Json<switchboard_service::AcceptInvitation>,
+) -> ApiResult<axum::Json<Accepted>> {
+    let (workspace_id, outcome) = s.services.accept_invitation(req).await?;
+    s.services.logout(&outcome.session_token).await?;
+    Ok(axum::Json(Accepted {
+        workspace_id,
+        user_id: outcome.user_id,
+    }))
 }
 
 pub async fn get_member(

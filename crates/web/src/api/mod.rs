@@ -233,12 +233,18 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .auth(RouteAuth::Visitor),
         // members
         ApiRoute::new(m.clone(), ws_path!("/users"), "listUsers", "users", "Members of the workspace", || get(dir::list_members)).resp::<Items<Member>>(),
-        ApiRoute::new(p.clone(), ws_path!("/users"), "createUser", "users", "Add a member (admin)", || post(dir::create_member))
-            .req::<svc::MemberInput>(json!({"email": "new.agent@example.com", "name": "New Agent", "password": "a long password", "role": "agent"}))
-            .resp::<Member>()
-            .created(),
+        ApiRoute::new(p.clone(), ws_path!("/users"), "inviteUser", "users", "Invite someone (admin): 202 with the link to give them (`accept_url`, shown once); they are a member only once they accept. The answer is the same whether or not the address has an account", || post(dir::invite_member))
+            .req::<svc::MemberInput>(json!({"email": "new.agent@example.com", "name": "New Agent", "role": "agent"}))
+            .resp::<svc::CreatedInvitation>()
+            .status(202),
+        ApiRoute::new(m.clone(), ws_path!("/invitations"), "listInvitations", "users", "Invitations not accepted yet (admin)", || get(dir::list_invitations)).resp::<Items<svc::Invitation>>(),
+        ApiRoute::new(d.clone(), ws_path!("/invitations/{invitation_id}"), "revokeInvitation", "users", "Withdraw an invitation not accepted yet (admin)", || delete(dir::revoke_invitation)),
+        ApiRoute::new(p.clone(), "/api/v1/invitations/accept", "acceptInvitation", "users", "Accept an invitation with its token: the account's password, or for a new address the owner's `name` and a new password (at least 10 characters); 404 for a used, withdrawn or expired link", || post(dir::accept_invitation))
+            .auth(RouteAuth::Public)
+            .req::<svc::AcceptInvitation>(json!({"token": "…", "name": "Ana", "password": "a long password"}))
+            .resp::<dir::Accepted>(),
         ApiRoute::new(m.clone(), ws_path!("/users/{user_id}"), "getUser", "users", "One member", || get(dir::get_member)).resp::<Member>(),
-        ApiRoute::new(pa.clone(), ws_path!("/users/{user_id}"), "updateUser", "users", "Change role, capacity (admin), name or availability (self)", || patch(dir::update_member))
+        ApiRoute::new(pa.clone(), ws_path!("/users/{user_id}"), "updateUser", "users", "Change role, capacity, display name here (admin), one's own account name or availability (self)", || patch(dir::update_member))
             .req::<svc::MemberUpdate>(json!({"availability": "online"}))
             .resp::<Member>(),
         ApiRoute::new(d.clone(), ws_path!("/users/{user_id}"), "removeUser", "users", "Remove a member (admin)", || delete(dir::remove_member)),

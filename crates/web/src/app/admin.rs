@@ -82,6 +82,7 @@ struct AdminPage {
     rules: Vec<Choice>,
     roles: Vec<Choice>,
     rows: Vec<SimpleRow>,
+    invitations: Vec<SimpleRow>,
     settings_json: String,
     limits_json: String,
     allow_private: bool,
@@ -154,6 +155,16 @@ pub async fn section(
                     value: r.as_str().into(),
                     label: r.as_str().into(),
                     selected: *r == Role::Agent,
+                })
+                .collect();
+            page.invitations = svc
+                .invitations(actor)
+                .await
+                .map_err(fail)?
+                .into_iter()
+                .map(|i| SimpleRow {
+                    id: i.id,
+                    cells: vec![i.name, i.email, i.role.to_string(), clock(i.expires_at)],
                 })
                 .collect();
             page.agents = members
