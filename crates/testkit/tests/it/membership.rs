@@ -192,3 +192,24 @@ async fn a_new_address_gets_an_account_only_by_accepting_and_a_withdrawn_link_is
         .await;
     assert_eq!(r.status, 403);
 }
+
+/// A member removed from a workspace loses it at once: their session and
+/// their API token answer 404 there, while their other workspaces work.
+#[tokio::test]
+async fn a_removed_members_session_and_token_stop_working_at_once() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let token = org.agent.post(&org.path("/api-tokens"), json!({"name": "script"})).await;
+    assert_eq!(token.status, 201, "{:?}", token.body);
+    let bearer = ApiClient::with_token(&app, token["secret"].as_str().unwrap());
+    assert_eq!(bearer.get(&org.path("/conversations")).await.status, 200);
+    assert_eq!(org.agent.get(&org.path("/conversations")).await.status, 200);
+    let r = org.admin.delete(&org.path(&format!("/users/{}", org.agent_id))).await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    for client in [&org.agent, &bearer] {
+        let r = client.get(&org.path("/conversations")).await;
+        assert_eq!(r.status, 404, "{:?}", r.body);
+    }
+    let page = org.agent.http.get(app.url(&format!("/w/{}/inbox", org.ws))).send().await.unwrap();
+    assert_eq!(page.status(), 404, "the pages too");
+}
