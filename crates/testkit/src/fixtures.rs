@@ -44,6 +44,23 @@ impl Org {
         )
         .await;
         let callback = CallbackServer::start().await;
+        // The receiver is local: on a server that refuses local targets it
+        // is saved while the workspace allows them (as an operator would
+        // for a test receiver), then refused again, so sends to it are.
+        let strict = !app.services.config().allow_private_targets;
+        let allow_local = |allow: bool| {
+            let admin = &admin;
+            let base = &base;
+            async move {
+                let r = admin
+                    .patch(&format!("{base}/settings"), json!({"allow_private_targets": allow}))
+                    .await;
+                assert_eq!(r.status, 200, "{:?}", r.body);
+            }
+        };
+        if strict {
+            allow_local(true).await;
+        }
         let channel = admin
             .post(
                 &format!("{base}/channels"),
@@ -51,6 +68,9 @@ impl Org {
             )
             .await;
         assert_eq!(channel.status, 201, "{:?}", channel.body);
+        if strict {
+            allow_local(false).await;
+        }
         let secret = channel["secret"].as_str().expect("secret").to_owned();
         let channel = channel["id"].as_str().expect("channel id").to_owned();
         let agent = ApiClient::login(app, "ana@acme.test", "agent password 1").await;

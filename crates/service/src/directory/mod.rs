@@ -504,8 +504,17 @@ impl Services {
         self.channel_view(&row)
     }
 
-    fn callback_url(raw: Option<&str>) -> ServiceResult<Option<String>> {
-        optional(raw, |s| Ok(switchboard_core::validate::http_url("callback_url", s)?))
+    /// A callback URL follows the rule of every URL we call: no private or
+    /// special address written into it (unless the workspace allows them).
+    async fn callback_url(
+        &self,
+        ws: switchboard_core::WorkspaceId,
+        raw: Option<&str>,
+    ) -> ServiceResult<Option<String>> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => self.target_url(ws, "callback_url", s).await.map(Some),
+        }
     }
 
     fn reopen_minutes(raw: i64) -> ServiceResult<i64> {
@@ -522,7 +531,9 @@ impl Services {
             return Err(Invalid::new("kind", format!("{} channels are not available yet", input.kind)).into());
         };
         let name = Label::parse("name", &input.name)?;
-        let callback_url = Self::callback_url(input.callback_url.as_deref())?;
+        let callback_url = self
+            .callback_url(actor.workspace_id, input.callback_url.as_deref())
+            .await?;
         let reopen_minutes = Self::reopen_minutes(input.reopen_minutes)?;
         let secret = match input.secret.as_deref().map(str::trim) {
             Some(s) if s.len() < 16 || s.len() > 512 => {
@@ -668,7 +679,7 @@ impl Services {
             }
         }
         if let Some(url) = &update.callback_url {
-            record.callback_url = Self::callback_url(Some(url))?;
+            record.callback_url = self.callback_url(ws, Some(url)).await?;
         }
         if let Some(team) = update.default_team_id {
             tx.exec().team(ws, team).await?.ok_or(ServiceError::NotFound("team"))?;

@@ -1,5 +1,6 @@
 //! Every special address form is refused when a URL we would call is saved
-//! (outgoing webhooks, external bots), with a clear 422 on the field: NAT64,
+//! (outgoing webhooks, external bots, API channels' callbacks), with a clear
+//! 422 on the field: NAT64,
 //! 6to4 and Teredo forms embedding loopback or private addresses, IPv4
 //! multicast and broadcast, documentation, benchmarking and shared
 //! addresses, IPv4-mapped IPv6, and decimal, octal and hex spellings of
@@ -60,6 +61,31 @@ async fn special_addresses_are_refused_when_saved() {
             (422, "invalid_input"),
             "{url}: {:?}",
             r.body
+        );
+        // An API channel's callback URL, on a new channel and on a change.
+        let r = org
+            .admin
+            .post(
+                &org.path("/channels"),
+                json!({"kind": "api", "name": "Shop 2", "callback_url": url}),
+            )
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["error"]["field"].as_str()),
+            (422, Some("callback_url")),
+            "{url}"
+        );
+        let r = org
+            .admin
+            .patch(
+                &org.path(&format!("/channels/{}", org.channel)),
+                json!({"callback_url": url}),
+            )
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["error"]["field"].as_str()),
+            (422, Some("callback_url")),
+            "{url}"
         );
     }
     assert_eq!(org.admin.get(&org.path("/webhooks")).await["items"], json!([]));

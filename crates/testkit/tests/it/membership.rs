@@ -199,7 +199,10 @@ async fn a_new_address_gets_an_account_only_by_accepting_and_a_withdrawn_link_is
 async fn a_removed_members_session_and_token_stop_working_at_once() {
     let app = TestApp::spawn().await;
     let org = Org::create(&app).await;
-    let token = org.agent.post(&org.path("/api-tokens"), json!({"name": "script"})).await;
+    let token = org
+        .agent
+        .post(&org.path("/api-tokens"), json!({"name": "script"}))
+        .await;
     assert_eq!(token.status, 201, "{:?}", token.body);
     let bearer = ApiClient::with_token(&app, token["secret"].as_str().unwrap());
     assert_eq!(bearer.get(&org.path("/conversations")).await.status, 200);
@@ -210,6 +213,12 @@ async fn a_removed_members_session_and_token_stop_working_at_once() {
         let r = client.get(&org.path("/conversations")).await;
         assert_eq!(r.status, 404, "{:?}", r.body);
     }
-    let page = org.agent.http.get(app.url(&format!("/w/{}/inbox", org.ws))).send().await.unwrap();
+    let page = org
+        .agent
+        .http
+        .get(app.url(&format!("/w/{}/inbox", org.ws)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 404, "the pages too");
 }

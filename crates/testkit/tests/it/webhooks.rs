@@ -395,8 +395,8 @@ async fn private_targets_are_refused_unless_the_workspace_allows_them() {
             .iter()
             .filter(|(a, _, _)| a == "workspace.settings_changed")
             .count(),
-        2,
-        "both changes of the setting are audited"
+        4,
+        "both changes of the setting are audited (and the fixture's two, for its local receiver)"
     );
 
     // A name that is not an address literal but resolves to loopback passes
