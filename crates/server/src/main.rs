@@ -1,5 +1,6 @@
 //! `switchboard`: the omnichannel support inbox server.
 
+mod allocator;
 mod config;
 
 use std::io::BufRead;
@@ -164,8 +165,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    allocator::settle();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(&cli.config)?;
     tracing_subscriber::fmt()
