@@ -166,8 +166,12 @@ async fn the_wal_stays_bounded_under_steady_writes() {
     }
     last.unwrap().wait().await.unwrap();
     let wal = std::fs::metadata(dir.path().join("w.db-wal")).map_or(0, |m| m.len());
+    // Never restarted, it would hold all ~48 MB (and more, with page
+    // overhead). When the restart lands depends on the checkpointer's
+    // timing, which other tests running beside this one shift by a few
+    // megabytes (33.9 MB seen under a full CI run), so the bound is loose.
     assert!(
-        wal < 32_000_000,
+        wal < 40_000_000,
         "the WAL holds {wal} bytes after about 48 MB of writes: it was never restarted"
     );
     store.close().await;
