@@ -1,0 +1,69 @@
+//! Every provider's webhook handling (signature check, then parsing) on
+//! arbitrary requests. The first byte picks the kind, the method and
+//! whether the body is signed correctly, so the parsers behind the
+//! signature checks are reached too.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use switchboard_channels::{ChannelSetup, HookMethod, HookRequest, Registry, Secret};
+use switchboard_core::{ChannelId, ChannelKind, WorkspaceId};
+
+const APP_SECRET: &str = "fuzz-app-secret";
+const CHANNEL_SECRET: &str = "fuzz-channel-secret-0123456789";
+
+fn setup(kind: ChannelKind) -> ChannelSetup {
+    ChannelSetup {
+        id: ChannelId(uuid_of(1)),
+        workspace_id: WorkspaceId(uuid_of(2)),
+        kind,
+        callback_url: Some("https://receiver.example/callback".into()),
+        secret: Some(Secret::new(CHANNEL_SECRET)),
+        settings: serde_json::json!({"config": {"phone_number_id": "106540352242922",
+            "business_account_id": "1", "access_token": "t", "app_secret": APP_SECRET}}),
+    }
+}
+
+fn uuid_of(n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(n)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&control, body)) = data.split_first() else {
+        return;
+    };
+    let kinds = [ChannelKind::Whatsapp, ChannelKind::Api, ChannelKind::Web];
+    let kind = kinds[(control as usize) % kinds.len()];
+    let method = if control & 0x10 != 0 {
+        HookMethod::Get
+    } else {
+        HookMethod::Post
+    };
+    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    if control & 0x20 != 0 {
+        headers.push((
+            switchboard_channels::whatsapp::SIGNATURE_HEADER.to_owned(),
+            switchboard_channels::whatsapp::sign(APP_SECRET, body),
+        ));
+        headers.push((
+            switchboard_channels::api::SIGNATURE_HEADER.to_owned(),
+            switchboard_channels::api::sign(CHANNEL_SECRET, body),
+        ));
+    }
+    // A GET carries the body as its query string (Meta's handshake).
+    let query = if method == HookMethod::Get {
+        String::from_utf8_lossy(body).into_owned()
+    } else {
+        String::new()
+    };
+    let request = HookRequest {
+        method,
+        path: String::new(),
+        query,
+        headers,
+        body: body.to_vec(),
+    };
+    let registry = Registry::standard();
+    if let Some(adapter) = registry.adapter(kind) {
+        let _ = adapter.handle_hook(&setup(kind), &request);
+    }
+});
