@@ -92,6 +92,9 @@ struct Inner {
     lane_wakes: Vec<tokio::sync::Notify>,
     timers_scheduled: std::sync::atomic::AtomicBool,
     dummy_hash: String,
+    /// Password hashes checked so far: a login must check one whether or
+    /// not the address has an account (tests compare the path, not the clock).
+    password_checks: std::sync::atomic::AtomicU64,
     events: Arc<dyn events::EventBus>,
     presence: events::Presence,
     storage: library::Storage,
@@ -151,6 +154,7 @@ impl Services {
                 lane_wakes: jobs::Lane::ALL.iter().map(|_| tokio::sync::Notify::new()).collect(),
                 timers_scheduled: std::sync::atomic::AtomicBool::new(false),
                 dummy_hash,
+                password_checks: std::sync::atomic::AtomicU64::new(0),
                 events: bus,
                 visitor_key: tokio::sync::OnceCell::new(),
                 visitor_sessions_per_ip,

@@ -89,6 +89,9 @@ impl Services {
     }
 
     pub(crate) async fn verify_password(&self, hash: String, password: &str) -> ServiceResult<bool> {
+        self.inner
+            .password_checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let params = self.inner.config.argon2;
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || verify_blocking(&params, &hash, &password))
@@ -131,6 +134,12 @@ impl Services {
             csrf_token,
             expires_at,
         })
+    }
+
+    /// How many password hashes were checked so far (a login checks one,
+    /// whether or not the address has an account).
+    pub fn password_checks(&self) -> u64 {
+        self.inner.password_checks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Check e-mail and password, limited per client address and per account.

@@ -222,3 +222,34 @@ async fn a_removed_members_session_and_token_stop_working_at_once() {
         .unwrap();
     assert_eq!(page.status(), 404, "the pages too");
 }
+
+/// A login checks one password hash whether or not the address has an
+/// account (the same work, so the answer's timing tells nothing), and the
+/// answers are alike.
+#[tokio::test]
+async fn a_login_does_the_same_work_whether_or_not_the_address_exists() {
+    let app = TestApp::spawn().await;
+    let _org = Org::create(&app).await;
+    let login = |email: &'static str| {
+        let app = &app;
+        async move {
+            let before = app.services.password_checks();
+            let r = reply_of(
+                reqwest::Client::new()
+                    .post(app.url("/api/v1/auth/login"))
+                    .json(&json!({"email": email, "password": "not the password"}))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            (app.services.password_checks() - before, r.status.as_u16(), r.body)
+        }
+    };
+    let known = login("ana@acme.test").await;
+    let unknown = login("nobody@acme.test").await;
+    let malformed = login("not an address").await;
+    assert_eq!((known.0, known.1), (1, 401));
+    assert_eq!(known, unknown);
+    assert_eq!(known, malformed);
+}
