@@ -4,6 +4,7 @@
 mod accounts;
 mod address_rules;
 mod api_channel_files;
+mod api_fuzz;
 mod api_shape;
 mod app_browser;
 mod app_contacts;
