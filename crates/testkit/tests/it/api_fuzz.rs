@@ -31,7 +31,10 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         .await;
     assert_eq!(token.status, 201, "{:?}", token.body);
     let secret = token["secret"].as_str().unwrap().to_owned();
+    // Its cache goes in a folder of its own, not the repository.
+    let workdir = tempfile::tempdir().unwrap();
     let run = tokio::process::Command::new("schemathesis")
+        .current_dir(workdir.path())
         .arg("run")
         .arg(app.url("/api/v1/openapi.json"))
         .args(["-H", &format!("Authorization: Bearer {secret}")])
