@@ -222,7 +222,14 @@ fn message_of(m: &serde_json::Value, contacts: &[Contact]) -> Option<InboundMess
             phone: wa_id.map(|w| format!("+{w}")),
         },
         text,
-        in_reply_to: text_at(m, &["context", "id"]).map(str::to_owned),
+        // A reaction shows on the message it reacts to, as a reply to it.
+        in_reply_to: text_at(m, &["context", "id"])
+            .or_else(|| {
+                (kind == "reaction")
+                    .then(|| text_at(m, &["reaction", "message_id"]))
+                    .flatten()
+            })
+            .map(str::to_owned),
         sent_at: text_at(m, &["timestamp"])
             .and_then(|t| t.parse::<i64>().ok())
             .map(|secs| Millis(secs * 1000)),
@@ -358,9 +365,18 @@ mod tests {
                  "context": {"forwarded": true}},
                 {"from": "4915112345678", "id": "wamid.7", "type": "text", "text": {"body": "Is it in stock?"},
                  "referral": {"source_url": "https://fb.me/ad", "source_type": "ad", "headline": "Spring sale"}},
-                {"from": "4915112345678", "id": "wamid.8", "type": "unsupported", "errors": [{"code": 131051}]}
+                {"from": "4915112345678", "id": "wamid.8", "type": "unsupported", "errors": [{"code": 131051}]},
+                {"from": "4915112345678", "id": "wamid.9", "type": "reaction", "reaction": {"message_id": "wamid.OURS", "emoji": "👍"}}
             ]
         }));
+        let reaction = match &parse(&body, "111").unwrap()[4] {
+            Inbound::Message(m) => m.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            (reaction.text.as_str(), reaction.in_reply_to.as_deref()),
+            ("Reacted 👍", Some("wamid.OURS"))
+        );
         let texts: Vec<String> = parse(&body, "111")
             .unwrap()
             .into_iter()
