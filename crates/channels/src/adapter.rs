@@ -232,6 +232,8 @@ pub struct ProviderTemplate {
     /// Its header and buttons as the provider describes them (checked
     /// against our rules when synced).
     pub parts: switchboard_core::template::TemplateParts,
+    /// The provider's quality rating, lower case.
+    pub quality: Option<String>,
 }
 
 /// What a send needs besides the message.

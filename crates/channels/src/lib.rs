@@ -98,6 +98,8 @@ pub struct TemplateUpdate {
     pub status: Option<String>,
     /// The new category, lower case.
     pub category: Option<String>,
+    /// The new quality rating, lower case (`green`, `yellow`, `red`).
+    pub quality: Option<String>,
 }
 
 /// An agent's message on its way to the customer.

@@ -50,6 +50,10 @@ pub struct MessageTemplate {
     #[serde(flatten)]
     pub parts: TemplateParts,
     pub status: TemplateStatus,
+    /// The provider's quality rating, lower case (WhatsApp: `green`,
+    /// `yellow`, `red`, `unknown`); `null` where none is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
 }

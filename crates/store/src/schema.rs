@@ -369,6 +369,7 @@ pub enum MessageTemplates {
     Category,
     Body,
     Parts,
+    Quality,
     Status,
     CreatedAt,
     UpdatedAt,

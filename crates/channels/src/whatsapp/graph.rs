@@ -351,6 +351,12 @@ struct GraphTemplate {
     status: String,
     #[serde(default)]
     components: Vec<serde_json::Value>,
+    quality_score: Option<QualityScore>,
+}
+
+#[derive(Deserialize)]
+struct QualityScore {
+    score: Option<String>,
 }
 
 /// Most pages read in one sync (at 100 templates a page).
@@ -363,7 +369,7 @@ pub(super) async fn templates(
     config: &Config,
 ) -> Result<Vec<crate::ProviderTemplate>, SendError> {
     let base = format!(
-        "{}?fields=name,language,category,status,components&limit=100",
+        "{}?fields=name,language,category,status,components,quality_score&limit=100",
         graph.url(&format!("{}/message_templates", config.business_account_id))
     );
     let mut found = Vec::new();
@@ -393,6 +399,7 @@ pub(super) async fn templates(
                     header: component("header").and_then(header_of),
                     buttons: component("buttons").map(buttons_of).unwrap_or_default(),
                 },
+                quality: t.quality_score.and_then(|q| q.score).map(|s| s.to_ascii_lowercase()),
                 name: t.name,
                 language: t.language,
                 category: t.category.to_ascii_lowercase(),

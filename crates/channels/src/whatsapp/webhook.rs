@@ -135,8 +135,9 @@ pub(super) fn parse(body: &[u8], phone_number_id: &str) -> Result<Vec<Inbound>, 
     Ok(events)
 }
 
-/// A template's review (`message_template_status_update`) or new category
-/// (`template_category_update`), for the business account's templates.
+/// A template's review (`message_template_status_update`), new category
+/// (`template_category_update`) or quality rating
+/// (`message_template_quality_update`), for the business account's templates.
 fn template_update(field: &str, value: &serde_json::Value) -> Option<TemplateUpdate> {
     let name = text_at(value, &["message_template_name"])?.to_owned();
     let language = text_at(value, &["message_template_language"])?.to_owned();
@@ -147,12 +148,21 @@ fn template_update(field: &str, value: &serde_json::Value) -> Option<TemplateUpd
             language,
             status: lower("event"),
             category: None,
+            quality: None,
         }),
         "template_category_update" => Some(TemplateUpdate {
             name,
             language,
             status: None,
             category: lower("new_category"),
+            quality: None,
+        }),
+        "message_template_quality_update" => Some(TemplateUpdate {
+            name,
+            language,
+            status: None,
+            category: None,
+            quality: lower("new_quality_score"),
         }),
         _ => None,
     }

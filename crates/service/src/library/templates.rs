@@ -146,6 +146,7 @@ impl Services {
             placeholder_count: body.placeholder_count,
             parts,
             status: input.status.unwrap_or(TemplateStatus::Approved),
+            quality: None,
             created_at: now,
             updated_at: now,
         };
@@ -342,6 +343,7 @@ struct Synced {
     status: TemplateStatus,
     body: template::TemplateBody,
     parts: TemplateParts,
+    quality: Option<String>,
 }
 
 fn synced(p: &switchboard_channels::ProviderTemplate) -> Result<Synced, String> {
@@ -362,6 +364,7 @@ fn synced(p: &switchboard_channels::ProviderTemplate) -> Result<Synced, String> 
         status,
         body,
         parts,
+        quality: p.quality.clone(),
     })
 }
 
@@ -398,6 +401,9 @@ impl Services {
         }
         if let Some(category) = update.category.as_deref().and_then(|c| c.parse().ok()) {
             t.category = category;
+        }
+        if let Some(quality) = &update.quality {
+            t.quality = Some(quality.clone());
         }
         t.updated_at = self.now();
         tx.exec().update_template(&t).await?;
@@ -453,6 +459,7 @@ impl Services {
                 status,
                 body,
                 parts,
+                quality,
             } = match synced(p) {
                 Ok(t) => t,
                 Err(reason) => {
@@ -468,13 +475,20 @@ impl Services {
                 .iter()
                 .find(|t| t.channel_id == Some(channel) && t.name == name && t.language == language);
             match existing {
-                Some(t) if t.body == body.text && t.category == category && t.status == status && t.parts == parts => {
+                Some(t)
+                    if t.body == body.text
+                        && t.category == category
+                        && t.status == status
+                        && t.parts == parts
+                        && t.quality == quality =>
+                {
                     unchanged += 1
                 }
                 Some(t) => {
                     let mut t = t.clone();
                     t.body = body.text;
                     t.parts = parts;
+                    t.quality = quality;
                     t.placeholder_count = body.placeholder_count;
                     t.category = category;
                     t.status = status;
@@ -494,6 +508,7 @@ impl Services {
                         placeholder_count: body.placeholder_count,
                         parts,
                         status,
+                        quality,
                         created_at: now,
                         updated_at: now,
                     };

@@ -17,6 +17,7 @@ struct TemplateRow {
     category: String,
     body: String,
     parts: String,
+    quality: Option<String>,
     status: String,
     created_at: i64,
     updated_at: i64,
@@ -38,13 +39,14 @@ impl TemplateRow {
             parts: serde_json::from_str(&self.parts)
                 .map_err(|e| StoreError::Corrupt(format!("template parts: {e}")))?,
             status: parse("template status", &self.status)?,
+            quality: self.quality,
             created_at: Millis(self.created_at),
             updated_at: Millis(self.updated_at),
         })
     }
 }
 
-const COLUMNS: [MessageTemplates; 11] = [
+const COLUMNS: [MessageTemplates; 12] = [
     MessageTemplates::Id,
     MessageTemplates::WorkspaceId,
     MessageTemplates::ChannelId,
@@ -53,6 +55,7 @@ const COLUMNS: [MessageTemplates; 11] = [
     MessageTemplates::Category,
     MessageTemplates::Body,
     MessageTemplates::Parts,
+    MessageTemplates::Quality,
     MessageTemplates::Status,
     MessageTemplates::CreatedAt,
     MessageTemplates::UpdatedAt,
@@ -93,6 +96,7 @@ impl Exec<'_> {
                     t.category.as_str().into(),
                     t.body.clone().into(),
                     parts_json(t).into(),
+                    t.quality.clone().into(),
                     t.status.as_str().into(),
                     t.created_at.0.into(),
                     t.updated_at.0.into(),
@@ -113,6 +117,7 @@ impl Exec<'_> {
                 .value(MessageTemplates::Category, t.category.as_str())
                 .value(MessageTemplates::Body, t.body.clone())
                 .value(MessageTemplates::Parts, parts_json(t))
+                .value(MessageTemplates::Quality, t.quality.clone())
                 .value(MessageTemplates::Status, t.status.as_str())
                 .value(MessageTemplates::UpdatedAt, t.updated_at.0)
                 .and_where(Expr::col(MessageTemplates::WorkspaceId).eq(t.workspace_id.to_string()))

@@ -55,7 +55,7 @@ async fn both_backends_build_the_same_tables_and_columns() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("m.db").display());
     let store = Store::connect(&StoreOptions::new(sqlite_url.clone())).await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), (1..=17).collect::<Vec<i64>>());
+    assert_eq!(store.migrate().await.unwrap(), (1..=18).collect::<Vec<i64>>());
     assert!(
         store.migrate().await.unwrap().is_empty(),
         "a second run applies nothing"
@@ -79,7 +79,7 @@ async fn both_backends_build_the_same_tables_and_columns() {
     .await
     .unwrap();
     common::drop_schema(&mut admin, &schema).await;
-    assert_eq!(applied.unwrap(), (1..=17).collect::<Vec<i64>>());
+    assert_eq!(applied.unwrap(), (1..=18).collect::<Vec<i64>>());
     let postgres: BTreeSet<(String, String)> = postgres.into_iter().collect();
     assert_eq!(sqlite, postgres, "the same tables and columns on both backends");
 }

@@ -982,13 +982,15 @@ async fn templates_are_synced_from_the_business_account_across_pages() {
             )
         })
         .collect();
-    templates.push(meta_template(
+    let mut order = meta_template(
         "order_update",
         "pt_BR",
         "UTILITY",
         "APPROVED",
         Some("Oi {{1}}, pedido {{2}}"),
-    ));
+    );
+    order["quality_score"] = json!({"score": "GREEN", "date": 1730000000});
+    templates.push(order);
     templates.push(meta_template(
         "spring_sale",
         "en",
@@ -1062,6 +1064,12 @@ async fn templates_are_synced_from_the_business_account_across_pages() {
                "previous_category": "MARKETING", "new_category": "UTILITY"}),
     );
     assert_eq!(wa.deliver(&recategorised).await.status, 200);
+    let rated = change(
+        "message_template_quality_update",
+        json!({"previous_quality_score": "GREEN", "new_quality_score": "RED", "message_template_id": 2,
+               "message_template_name": "spring_sale", "message_template_language": "en"}),
+    );
+    assert_eq!(wa.deliver(&rated).await.status, 200);
     let listed = wa
         .org
         .admin
@@ -1071,7 +1079,11 @@ async fn templates_are_synced_from_the_business_account_across_pages() {
     let order = items.iter().find(|t| t["name"] == "order_update").unwrap();
     assert_eq!(order["status"], "rejected", "a paused template is not offered");
     let sale = items.iter().find(|t| t["name"] == "spring_sale").unwrap();
-    assert_eq!(sale["category"], "utility");
+    assert_eq!(
+        (sale["category"].as_str(), sale["quality"].as_str()),
+        (Some("utility"), Some("red"))
+    );
+    assert_eq!(order["quality"], "green", "the quality Meta listed");
 }
 
 #[tokio::test]
