@@ -35,6 +35,7 @@ pub enum ErrorCode {
     Internal,
     Unavailable,
     UpstreamFailed,
+    UpgradeRequired,
 }
 
 impl ErrorCode {
@@ -64,12 +65,18 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::Unavailable,
         ErrorCode::UpstreamFailed,
+        ErrorCode::UpgradeRequired,
     ];
 
     /// The code as clients see it, its HTTP status and what it means.
     pub const fn spec(self) -> (&'static str, u16, &'static str) {
         match self {
             ErrorCode::MalformedJson => ("malformed_json", 400, "The body is not well-formed JSON."),
+            ErrorCode::UpgradeRequired => (
+                "upgrade_required",
+                426,
+                "The route is a WebSocket: open it with an upgrade handshake.",
+            ),
             ErrorCode::InvalidUtf8 => ("invalid_utf8", 400, "The body is not valid UTF-8."),
             ErrorCode::Unauthenticated => (
                 "unauthenticated",

@@ -121,3 +121,21 @@ fn serde_urlencoded_from_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiE
     .map(|q| q.0)
     .map_err(|e| ApiError::new(ErrorCode::InvalidInput, e.body_text()))
 }
+
+/// A WebSocket handshake; anything else is answered with our JSON error
+/// (426), not axum's plain-text one.
+pub struct WsUpgrade(pub axum::extract::ws::WebSocketUpgrade);
+
+impl<S> FromRequestParts<S> for WsUpgrade
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::ws::WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(WsUpgrade)
+            .map_err(|e| ApiError::new(ErrorCode::UpgradeRequired, e.body_text()))
+    }
+}

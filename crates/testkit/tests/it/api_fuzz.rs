@@ -57,3 +57,17 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
     );
     assert!(report.contains("passed"), "{report}");
 }
+
+/// Found by schemathesis once the query parameters were documented: a plain
+/// GET on a WebSocket route is answered with our JSON error, not axum's
+/// plain text.
+#[tokio::test]
+async fn a_websocket_route_without_a_handshake_answers_json() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let r = org.admin.get(&format!("/api/v1/ws?workspace_id={}", org.ws)).await;
+    assert_eq!((r.status.as_u16(), r.code()), (426, "upgrade_required"), "{:?}", r.body);
+    let r = org.admin.get("/widget/v1/ws?token=nonsense").await;
+    assert_eq!(r.status.as_u16(), 426, "{:?}", r.body);
+    assert_eq!(r.code(), "upgrade_required");
+}

@@ -130,7 +130,7 @@ pub fn content_disposition(disposition: &str, filename: &str) -> String {
     format!("{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadQuery {
     /// `true`: a download even for images (which otherwise show inline).

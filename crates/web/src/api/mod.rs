@@ -76,7 +76,7 @@ pub enum RouteAuth {
     Visitor,
 }
 
-type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+pub(crate) type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
 fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<T>()
@@ -91,6 +91,8 @@ pub struct ApiRoute {
     pub summary: &'static str,
     pub auth: RouteAuth,
     pub request: Option<SchemaFn>,
+    /// The query string's fields, documented as query parameters.
+    pub query: Option<SchemaFn>,
     pub response: Option<SchemaFn>,
     pub success: u16,
     /// A valid request body, used by the docs and by tests that must get
@@ -123,6 +125,7 @@ impl ApiRoute {
             summary,
             auth: RouteAuth::User,
             request: None,
+            query: None,
             response: None,
             success,
             example: None,
@@ -132,6 +135,10 @@ impl ApiRoute {
     fn req<T: JsonSchema>(mut self, example: serde_json::Value) -> Self {
         self.request = Some(schema_of::<T>);
         self.example = Some(example);
+        self
+    }
+    fn query<T: JsonSchema>(mut self) -> Self {
+        self.query = Some(schema_of::<T>);
         self
     }
     fn resp<T: JsonSchema>(mut self) -> Self {
@@ -188,7 +195,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             "events",
             "WebSocket stream of the workspace's events (`?workspace_id=…&since=…`)",
             || get(ws::stream),
-        ),
+        ).query::<ws::StreamQuery>(),
         ApiRoute::new(m.clone(), "/api/v1/me", "me", "session", "The caller and their workspaces", || get(session::me)).resp::<session::Me>(),
         ApiRoute::new(p.clone(), "/api/v1/me/password", "changePassword", "session", "Change one's password (ends the user's other sessions)", || post(session::change_password))
             .req::<session::PasswordChange>(json!({"current_password": "correct horse battery", "new_password": "another long password"}))
@@ -221,7 +228,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .auth(RouteAuth::Visitor)
             .req::<widget::AckRequest>(json!({"up_to": "00000000-0000-0000-0000-000000000000", "status": "read"}))
             .no_content(),
-        ApiRoute::new(p.clone(), "/widget/v1/conversations/{conversation_id}/attachments", "visitorUpload", "widget", "The visitor sends a file (raw body, `?filename=`)", || post(widget::upload))
+        ApiRoute::new(p.clone(), "/widget/v1/conversations/{conversation_id}/attachments", "visitorUpload", "widget", "The visitor sends a file (raw body, `?filename=`)", || post(widget::upload)).query::<attachments::UploadQuery>()
             .auth(RouteAuth::Visitor)
             .resp::<switchboard_core::MessageView>()
             .created(),
@@ -229,7 +236,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .auth(RouteAuth::Visitor),
         ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}/preview", "visitorDownloadPreview", "widget", "The preview of an image of the visitor's conversations (the attachment's `preview_url` is set when there is one; 404 otherwise)", || get(widget::preview))
             .auth(RouteAuth::Visitor),
-        ApiRoute::new(m.clone(), "/widget/v1/ws", "visitorStream", "widget", "WebSocket feed of the visitor's conversations (`?token=…`)", || get(widget::stream))
+        ApiRoute::new(m.clone(), "/widget/v1/ws", "visitorStream", "widget", "WebSocket feed of the visitor's conversations (`?token=…`)", || get(widget::stream)).query::<widget::StreamQuery>()
             .auth(RouteAuth::Visitor),
         // members
         ApiRoute::new(m.clone(), ws_path!("/users"), "listUsers", "users", "Members of the workspace", || get(dir::list_members)).resp::<Items<Member>>(),
@@ -283,7 +290,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .resp::<svc::SavedBot>(),
         ApiRoute::new(d.clone(), ws_path!("/channels/{channel_id}/bot"), "removeChannelBot", "channels", "Remove the channel's bot (admin); its chats go to people", || delete(bots::remove)),
         // contacts
-        ApiRoute::new(m.clone(), ws_path!("/contacts"), "listContacts", "contacts", "Contacts, newest first, each with its tags; `q` searches, `tag` (a tag's name) and `channel_id` (an identity on that channel) filter, all composable", || get(dir::list_contacts)).resp::<PageOut<Contact>>(),
+        ApiRoute::new(m.clone(), ws_path!("/contacts"), "listContacts", "contacts", "Contacts, newest first, each with its tags; `q` searches, `tag` (a tag's name) and `channel_id` (an identity on that channel) filter, all composable", || get(dir::list_contacts)).resp::<PageOut<Contact>>().query::<dir::ContactListQuery>(),
         ApiRoute::new(p.clone(), ws_path!("/contacts"), "createContact", "contacts", "Save a contact", || post(dir::create_contact))
             .req::<svc::ContactInput>(json!({"name": "Ana Lima", "phone": "+5511999990000"}))
             .resp::<Contact>()
@@ -321,7 +328,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .created(),
         ApiRoute::new(d.clone(), ws_path!("/api-tokens/{token_id}"), "revokeApiToken", "api-tokens", "Revoke an API token", || delete(dir::revoke_token)),
         // notifications (the caller's own)
-        ApiRoute::new(m.clone(), ws_path!("/notifications"), "listNotifications", "notifications", "The caller's notifications (mentions, assignments), newest first, cursor-paginated; `unread=true` for unread ones only. `unread_count` counts all the caller's unread ones in the workspace; `notification.created` events bring new ones", || get(notifications::list)).resp::<svc::NotificationList>(),
+        ApiRoute::new(m.clone(), ws_path!("/notifications"), "listNotifications", "notifications", "The caller's notifications (mentions, assignments), newest first, cursor-paginated; `unread=true` for unread ones only. `unread_count` counts all the caller's unread ones in the workspace; `notification.created` events bring new ones", || get(notifications::list)).resp::<svc::NotificationList>().query::<svc::NotificationQuery>(),
         ApiRoute::new(p.clone(), ws_path!("/notifications/read"), "markNotificationsRead", "notifications", "Mark the caller's notifications read: `{\"ids\": [...]}` (others' ids are ignored) or `{\"all\": true}`", || post(notifications::mark_read))
             .req::<svc::MarkNotificationsRead>(json!({"all": true}))
             .no_content(),
@@ -336,7 +343,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .req::<svc::WebhookUpdate>(json!({"enabled": false}))
             .resp::<svc::CreatedWebhook>(),
         ApiRoute::new(d.clone(), ws_path!("/webhooks/{webhook_id}"), "deleteWebhook", "webhooks", "Delete an outgoing webhook and its delivery log (admin)", || delete(webhooks::delete)),
-        ApiRoute::new(m.clone(), ws_path!("/webhooks/{webhook_id}/deliveries"), "listWebhookDeliveries", "webhooks", "The webhook's delivery log, newest first (admin)", || get(webhooks::deliveries)).resp::<PageOut<svc::WebhookDelivery>>(),
+        ApiRoute::new(m.clone(), ws_path!("/webhooks/{webhook_id}/deliveries"), "listWebhookDeliveries", "webhooks", "The webhook's delivery log, newest first (admin)", || get(webhooks::deliveries)).resp::<PageOut<svc::WebhookDelivery>>().query::<webhooks::DeliveryListQuery>(),
         ApiRoute::new(p.clone(), ws_path!("/webhooks/{webhook_id}/test"), "sendWebhookTestEvent", "webhooks", "Send a `webhook.test` event to this webhook only (admin)", || post(webhooks::send_test))
             .resp::<svc::WebhookDelivery>()
             .status(202),
@@ -345,19 +352,19 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .req::<svc::WorkspaceSettingsUpdate>(json!({"allow_private_targets": false}))
             .resp::<svc::WorkspaceSettings>(),
         // campaigns (admins)
-        ApiRoute::new(m.clone(), ws_path!("/campaigns"), "listCampaigns", "campaigns", "Campaigns, newest first, each with its ledger counted by status (admin)", || get(campaigns::list)).resp::<PageOut<svc::CampaignView>>(),
+        ApiRoute::new(m.clone(), ws_path!("/campaigns"), "listCampaigns", "campaigns", "Campaigns, newest first, each with its ledger counted by status (admin)", || get(campaigns::list)).resp::<PageOut<svc::CampaignView>>().query::<campaigns::CampaignListQuery>(),
         ApiRoute::new(p.clone(), ws_path!("/campaigns"), "createCampaign", "campaigns", "Send an approved template to the contacts of a tag or a search, or the rows of a CSV (admin); bad CSV rows come back in `rejected_rows`, opted-out people are skipped", || post(campaigns::create))
             .req::<svc::CampaignInput>(json!({"name": "Spring sale", "channel_id": "0190b5a0-0000-7000-8000-000000000001", "template_id": "0190b5a0-0000-7000-8000-000000000002", "tag": "vip", "values": {"body": [{"from": "field", "field": "name"}]}, "rate_per_second": 20}))
             .resp::<svc::CreatedCampaign>()
             .created(),
         ApiRoute::new(m.clone(), ws_path!("/campaigns/{campaign_id}"), "getCampaign", "campaigns", "A campaign with its live counts (admin)", || get(campaigns::get)).resp::<svc::CampaignView>(),
-        ApiRoute::new(m.clone(), ws_path!("/campaigns/{campaign_id}/recipients"), "listCampaignRecipients", "campaigns", "The per-recipient ledger in audience order, `status` filters (admin)", || get(campaigns::recipients)).resp::<svc::RecipientPage>(),
+        ApiRoute::new(m.clone(), ws_path!("/campaigns/{campaign_id}/recipients"), "listCampaignRecipients", "campaigns", "The per-recipient ledger in audience order, `status` filters (admin)", || get(campaigns::recipients)).resp::<svc::RecipientPage>().query::<svc::RecipientQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/campaigns/{campaign_id}/recipients.csv"), "exportCampaignRecipients", "campaigns", "The ledger as CSV (`text/csv`, formula cells neutralised) (admin)", || get(campaigns::export)),
         ApiRoute::new(p.clone(), ws_path!("/campaigns/{campaign_id}/actions"), "actOnCampaign", "campaigns", "Pause, resume, cancel, or `retry_failed` (queue the failed recipients again) (admin)", || post(campaigns::act))
             .req::<campaigns::CampaignActionRequest>(json!({"action": "pause"}))
             .resp::<svc::CampaignView>(),
         // message templates (every member lists and previews them; admins manage them)
-        ApiRoute::new(m.clone(), ws_path!("/templates"), "listTemplates", "templates", "Message templates by name and language; `channel` keeps those usable on that channel, `status` filters", || get(templates::list)).resp::<Items<switchboard_core::template::MessageTemplate>>(),
+        ApiRoute::new(m.clone(), ws_path!("/templates"), "listTemplates", "templates", "Message templates by name and language; `channel` keeps those usable on that channel, `status` filters", || get(templates::list)).resp::<Items<switchboard_core::template::MessageTemplate>>().query::<svc::TemplateQuery>(),
         ApiRoute::new(p.clone(), ws_path!("/templates"), "createTemplate", "templates", "Create a message template (admin): placeholders {{1}}, {{2}}, … numbered from 1; status `approved` unless given", || post(templates::create))
             .req::<svc::TemplateInput>(json!({"name": "order_update", "language": "en_US", "category": "utility", "body": "Hi {{1}}, your order {{2}} is on its way."}))
             .resp::<switchboard_core::template::MessageTemplate>()
@@ -371,11 +378,11 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .req::<svc::TemplatePreviewRequest>(json!({"values": ["Ana", "A-123"]}))
             .resp::<svc::TemplatePreview>(),
         // audit log (admin)
-        ApiRoute::new(m.clone(), ws_path!("/audit-log"), "listAuditLog", "audit", "Who did what to which record, newest first (admin); `action` filters, e.g. `member.role_changed`", || get(audit::list)).resp::<PageOut<svc::AuditLogEntry>>(),
+        ApiRoute::new(m.clone(), ws_path!("/audit-log"), "listAuditLog", "audit", "Who did what to which record, newest first (admin); `action` filters, e.g. `member.role_changed`", || get(audit::list)).resp::<PageOut<svc::AuditLogEntry>>().query::<audit::AuditLogQuery>(),
         // conversation transcript
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/transcript"), "downloadTranscript", "conversations", "The conversation as a plain-text file (`text/plain; charset=utf-8`, as an attachment); same reach as the conversation", || get(transcripts::download)),
         // conversations
-        ApiRoute::new(m.clone(), ws_path!("/conversations"), "listConversations", "conversations", "Conversations the caller may see, newest first", || get(conv::list)).resp::<PageOut<Conversation>>(),
+        ApiRoute::new(m.clone(), ws_path!("/conversations"), "listConversations", "conversations", "Conversations the caller may see, newest first", || get(conv::list)).resp::<PageOut<Conversation>>().query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}"), "getConversation", "conversations", "One conversation", || get(conv::get)).resp::<Conversation>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/status"), "changeStatus", "conversations", "Resolve, abandon, reopen (assigned) or unassign (queued), with a comment; `feedback_request: true` with resolved or abandoned also asks the customer to rate the chat from 1 to 5", || post(conv::status))
             .req::<svc::StatusRequest>(json!({"status": "resolved", "comment": "solved by phone"}))
@@ -407,23 +414,23 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .no_content(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/typing"), "agentTyping", "conversations", "Tell the customer an agent is typing", || post(conv::typing))
             .no_content(),
-        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/messages"), "listMessages", "conversations", "Messages in time order with their attachments, cursor-paginated", || get(conv::messages)).resp::<PageOut<switchboard_core::MessageView>>(),
+        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/messages"), "listMessages", "conversations", "Messages in time order with their attachments, cursor-paginated", || get(conv::messages)).resp::<PageOut<switchboard_core::MessageView>>().query::<svc::MessageQuery>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/messages"), "postMessage", "conversations", "Reply to the customer (`text`, or `template` with `template_id` and `params`: allowed while the channel's messaging window is closed) or write a private note or comment", || post(conv::post_message))
             .req::<svc::NewMessage>(json!({"kind": "note", "body": "called the customer back"}))
             .resp::<Message>()
             .created(),
         // attachments
-        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/attachments"), "uploadAttachment", "attachments", "Attach a file (the raw body; `?filename=…&caption=…`): stored, and posted as a media message. The type is read from the content; 413 over the workspace's limit for its kind, 422 for types that are not allowed", || post(attachments::upload).layer(axum::extract::DefaultBodyLimit::disable()))
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/attachments"), "uploadAttachment", "attachments", "Attach a file (the raw body; `?filename=…&caption=…`): stored, and posted as a media message. The type is read from the content; 413 over the workspace's limit for its kind, 422 for types that are not allowed", || post(attachments::upload).layer(axum::extract::DefaultBodyLimit::disable())).query::<attachments::UploadQuery>()
             .resp::<switchboard_core::MessageView>()
             .created(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/quick-replies/{quick_reply_id}"), "sendQuickReply", "quick-replies", "Send a quick reply to the customer: its text (or `text`, the agent's edit of it) with its file as one message; the rules of a typed reply apply", || post(quick_replies::send))
             .req::<svc::SendQuickReply>(json!({"text": "Our prices, as promised:"}))
             .resp::<switchboard_core::MessageView>()
             .created(),
-        ApiRoute::new(p.clone(), ws_path!("/attachments"), "uploadLibraryAttachment", "attachments", "Upload a file for a quick reply to carry (the raw body; `?filename=…`): stored, posted nowhere; the uploader and whoever may use a quick reply carrying it can download it. Same type rules and limits as a conversation upload (413, 422)", || post(attachments::upload_library).layer(axum::extract::DefaultBodyLimit::disable()))
+        ApiRoute::new(p.clone(), ws_path!("/attachments"), "uploadLibraryAttachment", "attachments", "Upload a file for a quick reply to carry (the raw body; `?filename=…`): stored, posted nowhere; the uploader and whoever may use a quick reply carrying it can download it. Same type rules and limits as a conversation upload (413, 422)", || post(attachments::upload_library).layer(axum::extract::DefaultBodyLimit::disable())).query::<attachments::LibraryUploadQuery>()
             .resp::<switchboard_core::Attachment>()
             .created(),
-        ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}"), "downloadAttachment", "attachments", "The file (images inline, everything else as a download; `?download=true` forces one)", || get(attachments::download)),
+        ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}"), "downloadAttachment", "attachments", "The file (images inline, everything else as a download; `?download=true` forces one)", || get(attachments::download)).query::<attachments::DownloadQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}/preview"), "downloadAttachmentPreview", "attachments", "An image's preview (its `preview_url`): re-encoded without the file's metadata, at most 480 px a side, JPEG (PNG where it is transparent), inline; same reach as the file, 404 when it has none", || get(attachments::preview)),
         ApiRoute::new(m.clone(), ws_path!("/attachment-limits"), "getAttachmentLimits", "attachments", "Upload limits per kind, in bytes", || get(attachments::get_limits)).resp::<switchboard_core::AttachmentLimits>(),
         ApiRoute::new(Method::PUT, ws_path!("/attachment-limits"), "setAttachmentLimits", "attachments", "Set the workspace's upload limits (admin); null keeps the server's default", || put(attachments::set_limits))

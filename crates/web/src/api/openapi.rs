@@ -21,6 +21,10 @@ pub fn build() -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
+        let mut params = params;
+        if let Some(query) = route.query {
+            params.extend(query_parameters(&mut generator, query));
+        }
         let mut op = json!({
             "operationId": route.operation_id,
             "summary": route.summary,
@@ -85,6 +89,41 @@ pub fn build() -> Value {
             }
         }
     })
+}
+
+/// A query type's fields as query parameters: its schema (a `$ref` to the
+/// type's definition) is looked up, and each property becomes one
+/// parameter, required as the type says.
+fn query_parameters(generator: &mut schemars::SchemaGenerator, query: super::SchemaFn) -> Vec<Value> {
+    let reference = query(generator).to_value();
+    let definition = reference
+        .get("$ref")
+        .and_then(|r| r.as_str())
+        .and_then(|r| r.rsplit('/').next())
+        .and_then(|name| generator.definitions().get(name).cloned())
+        .unwrap_or(reference);
+    let required: Vec<&str> = definition
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    definition
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|properties| {
+            properties
+                .iter()
+                .map(|(name, schema)| {
+                    let mut param = json!({"name": name, "in": "query", "required": required.contains(&name.as_str()),
+                                           "schema": schema});
+                    if let Some(description) = schema.get("description") {
+                        param["description"] = description.clone();
+                    }
+                    param
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub async fn document() -> impl IntoResponse {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -118,7 +118,7 @@ pub struct StreamQuery {
 pub async fn stream(
     State(state): State<AppState>,
     Query(q): Query<StreamQuery>,
-    upgrade: WebSocketUpgrade,
+    crate::extract::WsUpgrade(upgrade): crate::extract::WsUpgrade,
 ) -> ApiResult<Response> {
     let visitor = visitor_from(&state, Some(&q.token)).await?;
     let widget = state.services.widget(visitor.channel_id).await?;

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
@@ -82,7 +82,7 @@ pub async fn stream(
     auth: Authenticated,
     headers: HeaderMap,
     Query(q): Query<StreamQuery>,
-    upgrade: WebSocketUpgrade,
+    crate::extract::WsUpgrade(upgrade): crate::extract::WsUpgrade,
 ) -> ApiResult<Response> {
     if matches!(auth.credential, Credential::Session { .. }) && !same_origin(&headers) {
         return Err(ApiError::new(
