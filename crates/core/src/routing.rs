@@ -48,7 +48,9 @@ pub struct WorkspaceRouting {
     /// `None`: always open.
     pub business_hours: Option<BusinessHours>,
     pub ticket_auto_reply: Option<String>,
-    /// An open chat nobody acted on for this long expires.
+    /// An open chat nobody acted on for this long expires (5 minutes to a
+    /// year).
+    #[schemars(range(min = 5, max = 525600))]
     pub expiry_minutes: u32,
 }
 

@@ -89,6 +89,7 @@ pub struct RecipientQuery {
     /// The `next_cursor` of the page before.
     pub cursor: Option<String>,
     /// 1–500, 100 when left out.
+    #[schemars(range(min = 1, max = 500))]
     pub limit: Option<u64>,
 }
 

@@ -54,6 +54,7 @@ pub struct ConversationQuery {
     /// Created before (milliseconds).
     pub created_before: Option<Millis>,
     pub cursor: Option<ConversationId>,
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u64>,
 }
 
@@ -80,6 +81,7 @@ impl TicketView {
 #[serde(deny_unknown_fields)]
 pub struct MessageQuery {
     pub cursor: Option<MessageId>,
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u64>,
     /// `asc` (oldest first, default) or `desc`.
     pub order: Option<String>,

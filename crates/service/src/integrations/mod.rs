@@ -51,6 +51,13 @@ pub const WEBHOOK_EVENT_TYPES: &[&str] = &[
     "member.updated",
 ];
 
+/// The event types a webhook may ask for: `*` or the listed ones.
+fn event_types_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut types: Vec<&str> = vec!["*"];
+    types.extend(WEBHOOK_EVENT_TYPES);
+    schemars::json_schema!({"type": ["array", "null"], "items": {"type": "string", "enum": types}})
+}
+
 /// Whether events of this type go to webhooks at all (ephemeral ones such
 /// as `conversation.typing` do not, not even to `*`).
 fn is_webhook_event(kind: &str) -> bool {
@@ -94,10 +101,13 @@ pub struct CreatedWebhook {
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     /// Where events are POSTed (http or https).
+    #[schemars(regex(pattern = r"^https?://"))]
     pub url: String,
     /// Event types to deliver (`conversation.created`, `conversation.updated`,
     /// `message.created`, `message.updated`, `presence.updated`,
     /// `member.updated`), or `["*"]` for all; all when left out.
+    #[serde(default)]
+    #[schemars(schema_with = "event_types_schema")]
     pub events: Option<Vec<String>>,
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
@@ -111,7 +121,10 @@ fn enabled_by_default() -> bool {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookUpdate {
+    #[schemars(regex(pattern = r"^https?://"))]
     pub url: Option<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "event_types_schema")]
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
     /// An empty string removes the description.

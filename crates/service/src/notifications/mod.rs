@@ -29,6 +29,7 @@ pub struct NotificationQuery {
     /// `true`: only the unread ones.
     pub unread: Option<bool>,
     pub cursor: Option<NotificationId>,
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u64>,
 }
 

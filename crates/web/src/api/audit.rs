@@ -18,6 +18,7 @@ pub struct AuditLogQuery {
     /// Only entries of this action, e.g. `member.role_changed`.
     pub action: Option<String>,
     pub cursor: Option<AuditId>,
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u64>,
 }
 

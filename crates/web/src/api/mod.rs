@@ -237,7 +237,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}/preview", "visitorDownloadPreview", "widget", "The preview of an image of the visitor's conversations (the attachment's `preview_url` is set when there is one; 404 otherwise)", || get(widget::preview))
             .auth(RouteAuth::Visitor),
         ApiRoute::new(m.clone(), "/widget/v1/ws", "visitorStream", "widget", "WebSocket feed of the visitor's conversations (`?token=…`)", || get(widget::stream)).query::<widget::StreamQuery>()
-            .auth(RouteAuth::Visitor),
+            .auth(RouteAuth::Public),
         // members
         ApiRoute::new(m.clone(), ws_path!("/users"), "listUsers", "users", "Members of the workspace", || get(dir::list_members)).resp::<Items<Member>>(),
         ApiRoute::new(p.clone(), ws_path!("/users"), "inviteUser", "users", "Invite someone (admin): 202 with the link to give them (`accept_url`, shown once); they are a member only once they accept. The answer is the same whether or not the address has an account", || post(dir::invite_member))
