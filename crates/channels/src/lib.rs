@@ -131,6 +131,18 @@ pub struct OutboundFile {
     pub sha256: String,
 }
 
+impl From<&switchboard_core::template::SentTemplate> for OutboundTemplate {
+    fn from(t: &switchboard_core::template::SentTemplate) -> Self {
+        OutboundTemplate {
+            name: t.name.clone(),
+            language: t.language.clone(),
+            params: t.params.clone(),
+            header: t.header.clone(),
+            buttons: t.buttons.clone(),
+        }
+    }
+}
+
 /// A message template as providers name it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutboundTemplate {

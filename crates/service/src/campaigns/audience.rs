@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use switchboard_core::campaign::{CampaignValues, ContactField, ValueSource, phone_digits};
+use switchboard_core::campaign::{CampaignValues, ContactField, RecipientStatus, ValueSource, phone_digits};
 use switchboard_core::validate::Invalid;
 use switchboard_core::{ChannelId, Contact, WorkspaceId};
 use switchboard_store::{ContactFilter, Exec, NewRecipient};
@@ -51,15 +51,11 @@ impl Recipients {
         let (params, status, reason) = match (values, opted_out.contains(&external_id)) {
             (_, true) => (
                 Vec::new(),
-                switchboard_core::campaign::RecipientStatus::Skipped,
+                RecipientStatus::Skipped,
                 Some("opted out: they asked not to get campaigns (wrote an opt-out keyword such as STOP)".to_owned()),
             ),
-            (Ok(params), false) => (params, switchboard_core::campaign::RecipientStatus::Queued, None),
-            (Err(why), false) => (
-                Vec::new(),
-                switchboard_core::campaign::RecipientStatus::Skipped,
-                Some(why),
-            ),
+            (Ok(params), false) => (params, RecipientStatus::Queued, None),
+            (Err(why), false) => (Vec::new(), RecipientStatus::Skipped, Some(why)),
         };
         self.seen.insert(external_id.clone(), self.list.len() as u64);
         self.list.push(NewRecipient {
@@ -285,7 +281,7 @@ mod tests {
             (r.list[0].external_id.as_str(), r.list[0].params.clone()),
             ("491511111111", vec!["A1".to_owned()])
         );
-        assert_eq!(r.list[1].status, switchboard_core::campaign::RecipientStatus::Skipped);
+        assert_eq!(r.list[1].status, RecipientStatus::Skipped);
         assert_eq!(from_csv("name\nAna\n", &v, &opted_out).unwrap_err().field, "csv");
         let wrong = values(vec![ValueSource::Column { column: "nope".into() }]);
         assert_eq!(from_csv(csv, &wrong, &opted_out).unwrap_err().field, "values");

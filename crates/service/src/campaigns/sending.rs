@@ -27,6 +27,7 @@ use switchboard_store::{ChannelRow, Exec, JobRow};
 
 use crate::jobs::{BoxFuture, Job, Lane, Outcome};
 use crate::kernel::{activity_message, new_conversation};
+use crate::outbound::LIMITED_ATTEMPTS;
 use crate::{ServiceError, ServiceResult, Services};
 
 /// Run (part of) a campaign.
@@ -68,9 +69,6 @@ const CHUNK: usize = 10;
 const IN_FLIGHT: usize = 16;
 /// Sends of one recipient that failed in a way worth retrying, at most.
 const RETRY_ATTEMPTS: i64 = 5;
-/// Sends of one recipient the provider capped, at most (the first and three
-/// more, hours apart).
-const LIMITED_ATTEMPTS: i64 = 4;
 
 /// What a campaign sends, resolved once per run.
 struct Prepared {
@@ -242,9 +240,13 @@ impl Services {
         tx.exec().lock_routing(c.workspace_id).await?;
         let mut claimed = Vec::with_capacity(due.len());
         for r in due {
-            let (conversation, message) = match (r.conversation_id, r.message_id) {
+            let message = match r.message_id {
                 // Tried before (limited, or a retryable failure): the same message again.
-                (Some(conversation), Some(message)) => (conversation, message),
+                Some(id) => tx
+                    .exec()
+                    .message(c.workspace_id, id)
+                    .await?
+                    .ok_or(ServiceError::NotFound("message"))?,
                 _ => {
                     let body = match template::render(&p.template.body, &r.params) {
                         Ok(body) => body,
@@ -268,28 +270,23 @@ impl Services {
                     lifecycle::record_message(&mut conversation.times, MessageAuthor::Person, now);
                     conversation.updated_at = now;
                     tx.exec().update_conversation(&conversation).await?;
-                    (conversation.id, message.id)
+                    message
                 }
             };
             if !tx
                 .exec()
-                .claim_recipient(c.id, r.position, conversation, message, now)
+                .claim_recipient(c.id, r.position, message.conversation_id, message.id, now)
                 .await?
             {
                 continue;
             }
-            let stored = tx
-                .exec()
-                .message(c.workspace_id, message)
-                .await?
-                .ok_or(ServiceError::NotFound("message"))?;
             claimed.push(Claimed {
-                outbound: outbound_of(&stored, &r.external_id),
+                outbound: outbound_of(&message, &r.external_id),
                 recipient: CampaignRecipient {
                     attempts: r.attempts + 1,
                     ..r.clone()
                 },
-                message_id: message,
+                message_id: message.id,
             });
         }
         tx.commit().await?;
@@ -469,13 +466,7 @@ fn outbound_of(m: &Message, recipient: &str) -> OutboundMessage {
         in_reply_to: None,
         created_at: m.created_at,
         buttons: Vec::new(),
-        template: m.template.as_ref().map(|t| OutboundTemplate {
-            name: t.name.clone(),
-            language: t.language.clone(),
-            params: t.params.clone(),
-            header: t.header.clone(),
-            buttons: t.buttons.clone(),
-        }),
+        template: m.template.as_ref().map(OutboundTemplate::from),
         attachments: Vec::new(),
     }
 }

@@ -71,7 +71,7 @@ pub(crate) enum Released {
 
 /// Attempts at most for a send the provider capped (WhatsApp's marketing
 /// limit): the first and three more, hours apart.
-const LIMITED_ATTEMPTS: i64 = 4;
+pub(crate) const LIMITED_ATTEMPTS: i64 = 4;
 
 /// A failed send as the job's outcome.
 pub(crate) fn outcome_of(e: SendError, now: switchboard_core::Millis) -> Outcome {
@@ -232,13 +232,7 @@ impl Services {
             in_reply_to,
             created_at: message.created_at,
             buttons: message.buttons.clone(),
-            template: message.template.as_ref().map(|t| OutboundTemplate {
-                name: t.name.clone(),
-                language: t.language.clone(),
-                params: t.params.clone(),
-                header: t.header.clone(),
-                buttons: t.buttons.clone(),
-            }),
+            template: message.template.as_ref().map(OutboundTemplate::from),
             attachments,
         };
         let cx = SendContext {

@@ -187,19 +187,18 @@ fn ledger_is(status: RecipientStatus) -> Cond {
         RecipientStatus::Delivered | RecipientStatus::Read => {
             sent.add(not_replied())
                 .add(delivery.eq(if status == RecipientStatus::Read {
-                    "read"
+                    DeliveryStatus::Read.as_str()
                 } else {
-                    "delivered"
+                    DeliveryStatus::Delivered.as_str()
                 }))
         }
-        RecipientStatus::Sent => {
-            sent.add(not_replied())
-                .add(Cond::any().add(delivery.clone().is_null()).add(delivery.is_not_in([
-                    "delivered",
-                    "read",
-                    "failed",
-                ])))
-        }
+        RecipientStatus::Sent => sent
+            .add(not_replied())
+            .add(Cond::any().add(delivery.clone().is_null()).add(delivery.is_not_in([
+                DeliveryStatus::Delivered.as_str(),
+                DeliveryStatus::Read.as_str(),
+                DeliveryStatus::Failed.as_str(),
+            ]))),
         other => Cond::all().add(stored(other)),
     }
 }

@@ -152,6 +152,7 @@ async fn a_support_day_in_the_browser() {
     agent_browser.client.goto(&invitation_link).await.unwrap();
     assert!(agent_browser.text("main").await.contains("ana@acme.test"));
     assert_eq!(agent_browser.value("#name").await, "Ana <b>Agent</b>");
+    agent_browser.screenshot("invitation").await;
     agent_browser.fill("#password", "short").await;
     agent_browser.submit("button[type=submit]").await;
     assert!(agent_browser.text(".field-error").await.contains("10"));

@@ -412,3 +412,50 @@ async fn a_paused_campaign_sends_nothing_until_resumed() {
         "C0"
     );
 }
+
+/// STOP opts a customer out of the channel's campaigns with a notice in
+/// their chat; START opts them back in.
+#[tokio::test]
+async fn stop_and_start_opt_a_customer_out_of_campaigns_and_back_in() {
+    let wa = start().await;
+    let template = approved_template(&wa).await;
+    let customer = number(7);
+    assert_eq!(
+        wa.deliver(&customer_text(&customer, "wamid.S1", "STOP")).await.status,
+        200
+    );
+    let conversation = wa.conversation().await;
+    let notice = wa
+        .messages(&conversation)
+        .await
+        .into_iter()
+        .find(|m| m["activity"]["type"] == "notice")
+        .expect("a notice in the chat");
+    assert!(
+        notice["activity"]["text"].as_str().unwrap().contains("opted out"),
+        "{notice}"
+    );
+    let campaign = |name: &str| {
+        json!({"name": name, "channel_id": wa.channel, "template_id": template["id"],
+               "csv": format!("phone,name\n{customer},Sam\n{},Kim\n", number(8)),
+               "values": {"body": [{"from": "field", "field": "name"}]}})
+    };
+    let r = wa.org.admin.post(&wa.org.path("/campaigns"), campaign("First")).await;
+    assert_eq!(
+        (r.status.as_u16(), r["counts"]["skipped"].as_i64()),
+        (201, Some(1)),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        wa.deliver(&customer_text(&customer, "wamid.S2", "start")).await.status,
+        200
+    );
+    let r = wa.org.admin.post(&wa.org.path("/campaigns"), campaign("Second")).await;
+    assert_eq!(
+        (r.status.as_u16(), r["counts"]["skipped"].as_i64()),
+        (201, Some(0)),
+        "{:?}",
+        r.body
+    );
+}

@@ -253,3 +253,32 @@ async fn a_login_does_the_same_work_whether_or_not_the_address_exists() {
     assert_eq!(known, unknown);
     assert_eq!(known, malformed);
 }
+
+/// An invitation link works for seven days.
+#[tokio::test]
+async fn an_invitation_expires_after_seven_days() {
+    let clock = std::sync::Arc::new(switchboard_service::ManualClock::new(switchboard_testkit::MONDAY_9AM));
+    let mut options = switchboard_testkit::TestOptions::default();
+    options.manual_clock = Some(clock.clone());
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    let invited = org
+        .admin
+        .post(
+            &org.path("/users"),
+            json!({"email": "slow@acme.test", "name": "Slow", "role": "agent"}),
+        )
+        .await;
+    assert_eq!(invited.status, 202);
+    clock.advance(7 * 24 * 3600 * 1000 + 1);
+    let r = accept(
+        &app,
+        json!({"token": token_of(&invited), "name": "Slow", "password": "a long password"}),
+    )
+    .await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    let page = reqwest::get(app.url(&format!("/invite?token={}", token_of(&invited))))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 410);
+}

@@ -149,6 +149,7 @@ async fn an_admin_creates_a_campaign_from_a_tag_and_watches_its_counts_live() {
     browser.click("#new-campaign button[type=submit]").await;
     browser.wait_for_text("[data-error-for='name']", "empty").await;
     browser.fill("#c-name", "VIP <sale>").await;
+    browser.screenshot("campaign-new").await;
     choose(&browser, "#c-channel", &wa.channel).await;
     choose(&browser, "#c-tag", "vip").await;
     choose(&browser, ".value-row select", "field:name").await;
