@@ -258,9 +258,11 @@ async fn a_login_does_the_same_work_whether_or_not_the_address_exists() {
 #[tokio::test]
 async fn an_invitation_expires_after_seven_days() {
     let clock = std::sync::Arc::new(switchboard_service::ManualClock::new(switchboard_testkit::MONDAY_9AM));
-    let mut options = switchboard_testkit::TestOptions::default();
-    options.manual_clock = Some(clock.clone());
-    let app = TestApp::spawn_with(options).await;
+    let app = TestApp::spawn_with(switchboard_testkit::TestOptions {
+        manual_clock: Some(clock.clone()),
+        ..switchboard_testkit::TestOptions::default()
+    })
+    .await;
     let org = Org::create(&app).await;
     let invited = org
         .admin
