@@ -133,6 +133,15 @@ async fn subscribed_events_arrive_once_each_signed_with_the_secret() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     // Not subscribed: presence.updated (with a member.updated).
     org.set_online(&org.agent, &org.agent_id).await;
+    // Coming online takes the waiting chat, which publishes more (an
+    // assignment line is a message.created); on a loaded machine that can
+    // come after the answer, so the bus is read once it has happened.
+    let path = org.path(&format!("/conversations/{conversation}"));
+    eventually(WAIT, || async {
+        (org.admin.get(&path).await["status"] == "assigned").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
 
     let mut published: Vec<(i64, String)> = Vec::new();
     while let Ok(e) = bus.try_recv() {
