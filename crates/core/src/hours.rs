@@ -166,6 +166,26 @@ impl BusinessHours {
             .map_or(Millis(at.0 - at.0.rem_euclid(86_400_000)), Millis)
     }
 
+    /// The first instant of local `date`.
+    pub fn local_day_start(&self, date: NaiveDate) -> Option<Millis> {
+        self.instant(date, 0).map(Millis)
+    }
+
+    /// The local date of `at`.
+    pub fn local_date(&self, at: Millis) -> Option<NaiveDate> {
+        Some(
+            DateTime::from_timestamp_millis(at.0)?
+                .with_timezone(&self.time_zone)
+                .date_naive(),
+        )
+    }
+
+    /// From the start of local `first` to the start of the day after local
+    /// `last`: whole days of the workspace, not of UTC.
+    pub fn local_days(&self, first: NaiveDate, last: NaiveDate) -> Option<(Millis, Millis)> {
+        Some((self.local_day_start(first)?, self.local_day_start(last.succ_opt()?)?))
+    }
+
     /// The local date before `at`'s, where the scan for spans starts.
     fn window_start(&self, at: Millis) -> Option<NaiveDate> {
         let date = DateTime::from_timestamp_millis(at.0)?

@@ -13,6 +13,7 @@ pub mod mentions;
 pub mod model;
 pub mod permissions;
 pub mod routing;
+pub mod search;
 pub mod template;
 pub mod time;
 pub mod transcript;

@@ -3,6 +3,7 @@
 //! so no entry point (API, page, CLI) can skip one.
 
 mod accounts;
+mod archive;
 mod authz;
 mod bots;
 mod campaigns;
@@ -22,12 +23,14 @@ mod notifications;
 mod outbound;
 mod ratelimit;
 mod routing;
+mod search;
 pub mod widget;
 mod workspace;
 
 use std::sync::Arc;
 
 pub use accounts::{LoginOutcome, NewToken, SessionInfo};
+pub use archive::{Deleted, HoldRequest, HoldState};
 pub use bots::{BotHandoffRequest, BotInput, BotReplyRequest, SavedBot};
 pub use campaigns::{
     CampaignAction, CampaignInput, CampaignView, CreatedCampaign, RecipientPage, RecipientQuery, RejectedRow,
@@ -39,6 +42,7 @@ pub use conversations::SnoozeRequest;
 pub use conversations::StartConversation;
 pub use conversations::Transcript;
 pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest, TicketView};
+pub use conversations::{DateField, FirstSentBy, Period};
 pub use conversations::{InboxRow, Names, contact_label};
 pub use directory::{
     AcceptInvitation, ChannelInput, ChannelUpdate, ConnectionCheck, ContactInput, CreatedChannel, CreatedInvitation,
@@ -62,12 +66,13 @@ pub use library::{
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};
+pub use search::SearchHit;
 pub use switchboard_channels::whatsapp::GraphApi;
 pub use switchboard_channels::{HookMethod, HookReply, HookRequest, ProviderApis, Registry};
 pub use switchboard_core::capabilities::Capabilities;
 pub use switchboard_core::permissions::Actor;
 pub use switchboard_store::{AttachmentPreview, AttachmentRecord, ContactFilter, Page, Store};
-pub use workspace::AuditLogEntry;
+pub use workspace::{AuditLogEntry, PreviewConversation, RetentionPreview};
 
 use switchboard_channels::net::OutboundHttp;
 use switchboard_core::Millis;

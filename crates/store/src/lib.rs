@@ -185,7 +185,15 @@ impl Store {
 
     /// Run the migrations this build knows and the database lacks.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
-        migrate::run(self).await
+        let applied = migrate::run(self).await?;
+        if applied.contains(&migrate::SEARCH_VERSION) {
+            // Text written before search existed is folded once, in Rust,
+            // so old and new messages are indexed alike.
+            let mut tx = self.begin().await?;
+            tx.exec().fold_unindexed_messages().await?;
+            tx.commit().await?;
+        }
+        Ok(applied)
     }
 
     /// Reads outside a transaction.

@@ -110,6 +110,7 @@ pub enum Contacts {
     Attributes,
     CreatedAt,
     UpdatedAt,
+    LegalHold,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -149,6 +150,7 @@ pub enum Conversations {
     UpdatedAt,
     FeedbackRequestedAt,
     WindowClosedAt,
+    LegalHold,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -195,6 +197,7 @@ pub enum Messages {
     CreatedAt,
     SendAt,
     Buttons,
+    SearchText,
 }
 
 #[derive(Iden, Clone, Copy)]

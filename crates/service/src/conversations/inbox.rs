@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use switchboard_core::permissions::Actor;
+use switchboard_core::search::{Piece, TextQuery};
 use switchboard_core::transcript;
 use switchboard_core::{
     ChannelId, ChannelKind, Contact, Conversation, Direction, Message, MessageKind, SenderKind, TeamId, UserId,
@@ -28,6 +29,8 @@ pub struct InboxRow {
     pub last_message: Option<Message>,
     /// Customer messages since the business last wrote to them.
     pub unread: u64,
+    /// With a text search: the matching words of the newest matching message.
+    pub snippet: Vec<Piece>,
 }
 
 /// Display names of the workspace's people, teams and channels, for
@@ -93,7 +96,10 @@ fn summarise(newest_first: Vec<Message>) -> (Option<Message>, u64) {
 impl Services {
     /// One page of a conversation list with what each row shows.
     pub async fn inbox(&self, actor: &Actor, q: ConversationQuery) -> ServiceResult<Page<InboxRow>> {
+        let text = q.q.as_deref().map(TextQuery::parse).unwrap_or_default();
         let page = self.conversations(actor, q).await?;
+        let ids: Vec<_> = page.items.iter().map(|c| c.id).collect();
+        let mut snippets = self.snippets(actor, &ids, &text).await?;
         let names = self.names(actor).await?;
         let contact_ids: Vec<_> = page.items.iter().map(|c| c.contact_id).collect();
         let contacts: std::collections::HashMap<_, _> = self
@@ -123,6 +129,7 @@ impl Services {
                 channel_name,
                 last_message,
                 unread,
+                snippet: snippets.remove(&conversation.id).unwrap_or_default(),
                 conversation,
             });
         }

@@ -2,12 +2,14 @@
 //! tags, priority, messages, notes and replies.
 
 mod feedback;
+mod filters;
 mod inbox;
 mod outreach;
 mod schedule;
 mod transcripts;
 
 pub(crate) use feedback::{awaits_rating, check_channel, rating_in, request};
+pub use filters::{DateField, FirstSentBy, Period};
 pub use inbox::{InboxRow, Names, contact_label};
 pub use outreach::StartConversation;
 pub use schedule::SnoozeRequest;
@@ -23,7 +25,7 @@ use switchboard_core::{
     Direction, Message, MessageId, MessageKind, Millis, Priority, Role, Section, SenderKind, TeamId, TemplateId,
     UserId,
 };
-use switchboard_store::{ConversationFilter, Page, Tx};
+use switchboard_store::{Page, Tx};
 
 use crate::kernel::{insert_activity, scope, transition};
 use crate::kernel::{tag_ids, tag_names};
@@ -33,7 +35,7 @@ use crate::routing;
 use crate::{ServiceError, ServiceResult, Services};
 
 /// Filters of the conversation list.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationQuery {
     pub status: Option<ConversationStatus>,
@@ -47,12 +49,34 @@ pub struct ConversationQuery {
     pub ticket_view: Option<TicketView>,
     /// A tag's name.
     pub tag: Option<String>,
-    /// Searches the contact's name, e-mail, phone and channel identities.
+    /// Full-text search over messages, notes and comments, and the
+    /// contact's name, e-mail, phone and channel identities: words,
+    /// `"exact phrases"`, `-exclusions` and `prefix*`; accents and case
+    /// do not matter.
     pub q: Option<String>,
+    /// Critical chats only (`true`) or none of them (`false`).
+    pub critical: Option<bool>,
+    /// The customer's rating.
+    #[schemars(range(min = 1, max = 5))]
+    pub rating: Option<u8>,
+    /// Who wrote first: `customer`, or `business` (a template or an agent reaching out).
+    pub sent_by: Option<FirstSentBy>,
+    /// `true`: the customer wrote last and waits for an answer; `false`: we wrote last.
+    pub awaiting_reply: Option<bool>,
     /// Created at or after (milliseconds).
     pub created_from: Option<Millis>,
     /// Created before (milliseconds).
     pub created_before: Option<Millis>,
+    /// Which time `period`, `from_date` and `to_date` read (default `created`).
+    pub date_field: Option<DateField>,
+    /// Today and the days before, in the workspace's time zone.
+    pub period: Option<Period>,
+    /// The first local day (`YYYY-MM-DD`, the workspace's time zone).
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub from_date: Option<String>,
+    /// The last local day, included.
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub to_date: Option<String>,
     pub cursor: Option<ConversationId>,
     #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u64>,
@@ -157,7 +181,7 @@ enum Posted {
     ToCustomer(Outgoing),
 }
 
-fn limit(raw: Option<u64>) -> ServiceResult<u64> {
+pub(crate) fn limit(raw: Option<u64>) -> ServiceResult<u64> {
     match raw.unwrap_or(50) {
         n @ 1..=200 => Ok(n),
         _ => Err(Invalid::new("limit", "must be between 1 and 200").into()),
@@ -180,35 +204,32 @@ impl Services {
     }
 
     pub async fn conversations(&self, actor: &Actor, q: ConversationQuery) -> ServiceResult<Page<Conversation>> {
-        let mut f = ConversationFilter::new(actor.visibility(), limit(q.limit)?);
-        if q.section == Some(Section::Tickets) || q.ticket_view.is_some() {
-            f.ticket = Some(true);
-        }
-        match (q.status, q.ticket_view, q.section) {
-            (Some(s), _, _) => f.statuses = Some(vec![s]),
-            (None, Some(view), _) => f.statuses = Some(view.statuses().to_vec()),
-            (None, None, Some(Section::Tickets) | None) => {}
-            (None, None, Some(section)) => f.statuses = Some(section.statuses().to_vec()),
-        }
-        match q.assignee.as_deref() {
-            None => {}
-            Some("none") => f.unassigned = true,
-            Some(raw) => {
-                f.assignee = Some(
-                    raw.parse()
-                        .map_err(|_| Invalid::new("assignee", "must be a user id or `none`"))?,
-                )
-            }
-        }
-        f.team = q.team;
-        f.channel = q.channel;
-        f.contact = q.contact;
-        f.tag = q.tag;
-        f.search = q.q;
-        f.created_from = q.created_from;
-        f.created_before = q.created_before;
-        f.cursor = q.cursor;
+        let f = self.conversation_filter(actor, &q).await?;
         Ok(self.store().reader().conversations(actor.workspace_id, &f).await?)
+    }
+
+    /// How many conversations `q` matches, counted by the database.
+    pub async fn count_conversations(&self, actor: &Actor, q: &ConversationQuery) -> ServiceResult<u64> {
+        let f = self.conversation_filter(actor, q).await?;
+        Ok(self
+            .store()
+            .reader()
+            .count_conversations(actor.workspace_id, &f)
+            .await?)
+    }
+
+    /// How many conversations `q` matches per assignee (`None`: unassigned).
+    pub async fn count_conversations_by_assignee(
+        &self,
+        actor: &Actor,
+        q: &ConversationQuery,
+    ) -> ServiceResult<Vec<(Option<UserId>, u64)>> {
+        let f = self.conversation_filter(actor, q).await?;
+        Ok(self
+            .store()
+            .reader()
+            .count_conversations_by_assignee(actor.workspace_id, &f)
+            .await?)
     }
 
     pub async fn conversation(&self, actor: &Actor, id: ConversationId) -> ServiceResult<Conversation> {

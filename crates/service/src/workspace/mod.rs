@@ -4,4 +4,5 @@ mod audit;
 mod retention;
 
 pub use audit::AuditLogEntry;
+pub use retention::{PreviewConversation, RetentionPreview};
 pub(crate) use retention::{Purge, retention_days};

@@ -83,7 +83,61 @@ impl Job for Purge {
     }
 }
 
+/// How many of the oldest conversations a dry run lists.
+const PREVIEW_OLDEST: u64 = 20;
+
+/// What the next purge would delete (a dry run): nothing is changed.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct RetentionPreview {
+    pub retention_days: i64,
+    /// Conversations closed before this (milliseconds) are purged.
+    pub closed_before: Millis,
+    pub conversations: u64,
+    pub attachments: u64,
+    /// The oldest of them, oldest first.
+    pub oldest: Vec<PreviewConversation>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct PreviewConversation {
+    pub id: switchboard_core::ConversationId,
+    pub closed_at: Millis,
+}
+
 impl Services {
+    /// A dry run of the purge for the actor's workspace (admins).
+    pub async fn retention_preview(
+        &self,
+        actor: &switchboard_core::permissions::Actor,
+    ) -> ServiceResult<RetentionPreview> {
+        crate::authz::require_admin(actor)?;
+        let ws = actor.workspace_id;
+        let mut reader = self.store().reader();
+        let days = reader
+            .workspace_retention_days(ws)
+            .await?
+            .ok_or(crate::ServiceError::NotFound("workspace"))?;
+        let closed_before = self.purge_cutoff(days);
+        let preview = reader.purge_preview(ws, closed_before, PREVIEW_OLDEST).await?;
+        Ok(RetentionPreview {
+            retention_days: days,
+            closed_before,
+            conversations: preview.conversations,
+            attachments: preview.attachments,
+            oldest: preview
+                .oldest
+                .into_iter()
+                .map(|(id, closed_at)| PreviewConversation { id, closed_at })
+                .collect(),
+        })
+    }
+
+    /// Conversations closed before this are past a retention of `days`.
+    fn purge_cutoff(&self, days: i64) -> Millis {
+        self.now()
+            .plus_ms(-(days.clamp(*RETENTION_DAYS.start(), *RETENTION_DAYS.end()) * DAY_MS))
+    }
+
     /// Make sure the purge timer exists (called when the worker starts).
     pub(crate) async fn ensure_purge(&self, at: Millis) -> ServiceResult<()> {
         let now = self.now();
@@ -158,7 +212,7 @@ impl Services {
         let Some(days) = self.store().reader().workspace_retention_days(ws).await? else {
             return Ok(()); // deleted meanwhile
         };
-        let closed_before = now.plus_ms(-(days.clamp(*RETENTION_DAYS.start(), *RETENTION_DAYS.end()) * DAY_MS));
+        let closed_before = self.purge_cutoff(days);
         let details = |t: &Totals| {
             serde_json::json!({
                 "retention_days": days,

@@ -380,6 +380,20 @@ impl Exec<'_> {
         self.complete_contacts(rows).await
     }
 
+    /// Delete a contact with its identities and tags (and, by cascade, any
+    /// conversation left): `false` when `ws` has no such contact.
+    pub async fn delete_contact(&mut self, ws: WorkspaceId, id: ContactId) -> Result<bool> {
+        let n = self
+            .execute(
+                Query::delete()
+                    .from_table(Contacts::Table)
+                    .and_where(Expr::col(Contacts::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Contacts::Id).eq(id.to_string())),
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
     pub async fn contact(&mut self, ws: WorkspaceId, id: ContactId) -> Result<Option<Contact>> {
         let row: Option<ContactRow> = self
             .fetch_optional(

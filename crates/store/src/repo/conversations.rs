@@ -4,12 +4,14 @@ use std::collections::{BTreeSet, HashSet};
 
 use sea_query::{Cond, Expr, InsertStatement, LockType, OnConflict, Order, Query, SelectStatement, SimpleExpr};
 use switchboard_core::permissions::Visibility;
+use switchboard_core::search::TextQuery;
 use switchboard_core::{
     ChannelId, ContactId, Conversation, ConversationId, ConversationStatus, ConversationTimes, DeliveryStatus,
     Direction, Message, MessageId, MessageKind, Millis, TeamId, UserId, WorkspaceId,
 };
 
 use crate::repo::contacts::contacts_matching;
+use crate::repo::search::{TextIndex, search_text};
 use crate::schema::*;
 use crate::{
     Exec, IN_LIST_MAX, Page, Result, StoreError, channel_key_conds, page_of, parse, parse_opt, rows_per_statement,
@@ -165,13 +167,38 @@ pub struct ConversationFilter {
     pub contact: Option<ContactId>,
     /// A tag's name: chats carrying it.
     pub tag: Option<String>,
-    /// Words matched against the contact's name, e-mail, phone and channel identities.
-    pub search: Option<String>,
-    /// Created at or after / before (milliseconds).
-    pub created_from: Option<Millis>,
-    pub created_before: Option<Millis>,
+    /// Full-text search over messages, notes and comments, or the
+    /// contact's name, e-mail, phone and channel identities.
+    pub text: Option<TextQuery>,
+    /// Critical chats only, or none of them.
+    pub critical: Option<bool>,
+    /// The customer's rating (1–5).
+    pub rating: Option<i64>,
+    /// Who wrote first (DESIGN.md §8 "sent by").
+    pub sent_by: Option<SentBy>,
+    /// `true`: the customer wrote last and waits for an answer; `false`: we did.
+    pub awaiting_reply: Option<bool>,
+    pub created: TimeRange,
+    pub closed: TimeRange,
+    /// On the time of the last message.
+    pub last_activity: TimeRange,
     pub cursor: Option<ConversationId>,
     pub limit: u64,
+}
+
+/// From (inclusive) and before (exclusive), in milliseconds; either open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: Option<Millis>,
+    pub before: Option<Millis>,
+}
+
+/// Who wrote first in a conversation: the customer, or the business (a
+/// template or an agent reaching out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentBy {
+    Customer,
+    Business,
 }
 
 impl ConversationFilter {
@@ -186,9 +213,14 @@ impl ConversationFilter {
             channel: None,
             contact: None,
             tag: None,
-            search: None,
-            created_from: None,
-            created_before: None,
+            text: None,
+            critical: None,
+            rating: None,
+            sent_by: None,
+            awaiting_reply: None,
+            created: TimeRange::default(),
+            closed: TimeRange::default(),
+            last_activity: TimeRange::default(),
             cursor: None,
             limit,
         }
@@ -255,7 +287,7 @@ fn json_column<T: serde::de::DeserializeOwned>(what: &str, raw: Option<&str>) ->
         .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-const MESSAGE_COLUMNS: [Messages; 17] = [
+const MESSAGE_COLUMNS: [Messages; 18] = [
     Messages::Id,
     Messages::WorkspaceId,
     Messages::ConversationId,
@@ -273,9 +305,10 @@ const MESSAGE_COLUMNS: [Messages; 17] = [
     Messages::CreatedAt,
     Messages::SendAt,
     Messages::Buttons,
+    Messages::SearchText,
 ];
 
-fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 17] {
+fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 18] {
     [
         m.id.to_string().into(),
         m.workspace_id.to_string().into(),
@@ -301,6 +334,7 @@ fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 17
         (!m.buttons.is_empty())
             .then(|| serde_json::to_string(&m.buttons).unwrap_or_default())
             .into(),
+        search_text(m).into(),
     ]
 }
 
@@ -555,67 +589,10 @@ impl Exec<'_> {
 
     /// Conversations, newest first, limited to what the caller may see.
     pub async fn conversations(&mut self, ws: WorkspaceId, f: &ConversationFilter) -> Result<Page<Conversation>> {
-        let mut q = Query::select();
+        let mut q = filtered(TextIndex::of(self), ws, f);
         q.columns(CONVERSATION_COLUMNS)
-            .from(Conversations::Table)
-            .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()))
             .order_by(Conversations::Id, Order::Desc)
             .limit(f.limit + 1);
-        if let Visibility::Teams { team_ids, user_id } = &f.visibility {
-            q.cond_where(
-                Cond::any()
-                    .add(Expr::col(Conversations::TeamId).is_null())
-                    .add(Expr::col(Conversations::TeamId).is_in(team_ids.iter().map(|t| t.to_string())))
-                    .add(Expr::col(Conversations::AssigneeId).eq(user_id.to_string())),
-            );
-        }
-        if let Some(statuses) = &f.statuses {
-            q.and_where(Expr::col(Conversations::Status).is_in(statuses.iter().map(|s| s.as_str())));
-        }
-        if let Some(ticket) = f.ticket {
-            q.and_where(Expr::col(Conversations::Ticket).eq(ticket));
-        }
-        if let Some(a) = f.assignee {
-            q.and_where(Expr::col(Conversations::AssigneeId).eq(a.to_string()));
-        }
-        if f.unassigned {
-            q.and_where(Expr::col(Conversations::AssigneeId).is_null());
-        }
-        if let Some(t) = f.team {
-            q.and_where(Expr::col(Conversations::TeamId).eq(t.to_string()));
-        }
-        if let Some(c) = f.channel {
-            q.and_where(Expr::col(Conversations::ChannelId).eq(c.to_string()));
-        }
-        if let Some(c) = f.contact {
-            q.and_where(Expr::col(Conversations::ContactId).eq(c.to_string()));
-        }
-        if let Some(tag) = &f.tag {
-            q.and_where(
-                Expr::col(Conversations::Id).in_subquery(
-                    Query::select()
-                        .column((ConversationTags::Table, ConversationTags::ConversationId))
-                        .from(ConversationTags::Table)
-                        .inner_join(
-                            Tags::Table,
-                            Expr::col((Tags::Table, Tags::Id))
-                                .equals((ConversationTags::Table, ConversationTags::TagId)),
-                        )
-                        .and_where(Expr::col((Tags::Table, Tags::WorkspaceId)).eq(ws.to_string()))
-                        .and_where(Expr::col((Tags::Table, Tags::Name)).eq(tag.as_str()))
-                        .to_owned(),
-                ),
-            );
-        }
-        if let Some(words) = f.search.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
-            q.and_where(Expr::col(Conversations::ContactId).in_subquery(contacts_matching(ws, words)));
-        }
-        if let Some(from) = f.created_from {
-            q.and_where(Expr::col(Conversations::CreatedAt).gte(from.0));
-        }
-        if let Some(before) = f.created_before {
-            q.and_where(Expr::col(Conversations::CreatedAt).lt(before.0));
-        }
         if let Some(cursor) = f.cursor {
             q.and_where(Expr::col(Conversations::Id).lt(cursor.to_string()));
         }
@@ -626,6 +603,30 @@ impl Exec<'_> {
             items,
             next_cursor: page.next_cursor,
         })
+    }
+
+    /// How many conversations `f` matches (its cursor and limit ignored).
+    pub async fn count_conversations(&mut self, ws: WorkspaceId, f: &ConversationFilter) -> Result<u64> {
+        let mut q = filtered(TextIndex::of(self), ws, f);
+        q.expr(Expr::col(Conversations::Id).count());
+        let (n,): (i64,) = self.fetch_one(&q).await?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// How many conversations `f` matches per assignee (`None`: unassigned).
+    pub async fn count_conversations_by_assignee(
+        &mut self,
+        ws: WorkspaceId,
+        f: &ConversationFilter,
+    ) -> Result<Vec<(Option<UserId>, u64)>> {
+        let mut q = filtered(TextIndex::of(self), ws, f);
+        q.column(Conversations::AssigneeId)
+            .expr(Expr::col(Conversations::Id).count())
+            .group_by_col(Conversations::AssigneeId);
+        let rows: Vec<(Option<String>, i64)> = self.fetch_all(&q).await?;
+        rows.into_iter()
+            .map(|(a, n)| Ok((parse_opt("user id", a.as_deref())?, n.max(0) as u64)))
+            .collect()
     }
 
     /// Open chats an agent owns (capacity checks).
@@ -825,4 +826,139 @@ pub(crate) fn conversation_tag_names(which: SimpleExpr) -> SelectStatement {
         .and_where(which)
         .order_by((Tags::Table, Tags::Name), Order::Asc)
         .to_owned()
+}
+
+/// Conversations a text search finds: a message, note or comment matching
+/// it, or (for what is included) a contact whose fields contain it; never
+/// one with a message holding an excluded word when nothing is included.
+fn text_condition(index: TextIndex, ws: WorkspaceId, text: &TextQuery) -> Cond {
+    let typed = text.typed();
+    match index.conversations_matching(ws, text) {
+        Some(messages) => {
+            let mut any = Cond::any().add(Expr::col(Conversations::Id).in_subquery(messages));
+            if !typed.is_empty() {
+                any = any.add(Expr::col(Conversations::ContactId).in_subquery(contacts_matching(ws, &typed)));
+            }
+            any
+        }
+        None => {
+            let mut all = Cond::all();
+            if let Some(excluded) = index.conversations_matching(ws, &text.exclusions_as_query()) {
+                all = all.add(Expr::col(Conversations::Id).not_in_subquery(excluded));
+            }
+            all
+        }
+    }
+}
+
+/// The conversations of `ws` that `f` selects, without columns, order or
+/// paging: one definition for the list and its counts.
+fn filtered(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> SelectStatement {
+    let mut q = Query::select();
+    q.from(Conversations::Table)
+        .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()));
+    if let Visibility::Teams { team_ids, user_id } = &f.visibility {
+        q.cond_where(
+            Cond::any()
+                .add(Expr::col(Conversations::TeamId).is_null())
+                .add(Expr::col(Conversations::TeamId).is_in(team_ids.iter().map(|t| t.to_string())))
+                .add(Expr::col(Conversations::AssigneeId).eq(user_id.to_string())),
+        );
+    }
+    if let Some(statuses) = &f.statuses {
+        q.and_where(Expr::col(Conversations::Status).is_in(statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(ticket) = f.ticket {
+        q.and_where(Expr::col(Conversations::Ticket).eq(ticket));
+    }
+    if let Some(a) = f.assignee {
+        q.and_where(Expr::col(Conversations::AssigneeId).eq(a.to_string()));
+    }
+    if f.unassigned {
+        q.and_where(Expr::col(Conversations::AssigneeId).is_null());
+    }
+    if let Some(t) = f.team {
+        q.and_where(Expr::col(Conversations::TeamId).eq(t.to_string()));
+    }
+    if let Some(c) = f.channel {
+        q.and_where(Expr::col(Conversations::ChannelId).eq(c.to_string()));
+    }
+    if let Some(c) = f.contact {
+        q.and_where(Expr::col(Conversations::ContactId).eq(c.to_string()));
+    }
+    if let Some(tag) = &f.tag {
+        q.and_where(
+            Expr::col(Conversations::Id).in_subquery(
+                Query::select()
+                    .column((ConversationTags::Table, ConversationTags::ConversationId))
+                    .from(ConversationTags::Table)
+                    .inner_join(
+                        Tags::Table,
+                        Expr::col((Tags::Table, Tags::Id)).equals((ConversationTags::Table, ConversationTags::TagId)),
+                    )
+                    .and_where(Expr::col((Tags::Table, Tags::WorkspaceId)).eq(ws.to_string()))
+                    .and_where(Expr::col((Tags::Table, Tags::Name)).eq(tag.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(text) = f.text.as_ref().filter(|t| !t.is_empty()) {
+        q.cond_where(text_condition(index, ws, text));
+    }
+    if let Some(critical) = f.critical {
+        let col = Expr::col(Conversations::Priority);
+        let critical_name = switchboard_core::Priority::Critical.as_str();
+        q.and_where(if critical {
+            col.eq(critical_name)
+        } else {
+            col.ne(critical_name)
+        });
+    }
+    if let Some(rating) = f.rating {
+        q.and_where(Expr::col(Conversations::Rating).eq(rating));
+    }
+    if let Some(by) = f.sent_by {
+        // The direction of the first thing a person wrote (not notes or activity lines).
+        let direction = match by {
+            SentBy::Customer => Direction::In,
+            SentBy::Business => Direction::Out,
+        };
+        q.and_where(Expr::cust(format!(
+            "(SELECT m.direction FROM messages m WHERE m.conversation_id = conversations.id \
+             AND m.kind IN ('{}', '{}', '{}') ORDER BY m.id LIMIT 1) = '{}'",
+            MessageKind::Text.as_str(),
+            MessageKind::Media.as_str(),
+            MessageKind::Template.as_str(),
+            direction.as_str(),
+        )));
+    }
+    if let Some(awaiting) = f.awaiting_reply {
+        let customer_last = Expr::col(Conversations::LastCustomerMessageAt).equals(Conversations::LastMessageAt);
+        q.cond_where(if awaiting {
+            Cond::all().add(customer_last)
+        } else {
+            Cond::all()
+                .add(Expr::col(Conversations::LastMessageAt).is_not_null())
+                .add(
+                    Cond::any()
+                        .add(Expr::col(Conversations::LastCustomerMessageAt).is_null())
+                        .add(
+                            Expr::col(Conversations::LastCustomerMessageAt).lt(Expr::col(Conversations::LastMessageAt)),
+                        ),
+                )
+        });
+    }
+    for (range, col) in [
+        (f.created, Conversations::CreatedAt),
+        (f.closed, Conversations::ClosedAt),
+        (f.last_activity, Conversations::LastMessageAt),
+    ] {
+        if let Some(from) = range.from {
+            q.and_where(Expr::col(col).gte(from.0));
+        }
+        if let Some(before) = range.before {
+            q.and_where(Expr::col(col).lt(before.0));
+        }
+    }
+    q
 }

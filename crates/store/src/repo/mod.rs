@@ -14,6 +14,7 @@ mod notifications;
 mod org;
 mod quick_replies;
 mod retention;
+mod search;
 mod templates;
 mod timers;
 mod webhooks;

@@ -5,11 +5,11 @@
 
 use std::collections::BTreeSet;
 
-use sea_query::{Expr, LockBehavior, LockType, Order, Query};
-use switchboard_core::{ConversationStatus, Millis, WorkspaceId};
+use sea_query::{Expr, LockBehavior, LockType, Order, Query, SelectStatement};
+use switchboard_core::{ContactId, ConversationId, ConversationStatus, Millis, WorkspaceId};
 
 use crate::schema::*;
-use crate::{Exec, Result};
+use crate::{Exec, Result, parse};
 
 /// What one purge batch deleted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,6 +31,55 @@ fn object_keys(rows: Vec<(String, Option<String>)>) -> Vec<String> {
         .flat_map(|(file, preview)| std::iter::once(file).chain(preview))
         .collect();
     keys.into_iter().collect()
+}
+
+/// Where a conversation's legal hold comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LegalHold {
+    pub conversation: bool,
+    pub contact: bool,
+}
+
+impl LegalHold {
+    pub fn any(self) -> bool {
+        self.conversation || self.contact
+    }
+}
+
+/// What the next purge would delete.
+#[derive(Debug, Clone, Default)]
+pub struct PurgePreview {
+    pub conversations: u64,
+    pub attachments: u64,
+    pub oldest: Vec<(ConversationId, Millis)>,
+}
+
+/// Conversations of `ws` retention may delete: closed (resolved, abandoned,
+/// expired) before `closed_before`, not held, not of a held contact. Open,
+/// pending and snoozed ones are never touched, whatever their `closed_at`.
+fn purgeable(ws: WorkspaceId, closed_before: Millis) -> SelectStatement {
+    let closed: Vec<&str> = ConversationStatus::ALL
+        .iter()
+        .filter(|s| s.is_closed())
+        .map(|s| s.as_str())
+        .collect();
+    Query::select()
+        .from(Conversations::Table)
+        .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()))
+        .and_where(Expr::col(Conversations::Status).is_in(closed))
+        .and_where(Expr::col(Conversations::ClosedAt).lt(closed_before.0))
+        .and_where(Expr::col(Conversations::LegalHold).eq(false))
+        .and_where(
+            Expr::col(Conversations::ContactId).not_in_subquery(
+                Query::select()
+                    .column(Contacts::Id)
+                    .from(Contacts::Table)
+                    .and_where(Expr::col(Contacts::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Contacts::LegalHold).eq(true))
+                    .to_owned(),
+            ),
+        )
+        .to_owned()
 }
 
 impl Exec<'_> {
@@ -69,29 +118,63 @@ impl Exec<'_> {
         closed_before: Millis,
         limit: u64,
     ) -> Result<PurgedBatch> {
-        let closed: Vec<&str> = ConversationStatus::ALL
-            .iter()
-            .filter(|s| s.is_closed())
-            .map(|s| s.as_str())
-            .collect();
         let rows: Vec<(String,)> = self
             .fetch_all(
-                Query::select()
+                purgeable(ws, closed_before)
                     .column(Conversations::Id)
-                    .from(Conversations::Table)
-                    .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()))
-                    .and_where(Expr::col(Conversations::Status).is_in(closed.iter().copied()))
-                    .and_where(Expr::col(Conversations::ClosedAt).lt(closed_before.0))
                     .order_by(Conversations::ClosedAt, Order::Asc)
                     .order_by(Conversations::Id, Order::Asc)
                     .limit(limit.min(crate::IN_LIST_MAX as u64))
                     .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked),
             )
             .await?;
-        if rows.is_empty() {
+        let ids: Vec<String> = rows.into_iter().map(|(id,)| id).collect();
+        self.delete_conversations(ws, &ids).await
+    }
+
+    /// What the next purge would delete: how many conversations and files,
+    /// and the oldest conversations (id, closed at), oldest first.
+    pub async fn purge_preview(&mut self, ws: WorkspaceId, closed_before: Millis, oldest: u64) -> Result<PurgePreview> {
+        let (conversations,): (i64,) = self
+            .fetch_one(purgeable(ws, closed_before).expr(Expr::col(Conversations::Id).count()))
+            .await?;
+        let (attachments,): (i64,) = self
+            .fetch_one(
+                Query::select()
+                    .expr(Expr::col(Attachments::Id).count())
+                    .from(Attachments::Table)
+                    .and_where(
+                        Expr::col(Attachments::ConversationId)
+                            .in_subquery(purgeable(ws, closed_before).column(Conversations::Id).to_owned()),
+                    ),
+            )
+            .await?;
+        let rows: Vec<(String, Option<i64>)> = self
+            .fetch_all(
+                purgeable(ws, closed_before)
+                    .columns([Conversations::Id, Conversations::ClosedAt])
+                    .order_by(Conversations::ClosedAt, Order::Asc)
+                    .order_by(Conversations::Id, Order::Asc)
+                    .limit(oldest),
+            )
+            .await?;
+        Ok(PurgePreview {
+            conversations: conversations.max(0) as u64,
+            attachments: attachments.max(0) as u64,
+            oldest: rows
+                .into_iter()
+                .map(|(id, closed)| Ok((parse("conversation id", &id)?, Millis(closed.unwrap_or_default()))))
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    /// Delete these conversations of `ws` with everything that cascades
+    /// from them (messages, their search entries, attachment rows): what
+    /// went, and the storage keys the attachments used.
+    pub async fn delete_conversations(&mut self, ws: WorkspaceId, ids: &[String]) -> Result<PurgedBatch> {
+        if ids.is_empty() {
             return Ok(PurgedBatch::default());
         }
-        let ids: Vec<String> = rows.into_iter().map(|(id,)| id).collect();
         let (messages,): (i64,) = self
             .fetch_one(
                 Query::select()
@@ -121,7 +204,7 @@ impl Exec<'_> {
                 Query::delete()
                     .from_table(Conversations::Table)
                     .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()))
-                    .and_where(Expr::col(Conversations::Id).is_in(ids)),
+                    .and_where(Expr::col(Conversations::Id).is_in(ids.iter().cloned())),
             )
             .await?;
         Ok(PurgedBatch {
@@ -130,6 +213,69 @@ impl Exec<'_> {
             attachments: attachments as u64,
             storage_keys: object_keys(keys),
         })
+    }
+
+    /// Hold a conversation (or lift its hold); `false` when `ws` has no such conversation.
+    pub async fn set_conversation_hold(&mut self, ws: WorkspaceId, id: ConversationId, held: bool) -> Result<bool> {
+        let n = self
+            .execute(
+                Query::update()
+                    .table(Conversations::Table)
+                    .value(Conversations::LegalHold, held)
+                    .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Conversations::Id).eq(id.to_string())),
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Hold a contact and so all their conversations (or lift it).
+    pub async fn set_contact_hold(&mut self, ws: WorkspaceId, id: ContactId, held: bool) -> Result<bool> {
+        let n = self
+            .execute(
+                Query::update()
+                    .table(Contacts::Table)
+                    .value(Contacts::LegalHold, held)
+                    .and_where(Expr::col(Contacts::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Contacts::Id).eq(id.to_string())),
+            )
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Whether a conversation is held, by itself or by its contact.
+    pub async fn legal_hold(&mut self, ws: WorkspaceId, id: ConversationId) -> Result<LegalHold> {
+        let row: Option<(bool, bool)> = self
+            .fetch_optional(
+                Query::select()
+                    .column((Conversations::Table, Conversations::LegalHold))
+                    .column((Contacts::Table, Contacts::LegalHold))
+                    .from(Conversations::Table)
+                    .inner_join(
+                        Contacts::Table,
+                        Expr::col((Contacts::Table, Contacts::Id))
+                            .equals((Conversations::Table, Conversations::ContactId)),
+                    )
+                    .and_where(Expr::col((Conversations::Table, Conversations::WorkspaceId)).eq(ws.to_string()))
+                    .and_where(Expr::col((Conversations::Table, Conversations::Id)).eq(id.to_string())),
+            )
+            .await?;
+        let (conversation, contact) = row.unwrap_or_default();
+        Ok(LegalHold { conversation, contact })
+    }
+
+    /// The ids of a contact's conversations (erasure).
+    pub async fn conversation_ids_of_contact(&mut self, ws: WorkspaceId, contact: ContactId) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = self
+            .fetch_all(
+                Query::select()
+                    .column(Conversations::Id)
+                    .from(Conversations::Table)
+                    .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Conversations::ContactId).eq(contact.to_string())),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     /// Delete up to `limit` library files (uploaded for quick replies, with

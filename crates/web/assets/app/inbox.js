@@ -5,9 +5,11 @@ import { api, wsPath, fragment, workspace, chime, notify, localiseTimes } from "
 import { on } from "./live.js";
 import { bindComposer, bindPush } from "./composer.js";
 import { bindActions } from "./actions.js";
+import { bindPaging } from "./paging.js";
 
 const list = document.getElementById("list");
 const pane = document.getElementById("pane");
+const paging = list ? bindPaging(list) : { watch() {}, shown: () => 0 };
 
 function openId() {
   return document.getElementById("conversation")?.dataset.id || "";
@@ -19,9 +21,11 @@ function refreshList() {
   clearTimeout(listTimer);
   listTimer = setTimeout(async () => {
     try {
-      const content = await fragment(`/w/${workspace}/inbox/list?${list.dataset.query}&c=${encodeURIComponent(openId())}`);
+      // As many rows as are shown now, so a refresh does not lose the scrolled ones.
+      const content = await fragment(`/w/${workspace}/inbox/list?${list.dataset.query}&c=${encodeURIComponent(openId())}&shown=${paging.shown()}`);
       list.replaceChildren(content);
       localiseTimes(list);
+      paging.watch();
     } catch {
       /* the next event retries */
     }

@@ -1,16 +1,20 @@
 // The supervisor board refreshes itself on every change (near real time).
 import { fragment, workspace, localiseTimes } from "./api.js";
 import { on } from "./live.js";
+import { bindPaging } from "./paging.js";
 
 const board = document.getElementById("board");
+const paging = bindPaging(board);
 let timer = null;
 function refresh() {
   clearTimeout(timer);
   timer = setTimeout(async () => {
-    const agent = board.dataset.agent ? `?agent=${encodeURIComponent(board.dataset.agent)}` : "";
+    const params = new URLSearchParams({ shown: paging.shown() });
+    if (board.dataset.agent) params.set("agent", board.dataset.agent);
     try {
-      board.replaceChildren(await fragment(`/w/${workspace}/supervisor/board${agent}`));
+      board.replaceChildren(await fragment(`/w/${workspace}/supervisor/board?${params}`));
       localiseTimes(board);
+      paging.watch();
     } catch {
       /* next event retries */
     }

@@ -6,7 +6,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::MessageId;
 use switchboard_core::{Conversation, ConversationId, Message, Priority, WorkspaceId};
-use switchboard_service::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, SnoozeRequest, StatusRequest};
+use switchboard_service::{
+    AssignRequest, ConversationQuery, MessageQuery, NewMessage, SearchHit, SnoozeRequest, StatusRequest,
+};
 
 use crate::AppState;
 use crate::api::PageOut;
@@ -22,6 +24,14 @@ pub async fn list(
     Query(q): Query<ConversationQuery>,
 ) -> ApiResult<axum::Json<PageOut<Conversation>>> {
     Ok(axum::Json(s.services.conversations(&a, q).await?.into()))
+}
+
+pub async fn search(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Query(q): Query<ConversationQuery>,
+) -> ApiResult<axum::Json<PageOut<SearchHit>>> {
+    Ok(axum::Json(s.services.search(&a, q).await?.into()))
 }
 
 pub async fn get(

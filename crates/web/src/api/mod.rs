@@ -2,6 +2,7 @@
 //! the OpenAPI document and the tests that walk every route (cross-workspace
 //! and cross-team 404s) all read this one table.
 
+pub mod archive;
 pub mod attachments;
 pub mod audit;
 pub mod bots;
@@ -383,6 +384,17 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/transcript"), "downloadTranscript", "conversations", "The conversation as a plain-text file (`text/plain; charset=utf-8`, as an attachment); same reach as the conversation", || get(transcripts::download)),
         // conversations
         ApiRoute::new(m.clone(), ws_path!("/conversations"), "listConversations", "conversations", "Conversations the caller may see, newest first", || get(conv::list)).resp::<PageOut<Conversation>>().query::<svc::ConversationQuery>(),
+        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/hold"), "getLegalHold", "archive", "Whether the conversation is on legal hold (kept out of every purge), by itself or through its contact", || get(archive::hold)).resp::<svc::HoldState>(),
+        ApiRoute::new(Method::PUT, ws_path!("/conversations/{conversation_id}/hold"), "setLegalHold", "archive", "Put the conversation on legal hold or lift it (admin; audited)", || put(archive::set_hold))
+            .req::<svc::HoldRequest>(json!({"held": true}))
+            .resp::<svc::HoldState>(),
+        ApiRoute::new(Method::PUT, ws_path!("/contacts/{contact_id}/hold"), "setContactLegalHold", "archive", "Put a contact, and so all their conversations, on legal hold or lift it (admin; audited)", || put(archive::set_contact_hold))
+            .req::<svc::HoldRequest>(json!({"held": true}))
+            .no_content(),
+        ApiRoute::new(d.clone(), ws_path!("/conversations/{conversation_id}"), "deleteConversation", "archive", "Delete the conversation for good: messages, notes, attachments, search entries and the stored files nothing else uses (admin; audited; 409 while on legal hold)", || delete(archive::delete_conversation)).resp::<svc::Deleted>(),
+        ApiRoute::new(d.clone(), ws_path!("/contacts/{contact_id}"), "eraseContact", "archive", "Erase a contact (a data-subject request): all their conversations as a permanent delete does, then the contact (admin; audited; 409 while anything of theirs is on legal hold)", || delete(archive::erase_contact)).resp::<svc::Deleted>(),
+        ApiRoute::new(m.clone(), ws_path!("/retention/preview"), "previewRetention", "archive", "A dry run of the next retention purge: how many conversations and files it would delete, the oldest first (admin)", || get(archive::retention_preview)).resp::<svc::RetentionPreview>(),
+        ApiRoute::new(m.clone(), ws_path!("/search"), "searchConversations", "conversations", "Conversations whose messages, notes, comments or contact match `q`, within the same filters as the list, newest first, each with a snippet of its newest match", || get(conv::search)).resp::<PageOut<svc::SearchHit>>().query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}"), "getConversation", "conversations", "One conversation", || get(conv::get)).resp::<Conversation>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/status"), "changeStatus", "conversations", "Resolve, abandon, reopen (assigned) or unassign (queued), with a comment; `feedback_request: true` with resolved or abandoned also asks the customer to rate the chat from 1 to 5", || post(conv::status))
             .req::<svc::StatusRequest>(json!({"status": "resolved", "comment": "solved by phone"}))

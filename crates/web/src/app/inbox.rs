@@ -36,12 +36,36 @@ pub struct InboxParams {
     pub agent: String,
     #[serde(default)]
     pub tag: String,
-    /// `YYYY-MM-DD`, created on or after (UTC).
+    /// `YYYY-MM-DD`, the first day (the workspace's time zone).
     #[serde(default)]
     pub from: String,
-    /// `YYYY-MM-DD`, created on or before (UTC).
+    /// `YYYY-MM-DD`, the last day, included.
     #[serde(default)]
     pub to: String,
+    /// A quick pick: `last_15_days`, `last_30_days`, `last_45_days`.
+    #[serde(default)]
+    pub period: String,
+    /// Which time the dates read: `created`, `closed`, `last_activity`.
+    #[serde(default)]
+    pub field: String,
+    /// `1`: critical chats only.
+    #[serde(default)]
+    pub critical: String,
+    /// 1 to 5.
+    #[serde(default)]
+    pub rating: String,
+    /// Who wrote first: `customer` or `business`.
+    #[serde(default)]
+    pub sent: String,
+    /// `1`: the customer wrote last and waits for us.
+    #[serde(default)]
+    pub waiting: String,
+    /// Where the next page starts (the script's "load more").
+    #[serde(default)]
+    pub cursor: String,
+    /// How many rows the page shows now (a live refresh keeps them).
+    #[serde(default)]
+    pub shown: String,
     #[serde(default)]
     pub group: String,
     /// The open conversation.
@@ -49,9 +73,20 @@ pub struct InboxParams {
     pub c: String,
 }
 
-fn day_start(date: &str) -> Option<Millis> {
-    let d = chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").ok()?;
-    Some(Millis(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis()))
+/// Rows per page of a list.
+const PAGE_ROWS: u64 = 50;
+/// Critical chats shown above a list's first page, at most.
+const CRITICAL_ROWS: u64 = 200;
+
+/// `raw` when it is a date (a hand-edited link still shows a list).
+fn date(raw: &str) -> Option<String> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .ok()
+        .map(|d| d.to_string())
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(raw: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned())).ok()
 }
 
 impl InboxParams {
@@ -89,11 +124,35 @@ impl InboxParams {
             channel: self.channel.parse().ok(),
             tag: nonempty(&self.tag),
             q: nonempty(&self.q),
-            created_from: day_start(&self.from),
-            created_before: day_start(&self.to).map(|m| Millis(m.0 + 86_400_000)),
-            limit: Some(100),
+            period: parse_enum(&self.period),
+            date_field: parse_enum(&self.field),
+            from_date: date(&self.from),
+            to_date: date(&self.to),
+            critical: (self.critical == "1").then_some(true),
+            rating: self.rating.parse().ok().filter(|r| (1..=5).contains(r)),
+            sent_by: parse_enum(&self.sent),
+            awaiting_reply: (self.waiting == "1").then_some(true),
             ..ConversationQuery::default()
         }
+    }
+
+    /// Any filter beyond the section and the search is set (the filter panel opens).
+    pub fn filtered(&self) -> bool {
+        [
+            &self.status,
+            &self.channel,
+            &self.team,
+            &self.agent,
+            &self.tag,
+            &self.from,
+            &self.to,
+            &self.period,
+            &self.critical,
+            &self.rating,
+            &self.sent,
+        ]
+        .iter()
+        .any(|v| !v.is_empty())
     }
 
     /// This query string with another section (filters kept).
@@ -111,6 +170,12 @@ impl InboxParams {
             ("tag", &self.tag),
             ("from", &self.from),
             ("to", &self.to),
+            ("period", &self.period),
+            ("field", &self.field),
+            ("critical", &self.critical),
+            ("rating", &self.rating),
+            ("sent", &self.sent),
+            ("waiting", &self.waiting),
             ("group", &self.group),
         ] {
             if !v.is_empty() {
@@ -140,6 +205,8 @@ pub struct RowView {
     pub badge: &'static str,
     pub channel: String,
     pub preview: String,
+    /// With a text search: the matching message, its hits marked.
+    pub snippet: Vec<switchboard_core::search::Piece>,
     pub waiting: String,
     pub waiting_since: String,
     pub assignee: String,
@@ -153,7 +220,10 @@ pub struct RowView {
 
 pub struct Group {
     pub name: String,
-    pub count: usize,
+    /// The assignee's id (`none`), so a later page joins the right group.
+    pub key: String,
+    /// Counted by the database for the whole filter.
+    pub count: u64,
     pub rows: Vec<RowView>,
 }
 
@@ -173,7 +243,10 @@ pub struct Choice {
 pub struct ListView {
     pub ws: String,
     pub groups: Vec<Group>,
-    pub total: usize,
+    /// Counted by the database for the whole filter.
+    pub total: u64,
+    /// Where the next page is read from; empty on the last.
+    pub next: String,
     pub empty_text: &'static str,
     /// The query string that produced this list (the script re-fetches it).
     pub query: String,
@@ -202,6 +275,7 @@ fn row(r: InboxRow, names: &Names, open: &str, now: Millis) -> RowView {
         badge,
         channel: format!("{kind_name}: {}", r.channel_name),
         preview,
+        snippet: r.snippet,
         waiting: duration(now.since(since)),
         waiting_since: iso_utc(since),
         assignee: c.assignee_id.map(|u| names.user(u)).unwrap_or_default(),
@@ -218,39 +292,67 @@ fn row(r: InboxRow, names: &Names, open: &str, now: Millis) -> RowView {
     }
 }
 
-/// Build the list for `params` as `viewer` may see it.
+/// Build the list for `params` as `viewer` may see it: critical chats
+/// first, then a page of the rest, newest first; later pages (`cursor`)
+/// continue the rest. Counts come from the database, not the rows loaded.
 pub async fn list_view(state: &AppState, viewer: &Viewer, params: &InboxParams) -> Result<ListView, PageRejection> {
-    let page = state
-        .services
-        .inbox(&viewer.actor, params.query())
-        .await
-        .map_err(|_| PageRejection::Failed)?;
+    let svc = &state.services;
+    let fail = |_| PageRejection::Failed;
+    let query = params.query();
+    let cursor = params.cursor.parse().ok();
+    let shown: u64 = params.shown.parse().unwrap_or(0);
+    let rows_wanted = shown.clamp(PAGE_ROWS, 200);
+    // Critical chats rise to the top of every list (DESIGN.md §4): read
+    // apart, so the rest pages by the index, newest first.
+    let split = query.critical.is_none();
+    let mut rows: Vec<InboxRow> = Vec::new();
+    if split && cursor.is_none() {
+        let critical = ConversationQuery {
+            critical: Some(true),
+            limit: Some(CRITICAL_ROWS),
+            ..query.clone()
+        };
+        rows = svc.inbox(&viewer.actor, critical).await.map_err(fail)?.items;
+    }
+    let rest = ConversationQuery {
+        critical: if split { Some(false) } else { query.critical },
+        cursor,
+        limit: Some(if cursor.is_some() { PAGE_ROWS } else { rows_wanted }),
+        ..query.clone()
+    };
+    let page = svc.inbox(&viewer.actor, rest).await.map_err(fail)?;
+    rows.extend(page.items);
     let names = names(state, viewer).await?;
-    let now = state.services.now();
-    let mut rows: Vec<InboxRow> = page.items;
-    // Critical chats rise to the top of every list (DESIGN.md §4); newest first otherwise.
-    rows.sort_by_key(|r| r.conversation.priority != Priority::Critical);
-    let total = rows.len();
+    let now = svc.now();
     let grouped = params.group == "agent" && viewer.is_supervisor();
+    let total = svc.count_conversations(&viewer.actor, &query).await.map_err(fail)?;
+    let group_counts = if grouped {
+        svc.count_conversations_by_assignee(&viewer.actor, &query)
+            .await
+            .map_err(fail)?
+    } else {
+        Vec::new()
+    };
+    let group_name = |assignee: Option<UserId>| assignee.map(|u| names.user(u)).unwrap_or_else(|| "Unassigned".into());
     let mut groups: Vec<Group> = Vec::new();
     for r in rows {
-        let key = if grouped {
-            r.conversation
-                .assignee_id
-                .map(|u| names.user(u))
-                .unwrap_or_else(|| "Unassigned".into())
-        } else {
-            String::new()
-        };
+        let assignee = r.conversation.assignee_id;
+        let key = if grouped { group_name(assignee) } else { String::new() };
         let view = row(r, &names, &params.c, now);
         match groups.iter_mut().find(|g| g.name == key) {
-            Some(g) => {
-                g.count += 1;
-                g.rows.push(view);
-            }
+            Some(g) => g.rows.push(view),
             None => groups.push(Group {
+                count: if grouped {
+                    group_counts.iter().find(|(a, _)| *a == assignee).map_or(0, |(_, n)| *n)
+                } else {
+                    total
+                },
+                key: match (grouped, assignee) {
+                    (false, _) => "all".into(),
+                    (true, Some(u)) => u.to_string(),
+                    (true, None) => "none".into(),
+                },
                 name: key,
-                count: 1,
                 rows: vec![view],
             }),
         }
@@ -258,17 +360,22 @@ pub async fn list_view(state: &AppState, viewer: &Viewer, params: &InboxParams) 
     if grouped {
         groups.sort_by(|a, b| a.name.cmp(&b.name));
     }
+    let query_string = params.link(params.section().as_str(), &params.view);
     Ok(ListView {
         ws: viewer.ws().to_string(),
         groups,
         total,
+        next: page
+            .next_cursor
+            .map(|c| format!("/w/{}/inbox/list?{query_string}&cursor={}", viewer.ws(), urlencode(&c)))
+            .unwrap_or_default(),
         empty_text: match params.section() {
             Section::Live => "No chats are waiting.",
             Section::Assigned => "No chats are assigned.",
             Section::Archived => "Nothing in the archive matches.",
             Section::Tickets => "No tickets here.",
         },
-        query: params.link(params.section().as_str(), &params.view),
+        query: query_string,
     })
 }
 
@@ -286,7 +393,22 @@ struct InboxPage {
     agents: Vec<Choice>,
     tags: Vec<Choice>,
     statuses: Vec<Choice>,
+    date_fields: Vec<Choice>,
+    periods: Vec<Choice>,
+    ratings: Vec<Choice>,
     can_group: bool,
+}
+
+/// Options of a select from fixed `(value, label)` pairs.
+fn fixed(options: &[(&str, &str)], selected: &str) -> Vec<Choice> {
+    options
+        .iter()
+        .map(|(value, label)| Choice {
+            value: (*value).into(),
+            label: (*label).into(),
+            selected: *value == selected,
+        })
+        .collect()
 }
 
 fn choices<T>(items: Vec<T>, selected: &str, f: impl Fn(&T) -> (String, String)) -> Vec<Choice> {
@@ -372,6 +494,28 @@ pub async fn page(
         agents: choices(members, &params.agent, |m| (m.id.to_string(), m.name.clone())),
         tags: choices(tags, &params.tag, |t| (t.name.clone(), t.name.clone())),
         statuses,
+        date_fields: fixed(
+            &[
+                ("created", "Created"),
+                ("closed", "Closed"),
+                ("last_activity", "Last activity"),
+            ],
+            &params.field,
+        ),
+        periods: fixed(
+            &[
+                ("today", "Today"),
+                ("last_7_days", "Last 7 days"),
+                ("last_15_days", "Last 15 days"),
+                ("last_30_days", "Last 30 days"),
+                ("last_45_days", "Last 45 days"),
+            ],
+            &params.period,
+        ),
+        ratings: fixed(
+            &[("5", "5"), ("4", "4"), ("3", "3"), ("2", "2"), ("1", "1")],
+            &params.rating,
+        ),
         can_group: viewer.is_supervisor(),
         params,
     }))

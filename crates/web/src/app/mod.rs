@@ -213,6 +213,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("composer.js", include_str!("../../assets/app/composer.js")),
     ("actions.js", include_str!("../../assets/app/actions.js")),
     ("supervisor.js", include_str!("../../assets/app/supervisor.js")),
+    ("paging.js", include_str!("../../assets/app/paging.js")),
     ("page.js", include_str!("../../assets/app/page.js")),
     ("hours.js", include_str!("../../assets/app/hours.js")),
     ("campaigns.js", include_str!("../../assets/app/campaigns.js")),

@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use switchboard_core::{Availability, ConversationStatus, Section, UserId};
-use switchboard_service::ConversationQuery;
+use switchboard_service::{ConversationQuery, DateField, Period};
 
 use super::format::{clock, duration};
 use super::inbox::{InboxParams, ListView, list_view};
@@ -17,28 +17,31 @@ use crate::AppState;
 pub struct SupervisorParams {
     #[serde(default)]
     agent: String,
+    /// Rows shown now (a live refresh keeps them).
+    #[serde(default)]
+    shown: String,
 }
 
 pub struct AgentLine {
     pub id: String,
     pub name: String,
     pub availability: &'static str,
-    pub open: usize,
+    pub open: u64,
     pub selected: bool,
 }
 
 pub struct Summary {
     pub name: String,
-    pub open: usize,
-    pub closed_today: usize,
-    pub waiting: usize,
+    pub open: u64,
+    pub closed_today: u64,
+    pub waiting: u64,
     pub last_activity: String,
 }
 
 pub struct Board {
     pub ws: String,
     pub agents: Vec<AgentLine>,
-    pub unassigned: usize,
+    pub unassigned: u64,
     pub summary: Option<Summary>,
 }
 
@@ -58,30 +61,30 @@ async fn board(
     let svc = &state.services;
     let actor = &viewer.actor;
     let fail = |_| PageRejection::Failed;
-    let live = svc
-        .conversations(
-            actor,
-            ConversationQuery {
-                section: Some(Section::Assigned),
-                limit: Some(100),
-                ..Default::default()
-            },
-        )
+    let assigned = ConversationQuery {
+        section: Some(Section::Assigned),
+        ..Default::default()
+    };
+    let open_by_agent = svc
+        .count_conversations_by_assignee(actor, &assigned)
         .await
-        .map_err(fail)?
-        .items;
+        .map_err(fail)?;
+    let open_of = |id: UserId| {
+        open_by_agent
+            .iter()
+            .find(|(a, _)| *a == Some(id))
+            .map_or(0, |(_, n)| *n)
+    };
     let queued = svc
-        .conversations(
+        .count_conversations(
             actor,
-            ConversationQuery {
+            &ConversationQuery {
                 status: Some(ConversationStatus::Queued),
-                limit: Some(100),
                 ..Default::default()
             },
         )
         .await
-        .map_err(fail)?
-        .items;
+        .map_err(fail)?;
     let members = svc.members(actor).await.map_err(fail)?;
     let selected: Option<UserId> = params.agent.parse().ok();
     let visible_teams = &actor.team_ids;
@@ -92,7 +95,7 @@ async fn board(
             id: m.id.to_string(),
             name: m.name.clone(),
             availability: availability(m.availability),
-            open: live.iter().filter(|c| c.assignee_id == Some(m.id)).count(),
+            open: open_of(m.id),
             selected: selected == Some(m.id),
         })
         .collect();
@@ -100,41 +103,46 @@ async fn board(
         None => None,
         Some(m) => {
             let now = svc.now();
-            let midnight = svc.workspace_day_start(actor).await.map_err(fail)?;
-            let closed = svc
+            let theirs = |q: ConversationQuery| ConversationQuery {
+                assignee: Some(m.id.to_string()),
+                ..q
+            };
+            let count = |q: ConversationQuery| async move { svc.count_conversations(actor, &q).await };
+            let closed_today = count(theirs(ConversationQuery {
+                section: Some(Section::Archived),
+                date_field: Some(DateField::Closed),
+                period: Some(Period::Today),
+                ..Default::default()
+            }))
+            .await
+            .map_err(fail)?;
+            let waiting = count(theirs(ConversationQuery {
+                awaiting_reply: Some(true),
+                ..assigned.clone()
+            }))
+            .await
+            .map_err(fail)?;
+            // The newest of their chats says when they last worked.
+            let recent = svc
                 .conversations(
                     actor,
-                    ConversationQuery {
-                        section: Some(Section::Archived),
-                        assignee: Some(m.id.to_string()),
-                        limit: Some(100),
+                    theirs(ConversationQuery {
+                        limit: Some(20),
                         ..Default::default()
-                    },
+                    }),
                 )
                 .await
                 .map_err(fail)?
                 .items;
-            let mine: Vec<_> = live.iter().filter(|c| c.assignee_id == Some(m.id)).collect();
-            let last = mine
+            let last = recent
                 .iter()
-                .map(|c| c.times.last_message_at.unwrap_or(c.updated_at))
-                .chain(closed.iter().map(|c| c.updated_at))
+                .map(|c| c.times.last_message_at.unwrap_or(c.updated_at).max(c.updated_at))
                 .max();
             Some(Summary {
                 name: m.name.clone(),
-                open: mine.len(),
-                closed_today: closed
-                    .iter()
-                    .filter(|c| c.times.closed_at.is_some_and(|t| t >= midnight))
-                    .count(),
-                waiting: mine
-                    .iter()
-                    // The customer wrote last: the agent's turn.
-                    .filter(|c| {
-                        c.times.last_customer_message_at.is_some()
-                            && c.times.last_customer_message_at == c.times.last_message_at
-                    })
-                    .count(),
+                open: open_of(m.id),
+                closed_today,
+                waiting,
                 last_activity: last.map_or_else(
                     || "none today".into(),
                     |t| format!("{} ({} ago)", clock(t), duration(now.since(t))),
@@ -148,6 +156,7 @@ async fn board(
         &InboxParams {
             section: "assigned".into(),
             agent: params.agent.clone(),
+            shown: params.shown.clone(),
             group: if selected.is_some() {
                 String::new()
             } else {
@@ -161,7 +170,7 @@ async fn board(
         Board {
             ws: viewer.ws().to_string(),
             agents,
-            unassigned: queued.len(),
+            unassigned: queued,
             summary,
         },
         list,

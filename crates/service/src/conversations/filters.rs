@@ -1,0 +1,219 @@
+//! From a conversation query (API parameters or a page's URL) to the
+//! store's filter: sections, assignee, dates in the workspace's time zone,
+//! full-text search. One translation for lists, counts and exports.
+
+use chrono::{Days, NaiveDate};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use switchboard_core::hours::BusinessHours;
+use switchboard_core::permissions::Actor;
+use switchboard_core::search::TextQuery;
+use switchboard_core::validate::Invalid;
+use switchboard_core::{Millis, Section};
+use switchboard_store::{ConversationFilter, SentBy, TimeRange};
+
+use crate::{ConversationQuery, ServiceResult, Services};
+
+/// Which time a date filter reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DateField {
+    #[default]
+    Created,
+    Closed,
+    LastActivity,
+}
+
+/// Quick picks: today and the days before it, in the workspace's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    Today,
+    #[serde(rename = "last_7_days")]
+    Last7Days,
+    #[serde(rename = "last_15_days")]
+    Last15Days,
+    #[serde(rename = "last_30_days")]
+    Last30Days,
+    #[serde(rename = "last_45_days")]
+    Last45Days,
+}
+
+impl Period {
+    fn days(self) -> u64 {
+        match self {
+            Self::Today => 1,
+            Self::Last7Days => 7,
+            Self::Last15Days => 15,
+            Self::Last30Days => 30,
+            Self::Last45Days => 45,
+        }
+    }
+}
+
+/// Who wrote first in a conversation (DESIGN.md §8 "sent by").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstSentBy {
+    Customer,
+    Business,
+}
+
+fn local_date(field: &'static str, raw: &str) -> ServiceResult<NaiveDate> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| Invalid::new(field, "must be a date, YYYY-MM-DD").into())
+}
+
+/// The range a period or a pair of local dates covers (both inclusive days).
+fn local_range(
+    hours: &BusinessHours,
+    now: Millis,
+    period: Option<Period>,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> ServiceResult<TimeRange> {
+    let invalid = || Invalid::new("period", "is outside the calendar");
+    if let Some(p) = period {
+        let today = hours.local_date(now).ok_or_else(invalid)?;
+        let first = today.checked_sub_days(Days::new(p.days() - 1)).ok_or_else(invalid)?;
+        let (from, before) = hours.local_days(first, today).ok_or_else(invalid)?;
+        return Ok(TimeRange {
+            from: Some(from),
+            before: Some(before),
+        });
+    }
+    let from = from.map(|d| local_date("from_date", d)).transpose()?;
+    let to = to.map(|d| local_date("to_date", d)).transpose()?;
+    if let (Some(f), Some(t)) = (from, to)
+        && t < f
+    {
+        return Err(Invalid::new("to_date", "must not be before from_date").into());
+    }
+    Ok(TimeRange {
+        from: from.and_then(|d| hours.local_day_start(d)),
+        before: to.and_then(|d| hours.local_days(d, d)).map(|(_, before)| before),
+    })
+}
+
+fn merge(range: &mut TimeRange, other: TimeRange) {
+    range.from = range.from.max(other.from);
+    range.before = match (range.before, other.before) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+}
+
+impl Services {
+    /// The store filter for `q` as `actor` may see it.
+    pub(crate) async fn conversation_filter(
+        &self,
+        actor: &Actor,
+        q: &ConversationQuery,
+    ) -> ServiceResult<ConversationFilter> {
+        let mut f = ConversationFilter::new(actor.visibility(), super::limit(q.limit)?);
+        if q.section == Some(Section::Tickets) || q.ticket_view.is_some() {
+            f.ticket = Some(true);
+        }
+        match (q.status, q.ticket_view, q.section) {
+            (Some(s), _, _) => f.statuses = Some(vec![s]),
+            (None, Some(view), _) => f.statuses = Some(view.statuses().to_vec()),
+            (None, None, Some(Section::Tickets) | None) => {}
+            (None, None, Some(section)) => f.statuses = Some(section.statuses().to_vec()),
+        }
+        match q.assignee.as_deref() {
+            None => {}
+            Some("none") => f.unassigned = true,
+            Some(raw) => {
+                f.assignee = Some(
+                    raw.parse()
+                        .map_err(|_| Invalid::new("assignee", "must be a user id or `none`"))?,
+                )
+            }
+        }
+        f.team = q.team;
+        f.channel = q.channel;
+        f.contact = q.contact;
+        f.tag = q.tag.clone();
+        f.text = q.q.as_deref().map(TextQuery::parse);
+        f.critical = q.critical;
+        f.rating = match q.rating {
+            Some(r @ 1..=5) => Some(i64::from(r)),
+            Some(_) => return Err(Invalid::new("rating", "must be between 1 and 5").into()),
+            None => None,
+        };
+        f.sent_by = q.sent_by.map(|s| match s {
+            FirstSentBy::Customer => SentBy::Customer,
+            FirstSentBy::Business => SentBy::Business,
+        });
+        f.awaiting_reply = q.awaiting_reply;
+        f.created = TimeRange {
+            from: q.created_from,
+            before: q.created_before,
+        };
+        if q.period.is_some() || q.from_date.is_some() || q.to_date.is_some() {
+            let routing = self.store().reader().workspace_routing(actor.workspace_id).await?;
+            let hours = routing.business_hours.unwrap_or_else(BusinessHours::always_open);
+            let range = local_range(
+                &hours,
+                self.now(),
+                q.period,
+                q.from_date.as_deref(),
+                q.to_date.as_deref(),
+            )?;
+            merge(
+                match q.date_field.unwrap_or_default() {
+                    DateField::Created => &mut f.created,
+                    DateField::Closed => &mut f.closed,
+                    DateField::LastActivity => &mut f.last_activity,
+                },
+                range,
+            );
+        }
+        f.cursor = q.cursor;
+        Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hours_in(tz: &str) -> BusinessHours {
+        BusinessHours::parse(&serde_json::json!({"time_zone": tz, "weekly": {}})).unwrap()
+    }
+
+    #[test]
+    fn quick_picks_are_whole_local_days() {
+        // 2026-12-06 20:00 UTC is already the 7th in Auckland (UTC+13) and still the 6th in Honolulu (UTC-10).
+        let now = Millis(
+            chrono::DateTime::parse_from_rfc3339("2026-12-06T20:00:00Z")
+                .unwrap()
+                .timestamp_millis(),
+        );
+        let ms = |s: &str| {
+            Some(Millis(
+                chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis(),
+            ))
+        };
+        let auckland = local_range(&hours_in("Pacific/Auckland"), now, Some(Period::Last15Days), None, None).unwrap();
+        assert_eq!(auckland.from, ms("2026-11-23T00:00:00+13:00"));
+        assert_eq!(auckland.before, ms("2026-12-08T00:00:00+13:00"));
+        let honolulu = local_range(&hours_in("Pacific/Honolulu"), now, Some(Period::Last30Days), None, None).unwrap();
+        assert_eq!(honolulu.from, ms("2026-11-07T00:00:00-10:00"));
+        assert_eq!(honolulu.before, ms("2026-12-07T00:00:00-10:00"));
+        let custom = local_range(
+            &hours_in("Pacific/Honolulu"),
+            now,
+            None,
+            Some("2026-12-01"),
+            Some("2026-12-01"),
+        )
+        .unwrap();
+        assert_eq!(
+            (custom.from, custom.before),
+            (ms("2026-12-01T00:00:00-10:00"), ms("2026-12-02T00:00:00-10:00"))
+        );
+        assert!(local_range(&hours_in("UTC"), now, None, Some("2026-12-02"), Some("2026-12-01")).is_err());
+        assert!(local_range(&hours_in("UTC"), now, None, Some("yesterday"), None).is_err());
+    }
+}

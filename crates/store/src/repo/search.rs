@@ -1,0 +1,151 @@
+//! Full-text search: which messages match a [`TextQuery`], on FTS5
+//! (SQLite) or a stored `tsvector` with a GIN index (PostgreSQL), behind
+//! one interface. Both index the text `switchboard_core::search::fold`
+//! made, so they answer with the same set.
+
+use sea_query::{Expr, Order, Query, SelectStatement, SimpleExpr};
+use switchboard_core::search::{TextQuery, fold};
+use switchboard_core::{ConversationId, Message, MessageKind, WorkspaceId};
+
+use crate::schema::*;
+use crate::{Exec, Result};
+
+/// What the index holds for a message: the folded body of what people
+/// wrote (messages, notes, comments), nothing for activity lines.
+pub(crate) fn search_text(m: &Message) -> Option<String> {
+    match m.kind {
+        MessageKind::Activity => None,
+        _ => m.body.as_deref().map(fold),
+    }
+}
+
+/// How one backend finds the messages matching a query.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TextIndex {
+    Fts5,
+    TsVector,
+}
+
+impl TextIndex {
+    pub(crate) fn of(exec: &Exec<'_>) -> Self {
+        if exec.is_postgres() { Self::TsVector } else { Self::Fts5 }
+    }
+
+    /// `messages` rows matching `q`'s included terms less its exclusions
+    /// (`None` when nothing is included).
+    fn matches(self, q: &TextQuery) -> Option<SimpleExpr> {
+        Some(match self {
+            Self::Fts5 => Expr::cust_with_values(
+                "messages.rowid IN (SELECT rowid FROM message_search WHERE message_search MATCH ?)",
+                [q.fts5()?],
+            ),
+            Self::TsVector => Expr::cust_with_values("messages.search @@ to_tsquery('simple', $1)", [q.tsquery()?]),
+        })
+    }
+
+    /// Conversations with a message matching `q` (`None` when nothing is included).
+    pub(crate) fn conversations_matching(self, ws: WorkspaceId, q: &TextQuery) -> Option<SelectStatement> {
+        let matches = self.matches(q)?;
+        Some(
+            Query::select()
+                .column((Messages::Table, Messages::ConversationId))
+                .from(Messages::Table)
+                .and_where(Expr::col((Messages::Table, Messages::WorkspaceId)).eq(ws.to_string()))
+                .and_where(matches)
+                .to_owned(),
+        )
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Hit {
+    conversation_id: String,
+    body: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Unfolded {
+    id: String,
+    kind: String,
+    body: Option<String>,
+}
+
+impl Exec<'_> {
+    /// The body of the newest message matching `q` in each of `conversations`.
+    pub async fn newest_hits(
+        &mut self,
+        ws: WorkspaceId,
+        conversations: &[ConversationId],
+        q: &TextQuery,
+    ) -> Result<Vec<(ConversationId, String)>> {
+        let Some(matches) = TextIndex::of(self).matches(q) else {
+            return Ok(Vec::new());
+        };
+        if conversations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Hit> = self
+            .fetch_all(
+                Query::select()
+                    .columns([
+                        (Messages::Table, Messages::ConversationId),
+                        (Messages::Table, Messages::Body),
+                    ])
+                    .from(Messages::Table)
+                    .and_where(Expr::col((Messages::Table, Messages::WorkspaceId)).eq(ws.to_string()))
+                    .and_where(
+                        Expr::col((Messages::Table, Messages::ConversationId))
+                            .is_in(conversations.iter().map(|c| c.to_string())),
+                    )
+                    .and_where(matches)
+                    .order_by((Messages::Table, Messages::Id), Order::Desc),
+            )
+            .await?;
+        let mut out: Vec<(ConversationId, String)> = Vec::new();
+        for row in rows {
+            let Ok(id) = row.conversation_id.parse() else { continue };
+            if out.iter().any(|(c, _)| *c == id) {
+                continue;
+            }
+            out.push((id, row.body.unwrap_or_default()));
+        }
+        Ok(out)
+    }
+
+    /// Fold messages written before search existed (once, after the
+    /// migration that added it); returns how many were folded.
+    pub async fn fold_unindexed_messages(&mut self) -> Result<u64> {
+        let mut done = 0;
+        loop {
+            let rows: Vec<Unfolded> = self
+                .fetch_all(
+                    Query::select()
+                        .columns([Messages::Id, Messages::Kind, Messages::Body])
+                        .from(Messages::Table)
+                        .and_where(Expr::col(Messages::SearchText).is_null())
+                        .and_where(Expr::col(Messages::Body).is_not_null())
+                        .and_where(Expr::col(Messages::Kind).ne(MessageKind::Activity.as_str()))
+                        .limit(500),
+                )
+                .await?;
+            if rows.is_empty() {
+                return Ok(done);
+            }
+            for row in rows {
+                let kind: MessageKind = row.kind.parse().unwrap_or(MessageKind::Text);
+                let folded = match kind {
+                    MessageKind::Activity => String::new(),
+                    _ => fold(row.body.as_deref().unwrap_or_default()),
+                };
+                self.execute(
+                    Query::update()
+                        .table(Messages::Table)
+                        .value(Messages::SearchText, folded)
+                        .and_where(Expr::col(Messages::Id).eq(row.id)),
+                )
+                .await?;
+                done += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The archive's irreversible edges (issue 20): the retention dry run,
+//! legal hold that survives every purge, permanent deletion of a
+//! conversation and erasure of a contact, each audited, admins only, and
+//! gone from search and from stored files afterwards.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use switchboard_service::ManualClock;
+use switchboard_testkit::client::{Reply, post_hook};
+use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::media::png;
+use switchboard_testkit::{MONDAY_9AM, TestApp, TestOptions};
+
+const DAY: i64 = 86_400_000;
+
+async fn start() -> (TestApp, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(MONDAY_9AM));
+    let mut options = TestOptions {
+        manual_clock: Some(clock.clone()),
+        ..TestOptions::default()
+    };
+    options.service.run_jobs = false;
+    options.service.session_ttl = std::time::Duration::from_secs(365 * 24 * 3600);
+    (TestApp::spawn_with(options).await, clock)
+}
+
+fn ok(r: &Reply) {
+    assert!(r.status.is_success(), "{}: {:?}", r.status, r.body);
+}
+
+/// A customer writes; returns the conversation id.
+async fn chat(app: &TestApp, org: &Org, customer: &str, text: &str) -> String {
+    let r = post_hook(
+        app,
+        &org.channel,
+        &org.secret,
+        &json!({"message_id": format!("m-{customer}-{text}"), "contact": {"id": customer, "name": customer}, "text": text}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body["conversation_id"].as_str().unwrap().to_owned()
+}
+
+async fn resolve(org: &Org, conversation: &str) {
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{conversation}/status")),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    ok(&r);
+}
+
+async fn contact_of(org: &Org, conversation: &str) -> String {
+    let r = org
+        .admin
+        .get(&org.path(&format!("/conversations/{conversation}")))
+        .await;
+    r["contact_id"].as_str().unwrap().to_owned()
+}
+
+async fn search_count(org: &Org, q: &str) -> usize {
+    let r = org.admin.get(&org.path(&format!("/search?q={q}"))).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r["items"].as_array().unwrap().len()
+}
+
+async fn audit(org: &Org, action: &str) -> Vec<Value> {
+    let r = org.admin.get(&org.path(&format!("/audit-log?action={action}"))).await;
+    r["items"].as_array().unwrap().clone()
+}
+
+async fn run_timers(app: &TestApp) {
+    while app.services.run_due_jobs().await.expect("run jobs") > 0 {}
+}
+
+#[tokio::test]
+async fn a_dry_run_names_what_the_purge_deletes_and_legal_hold_survives_it() {
+    let (app, clock) = start().await;
+    let org = Org::create(&app).await;
+    let r = org
+        .admin
+        .patch(&org.path("/settings"), json!({"retention_days": 30}))
+        .await;
+    ok(&r);
+    let old = chat(&app, &org, "old", "first").await;
+    let held = chat(&app, &org, "held", "second").await;
+    let held_contact = chat(&app, &org, "kept", "third").await;
+    let open = chat(&app, &org, "open", "fourth").await;
+    for c in [&old, &held, &held_contact] {
+        resolve(&org, c).await;
+    }
+    let _ = open;
+    clock.set(switchboard_core::Millis(MONDAY_9AM.0 + 31 * DAY));
+
+    // Holds: one conversation, one contact.
+    let r = org
+        .admin
+        .put(&org.path(&format!("/conversations/{held}/hold")), json!({"held": true}))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["held"]),
+        (200, &json!(true)),
+        "{:?}",
+        r.body
+    );
+    let kept = contact_of(&org, &held_contact).await;
+    let r = org
+        .admin
+        .put(&org.path(&format!("/contacts/{kept}/hold")), json!({"held": true}))
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    let r = org
+        .admin
+        .get(&org.path(&format!("/conversations/{held_contact}/hold")))
+        .await;
+    assert_eq!(r.body, json!({"held": true, "conversation": false, "contact": true}));
+    // Agents may see a hold but not set one.
+    let r = org
+        .agent
+        .put(&org.path(&format!("/conversations/{old}/hold")), json!({"held": true}))
+        .await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+
+    // The dry run counts only the old, unheld, closed one, and changes nothing.
+    let preview = org.admin.get(&org.path("/retention/preview")).await;
+    assert_eq!(preview.status, 200, "{:?}", preview.body);
+    assert_eq!(preview["conversations"], 1, "{:?}", preview.body);
+    assert_eq!(preview["oldest"][0]["id"], json!(old));
+    assert_eq!(preview["retention_days"], 30);
+    assert_eq!(org.agent.get(&org.path("/retention/preview")).await.status, 403);
+    assert_eq!(
+        org.admin.get(&org.path(&format!("/conversations/{old}"))).await.status,
+        200
+    );
+
+    // The purge deletes exactly that one.
+    run_timers(&app).await;
+    assert_eq!(
+        org.admin.get(&org.path(&format!("/conversations/{old}"))).await.status,
+        404
+    );
+    for c in [&held, &held_contact, &open] {
+        assert_eq!(
+            org.admin.get(&org.path(&format!("/conversations/{c}"))).await.status,
+            200
+        );
+    }
+    assert_eq!(search_count(&org, "first").await, 0);
+    assert_eq!(search_count(&org, "second").await, 1);
+
+    // Lifted holds are audited, and the next purge takes them.
+    let r = org
+        .admin
+        .put(
+            &org.path(&format!("/conversations/{held}/hold")),
+            json!({"held": false}),
+        )
+        .await;
+    ok(&r);
+    assert_eq!(audit(&org, "legal_hold.set").await.len(), 2);
+    assert_eq!(audit(&org, "legal_hold.lifted").await.len(), 1);
+    let preview = org.admin.get(&org.path("/retention/preview")).await;
+    assert_eq!(preview["conversations"], 1, "{:?}", preview.body);
+}
+
+#[tokio::test]
+async fn an_admin_deletes_a_conversation_for_good() {
+    let (app, _clock) = start().await;
+    let org = Org::create(&app).await;
+    let gone = chat(&app, &org, "dana", "please forget me").await;
+    let other = chat(&app, &org, "eve", "please keep me").await;
+    let shared = png(40, 40, 0);
+    let mut shared_sha = String::new();
+    for c in [&gone, &other] {
+        let r = org
+            .admin
+            .send_raw(
+                Method::POST,
+                &org.path(&format!("/conversations/{c}/attachments?filename=a.png")),
+                Some("image/png"),
+                shared.clone(),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        shared_sha = r["attachments"][0]["sha256"].as_str().unwrap().to_owned();
+    }
+    let only_here = org
+        .admin
+        .send_raw(
+            Method::POST,
+            &org.path(&format!("/conversations/{gone}/attachments?filename=b.png")),
+            Some("image/png"),
+            png(41, 41, 0),
+        )
+        .await;
+    let only_key = switchboard_service::storage_key(only_here["attachments"][0]["sha256"].as_str().unwrap());
+    let shared_key = switchboard_service::storage_key(&shared_sha);
+    assert!(app.attachments.path().join(&only_key).is_file());
+
+    // Agents cannot; a held one cannot be deleted; unknown ids are 404.
+    let path = org.path(&format!("/conversations/{gone}"));
+    assert_eq!(org.agent.delete(&path).await.status, 403);
+    ok(&org.admin.put(&format!("{path}/hold"), json!({"held": true})).await);
+    let r = org.admin.delete(&path).await;
+    assert_eq!((r.status.as_u16(), r.code()), (409, "conflict"), "{:?}", r.body);
+    ok(&org.admin.put(&format!("{path}/hold"), json!({"held": false})).await);
+    let unknown = org.path("/conversations/01900000-0000-7000-8000-000000000000");
+    assert_eq!(org.admin.delete(&unknown).await.status, 404);
+
+    let r = org.admin.delete(&path).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r["conversations"], 1);
+    assert_eq!(r["attachments"], 2);
+    assert!(r["files"].as_u64().unwrap() >= 1, "{:?}", r.body);
+    assert_eq!(org.admin.get(&path).await.status, 404);
+    assert_eq!(org.admin.delete(&path).await.status, 404);
+    assert_eq!(search_count(&org, "forget").await, 0);
+    assert_eq!(search_count(&org, "keep").await, 1);
+    // Its own file went; the one the other chat shares stayed.
+    assert!(!app.attachments.path().join(&only_key).exists());
+    assert!(app.attachments.path().join(&shared_key).is_file());
+    let entries = audit(&org, "conversation.deleted").await;
+    assert_eq!(entries.len(), 1);
+    assert!(entries[0]["details"]["messages"].as_u64().unwrap() >= 1, "{entries:?}");
+
+    // Another workspace's admin gets 404 on this one's chats.
+    let (stranger, other_ws) = app.other_workspace("olga@other.test").await;
+    let r = stranger
+        .delete(&format!("/api/v1/workspaces/{other_ws}/conversations/{other}"))
+        .await;
+    assert_eq!(r.status, 404, "{:?}", r.body);
+    assert_eq!(
+        org.admin
+            .get(&org.path(&format!("/conversations/{other}")))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn erasing_a_contact_removes_them_and_all_their_chats() {
+    let (app, _clock) = start().await;
+    let org = Org::create(&app).await;
+    let first = chat(&app, &org, "zoe", "my address is Elm street").await;
+    resolve(&org, &first).await;
+    let second = chat(&app, &org, "zoe", "and my phone is 555").await;
+    let bystander = chat(&app, &org, "yan", "Elm street too").await;
+    let contact = contact_of(&org, &first).await;
+    let path = org.path(&format!("/contacts/{contact}"));
+    assert_eq!(org.agent.delete(&path).await.status, 403);
+    // A hold on one of their chats stops the erasure.
+    ok(&org
+        .admin
+        .put(
+            &org.path(&format!("/conversations/{second}/hold")),
+            json!({"held": true}),
+        )
+        .await);
+    assert_eq!(org.admin.delete(&path).await.status, 409);
+    ok(&org
+        .admin
+        .put(
+            &org.path(&format!("/conversations/{second}/hold")),
+            json!({"held": false}),
+        )
+        .await);
+
+    let r = org.admin.delete(&path).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r["conversations"], 2, "{:?}", r.body);
+    assert_eq!(org.admin.get(&path).await.status, 404);
+    for c in [&first, &second] {
+        assert_eq!(
+            org.admin.get(&org.path(&format!("/conversations/{c}"))).await.status,
+            404
+        );
+    }
+    assert_eq!(search_count(&org, "elm").await, 1);
+    assert_eq!(search_count(&org, "zoe").await, 0);
+    assert_eq!(
+        org.admin
+            .get(&org.path(&format!("/conversations/{bystander}")))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(audit(&org, "contact.erased").await.len(), 1);
+}

@@ -1,0 +1,216 @@
+//! Archive filters (issue 20): quick picks and custom ranges are whole days
+//! of the workspace's time zone (tested at UTC+13 and UTC-10), on created,
+//! closed or last-activity time; critical, awaiting an answer, who started
+//! the chat, rating; combined with each other and with the search; counts
+//! by the database.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use switchboard_core::Millis;
+use switchboard_service::ManualClock;
+use switchboard_testkit::client::post_hook;
+use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::{TestApp, TestOptions};
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+fn at(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// 2026-12-06 20:00 UTC: Monday 7th 09:00 in Auckland, Sunday 6th 10:00 in Honolulu.
+fn now() -> i64 {
+    at("2026-12-06T20:00:00Z")
+}
+
+/// Chats created at known instants: name, created at, text.
+fn chats() -> Vec<(&'static str, i64, &'static str)> {
+    vec![
+        ("old40", now() - 40 * DAY, "an old question about invoices"),
+        ("old16", now() - 16 * DAY, "where is my invoice"),
+        // 23:30 on the 6th in Auckland (yesterday there), 00:30 on the 6th in Honolulu (today there).
+        ("edge", at("2026-12-06T10:30:00Z"), "late night parcel question"),
+        ("today", now() - HOUR, "parcel arrived broken"),
+    ]
+}
+
+struct Archive {
+    org: Org,
+    ids: Vec<(String, String)>,
+    _app: TestApp,
+}
+
+async fn archive(time_zone: &str) -> Archive {
+    let clock = Arc::new(ManualClock::new(Millis(now() - 41 * DAY)));
+    let mut options = TestOptions {
+        manual_clock: Some(clock.clone()),
+        ..TestOptions::default()
+    };
+    options.service.run_jobs = false;
+    options.service.session_ttl = std::time::Duration::from_secs(365 * 24 * 3600);
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    let open_all_day: serde_json::Map<String, serde_json::Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| (d.to_string(), json!([{"from": "00:00", "to": "24:00"}])))
+        .collect();
+    let r = org
+        .admin
+        .patch(
+            &org.path("/settings"),
+            json!({"routing": {"business_hours": {"time_zone": time_zone, "weekly": open_all_day}}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let mut ids = Vec::new();
+    for (name, created, text) in chats() {
+        clock.set(Millis(created));
+        let r = post_hook(
+            &app,
+            &org.channel,
+            &org.secret,
+            &json!({"message_id": format!("m-{name}"), "contact": {"id": name, "name": name}, "text": text}),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        ids.push((name.to_owned(), r["conversation_id"].as_str().unwrap().to_owned()));
+    }
+    clock.set(Millis(now()));
+    Archive { org, ids, _app: app }
+}
+
+impl Archive {
+    fn id(&self, name: &str) -> &str {
+        &self.ids.iter().find(|(n, _)| n == name).unwrap().1
+    }
+
+    /// The chats the list gives for `query`, by name.
+    async fn list(&self, query: &str) -> BTreeSet<String> {
+        let r = self
+            .org
+            .admin
+            .get(&self.org.path(&format!("/conversations?limit=200&{query}")))
+            .await;
+        assert_eq!(r.status, 200, "{query}: {:?}", r.body);
+        r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let id = c["id"].as_str().unwrap();
+                self.ids.iter().find(|(_, c)| c == id).unwrap().0.clone()
+            })
+            .collect()
+    }
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn quick_picks_are_whole_days_of_a_workspace_at_utc_plus_13() {
+    let a = archive("Pacific/Auckland").await;
+    assert_eq!(a.list("period=today").await, set(&["today"]));
+    assert_eq!(a.list("period=last_7_days").await, set(&["today", "edge"]));
+    assert_eq!(a.list("period=last_15_days").await, set(&["today", "edge"]));
+    assert_eq!(a.list("period=last_30_days").await, set(&["today", "edge", "old16"]));
+    assert_eq!(
+        a.list("period=last_45_days").await,
+        set(&["today", "edge", "old16", "old40"])
+    );
+    // A custom range of local days, both ends included.
+    assert_eq!(a.list("from_date=2026-12-06&to_date=2026-12-06").await, set(&["edge"]));
+    assert_eq!(a.list("from_date=2026-12-07").await, set(&["today"]));
+    // Combined with the search.
+    assert_eq!(a.list("period=last_45_days&q=invoice*").await, set(&["old16", "old40"]));
+    assert_eq!(a.list("period=last_30_days&q=invoice*").await, set(&["old16"]));
+    // Bad dates are a field error.
+    let r = a
+        .org
+        .admin
+        .get(&a.org.path("/conversations?from_date=2026-13-01"))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["error"]["field"].as_str()),
+        (422, Some("from_date"))
+    );
+    let r = a
+        .org
+        .admin
+        .get(&a.org.path("/conversations?from_date=2026-12-02&to_date=2026-12-01"))
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn quick_picks_are_whole_days_of_a_workspace_at_utc_minus_10() {
+    let a = archive("Pacific/Honolulu").await;
+    assert_eq!(a.list("period=today").await, set(&["today", "edge"]));
+    assert_eq!(a.list("from_date=2026-12-05&to_date=2026-12-05").await, set(&[]));
+    assert_eq!(a.list("period=last_15_days").await, set(&["today", "edge"]));
+    assert_eq!(a.list("period=last_30_days").await, set(&["today", "edge", "old16"]));
+}
+
+#[tokio::test]
+async fn filters_combine_on_status_critical_activity_rating_and_who_wrote() {
+    let a = archive("UTC").await;
+    let org = &a.org;
+    // Critical: one chat.
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{}/priority", a.id("edge"))),
+            json!({"priority": "critical"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(a.list("critical=true").await, set(&["edge"]));
+    assert_eq!(a.list("critical=false").await, set(&["today", "old16", "old40"]));
+    // An answer: that chat no longer awaits one.
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{}/assign", a.id("old16"))),
+            json!({"user_id": org.agent_id, "force": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = org
+        .agent
+        .post(
+            &org.path(&format!("/conversations/{}/messages", a.id("old16"))),
+            json!({"kind": "text", "body": "Here it is"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(a.list("awaiting_reply=true").await, set(&["today", "edge", "old40"]));
+    assert_eq!(a.list("awaiting_reply=false").await, set(&["old16"]));
+    // Last activity today (UTC) is the answered chat and the newest.
+    assert_eq!(
+        a.list("date_field=last_activity&period=today").await,
+        set(&["old16", "today", "edge"])
+    );
+    // Closed: only what was closed, on the day it was closed.
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{}/status", a.id("old40"))),
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(a.list("date_field=closed&period=today").await, set(&["old40"]));
+    assert_eq!(a.list("date_field=closed&period=today&critical=true").await, set(&[]));
+    // All these chats were started by the customer.
+    assert_eq!(a.list("sent_by=customer").await.len(), 4);
+    assert_eq!(a.list("sent_by=business").await, set(&[]));
+    assert_eq!(a.list("rating=5").await, set(&[]));
+    let r = org.admin.get(&org.path("/conversations?rating=6")).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+}

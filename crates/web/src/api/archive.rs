@@ -1,0 +1,63 @@
+//! Legal hold, permanent deletion and the retention dry run (admins).
+
+use axum::extract::State;
+use switchboard_core::{ContactId, ConversationId, WorkspaceId};
+use switchboard_service::{Deleted, HoldRequest, HoldState, RetentionPreview};
+
+use crate::AppState;
+use crate::auth::InWorkspace;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path};
+
+type Conv = Path<(WorkspaceId, ConversationId)>;
+type Contact = Path<(WorkspaceId, ContactId)>;
+
+pub async fn hold(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+) -> ApiResult<axum::Json<HoldState>> {
+    Ok(axum::Json(s.services.legal_hold(&a, id).await?))
+}
+
+pub async fn set_hold(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+    Json(req): Json<HoldRequest>,
+) -> ApiResult<axum::Json<HoldState>> {
+    Ok(axum::Json(s.services.hold_conversation(&a, id, req).await?))
+}
+
+pub async fn set_contact_hold(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Contact,
+    Json(req): Json<HoldRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    s.services.hold_contact(&a, id, req).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_conversation(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Conv,
+) -> ApiResult<axum::Json<Deleted>> {
+    Ok(axum::Json(s.services.delete_conversation(&a, id).await?))
+}
+
+pub async fn erase_contact(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, id)): Contact,
+) -> ApiResult<axum::Json<Deleted>> {
+    Ok(axum::Json(s.services.erase_contact(&a, id).await?))
+}
+
+pub async fn retention_preview(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+) -> ApiResult<axum::Json<RetentionPreview>> {
+    Ok(axum::Json(s.services.retention_preview(&a).await?))
+}
