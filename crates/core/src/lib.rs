@@ -10,6 +10,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod media;
 pub mod mentions;
+pub mod metrics;
 pub mod model;
 pub mod permissions;
 pub mod routing;

@@ -35,6 +35,24 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Export a workspace's conversations (one row each, the columns of the
+    /// archive's export) to a file or standard output, streamed.
+    Export {
+        /// The workspace's id.
+        #[arg(long)]
+        workspace: String,
+        /// The member it runs as (their e-mail): they see what they may see; audited as theirs.
+        #[arg(long = "as")]
+        as_email: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFileFormat,
+        /// The archive's filters as a query string, e.g. `period=last_30_days&status=resolved&q=refund`.
+        #[arg(long, default_value = "")]
+        query: String,
+        /// Where to write (standard output when left out).
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
     /// Manage workspaces and users from the shell.
     Admin {
         #[command(subcommand)]
@@ -64,6 +82,52 @@ enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFileFormat {
+    Csv,
+    Jsonl,
+}
+
+async fn export(
+    config: &Config,
+    workspace: &str,
+    as_email: &str,
+    format: ExportFileFormat,
+    query: &str,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let store = open_store(config).await?;
+    let services = Services::start(store.clone(), service_config(config, false), Arc::new(SystemClock))?;
+    let ws = workspace.parse().context("--workspace is not a workspace id")?;
+    let actor = services
+        .actor_by_email(ws, as_email)
+        .await
+        .context("--as is not a member of that workspace")?;
+    let q: switchboard_service::ConversationQuery =
+        serde_urlencoded::from_str(query).context("--query is not a valid archive filter")?;
+    let format = match format {
+        ExportFileFormat::Csv => switchboard_service::ExportFormat::Csv,
+        ExportFileFormat::Jsonl => switchboard_service::ExportFormat::Jsonl,
+    };
+    let mut rows = services.export_conversations(&actor, q, format).await?;
+    let mut out: Box<dyn tokio::io::AsyncWrite + Unpin> = match output {
+        Some(path) => Box::new(
+            tokio::fs::File::create(path)
+                .await
+                .with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => Box::new(tokio::io::stdout()),
+    };
+    while let Some(chunk) = rows.next().await {
+        out.write_all(&chunk?).await?;
+    }
+    out.flush().await?;
+    store.close().await;
+    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -186,6 +250,13 @@ async fn run() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve => serve(config).await,
+        Command::Export {
+            workspace,
+            as_email,
+            format,
+            query,
+            output,
+        } => export(&config, &workspace, &as_email, format, &query, output.as_deref()).await,
         Command::Migrate => {
             let store = open_store(&config).await?;
             println!("database is at the latest schema");

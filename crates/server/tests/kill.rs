@@ -486,3 +486,83 @@ fn parse_id(id: &str) -> (usize, usize) {
     let seq = parts.next().and_then(|p| p.parse().ok()).expect("seq");
     (task, seq)
 }
+
+/// `switchboard export`: the archive from the shell, one CSV row per
+/// conversation, formulas neutralised, filters applied, and the member it
+/// runs as must belong to the workspace.
+#[tokio::test]
+async fn the_shell_exports_the_archive() {
+    let target = Target::new().await;
+    let ws = create_admin(&target);
+    let server = Server::start(&target, "export").await;
+    let (channel_id, secret) = create_channel(&server, &ws).await;
+    let hook_url = server.url(&format!("/hooks/api/{channel_id}"));
+    let http = reqwest::Client::new();
+    for (i, (name, text)) in [
+        ("=HYPERLINK(\"http://evil\")", "hello"),
+        ("Plain Customer", "refund please"),
+        ("+Another", "refund again"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body = serde_json::to_vec(
+            &json!({"message_id": format!("x-{i}"), "contact": {"id": format!("c{i}"), "name": name}, "text": text}),
+        )
+        .unwrap();
+        assert!(matches!(
+            post_hook(&http, &hook_url, &secret, body).await,
+            Sent::Ack { .. }
+        ));
+    }
+    drop(server);
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("all.csv");
+    let run = |args: &[&str]| {
+        let mut all = vec!["export", "--workspace", &ws, "--as", ADMIN_EMAIL];
+        all.extend_from_slice(args);
+        target
+            .command(&all)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run switchboard export")
+    };
+    let out = run(&["--output", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[0].starts_with("id,customer,identifier,agent,team,channel_kind"),
+        "{csv}"
+    );
+    assert!(csv.contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "{csv}");
+    assert!(csv.contains(",'+Another,"), "{csv}");
+    // A filter, to standard output, as JSON Lines.
+    let out = run(&["--format", "jsonl", "--query", "q=refund"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r["messages_from_customer"] == 1 && r["sent_by"] == "customer")
+    );
+    // Someone outside the workspace gets nothing.
+    let out = target
+        .command(&["export", "--workspace", &ws, "--as", "nobody@acme.test"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let out = run(&["--query", "period=yesterday-ish"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--query"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

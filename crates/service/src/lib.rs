@@ -14,6 +14,7 @@ mod conversations;
 mod directory;
 mod error;
 pub mod events;
+mod export;
 mod inbound;
 mod integrations;
 mod jobs;
@@ -49,6 +50,7 @@ pub use directory::{
     Invitation, InvitationInfo, MemberInput, MemberUpdate, TeamInput, TeamUpdate,
 };
 pub use error::{ServiceError, ServiceResult};
+pub use export::{ExportFormat, ExportRow, export_filename};
 pub use inbound::IngestOutcome;
 pub use integrations::{
     CreatedWebhook, WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT, Webhook, WebhookDelivery, WebhookDeliveryStatus,

@@ -155,6 +155,23 @@ impl ApiClient {
     pub async fn get(&self, path: &str) -> Reply {
         self.send(Method::GET, path, None).await
     }
+
+    /// A GET whose answer is not JSON (a file): status, content type, text.
+    pub async fn get_text(&self, path: &str) -> (u16, String, String) {
+        let mut req = self.http.get(format!("{}{}", self.base, path));
+        if let Some(token) = &self.bearer {
+            req = req.bearer_auth(token);
+        }
+        let response = req.send().await.expect("request");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, content_type, response.text().await.expect("text"))
+    }
     pub async fn post(&self, path: &str, body: Value) -> Reply {
         self.send(Method::POST, path, Some(body)).await
     }

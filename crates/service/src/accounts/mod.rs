@@ -254,6 +254,19 @@ impl Services {
         })
     }
 
+    /// The member with this e-mail acting in `workspace` (the shell's
+    /// `export --as`): what they may see is what they get.
+    pub async fn actor_by_email(&self, workspace: WorkspaceId, email: &str) -> ServiceResult<Actor> {
+        let user = self
+            .store()
+            .reader()
+            .user_by_email(email.trim())
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        let id = user.id.parse().map_err(|_| ServiceError::NotFound("user"))?;
+        self.actor(workspace, id).await
+    }
+
     pub async fn workspaces_of(&self, user: UserId) -> ServiceResult<Vec<(Workspace, Role)>> {
         Ok(self.store().reader().workspaces_of(user).await?)
     }

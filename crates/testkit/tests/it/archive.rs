@@ -291,3 +291,97 @@ async fn erasing_a_contact_removes_them_and_all_their_chats() {
     );
     assert_eq!(audit(&org, "contact.erased").await.len(), 1);
 }
+
+#[tokio::test]
+async fn exports_stream_one_row_per_conversation_within_the_callers_reach() {
+    let (app, _clock) = start().await;
+    let org = Org::create(&app).await;
+    let a = chat(&app, &org, "@SUM(A1)", "refund for my order").await;
+    let _b = chat(&app, &org, "Bea", "where is my parcel").await;
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{a}/assign")),
+            json!({"user_id": org.agent_id, "force": true}),
+        )
+        .await;
+    ok(&r);
+    ok(&org
+        .agent
+        .post(
+            &org.path(&format!("/conversations/{a}/messages")),
+            json!({"kind": "text", "body": "Refund sent"}),
+        )
+        .await);
+    resolve(&org, &a).await;
+
+    let (status, content_type, csv) = org.admin.get_text(&org.path("/exports/conversations.csv")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "text/csv; charset=utf-8"),
+        "{csv}"
+    );
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    for column in [
+        "customer",
+        "agent",
+        "team",
+        "channel_kind",
+        "created",
+        "closed",
+        "duration_seconds",
+        "rating",
+        "status",
+        "close_reason",
+        "inactivity_seconds",
+        "response_seconds",
+        "response_after_assignment_seconds",
+        "sent_by",
+        "tags",
+        "country",
+        "messages_from_customer",
+        "messages_to_customer",
+    ] {
+        assert!(header.iter().any(|h| h == column), "{column} in {header:?}");
+    }
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let resolved = rows.iter().find(|r| &r[col("id")] == a.as_str()).unwrap();
+    // Formulas never run in a spreadsheet.
+    assert_eq!(&resolved[col("customer")], "'@SUM(A1)");
+    assert_eq!(&resolved[col("agent")], "Ana Agent");
+    assert_eq!(&resolved[col("status")], "resolved");
+    assert_eq!(&resolved[col("sent_by")], "customer");
+    assert_eq!(
+        (
+            &resolved[col("messages_from_customer")],
+            &resolved[col("messages_to_customer")]
+        ),
+        ("1", "1")
+    );
+    assert_eq!(&resolved[col("response_seconds")], "0");
+
+    // The search and filters apply; JSON Lines carry the same rows.
+    let (status, content_type, lines) = org
+        .admin
+        .get_text(&org.path("/exports/conversations.jsonl?q=parcel"))
+        .await;
+    assert_eq!((status, content_type.as_str()), (200, "application/x-ndjson"));
+    let rows: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["customer"], "Bea");
+
+    // An agent of another team exports nothing of Support's chats.
+    let team = org.admin.post(&org.path("/teams"), json!({"name": "Sales"})).await;
+    let (outsider, _) = org
+        .member(&app, "sam@acme.test", "Sam", "agent", &[team["id"].as_str().unwrap()])
+        .await;
+    let (status, _, csv) = outsider.get_text(&org.path("/exports/conversations.csv")).await;
+    assert_eq!((status, csv.lines().count()), (200, 1), "{csv}");
+    // Bad filters are a clear error; each export is audited.
+    let r = org.admin.get(&org.path("/exports/conversations.csv?rating=9")).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(audit(&org, "conversations.exported").await.len(), 3);
+}

@@ -107,6 +107,16 @@ export function bindActions(root, refresh) {
       }
       return;
     }
+    const hold = event.target.closest("#hold-toggle");
+    if (hold) {
+      try {
+        await api("PUT", path("/hold"), { held: hold.dataset.held !== "true" });
+        refresh();
+      } catch (e) {
+        toast(e.message, "error");
+      }
+      return;
+    }
     if (event.target.closest("#enter-chat")) {
       try {
         await api("POST", path("/enter"));
@@ -166,6 +176,14 @@ export function bindActions(root, refresh) {
     await api("POST", path("/assign"), body);
     toast("Transferred.");
     form.reset();
+  });
+  submit("delete", async () => {
+    await api("DELETE", path(""));
+    toast("The chat was deleted permanently.");
+    // Nothing is left to show: back to the list, which no longer has it.
+    const back = new URL(location.href);
+    back.searchParams.delete("c");
+    location.href = back.pathname.includes("/conversations/") ? `/w/${root.dataset.ws}/inbox?section=archived` : back.toString();
   });
   submit("tags", async (form) => {
     const tags = form.elements.tags.value.split(",").map((t) => t.trim()).filter(Boolean);

@@ -9,6 +9,7 @@ pub mod bots;
 pub mod campaigns;
 pub mod conversations;
 pub mod directory;
+pub mod exports;
 pub mod health;
 pub mod hooks;
 pub mod notifications;
@@ -394,6 +395,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(d.clone(), ws_path!("/conversations/{conversation_id}"), "deleteConversation", "archive", "Delete the conversation for good: messages, notes, attachments, search entries and the stored files nothing else uses (admin; audited; 409 while on legal hold)", || delete(archive::delete_conversation)).resp::<svc::Deleted>(),
         ApiRoute::new(d.clone(), ws_path!("/contacts/{contact_id}"), "eraseContact", "archive", "Erase a contact (a data-subject request): all their conversations as a permanent delete does, then the contact (admin; audited; 409 while anything of theirs is on legal hold)", || delete(archive::erase_contact)).resp::<svc::Deleted>(),
         ApiRoute::new(m.clone(), ws_path!("/retention/preview"), "previewRetention", "archive", "A dry run of the next retention purge: how many conversations and files it would delete, the oldest first (admin)", || get(archive::retention_preview)).resp::<svc::RetentionPreview>(),
+        ApiRoute::new(m.clone(), ws_path!("/exports/conversations.csv"), "exportConversationsCsv", "archive", "The conversations the filters and search match (the list's parameters; `limit` and `cursor` ignored), one CSV row each with the columns of DESIGN.md §8, streamed; cells that would run as spreadsheet formulas start with `'`; audited", || get(exports::csv)).query::<svc::ConversationQuery>(),
+        ApiRoute::new(m.clone(), ws_path!("/exports/conversations.jsonl"), "exportConversationsJsonl", "archive", "The same rows as JSON Lines, streamed; audited", || get(exports::jsonl)).query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/search"), "searchConversations", "conversations", "Conversations whose messages, notes, comments or contact match `q`, within the same filters as the list, newest first, each with a snippet of its newest match", || get(conv::search)).resp::<PageOut<svc::SearchHit>>().query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}"), "getConversation", "conversations", "One conversation", || get(conv::get)).resp::<Conversation>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/status"), "changeStatus", "conversations", "Resolve, abandon, reopen (assigned) or unassign (queued), with a comment; `feedback_request: true` with resolved or abandoned also asks the customer to rate the chat from 1 to 5", || post(conv::status))

@@ -118,6 +118,12 @@ pub struct Pane {
     pub is_bot: bool,
     pub can_reply: bool,
     pub can_manage: bool,
+    /// Admins: legal hold and permanent delete.
+    pub can_delete: bool,
+    /// On legal hold (by itself or its contact).
+    pub held: bool,
+    /// What a permanent delete loses, said in its confirmation.
+    pub loses: String,
     pub can_enter: bool,
     pub can_reopen: bool,
     pub can_annotate: bool,
@@ -305,7 +311,18 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
             .collect::<Vec<_>>(),
     )
     .unwrap_or_default();
+    let held = svc.legal_hold(actor, id).await.map_err(|_| PageRejection::Failed)?.held;
+    let written = messages.iter().filter(|m| m.side != "activity").count();
+    let file_count: usize = messages.iter().map(|m| m.attachments.len()).sum();
+    let loses = format!(
+        "{written} {} and notes and {file_count} {}",
+        if written == 1 { "message" } else { "messages" },
+        if file_count == 1 { "file" } else { "files" }
+    );
     Ok(Pane {
+        can_delete: actor.role == Role::Admin,
+        held,
+        loses,
         ws: viewer.ws().to_string(),
         id: c.id.to_string(),
         contact_id: c.contact_id.to_string(),

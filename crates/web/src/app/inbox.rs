@@ -66,6 +66,9 @@ pub struct InboxParams {
     /// How many rows the page shows now (a live refresh keeps them).
     #[serde(default)]
     pub shown: String,
+    /// An export's format: `csv` or `jsonl`.
+    #[serde(default)]
+    pub format: String,
     #[serde(default)]
     pub group: String,
     /// The open conversation.
@@ -535,4 +538,26 @@ pub async fn list_fragment(
 ) -> Result<Response, PageRejection> {
     let list = list_view(&state, &viewer, &params).await?;
     Ok(render(&ListFragment { list }))
+}
+
+/// `/w/{ws}/inbox/export?format=csv|jsonl&…`: the list's filters and
+/// search as a file, streamed.
+pub async fn export(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Query(params): Query<InboxParams>,
+) -> Result<Response, PageRejection> {
+    let format = match params.format.as_str() {
+        "jsonl" => switchboard_service::ExportFormat::Jsonl,
+        _ => switchboard_service::ExportFormat::Csv,
+    };
+    let query = ConversationQuery {
+        limit: None,
+        ..params.query()
+    };
+    Ok(
+        crate::api::exports::conversations_file(&state.services, &viewer.actor, query, format)
+            .await
+            .unwrap_or_else(axum::response::IntoResponse::into_response),
+    )
 }

@@ -239,6 +239,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/assets/app/{name}", get(script))
         .route("/w/{workspace_id}/inbox", get(inbox::page))
         .route("/w/{workspace_id}/inbox/list", get(inbox::list_fragment))
+        .route("/w/{workspace_id}/inbox/export", get(inbox::export))
         .route(
             "/w/{workspace_id}/conversations/{conversation_id}",
             get(conversation::page),
