@@ -11,6 +11,7 @@ mod app_contacts;
 mod app_escaping;
 mod app_forms;
 mod archive;
+mod archive_browser;
 mod attachments;
 mod audit_log;
 mod bad_input;
