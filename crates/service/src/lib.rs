@@ -43,7 +43,7 @@ pub use conversations::SnoozeRequest;
 pub use conversations::StartConversation;
 pub use conversations::Transcript;
 pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest, TicketView};
-pub use conversations::{DateField, FirstSentBy, Period};
+pub use conversations::{DateField, FirstSentBy, Period, SortBy};
 pub use conversations::{InboxRow, Names, contact_label};
 pub use directory::{
     AcceptInvitation, ChannelInput, ChannelUpdate, ConnectionCheck, ContactInput, CreatedChannel, CreatedInvitation,

@@ -10,7 +10,7 @@ use switchboard_core::permissions::Actor;
 use switchboard_core::search::TextQuery;
 use switchboard_core::validate::Invalid;
 use switchboard_core::{Millis, Section};
-use switchboard_store::{ConversationFilter, SentBy, TimeRange};
+use switchboard_store::{ConversationFilter, ConversationSort, DurationRange, ListCursor, SentBy, TimeRange};
 
 use crate::{ConversationQuery, ServiceResult, Services};
 
@@ -57,6 +57,26 @@ impl Period {
 pub enum FirstSentBy {
     Customer,
     Business,
+}
+
+/// The order of a list (all descending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    Newest,
+    LastActivity,
+    Closed,
+    Duration,
+    ResponseTime,
+}
+
+/// Seconds given by a client as a range bound, in milliseconds.
+fn seconds_bound(field: &'static str, raw: Option<i64>) -> ServiceResult<Option<i64>> {
+    match raw {
+        None => Ok(None),
+        Some(s @ 0..=315_360_000) => Ok(Some(s * 1000)),
+        Some(_) => Err(Invalid::new(field, "must be between 0 and 315360000 seconds").into()),
+    }
 }
 
 fn local_date(field: &'static str, raw: &str) -> ServiceResult<NaiveDate> {
@@ -169,7 +189,39 @@ impl Services {
                 range,
             );
         }
-        f.cursor = q.cursor;
+        f.country = q
+            .country
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from);
+        f.response = DurationRange {
+            at_least: seconds_bound("response_above", q.response_above)?,
+            below: seconds_bound("response_below", q.response_below)?,
+        };
+        f.response_after_assignment = DurationRange {
+            at_least: seconds_bound("assignment_response_above", q.assignment_response_above)?,
+            below: seconds_bound("assignment_response_below", q.assignment_response_below)?,
+        };
+        if let Some(minutes) = q.waiting_minutes {
+            let waited = seconds_bound("waiting_minutes", minutes.checked_mul(60))?
+                .ok_or_else(|| Invalid::new("waiting_minutes", "is too large"))?;
+            f.waiting_since_before = Some(self.now().plus_ms(-waited));
+        }
+        f.sort = match q.sort.unwrap_or(SortBy::Newest) {
+            SortBy::Newest => ConversationSort::Newest,
+            SortBy::LastActivity => ConversationSort::LastActivity,
+            SortBy::Closed => ConversationSort::Closed,
+            SortBy::Duration => ConversationSort::Duration,
+            SortBy::ResponseTime => ConversationSort::ResponseTime,
+        };
+        f.cursor = match q.cursor.as_deref() {
+            None | Some("") => None,
+            Some(raw) => Some(
+                raw.parse::<ListCursor>()
+                    .map_err(|_| Invalid::new("cursor", "is not a cursor this list gave"))?,
+            ),
+        };
         Ok(f)
     }
 }

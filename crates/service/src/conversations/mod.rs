@@ -9,7 +9,7 @@ mod schedule;
 mod transcripts;
 
 pub(crate) use feedback::{awaits_rating, check_channel, rating_in, request};
-pub use filters::{DateField, FirstSentBy, Period};
+pub use filters::{DateField, FirstSentBy, Period, SortBy};
 pub use inbox::{InboxRow, Names, contact_label};
 pub use outreach::StartConversation;
 pub use schedule::SnoozeRequest;
@@ -77,7 +77,29 @@ pub struct ConversationQuery {
     /// The last local day, included.
     #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
     pub to_date: Option<String>,
-    pub cursor: Option<ConversationId>,
+    /// The contact's country, as saved on the contact.
+    pub country: Option<String>,
+    /// Answered, and the first answer came at least this many seconds after creation.
+    #[schemars(range(min = 0))]
+    pub response_above: Option<i64>,
+    /// Answered within fewer seconds than this after creation.
+    #[schemars(range(min = 0))]
+    pub response_below: Option<i64>,
+    /// The assignee's first answer came at least this many seconds after the assignment.
+    #[schemars(range(min = 0))]
+    pub assignment_response_above: Option<i64>,
+    /// The assignee answered within fewer seconds than this after the assignment.
+    #[schemars(range(min = 0))]
+    pub assignment_response_below: Option<i64>,
+    /// The customer has waited for an answer at least this many minutes.
+    #[schemars(range(min = 0))]
+    pub waiting_minutes: Option<i64>,
+    /// The order, every one descending: `newest` (default), `last_activity`,
+    /// `closed`, `duration` (closed chats; open ones last), `response_time`
+    /// (answered ones; unanswered last).
+    pub sort: Option<SortBy>,
+    /// `next_cursor` of the page before.
+    pub cursor: Option<String>,
     #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u64>,
 }

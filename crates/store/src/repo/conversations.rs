@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use sea_query::{Cond, Expr, InsertStatement, LockType, OnConflict, Order, Query, SelectStatement, SimpleExpr};
+use sea_query::{
+    Cond, Expr, ExprTrait, InsertStatement, LockType, OnConflict, Order, Query, SelectStatement, SimpleExpr,
+};
 use switchboard_core::permissions::Visibility;
 use switchboard_core::search::TextQuery;
 use switchboard_core::{
@@ -182,8 +184,88 @@ pub struct ConversationFilter {
     pub closed: TimeRange,
     /// On the time of the last message.
     pub last_activity: TimeRange,
-    pub cursor: Option<ConversationId>,
+    /// The contact's country.
+    pub country: Option<String>,
+    /// Response time since creation at least / below (milliseconds).
+    pub response: DurationRange,
+    /// The assignee's response time since assignment at least / below.
+    pub response_after_assignment: DurationRange,
+    /// Awaiting our answer since at or before this instant.
+    pub waiting_since_before: Option<Millis>,
+    pub sort: ConversationSort,
+    pub cursor: Option<ListCursor>,
     pub limit: u64,
+}
+
+/// At least / below, in milliseconds; either open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DurationRange {
+    pub at_least: Option<i64>,
+    pub below: Option<i64>,
+}
+
+/// The order of a conversation list, newest first by default; every other
+/// order is descending too, with the id breaking ties, so pages continue
+/// by keyset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConversationSort {
+    #[default]
+    Newest,
+    LastActivity,
+    /// Closed ones by closing time; open ones last.
+    Closed,
+    /// Closed ones by duration; open ones last.
+    Duration,
+    /// Answered ones by response time since creation; unanswered ones last.
+    ResponseTime,
+}
+
+impl ConversationSort {
+    /// The sort key in SQL (columns of `conversations` only; no input).
+    fn key_sql(self) -> Option<&'static str> {
+        Some(match self {
+            Self::Newest => return None,
+            Self::LastActivity => "COALESCE(last_message_at, created_at)",
+            Self::Closed => "COALESCE(closed_at, -1)",
+            Self::Duration => "COALESCE(closed_at - created_at, -1)",
+            Self::ResponseTime => "COALESCE(first_reply_at - created_at, -1)",
+        })
+    }
+
+    /// The same key computed from a row (for the next cursor).
+    fn key_of(self, c: &ConversationRow) -> i64 {
+        match self {
+            Self::Newest => 0,
+            Self::LastActivity => c.last_message_at.unwrap_or(c.created_at),
+            Self::Closed => c.closed_at.unwrap_or(-1),
+            Self::Duration => c.closed_at.map_or(-1, |closed| closed - c.created_at),
+            Self::ResponseTime => c.first_reply_at.map_or(-1, |reply| reply - c.created_at),
+        }
+    }
+}
+
+/// Where the next page of a list starts: after this row (and, for sorted
+/// lists, its sort key). As text: the id, or `key.id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListCursor {
+    pub key: Option<i64>,
+    pub id: ConversationId,
+}
+
+impl std::str::FromStr for ListCursor {
+    type Err = ();
+    fn from_str(raw: &str) -> std::result::Result<Self, ()> {
+        match raw.split_once('.') {
+            None => Ok(Self {
+                key: None,
+                id: raw.parse().map_err(|_| ())?,
+            }),
+            Some((key, id)) => Ok(Self {
+                key: Some(key.parse().map_err(|_| ())?),
+                id: id.parse().map_err(|_| ())?,
+            }),
+        }
+    }
 }
 
 /// From (inclusive) and before (exclusive), in milliseconds; either open.
@@ -221,6 +303,11 @@ impl ConversationFilter {
             created: TimeRange::default(),
             closed: TimeRange::default(),
             last_activity: TimeRange::default(),
+            country: None,
+            response: DurationRange::default(),
+            response_after_assignment: DurationRange::default(),
+            waiting_since_before: None,
+            sort: ConversationSort::Newest,
             cursor: None,
             limit,
         }
@@ -590,14 +677,33 @@ impl Exec<'_> {
     /// Conversations, newest first, limited to what the caller may see.
     pub async fn conversations(&mut self, ws: WorkspaceId, f: &ConversationFilter) -> Result<Page<Conversation>> {
         let mut q = filtered(TextIndex::of(self), ws, f);
-        q.columns(CONVERSATION_COLUMNS)
-            .order_by(Conversations::Id, Order::Desc)
-            .limit(f.limit + 1);
+        q.columns(CONVERSATION_COLUMNS);
+        let key = f.sort.key_sql().map(Expr::cust);
+        if let Some(key) = &key {
+            q.order_by_expr(key.clone(), Order::Desc);
+        }
+        q.order_by(Conversations::Id, Order::Desc).limit(f.limit + 1);
         if let Some(cursor) = f.cursor {
-            q.and_where(Expr::col(Conversations::Id).lt(cursor.to_string()));
+            let after_id = Expr::col(Conversations::Id).lt(cursor.id.to_string());
+            match (&key, cursor.key) {
+                (Some(key), Some(k)) => {
+                    q.cond_where(
+                        Cond::any()
+                            .add(key.clone().lt(k))
+                            .add(Cond::all().add(key.clone().eq(k)).add(after_id)),
+                    );
+                }
+                _ => {
+                    q.and_where(after_id);
+                }
+            }
         }
         let rows: Vec<ConversationRow> = self.fetch_all(&q).await?;
-        let page = page_of(rows, f.limit, |r| r.id.clone());
+        let sort = f.sort;
+        let page = page_of(rows, f.limit, |r| match sort {
+            ConversationSort::Newest => r.id.clone(),
+            _ => format!("{}.{}", sort.key_of(r), r.id),
+        });
         let items = self.with_tags(page.items).await?;
         Ok(Page {
             items,
@@ -947,6 +1053,42 @@ fn filtered(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> Select
                         ),
                 )
         });
+    }
+    if let Some(country) = f.country.as_deref() {
+        q.and_where(
+            Expr::col(Conversations::ContactId).in_subquery(
+                Query::select()
+                    .column(Contacts::Id)
+                    .from(Contacts::Table)
+                    .and_where(Expr::col(Contacts::WorkspaceId).eq(ws.to_string()))
+                    .and_where(Expr::col(Contacts::Country).eq(country))
+                    .to_owned(),
+            ),
+        );
+    }
+    for (range, from, to) in [
+        (f.response, Conversations::CreatedAt, Conversations::FirstReplyAt),
+        (
+            f.response_after_assignment,
+            Conversations::AssignedAt,
+            Conversations::FirstReplyAfterAssignmentAt,
+        ),
+    ] {
+        let took = Expr::col(to).sub(Expr::col(from));
+        if range.at_least.is_some() || range.below.is_some() {
+            q.and_where(Expr::col(to).is_not_null())
+                .and_where(Expr::col(from).is_not_null());
+        }
+        if let Some(n) = range.at_least {
+            q.and_where(took.clone().gte(n));
+        }
+        if let Some(n) = range.below {
+            q.and_where(took.lt(n));
+        }
+    }
+    if let Some(since) = f.waiting_since_before {
+        q.and_where(Expr::col(Conversations::LastCustomerMessageAt).equals(Conversations::LastMessageAt))
+            .and_where(Expr::col(Conversations::LastCustomerMessageAt).lte(since.0));
     }
     for (range, col) in [
         (f.created, Conversations::CreatedAt),

@@ -214,3 +214,102 @@ async fn filters_combine_on_status_critical_activity_rating_and_who_wrote() {
     let r = org.admin.get(&org.path("/conversations?rating=6")).await;
     assert_eq!(r.status, 422, "{:?}", r.body);
 }
+
+impl Archive {
+    /// Every page of `query` with one row per page, in order.
+    async fn paged(&self, query: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let r = self
+                .org
+                .admin
+                .get(&self.org.path(&format!("/conversations?limit=1&{query}{cursor}")))
+                .await;
+            assert_eq!(r.status, 200, "{query}: {:?}", r.body);
+            for c in r["items"].as_array().unwrap() {
+                let id = c["id"].as_str().unwrap();
+                names.push(self.ids.iter().find(|(_, c)| c == id).unwrap().0.clone());
+            }
+            match r["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => return names,
+            }
+            assert!(names.len() <= 10, "paging does not end: {names:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn sorted_lists_page_by_keyset_and_filter_on_times_and_country() {
+    let a = archive("UTC").await;
+    let org = &a.org;
+    // Answered 16 days after it was written; the others wait.
+    ok_assign_and_answer(&a, "old16").await;
+    assert_eq!(a.paged("").await, ["today", "edge", "old16", "old40"]);
+    assert_eq!(a.paged("sort=last_activity").await, ["old16", "today", "edge", "old40"]);
+    assert_eq!(a.paged("sort=response_time").await[0], "old16");
+    assert_eq!(a.list("response_above=86400").await, set(&["old16"]));
+    assert_eq!(a.list("response_below=86400").await, set(&[]));
+    assert_eq!(a.list("assignment_response_below=60").await, set(&["old16"]));
+    // Waiting for us at least 5 hours: not the chat of an hour ago.
+    assert_eq!(a.list("waiting_minutes=300").await, set(&["edge", "old40"]));
+    let r = org.admin.get(&org.path("/conversations?waiting_minutes=-5")).await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    let r = org.admin.get(&org.path("/conversations?cursor=not-a-cursor")).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["error"]["field"].as_str()),
+        (422, Some("cursor"))
+    );
+    // Closed ones by closing time, open ones after them.
+    for name in ["edge", "old40"] {
+        let r = org
+            .admin
+            .post(
+                &org.path(&format!("/conversations/{}/status", a.id(name))),
+                json!({"status": "resolved"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let closed = a.paged("sort=closed").await;
+    assert_eq!(closed.len(), 4);
+    assert!(
+        closed[..2].contains(&"edge".to_owned()) && closed[..2].contains(&"old40".to_owned()),
+        "{closed:?}"
+    );
+    assert_eq!(a.paged("sort=duration").await[0], "old40");
+    // The contact's country.
+    let c = org
+        .admin
+        .get(&org.path(&format!("/conversations/{}", a.id("today"))))
+        .await;
+    let contact = c["contact_id"].as_str().unwrap();
+    let r = org
+        .admin
+        .patch(&org.path(&format!("/contacts/{contact}")), json!({"country": "NZ"}))
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(a.list("country=NZ").await, set(&["today"]));
+    assert_eq!(a.list("country=DE").await, set(&[]));
+}
+
+async fn ok_assign_and_answer(a: &Archive, name: &str) {
+    let org = &a.org;
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{}/assign", a.id(name))),
+            json!({"user_id": org.agent_id, "force": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let r = org
+        .agent
+        .post(
+            &org.path(&format!("/conversations/{}/messages", a.id(name))),
+            json!({"kind": "text", "body": "Here it is"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+}

@@ -60,6 +60,25 @@ pub struct InboxParams {
     /// `1`: the customer wrote last and waits for us.
     #[serde(default)]
     pub waiting: String,
+    /// The contact's country.
+    #[serde(default)]
+    pub country: String,
+    /// First answer at least / under this many minutes after creation.
+    #[serde(default)]
+    pub resp_min: String,
+    #[serde(default)]
+    pub resp_max: String,
+    /// The same after the latest assignment (the assignee's own).
+    #[serde(default)]
+    pub assign_min: String,
+    #[serde(default)]
+    pub assign_max: String,
+    /// Waiting for our answer at least this many minutes.
+    #[serde(default)]
+    pub waited: String,
+    /// `newest`, `last_activity`, `closed`, `duration`, `response_time`.
+    #[serde(default)]
+    pub sort: String,
     /// Where the next page starts (the script's "load more").
     #[serde(default)]
     pub cursor: String,
@@ -86,6 +105,15 @@ fn date(raw: &str) -> Option<String> {
     chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .ok()
         .map(|d| d.to_string())
+}
+
+/// Minutes typed in a filter as seconds (ignored unless a sensible number).
+fn minutes_as_seconds(raw: &str) -> Option<i64> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|m| (0..=5_256_000).contains(m))
+        .map(|m| m * 60)
 }
 
 fn parse_enum<T: serde::de::DeserializeOwned>(raw: &str) -> Option<T> {
@@ -135,6 +163,18 @@ impl InboxParams {
             rating: self.rating.parse().ok().filter(|r| (1..=5).contains(r)),
             sent_by: parse_enum(&self.sent),
             awaiting_reply: (self.waiting == "1").then_some(true),
+            country: nonempty(&self.country),
+            response_above: minutes_as_seconds(&self.resp_min),
+            response_below: minutes_as_seconds(&self.resp_max),
+            assignment_response_above: minutes_as_seconds(&self.assign_min),
+            assignment_response_below: minutes_as_seconds(&self.assign_max),
+            waiting_minutes: self
+                .waited
+                .trim()
+                .parse()
+                .ok()
+                .filter(|m: &i64| (0..=5_256_000).contains(m)),
+            sort: parse_enum(&self.sort),
             ..ConversationQuery::default()
         }
     }
@@ -179,6 +219,13 @@ impl InboxParams {
             ("rating", &self.rating),
             ("sent", &self.sent),
             ("waiting", &self.waiting),
+            ("country", &self.country),
+            ("resp_min", &self.resp_min),
+            ("resp_max", &self.resp_max),
+            ("assign_min", &self.assign_min),
+            ("assign_max", &self.assign_max),
+            ("waited", &self.waited),
+            ("sort", &self.sort),
             ("group", &self.group),
         ] {
             if !v.is_empty() {
@@ -302,7 +349,7 @@ pub async fn list_view(state: &AppState, viewer: &Viewer, params: &InboxParams) 
     let svc = &state.services;
     let fail = |_| PageRejection::Failed;
     let query = params.query();
-    let cursor = params.cursor.parse().ok();
+    let cursor = Some(params.cursor.trim().to_owned()).filter(|c| !c.is_empty());
     let shown: u64 = params.shown.parse().unwrap_or(0);
     let rows_wanted = shown.clamp(PAGE_ROWS, 200);
     // Critical chats rise to the top of every list (DESIGN.md §4): read
@@ -317,10 +364,11 @@ pub async fn list_view(state: &AppState, viewer: &Viewer, params: &InboxParams) 
         };
         rows = svc.inbox(&viewer.actor, critical).await.map_err(fail)?.items;
     }
+    let limit = if cursor.is_some() { PAGE_ROWS } else { rows_wanted };
     let rest = ConversationQuery {
         critical: if split { Some(false) } else { query.critical },
         cursor,
-        limit: Some(if cursor.is_some() { PAGE_ROWS } else { rows_wanted }),
+        limit: Some(limit),
         ..query.clone()
     };
     let page = svc.inbox(&viewer.actor, rest).await.map_err(fail)?;
@@ -399,6 +447,7 @@ struct InboxPage {
     date_fields: Vec<Choice>,
     periods: Vec<Choice>,
     ratings: Vec<Choice>,
+    sorts: Vec<Choice>,
     can_group: bool,
 }
 
@@ -514,6 +563,16 @@ pub async fn page(
                 ("last_45_days", "Last 45 days"),
             ],
             &params.period,
+        ),
+        sorts: fixed(
+            &[
+                ("newest", "Newest"),
+                ("last_activity", "Last activity"),
+                ("closed", "Closed"),
+                ("duration", "Longest"),
+                ("response_time", "Slowest first answer"),
+            ],
+            &params.sort,
         ),
         ratings: fixed(
             &[("5", "5"), ("4", "4"), ("3", "3"), ("2", "2"), ("1", "1")],
