@@ -84,4 +84,5 @@ id_type!(
     NotificationId,
     QuickReplyId,
     CampaignId,
+    SavedFilterId,
 );

@@ -68,7 +68,7 @@ pub use library::{
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
 pub use ratelimit::RateLimiter;
 pub use routing::{TransferAgent, TransferTeam};
-pub use search::SearchHit;
+pub use search::{SavedFilterInput, SavedFilterView, SearchHit};
 pub use switchboard_channels::whatsapp::GraphApi;
 pub use switchboard_channels::{HookMethod, HookReply, HookRequest, ProviderApis, Registry};
 pub use switchboard_core::capabilities::Capabilities;

@@ -425,3 +425,14 @@ pub enum OptOuts {
     Keyword,
     CreatedAt,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum SavedFilters {
+    Table,
+    Id,
+    WorkspaceId,
+    UserId,
+    Name,
+    Query,
+    CreatedAt,
+}

@@ -3,6 +3,10 @@
 //! and the caller's visibility (DESIGN.md §7), each with the matching
 //! words of its newest hit in a snippet.
 
+mod saved;
+
+pub use saved::{SavedFilterInput, SavedFilterView};
+
 use std::collections::HashMap;
 
 use schemars::JsonSchema;

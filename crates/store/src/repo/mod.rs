@@ -15,6 +15,7 @@ mod notifications;
 mod org;
 mod quick_replies;
 mod retention;
+mod saved_filters;
 mod search;
 mod templates;
 mod timers;
@@ -33,6 +34,7 @@ pub use jobs::*;
 pub use notifications::*;
 pub use org::*;
 pub use retention::*;
+pub use saved_filters::*;
 pub use templates::*;
 pub use webhooks::*;
 

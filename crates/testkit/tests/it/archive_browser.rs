@@ -114,6 +114,18 @@ async fn an_agent_browses_searches_and_an_admin_exports_and_deletes() {
         "{query}"
     );
     browser.screenshot("search").await;
+    // The agent keeps the filter; its chip brings the same list back.
+    browser.fill("#save-filter-name", "VIP crème").await;
+    browser.submit(".save-filter button[type=submit]").await;
+    browser.wait_for_text(".saved-filter a", "VIP crème").await;
+    browser
+        .client
+        .goto(&app.url(&format!("/w/{}/inbox?section=archived", org.ws)))
+        .await
+        .unwrap();
+    browser.submit(".saved-filter a").await;
+    browser.wait_for_text("#list-count", "1 chat").await;
+    assert_eq!(browser.text("#list .row mark").await, "crème");
 
     // The admin opens the same (bookmarkable) list, exports it, and deletes the chat.
     let admin = Browser::start("archive-admin").await.unwrap();

@@ -313,3 +313,47 @@ async fn ok_assign_and_answer(a: &Archive, name: &str) {
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
 }
+
+#[tokio::test]
+async fn saved_filters_belong_to_their_member() {
+    let a = archive("UTC").await;
+    let org = &a.org;
+    let path = org.path("/saved-filters");
+    let r = org
+        .agent
+        .post(
+            &path,
+            json!({"name": "Invoices", "query": "?section=archived&q=invoice*"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let id = r["id"].as_str().unwrap().to_owned();
+    assert_eq!(r["query"], "section=archived&q=invoice*");
+    // Names are unique per member; empty ones are refused next to the field.
+    for bad in [
+        json!({"name": "Invoices", "query": ""}),
+        json!({"name": "  ", "query": ""}),
+    ] {
+        let r = org.agent.post(&path, bad).await;
+        assert_eq!(
+            (r.status.as_u16(), r.body["error"]["field"].as_str()),
+            (422, Some("name")),
+            "{:?}",
+            r.body
+        );
+    }
+    // Another member neither sees nor deletes them, and may use the same name.
+    assert_eq!(org.admin.get(&path).await["items"], json!([]));
+    assert_eq!(org.admin.delete(&format!("{path}/{id}")).await.status, 404);
+    assert_eq!(
+        org.admin
+            .post(&path, json!({"name": "Invoices", "query": "q=x"}))
+            .await
+            .status,
+        201
+    );
+    let mine = org.agent.get(&path).await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 1, "{:?}", mine.body);
+    assert_eq!(org.agent.delete(&format!("{path}/{id}")).await.status, 204);
+    assert_eq!(org.agent.get(&path).await["items"], json!([]));
+}

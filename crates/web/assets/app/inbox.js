@@ -1,11 +1,12 @@
 // The inbox: the list refreshes itself on every change, a chat opens in
 // the pane without leaving the page, j/k move between chats, new chats and
 // customer messages chime and notify.
-import { api, wsPath, fragment, workspace, chime, notify, localiseTimes } from "./api.js";
+import { api, wsPath, fragment, workspace, chime, notify, localiseTimes, toast } from "./api.js";
 import { on } from "./live.js";
 import { bindComposer, bindPush } from "./composer.js";
 import { bindActions } from "./actions.js";
 import { bindPaging } from "./paging.js";
+import { bindForms } from "./forms.js";
 
 const list = document.getElementById("list");
 const pane = document.getElementById("pane");
@@ -131,6 +132,21 @@ document.addEventListener("click", (event) => {
   if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
   event.preventDefault();
   openConversation(link.dataset.conversation);
+});
+
+const saveFilter = document.getElementById("save-filter-box");
+if (saveFilter) bindForms(saveFilter);
+
+// A saved filter is deleted from its chip.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-delete-filter]");
+  if (!button) return;
+  try {
+    await api("DELETE", wsPath(`/saved-filters/${button.dataset.deleteFilter}`));
+    button.closest(".saved-filter").remove();
+  } catch (e) {
+    toast(e.message, "error");
+  }
 });
 
 window.addEventListener("popstate", () => {

@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod outreach;
 pub mod quick_replies;
+pub mod saved_filters;
 pub mod session;
 pub mod templates;
 pub mod transcripts;
@@ -397,6 +398,12 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(m.clone(), ws_path!("/retention/preview"), "previewRetention", "archive", "A dry run of the next retention purge: how many conversations and files it would delete, the oldest first (admin)", || get(archive::retention_preview)).resp::<svc::RetentionPreview>(),
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.csv"), "exportConversationsCsv", "archive", "The conversations the filters and search match (the list's parameters; `limit` and `cursor` ignored), one CSV row each with the columns of DESIGN.md §8, streamed; cells that would run as spreadsheet formulas start with `'`; audited", || get(exports::csv)).query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.jsonl"), "exportConversationsJsonl", "archive", "The same rows as JSON Lines, streamed; audited", || get(exports::jsonl)).query::<svc::ConversationQuery>(),
+        ApiRoute::new(m.clone(), ws_path!("/saved-filters"), "listSavedFilters", "archive", "The caller's own saved filters, by name", || get(saved_filters::list)).resp::<Items<svc::SavedFilterView>>(),
+        ApiRoute::new(p.clone(), ws_path!("/saved-filters"), "saveFilter", "archive", "Name the list's query string to come back to (at most 50 per member; names unique per member)", || post(saved_filters::create))
+            .req::<svc::SavedFilterInput>(json!({"name": "VIP last month", "query": "section=archived&period=last_30_days&tag=vip"}))
+            .resp::<svc::SavedFilterView>()
+            .created(),
+        ApiRoute::new(d.clone(), ws_path!("/saved-filters/{saved_filter_id}"), "deleteSavedFilter", "archive", "Delete one of the caller's saved filters", || delete(saved_filters::delete)).no_content(),
         ApiRoute::new(m.clone(), ws_path!("/search"), "searchConversations", "conversations", "Conversations whose messages, notes, comments or contact match `q`, within the same filters as the list, newest first, each with a snippet of its newest match", || get(conv::search)).resp::<PageOut<svc::SearchHit>>().query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}"), "getConversation", "conversations", "One conversation", || get(conv::get)).resp::<Conversation>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/status"), "changeStatus", "conversations", "Resolve, abandon, reopen (assigned) or unassign (queued), with a comment; `feedback_request: true` with resolved or abandoned also asks the customer to rate the chat from 1 to 5", || post(conv::status))

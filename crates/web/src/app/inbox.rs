@@ -448,7 +448,16 @@ struct InboxPage {
     periods: Vec<Choice>,
     ratings: Vec<Choice>,
     sorts: Vec<Choice>,
+    saved: Vec<SavedLink>,
     can_group: bool,
+}
+
+/// One of the member's saved filters beside the tabs.
+struct SavedLink {
+    id: String,
+    name: String,
+    href: String,
+    current: bool,
 }
 
 /// Options of a select from fixed `(value, label)` pairs.
@@ -495,6 +504,19 @@ pub async fn page(
     let teams = svc.teams(actor).await.map_err(|_| PageRejection::Failed)?;
     let members = svc.members(actor).await.map_err(|_| PageRejection::Failed)?;
     let tags = svc.tags(actor).await.map_err(|_| PageRejection::Failed)?;
+    let current_query = params.link(section.as_str(), &params.view);
+    let saved = svc
+        .saved_filters(actor)
+        .await
+        .map_err(|_| PageRejection::Failed)?
+        .into_iter()
+        .map(|f| SavedLink {
+            id: f.id.to_string(),
+            href: format!("/w/{}/inbox?{}", viewer.ws(), f.query),
+            current: f.query == current_query,
+            name: f.name,
+        })
+        .collect();
     // Tickets open on their Unassigned list.
     let open_view = if params.ticket_view().is_some() {
         params.view.as_str()
@@ -564,6 +586,7 @@ pub async fn page(
             ],
             &params.period,
         ),
+        saved,
         sorts: fixed(
             &[
                 ("newest", "Newest"),
