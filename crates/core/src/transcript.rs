@@ -40,7 +40,7 @@ pub struct Names {
 }
 
 impl Names {
-    fn user(&self, id: UserId) -> String {
+    pub fn user(&self, id: UserId) -> String {
         self.users
             .get(&id)
             .map_or_else(|| "a former member".to_owned(), |n| single_line(n))

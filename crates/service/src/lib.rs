@@ -41,10 +41,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Argon2Params, ServiceConfig};
 pub use conversations::SnoozeRequest;
 pub use conversations::StartConversation;
-pub use conversations::Transcript;
 pub use conversations::{AssignRequest, ConversationQuery, MessageQuery, NewMessage, StatusRequest, TicketView};
 pub use conversations::{DateField, FirstSentBy, Period, SortBy};
 pub use conversations::{InboxRow, Names, contact_label};
+pub use conversations::{Transcript, TranscriptParts};
 pub use directory::{
     AcceptInvitation, ChannelInput, ChannelUpdate, ConnectionCheck, ContactInput, CreatedChannel, CreatedInvitation,
     Invitation, InvitationInfo, MemberInput, MemberUpdate, TeamInput, TeamUpdate,

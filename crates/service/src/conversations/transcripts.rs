@@ -1,12 +1,13 @@
-//! A conversation as a plain-text transcript for download. The text is
+//! A conversation as a transcript for download (text, JSON; the web
+//! crate renders HTML from the same parts). The text is
 //! laid out by `switchboard_core::transcript`; this module gathers what it
 //! needs: the conversation (same reach as reading it), its contact and
 //! channel, every message with its attachments, and the names of the people
 //! and teams it mentions.
 
-use switchboard_core::ConversationId;
 use switchboard_core::permissions::Actor;
 use switchboard_core::transcript::{self, TranscriptHeader};
+use switchboard_core::{ChannelKind, Conversation, ConversationId, MessageKind, MessageView};
 
 use crate::{ServiceError, ServiceResult, Services, contact_label};
 
@@ -17,9 +18,102 @@ pub struct Transcript {
     pub text: String,
 }
 
+/// Everything a transcript shows, for any format.
+#[derive(Debug, Clone)]
+pub struct TranscriptParts {
+    pub conversation: Conversation,
+    pub contact_name: Option<String>,
+    pub channel_name: String,
+    pub channel_kind: ChannelKind,
+    pub names: transcript::Names,
+    /// Every message in order; notes and comments left out when asked.
+    pub messages: Vec<MessageView>,
+}
+
+impl TranscriptParts {
+    fn header(&self) -> TranscriptHeader<'_> {
+        TranscriptHeader {
+            conversation: &self.conversation,
+            contact_name: self.contact_name.as_deref(),
+            channel_name: &self.channel_name,
+            channel_kind: self.channel_kind,
+        }
+    }
+
+    /// The plain-text transcript.
+    pub fn text(&self) -> String {
+        transcript::transcript(&self.header(), &self.names, &self.messages)
+    }
+
+    /// Who wrote `view`, as the transcript names them.
+    pub fn author(&self, view: &MessageView) -> String {
+        let contact = self.contact_name.clone().unwrap_or_else(|| "Customer".into());
+        transcript::sender(view, &contact, &self.names)
+    }
+
+    /// What an activity line says.
+    pub fn activity(&self, view: &MessageView) -> Option<String> {
+        view.message
+            .activity
+            .as_ref()
+            .map(|a| transcript::activity_sentence(a, &self.names))
+    }
+
+    /// The transcript as JSON: the conversation, and every entry with its
+    /// author, text or activity sentence, and attachment metadata.
+    pub fn to_json(&self) -> serde_json::Value {
+        let entries: Vec<serde_json::Value> = self
+            .messages
+            .iter()
+            .map(|v| {
+                let m = &v.message;
+                serde_json::json!({
+                    "id": m.id,
+                    "at": transcript::iso_utc(m.created_at),
+                    "kind": m.kind,
+                    "direction": m.direction,
+                    "author": self.author(v),
+                    "body": m.body,
+                    "activity": self.activity(v),
+                    "buttons": m.buttons,
+                    "delivery_status": m.delivery_status,
+                    "delivery_error": m.delivery_error,
+                    "attachments": v.attachments.iter().map(|a| serde_json::json!({
+                        "id": a.id,
+                        "filename": a.filename,
+                        "mime": a.mime,
+                        "size": a.size,
+                        "sha256": a.sha256,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "conversation": self.conversation,
+            "contact": {"name": self.contact_name},
+            "channel": {"kind": self.channel_kind, "name": self.channel_name},
+            "entries": entries,
+        })
+    }
+}
+
 impl Services {
     /// The conversation's transcript, if the actor may see the conversation.
     pub async fn transcript(&self, actor: &Actor, id: ConversationId) -> ServiceResult<Transcript> {
+        let parts = self.transcript_parts(actor, id, true).await?;
+        Ok(Transcript {
+            filename: transcript::filename(id),
+            text: parts.text(),
+        })
+    }
+
+    /// What any transcript of the conversation shows (same reach as reading it).
+    pub async fn transcript_parts(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        notes: bool,
+    ) -> ServiceResult<TranscriptParts> {
         let ws = actor.workspace_id;
         let c = self.conversation(actor, id).await?;
         let mut db = self.store().reader();
@@ -29,8 +123,10 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("conversation"))?
             .to_domain()?;
-
-        let messages = self.all_message_views(actor, c.id).await?;
+        let mut messages = self.all_message_views(actor, c.id).await?;
+        if !notes {
+            messages.retain(|v| !matches!(v.message.kind, MessageKind::Note | MessageKind::Comment));
+        }
         let mut names = self.names(actor).await?.people;
         // People who acted here and have left the workspace since.
         for user in transcript::mentioned_users(&c, &messages) {
@@ -40,17 +136,13 @@ impl Services {
                 names.users.insert(user, row.name);
             }
         }
-
-        let contact_name = contact.as_ref().map(contact_label);
-        let header = TranscriptHeader {
-            conversation: &c,
-            contact_name: contact_name.as_deref(),
-            channel_name: &channel.name,
+        Ok(TranscriptParts {
+            contact_name: contact.as_ref().map(contact_label),
+            channel_name: channel.name,
             channel_kind: channel.kind,
-        };
-        Ok(Transcript {
-            filename: transcript::filename(c.id),
-            text: transcript::transcript(&header, &names, &messages),
+            names,
+            messages,
+            conversation: c,
         })
     }
 }

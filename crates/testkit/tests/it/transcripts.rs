@@ -241,3 +241,88 @@ async fn a_bot_chat_names_the_bot_and_a_nameless_customer() {
     );
     assert!(text.contains("    Options: Talk to a person\n"), "{text}");
 }
+
+#[tokio::test]
+async fn a_transcript_is_also_a_printable_page_and_json_with_notes_optional() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let hook = org
+        .customer_says(&app, "m-1", "carla", "<script>alert(1)</script> where is my order?")
+        .await;
+    let id = hook["conversation_id"].as_str().unwrap().to_owned();
+    let conv = |rest: &str| org.path(&format!("/conversations/{id}{rest}"));
+    ok(org
+        .admin
+        .post(
+            &conv("/messages"),
+            json!({"kind": "note", "body": "Secret internal note"}),
+        )
+        .await)
+    .await;
+    let image = switchboard_testkit::media::png(30, 20, 0);
+    let r = org
+        .admin
+        .send_raw(
+            reqwest::Method::POST,
+            &conv("/attachments?filename=photo.png"),
+            Some("image/png"),
+            image,
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let attachment = r["attachments"][0]["id"].as_str().unwrap().to_owned();
+
+    let (status, content_type, html) = org.admin.get_text(&conv("/transcript?format=html")).await;
+    assert_eq!((status, content_type.as_str()), (200, "text/html; charset=utf-8"));
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62; where is my order?"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("Secret internal note") && html.contains("private note"));
+    assert!(
+        html.contains(&format!("attachments/{attachment}/preview")),
+        "an image preview: {html}"
+    );
+    let (_, _, without) = org.admin.get_text(&conv("/transcript?format=html&notes=false")).await;
+    assert!(!without.contains("Secret internal note"));
+
+    let (status, content_type, body) = org.admin.get_text(&conv("/transcript?format=json")).await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["conversation"]["id"], id.as_str());
+    let entries = doc["entries"].as_array().unwrap();
+    let first = entries.iter().find(|e| e["kind"] == "text").unwrap();
+    assert_eq!(first["author"], "Carla Customer");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["kind"] == "activity" && e["activity"].is_string())
+    );
+    assert!(entries.iter().any(|e| e["kind"] == "note"));
+    let file = entries
+        .iter()
+        .find(|e| !e["attachments"].as_array().unwrap().is_empty())
+        .unwrap();
+    assert_eq!(file["attachments"][0]["filename"], "photo.png");
+    assert_eq!(file["attachments"][0]["mime"], "image/png");
+    let (_, _, body) = org.admin.get_text(&conv("/transcript?format=json&notes=false")).await;
+    assert!(!body.contains("Secret internal note"));
+    let (_, _, text) = org.admin.get_text(&conv("/transcript?notes=false")).await;
+    assert!(
+        text.contains("where is my order?") && !text.contains("Secret internal note"),
+        "{text}"
+    );
+
+    // Out of reach is 404 in every format; an unknown format is a clear error.
+    let team = org.admin.post(&org.path("/teams"), json!({"name": "Sales"})).await;
+    let (outsider, _) = org
+        .member(&app, "sam@acme.test", "Sam", "agent", &[team["id"].as_str().unwrap()])
+        .await;
+    for format in ["text", "html", "json"] {
+        let (status, _, _) = outsider.get_text(&conv(&format!("/transcript?format={format}"))).await;
+        assert_eq!(status, 404, "{format}");
+    }
+    let (status, _, _) = org.admin.get_text(&conv("/transcript?format=pdf")).await;
+    assert_eq!(status, 422);
+}

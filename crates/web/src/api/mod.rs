@@ -383,7 +383,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
         // audit log (admin)
         ApiRoute::new(m.clone(), ws_path!("/audit-log"), "listAuditLog", "audit", "Who did what to which record, newest first (admin); `action` filters, e.g. `member.role_changed`", || get(audit::list)).resp::<PageOut<svc::AuditLogEntry>>().query::<audit::AuditLogQuery>(),
         // conversation transcript
-        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/transcript"), "downloadTranscript", "conversations", "The conversation as a plain-text file (`text/plain; charset=utf-8`, as an attachment); same reach as the conversation", || get(transcripts::download)),
+        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/transcript"), "downloadTranscript", "conversations", "The conversation as a file: plain text (default, `text/plain; charset=utf-8`, an attachment), `format=html` (a readable, printable page with image previews, shown inline) or `format=json` (every entry with its author, activities and attachment metadata); `notes=false` leaves private notes and comments out; same reach as the conversation", || get(transcripts::download)).query::<transcripts::TranscriptQuery>(),
         // conversations
         ApiRoute::new(m.clone(), ws_path!("/conversations"), "listConversations", "conversations", "Conversations the caller may see, newest first", || get(conv::list)).resp::<PageOut<Conversation>>().query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/hold"), "getLegalHold", "archive", "Whether the conversation is on legal hold (kept out of every purge), by itself or through its contact", || get(archive::hold)).resp::<svc::HoldState>(),
