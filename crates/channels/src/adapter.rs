@@ -20,6 +20,8 @@ use crate::{Inbound, InboundError, OutboundMessage, SendError, Sent};
 pub struct ConfigError {
     pub field: &'static str,
     pub message: String,
+    /// The kind takes no configuration at all (not a wrong value).
+    pub not_taken: bool,
 }
 
 impl ConfigError {
@@ -27,6 +29,7 @@ impl ConfigError {
         ConfigError {
             field,
             message: message.into(),
+            not_taken: false,
         }
     }
 }
@@ -278,10 +281,13 @@ pub trait ChannelAdapter: Send + Sync + 'static {
     ) -> Result<Option<serde_json::Value>, ConfigError> {
         match given {
             None | Some(serde_json::Value::Null) => Ok(current.cloned()),
-            Some(_) => Err(ConfigError::new(
-                "config",
-                format!("{} channels take no configuration", self.capabilities().label),
-            )),
+            Some(_) => Err(ConfigError {
+                not_taken: true,
+                ..ConfigError::new(
+                    "config",
+                    format!("{} channels take no configuration", self.capabilities().label),
+                )
+            }),
         }
     }
 

@@ -299,11 +299,18 @@ impl Span {
 // schema; deserialization goes through `parse` so there is one set of rules
 // and errors carry paths.
 
+/// Every IANA time zone name this build knows.
+fn time_zone_schema(_: &mut SchemaGenerator) -> Schema {
+    let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    schemars::json_schema!({"type": "string", "enum": names})
+}
+
 /// Business hours: an IANA time zone, a weekly schedule and dated exceptions.
 #[derive(Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Shape {
     /// IANA time zone name, e.g. `Europe/Berlin`.
+    #[schemars(schema_with = "time_zone_schema")]
     time_zone: String,
     /// Opening hours per weekday; a missing day is closed.
     #[serde(default)]
@@ -484,7 +491,11 @@ fn parse_day(v: &Value, path: &str) -> Result<Vec<Span>, Invalid> {
         if from == END_OF_DAY {
             return Err(err(&format!("{path}.from"), "24:00 is only allowed as `to`"));
         }
-        if from >= to {
+        // An empty span (from = to) opens nothing: left out.
+        if from == to {
+            continue;
+        }
+        if from > to {
             let hint = if to == 0 { " (use 24:00 for midnight)" } else { "" };
             return Err(err(
                 &path,
@@ -575,15 +586,17 @@ fn parse_exceptions(v: &Value) -> Result<Vec<Exception>, Invalid> {
         out.push(Exception { date, name, hours });
     }
     // Sorted order is the canonical form: lookups binary-search and the API
-    // returns exceptions by date.
+    // returns exceptions by date. A date given twice keeps its last entry
+    // (the sort is stable, so that is the later one).
     out.sort_by_key(|e| e.date);
-    if let Some(w) = out.windows(2).find(|w| w[0].date == w[1].date) {
-        return Err(err(
-            "exceptions",
-            format!("{} appears twice", w[0].date.format("%Y-%m-%d")),
-        ));
+    let mut unique: Vec<Exception> = Vec::with_capacity(out.len());
+    for e in out {
+        match unique.last_mut() {
+            Some(last) if last.date == e.date => *last = e,
+            _ => unique.push(e),
+        }
     }
-    Ok(out)
+    Ok(unique)
 }
 
 #[cfg(test)]
@@ -744,6 +757,18 @@ mod tests {
     }
 
     #[test]
+    fn a_date_given_twice_keeps_its_last_entry_and_empty_spans_are_left_out() {
+        let h = BusinessHours::parse(&json!({"time_zone": "UTC",
+            "weekly": {"mon": [{"from": "09:00", "to": "09:00"}, {"from": "10:00", "to": "12:00"}]},
+            "exceptions": [{"date": "2026-12-25"}, {"date": "2026-01-01"},
+                           {"date": "2026-12-25", "hours": [{"from": "10:00", "to": "11:00"}]}]}))
+        .unwrap();
+        assert_eq!(h.exceptions.len(), 2);
+        assert_eq!(h.exceptions[1].hours.len(), 1, "the later entry for the 25th");
+        assert_eq!(h.weekly[0].len(), 1, "the empty span is gone");
+    }
+
+    #[test]
     fn validation_errors_name_the_path() {
         let cases = [
             (
@@ -753,10 +778,6 @@ mod tests {
             (
                 json!({"time_zone": "UTC", "weekly": {"tue": [{"from": "17:00", "to": "09:00"}]}}),
                 "weekly.tue[0]: from 17:00 is not before to 09:00",
-            ),
-            (
-                json!({"time_zone": "UTC", "weekly": {"tue": [{"from": "09:00", "to": "09:00"}]}}),
-                "weekly.tue[0]: from 09:00 is not before to 09:00",
             ),
             (
                 json!({"time_zone": "UTC", "weekly": {"wed": [{"from": "9:00", "to": "17:00"}]}}),
@@ -775,10 +796,6 @@ mod tests {
                 "time_zone: unknown time zone \"Mars/Base\"",
             ),
             (json!({"weekly": {}}), "time_zone: required"),
-            (
-                json!({"time_zone": "UTC", "exceptions": [{"date": "2026-12-25"}, {"date": "2026-01-01"}, {"date": "2026-12-25"}]}),
-                "exceptions: 2026-12-25 appears twice",
-            ),
             (
                 json!({"time_zone": "UTC", "exceptions": [{"date": "2026-12-25"}, {"date": "2026-01-01"}, {"date": "2026-02-30"}]}),
                 "exceptions[2].date: not a date (YYYY-MM-DD)",

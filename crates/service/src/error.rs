@@ -21,6 +21,14 @@ pub enum ServiceError {
     Invalid(#[from] Invalid),
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed input that does not fit what is stored (a tag no one
+    /// defined, a name already taken, a value count the template does not
+    /// take): 409, with the field named.
+    #[error("{0}")]
+    Stale(Invalid),
+    /// The caller proved nothing (a wrong current password): 403, with the field named.
+    #[error("{0}")]
+    Refused(Invalid),
     #[error("{0}")]
     Lifecycle(#[from] LifecycleError),
     #[error("{0}")]

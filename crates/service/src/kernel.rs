@@ -167,15 +167,21 @@ pub(crate) fn tag_names(names: Vec<String>) -> ServiceResult<Vec<String>> {
     if names.len() > 50 {
         return Err(Invalid::new("tags", "at most 50 tags").into());
     }
+    if names.iter().any(String::is_empty) {
+        return Err(Invalid::new("tags", "a tag name must not be blank").into());
+    }
     Ok(names)
 }
 
 /// The ids of the workspace's tags named `names` (from [`tag_names`]); a
-/// name no tag has answers 422 on `tags`.
+/// name no tag has answers 409 on `tags`.
 pub(crate) async fn tag_ids(exec: &mut Exec<'_>, ws: WorkspaceId, names: &[String]) -> ServiceResult<Vec<String>> {
     let tags = exec.tags_named(ws, names).await?;
     if let Some(missing) = names.iter().find(|n| !tags.iter().any(|t| &t.name == *n)) {
-        return Err(Invalid::new("tags", format!("there is no tag named {missing:?}")).into());
+        return Err(crate::ServiceError::Stale(Invalid::new(
+            "tags",
+            format!("there is no tag named {missing:?}; define it first"),
+        )));
     }
     Ok(tags.iter().map(|t| t.id.to_string()).collect())
 }

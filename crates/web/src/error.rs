@@ -231,7 +231,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::InvalidCredentials => ErrorCode::InvalidCredentials,
             ServiceError::Forbidden(_) => ErrorCode::Forbidden,
             ServiceError::Invalid(_) => ErrorCode::InvalidInput,
-            ServiceError::Conflict(_) => ErrorCode::Conflict,
+            ServiceError::Conflict(_) | ServiceError::Stale(_) => ErrorCode::Conflict,
+            ServiceError::Refused(_) => ErrorCode::Forbidden,
             ServiceError::Lifecycle(L::WindowClosed) => ErrorCode::WindowClosed,
             // A time in the past is bad input, not a move the status forbids.
             ServiceError::Lifecycle(L::SnoozeNotInFuture) => ErrorCode::InvalidInput,
@@ -268,7 +269,9 @@ impl From<ServiceError> for ApiError {
             _ => None,
         };
         let field = match &e {
-            ServiceError::Invalid(invalid) => Some(invalid.field),
+            ServiceError::Invalid(invalid) | ServiceError::Stale(invalid) | ServiceError::Refused(invalid) => {
+                Some(invalid.field)
+            }
             _ => None,
         };
         Self {

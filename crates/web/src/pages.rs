@@ -371,7 +371,7 @@ pub async fn password_submit(
             )
             .await
         }
-        Err(ServiceError::Invalid(invalid)) => {
+        Err(ServiceError::Invalid(invalid) | ServiceError::Refused(invalid)) => {
             let field = if invalid.field == "current_password" {
                 "Current password"
             } else {

@@ -34,19 +34,36 @@ pub const COUPON_MAX: usize = 15;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// Text only for a `text` header, and there required.
+#[schemars(extend(
+    "if" = {"properties": {"format": {"const": "text"}}},
+    "then" = {"required": ["text"], "properties": {"text": {"type": "string"}}},
+    "else" = {"properties": {"text": {"type": "null"}}}
+))]
 pub struct TemplateHeader {
     pub format: HeaderFormat,
     /// `text` headers only: at most 60 characters, with at most one
     /// placeholder, `{{1}}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 60),
+        regex(pattern = r"^[^\r\n{}]*\S[^\r\n{}]*(\{\{1\}\}[^\r\n{}]*)?$")
+    )]
     pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// An address for `url` buttons (required there), none for the others.
+#[schemars(extend(
+    "if" = {"properties": {"kind": {"const": "url"}}},
+    "then" = {"required": ["url"], "properties": {"url": {"type": "string", "pattern": "^https://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}(/[A-Za-z0-9._~/-]*)?(\\{\\{1\\}\\})?$"}}},
+    "else" = {"properties": {"url": {"type": "null"}}}
+))]
 pub struct TemplateButton {
     pub kind: ButtonKind,
     /// The label, at most 25 characters.
+    #[schemars(length(min = 1, max = 25), regex(pattern = r"^[^\r\n]*\S[^\r\n]*$"))]
     pub text: String,
     /// `url` buttons: the `https://` address; a `{{1}}` at its end is filled
     /// by the sender.

@@ -213,7 +213,10 @@ impl Services {
             .await?
             .ok_or(ServiceError::Unauthenticated)?;
         if !self.verify_password(row.password_hash, current).await? {
-            return Err(Invalid::new("current_password", "is not your current password").into());
+            return Err(ServiceError::Refused(Invalid::new(
+                "current_password",
+                "is not your current password",
+            )));
         }
         let hash = self.hash_password(&new).await?;
         let now = self.now();

@@ -73,7 +73,10 @@ pub enum BotInput {
     /// An external bot: each customer message of a bot chat is POSTed to
     /// `url`, signed like outgoing webhooks; it answers through
     /// `…/conversations/{id}/bot/messages` and `…/bot/handoff`.
-    External { url: String },
+    External {
+        #[schemars(regex(pattern = r"^https?://[^\s/?#@]+\.[^\s/?#@]+"))]
+        url: String,
+    },
 }
 
 /// A channel's bot as saved.

@@ -102,16 +102,20 @@ fn local_range(
             before: Some(before),
         });
     }
-    let from = from.map(|d| local_date("from_date", d)).transpose()?;
-    let to = to.map(|d| local_date("to_date", d)).transpose()?;
-    if let (Some(f), Some(t)) = (from, to)
-        && t < f
-    {
-        return Err(Invalid::new("to_date", "must not be before from_date").into());
+    fn nonempty(d: Option<&str>) -> Option<&str> {
+        d.map(str::trim).filter(|d| !d.is_empty())
     }
+    let from = nonempty(from).map(|d| local_date("from_date", d)).transpose()?;
+    let to = nonempty(to).map(|d| local_date("to_date", d)).transpose()?;
+    let from = from.and_then(|d| hours.local_day_start(d));
+    let before = to.and_then(|d| hours.local_days(d, d)).map(|(_, before)| before);
+    // A range that ends before it starts holds nothing.
     Ok(TimeRange {
-        from: from.and_then(|d| hours.local_day_start(d)),
-        before: to.and_then(|d| hours.local_days(d, d)).map(|(_, before)| before),
+        from,
+        before: match (from, before) {
+            (Some(f), Some(b)) if b < f => Some(f),
+            _ => before,
+        },
     })
 }
 
@@ -140,8 +144,8 @@ impl Services {
             (None, None, Some(Section::Tickets) | None) => {}
             (None, None, Some(section)) => f.statuses = Some(section.statuses().to_vec()),
         }
-        match q.assignee.as_deref() {
-            None => {}
+        match q.assignee.as_deref().map(str::trim) {
+            None | Some("") => {}
             Some("none") => f.unassigned = true,
             Some(raw) => {
                 f.assignee = Some(
@@ -265,7 +269,8 @@ mod tests {
             (custom.from, custom.before),
             (ms("2026-12-01T00:00:00-10:00"), ms("2026-12-02T00:00:00-10:00"))
         );
-        assert!(local_range(&hours_in("UTC"), now, None, Some("2026-12-02"), Some("2026-12-01")).is_err());
+        let reversed = local_range(&hours_in("UTC"), now, None, Some("2026-12-02"), Some("2026-12-01")).unwrap();
+        assert_eq!(reversed.from, reversed.before, "empty");
         assert!(local_range(&hours_in("UTC"), now, None, Some("yesterday"), None).is_err());
     }
 }

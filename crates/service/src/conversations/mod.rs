@@ -40,7 +40,10 @@ use crate::{ServiceError, ServiceResult, Services};
 pub struct ConversationQuery {
     pub status: Option<ConversationStatus>,
     pub section: Option<Section>,
-    /// A user id, or `none` for unassigned chats.
+    /// A user id, or `none` for unassigned chats (empty: anyone).
+    #[schemars(regex(
+        pattern = r"^(none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    ))]
     pub assignee: Option<String>,
     pub team: Option<TeamId>,
     pub channel: Option<ChannelId>,
@@ -72,33 +75,34 @@ pub struct ConversationQuery {
     /// Today and the days before, in the workspace's time zone.
     pub period: Option<Period>,
     /// The first local day (`YYYY-MM-DD`, the workspace's time zone).
-    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    #[schemars(extend("format" = "date"))]
     pub from_date: Option<String>,
-    /// The last local day, included.
-    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    /// The last local day, included (before `from_date`: nothing matches).
+    #[schemars(extend("format" = "date"))]
     pub to_date: Option<String>,
     /// The contact's country, as saved on the contact.
     pub country: Option<String>,
     /// Answered, and the first answer came at least this many seconds after creation.
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 315_360_000))]
     pub response_above: Option<i64>,
     /// Answered within fewer seconds than this after creation.
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 315_360_000))]
     pub response_below: Option<i64>,
     /// The assignee's first answer came at least this many seconds after the assignment.
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 315_360_000))]
     pub assignment_response_above: Option<i64>,
     /// The assignee answered within fewer seconds than this after the assignment.
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 315_360_000))]
     pub assignment_response_below: Option<i64>,
     /// The customer has waited for an answer at least this many minutes.
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 5_256_000))]
     pub waiting_minutes: Option<i64>,
     /// The order, every one descending: `newest` (default), `last_activity`,
     /// `closed`, `duration` (closed chats; open ones last), `response_time`
     /// (answered ones; unanswered last).
     pub sort: Option<SortBy>,
     /// `next_cursor` of the page before.
+    #[schemars(regex(pattern = r"^(-?[0-9]{1,18}\.)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))]
     pub cursor: Option<String>,
     #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u64>,

@@ -65,6 +65,7 @@ fn default_rule() -> AssignmentRule {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamUpdate {
+    #[schemars(length(min = 1), regex(pattern = r"\S"))]
     pub name: Option<String>,
     pub assignment_rule: Option<AssignmentRule>,
     /// Replaces the team's routing settings as a whole.
@@ -74,6 +75,13 @@ pub struct TeamUpdate {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// Widget settings only with kind `web`; a configuration only with a kind that takes one.
+#[schemars(extend(
+    "allOf" = [
+        {"if": {"required": ["widget"], "properties": {"widget": {"type": "object"}}}, "then": {"properties": {"kind": {"const": "web"}}}},
+        {"if": {"properties": {"kind": {"enum": ["api", "web"]}}}, "then": {"properties": {"config": {"type": "null"}}}}
+    ]
+))]
 pub struct ChannelInput {
     pub kind: ChannelKind,
     pub name: String,
@@ -81,8 +89,10 @@ pub struct ChannelInput {
     pub callback_url: Option<String>,
     pub default_team_id: Option<TeamId>,
     #[serde(default)]
+    #[schemars(range(min = 0, max = 43_200))]
     pub reopen_minutes: i64,
     /// The provider credential; generated when left out.
+    #[schemars(length(min = 16, max = 512), regex(pattern = r"^\S(.*\S)?$"))]
     pub secret: Option<String>,
     /// Web-chat widget settings (kind `web`; defaults when left out).
     pub widget: Option<WidgetSettings>,
@@ -102,6 +112,7 @@ pub struct ChannelUpdate {
     pub default_team_id: Option<TeamId>,
     #[serde(default)]
     pub clear_default_team: bool,
+    #[schemars(range(min = 0, max = 43_200))]
     pub reopen_minutes: Option<i64>,
     /// Replace the secret with a new random one (returned once).
     #[serde(default)]
@@ -153,7 +164,8 @@ pub struct ContactInput {
     pub country: Option<String>,
     pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
     /// Names of defined tags of the workspace; when given, they replace the
-    /// contact's tags (`[]` removes them all).
+    /// contact's tags (`[]` removes them all). A name no tag has is 409.
+    #[schemars(inner(regex(pattern = r"\S")))]
     pub tags: Option<Vec<String>>,
 }
 
@@ -620,6 +632,12 @@ impl Services {
         // The bot and anything else kept in the settings stay as they are.
         let mut record = channel_record(&row)?;
         if update.widget.is_some() {
+            if !self.capabilities(current.kind).widget {
+                return Err(ServiceError::Stale(Invalid::new(
+                    "widget",
+                    "only web channels have widget settings",
+                )));
+            }
             record.settings["widget"] =
                 channel_settings(self.capabilities(current.kind).widget, update.widget)?["widget"].take();
         }
@@ -668,8 +686,15 @@ impl Services {
             let stored = record.settings.get("config").cloned().filter(|c| !c.is_null());
             match adapter
                 .configure(update.config.as_ref(), stored.as_ref())
-                .map_err(|e| Invalid::new(e.field, e.message))?
-            {
+                .map_err(|e| {
+                    // The channel's kind takes none: the request does not fit the stored channel.
+                    let invalid = Invalid::new(e.field, e.message);
+                    if e.not_taken {
+                        ServiceError::Stale(invalid)
+                    } else {
+                        invalid.into()
+                    }
+                })? {
                 Some(config) => record.settings["config"] = config,
                 None => {
                     if let Some(settings) = record.settings.as_object_mut() {

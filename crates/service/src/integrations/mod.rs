@@ -55,7 +55,7 @@ pub const WEBHOOK_EVENT_TYPES: &[&str] = &[
 fn event_types_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let mut types: Vec<&str> = vec!["*"];
     types.extend(WEBHOOK_EVENT_TYPES);
-    schemars::json_schema!({"type": ["array", "null"], "items": {"type": "string", "enum": types}})
+    schemars::json_schema!({"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": types}})
 }
 
 /// Whether events of this type go to webhooks at all (ephemeral ones such
@@ -101,7 +101,9 @@ pub struct CreatedWebhook {
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     /// Where events are POSTed (http or https).
-    #[schemars(regex(pattern = r"^https?://"))]
+    #[schemars(regex(
+        pattern = r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?$"
+    ))]
     pub url: String,
     /// Event types to deliver (`conversation.created`, `conversation.updated`,
     /// `message.created`, `message.updated`, `presence.updated`,
@@ -121,7 +123,9 @@ fn enabled_by_default() -> bool {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookUpdate {
-    #[schemars(regex(pattern = r"^https?://"))]
+    #[schemars(regex(
+        pattern = r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?$"
+    ))]
     pub url: Option<String>,
     #[serde(default)]
     #[schemars(schema_with = "event_types_schema")]

@@ -170,9 +170,13 @@ impl std::fmt::Debug for Upload<'_> {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentLimitsInput {
+    #[schemars(range(min = 1))]
     pub image: Option<u64>,
+    #[schemars(range(min = 1))]
     pub video: Option<u64>,
+    #[schemars(range(min = 1))]
     pub audio: Option<u64>,
+    #[schemars(range(min = 1))]
     pub document: Option<u64>,
 }
 
@@ -373,7 +377,12 @@ impl Services {
             match v {
                 None => Ok(None),
                 Some(n) if (1..=max).contains(&n) => Ok(Some(n as i64)),
-                Some(_) => Err(Invalid::new(field, format!("must be between 1 byte and {}", human_size(max))).into()),
+                Some(0) => Err(Invalid::new(field, format!("must be between 1 byte and {}", human_size(max))).into()),
+                // Above what this server is configured to take.
+                Some(_) => Err(ServiceError::Stale(Invalid::new(
+                    field,
+                    format!("must be between 1 byte and {}", human_size(max)),
+                ))),
             }
         };
         let row = AttachmentLimitsRow {

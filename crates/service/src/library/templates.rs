@@ -21,12 +21,15 @@ use crate::{ServiceError, ServiceResult, Services};
 #[serde(deny_unknown_fields)]
 pub struct TemplateInput {
     /// Lower-case letters, digits and `_`, at most 512 characters.
+    #[schemars(regex(pattern = r"^[a-z0-9_]{1,512}$"))]
     pub name: String,
     /// Language code, e.g. `en`, `en_US`, `pt_BR`.
+    #[schemars(regex(pattern = r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}$"))]
     pub language: String,
     pub category: TemplateCategory,
     /// At most 1,024 characters; placeholders `{{1}}`, `{{2}}`, … numbered
     /// from 1 without gaps.
+    #[schemars(length(min = 1, max = 1024), regex(pattern = r"\S"))]
     pub body: String,
     /// The channel it belongs to; left out: any channel that uses templates.
     pub channel_id: Option<ChannelId>,
@@ -44,10 +47,20 @@ pub struct TemplateInput {
 /// A change to a template; fields left out stay as they are.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+// A channel or `any_channel`, a header or `no_header`: not both.
+#[schemars(extend(
+    "allOf" = [
+        {"if": {"required": ["any_channel"], "properties": {"any_channel": {"const": true}}}, "then": {"properties": {"channel_id": {"type": "null"}}}},
+        {"if": {"required": ["no_header"], "properties": {"no_header": {"const": true}}}, "then": {"properties": {"header": {"type": "null"}}}}
+    ]
+))]
 pub struct TemplateUpdate {
+    #[schemars(regex(pattern = r"^[a-z0-9_]{1,512}$"))]
     pub name: Option<String>,
+    #[schemars(regex(pattern = r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,2}$"))]
     pub language: Option<String>,
     pub category: Option<TemplateCategory>,
+    #[schemars(length(min = 1, max = 1024), regex(pattern = r"\S"))]
     pub body: Option<String>,
     pub status: Option<TemplateStatus>,
     /// Move the template to this channel.
@@ -289,14 +302,16 @@ impl Services {
         req: TemplatePreviewRequest,
     ) -> ServiceResult<TemplatePreview> {
         let t = self.template(actor, id).await?;
-        let body = template::render(&t.body, &req.values)?;
+        // The values must fit this template (how many, which parts take one).
+        let body = template::render(&t.body, &req.values).map_err(ServiceError::Stale)?;
         let (header, _) = template_parts::fill(
             &t.parts,
             PartsFill {
                 header: req.header_param.as_deref(),
                 buttons: &req.button_params,
             },
-        )?;
+        )
+        .map_err(ServiceError::Stale)?;
         Ok(TemplatePreview {
             text: template_parts::rendered(&t.parts, header.as_ref(), &body),
         })

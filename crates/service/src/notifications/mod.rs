@@ -216,10 +216,11 @@ impl Services {
     /// to the caller (their other tabs) when something changed.
     pub async fn mark_notifications_read(&self, actor: &Actor, req: MarkNotificationsRead) -> ServiceResult<()> {
         let ids = match (req.all, req.ids.is_empty()) {
-            (true, true) => None,
+            // `all` covers any ids given with it.
+            (true, _) => None,
             (false, false) => Some(req.ids),
-            (true, false) => return Err(Invalid::new("ids", "give ids or all: true, not both").into()),
-            (false, true) => return Err(Invalid::new("ids", "give the ids to mark read, or all: true").into()),
+            // Nothing named: nothing to mark.
+            (false, true) => return Ok(()),
         };
         if let Some(ids) = &ids
             && ids.len() > MARK_READ_MAX

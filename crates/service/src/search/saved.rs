@@ -65,7 +65,10 @@ impl Services {
         let mut tx = self.store().begin().await?;
         let existing = tx.exec().saved_filters(actor.workspace_id, actor.user_id).await?;
         if existing.iter().any(|f| f.name == name) {
-            return Err(Invalid::new("name", "you already have a filter of that name").into());
+            return Err(ServiceError::Stale(Invalid::new(
+                "name",
+                "you already have a filter of that name",
+            )));
         }
         if existing.len() >= MAX_PER_MEMBER {
             return Err(Invalid::new(

@@ -353,7 +353,9 @@ async fn a_password_change_checks_both_passwords() {
             json!({"current_password": "not my password", "new_password": "a brand new password"}),
         )
         .await;
-    assert_error(&r, 422, "invalid_input");
+    // A wrong current password proves nothing: refused, naming the field.
+    assert_error(&r, 403, "forbidden");
+    assert_eq!(r.body["error"]["field"], "current_password");
     assert!(
         r.body["error"]["message"]
             .as_str()

@@ -41,7 +41,7 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         .args(["--max-examples", "5", "--seed", "1", "--workers", "2", "--no-color"])
         .args([
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,positive_data_acceptance",
         ])
         .kill_on_drop(true)
         .output();

@@ -16,6 +16,12 @@ fn assert_invalid_tags(r: &Reply) {
     assert_eq!(r.body["error"]["field"], "tags", "{:?}", r.body);
 }
 
+/// A 409 naming `tags`: a name no tag of the workspace has.
+fn assert_unknown_tags(r: &Reply) {
+    assert_eq!((r.status.as_u16(), r.code()), (409, "conflict"), "{:?}", r.body);
+    assert_eq!(r.body["error"]["field"], "tags", "{:?}", r.body);
+}
+
 fn tags_of(r: &Reply) -> Vec<String> {
     assert!(r.status.is_success(), "{:?}", r.body);
     r["tags"]
@@ -139,10 +145,15 @@ async fn tags_are_set_replaced_validated_and_read_back() {
         (vec!["wholesale".to_owned()], &json!("BR"))
     );
 
-    // Names that are no tag of the workspace, blank names and too many
-    // answer 422 naming the field, and change nothing (not even the rest).
+    // Names that are no tag of the workspace (409), blank names and too
+    // many (422) name the field, and change nothing (not even the rest).
     let too_many: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
-    for bad in [json!(["vip", "no-such-tag"]), json!([" "]), json!(too_many)] {
+    let r = org
+        .admin
+        .patch(&path, json!({"name": "Renamed", "tags": ["vip", "no-such-tag"]}))
+        .await;
+    assert_unknown_tags(&r);
+    for bad in [json!([" "]), json!(too_many)] {
         let r = org.admin.patch(&path, json!({"name": "Renamed", "tags": bad})).await;
         assert_invalid_tags(&r);
     }
@@ -174,7 +185,7 @@ async fn tags_are_set_replaced_validated_and_read_back() {
     let bruno_path = org.path(&format!("/contacts/{}", bruno["id"].as_str().unwrap()));
     assert_eq!(tags_of(&org.admin.get(&bruno_path).await), ["vip", "wholesale"]);
     let r = plain_contact(&org.admin, &org.ws, json!({"name": "Nobody", "tags": ["nope"]})).await;
-    assert_invalid_tags(&r);
+    assert_unknown_tags(&r);
     assert!(names(&org.admin.get(&org.path("/contacts?q=Nobody")).await).is_empty());
 
     // Deleting a tag takes it off its contacts.
@@ -300,7 +311,7 @@ async fn tags_and_filters_stay_within_the_workspace() {
     let r = olga
         .patch(&b_path(&format!("/contacts/{olivia}")), json!({"tags": ["wholesale"]}))
         .await;
-    assert_invalid_tags(&r);
+    assert_unknown_tags(&r);
 
     // A's contact is not found from B, read or changed, through either path.
     for path in [

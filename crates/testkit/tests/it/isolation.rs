@@ -115,7 +115,16 @@ async fn other_workspace(app: &TestApp) -> HashMap<&'static str, String> {
         )
         .await;
     assert_eq!(campaign.status, 201, "{:?}", campaign.body);
+    // A saved filter of their admin.
+    let saved = admin
+        .post(
+            &format!("{base}/saved-filters"),
+            json!({"name": "Theirs", "query": "q=x"}),
+        )
+        .await;
+    assert_eq!(saved.status, 201, "{:?}", saved.body);
     HashMap::from([
+        ("saved_filter_id", saved["id"].as_str().unwrap().to_owned()),
         ("campaign_id", campaign["id"].as_str().unwrap().to_owned()),
         ("workspace_id", ws.to_string()),
         ("team_id", team["id"].as_str().unwrap().to_owned()),

@@ -238,6 +238,7 @@ pub struct ContactListQuery {
     /// Contacts with an identity on this channel.
     pub channel_id: Option<ChannelId>,
     pub cursor: Option<ContactId>,
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u64>,
 }
 

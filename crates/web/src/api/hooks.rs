@@ -66,6 +66,7 @@ pub struct FileLink {
     /// When the link stops working (milliseconds since the epoch).
     pub expires: i64,
     /// Hex HMAC-SHA256 of `<attachment id>.<expires>`, keyed with the channel secret.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub signature: String,
 }
 
@@ -75,7 +76,7 @@ pub struct FileLink {
 pub async fn channel_file(
     State(s): State<AppState>,
     Path((kind, channel, attachment)): Path<(String, ChannelId, AttachmentId)>,
-    axum::extract::Query(link): axum::extract::Query<FileLink>,
+    crate::extract::Query(link): crate::extract::Query<FileLink>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<axum::response::Response> {
     let record = s

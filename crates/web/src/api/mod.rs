@@ -101,6 +101,12 @@ pub struct ApiRoute {
     /// A valid request body, used by the docs and by tests that must get
     /// past body validation to reach the permission check.
     pub example: Option<serde_json::Value>,
+    /// The body is a file (raw bytes, any type the upload rules allow); the
+    /// document shows a text file, the one type any content may be.
+    pub file_body: bool,
+    /// A WebSocket endpoint: OpenAPI has no operation for it, so the
+    /// document lists it apart (`x-websockets`) instead of as a GET.
+    pub websocket: bool,
     pub router: fn() -> MethodRouter<AppState>,
 }
 
@@ -132,8 +138,18 @@ impl ApiRoute {
             response: None,
             success,
             example: None,
+            websocket: false,
+            file_body: false,
             router,
         }
+    }
+    fn file_body(mut self) -> Self {
+        self.file_body = true;
+        self
+    }
+    fn websocket(mut self) -> Self {
+        self.websocket = true;
+        self
     }
     fn req<T: JsonSchema>(mut self, example: serde_json::Value) -> Self {
         self.request = Some(schema_of::<T>);
@@ -198,13 +214,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
             "events",
             "WebSocket stream of the workspace's events (`?workspace_id=…&since=…`)",
             || get(ws::stream),
-        ).query::<ws::StreamQuery>(),
+        ).query::<ws::StreamQuery>().websocket(),
         ApiRoute::new(m.clone(), "/api/v1/me", "me", "session", "The caller and their workspaces", || get(session::me)).resp::<session::Me>(),
         ApiRoute::new(p.clone(), "/api/v1/me/password", "changePassword", "session", "Change one's password (ends the user's other sessions)", || post(session::change_password))
             .req::<session::PasswordChange>(json!({"current_password": "correct horse battery", "new_password": "another long password"}))
             .no_content(),
         ApiRoute::new(m.clone(), "/hooks/{kind}/{channel_id}/files/{attachment_id}", "channelFile", "hooks", "A file sent to a channel's receiver (the API channel's), by the signed link in the callback (`?expires=&signature=`); 401 for a wrong signature, 403 once expired", || get(hooks::channel_file))
-            .auth(RouteAuth::Signature),
+            .auth(RouteAuth::Signature)
+            .query::<hooks::FileLink>(),
         ApiRoute::new(m.clone(), "/hooks/{kind}/{channel_id}", "verifyHook", "hooks", "Provider handshake (e.g. a verify-token challenge), answered by the channel's adapter; the API channel answers 405", || get(hooks::receive))
             .auth(RouteAuth::Signature),
         ApiRoute::new(p.clone(), "/hooks/{kind}/{channel_id}", "receiveHook", "hooks", "Provider webhook (signed; JSON, form or what the provider sends), answered by the channel's adapter", || post(hooks::receive))
@@ -239,7 +256,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .auth(RouteAuth::Visitor),
         ApiRoute::new(m.clone(), "/widget/v1/attachments/{attachment_id}/preview", "visitorDownloadPreview", "widget", "The preview of an image of the visitor's conversations (the attachment's `preview_url` is set when there is one; 404 otherwise)", || get(widget::preview))
             .auth(RouteAuth::Visitor),
-        ApiRoute::new(m.clone(), "/widget/v1/ws", "visitorStream", "widget", "WebSocket feed of the visitor's conversations (`?token=…`)", || get(widget::stream)).query::<widget::StreamQuery>()
+        ApiRoute::new(m.clone(), "/widget/v1/ws", "visitorStream", "widget", "WebSocket feed of the visitor's conversations (`?token=…`)", || get(widget::stream)).query::<widget::StreamQuery>().websocket()
             .auth(RouteAuth::Public),
         // members
         ApiRoute::new(m.clone(), ws_path!("/users"), "listUsers", "users", "Members of the workspace", || get(dir::list_members)).resp::<Items<Member>>(),
@@ -393,8 +410,8 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(Method::PUT, ws_path!("/contacts/{contact_id}/hold"), "setContactLegalHold", "archive", "Put a contact, and so all their conversations, on legal hold or lift it (admin; audited)", || put(archive::set_contact_hold))
             .req::<svc::HoldRequest>(json!({"held": true}))
             .no_content(),
-        ApiRoute::new(d.clone(), ws_path!("/conversations/{conversation_id}"), "deleteConversation", "archive", "Delete the conversation for good: messages, notes, attachments, search entries and the stored files nothing else uses (admin; audited; 409 while on legal hold)", || delete(archive::delete_conversation)).resp::<svc::Deleted>(),
-        ApiRoute::new(d.clone(), ws_path!("/contacts/{contact_id}"), "eraseContact", "archive", "Erase a contact (a data-subject request): all their conversations as a permanent delete does, then the contact (admin; audited; 409 while anything of theirs is on legal hold)", || delete(archive::erase_contact)).resp::<svc::Deleted>(),
+        ApiRoute::new(d.clone(), ws_path!("/conversations/{conversation_id}"), "deleteConversation", "archive", "Delete the conversation for good: messages, notes, attachments, search entries and the stored files nothing else uses (admin; audited; 409 while on legal hold)", || delete(archive::delete_conversation)).resp::<svc::Deleted>().status(200),
+        ApiRoute::new(d.clone(), ws_path!("/contacts/{contact_id}"), "eraseContact", "archive", "Erase a contact (a data-subject request): all their conversations as a permanent delete does, then the contact (admin; audited; 409 while anything of theirs is on legal hold)", || delete(archive::erase_contact)).resp::<svc::Deleted>().status(200),
         ApiRoute::new(m.clone(), ws_path!("/retention/preview"), "previewRetention", "archive", "A dry run of the next retention purge: how many conversations and files it would delete, the oldest first (admin)", || get(archive::retention_preview)).resp::<svc::RetentionPreview>(),
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.csv"), "exportConversationsCsv", "archive", "The conversations the filters and search match (the list's parameters; `limit` and `cursor` ignored), one CSV row each with the columns of DESIGN.md §8, streamed; cells that would run as spreadsheet formulas start with `'`; audited", || get(exports::csv)).query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.jsonl"), "exportConversationsJsonl", "archive", "The same rows as JSON Lines, streamed; audited", || get(exports::jsonl)).query::<svc::ConversationQuery>(),
@@ -444,14 +461,14 @@ pub fn api_routes() -> Vec<ApiRoute> {
         // attachments
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/attachments"), "uploadAttachment", "attachments", "Attach a file (the raw body; `?filename=…&caption=…`): stored, and posted as a media message. The type is read from the content; 413 over the workspace's limit for its kind, 422 for types that are not allowed", || post(attachments::upload).layer(axum::extract::DefaultBodyLimit::disable())).query::<attachments::UploadQuery>()
             .resp::<switchboard_core::MessageView>()
-            .created(),
+            .created().file_body(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/quick-replies/{quick_reply_id}"), "sendQuickReply", "quick-replies", "Send a quick reply to the customer: its text (or `text`, the agent's edit of it) with its file as one message; the rules of a typed reply apply", || post(quick_replies::send))
             .req::<svc::SendQuickReply>(json!({"text": "Our prices, as promised:"}))
             .resp::<switchboard_core::MessageView>()
             .created(),
         ApiRoute::new(p.clone(), ws_path!("/attachments"), "uploadLibraryAttachment", "attachments", "Upload a file for a quick reply to carry (the raw body; `?filename=…`): stored, posted nowhere; the uploader and whoever may use a quick reply carrying it can download it. Same type rules and limits as a conversation upload (413, 422)", || post(attachments::upload_library).layer(axum::extract::DefaultBodyLimit::disable())).query::<attachments::LibraryUploadQuery>()
             .resp::<switchboard_core::Attachment>()
-            .created(),
+            .created().file_body(),
         ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}"), "downloadAttachment", "attachments", "The file (images inline, everything else as a download; `?download=true` forces one)", || get(attachments::download)).query::<attachments::DownloadQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/attachments/{attachment_id}/preview"), "downloadAttachmentPreview", "attachments", "An image's preview (its `preview_url`): re-encoded without the file's metadata, at most 480 px a side, JPEG (PNG where it is transparent), inline; same reach as the file, 404 when it has none", || get(attachments::preview)),
         ApiRoute::new(m.clone(), ws_path!("/attachment-limits"), "getAttachmentLimits", "attachments", "Upload limits per kind, in bytes", || get(attachments::get_limits)).resp::<switchboard_core::AttachmentLimits>(),

@@ -14,6 +14,7 @@ use crate::error::ErrorCode;
 pub fn build() -> Value {
     let mut generator = SchemaSettings::openapi3().into_generator();
     let mut paths = Map::new();
+    let mut websockets = Vec::new();
     for route in api_routes() {
         let params: Vec<Value> = route
             .path
@@ -38,6 +39,12 @@ pub fn build() -> Value {
             }
             op["requestBody"] = json!({"required": true, "content": {"application/json": content}});
         }
+        if route.file_body {
+            op["requestBody"] = json!({"required": true, "content": {"text/plain": {"schema": {
+                "type": "string", "minLength": 1, "maxLength": 4096, "pattern": "^[A-Za-z0-9 .,!?-]+$",
+                "description": "The file's bytes (here a text file; images, audio, video and documents too)"
+            }}}});
+        }
         let success = match route.response {
             Some(response) => {
                 json!({"description": "OK", "content": {"application/json": {"schema": response(&mut generator).to_value()}}})
@@ -48,6 +55,10 @@ pub fn build() -> Value {
             route.success.to_string(): success,
             "default": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         });
+        if route.websocket {
+            websockets.push(json!({"path": route.path, "summary": route.summary, "parameters": op["parameters"]}));
+            continue;
+        }
         op["security"] = match route.auth {
             RouteAuth::Public | RouteAuth::Signature => json!([]),
             RouteAuth::User => json!([{"session": []}, {"bearer": []}]),
@@ -80,6 +91,8 @@ pub fn build() -> Value {
             "description": "Omnichannel customer-support inbox. Errors are {\"error\":{\"code\",\"message\"}} with the codes listed in the Error schema.",
         },
         "paths": paths,
+        // WebSocket endpoints (a GET with an upgrade; OpenAPI describes no such operation).
+        "x-websockets": websockets,
         "components": {
             "schemas": schemas,
             "securitySchemes": {

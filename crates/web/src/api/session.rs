@@ -104,6 +104,8 @@ pub async fn me(State(state): State<AppState>, auth: Authenticated) -> ApiResult
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    /// At least 10 characters, at most 1,024 bytes.
+    #[schemars(length(min = 10, max = 256))]
     pub new_password: String,
 }
 

@@ -65,6 +65,7 @@ pub async fn delete(
 #[serde(deny_unknown_fields)]
 pub struct DeliveryListQuery {
     pub cursor: Option<WebhookDeliveryId>,
+    #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u64>,
 }
 
