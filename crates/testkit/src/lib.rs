@@ -6,6 +6,7 @@
 //! `postgres`); PostgreSQL is reached at `SWITCHBOARD_TEST_PG_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`).
 
+pub mod archive;
 pub mod browser;
 pub mod callback;
 pub mod client;

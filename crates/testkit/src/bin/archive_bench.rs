@@ -1,0 +1,277 @@
+//! The archive against hand-written SQL on the same SQLite file, in one
+//! run (issue 20's benchmark): a generated archive of `--conversations`
+//! conversations with `--messages` messages each, then
+//!
+//! - (a) the archive's first page with a 30-day filter,
+//! - (b) newest-first search for a rare and for a common word with a
+//!   channel filter, rotating terms,
+//! - (c) the first page of the Assigned inbox with its rows, beside the bare
+//!   list query,
+//! - (d) a CSV export of every conversation in rows/s, beside the
+//!   `sqlite3 -csv` shell on the same query, and how much the resident
+//!   memory grew while exporting.
+//!
+//! ```text
+//! cargo run --release -p switchboard-testkit --bin archive_bench -- --conversations 100000 --messages 10
+//! ```
+//!
+//! It prints a table and asserts nothing about speed.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use futures::StreamExt;
+use sqlx::Connection;
+use switchboard_core::Section;
+use switchboard_service::{ConversationQuery, ExportFormat, Period};
+use switchboard_testkit::archive::{ArchiveSpec, generate};
+use switchboard_testkit::{Backend, TestApp, TestDb, TestOptions};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+struct Args {
+    conversations: usize,
+    messages: usize,
+    runs: usize,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        conversations: 100_000,
+        messages: 10,
+        runs: 50,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value: usize = it
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?
+            .parse()
+            .with_context(|| format!("{flag} needs a number"))?;
+        match flag.as_str() {
+            "--conversations" => args.conversations = value,
+            "--messages" => args.messages = value.max(1),
+            "--runs" => args.runs = value.max(1),
+            other => bail!("unknown option {other}; use --conversations, --messages, --runs"),
+        }
+    }
+    Ok(args)
+}
+
+/// p50 and p95 in milliseconds.
+fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+    (at(0.50).as_secs_f64() * 1e3, at(0.95).as_secs_f64() * 1e3)
+}
+
+async fn measure<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<(f64, f64)>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    f(0).await?;
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let start = Instant::now();
+        f(i + 1).await?;
+        times.push(start.elapsed());
+    }
+    Ok(percentiles(times))
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+const CLOSED: &str = "('resolved','abandoned','expired')";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let mut options = TestOptions::default();
+    options.service.run_jobs = false;
+    let app = TestApp::spawn_on(TestDb::for_backend(Backend::Sqlite).await, options).await;
+    let spec = ArchiveSpec {
+        conversations: args.conversations,
+        messages_per_conversation: args.messages,
+        ..ArchiveSpec::default()
+    };
+    let started = Instant::now();
+    let archive = generate(&app.services, &spec).await?;
+    eprintln!(
+        "generated {} conversations, {} messages in {:.1} s",
+        archive.conversations,
+        archive.messages,
+        started.elapsed().as_secs_f64()
+    );
+    let url = app.db.url();
+    let file = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let size_mb = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+    let raw = tokio::sync::Mutex::new(sqlx::SqliteConnection::connect(&url).await?);
+    // The hand-written query on its own connection.
+    let direct = |sql: String| {
+        let raw = &raw;
+        async move {
+            let mut conn = raw.lock().await;
+            sqlx::query(&sql)
+                .fetch_all(&mut *conn)
+                .await
+                .map(drop)
+                .map_err(anyhow::Error::from)
+        }
+    };
+    let svc = &app.services;
+    let admin = svc.actor(archive.workspace, archive.admin).await?;
+    let ws = archive.workspace.to_string();
+    let channel = archive.channels[0];
+    let runs = args.runs;
+
+    // (a) The archive's first page, last 30 days.
+    let a = measure(runs, |_| async {
+        let q = ConversationQuery {
+            section: Some(Section::Archived),
+            period: Some(Period::Last30Days),
+            limit: Some(50),
+            ..Default::default()
+        };
+        svc.conversations(&admin, q).await.map(drop).map_err(Into::into)
+    })
+    .await?;
+    let from = svc.now().0 - 30 * 86_400_000;
+    let a_sql = format!(
+        "SELECT * FROM conversations WHERE workspace_id = '{ws}' AND status IN {CLOSED} \
+         AND created_at >= {from} ORDER BY id DESC LIMIT 51"
+    );
+    let a_base = measure(runs, |_| direct(a_sql.clone())).await?;
+
+    // (b) Search, newest first, with a channel filter.
+    let rare: Vec<String> = (0..runs + 1)
+        .map(|i| format!("{}", 10_000 + (i * 7919) % 90_000))
+        .collect();
+    let common = ["order", "parcel", "refund", "bestellung", "pedido", "commande"];
+    let search = |term: String| {
+        let admin = &admin;
+        async move {
+            let q = ConversationQuery {
+                q: Some(term),
+                channel: Some(channel),
+                limit: Some(50),
+                ..Default::default()
+            };
+            svc.search(admin, q).await.map(drop).map_err(anyhow::Error::from)
+        }
+    };
+    let b_sql = |term: &str| {
+        format!(
+            "SELECT c.* FROM conversations c WHERE c.workspace_id = '{ws}' AND c.channel_id = '{channel}' \
+             AND c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN \
+             (SELECT rowid FROM message_search WHERE message_search MATCH '\"{term}\"')) \
+             ORDER BY c.id DESC LIMIT 51"
+        )
+    };
+    let b_rare = measure(runs, |i| search(rare[i].clone())).await?;
+    let b_common = measure(runs, |i| search(common[i % common.len()].to_owned())).await?;
+    let b_rare_base = measure(runs, |i| direct(b_sql(&rare[i]))).await?;
+    let b_common_base = measure(runs, |i| direct(b_sql(common[i % common.len()]))).await?;
+
+    // (c) The Assigned inbox of the busiest agent, with its rows.
+    let agent = svc.actor(archive.workspace, archive.agents[0]).await?;
+    let assigned = || ConversationQuery {
+        section: Some(Section::Assigned),
+        assignee: Some(archive.agents[0].to_string()),
+        limit: Some(50),
+        ..Default::default()
+    };
+    let c_list = measure(runs, |_| async {
+        svc.conversations(&agent, assigned())
+            .await
+            .map(drop)
+            .map_err(Into::into)
+    })
+    .await?;
+    let c_rows = measure(runs, |_| async {
+        svc.inbox(&agent, assigned()).await.map(drop).map_err(Into::into)
+    })
+    .await?;
+
+    // (d) Export every conversation as CSV.
+    let rss_before = rss_kb();
+    let mut rss_peak = rss_before;
+    let export_start = Instant::now();
+    let mut stream = svc
+        .export_conversations(&admin, ConversationQuery::default(), ExportFormat::Csv)
+        .await?;
+    let (mut bytes, mut lines) = (0usize, 0usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        bytes += chunk.len();
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+        rss_peak = rss_peak.max(rss_kb());
+    }
+    let export_secs = export_start.elapsed().as_secs_f64();
+    let rows = lines.saturating_sub(1);
+    let shell_start = Instant::now();
+    let shell = std::process::Command::new("sqlite3")
+        .args(["-csv", &file])
+        .arg(format!(
+            "SELECT * FROM conversations WHERE workspace_id = '{ws}' ORDER BY id DESC"
+        ))
+        .output();
+    let shell_secs = shell_start.elapsed().as_secs_f64();
+    let shell_rows = shell
+        .as_ref()
+        .map(|o| o.stdout.iter().filter(|b| **b == b'\n').count())
+        .unwrap_or(0);
+
+    println!(
+        "archive of {} conversations / {} messages, SQLite file {:.0} MB, {} runs each",
+        archive.conversations, archive.messages, size_mb, runs
+    );
+    println!("{:<52} {:>9} {:>9} {:>8}", "what", "p50 ms", "p95 ms", "p95 ×");
+    for (what, (p50, p95), base) in [
+        ("(a) archive, last 30 days: hand-written SQL", a_base, a_base.1),
+        ("(a) archive, last 30 days: Switchboard", a, a_base.1),
+        ("(b) rare word + channel: hand-written SQL", b_rare_base, b_rare_base.1),
+        ("(b) rare word + channel: Switchboard search", b_rare, b_rare_base.1),
+        (
+            "(b) common word + channel: hand-written SQL",
+            b_common_base,
+            b_common_base.1,
+        ),
+        (
+            "(b) common word + channel: Switchboard search",
+            b_common,
+            b_common_base.1,
+        ),
+        ("(c) assigned: list query (baseline)", c_list, c_list.1),
+        ("(c) assigned: inbox rows", c_rows, c_list.1),
+    ] {
+        println!("{what:<52} {p50:>9.2} {p95:>9.2} {:>8.2}", p95 / base);
+    }
+    let ours = rows as f64 / export_secs;
+    let theirs = shell_rows as f64 / shell_secs;
+    println!(
+        "(d) CSV export: {rows} rows, {:.1} MB in {export_secs:.2} s = {ours:.0} rows/s; \
+         sqlite3 -csv: {shell_rows} rows in {shell_secs:.2} s = {theirs:.0} rows/s; ratio {:.2}; \
+         RSS {} MB before, peak +{} MB",
+        bytes as f64 / 1e6,
+        if theirs > 0.0 { ours / theirs } else { 0.0 },
+        rss_before / 1024,
+        (rss_peak.saturating_sub(rss_before)) / 1024
+    );
+    Ok(())
+}
