@@ -149,6 +149,19 @@ impl TextQuery {
         self.terms.iter().filter(|t| t.excluded)
     }
 
+    /// The included terms with every term's last word a prefix (exclusions dropped).
+    pub fn as_prefixes(&self) -> Self {
+        Self {
+            terms: self
+                .included()
+                .map(|t| Term {
+                    prefix: true,
+                    ..t.clone()
+                })
+                .collect(),
+        }
+    }
+
     /// The included terms as typed, for a substring match on contact fields.
     pub fn typed(&self) -> String {
         self.included().map(|t| t.typed.as_str()).collect::<Vec<_>>().join(" ")

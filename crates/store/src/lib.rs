@@ -193,6 +193,11 @@ impl Store {
             tx.exec().fold_unindexed_messages().await?;
             tx.commit().await?;
         }
+        if applied.contains(&migrate::CONTACT_SEARCH_VERSION) {
+            let mut tx = self.begin().await?;
+            tx.exec().fold_unindexed_contacts().await?;
+            tx.commit().await?;
+        }
         Ok(applied)
     }
 

@@ -22,11 +22,13 @@ macro_rules! migrations {
     };
 }
 
-pub static MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql", 15 => "0015_template_parts.sql", 16 => "0016_campaigns.sql", 17 => "0017_invitations.sql", 18 => "0018_template_quality.sql", 19 => "0019_archive.sql", 20 => "0020_saved_filters.sql");
-pub static MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql", 15 => "0015_template_parts.sql", 16 => "0016_campaigns.sql", 17 => "0017_invitations.sql", 18 => "0018_template_quality.sql", 19 => "0019_archive.sql", 20 => "0020_saved_filters.sql");
+pub static MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql", 15 => "0015_template_parts.sql", 16 => "0016_campaigns.sql", 17 => "0017_invitations.sql", 18 => "0018_template_quality.sql", 19 => "0019_archive.sql", 20 => "0020_saved_filters.sql", 21 => "0021_contact_search.sql");
+pub static MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql", 15 => "0015_template_parts.sql", 16 => "0016_campaigns.sql", 17 => "0017_invitations.sql", 18 => "0018_template_quality.sql", 19 => "0019_archive.sql", 20 => "0020_saved_filters.sql", 21 => "0021_contact_search.sql");
 
 /// The migration that added full-text search (and legal hold).
 pub(crate) const SEARCH_VERSION: i64 = 19;
+/// The migration that added contact search.
+pub(crate) const CONTACT_SEARCH_VERSION: i64 = 21;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 

@@ -111,6 +111,7 @@ pub enum Contacts {
     CreatedAt,
     UpdatedAt,
     LegalHold,
+    SearchText,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -121,6 +122,7 @@ pub enum ContactIdentities {
     WorkspaceId,
     ContactId,
     CreatedAt,
+    SearchText,
 }
 
 #[derive(Iden, Clone, Copy)]

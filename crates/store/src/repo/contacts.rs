@@ -58,7 +58,7 @@ fn contact_select() -> sea_query::SelectStatement {
         .to_owned()
 }
 
-const CONTACT_COLUMNS: [Contacts; 9] = [
+const CONTACT_COLUMNS: [Contacts; 10] = [
     Contacts::Id,
     Contacts::WorkspaceId,
     Contacts::Name,
@@ -68,9 +68,10 @@ const CONTACT_COLUMNS: [Contacts; 9] = [
     Contacts::Attributes,
     Contacts::CreatedAt,
     Contacts::UpdatedAt,
+    Contacts::SearchText,
 ];
 
-fn contact_values(c: &Contact) -> [sea_query::SimpleExpr; 9] {
+fn contact_values(c: &Contact) -> [sea_query::SimpleExpr; 10] {
     [
         c.id.to_string().into(),
         c.workspace_id.to_string().into(),
@@ -81,15 +82,23 @@ fn contact_values(c: &Contact) -> [sea_query::SimpleExpr; 9] {
         serde_json::Value::Object(c.attributes.clone()).to_string().into(),
         c.created_at.0.into(),
         c.updated_at.0.into(),
+        contact_search_text(c).into(),
     ]
 }
 
-const IDENTITY_COLUMNS: [ContactIdentities; 5] = [
+/// What the contact index holds: name, e-mail and phone, folded.
+fn contact_search_text(c: &Contact) -> String {
+    let parts = [c.name.as_deref(), c.email.as_deref(), c.phone.as_deref()];
+    switchboard_core::search::fold(&parts.into_iter().flatten().collect::<Vec<_>>().join(" "))
+}
+
+const IDENTITY_COLUMNS: [ContactIdentities; 6] = [
     ContactIdentities::ChannelId,
     ContactIdentities::ExternalId,
     ContactIdentities::WorkspaceId,
     ContactIdentities::ContactId,
     ContactIdentities::CreatedAt,
+    ContactIdentities::SearchText,
 ];
 
 fn identity_values(
@@ -98,13 +107,17 @@ fn identity_values(
     external_id: &str,
     contact: ContactId,
     now: Millis,
-) -> [sea_query::SimpleExpr; 5] {
+) -> [sea_query::SimpleExpr; 6] {
     [
         channel.to_string().into(),
         external_id.into(),
         ws.to_string().into(),
         contact.to_string().into(),
         now.0.into(),
+        // A web visitor's random id (`v:…`) is nothing anyone searches for.
+        (!external_id.starts_with("v:"))
+            .then(|| switchboard_core::search::fold(external_id))
+            .into(),
     ]
 }
 
@@ -264,6 +277,7 @@ impl Exec<'_> {
                     serde_json::Value::Object(c.attributes.clone()).to_string(),
                 )
                 .value(Contacts::UpdatedAt, c.updated_at.0)
+                .value(Contacts::SearchText, contact_search_text(c))
                 .and_where(Expr::col(Contacts::WorkspaceId).eq(c.workspace_id.to_string()))
                 .and_where(Expr::col(Contacts::Id).eq(c.id.to_string())),
         )

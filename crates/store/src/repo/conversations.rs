@@ -12,7 +12,6 @@ use switchboard_core::{
     Direction, Message, MessageId, MessageKind, Millis, TeamId, UserId, WorkspaceId,
 };
 
-use crate::repo::contacts::contacts_matching;
 use crate::repo::search::{TextIndex, search_text};
 use crate::schema::*;
 use crate::{
@@ -938,12 +937,11 @@ pub(crate) fn conversation_tag_names(which: SimpleExpr) -> SelectStatement {
 /// it, or (for what is included) a contact whose fields contain it; never
 /// one with a message holding an excluded word when nothing is included.
 fn text_condition(index: TextIndex, ws: WorkspaceId, text: &TextQuery) -> Cond {
-    let typed = text.typed();
     match index.conversations_matching(ws, text) {
         Some(messages) => {
             let mut any = Cond::any().add(Expr::col(Conversations::Id).in_subquery(messages));
-            if !typed.is_empty() {
-                any = any.add(Expr::col(Conversations::ContactId).in_subquery(contacts_matching(ws, &typed)));
+            if let Some(contacts) = index.contacts_matching(ws, text) {
+                any = any.add(contacts);
             }
             any
         }

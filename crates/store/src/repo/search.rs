@@ -3,7 +3,7 @@
 //! one interface. Both index the text `switchboard_core::search::fold`
 //! made, so they answer with the same set.
 
-use sea_query::{Expr, Order, Query, SelectStatement, SimpleExpr};
+use sea_query::{Cond, Expr, Order, Query, SelectStatement, SimpleExpr};
 use switchboard_core::search::{TextQuery, fold};
 use switchboard_core::{ConversationId, Message, MessageKind, WorkspaceId};
 
@@ -41,6 +41,53 @@ impl TextIndex {
             ),
             Self::TsVector => Expr::cust_with_values("messages.search @@ to_tsquery('simple', $1)", [q.tsquery()?]),
         })
+    }
+
+    /// `table.search_text` rows matching `q`'s included terms, every term's
+    /// last word a prefix (people type the start of a name or number).
+    fn matches_in(self, table: &'static str, fts: &'static str, q: &TextQuery) -> Option<SimpleExpr> {
+        let q = q.as_prefixes();
+        Some(match self {
+            Self::Fts5 => Expr::cust_with_values(
+                format!("{table}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)"),
+                [q.fts5()?],
+            ),
+            Self::TsVector => {
+                Expr::cust_with_values(format!("{table}.search @@ to_tsquery('simple', $1)"), [q.tsquery()?])
+            }
+        })
+    }
+
+    /// Contacts whose name, e-mail, phone or a channel identity match `q`.
+    pub(crate) fn contacts_matching(self, ws: WorkspaceId, q: &TextQuery) -> Option<Cond> {
+        let by_fields = self.matches_in("contacts", "contact_search", q)?;
+        let by_identity = self.matches_in("contact_identities", "identity_search", q)?;
+        Some(
+            Cond::any()
+                .add(
+                    Expr::col(Conversations::ContactId).in_subquery(
+                        Query::select()
+                            .column((Contacts::Table, Contacts::Id))
+                            .from(Contacts::Table)
+                            .and_where(Expr::col((Contacts::Table, Contacts::WorkspaceId)).eq(ws.to_string()))
+                            .and_where(by_fields)
+                            .to_owned(),
+                    ),
+                )
+                .add(
+                    Expr::col(Conversations::ContactId).in_subquery(
+                        Query::select()
+                            .column((ContactIdentities::Table, ContactIdentities::ContactId))
+                            .from(ContactIdentities::Table)
+                            .and_where(
+                                Expr::col((ContactIdentities::Table, ContactIdentities::WorkspaceId))
+                                    .eq(ws.to_string()),
+                            )
+                            .and_where(by_identity)
+                            .to_owned(),
+                    ),
+                ),
+        )
     }
 
     /// Conversations with a message matching `q` (`None` when nothing is included).
@@ -110,6 +157,61 @@ impl Exec<'_> {
             out.push((id, row.body.unwrap_or_default()));
         }
         Ok(out)
+    }
+
+    /// Fold contacts and identities written before contact search existed
+    /// (once, after the migration that added it).
+    pub async fn fold_unindexed_contacts(&mut self) -> Result<()> {
+        loop {
+            let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = self
+                .fetch_all(
+                    Query::select()
+                        .columns([Contacts::Id, Contacts::Name, Contacts::Email, Contacts::Phone])
+                        .from(Contacts::Table)
+                        .and_where(Expr::col(Contacts::SearchText).is_null())
+                        .limit(500),
+                )
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for (id, name, email, phone) in rows {
+                let text = [name, email, phone].into_iter().flatten().collect::<Vec<_>>().join(" ");
+                self.execute(
+                    Query::update()
+                        .table(Contacts::Table)
+                        .value(Contacts::SearchText, fold(&text))
+                        .and_where(Expr::col(Contacts::Id).eq(id)),
+                )
+                .await?;
+            }
+        }
+        // Identities are written once, so a re-insert in folded form is the update.
+        loop {
+            let rows: Vec<(String, String)> = self
+                .fetch_all(
+                    Query::select()
+                        .columns([ContactIdentities::ChannelId, ContactIdentities::ExternalId])
+                        .from(ContactIdentities::Table)
+                        .and_where(Expr::col(ContactIdentities::SearchText).is_null())
+                        .and_where(Expr::col(ContactIdentities::ExternalId).not_like("v:%"))
+                        .limit(500),
+                )
+                .await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for (channel, external) in rows {
+                self.execute(
+                    Query::update()
+                        .table(ContactIdentities::Table)
+                        .value(ContactIdentities::SearchText, fold(&external))
+                        .and_where(Expr::col(ContactIdentities::ChannelId).eq(channel))
+                        .and_where(Expr::col(ContactIdentities::ExternalId).eq(external)),
+                )
+                .await?;
+            }
+        }
     }
 
     /// Fold messages written before search existed (once, after the

@@ -35,7 +35,9 @@ async fn main() -> anyhow::Result<()> {
             "--months" => spec.months = number()? as i64,
             "--agents" => spec.agents = number()?.max(1),
             "--seed" => spec.seed = number()? as u64,
-            other => bail!("unknown option {other}; use --database-url, --conversations, --messages, --months, --agents, --seed"),
+            other => bail!(
+                "unknown option {other}; use --database-url, --conversations, --messages, --months, --agents, --seed"
+            ),
         }
     }
     let url = url.context("--database-url is required (sqlite://path/to/file.db or postgres://…)")?;

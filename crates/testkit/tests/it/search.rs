@@ -84,6 +84,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("zurich", &["c6"]),
     ("a-123", &["c3"]),
     ("Stone", &["c2"]),
+    // Contacts by index: accents folded, the start of a name or identity.
+    ("renee", &["c1"]),
+    ("dup", &["c1"]),
+    ("c4", &["c4"]),
     ("-spam", &["c1", "c2", "c3", "c4", "c6"]),
     ("refund late", &["c4"]),
     ("nomatchword", &[]),
