@@ -110,6 +110,9 @@ struct Hit {
     body: Option<String>,
 }
 
+/// A contact's id, name, e-mail and phone.
+type UnfoldedContact = (String, Option<String>, Option<String>, Option<String>);
+
 #[derive(sqlx::FromRow)]
 struct Unfolded {
     id: String,
@@ -163,7 +166,7 @@ impl Exec<'_> {
     /// (once, after the migration that added it).
     pub async fn fold_unindexed_contacts(&mut self) -> Result<()> {
         loop {
-            let rows: Vec<(String, Option<String>, Option<String>, Option<String>)> = self
+            let rows: Vec<UnfoldedContact> = self
                 .fetch_all(
                     Query::select()
                         .columns([Contacts::Id, Contacts::Name, Contacts::Email, Contacts::Phone])
