@@ -21,6 +21,7 @@ pub mod transcript;
 pub mod validate;
 pub mod widget;
 pub mod windows;
+pub mod zip;
 
 pub use ids::*;
 pub use model::*;

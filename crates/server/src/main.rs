@@ -88,6 +88,7 @@ enum AdminCommand {
 enum ExportFileFormat {
     Csv,
     Jsonl,
+    Xlsx,
 }
 
 async fn export(
@@ -112,6 +113,7 @@ async fn export(
     let format = match format {
         ExportFileFormat::Csv => switchboard_service::ExportFormat::Csv,
         ExportFileFormat::Jsonl => switchboard_service::ExportFormat::Jsonl,
+        ExportFileFormat::Xlsx => switchboard_service::ExportFormat::Xlsx,
     };
     let mut rows = services.export_conversations(&actor, q, format).await?;
     let mut out: Box<dyn tokio::io::AsyncWrite + Unpin> = match output {

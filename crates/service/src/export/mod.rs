@@ -13,6 +13,7 @@ use switchboard_core::campaign::safe_cell;
 use switchboard_core::metrics;
 use switchboard_core::permissions::Actor;
 use switchboard_core::transcript::iso_utc;
+use switchboard_core::zip::ZipStream;
 use switchboard_core::{Conversation, Direction, Millis};
 use switchboard_store::{ConversationFilter, MessageCounts};
 
@@ -27,6 +28,8 @@ const PAGE: u64 = 500;
 pub enum ExportFormat {
     Csv,
     Jsonl,
+    /// An Excel workbook (one sheet, text cells inline, numbers as numbers).
+    Xlsx,
 }
 
 impl ExportFormat {
@@ -34,6 +37,7 @@ impl ExportFormat {
         match self {
             Self::Csv => "text/csv; charset=utf-8",
             Self::Jsonl => "application/x-ndjson",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         }
     }
 
@@ -41,6 +45,7 @@ impl ExportFormat {
         match self {
             Self::Csv => "csv",
             Self::Jsonl => "jsonl",
+            Self::Xlsx => "xlsx",
         }
     }
 }
@@ -142,6 +147,69 @@ fn csv_line<I: IntoIterator<Item = String>>(cells: I) -> Vec<u8> {
     out.into_inner().unwrap_or_default()
 }
 
+/// Columns written as numbers in a workbook.
+fn numeric(column: &str) -> bool {
+    column.ends_with("_seconds") || column == "rating" || column.starts_with("messages_")
+}
+
+/// Text safe inside an XML element: escaped, characters XML cannot hold dropped.
+fn xml_text(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One worksheet row of `cells` (formulas neutralised like the CSV).
+fn xlsx_row<I: IntoIterator<Item = String>>(cells: I, header: bool) -> Vec<u8> {
+    let mut out = String::from("<row>");
+    for (column, value) in COLUMNS.iter().zip(cells) {
+        if !header && numeric(column) && value.parse::<i64>().is_ok() {
+            out.push_str(&format!("<c><v>{value}</v></c>"));
+        } else if !value.is_empty() {
+            out.push_str(&format!(
+                "<c t=\"inlineStr\"><is><t xml:space=\"preserve\">{}</t></is></c>",
+                xml_text(&safe_cell(&value))
+            ));
+        } else {
+            out.push_str("<c/>");
+        }
+    }
+    out.push_str("</row>");
+    out.into_bytes()
+}
+
+/// The parts of a workbook before its sheet's rows.
+fn xlsx_start(zip: &mut ZipStream) -> Vec<u8> {
+    const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#;
+    const RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
+    const WORKBOOK: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Conversations" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+    const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
+    const SHEET_START: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#;
+    let mut out = zip.file("[Content_Types].xml", CONTENT_TYPES.as_bytes());
+    out.extend(zip.file("_rels/.rels", RELS.as_bytes()));
+    out.extend(zip.file("xl/workbook.xml", WORKBOOK.as_bytes()));
+    out.extend(zip.file("xl/_rels/workbook.xml.rels", WORKBOOK_RELS.as_bytes()));
+    out.extend(zip.start("xl/worksheets/sheet1.xml"));
+    out.extend(zip.data(SHEET_START.as_bytes()));
+    out.extend(zip.data(&xlsx_row(COLUMNS.map(String::from), true)));
+    out
+}
+
 fn seconds(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
@@ -151,6 +219,8 @@ struct Page {
     names: Names,
     first: bool,
     done: bool,
+    /// The workbook being written (XLSX).
+    zip: Option<ZipStream>,
 }
 
 impl Services {
@@ -185,6 +255,7 @@ impl Services {
             names,
             first: true,
             done: false,
+            zip: (format == ExportFormat::Xlsx).then(ZipStream::new),
         };
         let stream = futures::stream::try_unfold(start, move |mut page| {
             let services = services.clone();
@@ -194,8 +265,12 @@ impl Services {
                     return Ok(None);
                 }
                 let mut out = Vec::new();
-                if page.first && format == ExportFormat::Csv {
-                    out.extend(csv_line(COLUMNS.map(String::from)));
+                if page.first {
+                    match (format, page.zip.as_mut()) {
+                        (ExportFormat::Csv, _) => out.extend(csv_line(COLUMNS.map(String::from))),
+                        (ExportFormat::Xlsx, Some(zip)) => out.extend(xlsx_start(zip)),
+                        _ => {}
+                    }
                 }
                 page.first = false;
                 let batch = services
@@ -211,11 +286,23 @@ impl Services {
                             out.extend(serde_json::to_vec(&row).unwrap_or_default());
                             out.push(b'\n');
                         }
+                        ExportFormat::Xlsx => {
+                            let xml = xlsx_row(row.cells(), false);
+                            if let Some(zip) = page.zip.as_mut() {
+                                out.extend(zip.data(&xml));
+                            }
+                        }
                     }
                 }
                 match batch.next_cursor.and_then(|c| c.parse().ok()) {
                     Some(cursor) => page.filter.cursor = Some(cursor),
-                    None => page.done = true,
+                    None => {
+                        page.done = true;
+                        if let Some(mut zip) = page.zip.take() {
+                            out.extend(zip.data(b"</sheetData></worksheet>"));
+                            out.extend(zip.finish());
+                        }
+                    }
                 }
                 Ok(Some((out, page)))
             }

@@ -385,3 +385,58 @@ async fn exports_stream_one_row_per_conversation_within_the_callers_reach() {
     assert_eq!(r.status, 422, "{:?}", r.body);
     assert_eq!(audit(&org, "conversations.exported").await.len(), 3);
 }
+
+/// The workbook, opened by Python's own ZIP reader and XML parser.
+const READ_XLSX: &str = r#"
+import sys, zipfile, xml.etree.ElementTree as ET
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+names = set(z.namelist())
+assert {"[Content_Types].xml", "xl/workbook.xml", "xl/worksheets/sheet1.xml"} <= names, names
+ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+rows = ET.fromstring(z.read("xl/worksheets/sheet1.xml")).findall(".//m:row", ns)
+for row in rows:
+    cells = []
+    for c in row.findall("m:c", ns):
+        t = c.find("m:is/m:t", ns)
+        v = c.find("m:v", ns)
+        cells.append(t.text if t is not None else (v.text if v is not None else ""))
+    print("\t".join(cells))
+"#;
+
+#[tokio::test]
+async fn an_excel_export_is_a_workbook_with_the_same_rows() {
+    let (app, _clock) = start().await;
+    let org = Org::create(&app).await;
+    let first = chat(&app, &org, "=1+1", "first <question> & more").await;
+    resolve(&org, &first).await;
+    chat(&app, &org, "Bea", "second").await;
+    let url = format!("{}{}", org.admin.base, org.path("/exports/conversations.xlsx"));
+    let mut req = org.admin.http.get(&url);
+    if let Some(token) = &org.admin.bearer {
+        req = req.bearer_auth(token);
+    }
+    let response = req.send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let bytes = response.bytes().await.unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &bytes).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-c", READ_XLSX])
+        .arg(file.path())
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert_eq!(&rows[0][..3], ["id", "customer", "identifier"]);
+    let resolved = rows.iter().find(|r| r[0] == first).expect("the resolved chat");
+    // Text that would run as a formula starts with ', as in the CSV.
+    assert_eq!(resolved[1], "'=1+1");
+    assert_eq!(resolved[7], "resolved");
+}

@@ -50,6 +50,15 @@ pub async fn csv(
     conversations_file(&s.services, &a, q, ExportFormat::Csv).await
 }
 
+/// `GET …/exports/conversations.xlsx`
+pub async fn xlsx(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Query(q): Query<ConversationQuery>,
+) -> ApiResult<Response> {
+    conversations_file(&s.services, &a, q, ExportFormat::Xlsx).await
+}
+
 /// `GET …/exports/conversations.jsonl`
 pub async fn jsonl(
     State(s): State<AppState>,

@@ -631,6 +631,7 @@ pub async fn export(
 ) -> Result<Response, PageRejection> {
     let format = match params.format.as_str() {
         "jsonl" => switchboard_service::ExportFormat::Jsonl,
+        "xlsx" => switchboard_service::ExportFormat::Xlsx,
         _ => switchboard_service::ExportFormat::Csv,
     };
     let query = ConversationQuery {
