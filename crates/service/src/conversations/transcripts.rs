@@ -5,8 +5,11 @@
 //! channel, every message with its attachments, and the names of the people
 //! and teams it mentions.
 
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use switchboard_core::permissions::Actor;
 use switchboard_core::transcript::{self, TranscriptHeader};
+use switchboard_core::zip::ZipStream;
 use switchboard_core::{ChannelKind, Conversation, ConversationId, MessageKind, MessageView};
 
 use crate::{ServiceError, ServiceResult, Services, contact_label};
@@ -144,5 +147,90 @@ impl Services {
             messages,
             conversation: c,
         })
+    }
+}
+
+/// A file name safe inside an archive: no folders, no control characters.
+fn archive_name(index: usize, filename: &str) -> String {
+    let clean: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '/' | '\\' | ':') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(120)
+        .collect();
+    format!("files/{:03}-{}", index + 1, clean.trim_start_matches('.'))
+}
+
+/// Where a transcript archive is in its writing.
+struct ZipState {
+    zip: Option<ZipStream>,
+    files: std::collections::VecDeque<(String, String)>,
+    current: Option<BoxStream<'static, Result<bytes::Bytes, std::io::Error>>>,
+    services: Services,
+}
+
+impl Services {
+    /// The transcript as a ZIP: `transcript.txt`, `transcript.json` and every
+    /// attachment under `files/`, streamed file by file.
+    pub async fn transcript_zip(
+        &self,
+        actor: &Actor,
+        id: ConversationId,
+        notes: bool,
+    ) -> ServiceResult<BoxStream<'static, ServiceResult<Vec<u8>>>> {
+        let parts = self.transcript_parts(actor, id, notes).await?;
+        let mut zip = ZipStream::new();
+        let mut head = zip.file("transcript.txt", parts.text().as_bytes());
+        let json = serde_json::to_vec_pretty(&parts.to_json()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        head.extend(zip.file("transcript.json", &json));
+        let files = parts
+            .messages
+            .iter()
+            .flat_map(|v| v.attachments.iter())
+            .enumerate()
+            .map(|(i, a)| (archive_name(i, &a.filename), crate::storage_key(&a.sha256)))
+            .collect();
+        let state = ZipState {
+            zip: Some(zip),
+            files,
+            current: None,
+            services: self.clone(),
+        };
+        let rest = futures::stream::try_unfold(state, |mut s| async move {
+            loop {
+                let Some(zip) = s.zip.as_mut() else { return Ok(None) };
+                if let Some(current) = s.current.as_mut() {
+                    match current.next().await {
+                        Some(chunk) => {
+                            let chunk = chunk.map_err(|e| ServiceError::Internal(e.to_string()))?;
+                            let out = zip.data(&chunk);
+                            return Ok(Some((out, s)));
+                        }
+                        None => {
+                            s.current = None;
+                            let out = zip.end();
+                            return Ok(Some((out, s)));
+                        }
+                    }
+                }
+                if let Some((name, key)) = s.files.pop_front() {
+                    // A file gone from storage (purged meanwhile) is left out.
+                    let Ok(stream) = s.services.open_stored(&key).await else {
+                        continue;
+                    };
+                    s.current = Some(stream);
+                    let out = zip.start(&name);
+                    return Ok(Some((out, s)));
+                }
+                let out = s.zip.take().map(ZipStream::finish).unwrap_or_default();
+                return Ok(Some((out, s)));
+            }
+        });
+        Ok(Box::pin(futures::stream::once(async { Ok(head) }).chain(rest)))
     }
 }

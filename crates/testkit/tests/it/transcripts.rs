@@ -326,3 +326,68 @@ async fn a_transcript_is_also_a_printable_page_and_json_with_notes_optional() {
     let (status, _, _) = org.admin.get_text(&conv("/transcript?format=pdf")).await;
     assert_eq!(status, 422);
 }
+
+#[tokio::test]
+async fn a_transcript_zip_holds_both_transcripts_and_every_file() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let hook = org.customer_says(&app, "m-1", "carla", "see the photo").await;
+    let id = hook["conversation_id"].as_str().unwrap().to_owned();
+    let conv = |rest: &str| org.path(&format!("/conversations/{id}{rest}"));
+    let image = switchboard_testkit::media::png(30, 20, 0);
+    for name in ["photo.png", "../../etc/passwd.png"] {
+        let r = org
+            .admin
+            .send_raw(
+                reqwest::Method::POST,
+                &conv(&format!("/attachments?filename={name}")),
+                Some("image/png"),
+                image.clone(),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    let url = format!("{}{}", org.admin.base, conv("/transcript?format=zip"));
+    let response = org.admin.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let bytes = response.bytes().await.unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &bytes).unwrap();
+    let script = r#"
+import sys, zipfile, json
+z = zipfile.ZipFile(sys.argv[1])
+assert z.testzip() is None
+for n in z.namelist():
+    print(n, len(z.read(n)))
+assert "see the photo" in z.read("transcript.txt").decode()
+json.loads(z.read("transcript.json"))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = listing.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(names[..2], ["transcript.txt", "transcript.json"]);
+    assert_eq!(names.len(), 4, "{listing}");
+    assert!(
+        names[2].starts_with("files/001-") && names[2].ends_with("photo.png"),
+        "{listing}"
+    );
+    // No way out of the archive's folder.
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains("..") || !n.contains('/') || n.starts_with("files/")),
+        "{listing}"
+    );
+    assert!(!names[3].contains("/etc/"), "{listing}");
+    let sizes: Vec<usize> = listing
+        .lines()
+        .map(|l| l.split(' ').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(sizes[2], image.len());
+}

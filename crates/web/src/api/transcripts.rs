@@ -28,12 +28,14 @@ pub enum TranscriptFormat {
     Text,
     Html,
     Json,
+    /// The text and JSON transcripts with every attachment, as a ZIP.
+    Zip,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TranscriptQuery {
-    /// `text` (default), `html` or `json`.
+    /// `text` (default), `html`, `json` or `zip` (with the attachments).
     pub format: Option<TranscriptFormat>,
     /// Include private notes and supervisor comments (default `true`).
     pub notes: Option<bool>,
@@ -209,6 +211,24 @@ pub async fn download(
                 body,
                 None,
             )
+        }
+        TranscriptFormat::Zip => {
+            use futures::StreamExt;
+            let stream = s.services.transcript_zip(&a, id, notes).await?;
+            let body = axum::body::Body::from_stream(stream.map(|chunk| {
+                chunk.map_err(|e| {
+                    tracing::warn!(error = %e, "transcript archive stopped");
+                    std::io::Error::other("transcript archive stopped")
+                })
+            }));
+            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{stem}.zip\""))
+                .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
+            let mut headers = HeaderMap::new();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+            headers.insert(CONTENT_DISPOSITION, disposition);
+            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            Ok((StatusCode::OK, headers, body).into_response())
         }
         TranscriptFormat::Html => {
             let parts = s.services.transcript_parts(&a, id, notes).await?;
