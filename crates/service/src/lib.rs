@@ -74,7 +74,7 @@ pub use switchboard_channels::{HookMethod, HookReply, HookRequest, ProviderApis,
 pub use switchboard_core::capabilities::Capabilities;
 pub use switchboard_core::permissions::Actor;
 pub use switchboard_store::{AttachmentPreview, AttachmentRecord, ContactFilter, Page, Store};
-pub use workspace::{AuditLogEntry, PreviewConversation, RetentionPreview};
+pub use workspace::{AuditLogEntry, MonthlyArchiveView, PreviewConversation, RetentionPreview};
 
 use switchboard_channels::net::OutboundHttp;
 use switchboard_core::Millis;
@@ -209,6 +209,7 @@ fn job_registrations() -> Vec<JobRegistration> {
         jobs::register::<routing::Sweep>(),
         jobs::register::<routing::WakeSnoozed>(),
         jobs::register::<workspace::Purge>(),
+        jobs::register::<workspace::WriteArchives>(),
         jobs::register::<inbound::PollChannel>(),
         jobs::register::<campaigns::RunCampaign>(),
     ]

@@ -19,6 +19,7 @@ pub enum Workspaces {
     AllowPrivateTargets,
     Routing,
     RetentionDays,
+    MonthlyArchive,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -436,5 +437,18 @@ pub enum SavedFilters {
     UserId,
     Name,
     Query,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum MonthlyArchives {
+    Table,
+    WorkspaceId,
+    Month,
+    FromMs,
+    BeforeMs,
+    StorageKey,
+    Conversations,
+    Bytes,
     CreatedAt,
 }

@@ -10,7 +10,7 @@
 use anyhow::Context;
 use switchboard_core::permissions::Actor;
 use switchboard_core::{
-    AssignmentRule, ChannelId, ChannelKind, Contact, ContactId, ContactIdentity, Conversation, ConversationId,
+    AssignmentRule, ChannelId, Contact, ContactId, ContactIdentity, Conversation, ConversationId,
     ConversationStatus, ConversationTimes, DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis,
     Priority, Role, SenderKind, TeamId, UserId, WorkspaceId,
 };
@@ -237,7 +237,7 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
         tx.commit().await?;
     }
     let mut channels = Vec::new();
-    for (kind, name) in [(ChannelKind::Api, "Shop backend"), (ChannelKind::Web, "Website chat")] {
+    for (kind, name) in [("api", "Shop backend"), ("web", "Website chat")] {
         let created = services
             .create_channel(
                 &actor,

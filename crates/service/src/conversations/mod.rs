@@ -13,6 +13,7 @@ pub use filters::{DateField, FirstSentBy, Period, SortBy};
 pub use inbox::{InboxRow, Names, contact_label};
 pub use outreach::StartConversation;
 pub use schedule::SnoozeRequest;
+pub(crate) use transcripts::ZipLayout;
 pub use transcripts::{Transcript, TranscriptParts};
 
 use schemars::JsonSchema;

@@ -151,7 +151,7 @@ impl Services {
 }
 
 /// A file name safe inside an archive: no folders, no control characters.
-fn archive_name(index: usize, filename: &str) -> String {
+fn safe_name(filename: &str) -> String {
     let clean: String = filename
         .chars()
         .map(|c| {
@@ -163,15 +163,49 @@ fn archive_name(index: usize, filename: &str) -> String {
         })
         .take(120)
         .collect();
-    format!("files/{:03}-{}", index + 1, clean.trim_start_matches('.'))
+    clean.trim_start_matches('.').to_owned()
 }
 
-/// Where a transcript archive is in its writing.
+/// How conversations are laid out in an archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZipLayout {
+    /// One conversation: `transcript.txt`, `transcript.json`, `files/NNN-name`.
+    Single,
+    /// Many (a month): `conversations/<id>.json`, `files/<id>/NNN-name`.
+    Many,
+}
+
+impl ZipLayout {
+    fn head(self, zip: &mut ZipStream, parts: &TranscriptParts) -> ServiceResult<Vec<u8>> {
+        let json = serde_json::to_vec_pretty(&parts.to_json()).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(match self {
+            Self::Single => {
+                let mut out = zip.file("transcript.txt", parts.text().as_bytes());
+                out.extend(zip.file("transcript.json", &json));
+                out
+            }
+            Self::Many => zip.file(&format!("conversations/{}.json", parts.conversation.id), &json),
+        })
+    }
+
+    fn file_name(self, conversation: ConversationId, index: usize, filename: &str) -> String {
+        match self {
+            Self::Single => format!("files/{:03}-{}", index + 1, safe_name(filename)),
+            Self::Many => format!("files/{conversation}/{:03}-{}", index + 1, safe_name(filename)),
+        }
+    }
+}
+
+/// Where a conversations archive is in its writing.
 struct ZipState {
     zip: Option<ZipStream>,
+    layout: ZipLayout,
+    conversations: std::collections::VecDeque<ConversationId>,
     files: std::collections::VecDeque<(String, String)>,
     current: Option<BoxStream<'static, Result<bytes::Bytes, std::io::Error>>>,
     services: Services,
+    actor: Actor,
+    notes: bool,
 }
 
 impl Services {
@@ -183,40 +217,42 @@ impl Services {
         id: ConversationId,
         notes: bool,
     ) -> ServiceResult<BoxStream<'static, ServiceResult<Vec<u8>>>> {
-        let parts = self.transcript_parts(actor, id, notes).await?;
-        let mut zip = ZipStream::new();
-        let mut head = zip.file("transcript.txt", parts.text().as_bytes());
-        let json = serde_json::to_vec_pretty(&parts.to_json()).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        head.extend(zip.file("transcript.json", &json));
-        let files = parts
-            .messages
-            .iter()
-            .flat_map(|v| v.attachments.iter())
-            .enumerate()
-            .map(|(i, a)| (archive_name(i, &a.filename), crate::storage_key(&a.sha256)))
-            .collect();
+        // Out of reach is 404 before anything is sent.
+        self.transcript_parts(actor, id, notes).await?;
+        Ok(self.conversations_zip(actor, vec![id], ZipLayout::Single, notes))
+    }
+
+    /// `conversations` and their files as a ZIP, read one
+    /// conversation and one file at a time; one deleted meanwhile is left out.
+    pub(crate) fn conversations_zip(
+        &self,
+        actor: &Actor,
+        conversations: Vec<ConversationId>,
+        layout: ZipLayout,
+        notes: bool,
+    ) -> BoxStream<'static, ServiceResult<Vec<u8>>> {
         let state = ZipState {
-            zip: Some(zip),
-            files,
+            notes,
+            zip: Some(ZipStream::new()),
+            layout,
+            conversations: conversations.into(),
+            files: Default::default(),
             current: None,
             services: self.clone(),
+            actor: actor.clone(),
         };
-        let rest = futures::stream::try_unfold(state, |mut s| async move {
+        Box::pin(futures::stream::try_unfold(state, |mut s| async move {
             loop {
                 let Some(zip) = s.zip.as_mut() else { return Ok(None) };
                 if let Some(current) = s.current.as_mut() {
-                    match current.next().await {
-                        Some(chunk) => {
-                            let chunk = chunk.map_err(|e| ServiceError::Internal(e.to_string()))?;
-                            let out = zip.data(&chunk);
-                            return Ok(Some((out, s)));
-                        }
+                    let out = match current.next().await {
+                        Some(chunk) => zip.data(&chunk.map_err(|e| ServiceError::Internal(e.to_string()))?),
                         None => {
                             s.current = None;
-                            let out = zip.end();
-                            return Ok(Some((out, s)));
+                            zip.end()
                         }
-                    }
+                    };
+                    return Ok(Some((out, s)));
                 }
                 if let Some((name, key)) = s.files.pop_front() {
                     // A file gone from storage (purged meanwhile) is left out.
@@ -227,10 +263,27 @@ impl Services {
                     let out = zip.start(&name);
                     return Ok(Some((out, s)));
                 }
+                if let Some(id) = s.conversations.pop_front() {
+                    let parts = match s.services.transcript_parts(&s.actor, id, s.notes).await {
+                        Ok(parts) => parts,
+                        Err(ServiceError::NotFound(_)) => continue,
+                        Err(e) => return Err(e),
+                    };
+                    let out = s.layout.head(zip, &parts)?;
+                    let layout = s.layout;
+                    s.files.extend(
+                        parts
+                            .messages
+                            .iter()
+                            .flat_map(|v| v.attachments.iter())
+                            .enumerate()
+                            .map(|(i, a)| (layout.file_name(id, i, &a.filename), crate::storage_key(&a.sha256))),
+                    );
+                    return Ok(Some((out, s)));
+                }
                 let out = s.zip.take().map(ZipStream::finish).unwrap_or_default();
                 return Ok(Some((out, s)));
             }
-        });
-        Ok(Box::pin(futures::stream::once(async { Ok(head) }).chain(rest)))
+        }))
     }
 }

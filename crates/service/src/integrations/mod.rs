@@ -192,6 +192,9 @@ pub struct WorkspaceSettings {
     /// Days closed conversations are kept (1 to 3650, 183 by default): older
     /// ones are deleted with their files by the retention purge.
     pub retention_days: i64,
+    /// Write each closed month (UTC) to storage as a ZIP of transcripts and
+    /// files; retention then purges only what a written archive covers.
+    pub monthly_archive: bool,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -204,6 +207,7 @@ pub struct WorkspaceSettingsUpdate {
     /// Days closed conversations are kept, 1 to 3650.
     #[schemars(with = "Option<u32>", range(min = 1, max = 3650))]
     pub retention_days: Option<serde_json::Value>,
+    pub monthly_archive: Option<bool>,
 }
 
 fn corrupt(what: &str, raw: &str) -> ServiceError {
@@ -792,10 +796,16 @@ impl Services {
             .workspace_retention_days(actor.workspace_id)
             .await?
             .ok_or(ServiceError::NotFound("workspace"))?;
+        let monthly_archive = self
+            .store()
+            .reader()
+            .workspace_monthly_archive(actor.workspace_id)
+            .await?;
         Ok(WorkspaceSettings {
             allow_private_targets: allow,
             routing,
             retention_days,
+            monthly_archive,
         })
     }
 
@@ -840,7 +850,21 @@ impl Services {
                 .workspace_retention_days(ws)
                 .await?
                 .ok_or(ServiceError::NotFound("workspace"))?,
+            monthly_archive: tx.exec().workspace_monthly_archive(ws).await?,
         };
+        if let Some(on) = update.monthly_archive.filter(|on| *on != settings.monthly_archive) {
+            tx.exec().set_workspace_monthly_archive(ws, on).await?;
+            self.audit(
+                &mut tx,
+                actor,
+                "workspace.settings_changed",
+                "workspace",
+                ws.to_string(),
+                serde_json::json!({ "monthly_archive": on }),
+            )
+            .await?;
+            settings.monthly_archive = on;
+        }
         if let Some(routing) = routing.filter(|r| *r != settings.routing) {
             tx.exec().set_workspace_routing(ws, &routing).await?;
             self.audit(

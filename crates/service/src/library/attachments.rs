@@ -776,6 +776,41 @@ impl Services {
         })
     }
 
+    /// Write a stream of bytes to `key` in storage (multipart, so memory
+    /// stays flat); how many bytes were written. A failed stream leaves nothing.
+    pub(crate) async fn write_stored(
+        &self,
+        key: &str,
+        mut chunks: BoxStream<'static, ServiceResult<Vec<u8>>>,
+    ) -> ServiceResult<u64> {
+        let storage = self.storage();
+        let upload = storage
+            .store
+            .put_multipart(&ObjectPath::from(key))
+            .await
+            .map_err(storage_error)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, storage.chunk);
+        let mut size = 0u64;
+        let written: ServiceResult<()> = async {
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk?;
+                size += chunk.len() as u64;
+                writer.wait_for_capacity(2).await.map_err(storage_error)?;
+                writer.put(Bytes::from(chunk));
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = written {
+            if let Err(abort) = writer.abort().await {
+                tracing::warn!(error = %abort, "could not clean up an abandoned upload");
+            }
+            return Err(e);
+        }
+        writer.finish().await.map_err(storage_error)?;
+        Ok(size)
+    }
+
     /// An attachment the actor may see: same reach as its conversation (a
     /// library file: its uploader), or carried by a quick reply they may use
     /// (a shared quick reply's file goes out in chats of any team).

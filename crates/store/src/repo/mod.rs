@@ -2,6 +2,7 @@
 //! with sea-query and run on either backend through [`Exec`](crate::Exec).
 
 mod accounts;
+mod archives;
 mod attachments;
 mod bots;
 mod campaigns;
@@ -22,6 +23,7 @@ mod timers;
 mod webhooks;
 
 pub use accounts::*;
+pub use archives::*;
 pub use attachments::*;
 pub use bots::*;
 pub use campaigns::*;

@@ -69,6 +69,7 @@ fn purgeable(ws: WorkspaceId, closed_before: Millis) -> SelectStatement {
         .and_where(Expr::col(Conversations::Status).is_in(closed))
         .and_where(Expr::col(Conversations::ClosedAt).lt(closed_before.0))
         .and_where(Expr::col(Conversations::LegalHold).eq(false))
+        .cond_where(crate::repo::archives::purge_allowed_by_archives(ws))
         .and_where(
             Expr::col(Conversations::ContactId).not_in_subquery(
                 Query::select()

@@ -440,3 +440,95 @@ async fn an_excel_export_is_a_workbook_with_the_same_rows() {
     assert_eq!(resolved[1], "'=1+1");
     assert_eq!(resolved[7], "resolved");
 }
+
+#[tokio::test]
+async fn closed_months_are_archived_and_only_archived_months_are_purged() {
+    let at = |s: &str| switchboard_core::Millis(chrono_millis(s));
+    let clock = Arc::new(ManualClock::new(at("2026-09-10T10:00:00Z")));
+    let mut options = TestOptions {
+        manual_clock: Some(clock.clone()),
+        ..TestOptions::default()
+    };
+    options.service.run_jobs = false;
+    options.service.session_ttl = std::time::Duration::from_secs(365 * 24 * 3600);
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    let r = org
+        .admin
+        .patch(
+            &org.path("/settings"),
+            json!({"retention_days": 30, "monthly_archive": true}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), &r.body["monthly_archive"]),
+        (200, &json!(true)),
+        "{:?}",
+        r.body
+    );
+    let september = chat(&app, &org, "sep", "a September question").await;
+    resolve(&org, &september).await;
+    clock.set(at("2026-10-05T10:00:00Z"));
+    let october = chat(&app, &org, "oct", "an October question").await;
+    let r = org
+        .admin
+        .send_raw(
+            Method::POST,
+            &org.path(&format!("/conversations/{october}/attachments?filename=o.png")),
+            Some("image/png"),
+            png(20, 20, 0),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    resolve(&org, &october).await;
+    clock.set(at("2026-11-20T10:00:00Z"));
+    // Past retention, but no month is written yet: nothing may go.
+    let preview = org.admin.get(&org.path("/retention/preview")).await;
+    assert_eq!(preview["conversations"], 0, "{:?}", preview.body);
+
+    run_timers(&app).await;
+    let list = org.admin.get(&org.path("/archives")).await;
+    assert_eq!(list.status, 200, "{:?}", list.body);
+    let months: Vec<(&str, u64)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["month"].as_str().unwrap(), a["conversations"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(months, [("2026-10", 1), ("2026-09", 1)]);
+    assert_eq!(org.agent.get(&org.path("/archives")).await.status, 403);
+    // The October archive holds its transcript and file, read by Python's zipfile.
+    let (status, content_type, _) = org.admin.get_text(&org.path("/archives/2026-10")).await;
+    assert_eq!((status, content_type.as_str()), (200, "application/zip"));
+    let url = format!("{}{}", org.admin.base, org.path("/archives/2026-10"));
+    let bytes = org.admin.http.get(&url).send().await.unwrap().bytes().await.unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &bytes).unwrap();
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys, zipfile, json\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nfor n in z.namelist(): print(n)"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let names = String::from_utf8_lossy(&out.stdout);
+    assert!(names.contains(&format!("conversations/{october}.json")), "{names}");
+    assert!(names.contains(&format!("files/{october}/001-o.png")), "{names}");
+    assert!(!names.contains(&september), "{names}");
+    assert_eq!(org.admin.get(&org.path("/archives/2026-08")).await.status, 404);
+
+    // Now archived, the next purge takes them.
+    clock.set(at("2026-11-20T12:00:00Z"));
+    run_timers(&app).await;
+    for c in [&september, &october] {
+        assert_eq!(
+            org.admin.get(&org.path(&format!("/conversations/{c}"))).await.status,
+            404
+        );
+    }
+}
+
+fn chrono_millis(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp_millis()
+}

@@ -61,3 +61,34 @@ pub async fn retention_preview(
 ) -> ApiResult<axum::Json<RetentionPreview>> {
     Ok(axum::Json(s.services.retention_preview(&a).await?))
 }
+
+pub async fn monthly_archives(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+) -> ApiResult<axum::Json<crate::api::Items<switchboard_service::MonthlyArchiveView>>> {
+    Ok(axum::Json(crate::api::Items {
+        items: s.services.monthly_archives(&a).await?,
+    }))
+}
+
+/// A month's ZIP, streamed from storage.
+pub async fn download_monthly_archive(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, month)): Path<(WorkspaceId, String)>,
+) -> ApiResult<axum::response::Response> {
+    use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+    use axum::http::{HeaderMap, HeaderValue};
+    use axum::response::IntoResponse;
+    let key = s.services.monthly_archive_key(&a, &month).await?;
+    let stream = s.services.open_stored(&key).await?;
+    // The month was matched against stored names (`YYYY-MM`), so it is plain ASCII.
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"archive-{month}.zip\""))
+        .map_err(|_| crate::error::ApiError::not_found("archive"))?;
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    headers.insert(CONTENT_DISPOSITION, disposition);
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok((headers, axum::body::Body::from_stream(stream)).into_response())
+}
