@@ -10,9 +10,9 @@
 use anyhow::Context;
 use switchboard_core::permissions::Actor;
 use switchboard_core::{
-    AssignmentRule, ChannelId, Contact, ContactId, ContactIdentity, Conversation, ConversationId,
-    ConversationStatus, ConversationTimes, DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis,
-    Priority, Role, SenderKind, TeamId, UserId, WorkspaceId,
+    AssignmentRule, ChannelId, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
+    ConversationTimes, DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis, Priority, Role, SenderKind,
+    TeamId, UserId, WorkspaceId,
 };
 use switchboard_service::Services;
 use switchboard_store::{ConversationSave, contact_inserts, conversation_saves, message_inserts};

@@ -110,14 +110,16 @@ impl Services {
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
+        // Each row's recent messages, read side by side on the pool.
+        let recents = futures::future::try_join_all(
+            page.items
+                .iter()
+                .map(|c| async move { self.store().reader().messages(c.id, None, RECENT, true).await }),
+        )
+        .await?;
         let mut rows = Vec::with_capacity(page.items.len());
-        for conversation in page.items {
+        for (conversation, recent) in page.items.into_iter().zip(recents) {
             let contact = contacts.get(&conversation.contact_id);
-            let recent = self
-                .store()
-                .reader()
-                .messages(conversation.id, None, RECENT, true)
-                .await?;
             let (last_message, unread) = summarise(recent.items);
             let (channel_kind, channel_name) = match names.channels.get(&conversation.channel_id) {
                 Some((kind, name)) => (Some(*kind), name.clone()),

@@ -936,18 +936,18 @@ pub(crate) fn conversation_tag_names(which: SimpleExpr) -> SelectStatement {
 /// Conversations a text search finds: a message, note or comment matching
 /// it, or (for what is included) a contact whose fields contain it; never
 /// one with a message holding an excluded word when nothing is included.
-fn text_condition(index: TextIndex, ws: WorkspaceId, text: &TextQuery) -> Cond {
-    match index.conversations_matching(ws, text) {
+fn text_condition(index: TextIndex, text: &TextQuery) -> Cond {
+    match index.conversations_matching(text) {
         Some(messages) => {
             let mut any = Cond::any().add(Expr::col(Conversations::Id).in_subquery(messages));
-            if let Some(contacts) = index.contacts_matching(ws, text) {
+            if let Some(contacts) = index.contacts_matching(text) {
                 any = any.add(contacts);
             }
             any
         }
         None => {
             let mut all = Cond::all();
-            if let Some(excluded) = index.conversations_matching(ws, &text.exclusions_as_query()) {
+            if let Some(excluded) = index.conversations_matching(&text.exclusions_as_query()) {
                 all = all.add(Expr::col(Conversations::Id).not_in_subquery(excluded));
             }
             all
@@ -1007,7 +1007,7 @@ fn filtered(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> Select
         );
     }
     if let Some(text) = f.text.as_ref().filter(|t| !t.is_empty()) {
-        q.cond_where(text_condition(index, ws, text));
+        q.cond_where(text_condition(index, text));
     }
     if let Some(critical) = f.critical {
         let col = Expr::col(Conversations::Priority);

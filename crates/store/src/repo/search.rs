@@ -59,7 +59,7 @@ impl TextIndex {
     }
 
     /// Contacts whose name, e-mail, phone or a channel identity match `q`.
-    pub(crate) fn contacts_matching(self, ws: WorkspaceId, q: &TextQuery) -> Option<Cond> {
+    pub(crate) fn contacts_matching(self, q: &TextQuery) -> Option<Cond> {
         let by_fields = self.matches_in("contacts", "contact_search", q)?;
         let by_identity = self.matches_in("contact_identities", "identity_search", q)?;
         Some(
@@ -69,7 +69,6 @@ impl TextIndex {
                         Query::select()
                             .column((Contacts::Table, Contacts::Id))
                             .from(Contacts::Table)
-                            .and_where(Expr::col((Contacts::Table, Contacts::WorkspaceId)).eq(ws.to_string()))
                             .and_where(by_fields)
                             .to_owned(),
                     ),
@@ -79,10 +78,6 @@ impl TextIndex {
                         Query::select()
                             .column((ContactIdentities::Table, ContactIdentities::ContactId))
                             .from(ContactIdentities::Table)
-                            .and_where(
-                                Expr::col((ContactIdentities::Table, ContactIdentities::WorkspaceId))
-                                    .eq(ws.to_string()),
-                            )
                             .and_where(by_identity)
                             .to_owned(),
                     ),
@@ -91,13 +86,14 @@ impl TextIndex {
     }
 
     /// Conversations with a message matching `q` (`None` when nothing is included).
-    pub(crate) fn conversations_matching(self, ws: WorkspaceId, q: &TextQuery) -> Option<SelectStatement> {
+    pub(crate) fn conversations_matching(self, q: &TextQuery) -> Option<SelectStatement> {
         let matches = self.matches(q)?;
         Some(
+            // No workspace condition here: the outer query keeps to the
+            // workspace, and one here would make SQLite scan every message.
             Query::select()
                 .column((Messages::Table, Messages::ConversationId))
                 .from(Messages::Table)
-                .and_where(Expr::col((Messages::Table, Messages::WorkspaceId)).eq(ws.to_string()))
                 .and_where(matches)
                 .to_owned(),
         )
