@@ -279,9 +279,18 @@ impl Services {
                     .conversations(actor.workspace_id, &page.filter)
                     .await?;
                 let rows = services.export_rows(&actor, &page.names, batch.items).await?;
+                if format == ExportFormat::Csv {
+                    // One writer for the page.
+                    let mut csv = csv::Writer::from_writer(std::mem::take(&mut out));
+                    for row in &rows {
+                        // Writing to memory cannot fail.
+                        let _ = csv.write_record(row.cells().iter().map(|c| safe_cell(c).into_owned()));
+                    }
+                    out = csv.into_inner().unwrap_or_default();
+                }
                 for row in rows {
                     match format {
-                        ExportFormat::Csv => out.extend(csv_line(row.cells())),
+                        ExportFormat::Csv => {}
                         ExportFormat::Jsonl => {
                             out.extend(serde_json::to_vec(&row).unwrap_or_default());
                             out.push(b'\n');

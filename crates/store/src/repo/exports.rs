@@ -61,26 +61,29 @@ impl Exec<'_> {
                 Err(_) => {}
             }
         }
-        // The first written message of each: the smallest id (ids grow with time).
+        // The first written message of each: the smallest id (ids grow with
+        // time), then its direction by those ids (an explicit list, so both
+        // steps use an index on either backend).
         let firsts: Vec<(String, String)> = self
+            .fetch_all(
+                Query::select()
+                    .column(Messages::ConversationId)
+                    .expr(Func::min(Expr::col(Messages::Id)))
+                    .from(Messages::Table)
+                    .and_where(Expr::col(Messages::ConversationId).is_in(ids.iter().cloned()))
+                    .and_where(Expr::col(Messages::Kind).is_in(written()))
+                    .group_by_col(Messages::ConversationId),
+            )
+            .await?;
+        let directions: Vec<(String, String)> = self
             .fetch_all(
                 Query::select()
                     .columns([Messages::ConversationId, Messages::Direction])
                     .from(Messages::Table)
-                    .and_where(
-                        Expr::col(Messages::Id).in_subquery(
-                            Query::select()
-                                .expr(Func::min(Expr::col(Messages::Id)))
-                                .from(Messages::Table)
-                                .and_where(Expr::col(Messages::ConversationId).is_in(ids.iter().cloned()))
-                                .and_where(Expr::col(Messages::Kind).is_in(written()))
-                                .group_by_col(Messages::ConversationId)
-                                .to_owned(),
-                        ),
-                    ),
+                    .and_where(Expr::col(Messages::Id).is_in(firsts.into_iter().map(|(_, id)| id))),
             )
             .await?;
-        for (conversation, direction) in firsts {
+        for (conversation, direction) in directions {
             let Ok(id) = conversation.parse() else { continue };
             out.entry(id).or_default().first = direction.parse().ok();
         }
