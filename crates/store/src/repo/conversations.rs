@@ -938,12 +938,13 @@ pub(crate) fn conversation_tag_names(which: SimpleExpr) -> SelectStatement {
 /// one with a message holding an excluded word when nothing is included.
 fn text_condition(index: TextIndex, text: &TextQuery) -> Cond {
     match index.conversations_matching(text) {
-        Some(messages) => {
-            let mut any = Cond::any().add(Expr::col(Conversations::Id).in_subquery(messages));
-            if let Some(contacts) = index.contacts_matching(text) {
-                any = any.add(contacts);
+        Some(mut found) => {
+            // One IN over a union, so the database starts from the (few)
+            // matches instead of testing every conversation against each part.
+            for contacts in index.contact_conversations(text) {
+                found.union(sea_query::UnionType::Distinct, contacts);
             }
-            any
+            Cond::all().add(Expr::col(Conversations::Id).in_subquery(found))
         }
         None => {
             let mut all = Cond::all();

@@ -3,7 +3,7 @@
 //! one interface. Both index the text `switchboard_core::search::fold`
 //! made, so they answer with the same set.
 
-use sea_query::{Cond, Expr, Order, Query, SelectStatement, SimpleExpr};
+use sea_query::{Expr, Order, Query, SelectStatement, SimpleExpr};
 use switchboard_core::search::{TextQuery, fold};
 use switchboard_core::{ConversationId, Message, MessageKind, WorkspaceId};
 
@@ -58,31 +58,36 @@ impl TextIndex {
         })
     }
 
-    /// Contacts whose name, e-mail, phone or a channel identity match `q`.
-    pub(crate) fn contacts_matching(self, q: &TextQuery) -> Option<Cond> {
-        let by_fields = self.matches_in("contacts", "contact_search", q)?;
-        let by_identity = self.matches_in("contact_identities", "identity_search", q)?;
-        Some(
-            Cond::any()
-                .add(
-                    Expr::col(Conversations::ContactId).in_subquery(
-                        Query::select()
-                            .column((Contacts::Table, Contacts::Id))
-                            .from(Contacts::Table)
-                            .and_where(by_fields)
-                            .to_owned(),
-                    ),
-                )
-                .add(
-                    Expr::col(Conversations::ContactId).in_subquery(
-                        Query::select()
-                            .column((ContactIdentities::Table, ContactIdentities::ContactId))
-                            .from(ContactIdentities::Table)
-                            .and_where(by_identity)
-                            .to_owned(),
-                    ),
-                ),
-        )
+    /// Conversations of contacts whose name, e-mail, phone or a channel
+    /// identity match `q`: one select of conversation ids per index.
+    pub(crate) fn contact_conversations(self, q: &TextQuery) -> Vec<SelectStatement> {
+        let of_contacts = |contacts: SelectStatement| {
+            Query::select()
+                .column((Conversations::Table, Conversations::Id))
+                .from(Conversations::Table)
+                .and_where(Expr::col((Conversations::Table, Conversations::ContactId)).in_subquery(contacts))
+                .to_owned()
+        };
+        let mut out = Vec::new();
+        if let Some(by_fields) = self.matches_in("contacts", "contact_search", q) {
+            out.push(of_contacts(
+                Query::select()
+                    .column((Contacts::Table, Contacts::Id))
+                    .from(Contacts::Table)
+                    .and_where(by_fields)
+                    .to_owned(),
+            ));
+        }
+        if let Some(by_identity) = self.matches_in("contact_identities", "identity_search", q) {
+            out.push(of_contacts(
+                Query::select()
+                    .column((ContactIdentities::Table, ContactIdentities::ContactId))
+                    .from(ContactIdentities::Table)
+                    .and_where(by_identity)
+                    .to_owned(),
+            ));
+        }
+        out
     }
 
     /// Conversations with a message matching `q` (`None` when nothing is included).
