@@ -55,7 +55,7 @@ async fn both_backends_build_the_same_tables_and_columns() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite_url = format!("sqlite://{}", dir.path().join("m.db").display());
     let store = Store::connect(&StoreOptions::new(sqlite_url.clone())).await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), (1..=18).collect::<Vec<i64>>());
+    assert_eq!(store.migrate().await.unwrap(), (1..=22).collect::<Vec<i64>>());
     assert!(
         store.migrate().await.unwrap().is_empty(),
         "a second run applies nothing"
@@ -79,8 +79,15 @@ async fn both_backends_build_the_same_tables_and_columns() {
     .await
     .unwrap();
     common::drop_schema(&mut admin, &schema).await;
-    assert_eq!(applied.unwrap(), (1..=18).collect::<Vec<i64>>());
-    let postgres: BTreeSet<(String, String)> = postgres.into_iter().collect();
+    assert_eq!(applied.unwrap(), (1..=22).collect::<Vec<i64>>());
+    // The full-text index differs by design: FTS5 tables (and their shadow
+    // tables) on SQLite, a stored `search` tsvector column on PostgreSQL.
+    let sqlite: BTreeSet<(String, String)> = sqlite
+        .into_iter()
+        .filter(|(table, _)| !table.contains("_search"))
+        .collect();
+    assert!(sqlite.contains(&("messages".into(), "search_text".into())));
+    let postgres: BTreeSet<(String, String)> = postgres.into_iter().filter(|(_, column)| column != "search").collect();
     assert_eq!(sqlite, postgres, "the same tables and columns on both backends");
 }
 
@@ -188,4 +195,64 @@ async fn sqlite_rebuild_of_attachments_keeps_rows_indexes_and_quick_reply_links(
         .await
         .unwrap();
     assert!(fk_errors.is_empty(), "{fk_errors:?}");
+}
+
+/// Messages and contacts written before search existed are folded once
+/// when the store opens after 0019 and 0021, so old text is found like new.
+#[tokio::test]
+async fn text_written_before_search_is_indexed_by_the_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        for m in MIGRATIONS_SQLITE.iter().filter(|m| m.version <= 18) {
+            sqlx::raw_sql(m.sql).execute(&mut *tx).await.unwrap();
+            sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)")
+                .bind(m.version)
+                .bind(m.name)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        sqlx::raw_sql(
+            "INSERT INTO workspaces (id, name, created_at) VALUES ('w', 'Acme', 0);
+             INSERT INTO channels (id, workspace_id, kind, name, created_at) VALUES ('ch', 'w', 'api', 'Shop', 0);
+             INSERT INTO contacts (id, workspace_id, name, created_at, updated_at) VALUES ('ct', 'w', 'Renée Dupont', 0, 0);
+             INSERT INTO conversations (id, workspace_id, channel_id, contact_id, status, created_at, updated_at)
+                 VALUES ('cv', 'w', 'ch', 'ct', 'queued', 0, 0);
+             INSERT INTO messages (id, workspace_id, conversation_id, channel_id, direction, sender_kind, kind, body, created_at)
+                 VALUES ('m1', 'w', 'cv', 'ch', 'in', 'contact', 'text', 'Ma CRÈME brûlée', 0);",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        conn.close().await.unwrap();
+    }
+    let store = Store::connect(&StoreOptions::new(url.clone())).await.unwrap();
+    let applied = store.migrate().await.unwrap();
+    assert_eq!(applied, (19..=22).collect::<Vec<i64>>());
+    store.close().await;
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let hit: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM messages WHERE rowid IN (SELECT rowid FROM message_search WHERE message_search MATCH '\"creme brulee\"')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(hit, [("m1".to_owned(),)]);
+    let contact: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM contacts WHERE rowid IN (SELECT rowid FROM contact_search WHERE contact_search MATCH 'renee')",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(contact, [("ct".to_owned(),)]);
 }
