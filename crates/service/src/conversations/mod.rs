@@ -245,6 +245,21 @@ impl Services {
             .await?)
     }
 
+    /// How many conversations `q` matches, up to `cap` (`true`: more than that).
+    pub async fn count_conversations_capped(
+        &self,
+        actor: &Actor,
+        q: &ConversationQuery,
+        cap: u64,
+    ) -> ServiceResult<(u64, bool)> {
+        let f = self.conversation_filter(actor, q).await?;
+        Ok(self
+            .store()
+            .reader()
+            .count_conversations_capped(actor.workspace_id, &f, cap)
+            .await?)
+    }
+
     /// How many conversations `q` matches per assignee (`None`: unassigned).
     pub async fn count_conversations_by_assignee(
         &self,

@@ -718,6 +718,28 @@ impl Exec<'_> {
         Ok(n.max(0) as u64)
     }
 
+    /// How many conversations `f` matches, counting no further than `cap`:
+    /// `(cap, true)` means "more than `cap`" (a count that stays fast on a
+    /// huge archive or a common word).
+    pub async fn count_conversations_capped(
+        &mut self,
+        ws: WorkspaceId,
+        f: &ConversationFilter,
+        cap: u64,
+    ) -> Result<(u64, bool)> {
+        let mut inner = filtered(TextIndex::of(self), ws, f);
+        inner.expr(Expr::val(1)).limit(cap + 1);
+        let (n,): (i64,) = self
+            .fetch_one(
+                Query::select()
+                    .expr(Expr::cust("COUNT(*)"))
+                    .from_subquery(inner, sea_query::Alias::new("capped")),
+            )
+            .await?;
+        let n = n.max(0) as u64;
+        Ok((n.min(cap), n > cap))
+    }
+
     /// How many conversations `f` matches per assignee (`None`: unassigned).
     pub async fn count_conversations_by_assignee(
         &mut self,

@@ -132,6 +132,12 @@ async fn a_dry_run_names_what_the_purge_deletes_and_legal_hold_survives_it() {
     assert_eq!(preview["oldest"][0]["id"], json!(old));
     assert_eq!(preview["retention_days"], 30);
     assert_eq!(org.agent.get(&org.path("/retention/preview")).await.status, 403);
+    // The settings page shows the same dry run.
+    let (status, _, page) = org.admin.get_text(&format!("/w/{}/admin/settings", org.ws)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Next retention purge (dry run)"), "{page}");
+    assert!(page.contains("<strong>1</strong> conversation and"), "{page}");
+    assert!(page.contains(&format!("/conversations/{old}")), "{page}");
     assert_eq!(
         org.admin.get(&org.path(&format!("/conversations/{old}"))).await.status,
         200

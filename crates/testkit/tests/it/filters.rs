@@ -349,3 +349,33 @@ async fn saved_filters_belong_to_their_member() {
     assert_eq!(org.agent.delete(&format!("{path}/{id}")).await.status, 204);
     assert_eq!(org.agent.get(&path).await["items"], json!([]));
 }
+
+#[tokio::test]
+async fn list_counts_stop_at_a_cap_and_say_more() {
+    let a = archive("UTC").await;
+    let ws: switchboard_core::WorkspaceId = a.org.ws.parse().unwrap();
+    let services = &a._app.services;
+    let admin = services.store().reader().members(ws).await.unwrap()[0].id;
+    let actor = services.actor(ws, admin).await.unwrap();
+    let all = switchboard_service::ConversationQuery::default();
+    assert_eq!(
+        services.count_conversations_capped(&actor, &all, 2).await.unwrap(),
+        (2, true)
+    );
+    assert_eq!(
+        services.count_conversations_capped(&actor, &all, 4).await.unwrap(),
+        (4, false)
+    );
+    assert_eq!(
+        services.count_conversations_capped(&actor, &all, 10).await.unwrap(),
+        (4, false)
+    );
+    let q = switchboard_service::ConversationQuery {
+        q: Some("invoice*".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        services.count_conversations_capped(&actor, &q, 10).await.unwrap(),
+        (2, false)
+    );
+}

@@ -87,6 +87,12 @@ struct AdminPage {
     limits_json: String,
     allow_private: bool,
     retention_days: i64,
+    monthly_archive: bool,
+    /// The retention dry run: how many conversations and files would go, the oldest.
+    purge_conversations: u64,
+    purge_files: u64,
+    purge_oldest: Vec<(String, String)>,
+    archives: Vec<SimpleRow>,
 }
 
 /// `/w/{ws}/admin`: the first section.
@@ -270,6 +276,30 @@ pub async fn section(
             let settings = svc.workspace_settings(actor).await.map_err(fail)?;
             page.allow_private = settings.allow_private_targets;
             page.retention_days = settings.retention_days;
+            page.monthly_archive = settings.monthly_archive;
+            let preview = svc.retention_preview(actor).await.map_err(fail)?;
+            page.purge_conversations = preview.conversations;
+            page.purge_files = preview.attachments;
+            page.purge_oldest = preview
+                .oldest
+                .into_iter()
+                .take(10)
+                .map(|c| (c.id.to_string(), switchboard_core::transcript::iso_utc(c.closed_at)))
+                .collect();
+            page.archives = svc
+                .monthly_archives(actor)
+                .await
+                .map_err(fail)?
+                .into_iter()
+                .map(|a| SimpleRow {
+                    id: a.month.clone(),
+                    cells: vec![
+                        a.month,
+                        a.conversations.to_string(),
+                        switchboard_service::human_size(a.bytes),
+                    ],
+                })
+                .collect();
             page.settings_json = serde_json::to_string_pretty(&settings.routing).unwrap_or_default();
             page.limits_json =
                 serde_json::to_string(&svc.attachment_limits(actor).await.map_err(fail)?).unwrap_or_default();

@@ -95,6 +95,8 @@ pub struct InboxParams {
     pub c: String,
 }
 
+/// Lists count this far and then say "more than" (fast on a huge archive).
+const COUNT_CAP: u64 = 10_000;
 /// Rows per page of a list.
 const PAGE_ROWS: u64 = 50;
 /// Critical chats shown above a list's first page, at most.
@@ -293,8 +295,10 @@ pub struct Choice {
 pub struct ListView {
     pub ws: String,
     pub groups: Vec<Group>,
-    /// Counted by the database for the whole filter.
+    /// Counted by the database for the whole filter (up to a cap).
     pub total: u64,
+    /// There are more than `total`.
+    pub more: bool,
     /// Where the next page is read from; empty on the last.
     pub next: String,
     pub empty_text: &'static str,
@@ -376,7 +380,10 @@ pub async fn list_view(state: &AppState, viewer: &Viewer, params: &InboxParams) 
     let names = names(state, viewer).await?;
     let now = svc.now();
     let grouped = params.group == "agent" && viewer.is_supervisor();
-    let total = svc.count_conversations(&viewer.actor, &query).await.map_err(fail)?;
+    let (total, more) = svc
+        .count_conversations_capped(&viewer.actor, &query, COUNT_CAP)
+        .await
+        .map_err(fail)?;
     let group_counts = if grouped {
         svc.count_conversations_by_assignee(&viewer.actor, &query)
             .await
@@ -416,6 +423,7 @@ pub async fn list_view(state: &AppState, viewer: &Viewer, params: &InboxParams) 
         ws: viewer.ws().to_string(),
         groups,
         total,
+        more,
         next: page
             .next_cursor
             .map(|c| format!("/w/{}/inbox/list?{query_string}&cursor={}", viewer.ws(), urlencode(&c)))
