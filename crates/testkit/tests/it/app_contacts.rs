@@ -142,5 +142,25 @@ async fn a_contact_is_tagged_found_and_written_to_first() {
         .await;
     assert!(!error.is_empty());
     assert_eq!(browser.value("#start-body").await, "Another one");
+
+    // The admin erases the contact: the confirmation names what goes.
+    browser.click("#erase-contact").await;
+    let question = browser.client.get_alert_text().await.unwrap();
+    assert!(
+        question.contains("Carla") && question.contains("cannot be undone"),
+        "{question}"
+    );
+    browser.client.accept_alert().await.unwrap();
+    for _ in 0..100 {
+        if browser.path().await == format!("/w/{ws}/contacts") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(browser.path().await, format!("/w/{ws}/contacts"));
+    assert_eq!(
+        org.admin.get(&org.path(&format!("/contacts/{contact}"))).await.status,
+        404
+    );
     browser.close().await;
 }

@@ -177,6 +177,7 @@ export function bindForms(root = document) {
         const data = await api(button.dataset.method || "POST", button.dataset.apiCall, body);
         if (button.dataset.show === "secret") showOnce(button.closest("section") || document.body, data);
         else if (button.dataset.show === "result") showResult(button, data);
+        else if (button.dataset.thenHref) location.href = button.dataset.thenHref;
         else location.reload();
       } catch (e) {
         toast(e.message, "error");

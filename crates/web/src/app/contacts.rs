@@ -143,6 +143,10 @@ struct ContactPage {
     /// Channels where the contact can be written to first (an identity there).
     start_channels: Vec<StartChannel>,
     conversations: Vec<ConversationLine>,
+    /// Admins may erase the contact (a data-subject request).
+    can_erase: bool,
+    /// What erasing says it deletes.
+    erase_warning: String,
 }
 
 pub struct StartChannel {
@@ -165,7 +169,7 @@ pub async fn show(
         .await
         .map_err(|_| PageRejection::NotFound)?;
     let names = names(&state, &viewer).await?;
-    let conversations = svc
+    let conversations: Vec<ConversationLine> = svc
         .conversations(
             &viewer.actor,
             ConversationQuery {
@@ -198,6 +202,11 @@ pub async fn show(
         .iter()
         .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
         .collect();
+    let erase_warning = format!(
+        "Erase {} for good: the contact, their identities and {} conversation(s) with every message, note and file. This cannot be undone.",
+        contact_label(&contact),
+        conversations.len()
+    );
     Ok(render(&ContactPage {
         layout: Layout::new(&viewer, contact_label(&contact), "contacts", "page.js"),
         id: contact.id.to_string(),
@@ -236,6 +245,8 @@ pub async fn show(
             })
             .collect(),
         tags: contact.tags,
+        can_erase: viewer.is_admin(),
+        erase_warning,
         conversations,
     }))
 }
