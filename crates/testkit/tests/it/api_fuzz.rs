@@ -31,14 +31,17 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         .await;
     assert_eq!(token.status, 201, "{:?}", token.body);
     let secret = token["secret"].as_str().unwrap().to_owned();
-    // Its cache goes in a folder of its own, not the repository.
+    // Its cache goes in a folder of its own, not the repository. One worker:
+    // with two threads, CPython 3.11's `ast.parse` inside Hypothesis failed
+    // once ("AST constructor recursion depth mismatch"), a runtime error of
+    // the tool, not a finding.
     let workdir = tempfile::tempdir().unwrap();
     let run = tokio::process::Command::new("schemathesis")
         .current_dir(workdir.path())
         .arg("run")
         .arg(app.url("/api/v1/openapi.json"))
         .args(["-H", &format!("Authorization: Bearer {secret}")])
-        .args(["--max-examples", "5", "--seed", "1", "--workers", "2", "--no-color"])
+        .args(["--max-examples", "5", "--seed", "1", "--workers", "1", "--no-color"])
         .args([
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,positive_data_acceptance",
