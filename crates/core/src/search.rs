@@ -77,8 +77,6 @@ pub struct Term {
     pub prefix: bool,
     /// `-word`: messages with it are left out.
     pub excluded: bool,
-    /// As it was typed (without quotes, `-` and `*`), for matching contact fields.
-    pub typed: String,
 }
 
 /// A parsed search: every included term must occur in one message, none of
@@ -130,7 +128,6 @@ impl TextQuery {
                     tokens,
                     prefix,
                     excluded,
-                    typed: typed.trim().to_owned(),
                 });
             }
         }
@@ -160,11 +157,6 @@ impl TextQuery {
                 })
                 .collect(),
         }
-    }
-
-    /// The included terms as typed, for a substring match on contact fields.
-    pub fn typed(&self) -> String {
-        self.included().map(|t| t.typed.as_str()).collect::<Vec<_>>().join(" ")
     }
 
     /// The query with its exclusions as included terms ("messages with any
@@ -319,7 +311,6 @@ mod tests {
             q.tsquery().unwrap(),
             "(refund) & (late <-> delivery) & (deliv:*) & !(spam)"
         );
-        assert_eq!(q.typed(), "refund late delivery deliv");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! (default `postgres://postgres@127.0.0.1:5432/test`).
 
 pub mod archive;
+pub mod bench;
 pub mod browser;
 pub mod callback;
 pub mod client;

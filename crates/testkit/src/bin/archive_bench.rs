@@ -17,7 +17,7 @@
 //!
 //! It prints a table and asserts nothing about speed.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use futures::StreamExt;
@@ -25,6 +25,7 @@ use sqlx::Connection;
 use switchboard_core::Section;
 use switchboard_service::{ConversationQuery, ExportFormat, Period};
 use switchboard_testkit::archive::{ArchiveSpec, generate};
+use switchboard_testkit::bench::measure;
 use switchboard_testkit::{Backend, TestApp, TestDb, TestOptions};
 
 #[global_allocator]
@@ -57,28 +58,6 @@ fn parse_args() -> anyhow::Result<Args> {
         }
     }
     Ok(args)
-}
-
-/// p50 and p95 in milliseconds.
-fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
-    (at(0.50).as_secs_f64() * 1e3, at(0.95).as_secs_f64() * 1e3)
-}
-
-async fn measure<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<(f64, f64)>
-where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
-    f(0).await?;
-    let mut times = Vec::with_capacity(runs);
-    for i in 0..runs {
-        let start = Instant::now();
-        f(i + 1).await?;
-        times.push(start.elapsed());
-    }
-    Ok(percentiles(times))
 }
 
 fn rss_kb() -> u64 {

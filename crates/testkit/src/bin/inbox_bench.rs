@@ -12,13 +12,14 @@
 //!
 //! It prints a table and asserts nothing about speed.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use switchboard_core::{
     ContactId, ConversationId, ConversationStatus, Message, MessageId, Millis, Section, UserId, WorkspaceId,
 };
 use switchboard_service::ConversationQuery;
+use switchboard_testkit::bench::measure;
 use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::{Backend, TestApp, TestDb, TestOptions};
 
@@ -53,28 +54,6 @@ fn parse_args() -> anyhow::Result<Args> {
         }
     }
     Ok(args)
-}
-
-/// p50 and p95 of the timings, in milliseconds.
-fn percentiles(mut times: Vec<Duration>) -> (f64, f64) {
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
-    (at(0.50).as_secs_f64() * 1e3, at(0.95).as_secs_f64() * 1e3)
-}
-
-async fn measure<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<(f64, f64)>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
-    f().await?; // warm
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let start = Instant::now();
-        f().await?;
-        times.push(start.elapsed());
-    }
-    Ok(percentiles(times))
 }
 
 /// Copies of one real conversation (and its two messages) under new ids:
@@ -177,11 +156,11 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     let svc = &app.services;
-    let list = measure(args.runs, || async {
+    let list = measure(args.runs, |_| async {
         svc.conversations(&actor, query()).await.map(drop).map_err(Into::into)
     })
     .await?;
-    let rows = measure(args.runs, || async {
+    let rows = measure(args.runs, |_| async {
         svc.inbox(&actor, query()).await.map(drop).map_err(Into::into)
     })
     .await?;
@@ -189,16 +168,16 @@ async fn main() -> anyhow::Result<()> {
         .services
         .actor(ws, app.services.store().reader().members(ws).await?[0].id)
         .await?;
-    let archive_list = measure(args.runs, || async {
+    let archive_list = measure(args.runs, |_| async {
         svc.conversations(&admin, archive()).await.map(drop).map_err(Into::into)
     })
     .await?;
-    let archive_rows = measure(args.runs, || async {
+    let archive_rows = measure(args.runs, |_| async {
         svc.inbox(&admin, archive()).await.map(drop).map_err(Into::into)
     })
     .await?;
     let page = format!("{}/w/{}/inbox/list?section=assigned", org.agent.base, org.ws);
-    let http = measure(args.runs, || async {
+    let http = measure(args.runs, |_| async {
         let r = org.agent.http.get(&page).send().await?;
         anyhow::ensure!(r.status().is_success(), "{}", r.status());
         r.bytes().await?;
