@@ -171,6 +171,29 @@ impl BusinessHours {
         self.instant(date, 0).map(Millis)
     }
 
+    /// The local date and time of `at`.
+    pub fn local_time(&self, at: Millis) -> Option<chrono::NaiveDateTime> {
+        Some(
+            DateTime::from_timestamp_millis(at.0)?
+                .with_timezone(&self.time_zone)
+                .naive_local(),
+        )
+    }
+
+    /// How much of `[from, to)` falls within opening hours: the business-
+    /// hours length of a wait. Spans longer than [`HORIZON_DAYS`] count
+    /// their first [`HORIZON_DAYS`] days.
+    pub fn open_ms_between(&self, from: Millis, to: Millis) -> i64 {
+        let Some(first) = self.window_start(from) else {
+            return 0;
+        };
+        let days = (to.since(from).max(0) as u64 / 86_400_000 + 3).min(HORIZON_DAYS + 3);
+        self.intervals(first, days)
+            .take_while(|&(a, _)| a < to.0)
+            .map(|(a, b)| (b.min(to.0) - a.max(from.0)).max(0))
+            .sum()
+    }
+
     /// The local date of `at`.
     pub fn local_date(&self, at: Millis) -> Option<NaiveDate> {
         Some(

@@ -18,6 +18,7 @@ pub struct LifecycleState {
     pub priority: Priority,
     pub ticket: bool,
     pub close_comment: Option<String>,
+    pub close_reason: Option<String>,
     pub times: ConversationTimes,
     pub snoozed_until: Option<Millis>,
 }
@@ -58,10 +59,13 @@ pub enum Command {
     Resolve {
         by: Option<UserId>,
         comment: Option<String>,
+        /// One of the workspace's close reasons (checked by the caller).
+        reason: Option<String>,
     },
     Abandon {
         by: Option<UserId>,
         comment: Option<String>,
+        reason: Option<String>,
     },
     /// Nobody acted for the expiry period.
     Expire,
@@ -140,6 +144,7 @@ pub fn open(route: Option<Routed>, now: Millis) -> (LifecycleState, Activity) {
         priority: Priority::Normal,
         ticket: false,
         close_comment: None,
+        close_reason: None,
         times: ConversationTimes {
             created_at: now,
             ..ConversationTimes::default()
@@ -168,6 +173,7 @@ pub fn open_pending(sender: UserId, team: Option<TeamId>, now: Millis) -> (Lifec
         priority: Priority::Normal,
         ticket: false,
         close_comment: None,
+        close_reason: None,
         times: ConversationTimes {
             created_at: now,
             ..ConversationTimes::default()
@@ -213,9 +219,10 @@ impl LifecycleState {
         self.times.first_reply_after_assignment_at = None;
     }
 
-    fn close(&mut self, status: ConversationStatus, comment: Option<String>, now: Millis) {
+    fn close(&mut self, status: ConversationStatus, comment: Option<String>, reason: Option<String>, now: Millis) {
         self.status = status;
         self.close_comment = comment;
+        self.close_reason = reason;
         self.times.closed_at = Some(now);
         self.snoozed_until = None;
     }
@@ -240,6 +247,7 @@ pub fn apply(
                 return Err(illegal());
             }
             next.enter(route, now);
+            next.times.handed_off_at = Some(now);
             transfer_activity(state, &next, None, None)
         }
         Command::EnterChat { admin } => {
@@ -247,6 +255,7 @@ pub fn apply(
                 return Err(illegal());
             }
             next.assign_to(admin, None, now);
+            next.times.handed_off_at = Some(now);
             Activity::Assigned {
                 by: Some(admin),
                 to_user: admin,
@@ -296,13 +305,17 @@ pub fn apply(
             next.times.queued_at = Some(now);
             Activity::Unassigned { by, from_user }
         }
-        Command::Resolve { by, comment } => close_by_person(state, &mut next, S::Resolved, by, comment, now)?,
-        Command::Abandon { by, comment } => close_by_person(state, &mut next, S::Abandoned, by, comment, now)?,
+        Command::Resolve { by, comment, reason } => {
+            close_by_person(state, &mut next, S::Resolved, by, (comment, reason), now)?
+        }
+        Command::Abandon { by, comment, reason } => {
+            close_by_person(state, &mut next, S::Abandoned, by, (comment, reason), now)?
+        }
         Command::Expire => {
             if !(from.is_open() || from == S::Pending) {
                 return Err(illegal());
             }
-            next.close(S::Expired, None, now);
+            next.close(S::Expired, None, None, now);
             Activity::StatusChanged {
                 by: None,
                 from,
@@ -318,6 +331,7 @@ pub fn apply(
                 return Err(LifecycleError::WindowClosed);
             }
             next.close_comment = None;
+            next.close_reason = None;
             next.times.closed_at = None;
             next.assign_to(by, None, now);
             Activity::Reopened {
@@ -331,6 +345,7 @@ pub fn apply(
                 return Err(illegal());
             }
             next.close_comment = None;
+            next.close_reason = None;
             next.times.closed_at = None;
             next.enter(route, now);
             Activity::Reopened {
@@ -382,7 +397,7 @@ fn close_by_person(
     next: &mut LifecycleState,
     to: ConversationStatus,
     by: Option<UserId>,
-    comment: Option<String>,
+    (comment, reason): (Option<String>, Option<String>),
     now: Millis,
 ) -> Result<Activity, LifecycleError> {
     let from = state.status;
@@ -392,7 +407,7 @@ fn close_by_person(
             command: if to == S::Resolved { "resolve" } else { "abandon" },
         });
     }
-    next.close(to, comment.clone(), now);
+    next.close(to, comment.clone(), reason, now);
     Ok(Activity::StatusChanged { by, from, to, comment })
 }
 
@@ -416,10 +431,22 @@ fn transfer_activity(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageAuthor {
     Customer,
-    /// A person on the business side (agent, supervisor, admin).
-    Person,
+    /// A person on the business side (agent, supervisor, admin);
+    /// `is_assignee` when it is the person the chat is assigned to, whose
+    /// reply alone ends the wait since the assignment (DESIGN.md §8).
+    Person { is_assignee: bool },
     /// The bot or the system: counts as a message, never as a reply.
     Automated,
+}
+
+impl MessageAuthor {
+    /// A person's message: `sender_id` is the writer's user id as stored
+    /// on the message, `assignee` whom the chat is assigned to.
+    pub fn person(assignee: Option<UserId>, sender_id: Option<&str>) -> Self {
+        MessageAuthor::Person {
+            is_assignee: assignee.is_some_and(|a| sender_id == Some(a.to_string().as_str())),
+        }
+    }
 }
 
 /// Update the message-driven timestamps. Private notes, comments and
@@ -427,14 +454,18 @@ pub enum MessageAuthor {
 pub fn record_message(times: &mut ConversationTimes, author: MessageAuthor, now: Millis) {
     times.last_message_at = Some(now);
     match author {
-        MessageAuthor::Customer => times.last_customer_message_at = Some(now),
-        MessageAuthor::Person => {
+        MessageAuthor::Customer => {
+            times.last_customer_message_at = Some(now);
+            times.messages_in = times.messages_in.saturating_add(1);
+        }
+        MessageAuthor::Person { is_assignee } => {
+            times.messages_out = times.messages_out.saturating_add(1);
             times.first_reply_at.get_or_insert(now);
-            if times.assigned_at.is_some() {
+            if is_assignee && times.assigned_at.is_some() {
                 times.first_reply_after_assignment_at.get_or_insert(now);
             }
         }
-        MessageAuthor::Automated => {}
+        MessageAuthor::Automated => times.messages_out = times.messages_out.saturating_add(1),
     }
 }
 

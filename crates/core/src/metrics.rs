@@ -1,6 +1,7 @@
 //! The figures of DESIGN.md §8, defined once for the pages, the API and
 //! every export: durations in milliseconds from a conversation's times.
 
+use crate::hours::BusinessHours;
 use crate::model::ConversationTimes;
 use crate::time::Millis;
 
@@ -27,6 +28,32 @@ pub fn inactivity(t: &ConversationTimes, now: Millis) -> i64 {
     now.since(t.last_message_at.unwrap_or(t.created_at))
 }
 
+/// The first response counted in business hours only (calendar time
+/// when the workspace keeps no schedule).
+pub fn response_time_business(t: &ConversationTimes, hours: Option<&BusinessHours>) -> Option<i64> {
+    let reply = t.first_reply_at?;
+    Some(match hours {
+        Some(h) => h.open_ms_between(t.created_at, reply),
+        None => reply.since(t.created_at),
+    })
+}
+
+/// Time with the bot: `handed_off_at − created_at`, for chats the bot had.
+pub fn bot_time(t: &ConversationTimes) -> Option<i64> {
+    t.handed_off_at.map(|h| h.since(t.created_at))
+}
+
+/// Whose turn it is: `"agent"` when the customer wrote last and waits,
+/// `"customer"` when the business wrote last; `None` before any message.
+pub fn awaiting(t: &ConversationTimes) -> Option<&'static str> {
+    let last = t.last_message_at?;
+    Some(if t.last_customer_message_at == Some(last) {
+        "agent"
+    } else {
+        "customer"
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +71,9 @@ mod tests {
             queued_at: None,
             feedback_requested_at: None,
             window_closed_at: None,
+            handed_off_at: None,
+            messages_in: 0,
+            messages_out: 0,
         }
     }
 

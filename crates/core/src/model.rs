@@ -86,6 +86,19 @@ string_enum!(
 );
 string_enum!(Direction { In => "in", Out => "out" });
 string_enum!(SenderKind { Contact => "contact", User => "user", Bot => "bot", System => "system" });
+// The assignment legs of DESIGN.md §8 (see `crate::legs`).
+string_enum!(
+    /// How a leg began: the chat's `first` assignment, a `transfer` from
+    /// the previous assignee, taken from a `queue` it had been put back
+    /// in, or a `reopen` of a closed chat.
+    LegStart { First => "first", Transfer => "transfer", Queue => "queue", Reopen => "reopen" }
+);
+string_enum!(
+    /// Why a leg ended: a `transfer` to another agent or team, a
+    /// `requeue` with nobody assigned, or a `close` (resolved, abandoned,
+    /// expired).
+    LegEnd { Transfer => "transfer", Requeue => "requeue", Close => "close" }
+);
 string_enum!(MessageKind {
     Text => "text", Media => "media", Template => "template", Note => "note",
     Comment => "comment", Activity => "activity",
@@ -269,6 +282,17 @@ pub struct ConversationTimes {
     /// writes again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_closed_at: Option<Millis>,
+    /// When the bot handed the chat to people (or an admin entered it):
+    /// time with the bot is `handed_off_at − created_at`, kept apart from
+    /// the people's figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handed_off_at: Option<Millis>,
+    /// Messages the customer sent, counted as they arrive.
+    #[serde(default)]
+    pub messages_in: u32,
+    /// Messages the business sent (people, bot, automations).
+    #[serde(default)]
+    pub messages_out: u32,
 }
 
 impl ConversationTimes {
@@ -295,6 +319,9 @@ pub struct Conversation {
     pub ticket: bool,
     pub tags: Vec<String>,
     pub close_comment: Option<String>,
+    /// The reason chosen from the workspace's list when it was closed.
+    #[serde(default)]
+    pub close_reason: Option<String>,
     pub rating: Option<i64>,
     #[serde(flatten)]
     pub times: ConversationTimes,

@@ -439,6 +439,7 @@ mod tests {
             ticket: false,
             tags: vec!["vip".into()],
             close_comment: Some("solved".into()),
+            close_reason: None,
             rating: None,
             times: ConversationTimes {
                 created_at: Millis(T0),

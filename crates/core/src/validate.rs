@@ -232,6 +232,32 @@ pub fn comment(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     }
 }
 
+/// The close reasons a new workspace offers.
+pub fn default_close_reasons() -> Vec<String> {
+    ["Problem solved", "Customer not responding", "Transferred to a specialist"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// A workspace's list of close reasons: 1 to 30, each 1 to 80 characters
+/// without control characters, no two alike (ignoring case).
+pub fn close_reasons(raw: &[String]) -> Result<Vec<String>, Invalid> {
+    let field = "close_reasons";
+    let list: Vec<String> = raw.iter().map(|r| r.trim().to_owned()).collect();
+    if list.is_empty() || list.len() > 30 {
+        return Err(Invalid::new(field, "give from 1 to 30 reasons"));
+    }
+    for (i, r) in list.iter().enumerate() {
+        if r.is_empty() || r.chars().count() > 80 || has_control(r) {
+            return Err(Invalid::new(field, format!("reason {} must be 1 to 80 characters of text", i + 1)));
+        }
+        if list[..i].iter().any(|o| o.to_lowercase() == r.to_lowercase()) {
+            return Err(Invalid::new(field, format!("{r:?} is listed twice")));
+        }
+    }
+    Ok(list)
+}
+
 /// An http(s) URL for callbacks.
 pub fn http_url(field: &'static str, raw: &str) -> Result<String, Invalid> {
     let s = raw.trim();

@@ -46,8 +46,8 @@ fn command() -> impl Strategy<Value = Command> {
         }),
         (by(), routed(), comment()).prop_map(|(by, to, comment)| Command::Transfer { by, to, comment }),
         by().prop_map(|by| Command::Unassign { by }),
-        (by(), comment()).prop_map(|(by, comment)| Command::Resolve { by, comment }),
-        (by(), comment()).prop_map(|(by, comment)| Command::Abandon { by, comment }),
+        (by(), comment()).prop_map(|(by, comment)| Command::Resolve { by, comment, reason: None }),
+        (by(), comment()).prop_map(|(by, comment)| Command::Abandon { by, comment, reason: None }),
         Just(Command::Expire),
         (0u8..3, any::<bool>()).prop_map(|(a, window_open)| Command::Reopen {
             by: user(a),
@@ -145,6 +145,7 @@ fn illegal_moves_are_refused() {
         Command::Resolve {
             by: None,
             comment: None,
+            reason: None,
         },
         Millis(2),
     )
@@ -160,7 +161,8 @@ fn illegal_moves_are_refused() {
         &resolved,
         Command::Resolve {
             by: None,
-            comment: None
+            comment: None,
+            reason: None,
         }
     ));
     assert!(illegal(
@@ -261,10 +263,12 @@ fn timestamps_follow_the_design() {
         Command::Resolve {
             by: Some(user(2)),
             comment: Some("done".into()),
+            reason: Some("problem solved".into()),
         },
         Millis(400),
     )
     .unwrap();
     assert_eq!(closed.times.closed_at, Some(Millis(400)));
     assert_eq!(closed.close_comment.as_deref(), Some("done"));
+    assert_eq!(closed.close_reason.as_deref(), Some("problem solved"));
 }

@@ -13,3 +13,16 @@ pub(crate) fn require_admin(actor: &Actor) -> ServiceResult<()> {
         Err(ServiceError::Forbidden("only admins can do this"))
     }
 }
+
+/// The console, the analytics and the reports: admins for the workspace,
+/// supervisors for their teams.
+pub(crate) fn require_reports(actor: &Actor) -> ServiceResult<()> {
+    if matches!(
+        actor.role,
+        switchboard_core::Role::Admin | switchboard_core::Role::Supervisor
+    ) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden("only admins and supervisors see reports"))
+    }
+}

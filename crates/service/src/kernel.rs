@@ -30,6 +30,7 @@ pub(crate) fn state_of(c: &Conversation) -> LifecycleState {
         priority: c.priority,
         ticket: c.ticket,
         close_comment: c.close_comment.clone(),
+        close_reason: c.close_reason.clone(),
         times: c.times,
         snoozed_until: c.snoozed_until,
     }
@@ -56,6 +57,7 @@ pub(crate) fn new_conversation(
         ticket: false,
         tags: Vec::new(),
         close_comment: None,
+        close_reason: None,
         rating: None,
         times: state.times,
         snoozed_until: None,
@@ -72,6 +74,7 @@ pub(crate) fn set_state(c: &mut Conversation, s: LifecycleState, now: Millis) {
     c.priority = s.priority;
     c.ticket = s.ticket;
     c.close_comment = s.close_comment;
+    c.close_reason = s.close_reason;
     c.times = s.times;
     c.snoozed_until = s.snoozed_until;
     c.updated_at = now;
@@ -137,8 +140,35 @@ pub(crate) async fn transition(
 ) -> ServiceResult<Message> {
     let (next, activity) = lifecycle::apply(&state_of(c), command, now)?;
     set_state(c, next, now);
-    exec.update_conversation(c).await?;
+    save_conversation(exec, c, now).await?;
     insert_activity(exec, c, activity, by, now).await
+}
+
+/// Write a changed conversation back, with its assignment legs kept in
+/// step (`switchboard_core::legs`). Every use case writes through here or
+/// [`record_legs`], so no move escapes the legs.
+pub(crate) async fn save_conversation(exec: &mut Exec<'_>, c: &Conversation, now: Millis) -> ServiceResult<()> {
+    exec.update_conversation(c).await?;
+    record_legs(exec, &[c], now).await
+}
+
+/// A new conversation, with its first leg when it opened assigned.
+pub(crate) async fn insert_conversation(exec: &mut Exec<'_>, c: &Conversation, now: Millis) -> ServiceResult<()> {
+    exec.insert_conversation(c).await?;
+    record_legs(exec, &[c], now).await
+}
+
+/// Bring the legs of `conversations` (already written) in line with them.
+pub(crate) async fn record_legs(exec: &mut Exec<'_>, conversations: &[&Conversation], now: Millis) -> ServiceResult<()> {
+    let ids: Vec<ConversationId> = conversations.iter().map(|c| c.id).collect();
+    let latest = exec.latest_legs(&ids).await?;
+    for c in conversations {
+        let changes = switchboard_core::legs::plan(latest.get(&c.id), c);
+        if !changes.is_empty() {
+            exec.write_leg_changes(c.workspace_id, c.id, &changes, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A channel's writable record as stored, to change one part of it.
@@ -184,4 +214,12 @@ pub(crate) async fn tag_ids(exec: &mut Exec<'_>, ws: WorkspaceId, names: &[Strin
         )));
     }
     Ok(tags.iter().map(|t| t.id.to_string()).collect())
+}
+
+/// The workspace's close reasons: its own list, or the defaults.
+pub(crate) async fn close_reasons(exec: &mut Exec<'_>, ws: WorkspaceId) -> ServiceResult<Vec<String>> {
+    Ok(exec
+        .workspace_close_reasons(ws)
+        .await?
+        .unwrap_or_else(switchboard_core::validate::default_close_reasons))
 }

@@ -23,6 +23,7 @@ mod library;
 mod notifications;
 mod outbound;
 mod ratelimit;
+mod reports;
 mod routing;
 mod search;
 pub mod widget;
@@ -67,6 +68,7 @@ pub use library::{
 };
 pub use notifications::{MarkNotificationsRead, NotificationList, NotificationQuery};
 pub use ratelimit::RateLimiter;
+pub use reports::{AgentsNow, Analytics, AnalyticsQuery, ConsoleTiles, GroupFigures, TeamLoad, Waiting};
 pub use routing::{TransferAgent, TransferTeam};
 pub use search::{SavedFilterInput, SavedFilterView, SearchHit};
 pub use switchboard_channels::whatsapp::GraphApi;

@@ -20,6 +20,7 @@ pub enum Workspaces {
     Routing,
     RetentionDays,
     MonthlyArchive,
+    CloseReasons,
 }
 
 #[derive(Iden, Clone, Copy)]
@@ -154,6 +155,25 @@ pub enum Conversations {
     FeedbackRequestedAt,
     WindowClosedAt,
     LegalHold,
+    HandedOffAt,
+    MessagesIn,
+    MessagesOut,
+    CloseReason,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum AssignmentLegs {
+    Table,
+    WorkspaceId,
+    ConversationId,
+    AgentId,
+    TeamId,
+    FromAgentId,
+    StartReason,
+    AssignedAt,
+    FirstReplyAt,
+    EndedAt,
+    EndReason,
 }
 
 #[derive(Iden, Clone, Copy)]

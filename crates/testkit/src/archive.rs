@@ -15,7 +15,9 @@ use switchboard_core::{
     TeamId, UserId, WorkspaceId,
 };
 use switchboard_service::Services;
-use switchboard_store::{ConversationSave, contact_inserts, conversation_saves, message_inserts};
+use switchboard_core::legs::Leg;
+use switchboard_core::{LegEnd, LegStart};
+use switchboard_store::{ConversationSave, contact_inserts, conversation_saves, leg_inserts, message_inserts};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -406,6 +408,7 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                 tags,
                 close_comment: (status == ConversationStatus::Resolved && rng.chance(200))
                     .then(|| "Solved on the first answer".to_owned()),
+                close_reason: status.is_closed().then(|| "Problem solved".to_owned()),
                 rating: (status == ConversationStatus::Resolved && rng.chance(400))
                     .then(|| [5, 5, 5, 4, 4, 3, 2, 1][rng.below(8) as usize]),
                 times: ConversationTimes {
@@ -420,6 +423,9 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                     queued_at: Some(created),
                     feedback_requested_at: None,
                     window_closed_at: None,
+                    handed_off_at: None,
+                    messages_in: turns.div_ceil(2) as u32,
+                    messages_out: (turns / 2) as u32,
                 },
                 snoozed_until: None,
                 updated_at: closed.unwrap_or(last),
@@ -431,6 +437,22 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
         tx.exec()
             .execute_all(&conversation_saves(&refs, ConversationSave::All))
             .await?;
+        // Each chat had one assignment leg, ended when it closed.
+        let legs: Vec<Leg> = conversations
+            .iter()
+            .map(|c| Leg {
+                agent: c.assignee_id.unwrap_or(admin),
+                team: c.team_id,
+                from_agent: None,
+                start: LegStart::First,
+                assigned_at: c.times.assigned_at.unwrap_or(c.times.created_at),
+                first_reply_at: c.times.first_reply_after_assignment_at,
+                ended_at: c.times.closed_at,
+                end: c.times.closed_at.map(|_| LegEnd::Close),
+            })
+            .collect();
+        let leg_refs: Vec<_> = conversations.iter().zip(&legs).map(|(c, l)| (workspace, c.id, l)).collect();
+        tx.exec().execute_all(&leg_inserts(&leg_refs)).await?;
         let message_refs: Vec<(ChannelId, &Message)> = messages.iter().map(|(c, m)| (*c, m)).collect();
         tx.exec().execute_all(&message_inserts(&message_refs)).await?;
         for c in conversations.iter().filter(|c| !c.tags.is_empty()) {

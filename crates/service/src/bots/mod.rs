@@ -295,7 +295,7 @@ impl Services {
         let message = outgoing_text(&c, SenderKind::Bot, None, reply.text, reply.buttons, now);
         lifecycle::record_message(&mut c.times, MessageAuthor::Automated, now);
         c.updated_at = now;
-        tx.exec().update_conversation(&c).await?;
+        crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         self.queue_outgoing(&mut tx.exec(), &c, std::slice::from_ref(&message), now)
             .await?;
         tx.commit().await?;
@@ -321,7 +321,7 @@ impl Services {
         let default_team = self.default_team(&mut tx.exec(), &c).await?;
         let mut router = Router::new(now);
         let done = hand_off_in(&mut tx.exec(), &mut router, &mut c, req.team_id, default_team, now).await?;
-        tx.exec().update_conversation(&c).await?;
+        crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         self.queue_outgoing(&mut tx.exec(), &c, &done, now).await?;
         tx.commit().await?;
         self.wake_jobs();
@@ -481,7 +481,7 @@ impl Services {
             }
         }
         c.updated_at = now;
-        tx.exec().update_conversation(&c).await?;
+        crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         self.queue_outgoing(&mut tx.exec(), &c, &messages, now).await?;
         // More waiting than one job handles: the next job goes on.
         if inputs.len() as u64 == TURN_BATCH && c.status == ConversationStatus::Bot {
@@ -597,7 +597,7 @@ impl Services {
         let default_team = self.default_team(&mut tx.exec(), &c).await?;
         let mut router = Router::new(now);
         let done = hand_off_in(&mut tx.exec(), &mut router, &mut c, None, default_team, now).await?;
-        tx.exec().update_conversation(&c).await?;
+        crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         self.queue_outgoing(&mut tx.exec(), &c, &done, now).await?;
         tx.commit().await?;
         self.wake_jobs();

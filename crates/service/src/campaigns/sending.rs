@@ -267,9 +267,10 @@ impl Services {
                     let mut conversation = self.campaign_conversation(&mut tx.exec(), c, p, r, now).await?;
                     let message = campaign_message(&conversation, c, p, r, body, now);
                     tx.exec().insert_message(&message, c.channel_id).await?;
-                    lifecycle::record_message(&mut conversation.times, MessageAuthor::Person, now);
+                    let author = MessageAuthor::person(conversation.assignee_id, message.sender_id.as_deref());
+                    lifecycle::record_message(&mut conversation.times, author, now);
                     conversation.updated_at = now;
-                    tx.exec().update_conversation(&conversation).await?;
+                    crate::kernel::save_conversation(&mut tx.exec(), &conversation, now).await?;
                     message
                 }
             };
@@ -345,7 +346,7 @@ impl Services {
         let team = p.row.to_domain()?.default_team_id;
         let (state, opened) = lifecycle::open_pending(c.created_by, team, now);
         let conversation = new_conversation(c.workspace_id, c.channel_id, contact, state, now);
-        exec.insert_conversation(&conversation).await?;
+        crate::kernel::insert_conversation(exec, &conversation, now).await?;
         let activity = activity_message(&conversation, opened, Some(c.created_by), now);
         exec.insert_message(&activity, c.channel_id).await?;
         Ok(conversation)

@@ -105,7 +105,7 @@ pub(crate) async fn request(
     lifecycle::record_message(&mut c.times, MessageAuthor::Automated, now);
     c.times.feedback_requested_at = Some(now);
     c.updated_at = now;
-    exec.update_conversation(c).await?;
+    crate::kernel::save_conversation(exec, c, now).await?;
     exec.insert_message(&message, c.channel_id).await?;
     exec.enqueue_job(DELIVER_MESSAGE, &deliver_payload(&message), now, delivery_attempts, now)
         .await?;

@@ -199,6 +199,12 @@ impl Services {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(String::from);
+        f.close_reason = q
+            .close_reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from);
         f.response = DurationRange {
             at_least: seconds_bound("response_above", q.response_above)?,
             below: seconds_bound("response_below", q.response_below)?,

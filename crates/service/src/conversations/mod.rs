@@ -83,6 +83,8 @@ pub struct ConversationQuery {
     pub to_date: Option<String>,
     /// The contact's country, as saved on the contact.
     pub country: Option<String>,
+    /// The close reason chosen when the chat was closed.
+    pub close_reason: Option<String>,
     /// Answered, and the first answer came at least this many seconds after creation.
     #[schemars(range(min = 0, max = 315_360_000))]
     pub response_above: Option<i64>,
@@ -146,6 +148,10 @@ pub struct MessageQuery {
 pub struct StatusRequest {
     pub status: ConversationStatus,
     pub comment: Option<String>,
+    /// With `resolved` or `abandoned`: one of the workspace's close
+    /// reasons (`GET /settings`, `close_reasons`); 422 on another.
+    #[serde(default)]
+    pub reason: Option<String>,
     /// With `resolved` or `abandoned`: also ask the customer to rate the
     /// chat from 1 to 5 (buttons where the channel has them). Their answer
     /// becomes `rating` and does not reopen the chat. 409 on a channel the
@@ -297,10 +303,22 @@ impl Services {
         if req.feedback_request && !matches!(req.status, ConversationStatus::Resolved | ConversationStatus::Abandoned) {
             return Err(Invalid::new("feedback_request", "only when resolving or abandoning").into());
         }
+        let reason = match req.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            None => None,
+            Some(_) if !matches!(req.status, ConversationStatus::Resolved | ConversationStatus::Abandoned) => {
+                return Err(Invalid::new("reason", "only when resolving or abandoning").into());
+            }
+            Some(r) => {
+                let reasons = crate::kernel::close_reasons(&mut tx.exec(), actor.workspace_id).await?;
+                Some(reasons.into_iter().find(|known| known == r).ok_or_else(|| {
+                    Invalid::new("reason", "not one of the workspace's close reasons (Admin › Settings)")
+                })?)
+            }
+        };
         let by = Some(actor.user_id);
         let command = match req.status {
-            ConversationStatus::Resolved => Command::Resolve { by, comment },
-            ConversationStatus::Abandoned => Command::Abandon { by, comment },
+            ConversationStatus::Resolved => Command::Resolve { by, comment, reason },
+            ConversationStatus::Abandoned => Command::Abandon { by, comment, reason },
             ConversationStatus::Queued => Command::Unassign { by },
             ConversationStatus::Assigned => {
                 // Reopening: the reopener owns the chat again.
@@ -523,7 +541,7 @@ impl Services {
         tx.exec().set_conversation_tags(c.id, &ids).await?;
         c.tags = names;
         c.updated_at = now;
-        tx.exec().update_conversation(&c).await?;
+        crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         let activity = insert_activity(
             &mut tx.exec(),
             &c,

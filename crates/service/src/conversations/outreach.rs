@@ -132,7 +132,7 @@ impl Services {
             lifecycle::open(Some(route), now)
         };
         let mut c = new_conversation(ws, req.channel_id, contact_id, state, now);
-        tx.exec().insert_conversation(&c).await?;
+        crate::kernel::insert_conversation(&mut tx.exec(), &c, now).await?;
         if !re_engaging {
             tx.exec().mark_assigned(ws, actor.user_id, now).await?;
         }

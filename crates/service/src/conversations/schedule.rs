@@ -138,9 +138,10 @@ impl Services {
         {
             return Ok(Released::Cancelled);
         }
-        switchboard_core::lifecycle::record_message(&mut c.times, MessageAuthor::Person, now);
+        let author = MessageAuthor::person(c.assignee_id, m.sender_id.as_deref());
+        switchboard_core::lifecycle::record_message(&mut c.times, author, now);
         c.updated_at = now;
-        tx.exec().update_conversation(&c).await?;
+        crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         tx.commit().await?;
         self.emit_conversation("conversation.updated", &c);
         self.emit_delivery(ws, m.id).await;

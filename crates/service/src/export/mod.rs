@@ -68,11 +68,19 @@ pub struct ExportRow {
     pub inactivity_seconds: i64,
     pub response_seconds: Option<i64>,
     pub response_after_assignment_seconds: Option<i64>,
+    /// The first response counted in business hours only.
+    pub response_business_seconds: Option<i64>,
+    /// Time with the bot before people took over.
+    pub bot_seconds: Option<i64>,
     /// Who wrote first: `customer` or `business`.
     pub sent_by: String,
+    /// Whose turn it is: `customer` (we wrote last) or `agent` (the customer waits).
+    pub awaiting: String,
     pub rating: Option<i64>,
-    /// The comment given when it was closed.
+    /// The reason chosen from the workspace's list when it was closed.
     pub close_reason: String,
+    /// The comment given when it was closed.
+    pub close_comment: String,
     pub critical: bool,
     pub ticket: bool,
     pub tags: String,
@@ -82,7 +90,7 @@ pub struct ExportRow {
 }
 
 /// The CSV header, in [`ExportRow`]'s order.
-const COLUMNS: [&str; 23] = [
+const COLUMNS: [&str; 27] = [
     "id",
     "customer",
     "identifier",
@@ -97,9 +105,13 @@ const COLUMNS: [&str; 23] = [
     "inactivity_seconds",
     "response_seconds",
     "response_after_assignment_seconds",
+    "response_business_seconds",
+    "bot_seconds",
     "sent_by",
+    "awaiting",
     "rating",
     "close_reason",
+    "close_comment",
     "critical",
     "ticket",
     "tags",
@@ -109,7 +121,7 @@ const COLUMNS: [&str; 23] = [
 ];
 
 impl ExportRow {
-    fn cells(&self) -> [String; 23] {
+    fn cells(&self) -> [String; 27] {
         let opt = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
         [
             self.id.clone(),
@@ -126,9 +138,13 @@ impl ExportRow {
             self.inactivity_seconds.to_string(),
             opt(self.response_seconds),
             opt(self.response_after_assignment_seconds),
+            opt(self.response_business_seconds),
+            opt(self.bot_seconds),
             self.sent_by.clone(),
+            self.awaiting.clone(),
             opt(self.rating),
             self.close_reason.clone(),
+            self.close_comment.clone(),
             self.critical.to_string(),
             self.ticket.to_string(),
             self.tags.clone(),
@@ -319,7 +335,9 @@ impl Services {
         Ok(Box::pin(stream))
     }
 
-    async fn export_rows(
+    /// The table rows of `conversations` (the console's table and every
+    /// export read these, so they agree).
+    pub(crate) async fn export_rows(
         &self,
         actor: &Actor,
         names: &Names,
@@ -327,6 +345,7 @@ impl Services {
     ) -> ServiceResult<Vec<ExportRow>> {
         let now = self.now();
         let mut reader = self.store().reader();
+        let hours = reader.workspace_routing(actor.workspace_id).await?.business_hours;
         let contact_ids: Vec<_> = conversations.iter().map(|c| c.contact_id).collect();
         let contacts: HashMap<_, _> = reader
             .contacts_by_ids(actor.workspace_id, &contact_ids)
@@ -369,19 +388,23 @@ impl Services {
                     inactivity_seconds: seconds(metrics::inactivity(t, now)),
                     response_seconds: metrics::response_time(t).map(seconds),
                     response_after_assignment_seconds: metrics::response_time_after_assignment(t).map(seconds),
+                    response_business_seconds: metrics::response_time_business(t, hours.as_ref()).map(seconds),
+                    bot_seconds: metrics::bot_time(t).map(seconds),
                     sent_by: match count.first {
                         Some(Direction::In) => "customer".into(),
                         Some(Direction::Out) => "business".into(),
                         None => String::new(),
                     },
+                    awaiting: metrics::awaiting(t).map(str::to_owned).unwrap_or_default(),
                     rating: c.rating,
-                    close_reason: c.close_comment.clone().unwrap_or_default(),
+                    close_reason: c.close_reason.clone().unwrap_or_default(),
+                    close_comment: c.close_comment.clone().unwrap_or_default(),
                     critical: c.priority == switchboard_core::Priority::Critical,
                     ticket: c.ticket,
                     tags: c.tags.join(", "),
                     country: contact.and_then(|k| k.country.clone()).unwrap_or_default(),
-                    messages_from_customer: count.inbound,
-                    messages_to_customer: count.outbound,
+                    messages_from_customer: u64::from(t.messages_in),
+                    messages_to_customer: u64::from(t.messages_out),
                 }
             })
             .collect())

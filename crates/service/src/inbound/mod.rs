@@ -812,6 +812,7 @@ impl Batch {
         writes.extend(conversation_saves(&message_times, ConversationSave::MessageTimes));
         writes.extend(message_inserts(&messages));
         exec.execute_all(&writes).await?;
+        crate::kernel::record_legs(exec, &in_full, self.now).await?;
         for file in &self.attachments {
             exec.insert_attachment(file).await?;
         }

@@ -195,6 +195,8 @@ pub struct WorkspaceSettings {
     /// Write each closed month (UTC) to storage as a ZIP of transcripts and
     /// files; retention then purges only what a written archive covers.
     pub monthly_archive: bool,
+    /// The reasons offered when a chat is closed, in their order.
+    pub close_reasons: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -208,6 +210,8 @@ pub struct WorkspaceSettingsUpdate {
     #[schemars(with = "Option<u32>", range(min = 1, max = 3650))]
     pub retention_days: Option<serde_json::Value>,
     pub monthly_archive: Option<bool>,
+    /// Replaces the list of close reasons (1 to 30).
+    pub close_reasons: Option<Vec<String>>,
 }
 
 fn corrupt(what: &str, raw: &str) -> ServiceError {
@@ -801,11 +805,13 @@ impl Services {
             .reader()
             .workspace_monthly_archive(actor.workspace_id)
             .await?;
+        let close_reasons = crate::kernel::close_reasons(&mut self.store().reader(), actor.workspace_id).await?;
         Ok(WorkspaceSettings {
             allow_private_targets: allow,
             routing,
             retention_days,
             monthly_archive,
+            close_reasons,
         })
     }
 
@@ -851,7 +857,26 @@ impl Services {
                 .await?
                 .ok_or(ServiceError::NotFound("workspace"))?,
             monthly_archive: tx.exec().workspace_monthly_archive(ws).await?,
+            close_reasons: crate::kernel::close_reasons(&mut tx.exec(), ws).await?,
         };
+        let close_reasons = update
+            .close_reasons
+            .as_deref()
+            .map(switchboard_core::validate::close_reasons)
+            .transpose()?;
+        if let Some(reasons) = close_reasons.filter(|r| *r != settings.close_reasons) {
+            tx.exec().set_workspace_close_reasons(ws, &reasons).await?;
+            self.audit(
+                &mut tx,
+                actor,
+                "workspace.settings_changed",
+                "workspace",
+                ws.to_string(),
+                serde_json::json!({ "close_reasons": reasons }),
+            )
+            .await?;
+            settings.close_reasons = reasons;
+        }
         if let Some(on) = update.monthly_archive.filter(|on| *on != settings.monthly_archive) {
             tx.exec().set_workspace_monthly_archive(ws, on).await?;
             self.audit(

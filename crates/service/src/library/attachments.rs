@@ -649,7 +649,7 @@ impl Services {
         if customer {
             lifecycle::record_message(&mut c.times, MessageAuthor::Customer, now);
             c.updated_at = now;
-            tx.exec().update_conversation(&c).await?;
+            crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         }
         tx.commit().await?;
         if outbound {

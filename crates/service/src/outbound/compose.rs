@@ -216,9 +216,13 @@ pub(crate) async fn queue_outgoing(
     });
     exec.insert_message(message, c.channel_id).await?;
     if send_at.is_none() {
-        lifecycle::record_message(&mut c.times, MessageAuthor::Person, now);
+        lifecycle::record_message(
+            &mut c.times,
+            MessageAuthor::person(c.assignee_id, message.sender_id.as_deref()),
+            now,
+        );
         c.updated_at = now;
-        exec.update_conversation(c).await?;
+        crate::kernel::save_conversation(exec, c, now).await?;
     }
     exec.enqueue_job(
         DELIVER_MESSAGE,

@@ -292,7 +292,7 @@ impl Services {
         };
         c.times.window_closed_at = Some(now);
         c.updated_at = now;
-        tx.exec().update_conversation(&c).await?;
+        crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         let text = format!(
             "The provider says the messaging window is closed ({provider_says}); free-form messages can go again \
              once the customer writes. Send a template to reach them now."

@@ -44,6 +44,10 @@ pub(crate) struct ConversationRow {
     updated_at: i64,
     feedback_requested_at: Option<i64>,
     window_closed_at: Option<i64>,
+    handed_off_at: Option<i64>,
+    messages_in: i64,
+    messages_out: i64,
+    close_reason: Option<String>,
 }
 
 impl ConversationRow {
@@ -64,6 +68,7 @@ impl ConversationRow {
             ticket: self.ticket,
             tags,
             close_comment: self.close_comment,
+            close_reason: self.close_reason,
             rating: self.rating,
             times: ConversationTimes {
                 created_at: Millis(self.created_at),
@@ -77,6 +82,9 @@ impl ConversationRow {
                 queued_at: self.queued_at.map(Millis),
                 feedback_requested_at: self.feedback_requested_at.map(Millis),
                 window_closed_at: self.window_closed_at.map(Millis),
+                handed_off_at: self.handed_off_at.map(Millis),
+                messages_in: u32::try_from(self.messages_in).unwrap_or(u32::MAX),
+                messages_out: u32::try_from(self.messages_out).unwrap_or(u32::MAX),
             },
             snoozed_until: self.snoozed_until.map(Millis),
             updated_at: Millis(self.updated_at),
@@ -94,10 +102,11 @@ pub enum ConversationSave {
     /// `updated_at`. SQLite rewrites the entries of every index that holds
     /// a column an UPDATE sets, whether its value changed or not; this
     /// touches one of the table's eight indexes instead of all of them.
+    /// The message counters go with them (no index holds those).
     MessageTimes,
 }
 
-pub(crate) const CONVERSATION_COLUMNS: [Conversations; 24] = [
+pub(crate) const CONVERSATION_COLUMNS: [Conversations; 28] = [
     Conversations::Id,
     Conversations::WorkspaceId,
     Conversations::ChannelId,
@@ -122,9 +131,13 @@ pub(crate) const CONVERSATION_COLUMNS: [Conversations; 24] = [
     Conversations::UpdatedAt,
     Conversations::FeedbackRequestedAt,
     Conversations::WindowClosedAt,
+    Conversations::HandedOffAt,
+    Conversations::MessagesIn,
+    Conversations::MessagesOut,
+    Conversations::CloseReason,
 ];
 
-fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 24] {
+fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 28] {
     let t = &c.times;
     let ms = |m: Option<Millis>| m.map(|m| m.0);
     [
@@ -152,6 +165,10 @@ fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 24] {
         c.updated_at.0.into(),
         ms(t.feedback_requested_at).into(),
         ms(t.window_closed_at).into(),
+        ms(t.handed_off_at).into(),
+        i64::from(t.messages_in).into(),
+        i64::from(t.messages_out).into(),
+        c.close_reason.clone().into(),
     ]
 }
 
@@ -185,6 +202,8 @@ pub struct ConversationFilter {
     pub last_activity: TimeRange,
     /// The contact's country.
     pub country: Option<String>,
+    /// The close reason chosen when it was closed.
+    pub close_reason: Option<String>,
     /// Response time since creation at least / below (milliseconds).
     pub response: DurationRange,
     /// The assignee's response time since assignment at least / below.
@@ -303,6 +322,7 @@ impl ConversationFilter {
             closed: TimeRange::default(),
             last_activity: TimeRange::default(),
             country: None,
+            close_reason: None,
             response: DurationRange::default(),
             response_after_assignment: DurationRange::default(),
             waiting_since_before: None,
@@ -440,6 +460,8 @@ pub fn conversation_saves(conversations: &[&Conversation], save: ConversationSav
             Conversations::LastCustomerMessageAt,
             Conversations::LastMessageAt,
             Conversations::UpdatedAt,
+            Conversations::MessagesIn,
+            Conversations::MessagesOut,
         ],
     };
     conversations
@@ -576,7 +598,7 @@ impl Exec<'_> {
         self.execute(&q).await
     }
 
-    async fn tags_of(&mut self, ids: &[String]) -> Result<Vec<(String, String)>> {
+    pub(crate) async fn tags_of(&mut self, ids: &[String]) -> Result<Vec<(String, String)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -980,7 +1002,7 @@ fn text_condition(index: TextIndex, text: &TextQuery) -> Cond {
 
 /// The conversations of `ws` that `f` selects, without columns, order or
 /// paging: one definition for the list and its counts.
-fn filtered(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> SelectStatement {
+pub(crate) fn filtered(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> SelectStatement {
     let mut q = Query::select();
     q.from(Conversations::Table)
         .and_where(Expr::col(Conversations::WorkspaceId).eq(ws.to_string()));
@@ -1074,6 +1096,9 @@ fn filtered(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> Select
                         ),
                 )
         });
+    }
+    if let Some(reason) = f.close_reason.as_deref() {
+        q.and_where(Expr::col(Conversations::CloseReason).eq(reason));
     }
     if let Some(country) = f.country.as_deref() {
         q.and_where(

@@ -351,6 +351,7 @@ async fn store_message(tx: &mut Tx<'_>, ws: WorkspaceId, channel: ChannelId, cus
         ticket: false,
         tags: Vec::new(),
         close_comment: None,
+        close_reason: None,
         rating: None,
         times: state.times,
         snoozed_until: None,

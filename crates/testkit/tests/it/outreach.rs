@@ -411,6 +411,7 @@ async fn whatsapp_chat(app: &TestApp, org: &Org, w: &WhatsApp) -> ConversationId
         ticket: false,
         tags: Vec::new(),
         close_comment: None,
+        close_reason: None,
         rating: None,
         times,
         snoozed_until: None,

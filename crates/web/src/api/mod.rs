@@ -16,6 +16,7 @@ pub mod notifications;
 pub mod openapi;
 pub mod outreach;
 pub mod quick_replies;
+pub mod reports;
 pub mod saved_filters;
 pub mod session;
 pub mod templates;
@@ -418,6 +419,12 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.csv"), "exportConversationsCsv", "archive", "The conversations the filters and search match (the list's parameters; `limit` and `cursor` ignored), one CSV row each with the columns of DESIGN.md §8, streamed; cells that would run as spreadsheet formulas start with `'`; audited", || get(exports::csv)).query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.xlsx"), "exportConversationsXlsx", "archive", "The same rows as an Excel workbook, streamed; audited", || get(exports::xlsx)).query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.jsonl"), "exportConversationsJsonl", "archive", "The same rows as JSON Lines, streamed; audited", || get(exports::jsonl)).query::<svc::ConversationQuery>(),
+        // console and analytics
+        ApiRoute::new(m.clone(), ws_path!("/reports/console"), "consoleTiles", "reports", "The console's tiles now: unassigned, active, completed since local midnight (each the count of the table for its filter: `status=queued`, `status=assigned`, `section=archived&date_field=closed&period=today`), the team given most chats today, members by availability and the chat waiting longest (admins; supervisors for their teams)", || get(reports::tiles)).resp::<svc::ConsoleTiles>(),
+        ApiRoute::new(m.clone(), ws_path!("/reports/conversations"), "consoleConversations", "reports", "The console's conversations table: the rows and columns of the CSV export, a page at a time, for the list's filters (admins; supervisors for their teams)", || get(reports::conversations)).resp::<PageOut<svc::ExportRow>>().query::<svc::ConversationQuery>(),
+        ApiRoute::new(m.clone(), ws_path!("/reports/analytics"), "analytics", "reports", "Figures of the conversations created on the local days `from_date`–`to_date` (the last 30 by default, at most 400): volume per day, hour and weekday × hour, response and resolution times (median, p90, calendar and business hours), the assignees' own response per assignment leg, bot time, CSAT, and the same per agent, team, channel or tag (admins; supervisors for their teams)", || get(reports::analytics)).resp::<svc::Analytics>().query::<svc::AnalyticsQuery>(),
+        ApiRoute::new(m.clone(), ws_path!("/reports/analytics.csv"), "analyticsCsv", "reports", "The same figures as CSV: a row for all conversations, then one per group", || get(reports::analytics_csv)).query::<svc::AnalyticsQuery>(),
+        ApiRoute::new(m.clone(), ws_path!("/close-reasons"), "listCloseReasons", "conversations", "The reasons offered when closing a chat (`reason` of a status change), set by admins in the workspace settings", || get(reports::close_reasons)).resp::<Items<String>>(),
         ApiRoute::new(m.clone(), ws_path!("/saved-filters"), "listSavedFilters", "archive", "The caller's own saved filters, by name", || get(saved_filters::list)).resp::<Items<svc::SavedFilterView>>(),
         ApiRoute::new(p.clone(), ws_path!("/saved-filters"), "saveFilter", "archive", "Name the list's query string to come back to (at most 50 per member; names unique per member)", || post(saved_filters::create))
             .req::<svc::SavedFilterInput>(json!({"name": "VIP last month", "query": "section=archived&period=last_30_days&tag=vip"}))

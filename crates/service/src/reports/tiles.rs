@@ -1,0 +1,135 @@
+//! The console's tiles: what is happening now and today.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use switchboard_core::permissions::Actor;
+use switchboard_core::{Availability, ConversationId, ConversationStatus, Millis, Section, TeamId};
+
+use crate::authz::require_reports;
+use crate::{ConversationQuery, DateField, Period, ServiceResult, Services};
+
+/// The team given the most chats today.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TeamLoad {
+    pub team_id: TeamId,
+    pub name: String,
+    /// Chats assigned to its people since local midnight.
+    pub conversations: u64,
+}
+
+/// Members by availability.
+#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema)]
+pub struct AgentsNow {
+    pub online: u64,
+    pub busy: u64,
+    pub offline: u64,
+}
+
+/// The chat waiting longest in a queue.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Waiting {
+    pub conversation_id: ConversationId,
+    pub customer: String,
+    pub queued_at: Millis,
+    pub waited_seconds: i64,
+}
+
+/// The tiles of Admin › Conversations. Each count is the number of rows
+/// the table shows for [`ConsoleTiles::queries`]'s filter.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ConsoleTiles {
+    /// In a queue now (`status=queued`).
+    pub unassigned: u64,
+    /// With an agent now (`status=assigned`).
+    pub active: u64,
+    /// Closed since local midnight (`section=archived&date_field=closed&period=today`).
+    pub completed_today: u64,
+    pub busiest_team_today: Option<TeamLoad>,
+    pub agents: AgentsNow,
+    pub longest_waiting: Option<Waiting>,
+    /// Local midnight in the workspace's time zone: where "today" starts.
+    pub day_started_at: Millis,
+}
+
+impl ConsoleTiles {
+    /// The table filters behind the three counting tiles, in their order.
+    pub fn queries() -> [ConversationQuery; 3] {
+        [
+            ConversationQuery {
+                status: Some(ConversationStatus::Queued),
+                ..Default::default()
+            },
+            ConversationQuery {
+                status: Some(ConversationStatus::Assigned),
+                ..Default::default()
+            },
+            ConversationQuery {
+                section: Some(Section::Archived),
+                date_field: Some(DateField::Closed),
+                period: Some(Period::Today),
+                ..Default::default()
+            },
+        ]
+    }
+}
+
+impl Services {
+    pub async fn console_tiles(&self, actor: &Actor) -> ServiceResult<ConsoleTiles> {
+        require_reports(actor)?;
+        let [queued, assigned, closed_today] = ConsoleTiles::queries();
+        let unassigned = self.count_conversations(actor, &queued).await?;
+        let active = self.count_conversations(actor, &assigned).await?;
+        let completed_today = self.count_conversations(actor, &closed_today).await?;
+        let day_started_at = self.workspace_day_start(actor).await?;
+        let names = self.names(actor).await?;
+        let mut reader = self.store().reader();
+        let busiest_team_today = reader
+            .busiest_team_since(actor.workspace_id, &actor.visibility(), day_started_at)
+            .await?
+            .map(|(team_id, conversations)| TeamLoad {
+                team_id,
+                name: names.team(team_id),
+                conversations,
+            });
+        let mut agents = AgentsNow::default();
+        for m in self.members(actor).await? {
+            if !actor.is_admin() && !m.team_ids.iter().any(|t| actor.team_ids.contains(t)) {
+                continue;
+            }
+            match m.availability {
+                Availability::Online => agents.online += 1,
+                Availability::Busy => agents.busy += 1,
+                Availability::Offline => agents.offline += 1,
+            }
+        }
+        let mut oldest = self.conversation_filter(actor, &queued).await?;
+        oldest.limit = 1;
+        let longest_waiting = match reader.longest_queued(actor.workspace_id, &oldest).await? {
+            None => None,
+            Some(c) => {
+                let queued_at = c.times.queued_at.unwrap_or(c.times.created_at);
+                let customer = reader
+                    .contacts_by_ids(actor.workspace_id, &[c.contact_id])
+                    .await?
+                    .first()
+                    .map(crate::contact_label)
+                    .unwrap_or_default();
+                Some(Waiting {
+                    conversation_id: c.id,
+                    customer,
+                    queued_at,
+                    waited_seconds: self.now().since(queued_at).div_euclid(1000),
+                })
+            }
+        };
+        Ok(ConsoleTiles {
+            unassigned,
+            active,
+            completed_today,
+            busiest_team_today,
+            agents,
+            longest_waiting,
+            day_started_at,
+        })
+    }
+}
