@@ -434,7 +434,9 @@ pub enum MessageAuthor {
     /// A person on the business side (agent, supervisor, admin);
     /// `is_assignee` when it is the person the chat is assigned to, whose
     /// reply alone ends the wait since the assignment (DESIGN.md §8).
-    Person { is_assignee: bool },
+    Person {
+        is_assignee: bool,
+    },
     /// The bot or the system: counts as a message, never as a reply.
     Automated,
 }

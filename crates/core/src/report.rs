@@ -249,12 +249,19 @@ pub fn volume(rows: &[ReportConversation], tz: &BusinessHours, first: NaiveDate,
             v.hours[hour] += 1;
             v.heatmap[local.weekday().num_days_from_monday() as usize][hour] += 1;
         }
-        if let Some(day) = r.closed_at.and_then(|c| tz.local_date(c)).and_then(|d| by_day.get_mut(&d)) {
+        if let Some(day) = r
+            .closed_at
+            .and_then(|c| tz.local_date(c))
+            .and_then(|d| by_day.get_mut(&d))
+        {
             day.1 += 1;
         }
         if let Some(reply) = r.first_reply_at {
             let took = reply.since(r.created_at);
-            let bucket = RESPONSE_BUCKETS.iter().position(|(_, below)| took < *below).unwrap_or(6);
+            let bucket = RESPONSE_BUCKETS
+                .iter()
+                .position(|(_, below)| took < *below)
+                .unwrap_or(6);
             v.response_buckets[bucket] += 1;
         }
     }
@@ -367,7 +374,12 @@ mod tests {
             messages_out: 1,
             tags: vec![],
         };
-        let rows = [row(Some(5), true), row(Some(2), true), row(None, true), row(Some(4), true)];
+        let rows = [
+            row(Some(5), true),
+            row(Some(2), true),
+            row(None, true),
+            row(Some(4), true),
+        ];
         let c = Csat::of(rows.iter());
         assert_eq!((c.asked, c.rated), (4, 3));
         assert_eq!(c.average, Some(3.67));

@@ -234,9 +234,13 @@ pub fn comment(raw: Option<&str>) -> Result<Option<String>, Invalid> {
 
 /// The close reasons a new workspace offers.
 pub fn default_close_reasons() -> Vec<String> {
-    ["Problem solved", "Customer not responding", "Transferred to a specialist"]
-        .map(String::from)
-        .to_vec()
+    [
+        "Problem solved",
+        "Customer not responding",
+        "Transferred to a specialist",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// A workspace's list of close reasons: 1 to 30, each 1 to 80 characters
@@ -249,7 +253,10 @@ pub fn close_reasons(raw: &[String]) -> Result<Vec<String>, Invalid> {
     }
     for (i, r) in list.iter().enumerate() {
         if r.is_empty() || r.chars().count() > 80 || has_control(r) {
-            return Err(Invalid::new(field, format!("reason {} must be 1 to 80 characters of text", i + 1)));
+            return Err(Invalid::new(
+                field,
+                format!("reason {} must be 1 to 80 characters of text", i + 1),
+            ));
         }
         if list[..i].iter().any(|o| o.to_lowercase() == r.to_lowercase()) {
             return Err(Invalid::new(field, format!("{r:?} is listed twice")));

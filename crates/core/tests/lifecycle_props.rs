@@ -46,8 +46,16 @@ fn command() -> impl Strategy<Value = Command> {
         }),
         (by(), routed(), comment()).prop_map(|(by, to, comment)| Command::Transfer { by, to, comment }),
         by().prop_map(|by| Command::Unassign { by }),
-        (by(), comment()).prop_map(|(by, comment)| Command::Resolve { by, comment, reason: None }),
-        (by(), comment()).prop_map(|(by, comment)| Command::Abandon { by, comment, reason: None }),
+        (by(), comment()).prop_map(|(by, comment)| Command::Resolve {
+            by,
+            comment,
+            reason: None
+        }),
+        (by(), comment()).prop_map(|(by, comment)| Command::Abandon {
+            by,
+            comment,
+            reason: None
+        }),
         Just(Command::Expire),
         (0u8..3, any::<bool>()).prop_map(|(a, window_open)| Command::Reopen {
             by: user(a),

@@ -159,7 +159,11 @@ pub(crate) async fn insert_conversation(exec: &mut Exec<'_>, c: &Conversation, n
 }
 
 /// Bring the legs of `conversations` (already written) in line with them.
-pub(crate) async fn record_legs(exec: &mut Exec<'_>, conversations: &[&Conversation], now: Millis) -> ServiceResult<()> {
+pub(crate) async fn record_legs(
+    exec: &mut Exec<'_>,
+    conversations: &[&Conversation],
+    now: Millis,
+) -> ServiceResult<()> {
     let ids: Vec<ConversationId> = conversations.iter().map(|c| c.id).collect();
     let latest = exec.latest_legs(&ids).await?;
     for c in conversations {

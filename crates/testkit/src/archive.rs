@@ -8,15 +8,15 @@
 //! as they do in production.
 
 use anyhow::Context;
+use switchboard_core::legs::Leg;
 use switchboard_core::permissions::Actor;
 use switchboard_core::{
     AssignmentRule, ChannelId, Contact, ContactId, ContactIdentity, Conversation, ConversationId, ConversationStatus,
     ConversationTimes, DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis, Priority, Role, SenderKind,
     TeamId, UserId, WorkspaceId,
 };
-use switchboard_service::Services;
-use switchboard_core::legs::Leg;
 use switchboard_core::{LegEnd, LegStart};
+use switchboard_service::Services;
 use switchboard_store::{ConversationSave, contact_inserts, conversation_saves, leg_inserts, message_inserts};
 
 /// What to generate.
@@ -451,7 +451,11 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                 end: c.times.closed_at.map(|_| LegEnd::Close),
             })
             .collect();
-        let leg_refs: Vec<_> = conversations.iter().zip(&legs).map(|(c, l)| (workspace, c.id, l)).collect();
+        let leg_refs: Vec<_> = conversations
+            .iter()
+            .zip(&legs)
+            .map(|(c, l)| (workspace, c.id, l))
+            .collect();
         tx.exec().execute_all(&leg_inserts(&leg_refs)).await?;
         let message_refs: Vec<(ChannelId, &Message)> = messages.iter().map(|(c, m)| (*c, m)).collect();
         tx.exec().execute_all(&message_inserts(&message_refs)).await?;

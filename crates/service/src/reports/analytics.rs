@@ -224,7 +224,10 @@ impl Analytics {
         // Writing to memory cannot fail.
         let _ = out.write_record(FIGURE_COLUMNS);
         for row in rows {
-            let _ = out.write_record(row.iter().map(|c| switchboard_core::campaign::safe_cell(c).into_owned()));
+            let _ = out.write_record(
+                row.iter()
+                    .map(|c| switchboard_core::campaign::safe_cell(c).into_owned()),
+            );
         }
         out.into_inner().unwrap_or_default()
     }

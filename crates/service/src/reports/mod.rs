@@ -22,11 +22,7 @@ impl Services {
     pub async fn console_rows(&self, actor: &Actor, q: ConversationQuery) -> ServiceResult<Page<ExportRow>> {
         require_reports(actor)?;
         let filter = self.conversation_filter(actor, &q).await?;
-        let page = self
-            .store()
-            .reader()
-            .conversations(actor.workspace_id, &filter)
-            .await?;
+        let page = self.store().reader().conversations(actor.workspace_id, &filter).await?;
         let names = self.names(actor).await?;
         Ok(Page {
             items: self.export_rows(actor, &names, page.items).await?,

@@ -132,12 +132,13 @@ impl Exec<'_> {
             .order_by(AssignmentLegs::TeamId, Order::Asc)
             .limit(1);
         if let Visibility::Teams { team_ids, .. } = visibility {
-            q.cond_where(Cond::all().add(
-                Expr::col(AssignmentLegs::TeamId).is_in(team_ids.iter().map(ToString::to_string)),
-            ));
+            q.cond_where(
+                Cond::all().add(Expr::col(AssignmentLegs::TeamId).is_in(team_ids.iter().map(ToString::to_string))),
+            );
         }
         let row: Option<(String, i64)> = self.fetch_optional(&q).await?;
-        row.map(|(team, n)| Ok((parse("team id", &team)?, n.max(0) as u64))).transpose()
+        row.map(|(team, n)| Ok((parse("team id", &team)?, n.max(0) as u64)))
+            .transpose()
     }
 
     /// The conversation `f` matches that entered its queue first.
@@ -156,7 +157,10 @@ impl Exec<'_> {
     }
 
     /// The tag names on each of `conversations`.
-    pub async fn conversation_tag_pairs(&mut self, conversations: &[ConversationId]) -> Result<Vec<(ConversationId, String)>> {
+    pub async fn conversation_tag_pairs(
+        &mut self,
+        conversations: &[ConversationId],
+    ) -> Result<Vec<(ConversationId, String)>> {
         let mut out = Vec::new();
         for chunk in conversations.chunks(crate::IN_LIST_MAX) {
             let ids: Vec<String> = chunk.iter().map(ToString::to_string).collect();

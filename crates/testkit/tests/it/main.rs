@@ -33,6 +33,7 @@ mod notifications;
 mod outreach;
 mod pages_browser;
 mod quick_replies;
+mod reports;
 mod retention;
 mod routing;
 mod s3_storage;

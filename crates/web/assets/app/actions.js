@@ -4,7 +4,7 @@
 import { api, wsPath, toast } from "./api.js";
 import { clearErrors, serialize, showError } from "./forms.js";
 
-function renderTargets(box, teams) {
+export function renderTargets(box, teams) {
   const legend = box.querySelector("legend");
   box.replaceChildren(legend);
   if (!teams.length) {
@@ -43,6 +43,15 @@ function renderTargets(box, teams) {
     }
     box.append(group);
   }
+}
+
+// The assign request for the target chosen in a transfer form.
+export function transferBody(form) {
+  const chosen = form.querySelector('input[name="target"]:checked');
+  if (!chosen) throw Object.assign(new Error("Choose a team or an agent."), { field: "form" });
+  const [kind, id, team] = chosen.value.split(":");
+  const comment = form.elements.comment.value.trim() || undefined;
+  return kind === "team" ? { team_id: id, comment } : { user_id: id, team_id: team, comment };
 }
 
 export function bindActions(root, refresh) {
@@ -155,6 +164,7 @@ export function bindActions(root, refresh) {
     const comment = form.elements.comment.value.trim();
     await api("POST", path("/status"), {
       status: form.elements.to.value,
+      reason: form.elements.reason.value || undefined,
       comment: comment || undefined,
       feedback_request: form.elements.feedback_request.checked,
     });
@@ -168,12 +178,7 @@ export function bindActions(root, refresh) {
     form.reset();
   });
   submit("transfer", async (form) => {
-    const chosen = form.querySelector('input[name="target"]:checked');
-    if (!chosen) throw Object.assign(new Error("Choose a team or an agent."), { field: "form" });
-    const [kind, id, team] = chosen.value.split(":");
-    const comment = form.elements.comment.value.trim() || undefined;
-    const body = kind === "team" ? { team_id: id, comment } : { user_id: id, team_id: team, comment };
-    await api("POST", path("/assign"), body);
+    await api("POST", path("/assign"), transferBody(form));
     toast("Transferred.");
     form.reset();
   });

@@ -1,5 +1,6 @@
 // Lists that load their next page when its "Load more" comes into view
-// (or is pressed): rows go into their group, a new group after the last.
+// (or is pressed): rows go into their group (a list, or a table's body),
+// a new group after the last.
 import { fragment, localiseTimes } from "./api.js";
 
 export function bindPaging(container) {
@@ -16,8 +17,9 @@ export function bindPaging(container) {
     const holder = button.closest(".more");
     try {
       const content = await fragment(button.dataset.next);
-      for (const ul of content.querySelectorAll("ul.conversations")) {
-        const same = container.querySelector(`ul.conversations[data-group="${CSS.escape(ul.dataset.group)}"]`);
+      for (const ul of content.querySelectorAll("ul.conversations, tbody[data-group]")) {
+        const tag = ul.tagName.toLowerCase();
+        const same = container.querySelector(`${tag}[data-group="${CSS.escape(ul.dataset.group)}"]`);
         if (same) {
           same.append(...ul.children);
         } else {

@@ -99,6 +99,8 @@ pub struct Earlier {
 }
 
 pub struct Pane {
+    /// The workspace's close reasons, offered when closing.
+    pub close_reasons: Vec<String>,
     pub ws: String,
     pub id: String,
     pub contact_id: String,
@@ -319,7 +321,9 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         if written == 1 { "message" } else { "messages" },
         if file_count == 1 { "file" } else { "files" }
     );
+    let close_reasons = svc.close_reasons(actor).await.map_err(|_| PageRejection::Failed)?;
     Ok(Pane {
+        close_reasons,
         can_delete: actor.role == Role::Admin,
         held,
         loses,

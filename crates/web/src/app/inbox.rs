@@ -79,6 +79,9 @@ pub struct InboxParams {
     /// `newest`, `last_activity`, `closed`, `duration`, `response_time`.
     #[serde(default)]
     pub sort: String,
+    /// A close reason from the workspace's list.
+    #[serde(default)]
+    pub reason: String,
     /// Where the next page starts (the script's "load more").
     #[serde(default)]
     pub cursor: String,
@@ -136,7 +139,7 @@ impl InboxParams {
         }
     }
 
-    fn query(&self) -> ConversationQuery {
+    pub(crate) fn query(&self) -> ConversationQuery {
         let section = self.section();
         let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
         ConversationQuery {
@@ -166,6 +169,7 @@ impl InboxParams {
             sent_by: parse_enum(&self.sent),
             awaiting_reply: (self.waiting == "1").then_some(true),
             country: nonempty(&self.country),
+            close_reason: nonempty(&self.reason),
             response_above: minutes_as_seconds(&self.resp_min),
             response_below: minutes_as_seconds(&self.resp_max),
             assignment_response_above: minutes_as_seconds(&self.assign_min),
@@ -195,13 +199,14 @@ impl InboxParams {
             &self.critical,
             &self.rating,
             &self.sent,
+            &self.reason,
         ]
         .iter()
         .any(|v| !v.is_empty())
     }
 
     /// This query string with another section (filters kept).
-    fn link(&self, section: &str, view: &str) -> String {
+    pub(crate) fn link(&self, section: &str, view: &str) -> String {
         let mut pairs = vec![("section", section)];
         if !view.is_empty() {
             pairs.push(("view", view));
@@ -228,6 +233,7 @@ impl InboxParams {
             ("assign_max", &self.assign_max),
             ("waited", &self.waited),
             ("sort", &self.sort),
+            ("reason", &self.reason),
             ("group", &self.group),
         ] {
             if !v.is_empty() {
@@ -447,17 +453,89 @@ struct InboxPage {
     ticket_tabs: Vec<Tab>,
     list: ListView,
     pane: Option<Pane>,
-    channels: Vec<Choice>,
-    teams: Vec<Choice>,
-    agents: Vec<Choice>,
-    tags: Vec<Choice>,
-    statuses: Vec<Choice>,
-    date_fields: Vec<Choice>,
-    periods: Vec<Choice>,
-    ratings: Vec<Choice>,
-    sorts: Vec<Choice>,
+    filters: FilterChoices,
     saved: Vec<SavedLink>,
-    can_group: bool,
+}
+
+/// The options of the filter panel (`app/filter_fields.html`), shared by
+/// the inbox and the console.
+pub struct FilterChoices {
+    pub channels: Vec<Choice>,
+    pub teams: Vec<Choice>,
+    pub agents: Vec<Choice>,
+    pub tags: Vec<Choice>,
+    pub statuses: Vec<Choice>,
+    pub date_fields: Vec<Choice>,
+    pub periods: Vec<Choice>,
+    pub ratings: Vec<Choice>,
+    pub sorts: Vec<Choice>,
+    pub reasons: Vec<Choice>,
+    pub can_group: bool,
+}
+
+/// The filter panel's options, `params`' choices selected.
+pub async fn filter_choices(
+    state: &AppState,
+    viewer: &Viewer,
+    params: &InboxParams,
+) -> Result<FilterChoices, PageRejection> {
+    let svc = &state.services;
+    let actor = &viewer.actor;
+    let fail = |_| PageRejection::Failed;
+    let channels = svc.channels(actor).await.map_err(fail)?;
+    let teams = svc.teams(actor).await.map_err(fail)?;
+    let members = svc.members(actor).await.map_err(fail)?;
+    let tags = svc.tags(actor).await.map_err(fail)?;
+    let reasons = svc.close_reasons(actor).await.map_err(fail)?;
+    let statuses = ConversationStatus::ALL
+        .iter()
+        .map(|s| Choice {
+            value: s.as_str().into(),
+            label: super::format::status_label(*s).into(),
+            selected: params.status == s.as_str(),
+        })
+        .collect();
+    Ok(FilterChoices {
+        channels: choices(channels, &params.channel, |c| (c.id.to_string(), c.name.clone())),
+        teams: choices(teams, &params.team, |t| (t.id.to_string(), t.name.clone())),
+        agents: choices(members, &params.agent, |m| (m.id.to_string(), m.name.clone())),
+        tags: choices(tags, &params.tag, |t| (t.name.clone(), t.name.clone())),
+        reasons: choices(reasons, &params.reason, |r| (r.clone(), r.clone())),
+        statuses,
+        date_fields: fixed(
+            &[
+                ("created", "Created"),
+                ("closed", "Closed"),
+                ("last_activity", "Last activity"),
+            ],
+            &params.field,
+        ),
+        periods: fixed(
+            &[
+                ("today", "Today"),
+                ("last_7_days", "Last 7 days"),
+                ("last_15_days", "Last 15 days"),
+                ("last_30_days", "Last 30 days"),
+                ("last_45_days", "Last 45 days"),
+            ],
+            &params.period,
+        ),
+        sorts: fixed(
+            &[
+                ("newest", "Newest"),
+                ("last_activity", "Last activity"),
+                ("closed", "Closed"),
+                ("duration", "Longest"),
+                ("response_time", "Slowest first answer"),
+            ],
+            &params.sort,
+        ),
+        ratings: fixed(
+            &[("5", "5"), ("4", "4"), ("3", "3"), ("2", "2"), ("1", "1")],
+            &params.rating,
+        ),
+        can_group: viewer.is_supervisor(),
+    })
 }
 
 /// One of the member's saved filters beside the tabs.
@@ -508,10 +586,7 @@ pub async fn page(
     };
     let svc = &state.services;
     let actor = &viewer.actor;
-    let channels = svc.channels(actor).await.map_err(|_| PageRejection::Failed)?;
-    let teams = svc.teams(actor).await.map_err(|_| PageRejection::Failed)?;
-    let members = svc.members(actor).await.map_err(|_| PageRejection::Failed)?;
-    let tags = svc.tags(actor).await.map_err(|_| PageRejection::Failed)?;
+    let filters = filter_choices(&state, &viewer, &params).await?;
     let current_query = params.link(section.as_str(), &params.view);
     let saved = svc
         .saved_filters(actor)
@@ -551,14 +626,6 @@ pub async fn page(
     } else {
         Vec::new()
     };
-    let statuses = ConversationStatus::ALL
-        .iter()
-        .map(|s| Choice {
-            value: s.as_str().into(),
-            label: super::format::status_label(*s).into(),
-            selected: params.status == s.as_str(),
-        })
-        .collect();
     let title = match section {
         Section::Live => "Live",
         Section::Assigned => "Assigned",
@@ -571,45 +638,8 @@ pub async fn page(
         ticket_tabs,
         list,
         pane,
-        channels: choices(channels, &params.channel, |c| (c.id.to_string(), c.name.clone())),
-        teams: choices(teams, &params.team, |t| (t.id.to_string(), t.name.clone())),
-        agents: choices(members, &params.agent, |m| (m.id.to_string(), m.name.clone())),
-        tags: choices(tags, &params.tag, |t| (t.name.clone(), t.name.clone())),
-        statuses,
-        date_fields: fixed(
-            &[
-                ("created", "Created"),
-                ("closed", "Closed"),
-                ("last_activity", "Last activity"),
-            ],
-            &params.field,
-        ),
-        periods: fixed(
-            &[
-                ("today", "Today"),
-                ("last_7_days", "Last 7 days"),
-                ("last_15_days", "Last 15 days"),
-                ("last_30_days", "Last 30 days"),
-                ("last_45_days", "Last 45 days"),
-            ],
-            &params.period,
-        ),
+        filters,
         saved,
-        sorts: fixed(
-            &[
-                ("newest", "Newest"),
-                ("last_activity", "Last activity"),
-                ("closed", "Closed"),
-                ("duration", "Longest"),
-                ("response_time", "Slowest first answer"),
-            ],
-            &params.sort,
-        ),
-        ratings: fixed(
-            &[("5", "5"), ("4", "4"), ("3", "3"), ("2", "2"), ("1", "1")],
-            &params.rating,
-        ),
-        can_group: viewer.is_supervisor(),
         params,
     }))
 }

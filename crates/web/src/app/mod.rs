@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod campaigns;
+pub mod console;
 pub mod contacts;
 pub mod conversation;
 pub mod format;
@@ -217,6 +218,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("page.js", include_str!("../../assets/app/page.js")),
     ("hours.js", include_str!("../../assets/app/hours.js")),
     ("campaigns.js", include_str!("../../assets/app/campaigns.js")),
+    ("console.js", include_str!("../../assets/app/console.js")),
 ];
 
 pub async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
@@ -248,6 +250,10 @@ pub fn routes() -> axum::Router<AppState> {
             "/w/{workspace_id}/conversations/{conversation_id}/pane",
             get(conversation::pane),
         )
+        .route("/w/{workspace_id}/console", get(console::page))
+        .route("/w/{workspace_id}/console/tiles", get(console::tiles_fragment))
+        .route("/w/{workspace_id}/console/rows", get(console::rows_fragment))
+        .route("/w/{workspace_id}/console/export", get(console::export))
         .route("/w/{workspace_id}/supervisor", get(supervisor::page))
         .route("/w/{workspace_id}/supervisor/board", get(supervisor::board_fragment))
         .route("/w/{workspace_id}/contacts", get(contacts::list))
