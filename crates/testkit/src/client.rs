@@ -157,6 +157,17 @@ impl ApiClient {
     }
 
     /// A GET whose answer is not JSON (a file): status, content type, text.
+    /// The body of a GET as bytes (a PDF, a ZIP); panics unless 200.
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let mut req = self.http.get(format!("{}{}", self.base, path));
+        if let Some(token) = &self.bearer {
+            req = req.bearer_auth(token);
+        }
+        let response = req.send().await.expect("request");
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
+        response.bytes().await.expect("body").to_vec()
+    }
+
     pub async fn get_text(&self, path: &str) -> (u16, String, String) {
         let mut req = self.http.get(format!("{}{}", self.base, path));
         if let Some(token) = &self.bearer {

@@ -34,6 +34,7 @@ mod outreach;
 mod pages_browser;
 mod quick_replies;
 mod reports;
+mod reports_browser;
 mod retention;
 mod routing;
 mod s3_storage;

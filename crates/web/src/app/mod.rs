@@ -5,12 +5,15 @@
 //! re-fetch page fragments when `/api/v1/ws` reports a change.
 
 pub mod admin;
+pub mod analytics;
 pub mod campaigns;
+pub mod charts;
 pub mod console;
 pub mod contacts;
 pub mod conversation;
 pub mod format;
 pub mod inbox;
+pub mod pdf;
 pub mod profile;
 pub mod supervisor;
 
@@ -250,6 +253,9 @@ pub fn routes() -> axum::Router<AppState> {
             "/w/{workspace_id}/conversations/{conversation_id}/pane",
             get(conversation::pane),
         )
+        .route("/w/{workspace_id}/analytics", get(analytics::page))
+        .route("/w/{workspace_id}/analytics/report", get(analytics::printable))
+        .route("/w/{workspace_id}/analytics/report.pdf", get(analytics::pdf))
         .route("/w/{workspace_id}/console", get(console::page))
         .route("/w/{workspace_id}/console/tiles", get(console::tiles_fragment))
         .route("/w/{workspace_id}/console/rows", get(console::rows_fragment))
