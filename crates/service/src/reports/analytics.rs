@@ -19,8 +19,9 @@ use crate::{ConversationQuery, ServiceResult, Services};
 const MAX_DAYS: u64 = 400;
 
 /// Which conversations the analytics cover: created on the local days
-/// `from_date` to `to_date` (the last 30 days by default), optionally of
-/// one agent, team, channel or tag.
+/// `from_date` to `to_date` (without `from_date`, the `days` days up to
+/// `to_date`, 30 by default; without `to_date`, up to today), optionally
+/// of one agent, team, channel or tag.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnalyticsQuery {
@@ -28,6 +29,9 @@ pub struct AnalyticsQuery {
     pub from_date: Option<String>,
     #[schemars(extend("format" = "date"))]
     pub to_date: Option<String>,
+    /// With no `from_date`: how many days up to `to_date` (1 = that day only).
+    #[schemars(range(min = 1, max = 400))]
+    pub days: Option<u64>,
     /// `agent` (default), `team`, `channel` or `tag`.
     pub group_by: Option<GroupBy>,
     pub agent: Option<UserId>,
@@ -83,7 +87,14 @@ impl Services {
         let to = date("to_date", q.to_date.as_deref())?.unwrap_or(today);
         let from = match date("from_date", q.from_date.as_deref())? {
             Some(d) => d,
-            None => to.checked_sub_days(Days::new(29)).unwrap_or(to),
+            None => {
+                let days = match q.days {
+                    None => 30,
+                    Some(n @ 1..=MAX_DAYS) => n,
+                    Some(_) => return Err(Invalid::new("days", format!("from 1 to {MAX_DAYS}")).into()),
+                };
+                to.checked_sub_days(Days::new(days - 1)).unwrap_or(to)
+            }
         };
         if from > to {
             return Err(Invalid::new("from_date", "must not be after to_date").into());

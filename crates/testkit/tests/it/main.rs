@@ -35,6 +35,7 @@ mod pages_browser;
 mod quick_replies;
 mod reports;
 mod reports_browser;
+mod reports_props;
 mod retention;
 mod routing;
 mod s3_storage;

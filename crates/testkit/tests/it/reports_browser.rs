@@ -123,6 +123,23 @@ async fn tiles_update_live_an_admin_transfers_from_a_row_and_the_report_prints()
     browser.wait_for_text("#table", "Problem solved").await;
     browser.screenshot("console").await;
 
+    // The supervisor board's Closed tab: the chat under Ana, counted.
+    browser
+        .client
+        .goto(&app.url(&format!("/w/{}/supervisor?tab=closed", org.ws)))
+        .await
+        .unwrap();
+    browser.wait_for_text(".board-main h2", "Closed chats by agent").await;
+    let ana_count = browser
+        .eval(&format!(
+            "return document.querySelector('.agent-list a[data-agent=\"{}\"] .count').textContent",
+            org.agent_id
+        ))
+        .await;
+    assert_eq!(ana_count, json!("1"));
+    assert!(browser.text(".board-main").await.contains("Carla Customer"));
+    browser.screenshot("supervisor-closed").await;
+
     // Analytics: charts with titles, the numbers in tables.
     browser
         .client

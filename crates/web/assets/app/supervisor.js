@@ -11,6 +11,7 @@ function refresh() {
   timer = setTimeout(async () => {
     const params = new URLSearchParams({ shown: paging.shown() });
     if (board.dataset.agent) params.set("agent", board.dataset.agent);
+    if (board.dataset.tab) params.set("tab", board.dataset.tab);
     try {
       board.replaceChildren(await fragment(`/w/${workspace}/supervisor/board?${params}`));
       localiseTimes(board);

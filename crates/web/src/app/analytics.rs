@@ -44,6 +44,7 @@ impl AnalyticsParams {
         AnalyticsQuery {
             from_date: nonempty(&self.from),
             to_date: nonempty(&self.to),
+            days: None,
             group_by: GroupBy::ALL.into_iter().find(|g| g.as_str() == self.by),
             agent: self.agent.parse().ok(),
             team: self.team.parse().ok(),

@@ -20,6 +20,22 @@ pub struct SupervisorParams {
     /// Rows shown now (a live refresh keeps them).
     #[serde(default)]
     shown: String,
+    /// `live` (default), `closed` or `tickets`.
+    #[serde(default)]
+    tab: String,
+}
+
+/// The board's tabs: (value, label, the inbox section and view it lists).
+const TABS: [(&str, &str, &str, &str); 3] = [
+    ("live", "Live chats", "assigned", ""),
+    ("closed", "Closed chats", "archived", ""),
+    ("tickets", "Tickets", "tickets", "assigned"),
+];
+
+pub struct TabLink {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
 }
 
 pub struct AgentLine {
@@ -35,11 +51,16 @@ pub struct Summary {
     pub open: u64,
     pub closed_today: u64,
     pub waiting: u64,
+    /// Their own response after assignment, median, for today's chats.
+    pub median_response: String,
     pub last_activity: String,
 }
 
 pub struct Board {
     pub ws: String,
+    pub tab: &'static str,
+    pub tab_label: &'static str,
+    pub tabs: Vec<TabLink>,
     pub agents: Vec<AgentLine>,
     pub unassigned: u64,
     pub summary: Option<Summary>,
@@ -61,12 +82,32 @@ async fn board(
     let svc = &state.services;
     let actor = &viewer.actor;
     let fail = |_| PageRejection::Failed;
+    let (tab, tab_label, section, view) = TABS.into_iter().find(|(t, ..)| *t == params.tab).unwrap_or(TABS[0]);
+    let selected: Option<UserId> = params.agent.parse().ok();
+    // The list and the counts beside it read one query.
+    let list_params = InboxParams {
+        section: section.into(),
+        view: view.into(),
+        agent: params.agent.clone(),
+        shown: params.shown.clone(),
+        group: if selected.is_some() {
+            String::new()
+        } else {
+            "agent".into()
+        },
+        ..Default::default()
+    };
+    let tab_query = InboxParams {
+        agent: String::new(),
+        ..list_params.clone()
+    }
+    .query();
     let assigned = ConversationQuery {
         section: Some(Section::Assigned),
         ..Default::default()
     };
     let open_by_agent = svc
-        .count_conversations_by_assignee(actor, &assigned)
+        .count_conversations_by_assignee(actor, &tab_query)
         .await
         .map_err(fail)?;
     let open_of = |id: UserId| {
@@ -86,7 +127,6 @@ async fn board(
         .await
         .map_err(fail)?;
     let members = svc.members(actor).await.map_err(fail)?;
-    let selected: Option<UserId> = params.agent.parse().ok();
     let visible_teams = &actor.team_ids;
     let agents: Vec<AgentLine> = members
         .iter()
@@ -116,12 +156,24 @@ async fn board(
             }))
             .await
             .map_err(fail)?;
+            let open = count(theirs(assigned.clone())).await.map_err(fail)?;
             let waiting = count(theirs(ConversationQuery {
                 awaiting_reply: Some(true),
                 ..assigned.clone()
             }))
             .await
             .map_err(fail)?;
+            let today = svc
+                .analytics(
+                    actor,
+                    switchboard_service::AnalyticsQuery {
+                        agent: Some(m.id),
+                        days: Some(1),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(fail)?;
             // The newest of their chats says when they last worked.
             let recent = svc
                 .conversations(
@@ -140,7 +192,12 @@ async fn board(
                 .max();
             Some(Summary {
                 name: m.name.clone(),
-                open: open_of(m.id),
+                open,
+                median_response: today
+                    .totals
+                    .assignment_response
+                    .median
+                    .map_or_else(|| "–".into(), duration),
                 closed_today,
                 waiting,
                 last_activity: last.map_or_else(
@@ -150,25 +207,22 @@ async fn board(
             })
         }
     };
-    let list = list_view(
-        state,
-        viewer,
-        &InboxParams {
-            section: "assigned".into(),
-            agent: params.agent.clone(),
-            shown: params.shown.clone(),
-            group: if selected.is_some() {
-                String::new()
-            } else {
-                "agent".into()
-            },
-            ..Default::default()
-        },
-    )
-    .await?;
+    let list = list_view(state, viewer, &list_params).await?;
+    let ws = viewer.ws().to_string();
+    let tabs = TABS
+        .iter()
+        .map(|(t, label, ..)| TabLink {
+            label,
+            href: format!("/w/{ws}/supervisor?tab={t}&agent={}", params.agent),
+            current: *t == tab,
+        })
+        .collect();
     Ok((
         Board {
-            ws: viewer.ws().to_string(),
+            tab,
+            tab_label,
+            tabs,
+            ws,
             agents,
             unassigned: queued,
             summary,
