@@ -154,6 +154,10 @@ async fn every_form_puts_its_error_next_to_the_field_and_keeps_the_input() {
         refuse(&browser, &settings, bad).await;
     }
 
+    open(&browser, &app, &settings).await;
+    #[rustfmt::skip]
+    refuse(&browser, &settings, BadInput { form: hours_form, field: "#s-reasons", value: "Spam\nspam", error_for: "close_reasons", says: "twice" }).await;
+
     let tokens = format!("/w/{ws}/admin/tokens");
     open(&browser, &app, &tokens).await;
     #[rustfmt::skip]

@@ -88,6 +88,8 @@ struct AdminPage {
     allow_private: bool,
     retention_days: i64,
     monthly_archive: bool,
+    /// The close reasons, one per line.
+    close_reasons: String,
     /// The retention dry run: how many conversations and files would go, the oldest.
     purge_conversations: u64,
     purge_files: u64,
@@ -277,6 +279,7 @@ pub async fn section(
             page.allow_private = settings.allow_private_targets;
             page.retention_days = settings.retention_days;
             page.monthly_archive = settings.monthly_archive;
+            page.close_reasons = settings.close_reasons.join("\n");
             let preview = svc.retention_preview(actor).await.map_err(fail)?;
             page.purge_conversations = preview.conversations;
             page.purge_files = preview.attachments;
