@@ -25,3 +25,31 @@ where
     }
     Ok(percentiles(times))
 }
+
+/// Numeric `--name value` options of a bench binary over `defaults`
+/// (`(name, default)`); an unknown name or a value that is not a number
+/// is an error that lists the known ones.
+pub fn numeric_args(defaults: &[(&str, usize)]) -> anyhow::Result<std::collections::HashMap<String, usize>> {
+    let mut values: std::collections::HashMap<String, usize> =
+        defaults.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+    let known = || {
+        defaults
+            .iter()
+            .map(|(k, _)| format!("--{k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let name = flag.trim_start_matches("--").to_owned();
+        if !values.contains_key(&name) {
+            anyhow::bail!("unknown option {flag}; use {}", known());
+        }
+        let value = it
+            .next()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("{flag} needs a number"))?;
+        values.insert(name, value);
+    }
+    Ok(values)
+}

@@ -20,8 +20,9 @@ const MAX_DAYS: u64 = 400;
 
 /// Which conversations the analytics cover: created on the local days
 /// `from_date` to `to_date` (without `from_date`, the `days` days up to
-/// `to_date`, 30 by default; without `to_date`, up to today), optionally
-/// of one agent, team, channel or tag.
+/// `to_date`, 30 by default; without `to_date`, up to today; at most the
+/// last 400 days of a longer range), optionally of one agent, team,
+/// channel or tag.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnalyticsQuery {
@@ -96,12 +97,10 @@ impl Services {
                 to.checked_sub_days(Days::new(days - 1)).unwrap_or(to)
             }
         };
-        if from > to {
-            return Err(Invalid::new("from_date", "must not be after to_date").into());
-        }
-        if to.signed_duration_since(from).num_days() >= MAX_DAYS as i64 {
-            return Err(Invalid::new("from_date", format!("a report covers at most {MAX_DAYS} days")).into());
-        }
+        // A reversed range is read the right way round, and a longer one
+        // keeps its last MAX_DAYS days; the answer says which days it covers.
+        let (from, to) = if from > to { (to, from) } else { (from, to) };
+        let from = from.max(to.checked_sub_days(Days::new(MAX_DAYS - 1)).unwrap_or(from));
         let query = ConversationQuery {
             from_date: Some(from.to_string()),
             to_date: Some(to.to_string()),

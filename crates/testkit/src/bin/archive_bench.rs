@@ -19,13 +19,12 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, bail};
 use futures::StreamExt;
 use sqlx::Connection;
 use switchboard_core::Section;
 use switchboard_service::{ConversationQuery, ExportFormat, Period};
 use switchboard_testkit::archive::{ArchiveSpec, generate};
-use switchboard_testkit::bench::measure;
+use switchboard_testkit::bench::{measure, numeric_args};
 use switchboard_testkit::{Backend, TestApp, TestDb, TestOptions};
 
 #[global_allocator]
@@ -38,26 +37,12 @@ struct Args {
 }
 
 fn parse_args() -> anyhow::Result<Args> {
-    let mut args = Args {
-        conversations: 100_000,
-        messages: 10,
-        runs: 50,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value: usize = it
-            .next()
-            .with_context(|| format!("{flag} needs a value"))?
-            .parse()
-            .with_context(|| format!("{flag} needs a number"))?;
-        match flag.as_str() {
-            "--conversations" => args.conversations = value,
-            "--messages" => args.messages = value.max(1),
-            "--runs" => args.runs = value.max(1),
-            other => bail!("unknown option {other}; use --conversations, --messages, --runs"),
-        }
-    }
-    Ok(args)
+    let v = numeric_args(&[("conversations", 100_000), ("messages", 10), ("runs", 50)])?;
+    Ok(Args {
+        conversations: v["conversations"],
+        messages: v["messages"].max(1),
+        runs: v["runs"].max(1),
+    })
 }
 
 fn rss_kb() -> u64 {

@@ -74,6 +74,24 @@ async fn tiles_update_live_an_admin_transfers_from_a_row_and_the_report_prints()
     assert_eq!(tile(&browser, "Unassigned").await, "0");
     browser.screenshot("console-live").await;
 
+    // The row's Notes shows the chat's private notes.
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{id}/messages")),
+            json!({"kind": "note", "body": "VIP <b>customer</b>"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    browser
+        .wait_for(&format!("tr[data-id='{id}'] details.menu summary"))
+        .await;
+    browser.click(&format!("tr[data-id='{id}'] details.menu summary")).await;
+    browser.click(&format!("tr[data-id='{id}'] [data-notes]")).await;
+    browser.wait_for_text("#notes-list", "VIP <b>customer</b>").await;
+    assert!(browser.text("#notes-list").await.contains("Ada Admin · note"));
+    browser.click("#notes-dialog [data-close]").await;
+
     // Transfer from the row's menu to the Billing team.
     browser
         .wait_for(&format!("tr[data-id='{id}'] details.menu summary"))

@@ -20,7 +20,7 @@ function refresh() {
     try {
       tiles.replaceChildren(await fragment(`/w/${workspace}/console/tiles`));
       // Rows are not swapped under an open menu or dialog.
-      if (dialog.open || table.querySelector("details[open]")) return;
+      if (dialog.open || notesDialog.open || table.querySelector("details[open]")) return;
       const params = new URLSearchParams(location.search);
       params.delete("cursor");
       params.set("shown", paging.shown());
@@ -54,7 +54,53 @@ async function loadTargets() {
   }
 }
 
+// A chat's private notes and supervisor comments, newest first.
+const notesDialog = document.getElementById("notes-dialog");
+let people = null;
+async function showNotes(id, customer) {
+  const list = notesDialog.querySelector("#notes-list");
+  notesDialog.querySelector("#notes-who").textContent = `Conversation with ${customer}`;
+  list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "Loading…" }));
+  notesDialog.showModal();
+  try {
+    people ??= new Map(((await api("GET", wsPath("/users"))).items || []).map((m) => [m.id, m.name]));
+    const notes = [];
+    let cursor = "";
+    for (let page = 0; page < 20; page += 1) {
+      const r = await api("GET", wsPath(`/conversations/${id}/messages?order=desc&limit=200${cursor}`));
+      notes.push(...(r.items || []).filter((m) => m.kind === "note" || m.kind === "comment"));
+      if (!r.next_cursor) break;
+      cursor = `&cursor=${encodeURIComponent(r.next_cursor)}`;
+    }
+    list.replaceChildren(
+      ...notes.map((m) => {
+        const li = document.createElement("li");
+        const meta = document.createElement("p");
+        meta.className = "muted small";
+        const when = new Date(m.created_at).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+        meta.textContent = `${people.get(m.sender_id) || "Someone"} · ${m.kind === "comment" ? "comment" : "note"} · ${when}`;
+        const body = document.createElement("p");
+        body.textContent = m.body || "";
+        li.append(meta, body);
+        return li;
+      }),
+    );
+    if (!notes.length) list.replaceChildren(Object.assign(document.createElement("li"), { textContent: "No notes in this chat." }));
+  } catch (e) {
+    list.replaceChildren(Object.assign(document.createElement("li"), { textContent: e.message }));
+  }
+}
+notesDialog.addEventListener("click", (event) => {
+  if (event.target.closest("[data-close]")) notesDialog.close();
+});
+
 table.addEventListener("click", (event) => {
+  const notes = event.target.closest("[data-notes]");
+  if (notes) {
+    notes.closest("details")?.removeAttribute("open");
+    showNotes(notes.dataset.notes, notes.dataset.customer);
+    return;
+  }
   const button = event.target.closest("[data-transfer]");
   if (!button) return;
   conversation = button.dataset.transfer;
