@@ -135,7 +135,7 @@ impl Filter {
                 "closed" => c.resolve,
                 _ => Some(c.reply.unwrap_or(c.arrive)),
             };
-            if !at.is_some_and(|t| t >= since) {
+            if at.is_none_or(|t| t < since) {
                 return false;
             }
         }
