@@ -2,6 +2,7 @@
 //! it holds identifiers, validated values, the conversation lifecycle and the
 //! permission rules, so every other layer shares one definition of them.
 
+pub mod assist;
 pub mod bot;
 pub mod campaign;
 pub mod capabilities;

@@ -81,16 +81,21 @@ impl Services {
         let active = self.count_conversations(actor, &assigned).await?;
         let completed_today = self.count_conversations(actor, &closed_today).await?;
         let day_started_at = self.workspace_day_start(actor).await?;
-        let names = self.names(actor).await?;
         let mut reader = self.store().reader();
-        let busiest_team_today = reader
+        let busiest_team_today = match reader
             .busiest_team_since(actor.workspace_id, &actor.visibility(), day_started_at)
             .await?
-            .map(|(team_id, conversations)| TeamLoad {
+        {
+            None => None,
+            Some((team_id, conversations)) => Some(TeamLoad {
                 team_id,
-                name: names.team(team_id),
+                name: reader
+                    .team(actor.workspace_id, team_id)
+                    .await?
+                    .map_or_else(|| "a deleted team".into(), |t| t.name),
                 conversations,
-            });
+            }),
+        };
         let mut agents = AgentsNow::default();
         for m in self.members(actor).await? {
             if !actor.is_admin() && !m.team_ids.iter().any(|t| actor.team_ids.contains(t)) {

@@ -35,3 +35,6 @@ CREATE INDEX assignment_legs_agent ON assignment_legs (workspace_id, agent_id, a
 INSERT INTO assignment_legs (workspace_id, conversation_id, agent_id, team_id, start_reason, assigned_at, first_reply_at)
 SELECT workspace_id, id, assignee_id, team_id, 'first', assigned_at, first_reply_after_assignment_at
 FROM conversations WHERE status = 'assigned' AND assignee_id IS NOT NULL AND assigned_at IS NOT NULL;
+
+-- Reports read conversations by creation time (the analytics' range).
+CREATE INDEX conversations_created ON conversations (workspace_id, created_at);
