@@ -259,8 +259,20 @@ pub enum AnswerError {
 /// opening with a stock phrase that talks about the text.
 fn is_preamble(line: &str) -> bool {
     const OPENERS: [&str; 14] = [
-        "sure", "certainly", "of course", "absolutely", "okay", "ok", "here is", "here's", "here are", "claro",
-        "voici", "hier ist", "ecco", "aquí",
+        "sure",
+        "certainly",
+        "of course",
+        "absolutely",
+        "okay",
+        "ok",
+        "here is",
+        "here's",
+        "here are",
+        "claro",
+        "voici",
+        "hier ist",
+        "ecco",
+        "aquí",
     ];
     const ABOUT_THE_TEXT: [&str; 8] = [
         "here is", "here's", "here are", "rewrit", "revised", "translat", "version", "rephrase",
@@ -326,7 +338,8 @@ pub fn mask(text: &str) -> String {
     for word in text.split_inclusive(char::is_whitespace) {
         let core = word.trim_end();
         let tail = &word[core.len()..];
-        let trimmed = core.trim_matches(|c: char| matches!(c, ',' | ';' | '.' | '!' | '?' | ')' | '(' | '<' | '>' | '"' | '\''));
+        let trimmed =
+            core.trim_matches(|c: char| matches!(c, ',' | ';' | '.' | '!' | '?' | ')' | '(' | '<' | '>' | '"' | '\''));
         if is_email(trimmed) {
             out.push_str(&core.replace(trimmed, "[email]"));
             out.push_str(tail);
@@ -356,11 +369,15 @@ fn mask_phones(text: &str) -> String {
     let mut i = 0;
     while i < chars.len() {
         let starts = chars[i] == '+' || chars[i].is_ascii_digit() || chars[i] == '(';
-        if starts && (i == 0 || !chars[i - 1].is_alphanumeric()) {
+        let at_boundary =
+            i == 0 || chars[i - 1].is_whitespace() || matches!(chars[i - 1], ':' | ',' | ';' | '"' | '\'');
+        if starts && at_boundary {
             let mut j = i;
             let mut digits = 0;
             let mut last_digit = i;
-            while j < chars.len() && (chars[j].is_ascii_digit() || matches!(chars[j], ' ' | '-' | '.' | '(' | ')' | '+')) {
+            while j < chars.len()
+                && (chars[j].is_ascii_digit() || matches!(chars[j], ' ' | '-' | '.' | '(' | ')' | '+'))
+            {
                 if chars[j].is_ascii_digit() {
                     digits += 1;
                     last_digit = j;
@@ -370,7 +387,11 @@ fn mask_phones(text: &str) -> String {
                 }
                 j += 1;
             }
-            if (7..=15).contains(&digits) && (last_digit + 1 >= chars.len() || !chars[last_digit + 1].is_alphanumeric()) {
+            let run: String = chars[i..=last_digit].iter().collect();
+            if (7..=15).contains(&digits)
+                && !is_date(&run)
+                && (last_digit + 1 >= chars.len() || !chars[last_digit + 1].is_alphanumeric())
+            {
                 out.push_str("[phone]");
                 i = last_digit + 1;
                 continue;
@@ -382,6 +403,14 @@ fn mask_phones(text: &str) -> String {
     out
 }
 
+/// `2026-12-07`, `07.12.2026` and the like: digits in groups of 4-2-2 or
+/// 2-2-4 joined by one separator.
+fn is_date(run: &str) -> bool {
+    let groups: Vec<usize> = run.split(['-', '.', '/']).map(str::len).collect();
+    run.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | '/'))
+        && (groups == [4, 2, 2] || groups == [2, 2, 4])
+}
+
 /// A language given for a translation: a name or a code, 1–40 letters,
 /// spaces or dashes.
 pub fn language(raw: Option<&str>) -> Result<Option<String>, Invalid> {
@@ -390,7 +419,10 @@ pub fn language(raw: Option<&str>) -> Result<Option<String>, Invalid> {
         Some(l) if l.chars().count() <= 40 && l.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-') => {
             Ok(Some(l.to_owned()))
         }
-        Some(_) => Err(Invalid::new("language", "a language's name or code, such as German or de")),
+        Some(_) => Err(Invalid::new(
+            "language",
+            "a language's name or code, such as German or de",
+        )),
     }
 }
 
@@ -433,7 +465,10 @@ mod tests {
         assert_eq!(s.reason, "Late parcel");
         assert!(s.as_note().contains("Pending: nothing"));
         assert_eq!(parse_summary("no json here"), Err(AnswerError::NotASummary));
-        assert_eq!(parse_summary("{\"reason\": \"x\", \"done\": \"\"}"), Err(AnswerError::NotASummary));
+        assert_eq!(
+            parse_summary("{\"reason\": \"x\", \"done\": \"\"}"),
+            Err(AnswerError::NotASummary)
+        );
     }
 
     #[test]
@@ -447,7 +482,13 @@ mod tests {
         assert_eq!(p[1].content, "hey, done");
         let p = prompt(&Action::Translate { language: None }, "Your order ships today", &turns);
         assert!(p[0].content.contains("¿dónde está mi pedido?"));
-        let p = prompt(&Action::Translate { language: Some("German".into()) }, "x", &turns);
+        let p = prompt(
+            &Action::Translate {
+                language: Some("German".into()),
+            },
+            "x",
+            &turns,
+        );
         assert!(p[0].content.contains("into German"));
         let p = prompt(&Action::Summarize, "", &turns);
         assert!(p[0].content.contains("\"pending\""));
