@@ -102,7 +102,7 @@ async fn export(
     use futures::StreamExt;
     use tokio::io::AsyncWriteExt;
     let store = open_store(config).await?;
-    let services = Services::start(store.clone(), service_config(config, false), Arc::new(SystemClock))?;
+    let services = Services::start(store.clone(), service_config(config, false)?, Arc::new(SystemClock))?;
     let ws = workspace.parse().context("--workspace is not a workspace id")?;
     let actor = services
         .actor_by_email(ws, as_email)
@@ -163,8 +163,52 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
-fn service_config(config: &Config, run_jobs: bool) -> ServiceConfig {
-    ServiceConfig {
+/// The key that seals secrets in the database: `SWITCHBOARD_SECRET_KEY`
+/// (32 bytes, base64), else `secret.key` in the data folder, made on the
+/// first start (readable by the owner only). Losing it loses the sealed
+/// secrets (AI providers' keys must then be entered again).
+fn secret_key(config: &Config) -> anyhow::Result<[u8; 32]> {
+    use base64::Engine;
+    let decode = |raw: &str, from: &str| -> anyhow::Result<[u8; 32]> {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .with_context(|| format!("{from} must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)"))
+    };
+    if let Ok(raw) = std::env::var("SWITCHBOARD_SECRET_KEY")
+        && !raw.trim().is_empty()
+    {
+        return decode(&raw, "SWITCHBOARD_SECRET_KEY");
+    }
+    let path = config.data_dir.join("secret.key");
+    match std::fs::read_to_string(&path) {
+        Ok(raw) => decode(&raw, &path.display().to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key: [u8; 32] = rand::random();
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            std::io::Write::write_all(
+                &mut file,
+                base64::engine::general_purpose::STANDARD.encode(key).as_bytes(),
+            )?;
+            tracing::info!(path = %path.display(), "made a new secret key; keep it with the database");
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn service_config(config: &Config, run_jobs: bool) -> anyhow::Result<ServiceConfig> {
+    Ok(ServiceConfig {
+        secret_key: Some(secret_key(config)?),
         session_ttl: config.session_ttl,
         allow_private_targets: config.allow_private_targets,
         run_jobs,
@@ -183,7 +227,7 @@ fn service_config(config: &Config, run_jobs: bool) -> ServiceConfig {
         sweep_interval: config.sweep_interval,
         attachment_storage: config.attachments.clone(),
         ..ServiceConfig::default()
-    }
+    })
 }
 
 async fn shutdown_signal() {
@@ -207,7 +251,7 @@ async fn shutdown_signal() {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let services = Services::start(store.clone(), service_config(&config, true), Arc::new(SystemClock))?;
+    let services = Services::start(store.clone(), service_config(&config, true)?, Arc::new(SystemClock))?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -267,7 +311,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Admin { command } => {
             let store = open_store(&config).await?;
-            let services = Services::start(store.clone(), service_config(&config, false), Arc::new(SystemClock))?;
+            let services = Services::start(store.clone(), service_config(&config, false)?, Arc::new(SystemClock))?;
             match command {
                 AdminCommand::Create { workspace, email, name } => {
                     let password = read_password()?;

@@ -78,6 +78,9 @@ pub struct ServiceConfig {
     pub job_lanes: crate::jobs::LaneSizes,
     /// Job kinds beyond Switchboard's own (tests).
     pub extra_jobs: Vec<crate::jobs::JobRegistration>,
+    /// Seals secrets kept in the database (AI providers' API keys); none:
+    /// such secrets cannot be saved.
+    pub secret_key: Option<[u8; 32]>,
 }
 
 impl Default for ServiceConfig {
@@ -112,6 +115,7 @@ impl Default for ServiceConfig {
             job_lanes: crate::jobs::LaneSizes::default(),
             poll_interval: Duration::from_secs(5),
             extra_jobs: Vec::new(),
+            secret_key: None,
         }
     }
 }

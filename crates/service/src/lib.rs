@@ -4,6 +4,7 @@
 
 mod accounts;
 mod archive;
+mod assist;
 mod authz;
 mod bots;
 mod campaigns;
@@ -33,6 +34,10 @@ use std::sync::Arc;
 
 pub use accounts::{LoginOutcome, NewToken, SessionInfo};
 pub use archive::{Deleted, HoldRequest, HoldState};
+pub use assist::{
+    AssistAnswer, AssistCall, AssistCheck, AssistEvent, AssistRequest, AssistSettingsInput, AssistSettingsView,
+    ProviderError,
+};
 pub use bots::{BotHandoffRequest, BotInput, BotReplyRequest, SavedBot};
 pub use campaigns::{
     CampaignAction, CampaignInput, CampaignView, CreatedCampaign, RecipientPage, RecipientQuery, RejectedRow,
@@ -112,6 +117,10 @@ struct Inner {
     /// images in memory.
     preview_slots: Arc<tokio::sync::Semaphore>,
     webhooks: integrations::Webhooks,
+    /// Clients for AI providers (guarded, and open for private targets).
+    assist_http: (OutboundHttp, OutboundHttp),
+    /// Places in the AI lane: calls to providers running at once.
+    assist_slots: Arc<tokio::sync::Semaphore>,
     visitor_key: tokio::sync::OnceCell<Vec<u8>>,
     visitor_sessions_per_ip: RateLimiter,
     visitor_messages_per_token: RateLimiter,
@@ -143,6 +152,12 @@ impl Services {
         let minute = std::time::Duration::from_secs(60);
         let visitor_sessions_per_ip = RateLimiter::new(config.visitor_sessions_per_ip, minute);
         let visitor_messages_per_token = RateLimiter::new(config.visitor_messages_per_visitor, minute);
+        let assist_client = |allow_private| {
+            OutboundHttp::new(allow_private, std::time::Duration::from_secs(300))
+                .map_err(|e| ServiceError::Internal(format!("http client: {e}")))
+        };
+        let assist_http = (assist_client(false)?, assist_client(true)?);
+        let assist_slots = Arc::new(tokio::sync::Semaphore::new(config.job_lanes.get(jobs::Lane::Ai).max(1)));
         let jobs = job_registrations()
             .into_iter()
             .chain(config.extra_jobs.iter().copied())
@@ -174,6 +189,8 @@ impl Services {
                     std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
                 )),
                 webhooks,
+                assist_http,
+                assist_slots,
             }),
         };
         inbound::spawn_committer(services.clone(), ingest_rx);

@@ -472,3 +472,36 @@ pub enum MonthlyArchives {
     Bytes,
     CreatedAt,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum AssistSettings {
+    Table,
+    WorkspaceId,
+    BaseUrl,
+    Model,
+    ApiKeySealed,
+    TimeoutMs,
+    Features,
+    SendNotes,
+    MaskContacts,
+    RecordText,
+    UpdatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum AssistCalls {
+    Table,
+    Id,
+    WorkspaceId,
+    UserId,
+    ConversationId,
+    Action,
+    Model,
+    PromptTokens,
+    CompletionTokens,
+    LatencyMs,
+    Outcome,
+    InputText,
+    OutputText,
+    CreatedAt,
+}

@@ -130,6 +130,27 @@ impl ApiClient {
         Reply { status, body, headers }
     }
 
+    /// POST JSON to a server-sent-events endpoint and read the stream to
+    /// its end: the status and each event's `data` parsed as JSON.
+    pub async fn post_events(&self, path: &str, body: Value) -> (reqwest::StatusCode, Vec<Value>) {
+        let mut req = self.http.post(format!("{}{}", self.base, path)).json(&body);
+        if let Some(csrf) = &self.csrf {
+            req = req.header("x-csrf-token", csrf);
+        }
+        if let Some(token) = &self.bearer {
+            req = req.bearer_auth(token);
+        }
+        let response = req.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let events = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str(d.trim()).ok())
+            .collect();
+        (status, events)
+    }
+
     /// Send raw bytes with the given content type (none: no header), signed
     /// in like [`send`](Self::send): for bodies `send` cannot produce
     /// (malformed JSON, invalid UTF-8, another media type, …).

@@ -15,6 +15,7 @@ pub mod db;
 pub mod events;
 pub mod fixtures;
 pub mod graph;
+pub mod llmock;
 pub mod media;
 pub mod webhook_receiver;
 
@@ -79,6 +80,7 @@ impl Default for TestOptions {
                 job_poll_interval: Duration::from_millis(50),
                 retry_base: Duration::from_millis(50),
                 retry_max: Duration::from_millis(400),
+                secret_key: Some(rand::random()),
                 ..ServiceConfig::default()
             },
         }

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod archives;
+mod assist;
 mod attachments;
 mod bots;
 mod campaigns;
@@ -26,6 +27,7 @@ mod webhooks;
 
 pub use accounts::*;
 pub use archives::*;
+pub use assist::*;
 pub use attachments::*;
 pub use bots::*;
 pub use campaigns::*;

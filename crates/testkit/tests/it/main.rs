@@ -12,6 +12,7 @@ mod app_escaping;
 mod app_forms;
 mod archive;
 mod archive_browser;
+mod assist;
 mod attachments;
 mod audit_log;
 mod bad_input;

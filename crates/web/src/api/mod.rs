@@ -3,6 +3,7 @@
 //! and cross-team 404s) all read this one table.
 
 pub mod archive;
+pub mod assist;
 pub mod attachments;
 pub mod audit;
 pub mod bots;
@@ -419,6 +420,18 @@ pub fn api_routes() -> Vec<ApiRoute> {
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.csv"), "exportConversationsCsv", "archive", "The conversations the filters and search match (the list's parameters; `limit` and `cursor` ignored), one CSV row each with the columns of DESIGN.md §8, streamed; cells that would run as spreadsheet formulas start with `'`; audited", || get(exports::csv)).query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.xlsx"), "exportConversationsXlsx", "archive", "The same rows as an Excel workbook, streamed; audited", || get(exports::xlsx)).query::<svc::ConversationQuery>(),
         ApiRoute::new(m.clone(), ws_path!("/exports/conversations.jsonl"), "exportConversationsJsonl", "archive", "The same rows as JSON Lines, streamed; audited", || get(exports::jsonl)).query::<svc::ConversationQuery>(),
+        // AI assist
+        ApiRoute::new(m.clone(), ws_path!("/assist/settings"), "getAssistSettings", "assist", "The workspace's AI provider (admin): base URL, model, whether a key is set (never the key), timeout, the actions offered, and what is sent", || get(assist::settings)).resp::<svc::AssistSettingsView>(),
+        ApiRoute::new(Method::PUT, ws_path!("/assist/settings"), "setAssistSettings", "assist", "Set the workspace's OpenAI-compatible provider (admin; audited). The API key is sealed with the server's secret key and never shown again; leave `api_key` out to keep it, `\"\"` to remove it", || put(assist::update_settings))
+            .req::<svc::AssistSettingsInput>(json!({"base_url": "https://api.example.com/v1", "model": "small-model", "api_key": "sk-example"}))
+            .resp::<svc::AssistSettingsView>(),
+        ApiRoute::new(p.clone(), ws_path!("/assist/test"), "testAssist", "assist", "Call the provider once and say what failed, if anything: `dns`, `refused`, `tls`, `unauthorized`, `model_not_found`, `timeout`, `not_compatible`, `rate_limited`, `provider_failed` (admin)", || post(assist::test)).resp::<svc::AssistCheck>(),
+        ApiRoute::new(m.clone(), ws_path!("/assist/calls"), "listAssistCalls", "assist", "Every call to the provider, newest first: who, action, model, tokens when reported, latency, outcome; the texts only when the admin keeps them (admin)", || get(assist::calls)).resp::<PageOut<svc::AssistCall>>().query::<assist::CallListQuery>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/assist"), "runAssist", "assist", "Rephrase, change the tone of, expand or translate the caller's `draft`, or summarize the conversation; the answer is for the agent to accept (nothing is sent to the customer). 409 while AI assist is not set up or the action is off; 429 past the rate limits; 502 naming what the provider did wrong", || post(assist::run))
+            .req::<svc::AssistRequest>(json!({"action": "tone", "tone": "formal", "draft": "hey, it's done"}))
+            .resp::<svc::AssistAnswer>(),
+        ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/assist/stream"), "streamAssist", "assist", "The same, answered as server-sent events (`text/event-stream`): `delta` pieces as the model writes, then `done` with the checked answer or `failed`; closing the connection cancels the call", || post(assist::stream))
+            .req::<svc::AssistRequest>(json!({"action": "rephrase", "draft": "we send it tomorow"})),
         // console and analytics
         ApiRoute::new(m.clone(), ws_path!("/reports/console"), "consoleTiles", "reports", "The console's tiles now: unassigned, active, completed since local midnight (each the count of the table for its filter: `status=queued`, `status=assigned`, `section=archived&date_field=closed&period=today`), the team given most chats today, members by availability and the chat waiting longest (admins; supervisors for their teams)", || get(reports::tiles)).resp::<svc::ConsoleTiles>(),
         ApiRoute::new(m.clone(), ws_path!("/reports/conversations"), "consoleConversations", "reports", "The console's conversations table: the rows and columns of the CSV export, a page at a time, for the list's filters (admins; supervisors for their teams)", || get(reports::conversations)).resp::<PageOut<svc::ExportRow>>().query::<svc::ConversationQuery>(),
