@@ -561,9 +561,7 @@ impl Services {
             let result = p
                 .provider
                 .stream(&http, &p.messages, |piece| {
-                    deltas
-                        .try_send(AssistEvent::Delta { text: piece.to_owned() })
-                        .is_ok_or_full()
+                    still_listening(deltas.try_send(AssistEvent::Delta { text: piece.to_owned() }))
                 })
                 .await;
             let (event, outcome, done) = match result {
@@ -664,16 +662,11 @@ impl Services {
     }
 }
 
-/// `Ok` unless the receiver is gone (a full buffer drops a delta: the
-/// checked answer at the end carries the whole text anyway).
-trait SendOutcome {
-    fn is_ok_or_full(self) -> bool;
-}
-
-impl<T> SendOutcome for Result<(), tokio::sync::mpsc::error::TrySendError<T>> {
-    fn is_ok_or_full(self) -> bool {
-        !matches!(self, Err(tokio::sync::mpsc::error::TrySendError::Closed(_)))
-    }
+/// Whether the listener is still there after offering it a delta (a full
+/// buffer drops the delta: the checked answer at the end carries the whole
+/// text anyway).
+fn still_listening<T>(sent: Result<(), tokio::sync::mpsc::error::TrySendError<T>>) -> bool {
+    !matches!(sent, Err(tokio::sync::mpsc::error::TrySendError::Closed(_)))
 }
 
 fn tokio_stream_of<T: Send + 'static>(

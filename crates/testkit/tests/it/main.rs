@@ -13,6 +13,7 @@ mod app_forms;
 mod archive;
 mod archive_browser;
 mod assist;
+mod assist_browser;
 mod attachments;
 mod audit_log;
 mod bad_input;

@@ -5,6 +5,7 @@ import { api, wsPath, fragment, workspace, chime, notify, localiseTimes, toast }
 import { on } from "./live.js";
 import { bindComposer, bindPush } from "./composer.js";
 import { bindActions } from "./actions.js";
+import { bindAssist } from "./assist.js";
 import { bindPaging } from "./paging.js";
 import { bindForms } from "./forms.js";
 
@@ -37,6 +38,7 @@ function bindPane() {
   const root = document.getElementById("conversation");
   if (!root) return;
   bindComposer(root, refreshPane);
+  bindAssist(root, refreshPane);
   bindPush(root);
   bindActions(root, refreshPane);
   const messages = document.getElementById("messages");

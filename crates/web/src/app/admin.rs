@@ -25,6 +25,7 @@ pub const SECTIONS: &[(&str, &str)] = &[
     ("campaigns", "Campaigns"),
     ("tags", "Tags"),
     ("settings", "Settings"),
+    ("ai", "AI assist"),
     ("tokens", "API tokens"),
     ("audit", "Audit log"),
 ];
@@ -95,6 +96,10 @@ struct AdminPage {
     purge_files: u64,
     purge_oldest: Vec<(String, String)>,
     archives: Vec<SimpleRow>,
+    /// The AI provider as set (the key only as "set").
+    assist: Option<switchboard_service::AssistSettingsView>,
+    /// Its actions, each with whether it is on.
+    assist_features: Vec<Choice>,
 }
 
 /// `/w/{ws}/admin`: the first section.
@@ -306,6 +311,41 @@ pub async fn section(
             page.settings_json = serde_json::to_string_pretty(&settings.routing).unwrap_or_default();
             page.limits_json =
                 serde_json::to_string(&svc.attachment_limits(actor).await.map_err(fail)?).unwrap_or_default();
+        }
+        "ai" => {
+            let settings = svc.assist_settings(actor).await.map_err(fail)?;
+            page.assist_features = switchboard_core::assist::Feature::ALL
+                .iter()
+                .map(|f| Choice {
+                    value: f.as_str().into(),
+                    label: f.as_str().replace('_', " "),
+                    selected: settings.features.contains(f),
+                })
+                .collect();
+            let names = super::names(&state, &viewer).await?;
+            page.rows = svc
+                .assist_calls(actor, None, Some(50))
+                .await
+                .map_err(fail)?
+                .items
+                .into_iter()
+                .map(|c| SimpleRow {
+                    id: c.id,
+                    cells: vec![
+                        clock(c.created_at),
+                        c.user_id.parse().map(|u| names.user(u)).unwrap_or_default(),
+                        c.action,
+                        c.model,
+                        match (c.prompt_tokens, c.completion_tokens) {
+                            (Some(p), Some(o)) => format!("{p} + {o}"),
+                            _ => "–".into(),
+                        },
+                        format!("{} ms", c.latency_ms),
+                        c.outcome,
+                    ],
+                })
+                .collect();
+            page.assist = Some(settings);
         }
         "tokens" => {
             page.rows = svc

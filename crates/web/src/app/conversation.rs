@@ -98,9 +98,18 @@ pub struct Earlier {
     pub label: String,
 }
 
+impl Pane {
+    /// Whether the composer offers the AI action `name`.
+    pub fn offers(&self, name: &str) -> bool {
+        self.assist.contains(&name)
+    }
+}
+
 pub struct Pane {
     /// The workspace's close reasons, offered when closing.
     pub close_reasons: Vec<String>,
+    /// The AI-assist actions the workspace offers (empty: none set up).
+    pub assist: Vec<&'static str>,
     pub ws: String,
     pub id: String,
     pub contact_id: String,
@@ -322,8 +331,16 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         if file_count == 1 { "file" } else { "files" }
     );
     let close_reasons = svc.close_reasons(actor).await.map_err(|_| PageRejection::Failed)?;
+    let assist = svc
+        .assist_features(actor)
+        .await
+        .map_err(|_| PageRejection::Failed)?
+        .into_iter()
+        .map(|f| f.as_str())
+        .collect();
     Ok(Pane {
         close_reasons,
+        assist,
         can_delete: actor.role == Role::Admin,
         held,
         loses,

@@ -222,6 +222,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("hours.js", include_str!("../../assets/app/hours.js")),
     ("campaigns.js", include_str!("../../assets/app/campaigns.js")),
     ("console.js", include_str!("../../assets/app/console.js")),
+    ("assist.js", include_str!("../../assets/app/assist.js")),
 ];
 
 pub async fn script(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
