@@ -41,6 +41,7 @@ pub enum Action {
     /// when none is given.
     Translate {
         #[serde(default)]
+        #[schemars(regex(pattern = r"^[A-Za-z -]{0,40}$"))]
         language: Option<String>,
     },
     /// The conversation in three parts: reason, what was done, what is pending.

@@ -244,7 +244,7 @@ pub fn default_close_reasons() -> Vec<String> {
 }
 
 /// A workspace's list of close reasons: 1 to 30, each 1 to 80 characters
-/// without control characters, no two alike (ignoring case).
+/// without control characters, no two alike.
 pub fn close_reasons(raw: &[String]) -> Result<Vec<String>, Invalid> {
     let field = "close_reasons";
     let list: Vec<String> = raw.iter().map(|r| r.trim().to_owned()).collect();
@@ -258,7 +258,7 @@ pub fn close_reasons(raw: &[String]) -> Result<Vec<String>, Invalid> {
                 format!("reason {} must be 1 to 80 characters of text", i + 1),
             ));
         }
-        if list[..i].iter().any(|o| o.to_lowercase() == r.to_lowercase()) {
+        if list[..i].contains(r) {
             return Err(Invalid::new(field, format!("{r:?} is listed twice")));
         }
     }

@@ -326,3 +326,27 @@ impl Provider {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_never_prints_its_key() {
+        let p = Provider {
+            base_url: "http://127.0.0.1:1/v1".into(),
+            model: "m".into(),
+            api_key: Some("sk-never-print".into()),
+            timeout: Duration::from_secs(1),
+        };
+        assert!(!format!("{p:?}").contains("sk-never-print"));
+    }
+
+    #[test]
+    fn retry_after_is_read_in_whole_seconds_rounded_up() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, "1.5".parse().unwrap());
+        assert_eq!(retry_after(&headers), 2);
+        assert_eq!(retry_after(&reqwest::header::HeaderMap::new()), 1);
+    }
+}

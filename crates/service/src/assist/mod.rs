@@ -37,8 +37,13 @@ const PER_WORKSPACE_PER_MINUTE: u64 = 200;
 pub struct AssistSettingsInput {
     /// The chat-completions base, e.g. `https://api.openai.com/v1` or
     /// `http://127.0.0.1:8081/v1` for a local llama.cpp server.
+    #[schemars(regex(
+        pattern = r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?$"
+    ))]
     pub base_url: String,
+    #[schemars(regex(pattern = r"^[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]{0,150}$"))]
     pub model: String,
+    #[schemars(regex(pattern = r"^[^\x00-\x1f\x7f]{0,500}$"))]
     pub api_key: Option<String>,
     /// 1 to 120 seconds (default 30).
     #[schemars(range(min = 1, max = 120))]

@@ -58,6 +58,13 @@ fn event_types_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({"type": ["array", "null"], "minItems": 1, "items": {"type": "string", "enum": types}})
 }
 
+fn close_reasons_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": ["array", "null"], "minItems": 1, "maxItems": 30, "uniqueItems": true,
+        "items": {"type": "string", "pattern": r"^[^\s\x00-\x1f\x7f]([^\x00-\x1f\x7f]{0,78}[^\s\x00-\x1f\x7f])?$"}
+    })
+}
+
 /// Whether events of this type go to webhooks at all (ephemeral ones such
 /// as `conversation.typing` do not, not even to `*`).
 fn is_webhook_event(kind: &str) -> bool {
@@ -210,7 +217,9 @@ pub struct WorkspaceSettingsUpdate {
     #[schemars(with = "Option<u32>", range(min = 1, max = 3650))]
     pub retention_days: Option<serde_json::Value>,
     pub monthly_archive: Option<bool>,
-    /// Replaces the list of close reasons (1 to 30).
+    /// Replaces the list of close reasons (1 to 30, each 1 to 80
+    /// characters, no two alike).
+    #[schemars(schema_with = "close_reasons_schema")]
     pub close_reasons: Option<Vec<String>>,
 }
 

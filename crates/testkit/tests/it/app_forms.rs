@@ -156,7 +156,7 @@ async fn every_form_puts_its_error_next_to_the_field_and_keeps_the_input() {
 
     open(&browser, &app, &settings).await;
     #[rustfmt::skip]
-    refuse(&browser, &settings, BadInput { form: hours_form, field: "#s-reasons", value: "Spam\nspam", error_for: "close_reasons", says: "twice" }).await;
+    refuse(&browser, &settings, BadInput { form: hours_form, field: "#s-reasons", value: "Spam\nSpam", error_for: "close_reasons", says: "twice" }).await;
 
     let tokens = format!("/w/{ws}/admin/tokens");
     open(&browser, &app, &tokens).await;

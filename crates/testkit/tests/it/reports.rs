@@ -450,7 +450,7 @@ async fn close_reasons_are_the_workspaces_list_and_reports_are_for_admins_and_su
         r.body
     );
     // Admins change the list; an empty or doubled one is refused.
-    for bad in [json!([]), json!(["Spam", "spam"]), json!([""])] {
+    for bad in [json!([]), json!(["Spam", "Spam"]), json!([""])] {
         let r = w
             .org
             .admin
