@@ -228,7 +228,17 @@ mod tests {
         let bytes = pdf.finish();
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.contains(r"(Report \(weekly\) \\ 1 "));
-        assert!(text.contains("/Count 4"), "200 lines need several pages");
+        // About 49 lines of 10 pt fit on a page.
+        let pages: usize = text
+            .split("/Count ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(pages, 5, "200 lines need several pages");
         assert!(text.ends_with("%%EOF\n"));
         // The xref offsets point at the objects.
         let start: usize = text.lines().rev().nth(1).unwrap().parse().unwrap();
