@@ -23,8 +23,9 @@ node "$work/model-server.mjs" "$work/model.gguf" 8091 &
 for _ in $(seq 1 120); do curl -s -o /dev/null http://127.0.0.1:8091/ && break; sleep 1; done
 echo "== Switchboard on a scratch folder"
 cargo build --release -p switchboard-server
+bin="${CARGO_TARGET_DIR:-target}/release/switchboard"
 export SWITCHBOARD_DATA_DIR="$work/data" SWITCHBOARD_LISTEN=127.0.0.1:8092 SWITCHBOARD_ADMIN_PASSWORD='real model check 1'
-./target/release/switchboard admin create --workspace "Model check" --email check@example.test --name Check
-./target/release/switchboard serve &
+"$bin" admin create --workspace "Model check" --email check@example.test --name Check
+"$bin" serve &
 for _ in $(seq 1 60); do curl -s -o /dev/null http://127.0.0.1:8092/ && break; sleep 1; done
 python3 scripts/assist-real-model/drive.py http://127.0.0.1:8092 check@example.test 'real model check 1' http://127.0.0.1:8091/v1
