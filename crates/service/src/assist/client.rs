@@ -93,7 +93,7 @@ const ATTEMPTS: usize = 3;
 /// The longest a streamed answer may take in all.
 const STREAM_MAX: Duration = Duration::from_secs(300);
 
-fn classify(e: &reqwest::Error, timeout: Duration) -> ProviderError {
+fn classify(e: &reqwest::Error, timeout: Duration, https: bool) -> ProviderError {
     if e.is_timeout() {
         return ProviderError::Timeout(timeout.as_secs().max(1));
     }
@@ -111,7 +111,13 @@ fn classify(e: &reqwest::Error, timeout: Duration) -> ProviderError {
         ProviderError::Dns
     } else if chain.contains("refused") {
         ProviderError::Refused
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake") {
+    } else if chain.contains("certificate")
+        || chain.contains("tls")
+        || chain.contains("handshake")
+        || (https && e.is_connect())
+    {
+        // A connection that was made but not secured (no TLS there, a bad
+        // certificate, a protocol mismatch).
         ProviderError::Tls(chain.trim().chars().take(200).collect())
     } else if e.is_connect() {
         ProviderError::Refused
@@ -192,7 +198,7 @@ impl Provider {
                 .request(http, messages, stream, json_object)
                 .send()
                 .await
-                .map_err(|e| classify(&e, self.timeout))?;
+                .map_err(|e| classify(&e, self.timeout, self.base_url.starts_with("https://")))?;
             if response.status().is_success() {
                 return Ok(response);
             }
@@ -224,7 +230,10 @@ impl Provider {
         json_object: bool,
     ) -> Result<Completion, ProviderError> {
         let response = self.send(http, messages, false, json_object).await?;
-        let body = response.text().await.map_err(|e| classify(&e, self.timeout))?;
+        let body = response
+            .text()
+            .await
+            .map_err(|e| classify(&e, self.timeout, self.base_url.starts_with("https://")))?;
         let value: Value =
             serde_json::from_str(&body).map_err(|_| ProviderError::NotCompatible("the answer is not JSON".into()))?;
         let text = value
@@ -256,7 +265,10 @@ impl Provider {
             .is_some_and(|t| t.starts_with("text/event-stream"));
         if !is_sse {
             // Some servers answer a stream request with one JSON body.
-            let body = response.text().await.map_err(|e| classify(&e, self.timeout))?;
+            let body = response
+                .text()
+                .await
+                .map_err(|e| classify(&e, self.timeout, self.base_url.starts_with("https://")))?;
             let value: Value = serde_json::from_str(&body)
                 .map_err(|_| ProviderError::NotCompatible("neither an event stream nor JSON".into()))?;
             let text = value

@@ -375,6 +375,22 @@ async fn provider_failures_say_what_went_wrong_and_retries_honour_retry_after() 
     s.configure(json!({"base_url": "http://no-such-host.invalid/v1"})).await;
     let r = s.org.admin.post(&s.org.path("/assist/test"), json!({})).await;
     assert_eq!(r["code"], "dns", "{:?}", r.body);
+    // TLS spoken to a plain-HTTP server.
+    s.configure(json!({"base_url": s.mock.base_url().replace("http://", "https://")}))
+        .await;
+    let r = s.org.admin.post(&s.org.path("/assist/test"), json!({})).await;
+    assert_eq!(r["code"], "tls", "{:?}", r.body);
+    // Something that is not a chat-completions endpoint (our own API).
+    s.configure(json!({"base_url": s.app.url("/api/v1")})).await;
+    let r = s.org.admin.post(&s.org.path("/assist/test"), json!({})).await;
+    assert_eq!(r["code"], "not_compatible", "{:?}", r.body);
+    // Slower than the timeout (2 s).
+    s.configure(json!({})).await;
+    s.mock.reset().await;
+    s.mock.script(json!([{"type": "delay", "seconds": 4}])).await;
+    let r = s.org.admin.post(&s.org.path("/assist/test"), json!({})).await;
+    assert_eq!(r["code"], "timeout", "{:?}", r.body);
+    assert!(r["message"].as_str().unwrap().contains("within 2 s"), "{:?}", r.body);
 }
 
 #[tokio::test]
