@@ -658,6 +658,23 @@ mod tests {
     }
 
     #[test]
+    fn open_time_between_two_instants_counts_only_opening_hours() {
+        let h = berlin_office();
+        // Tue 2026-06-09 22:00 CEST to Wed 10:00: only Wednesday's first hour is open.
+        let tue_22 = s(1_781_035_200);
+        let wed_09 = s(1_781_074_800);
+        assert_eq!(h.open_ms_between(tue_22, wed_09.plus_ms(3_600_000)), 3_600_000);
+        // Wed 09:00 to Thu 10:00: all of Wednesday's eight hours and one of Thursday's.
+        assert_eq!(
+            h.open_ms_between(wed_09, wed_09.plus_ms(DAY_MS + 3_600_000)),
+            9 * 3_600_000
+        );
+        // Nothing open in a closed stretch; nothing for an empty or reversed one.
+        assert_eq!(h.open_ms_between(tue_22, wed_09), 0);
+        assert_eq!(h.open_ms_between(wed_09, tue_22), 0);
+    }
+
+    #[test]
     fn weekday_schedule() {
         let h = berlin_office();
         // Tue 2026-06-09 22:00 CEST -> Wed 2026-06-10 09:00 CEST.

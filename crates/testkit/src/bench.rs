@@ -53,3 +53,22 @@ pub fn numeric_args(defaults: &[(&str, usize)]) -> anyhow::Result<std::collectio
     }
     Ok(values)
 }
+
+/// A server on a fresh SQLite file (jobs off) holding an archive generated
+/// by `spec`; how long generating took goes to stderr.
+pub async fn generated_archive(
+    spec: &crate::archive::ArchiveSpec,
+) -> anyhow::Result<(crate::TestApp, crate::archive::GeneratedArchive)> {
+    let mut options = crate::TestOptions::default();
+    options.service.run_jobs = false;
+    let app = crate::TestApp::spawn_on(crate::TestDb::for_backend(crate::Backend::Sqlite).await, options).await;
+    let started = Instant::now();
+    let archive = crate::archive::generate(&app.services, spec).await?;
+    eprintln!(
+        "generated {} conversations, {} messages in {:.1} s",
+        archive.conversations,
+        archive.messages,
+        started.elapsed().as_secs_f64()
+    );
+    Ok((app, archive))
+}

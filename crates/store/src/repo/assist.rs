@@ -39,21 +39,40 @@ pub struct AssistCallRow {
     pub created_at: i64,
 }
 
+/// [`AssistSettingsRow`]'s columns, in its order.
+const SETTINGS_COLUMNS: [AssistSettings; 9] = [
+    AssistSettings::BaseUrl,
+    AssistSettings::Model,
+    AssistSettings::ApiKeySealed,
+    AssistSettings::TimeoutMs,
+    AssistSettings::Features,
+    AssistSettings::SendNotes,
+    AssistSettings::MaskContacts,
+    AssistSettings::RecordText,
+    AssistSettings::UpdatedAt,
+];
+
+/// [`AssistCallRow`]'s columns, in its order.
+const CALL_COLUMNS: [AssistCalls; 12] = [
+    AssistCalls::Id,
+    AssistCalls::UserId,
+    AssistCalls::ConversationId,
+    AssistCalls::Action,
+    AssistCalls::Model,
+    AssistCalls::PromptTokens,
+    AssistCalls::CompletionTokens,
+    AssistCalls::LatencyMs,
+    AssistCalls::Outcome,
+    AssistCalls::InputText,
+    AssistCalls::OutputText,
+    AssistCalls::CreatedAt,
+];
+
 impl Exec<'_> {
     pub async fn assist_settings(&mut self, ws: WorkspaceId) -> Result<Option<AssistSettingsRow>> {
         self.fetch_optional(
             Query::select()
-                .columns([
-                    AssistSettings::BaseUrl,
-                    AssistSettings::Model,
-                    AssistSettings::ApiKeySealed,
-                    AssistSettings::TimeoutMs,
-                    AssistSettings::Features,
-                    AssistSettings::SendNotes,
-                    AssistSettings::MaskContacts,
-                    AssistSettings::RecordText,
-                    AssistSettings::UpdatedAt,
-                ])
+                .columns(SETTINGS_COLUMNS)
                 .from(AssistSettings::Table)
                 .and_where(Expr::col(AssistSettings::WorkspaceId).eq(ws.to_string())),
         )
@@ -61,21 +80,10 @@ impl Exec<'_> {
     }
 
     pub async fn put_assist_settings(&mut self, ws: WorkspaceId, s: &AssistSettingsRow) -> Result<()> {
-        let columns = [
-            AssistSettings::BaseUrl,
-            AssistSettings::Model,
-            AssistSettings::ApiKeySealed,
-            AssistSettings::TimeoutMs,
-            AssistSettings::Features,
-            AssistSettings::SendNotes,
-            AssistSettings::MaskContacts,
-            AssistSettings::RecordText,
-            AssistSettings::UpdatedAt,
-        ];
         self.execute(
             Query::insert()
                 .into_table(AssistSettings::Table)
-                .columns(std::iter::once(AssistSettings::WorkspaceId).chain(columns))
+                .columns(std::iter::once(AssistSettings::WorkspaceId).chain(SETTINGS_COLUMNS))
                 .values_panic([
                     ws.to_string().into(),
                     s.base_url.clone().into(),
@@ -90,7 +98,7 @@ impl Exec<'_> {
                 ])
                 .on_conflict(
                     OnConflict::column(AssistSettings::WorkspaceId)
-                        .update_columns(columns)
+                        .update_columns(SETTINGS_COLUMNS)
                         .to_owned(),
                 ),
         )
@@ -98,37 +106,14 @@ impl Exec<'_> {
         .map(drop)
     }
 
-    pub async fn delete_assist_settings(&mut self, ws: WorkspaceId) -> Result<u64> {
-        self.execute(
-            Query::delete()
-                .from_table(AssistSettings::Table)
-                .and_where(Expr::col(AssistSettings::WorkspaceId).eq(ws.to_string())),
-        )
-        .await
-    }
-
     pub async fn insert_assist_call(&mut self, ws: WorkspaceId, c: &AssistCallRow) -> Result<()> {
         self.execute(
             Query::insert()
                 .into_table(AssistCalls::Table)
-                .columns([
-                    AssistCalls::Id,
-                    AssistCalls::WorkspaceId,
-                    AssistCalls::UserId,
-                    AssistCalls::ConversationId,
-                    AssistCalls::Action,
-                    AssistCalls::Model,
-                    AssistCalls::PromptTokens,
-                    AssistCalls::CompletionTokens,
-                    AssistCalls::LatencyMs,
-                    AssistCalls::Outcome,
-                    AssistCalls::InputText,
-                    AssistCalls::OutputText,
-                    AssistCalls::CreatedAt,
-                ])
+                .columns(std::iter::once(AssistCalls::WorkspaceId).chain(CALL_COLUMNS))
                 .values_panic([
-                    c.id.clone().into(),
                     ws.to_string().into(),
+                    c.id.clone().into(),
                     c.user_id.clone().into(),
                     c.conversation_id.clone().into(),
                     c.action.clone().into(),
@@ -154,24 +139,11 @@ impl Exec<'_> {
         limit: u64,
     ) -> Result<Page<AssistCallRow>> {
         let mut q = Query::select();
-        q.columns([
-            AssistCalls::Id,
-            AssistCalls::UserId,
-            AssistCalls::ConversationId,
-            AssistCalls::Action,
-            AssistCalls::Model,
-            AssistCalls::PromptTokens,
-            AssistCalls::CompletionTokens,
-            AssistCalls::LatencyMs,
-            AssistCalls::Outcome,
-            AssistCalls::InputText,
-            AssistCalls::OutputText,
-            AssistCalls::CreatedAt,
-        ])
-        .from(AssistCalls::Table)
-        .and_where(Expr::col(AssistCalls::WorkspaceId).eq(ws.to_string()))
-        .order_by(AssistCalls::Id, Order::Desc)
-        .limit(limit + 1);
+        q.columns(CALL_COLUMNS)
+            .from(AssistCalls::Table)
+            .and_where(Expr::col(AssistCalls::WorkspaceId).eq(ws.to_string()))
+            .order_by(AssistCalls::Id, Order::Desc)
+            .limit(limit + 1);
         if let Some(before) = before {
             q.and_where(Expr::col(AssistCalls::Id).lt(before));
         }

@@ -41,20 +41,23 @@ impl LegRow {
     }
 }
 
+/// A leg's columns but its workspace, in [`LegRow`]'s order.
+const LEG_COLUMNS: [AssignmentLegs; 9] = [
+    AssignmentLegs::ConversationId,
+    AssignmentLegs::AgentId,
+    AssignmentLegs::TeamId,
+    AssignmentLegs::FromAgentId,
+    AssignmentLegs::StartReason,
+    AssignmentLegs::AssignedAt,
+    AssignmentLegs::FirstReplyAt,
+    AssignmentLegs::EndedAt,
+    AssignmentLegs::EndReason,
+];
+
 /// The columns of [`LegRow`].
 pub(crate) fn leg_select() -> SelectStatement {
     Query::select()
-        .columns([
-            AssignmentLegs::ConversationId,
-            AssignmentLegs::AgentId,
-            AssignmentLegs::TeamId,
-            AssignmentLegs::FromAgentId,
-            AssignmentLegs::StartReason,
-            AssignmentLegs::AssignedAt,
-            AssignmentLegs::FirstReplyAt,
-            AssignmentLegs::EndedAt,
-            AssignmentLegs::EndReason,
-        ])
+        .columns(LEG_COLUMNS)
         .from(AssignmentLegs::Table)
         .to_owned()
 }
@@ -79,18 +82,6 @@ impl Exec<'_> {
             }
         }
         Ok(latest)
-    }
-
-    /// Every leg of one conversation, oldest first.
-    pub async fn legs_of(&mut self, conversation: ConversationId) -> Result<Vec<Leg>> {
-        let rows: Vec<LegRow> = self
-            .fetch_all(
-                leg_select()
-                    .and_where(Expr::col(AssignmentLegs::ConversationId).eq(conversation.to_string()))
-                    .order_by(AssignmentLegs::AssignedAt, Order::Asc),
-            )
-            .await?;
-        rows.into_iter().map(|r| r.into_leg().map(|(_, l)| l)).collect()
     }
 
     /// Write what [`switchboard_core::legs::plan`] decided for one conversation.
@@ -135,22 +126,11 @@ impl Exec<'_> {
 
 /// The statements that insert `legs` (new legs, or a data set's).
 pub fn leg_inserts(legs: &[(WorkspaceId, ConversationId, &Leg)]) -> Vec<InsertStatement> {
-    const COLUMNS: [AssignmentLegs; 10] = [
-        AssignmentLegs::WorkspaceId,
-        AssignmentLegs::ConversationId,
-        AssignmentLegs::AgentId,
-        AssignmentLegs::TeamId,
-        AssignmentLegs::FromAgentId,
-        AssignmentLegs::StartReason,
-        AssignmentLegs::AssignedAt,
-        AssignmentLegs::FirstReplyAt,
-        AssignmentLegs::EndedAt,
-        AssignmentLegs::EndReason,
-    ];
-    legs.chunks(rows_per_statement(COLUMNS.len()))
+    legs.chunks(rows_per_statement(LEG_COLUMNS.len() + 1))
         .map(|chunk| {
             let mut q = Query::insert();
-            q.into_table(AssignmentLegs::Table).columns(COLUMNS);
+            q.into_table(AssignmentLegs::Table)
+                .columns(std::iter::once(AssignmentLegs::WorkspaceId).chain(LEG_COLUMNS));
             for (ws, conversation, leg) in chunk {
                 q.values_panic([
                     ws.to_string().into(),

@@ -23,9 +23,8 @@ use futures::StreamExt;
 use sqlx::Connection;
 use switchboard_core::Section;
 use switchboard_service::{ConversationQuery, ExportFormat, Period};
-use switchboard_testkit::archive::{ArchiveSpec, generate};
-use switchboard_testkit::bench::{measure, numeric_args};
-use switchboard_testkit::{Backend, TestApp, TestDb, TestOptions};
+use switchboard_testkit::archive::ArchiveSpec;
+use switchboard_testkit::bench::{generated_archive, measure, numeric_args};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -61,22 +60,12 @@ const CLOSED: &str = "('resolved','abandoned','expired')";
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
-    let mut options = TestOptions::default();
-    options.service.run_jobs = false;
-    let app = TestApp::spawn_on(TestDb::for_backend(Backend::Sqlite).await, options).await;
     let spec = ArchiveSpec {
         conversations: args.conversations,
         messages_per_conversation: args.messages,
         ..ArchiveSpec::default()
     };
-    let started = Instant::now();
-    let archive = generate(&app.services, &spec).await?;
-    eprintln!(
-        "generated {} conversations, {} messages in {:.1} s",
-        archive.conversations,
-        archive.messages,
-        started.elapsed().as_secs_f64()
-    );
+    let (app, archive) = generated_archive(&spec).await?;
     let url = app.db.url();
     let file = url
         .trim_start_matches("sqlite://")

@@ -14,13 +14,10 @@
 //!
 //! It prints a table and asserts nothing about speed.
 
-use std::time::Instant;
-
 use sqlx::Connection;
 use switchboard_service::{AnalyticsQuery, ConversationQuery};
-use switchboard_testkit::archive::{ArchiveSpec, generate};
-use switchboard_testkit::bench::{measure, numeric_args};
-use switchboard_testkit::{Backend, TestApp, TestDb, TestOptions};
+use switchboard_testkit::archive::ArchiveSpec;
+use switchboard_testkit::bench::{generated_archive, measure, numeric_args};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -29,22 +26,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let args = numeric_args(&[("conversations", 100_000), ("messages", 4), ("runs", 50)])?;
     let runs = args["runs"].max(1);
-    let mut options = TestOptions::default();
-    options.service.run_jobs = false;
-    let app = TestApp::spawn_on(TestDb::for_backend(Backend::Sqlite).await, options).await;
     let spec = ArchiveSpec {
         conversations: args["conversations"],
         messages_per_conversation: args["messages"].max(1),
         ..ArchiveSpec::default()
     };
-    let started = Instant::now();
-    let archive = generate(&app.services, &spec).await?;
-    eprintln!(
-        "generated {} conversations, {} messages in {:.1} s",
-        archive.conversations,
-        archive.messages,
-        started.elapsed().as_secs_f64()
-    );
+    let (app, archive) = generated_archive(&spec).await?;
     let url = app.db.url();
     let raw = tokio::sync::Mutex::new(sqlx::SqliteConnection::connect(&url).await?);
     let direct = |sqls: Vec<String>| {

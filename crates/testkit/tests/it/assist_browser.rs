@@ -98,5 +98,27 @@ async fn an_agent_rewrites_a_draft_formally_sends_it_and_saves_a_summary_as_a_no
         .unwrap();
     assert_eq!(note["kind"], "note");
     browser.screenshot("note").await;
+
+    // The admin's page: the provider without its key, a connection test,
+    // and the calls just made.
+    browser.submit("form[action='/logout']").await;
+    browser.sign_in(&app, "ada@acme.test", "admin password 1").await;
+    browser
+        .client
+        .goto(&app.url(&format!("/w/{}/admin/ai", org.ws)))
+        .await
+        .unwrap();
+    browser.wait_for("#ai-key").await;
+    assert_eq!(browser.value("#ai-model").await, "tiny-model");
+    assert_eq!(browser.value("#ai-key").await, "", "the key is never shown");
+    let page = browser.eval("return document.body.innerHTML").await;
+    assert!(!page.as_str().unwrap().contains("sk-browser"));
+    let calls = browser.text("main table").await;
+    assert!(calls.contains("tone:formal") && calls.contains("summarize"), "{calls}");
+    browser.click("[data-api-call$='/assist/test']").await;
+    browser
+        .wait_for_text("[data-result]", "answered with model tiny-model")
+        .await;
+    browser.screenshot("admin").await;
     browser.close().await;
 }

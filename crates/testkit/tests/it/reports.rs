@@ -505,6 +505,17 @@ async fn close_reasons_are_the_workspaces_list_and_reports_are_for_admins_and_su
         .get(&w.org.path("/reports/analytics?from_date=2000-01-01&to_date=2026-12-07"))
         .await;
     assert_eq!(r["from_date"], "2025-11-03", "{:?}", r.body);
+    // `days` counts back from the last day (1: that day alone).
+    let r = w.org.admin.get(&w.org.path("/reports/analytics?days=1")).await;
+    assert_eq!(
+        (r["from_date"].as_str(), r["to_date"].as_str()),
+        (Some("2026-12-07"), Some("2026-12-07"))
+    );
+    let r = w.org.admin.get(&w.org.path("/reports/analytics?days=0")).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["error"]["field"].as_str()),
+        (422, Some("days"))
+    );
     let r = w
         .org
         .admin

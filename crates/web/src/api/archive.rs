@@ -77,18 +77,13 @@ pub async fn download_monthly_archive(
     InWorkspace(a): InWorkspace,
     Path((_, month)): Path<(WorkspaceId, String)>,
 ) -> ApiResult<axum::response::Response> {
-    use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
-    use axum::http::{HeaderMap, HeaderValue};
     use axum::response::IntoResponse;
     let key = s.services.monthly_archive_key(&a, &month).await?;
     let stream = s.services.open_stored(&key).await?;
     // The month was matched against stored names (`YYYY-MM`), so it is plain ASCII.
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"archive-{month}.zip\""))
-        .map_err(|_| crate::error::ApiError::not_found("archive"))?;
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-    headers.insert(CONTENT_DISPOSITION, disposition);
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    let headers = crate::api::download_headers(
+        "application/zip",
+        &format!("attachment; filename=\"archive-{month}.zip\""),
+    )?;
     Ok((headers, axum::body::Body::from_stream(stream)).into_response())
 }

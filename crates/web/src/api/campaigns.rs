@@ -2,8 +2,7 @@
 //! ledger; pause, resume, cancel, retry the failed ones; export as CSV.
 
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard_core::{CampaignId, WorkspaceId};
@@ -14,7 +13,7 @@ use switchboard_service::{
 use crate::AppState;
 use crate::api::PageOut;
 use crate::auth::InWorkspace;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path, Query};
 
 type One = Path<(WorkspaceId, CampaignId)>;
@@ -82,12 +81,9 @@ pub async fn act(
 /// The ledger as a CSV download.
 pub async fn export(State(s): State<AppState>, InWorkspace(a): InWorkspace, Path((_, id)): One) -> ApiResult<Response> {
     let csv = s.services.campaign_csv(&a, id).await?;
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"campaign-{id}.csv\""))
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert(CONTENT_DISPOSITION, disposition);
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    let headers = crate::api::download_headers(
+        "text/csv; charset=utf-8",
+        &format!("attachment; filename=\"campaign-{id}.csv\""),
+    )?;
     Ok((StatusCode::OK, headers, csv).into_response())
 }

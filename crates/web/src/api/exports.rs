@@ -3,8 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use switchboard_core::permissions::Actor;
@@ -12,7 +11,7 @@ use switchboard_service::{ConversationQuery, ExportFormat, Services, export_file
 
 use crate::AppState;
 use crate::auth::InWorkspace;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::ApiResult;
 use crate::extract::Query;
 
 /// The streaming download of `q` in `format` (pages use it too).
@@ -31,13 +30,7 @@ pub async fn conversations_file(
         })
     }));
     let name = export_filename(format, services.now());
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    headers.insert(CONTENT_DISPOSITION, disposition);
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    let headers = crate::api::download_headers(format.content_type(), &format!("attachment; filename=\"{name}\""))?;
     Ok((StatusCode::OK, headers, body).into_response())
 }
 

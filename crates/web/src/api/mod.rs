@@ -36,6 +36,21 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
 
 /// A plain list.
+/// The headers of a file download: its type and `Content-Disposition`
+/// (`attachment; filename="…"` or `inline; …`), never sniffed or cached.
+pub fn download_headers(content_type: &'static str, disposition: &str) -> Result<axum::http::HeaderMap, ApiError> {
+    use axum::http::HeaderValue;
+    use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+    let disposition =
+        HeaderValue::from_str(disposition).map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CONTENT_DISPOSITION, disposition);
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(headers)
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Items<T> {
     pub items: Vec<T>,

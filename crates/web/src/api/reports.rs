@@ -2,8 +2,7 @@
 //! figures of DESIGN.md §8 (admins; supervisors for their teams).
 
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use switchboard_service::{Analytics, AnalyticsQuery, ConsoleTiles, ConversationQuery, ExportRow};
 
@@ -40,20 +39,8 @@ pub async fn analytics_csv(
 ) -> ApiResult<Response> {
     let report = s.services.analytics(&a, q).await?;
     let name = format!("analytics-{}-{}.csv", report.from_date, report.to_date);
-    Ok((
-        StatusCode::OK,
-        [
-            (CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (
-                CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-                    .unwrap_or(HeaderValue::from_static("attachment")),
-            ),
-            (CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
-        ],
-        report.to_csv(),
-    )
-        .into_response())
+    let headers = crate::api::download_headers("text/csv; charset=utf-8", &format!("attachment; filename=\"{name}\""))?;
+    Ok((StatusCode::OK, headers, report.to_csv()).into_response())
 }
 
 /// The workspace's close reasons, for any member closing a chat.

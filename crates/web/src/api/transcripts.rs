@@ -5,10 +5,8 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
-};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::CONTENT_SECURITY_POLICY;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -156,13 +154,7 @@ fn file_response(
     body: String,
     csp: Option<&'static str>,
 ) -> ApiResult<Response> {
-    let disposition =
-        HeaderValue::from_str(disposition).map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(CONTENT_DISPOSITION, disposition);
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    let mut headers = crate::api::download_headers(content_type, disposition)?;
     if let Some(csp) = csp {
         headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     }
@@ -221,13 +213,8 @@ pub async fn download(
                     std::io::Error::other("transcript archive stopped")
                 })
             }));
-            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{stem}.zip\""))
-                .map_err(|_| ApiError::new(ErrorCode::Internal, "internal error"))?;
-            let mut headers = HeaderMap::new();
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/zip"));
-            headers.insert(CONTENT_DISPOSITION, disposition);
-            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            let headers =
+                crate::api::download_headers("application/zip", &format!("attachment; filename=\"{stem}.zip\""))?;
             Ok((StatusCode::OK, headers, body).into_response())
         }
         TranscriptFormat::Html => {

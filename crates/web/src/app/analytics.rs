@@ -5,8 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::HeaderValue;
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use switchboard_core::report::{Figures, GroupBy, RESPONSE_BUCKETS, Spread};
@@ -14,7 +12,7 @@ use switchboard_service::{Analytics, AnalyticsQuery, ServiceError};
 
 use super::charts::{self, WEEKDAYS};
 use super::format::duration;
-use super::inbox::{Choice, urlencode};
+use super::inbox::{Choice, choices, fixed, urlencode};
 use super::pdf::Pdf;
 use super::{Layout, PageRejection, Viewer, render};
 use crate::AppState;
@@ -309,21 +307,10 @@ struct AnalyticsPage {
 impl AnalyticsPage {
     fn error_for(&self, field: &str) -> String {
         match &self.loaded.error {
-            Some((f, m)) if f == field || (field == "from_date" && f != "to_date") => m.clone(),
+            Some((f, m)) if f == field => m.clone(),
             _ => String::new(),
         }
     }
-}
-
-fn choices(items: Vec<(String, String)>, selected: &str) -> Vec<Choice> {
-    items
-        .into_iter()
-        .map(|(value, label)| Choice {
-            selected: value == selected,
-            value,
-            label,
-        })
-        .collect()
 }
 
 /// `/w/{ws}/analytics` (admins; supervisors for their teams).
@@ -343,33 +330,30 @@ pub async fn page(
     let loaded = load(&state, &viewer, &params).await?;
     Ok(render(&AnalyticsPage {
         layout: Layout::new(&viewer, "Analytics", "analytics", "page.js"),
-        groupings: choices(
-            [
+        groupings: fixed(
+            &[
                 ("agent", "Agent"),
                 ("team", "Team"),
                 ("channel", "Channel"),
                 ("tag", "Tag"),
-            ]
-            .iter()
-            .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
-            .collect(),
+            ],
             &params.by,
         ),
         teams: choices(
             teams
-                .iter()
+                .into_iter()
                 .filter(|t| viewer.is_admin() || actor.team_ids.contains(&t.id))
-                .map(|t| (t.id.to_string(), t.name.clone()))
                 .collect(),
             &params.team,
+            |t| (t.id.to_string(), t.name.clone()),
         ),
         agents: choices(
             members
-                .iter()
+                .into_iter()
                 .filter(|m| viewer.is_admin() || m.team_ids.iter().any(|t| actor.team_ids.contains(t)))
-                .map(|m| (m.id.to_string(), m.name.clone()))
                 .collect(),
             &params.agent,
+            |m| (m.id.to_string(), m.name.clone()),
         ),
         query: params.link(),
         api_query: params.api_link(),
@@ -388,19 +372,22 @@ struct PrintedReport {
     open_numbers: bool,
 }
 
+/// The report a printed page or a PDF shows (admins and supervisors; a
+/// range that is not one is not found).
+async fn report_for(state: &AppState, viewer: &Viewer, params: &AnalyticsParams) -> Result<Report, PageRejection> {
+    if !viewer.is_supervisor() {
+        return Err(PageRejection::NotFound);
+    }
+    load(state, viewer, params).await?.report.ok_or(PageRejection::NotFound)
+}
+
 /// `/w/{ws}/analytics/report`: the same figures as a page that prints on A4.
 pub async fn printable(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(params): Query<AnalyticsParams>,
 ) -> Result<Response, PageRejection> {
-    if !viewer.is_supervisor() {
-        return Err(PageRejection::NotFound);
-    }
-    let report = load(&state, &viewer, &params)
-        .await?
-        .report
-        .ok_or(PageRejection::NotFound)?;
+    let report = report_for(&state, &viewer, &params).await?;
     Ok(render(&PrintedReport {
         workspace_name: viewer.workspace_name.clone(),
         report,
@@ -414,13 +401,7 @@ pub async fn pdf(
     viewer: Viewer,
     Query(params): Query<AnalyticsParams>,
 ) -> Result<Response, PageRejection> {
-    if !viewer.is_supervisor() {
-        return Err(PageRejection::NotFound);
-    }
-    let r = load(&state, &viewer, &params)
-        .await?
-        .report
-        .ok_or(PageRejection::NotFound)?;
+    let r = report_for(&state, &viewer, &params).await?;
     let mut pdf = Pdf::new();
     pdf.title(&format!("{} · Conversations report", viewer.workspace_name));
     pdf.line(&r.range);
@@ -455,17 +436,7 @@ pub async fn pdf(
         .collect();
     pdf.table(&header, &rows);
     let name = format!("report-{}.pdf", r.range.split(' ').next().unwrap_or("report"));
-    Ok((
-        [
-            (CONTENT_TYPE, HeaderValue::from_static("application/pdf")),
-            (
-                CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("inline; filename=\"{name}\""))
-                    .unwrap_or(HeaderValue::from_static("inline")),
-            ),
-            (CACHE_CONTROL, HeaderValue::from_static("private, no-store")),
-        ],
-        pdf.finish(),
-    )
-        .into_response())
+    let headers = crate::api::download_headers("application/pdf", &format!("inline; filename=\"{name}\""))
+        .map_err(|_| PageRejection::Failed)?;
+    Ok((headers, pdf.finish()).into_response())
 }

@@ -102,7 +102,6 @@ async fn tiles(state: &AppState, viewer: &Viewer) -> Result<Tiles, PageRejection
     let ws = viewer.ws().to_string();
     let [queued, assigned, closed] =
         ["status=queued", "status=assigned", "period=today&field=closed"].map(|q| format!("/w/{ws}/console?{q}"));
-    let now = state.services.now();
     let tiles = vec![
         TileView {
             label: "Unassigned",
@@ -145,7 +144,7 @@ async fn tiles(state: &AppState, viewer: &Viewer) -> Result<Tiles, PageRejection
             value: t
                 .longest_waiting
                 .as_ref()
-                .map_or_else(|| "Nobody".into(), |w| duration(now.since(w.queued_at).max(0))),
+                .map_or_else(|| "Nobody".into(), |w| duration(w.waited_seconds * 1000)),
             detail: t
                 .longest_waiting
                 .as_ref()

@@ -547,7 +547,7 @@ struct SavedLink {
 }
 
 /// Options of a select from fixed `(value, label)` pairs.
-fn fixed(options: &[(&str, &str)], selected: &str) -> Vec<Choice> {
+pub(crate) fn fixed(options: &[(&str, &str)], selected: &str) -> Vec<Choice> {
     options
         .iter()
         .map(|(value, label)| Choice {
@@ -558,7 +558,8 @@ fn fixed(options: &[(&str, &str)], selected: &str) -> Vec<Choice> {
         .collect()
 }
 
-fn choices<T>(items: Vec<T>, selected: &str, f: impl Fn(&T) -> (String, String)) -> Vec<Choice> {
+/// Options of a select from `items`, the one whose value is `selected` chosen.
+pub(crate) fn choices<T>(items: Vec<T>, selected: &str, f: impl Fn(&T) -> (String, String)) -> Vec<Choice> {
     items
         .iter()
         .map(|t| {
