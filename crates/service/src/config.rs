@@ -45,8 +45,11 @@ pub struct ServiceConfig {
     pub opt_keywords: switchboard_core::campaign::OptKeywords,
     /// Most inbound messages committed in one transaction.
     pub ingest_batch_max: usize,
-    /// Events kept per workspace for clients that reconnect with `since`.
+    /// Most events a client that reconnects with `since` is replayed; past
+    /// that it is told to resync.
     pub event_replay: usize,
+    /// How long the event log keeps events.
+    pub event_log_keep: Duration,
     /// How far a live subscriber may fall behind before it is dropped.
     pub event_lag_limit: usize,
     /// After a user's last connection closes, how long until they are
@@ -100,7 +103,8 @@ impl Default for ServiceConfig {
             delivery_max_attempts: 8,
             opt_keywords: switchboard_core::campaign::OptKeywords::default(),
             ingest_batch_max: 512,
-            event_replay: 1000,
+            event_replay: 10_000,
+            event_log_keep: Duration::from_secs(24 * 3600),
             event_lag_limit: 256,
             presence_grace: Duration::from_secs(60),
             attachment_storage: crate::library::StorageConfig::default(),

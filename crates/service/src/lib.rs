@@ -98,8 +98,8 @@ struct Inner {
     config: ServiceConfig,
     http: OutboundHttp,
     ingest: inbound::Ingestor,
-    login_per_ip: RateLimiter,
-    login_per_account: RateLimiter,
+    login_per_ip: ratelimit::Limit,
+    login_per_account: ratelimit::Limit,
     /// The job kinds this node runs (see [`job_registrations`]).
     jobs: Vec<jobs::JobRegistration>,
     /// Wakes each lane's workers, by lane.
@@ -109,7 +109,9 @@ struct Inner {
     /// Password hashes checked so far: a login must check one whether or
     /// not the address has an account (tests compare the path, not the clock).
     password_checks: std::sync::atomic::AtomicU64,
-    events: Arc<dyn events::EventBus>,
+    events: Arc<events::EventHub>,
+    /// This process's name among the nodes (presence leases).
+    node_id: String,
     presence: events::Presence,
     storage: library::Storage,
     /// Image previews decoded at once: at most one per core, so a burst of
@@ -122,8 +124,8 @@ struct Inner {
     /// Places in the AI lane: calls to providers running at once.
     assist_slots: Arc<tokio::sync::Semaphore>,
     visitor_key: tokio::sync::OnceCell<Vec<u8>>,
-    visitor_sessions_per_ip: RateLimiter,
-    visitor_messages_per_token: RateLimiter,
+    visitor_sessions_per_ip: ratelimit::Limit,
+    visitor_messages_per_token: ratelimit::Limit,
 }
 
 impl std::fmt::Debug for Services {
@@ -141,17 +143,29 @@ impl Services {
         let (ingest, ingest_rx) = inbound::Ingestor::channel(config.ingest_batch_max);
         let dummy_hash = accounts::hash_blocking(&config.argon2, "switchboard-dummy-password")?;
         let storage = library::Storage::open(&config.attachment_storage)?;
-        let bus: Arc<dyn events::EventBus> = Arc::new(events::InProcessBus::new(
-            config.event_replay,
-            config.event_lag_limit,
-            switchboard_store::now_ms(),
-        ));
-        // Every published event also goes to the workspace's outgoing webhooks.
+        let (hub, hub_wakes) = events::EventHub::new(store.clone(), config.event_replay, config.event_lag_limit);
         let (webhooks, webhook_fanout) = integrations::Webhooks::new(&config)?;
-        let bus = webhooks.tap(bus, clock.clone());
         let minute = std::time::Duration::from_secs(60);
-        let visitor_sessions_per_ip = RateLimiter::new(config.visitor_sessions_per_ip, minute);
-        let visitor_messages_per_token = RateLimiter::new(config.visitor_messages_per_visitor, minute);
+        let visitor_sessions_per_ip = ratelimit::Limit::new(
+            "visitor sessions per ip",
+            config.visitor_sessions_per_ip,
+            minute,
+            &store,
+        );
+        let visitor_messages_per_token =
+            ratelimit::Limit::new("visitor messages", config.visitor_messages_per_visitor, minute, &store);
+        let login_per_ip = ratelimit::Limit::new(
+            "logins per ip",
+            config.login_limit_per_ip,
+            std::time::Duration::from_secs(300),
+            &store,
+        );
+        let login_per_account = ratelimit::Limit::new(
+            "login failures per account",
+            config.login_failures_per_account,
+            std::time::Duration::from_secs(900),
+            &store,
+        );
         let assist_client = |allow_private| {
             OutboundHttp::new(allow_private, std::time::Duration::from_secs(300))
                 .map_err(|e| ServiceError::Internal(format!("http client: {e}")))
@@ -166,11 +180,8 @@ impl Services {
             inner: Arc::new(Inner {
                 store,
                 clock,
-                login_per_ip: RateLimiter::new(config.login_limit_per_ip, std::time::Duration::from_secs(300)),
-                login_per_account: RateLimiter::new(
-                    config.login_failures_per_account,
-                    std::time::Duration::from_secs(900),
-                ),
+                login_per_ip,
+                login_per_account,
                 config,
                 http,
                 ingest,
@@ -179,7 +190,8 @@ impl Services {
                 timers_scheduled: std::sync::atomic::AtomicBool::new(false),
                 dummy_hash,
                 password_checks: std::sync::atomic::AtomicU64::new(0),
-                events: bus,
+                events: hub,
+                node_id: random_token(),
                 visitor_key: tokio::sync::OnceCell::new(),
                 visitor_sessions_per_ip,
                 visitor_messages_per_token,
@@ -194,7 +206,20 @@ impl Services {
             }),
         };
         inbound::spawn_committer(services.clone(), ingest_rx);
+        events::spawn_fanout(&services.inner.events, hub_wakes);
         integrations::spawn_fanout(services.clone(), webhook_fanout);
+        // Commits that appended events wake this node's fan-out and webhooks.
+        let weak = Arc::downgrade(&services.inner);
+        services.store().set_event_hook(Arc::new(move |workspaces| {
+            if let Some(inner) = weak.upgrade() {
+                for ws in workspaces {
+                    inner.events.wake(*ws);
+                    inner.webhooks.wake(*ws);
+                }
+            }
+        }));
+        events::spawn_listener(&services);
+        events::spawn_upkeep(&services);
         if services.inner.config.run_jobs {
             jobs::spawn_workers(services.clone());
         }
@@ -213,8 +238,9 @@ impl Services {
         self.inner.clock.now()
     }
 
-    pub fn events(&self) -> &dyn events::EventBus {
-        self.inner.events.as_ref()
+    /// This process's name among the nodes sharing the database.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node_id
     }
 }
 

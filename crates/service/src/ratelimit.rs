@@ -1,4 +1,7 @@
-//! A sliding-window counter per key, in memory, with a bounded number of keys.
+//! Rate limits: a sliding-window counter per key, in memory, with a bounded
+//! number of keys ([`RateLimiter`]); and [`Limit`], which on PostgreSQL
+//! counts in the database instead, so every node of a cluster counts the
+//! same hits (SQLite serves one node, whose memory is the shared place).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -70,6 +73,107 @@ impl RateLimiter {
 
     pub fn clear(&self, key: &str) {
         self.hits.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+}
+
+/// Windows are counted in this many slots; a slot ages out whole.
+const SLOTS: i64 = 6;
+
+/// A named limit, counted where every node sees it.
+#[derive(Debug)]
+pub(crate) struct Limit {
+    name: &'static str,
+    limit: u32,
+    window: Duration,
+    local: RateLimiter,
+    shared: Option<switchboard_store::Store>,
+}
+
+impl Limit {
+    pub(crate) fn new(name: &'static str, limit: u32, window: Duration, store: &switchboard_store::Store) -> Self {
+        Limit {
+            name,
+            limit,
+            window,
+            local: RateLimiter::new(limit, window),
+            shared: store.pg_pool().is_some().then(|| store.clone()),
+        }
+    }
+
+    /// The stored name of a key: hashed, so an e-mail address used as a
+    /// key is not kept in clear.
+    fn bucket(&self, key: &str) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(format!("{}\n{key}", self.name)))
+    }
+
+    fn slot_ms(&self) -> i64 {
+        (self.window.as_millis() as i64 / SLOTS).max(1)
+    }
+
+    async fn shared_wait(
+        &self,
+        store: &switchboard_store::Store,
+        bucket: &str,
+    ) -> switchboard_store::Result<Option<u64>> {
+        let now = switchboard_store::now_ms();
+        let window = self.window.as_millis() as i64;
+        let slots = store.reader().rate_hits_since(bucket, now - window + 1).await?;
+        let total: i64 = slots.iter().map(|(_, hits)| hits).sum();
+        if total < i64::from(self.limit) {
+            return Ok(None);
+        }
+        let oldest = slots.iter().map(|(start, _)| *start).min().unwrap_or(now);
+        Ok(Some((((oldest + window + self.slot_ms()) - now) / 1000).max(1) as u64))
+    }
+
+    async fn shared_hit(&self, store: &switchboard_store::Store, bucket: &str) -> switchboard_store::Result<()> {
+        let now = switchboard_store::now_ms();
+        let slot = now - now.rem_euclid(self.slot_ms());
+        store.reader().add_rate_hits(bucket, slot, 1).await.map(|_| ())
+    }
+
+    /// Seconds to wait if `key` is over the limit, without counting a hit.
+    pub(crate) async fn blocked_for(&self, key: &str) -> Option<u64> {
+        let Some(store) = &self.shared else {
+            return self.local.blocked_for(key);
+        };
+        match self.shared_wait(store, &self.bucket(key)).await {
+            Ok(wait) => wait,
+            Err(e) => {
+                // The database is unwell: limit this node alone meanwhile.
+                tracing::warn!(error = %e, limit = self.name, "shared rate limit unavailable");
+                self.local.blocked_for(key)
+            }
+        }
+    }
+
+    pub(crate) async fn hit(&self, key: &str) {
+        let Some(store) = &self.shared else {
+            return self.local.hit(key);
+        };
+        if let Err(e) = self.shared_hit(store, &self.bucket(key)).await {
+            tracing::warn!(error = %e, limit = self.name, "shared rate limit unavailable");
+            self.local.hit(key);
+        }
+    }
+
+    /// Count a hit and say whether it is still within the limit.
+    pub(crate) async fn check_and_hit(&self, key: &str) -> Result<(), u64> {
+        if let Some(wait) = self.blocked_for(key).await {
+            return Err(wait);
+        }
+        self.hit(key).await;
+        Ok(())
+    }
+
+    pub(crate) async fn clear(&self, key: &str) {
+        self.local.clear(key);
+        if let Some(store) = &self.shared
+            && let Err(e) = store.reader().clear_rate_hits(&self.bucket(key)).await
+        {
+            tracing::warn!(error = %e, limit = self.name, "could not clear a shared rate limit");
+        }
     }
 }
 

@@ -166,28 +166,52 @@ async fn checkpoint(connection: &mut Option<SqliteConnection>, options: &SqliteC
 /// A committed transaction that may not be on disk yet. [`wait`](Self::wait)
 /// returns once it is; until then, do not report it as stored.
 #[must_use = "a commit is durable only once `wait` returns"]
-#[derive(Debug)]
 pub struct Durability {
     pending: Option<(Arc<WalSync>, u64)>,
+    /// Workspaces whose event logs grew, to announce once durable.
+    announce: Option<(crate::EventHook, Vec<switchboard_core::WorkspaceId>)>,
+}
+
+impl std::fmt::Debug for Durability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Durability")
+            .field("pending", &self.pending.as_ref().map(|(_, n)| n))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Durability {
     /// Already durable (PostgreSQL, or SQLite that synced in `COMMIT`).
     pub(crate) fn done() -> Durability {
-        Durability { pending: None }
+        Durability {
+            pending: None,
+            announce: None,
+        }
     }
 
     pub(crate) fn after(wal: Arc<WalSync>, number: u64) -> Durability {
         Durability {
             pending: Some((wal, number)),
+            announce: None,
         }
     }
 
+    pub(crate) fn announcing(
+        mut self,
+        announce: Option<(crate::EventHook, Vec<switchboard_core::WorkspaceId>)>,
+    ) -> Self {
+        self.announce = announce;
+        self
+    }
+
     pub async fn wait(self) -> Result<()> {
-        match self.pending {
-            Some((wal, number)) => wal.sync_through(number).await,
-            None => Ok(()),
+        if let Some((wal, number)) = self.pending {
+            wal.sync_through(number).await?;
         }
+        if let Some((hook, workspaces)) = self.announce {
+            hook(&workspaces);
+        }
+        Ok(())
     }
 }
 

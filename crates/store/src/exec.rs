@@ -7,7 +7,9 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Connection, FromRow, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use switchboard_core::WorkspaceId;
 
 use crate::Result;
 use crate::durable::{Durability, WalSync};
@@ -198,27 +200,71 @@ fn joined<S: SqlxBinder>(stmts: &[S]) -> (String, sea_query_binder::SqlxValues) 
     (sql, sea_query_binder::SqlxValues(sea_query::Values(values)))
 }
 
-/// An open write transaction (or a savepoint inside one).
-pub enum Tx<'c> {
+/// The connection of an open write transaction (or of a savepoint inside one).
+pub enum TxConn<'c> {
     /// With the WAL to sync once it commits (top-level transactions of a
     /// durable store; `None` for savepoints).
     Sqlite(Transaction<'c, Sqlite>, Option<Arc<WalSync>>),
     Postgres(Transaction<'c, Postgres>),
 }
 
-impl Tx<'_> {
+/// Told, once a transaction that appended events is durable, which
+/// workspaces' logs grew (the service's event hub reads them then).
+pub type EventHook = Arc<dyn Fn(&[WorkspaceId]) + Send + Sync>;
+
+/// The workspaces a transaction appended events for, shared with its
+/// savepoints (whose appends commit with it).
+#[derive(Clone, Default)]
+pub(crate) struct Appended(Arc<Mutex<Vec<WorkspaceId>>>);
+
+impl Appended {
+    pub(crate) fn add(&self, ws: WorkspaceId) {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !list.contains(&ws) {
+            list.push(ws);
+        }
+    }
+
+    fn take(&self) -> Vec<WorkspaceId> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// An open write transaction (or a savepoint inside one).
+pub struct Tx<'c> {
+    pub conn: TxConn<'c>,
+    pub(crate) appended: Appended,
+    /// `None` for savepoints: their appends are announced by the
+    /// transaction they belong to.
+    hook: Option<EventHook>,
+}
+
+impl<'c> Tx<'c> {
+    pub(crate) fn new(conn: TxConn<'c>, hook: Option<EventHook>) -> Self {
+        Tx {
+            conn,
+            appended: Appended::default(),
+            hook,
+        }
+    }
+
     pub fn exec(&mut self) -> Exec<'_> {
-        match self {
-            Tx::Sqlite(tx, _) => Exec::SqliteConn(tx),
-            Tx::Postgres(tx) => Exec::PgConn(tx),
+        match &mut self.conn {
+            TxConn::Sqlite(tx, _) => Exec::SqliteConn(tx),
+            TxConn::Postgres(tx) => Exec::PgConn(tx),
         }
     }
 
     /// A savepoint: rolling it back undoes only what ran inside it.
     pub async fn savepoint(&mut self) -> Result<Tx<'_>> {
-        Ok(match self {
-            Tx::Sqlite(tx, _) => Tx::Sqlite(tx.begin().await?, None),
-            Tx::Postgres(tx) => Tx::Postgres(tx.begin().await?),
+        let conn = match &mut self.conn {
+            TxConn::Sqlite(tx, _) => TxConn::Sqlite(tx.begin().await?, None),
+            TxConn::Postgres(tx) => TxConn::Postgres(tx.begin().await?),
+        };
+        Ok(Tx {
+            conn,
+            appended: self.appended.clone(),
+            hook: None,
         })
     }
 
@@ -229,10 +275,18 @@ impl Tx<'_> {
 
     /// Commit, releasing the write lock, and return what makes it durable:
     /// the caller may start its next transaction before awaiting that, but
-    /// must not report this one as stored until it has.
+    /// must not report this one as stored until it has. Appended events are
+    /// announced once it is.
     pub async fn commit_unsynced(self) -> Result<Durability> {
-        Ok(match self {
-            Tx::Sqlite(tx, wal) => {
+        let announce = match self.hook {
+            Some(hook) => {
+                let appended = self.appended.take();
+                (!appended.is_empty()).then_some((hook, appended))
+            }
+            None => None,
+        };
+        let durability = match self.conn {
+            TxConn::Sqlite(tx, wal) => {
                 tx.commit().await?;
                 match wal {
                     Some(wal) => {
@@ -242,17 +296,18 @@ impl Tx<'_> {
                     None => Durability::done(),
                 }
             }
-            Tx::Postgres(tx) => {
+            TxConn::Postgres(tx) => {
                 tx.commit().await?;
                 Durability::done()
             }
-        })
+        };
+        Ok(durability.announcing(announce))
     }
 
     pub async fn rollback(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(tx, _) => tx.rollback().await?,
-            Tx::Postgres(tx) => tx.rollback().await?,
+        match self.conn {
+            TxConn::Sqlite(tx, _) => tx.rollback().await?,
+            TxConn::Postgres(tx) => tx.rollback().await?,
         }
         Ok(())
     }

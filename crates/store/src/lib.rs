@@ -10,6 +10,7 @@ pub mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use sea_query::{Cond, Expr, IntoColumnRef};
@@ -20,7 +21,7 @@ use sqlx::{PgPool, SqlitePool};
 use switchboard_core::ChannelId;
 
 pub use durable::Durability;
-pub use exec::{Exec, RowSet, Rows, Tx};
+pub use exec::{EventHook, Exec, RowSet, Rows, Tx, TxConn};
 pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
 pub use repo::*;
 
@@ -102,6 +103,8 @@ enum Pools {
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// Told when committed transactions appended events (see [`EventHook`]).
+    event_hook: Arc<RwLock<Option<EventHook>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -160,6 +163,7 @@ impl Store {
                 .await?;
             Ok(Store {
                 pools: Pools::Sqlite { writer, reader, wal },
+                event_hook: Arc::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
@@ -170,6 +174,7 @@ impl Store {
                 .await?;
             Ok(Store {
                 pools: Pools::Postgres(pool),
+                event_hook: Arc::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))
@@ -213,10 +218,28 @@ impl Store {
     /// it holds the write lock from the start and never fails half-way on a
     /// lock upgrade.
     pub async fn begin(&self) -> Result<Tx<'static>> {
-        Ok(match &self.pools {
-            Pools::Sqlite { writer, wal, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?, wal.clone()),
-            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+        let conn = match &self.pools {
+            Pools::Sqlite { writer, wal, .. } => {
+                TxConn::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?, wal.clone())
+            }
+            Pools::Postgres(pool) => TxConn::Postgres(pool.begin().await?),
+        };
+        let hook = self.event_hook.read().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(Tx::new(conn, hook))
+    }
+
+    /// Who is told when committed transactions appended events; replaces
+    /// the previous one.
+    pub fn set_event_hook(&self, hook: EventHook) {
+        *self.event_hook.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    /// The PostgreSQL pool (for `LISTEN`), or `None` on SQLite.
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match &self.pools {
+            Pools::Postgres(pool) => Some(pool),
+            Pools::Sqlite { .. } => None,
+        }
     }
 
     /// Whether the database answers (for `/readyz`).

@@ -22,8 +22,8 @@ macro_rules! migrations {
     };
 }
 
-pub static MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql", 15 => "0015_template_parts.sql", 16 => "0016_campaigns.sql", 17 => "0017_invitations.sql", 18 => "0018_template_quality.sql", 19 => "0019_archive.sql", 20 => "0020_saved_filters.sql", 21 => "0021_contact_search.sql", 22 => "0022_monthly_archives.sql", 23 => "0023_reports.sql", 24 => "0024_assist.sql");
-pub static MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql", 15 => "0015_template_parts.sql", 16 => "0016_campaigns.sql", 17 => "0017_invitations.sql", 18 => "0018_template_quality.sql", 19 => "0019_archive.sql", 20 => "0020_saved_filters.sql", 21 => "0021_contact_search.sql", 22 => "0022_monthly_archives.sql", 23 => "0023_reports.sql", 24 => "0024_assist.sql");
+pub static MIGRATIONS_SQLITE: &[Migration] = migrations!("sqlite": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql", 15 => "0015_template_parts.sql", 16 => "0016_campaigns.sql", 17 => "0017_invitations.sql", 18 => "0018_template_quality.sql", 19 => "0019_archive.sql", 20 => "0020_saved_filters.sql", 21 => "0021_contact_search.sql", 22 => "0022_monthly_archives.sql", 23 => "0023_reports.sql", 24 => "0024_assist.sql", 25 => "0025_event_log.sql");
+pub static MIGRATIONS_POSTGRES: &[Migration] = migrations!("postgres": 1 => "0001_init.sql", 2 => "0002_webhooks.sql", 3 => "0003_attachments.sql", 4 => "0004_channel_settings.sql", 5 => "0005_routing.sql", 6 => "0006_bots.sql", 7 => "0007_quick_replies.sql", 8 => "0008_notifications.sql", 9 => "0009_templates.sql", 10 => "0010_contact_tags.sql", 11 => "0011_library_attachments.sql", 12 => "0012_retention.sql", 13 => "0013_conversations_newest.sql", 14 => "0014_attachment_previews.sql", 15 => "0015_template_parts.sql", 16 => "0016_campaigns.sql", 17 => "0017_invitations.sql", 18 => "0018_template_quality.sql", 19 => "0019_archive.sql", 20 => "0020_saved_filters.sql", 21 => "0021_contact_search.sql", 22 => "0022_monthly_archives.sql", 23 => "0023_reports.sql", 24 => "0024_assist.sql", 25 => "0025_event_log.sql");
 
 /// The migration that added full-text search (and legal hold).
 pub(crate) const SEARCH_VERSION: i64 = 19;
@@ -39,7 +39,7 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<i64>> {
         crate::Backend::Postgres => MIGRATIONS_POSTGRES,
     };
     let mut tx = store.begin().await?;
-    if let crate::Tx::Postgres(t) = &mut tx {
+    if let crate::TxConn::Postgres(t) = &mut tx.conn {
         // Several nodes may start at once: one migrates, the others wait.
         t.execute("SELECT pg_advisory_xact_lock(727274)").await?;
     }
@@ -78,11 +78,11 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<i64>> {
 }
 
 async fn run_raw(tx: &mut crate::Tx<'_>, sql: &str) -> Result<()> {
-    match tx {
-        crate::Tx::Sqlite(t, _) => {
+    match &mut tx.conn {
+        crate::TxConn::Sqlite(t, _) => {
             t.execute(sql).await?;
         }
-        crate::Tx::Postgres(t) => {
+        crate::TxConn::Postgres(t) => {
             t.execute(sql).await?;
         }
     }

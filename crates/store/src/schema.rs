@@ -505,3 +505,47 @@ pub enum AssistCalls {
     OutputText,
     CreatedAt,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum EventHeads {
+    Table,
+    WorkspaceId,
+    FirstSeq,
+    LastSeq,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum EventLog {
+    Table,
+    WorkspaceId,
+    Seq,
+    Kind,
+    Scope,
+    Data,
+    CreatedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum EventCursors {
+    Table,
+    Consumer,
+    WorkspaceId,
+    Seq,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum PresenceLeases {
+    Table,
+    NodeId,
+    WorkspaceId,
+    UserId,
+    ExpiresAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum RateHits {
+    Table,
+    Bucket,
+    WindowStart,
+    Hits,
+}

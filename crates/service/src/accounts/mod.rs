@@ -144,11 +144,11 @@ impl Services {
 
     /// Check e-mail and password, limited per client address and per account.
     pub async fn login(&self, email: &str, password: &str, client: &str) -> ServiceResult<LoginOutcome> {
-        if let Err(wait) = self.inner.login_per_ip.check_and_hit(client) {
+        if let Err(wait) = self.inner.login_per_ip.check_and_hit(client).await {
             return Err(ServiceError::RateLimited { retry_after_secs: wait });
         }
         let email_key = email.trim().to_lowercase();
-        if let Some(wait) = self.inner.login_per_account.blocked_for(&email_key) {
+        if let Some(wait) = self.inner.login_per_account.blocked_for(&email_key).await {
             return Err(ServiceError::RateLimited { retry_after_secs: wait });
         }
         let user = match Email::parse(email) {
@@ -163,11 +163,11 @@ impl Services {
         let ok = self.verify_password(hash, password).await?;
         match user {
             Some(user) if ok => {
-                self.inner.login_per_account.clear(&email_key);
+                self.inner.login_per_account.clear(&email_key).await;
                 self.new_session(user.user_id()?).await
             }
             _ => {
-                self.inner.login_per_account.hit(&email_key);
+                self.inner.login_per_account.hit(&email_key).await;
                 Err(ServiceError::InvalidCredentials)
             }
         }

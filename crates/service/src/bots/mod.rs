@@ -246,8 +246,8 @@ impl Services {
         )
         .await?;
         tx.exec().delete_bot_session(id).await?;
+        self.emit_change(&mut tx, &c, &[activity]).await?;
         tx.commit().await?;
-        self.emit_change(&c, &[activity]);
         Ok(c)
     }
 
@@ -298,9 +298,9 @@ impl Services {
         crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         self.queue_outgoing(&mut tx.exec(), &c, std::slice::from_ref(&message), now)
             .await?;
+        self.emit_change(&mut tx, &c, std::slice::from_ref(&message)).await?;
         tx.commit().await?;
         self.wake_jobs();
-        self.emit_change(&c, std::slice::from_ref(&message));
         Ok(message)
     }
 
@@ -323,9 +323,9 @@ impl Services {
         let done = hand_off_in(&mut tx.exec(), &mut router, &mut c, req.team_id, default_team, now).await?;
         crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         self.queue_outgoing(&mut tx.exec(), &c, &done, now).await?;
+        self.emit_change(&mut tx, &c, &done).await?;
         tx.commit().await?;
         self.wake_jobs();
-        self.emit_change(&c, &done);
         Ok(c)
     }
 
@@ -495,9 +495,9 @@ impl Services {
                 )
                 .await?;
         }
+        self.emit_change(&mut tx, &c, &messages).await?;
         tx.commit().await?;
         self.wake_jobs();
-        self.emit_change(&c, &messages);
         Ok(Outcome::Done)
     }
 
@@ -599,9 +599,9 @@ impl Services {
         let done = hand_off_in(&mut tx.exec(), &mut router, &mut c, None, default_team, now).await?;
         crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
         self.queue_outgoing(&mut tx.exec(), &c, &done, now).await?;
+        self.emit_change(&mut tx, &c, &done).await?;
         tx.commit().await?;
         self.wake_jobs();
-        self.emit_change(&c, &done);
         Ok(())
     }
 

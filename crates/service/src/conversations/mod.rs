@@ -363,11 +363,11 @@ impl Services {
             let attempts = self.config().delivery_max_attempts;
             changes.push(crate::conversations::request(&mut tx.exec(), &mut c, ask, now, attempts).await?);
         }
+        self.emit_change(&mut tx, &c, &changes).await?;
         tx.commit().await?;
         if asked {
             self.wake_jobs();
         }
-        self.emit_change(&c, &changes);
         self.after_release(&c, before).await;
         Ok(c)
     }
@@ -464,9 +464,9 @@ impl Services {
         notifications
             .assignment(&mut tx.exec(), &c, &activity, by, before.1)
             .await?;
+        self.emit_change(&mut tx, &c, &[activity]).await?;
+        self.emit_notifications(&mut tx, ws, notifications).await?;
         tx.commit().await?;
-        self.emit_change(&c, &[activity]);
-        self.emit_notifications(ws, notifications);
         self.after_release(&c, before).await;
         Ok(c)
     }
@@ -513,8 +513,8 @@ impl Services {
         .await
         {
             Ok(activity) => {
+                self.emit_change(&mut tx, &c, &[activity]).await?;
                 tx.commit().await?;
-                self.emit_change(&c, &[activity]);
             }
             Err(ServiceError::Lifecycle(LifecycleError::Unchanged)) => {}
             Err(e) => return Err(e),
@@ -554,8 +554,8 @@ impl Services {
             now,
         )
         .await?;
+        self.emit_change(&mut tx, &c, &[activity]).await?;
         tx.commit().await?;
-        self.emit_change(&c, &[activity]);
         Ok(c)
     }
 
@@ -695,13 +695,16 @@ impl Services {
                 message
             }
         };
-        tx.commit().await?;
-        if message.delivery_status == Some(DeliveryStatus::Queued) {
-            self.wake_jobs();
-            self.emit_conversation("conversation.updated", &c);
+        let queued = message.delivery_status == Some(DeliveryStatus::Queued);
+        if queued {
+            self.emit_conversation(&mut tx, "conversation.updated", &c).await?;
         }
-        self.emit_message("message.created", &c, &message);
-        self.emit_notifications(ws, notifications);
+        self.emit_message(&mut tx, "message.created", &c, &message).await?;
+        self.emit_notifications(&mut tx, ws, notifications).await?;
+        tx.commit().await?;
+        if queued {
+            self.wake_jobs();
+        }
         Ok(message)
     }
 }

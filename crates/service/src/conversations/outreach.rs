@@ -141,12 +141,11 @@ impl Services {
         let mut message = resolved.into_message(&c, actor.user_id, None, now);
         let attempts = self.config().delivery_max_attempts;
         queue_outgoing(&mut tx.exec(), &mut c, &mut message, None, attempts, now).await?;
-        tx.commit().await?;
-
-        self.emit_conversation("conversation.created", &c);
+        self.emit_conversation(&mut tx, "conversation.created", &c).await?;
         for m in [&activity, &message] {
-            self.emit_message("message.created", &c, m);
+            self.emit_message(&mut tx, "message.created", &c, m).await?;
         }
+        tx.commit().await?;
         self.wake_jobs();
         Ok(c)
     }

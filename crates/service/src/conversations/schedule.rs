@@ -42,8 +42,8 @@ impl Services {
             "until": req.until,
         });
         tx.exec().enqueue_job(WAKE_SNOOZED, &payload, req.until, 5, now).await?;
+        self.emit_change(&mut tx, &c, &[activity]).await?;
         tx.commit().await?;
-        self.emit_change(&c, &[activity]);
         Ok(c)
     }
 
@@ -61,8 +61,8 @@ impl Services {
             customer_wrote: false,
         };
         let activity = transition(&mut tx.exec(), &mut c, command, by, now).await?;
+        self.emit_change(&mut tx, &c, &[activity]).await?;
         tx.commit().await?;
-        self.emit_change(&c, &[activity]);
         Ok(c)
     }
 
@@ -98,8 +98,8 @@ impl Services {
                 "only a scheduled message can be cancelled; this one is {status}"
             )));
         }
+        self.emit_delivery(&mut tx, ws, m.id).await?;
         tx.commit().await?;
-        self.emit_delivery(ws, m.id).await;
         self.store()
             .reader()
             .message(ws, m.id)
@@ -142,9 +142,9 @@ impl Services {
         switchboard_core::lifecycle::record_message(&mut c.times, author, now);
         c.updated_at = now;
         crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
+        self.emit_conversation(&mut tx, "conversation.updated", &c).await?;
+        self.emit_delivery(&mut tx, ws, m.id).await?;
         tx.commit().await?;
-        self.emit_conversation("conversation.updated", &c);
-        self.emit_delivery(ws, m.id).await;
         Ok(Released::Queued)
     }
 }

@@ -311,21 +311,23 @@ impl Services {
             .member(ws, user)
             .await?
             .ok_or(ServiceError::NotFound("user"))?;
-        tx.commit().await?;
         if member.availability != current.availability {
-            self.emit_presence(ws, user, member.availability);
+            self.emit_presence(&mut tx, ws, user, member.availability).await?;
         }
+        self.publish(
+            &mut tx,
+            ws,
+            "member.updated",
+            crate::events::EventScope::Workspace,
+            serde_json::to_value(&member).unwrap_or_default(),
+        )
+        .await?;
+        tx.commit().await?;
         // Online again, or room for more: queued chats may go to them now.
         let came_online = member.availability == Availability::Online && current.availability != Availability::Online;
         if came_online || member.capacity > current.capacity {
             self.drain_for_members(ws, &[user]).await;
         }
-        self.events().publish(
-            ws,
-            "member.updated",
-            crate::events::EventScope::Workspace,
-            serde_json::to_value(&member).unwrap_or_default(),
-        );
         Ok(member)
     }
 

@@ -1,27 +1,34 @@
-//! The event bus: every change publishes one event; WebSocket sessions and
-//! outgoing webhooks receive them. Each event is serialised once, when it is
-//! published, and shared by every receiver. `seq` increases per workspace;
-//! the last events of each workspace are kept so a client that reconnects
-//! can ask for what it missed.
-//!
-//! [`InProcessBus`] serves one process. In a cluster the same trait is
-//! implemented over PostgreSQL LISTEN/NOTIFY or NATS (DESIGN.md §2).
+//! Events: every change appends its events to the workspace's durable log
+//! in the transaction that makes the change (so an event exists exactly
+//! when its change does, on every backend); each node's [`EventHub`] reads
+//! the log when woken — by its own commits, or on PostgreSQL by `NOTIFY`
+//! from any node — and fans the events out to the sockets it holds.
+//! Outgoing webhooks consume the same log with a cursor (DESIGN.md §2).
 
+mod hub;
+mod listen;
 mod presence;
 
-pub(crate) use presence::Presence;
+pub use hub::EventHub;
+pub(crate) use hub::spawn_fanout;
+pub(crate) use listen::CacheChange;
+pub(crate) use listen::spawn_listener;
+pub(crate) use presence::{Presence, spawn_upkeep};
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use switchboard_core::permissions::{Actor, ConversationScope};
 use switchboard_core::{ConversationStatus, TeamId, UserId, WorkspaceId};
+use switchboard_store::{NewEvent, Tx};
 use tokio::sync::broadcast;
 
+use crate::ServiceResult;
+
 /// Who may receive an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
 pub enum EventScope {
     /// Every member of the workspace.
     Workspace,
@@ -32,17 +39,19 @@ pub enum EventScope {
         status: ConversationStatus,
     },
     /// One user (mentions, personal notifications).
-    User(UserId),
+    User { user_id: UserId },
 }
 
-/// One published event.
+/// One event, as read from the log.
 #[derive(Debug)]
 pub struct Event {
     pub seq: i64,
     pub workspace_id: WorkspaceId,
-    pub kind: &'static str,
+    pub kind: String,
     pub scope: EventScope,
     pub data: serde_json::Value,
+    /// When it was written (ms).
+    pub at: i64,
     /// `{"seq","type","workspace_id","data"}`, serialised once.
     pub json: Bytes,
 }
@@ -51,7 +60,7 @@ impl Event {
     pub fn visible_to(&self, viewer: &Actor) -> bool {
         match &self.scope {
             EventScope::Workspace => true,
-            EventScope::User(user) => *user == viewer.user_id,
+            EventScope::User { user_id } => *user_id == viewer.user_id,
             EventScope::Conversation {
                 team_id,
                 assignee_id,
@@ -62,6 +71,29 @@ impl Event {
                 status: *status,
             }),
         }
+    }
+
+    /// An event read back from the log; `None` if the row does not parse
+    /// (written by a newer build that this one does not understand).
+    pub(crate) fn from_log(workspace_id: WorkspaceId, row: switchboard_store::LoggedEvent) -> Option<Event> {
+        let scope: EventScope = serde_json::from_str(&row.scope).ok()?;
+        let data: serde_json::Value = serde_json::from_str(&row.data).ok()?;
+        let json = serde_json::to_vec(&Wire {
+            seq: row.seq,
+            kind: &row.kind,
+            workspace_id,
+            data: &data,
+        })
+        .ok()?;
+        Some(Event {
+            seq: row.seq,
+            workspace_id,
+            kind: row.kind,
+            scope,
+            data,
+            at: row.created_at,
+            json: Bytes::from(json),
+        })
     }
 }
 
@@ -82,7 +114,8 @@ pub fn resync_json(workspace_id: WorkspaceId, seq: i64) -> Bytes {
 }
 
 /// What a subscriber gets: the events it missed (or the need to resync),
-/// then a live feed.
+/// then a live feed. The live feed may repeat events of the backlog or from
+/// before `head`: skip every seq not above the last one handled.
 pub struct Subscription {
     pub backlog: Backlog,
     pub live: broadcast::Receiver<Arc<Event>>,
@@ -96,176 +129,180 @@ pub enum Backlog {
     Resync,
 }
 
-pub trait EventBus: Send + Sync + 'static {
-    fn publish(
-        &self,
-        workspace_id: WorkspaceId,
-        kind: &'static str,
-        scope: EventScope,
-        data: serde_json::Value,
-    ) -> Arc<Event>;
-    /// Subscribe to a workspace; with `since`, replay the events after it.
-    fn subscribe(&self, workspace_id: WorkspaceId, since: Option<i64>) -> Subscription;
+/// An event a change will append to the log when it commits.
+pub(crate) struct Pending {
+    kind: &'static str,
+    scope: EventScope,
+    data: serde_json::Value,
 }
 
-struct Channel {
-    last_seq: i64,
-    recent: VecDeque<Arc<Event>>,
-    sender: broadcast::Sender<Arc<Event>>,
-}
+impl Pending {
+    pub(crate) fn new(kind: &'static str, scope: EventScope, data: serde_json::Value) -> Self {
+        Pending { kind, scope, data }
+    }
 
-/// The bus of a single process.
-pub struct InProcessBus {
-    channels: Mutex<HashMap<WorkspaceId, Channel>>,
-    keep: usize,
-    live_capacity: usize,
-    first_seq: i64,
-}
-
-impl InProcessBus {
-    /// Keep `keep` events per workspace for replay; let a subscriber fall
-    /// `live_capacity` events behind before it is dropped as too slow.
-    /// Sequence numbers start from the wall clock (ms × 1000) so a `since`
-    /// from before a restart is always older than anything kept, and the
-    /// client is told to resync instead of silently missing events.
-    pub fn new(keep: usize, live_capacity: usize, now_ms: i64) -> Self {
-        Self {
-            channels: Mutex::new(HashMap::new()),
-            keep: keep.max(1),
-            live_capacity: live_capacity.max(1),
-            first_seq: now_ms.saturating_mul(1000),
+    fn into_row(self) -> NewEvent {
+        NewEvent {
+            kind: self.kind.to_owned(),
+            scope: serde_json::to_string(&self.scope).unwrap_or_default(),
+            data: self.data.to_string(),
         }
     }
+}
 
-    fn channel<'a>(&self, map: &'a mut HashMap<WorkspaceId, Channel>, ws: WorkspaceId) -> &'a mut Channel {
-        map.entry(ws).or_insert_with(|| Channel {
-            last_seq: self.first_seq,
-            recent: VecDeque::with_capacity(self.keep.min(1024)),
-            sender: broadcast::channel(self.live_capacity).0,
-        })
+pub(crate) fn conversation_scope(c: &switchboard_core::Conversation) -> EventScope {
+    EventScope::Conversation {
+        team_id: c.team_id,
+        assignee_id: c.assignee_id,
+        status: c.status,
     }
 }
 
-impl EventBus for InProcessBus {
-    fn publish(
-        &self,
-        workspace_id: WorkspaceId,
-        kind: &'static str,
-        scope: EventScope,
-        data: serde_json::Value,
-    ) -> Arc<Event> {
-        let mut map = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        let keep = self.keep;
-        let channel = self.channel(&mut map, workspace_id);
-        channel.last_seq += 1;
-        let seq = channel.last_seq;
-        let json = serde_json::to_vec(&Wire {
-            seq,
-            kind,
-            workspace_id,
-            data: &data,
-        })
-        .unwrap_or_default();
-        let event = Arc::new(Event {
-            seq,
-            workspace_id,
-            kind,
-            scope,
-            data,
-            json: Bytes::from(json),
-        });
-        if channel.recent.len() == keep {
-            channel.recent.pop_front();
-        }
-        channel.recent.push_back(event.clone());
-        // Nobody listening is fine.
-        let _ = channel.sender.send(event.clone());
-        event
+/// The data of a message event: the message, with its files (as a message
+/// with its `attachments` reads from the API).
+pub(crate) fn message_data(m: &switchboard_core::Message, files: &[switchboard_core::Attachment]) -> serde_json::Value {
+    let mut data = serde_json::to_value(m).unwrap_or_default();
+    if !files.is_empty() {
+        data["attachments"] = serde_json::to_value(files).unwrap_or_default();
     }
-
-    fn subscribe(&self, workspace_id: WorkspaceId, since: Option<i64>) -> Subscription {
-        let mut map = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        let channel = self.channel(&mut map, workspace_id);
-        // Subscribing under the lock: no event falls between backlog and live.
-        let live = channel.sender.subscribe();
-        let head = channel.last_seq;
-        let backlog = match since {
-            None => Backlog::Events(Vec::new()),
-            Some(since) if since == head => Backlog::Events(Vec::new()),
-            Some(since) => {
-                let oldest_kept = channel.recent.front().map_or(head + 1, |e| e.seq);
-                if since > head || since + 1 < oldest_kept {
-                    Backlog::Resync
-                } else {
-                    Backlog::Events(channel.recent.iter().filter(|e| e.seq > since).cloned().collect())
-                }
-            }
-        };
-        Subscription { backlog, live, head }
-    }
+    data
 }
 
 impl crate::Services {
-    fn conversation_scope(c: &switchboard_core::Conversation) -> EventScope {
-        EventScope::Conversation {
-            team_id: c.team_id,
-            assignee_id: c.assignee_id,
-            status: c.status,
+    pub fn events(&self) -> &EventHub {
+        &self.inner.events
+    }
+
+    /// Append events of workspace `ws` to its log, in `tx`.
+    pub(crate) async fn publish_all(
+        &self,
+        tx: &mut Tx<'_>,
+        ws: WorkspaceId,
+        events: Vec<Pending>,
+    ) -> ServiceResult<()> {
+        if events.is_empty() {
+            return Ok(());
         }
+        let rows: Vec<NewEvent> = events.into_iter().map(Pending::into_row).collect();
+        // A workspace's first seq comes from the wall clock (see `append_events`).
+        let start = switchboard_store::now_ms().saturating_mul(1000);
+        tx.append_events(ws, &rows, self.now().0, start).await?;
+        Ok(())
+    }
+
+    /// Append one event, in `tx`.
+    pub(crate) async fn publish(
+        &self,
+        tx: &mut Tx<'_>,
+        ws: WorkspaceId,
+        kind: &'static str,
+        scope: EventScope,
+        data: serde_json::Value,
+    ) -> ServiceResult<()> {
+        self.publish_all(tx, ws, vec![Pending::new(kind, scope, data)]).await
+    }
+
+    /// Append one event in a transaction of its own: for events that
+    /// describe no stored change (typing) or one already committed.
+    pub async fn publish_now(
+        &self,
+        ws: WorkspaceId,
+        kind: &'static str,
+        scope: EventScope,
+        data: serde_json::Value,
+    ) -> ServiceResult<()> {
+        let mut tx = self.store().begin().await?;
+        self.publish(&mut tx, ws, kind, scope, data).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Append events of one kind and scope in one transaction of their own
+    /// (benchmarks and tests that need many).
+    pub async fn publish_many_now(
+        &self,
+        ws: WorkspaceId,
+        kind: &'static str,
+        scope: EventScope,
+        data: Vec<serde_json::Value>,
+    ) -> ServiceResult<()> {
+        let events = data.into_iter().map(|d| Pending::new(kind, scope.clone(), d)).collect();
+        let mut tx = self.store().begin().await?;
+        self.publish_all(&mut tx, ws, events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// `conversation.created` or `conversation.updated`.
-    pub(crate) fn emit_conversation(&self, kind: &'static str, c: &switchboard_core::Conversation) {
+    pub(crate) async fn emit_conversation(
+        &self,
+        tx: &mut Tx<'_>,
+        kind: &'static str,
+        c: &switchboard_core::Conversation,
+    ) -> ServiceResult<()> {
         let data = serde_json::to_value(c).unwrap_or_default();
-        self.events()
-            .publish(c.workspace_id, kind, Self::conversation_scope(c), data);
+        self.publish(tx, c.workspace_id, kind, conversation_scope(c), data)
+            .await
     }
 
     /// `message.created` or `message.updated`, visible like its conversation.
-    pub(crate) fn emit_message(
+    pub(crate) async fn emit_message(
         &self,
+        tx: &mut Tx<'_>,
         kind: &'static str,
         c: &switchboard_core::Conversation,
         m: &switchboard_core::Message,
-    ) {
-        self.emit_message_with_files(kind, c, m, &[]);
+    ) -> ServiceResult<()> {
+        self.emit_message_with_files(tx, kind, c, m, &[]).await
     }
 
-    /// The same, with the message's files (as a message with its
-    /// `attachments` reads from the API).
-    pub(crate) fn emit_message_with_files(
+    /// The same, with the message's files.
+    pub(crate) async fn emit_message_with_files(
         &self,
+        tx: &mut Tx<'_>,
         kind: &'static str,
         c: &switchboard_core::Conversation,
         m: &switchboard_core::Message,
         files: &[switchboard_core::Attachment],
-    ) {
-        let mut data = serde_json::to_value(m).unwrap_or_default();
-        if !files.is_empty() {
-            data["attachments"] = serde_json::to_value(files).unwrap_or_default();
-        }
-        self.events()
-            .publish(c.workspace_id, kind, Self::conversation_scope(c), data);
+    ) -> ServiceResult<()> {
+        self.publish(tx, c.workspace_id, kind, conversation_scope(c), message_data(m, files))
+            .await
     }
 
-    /// `message.updated` after a delivery status change (read back, so the
-    /// event carries what is stored).
-    pub(crate) async fn emit_delivery(&self, ws: WorkspaceId, message: switchboard_core::MessageId) {
-        let mut db = self.store().reader();
-        let Ok(Some(m)) = db.message(ws, message).await else {
-            return;
+    /// `message.updated` after a delivery status change, in the transaction
+    /// that made it (read back, so the event carries what is stored).
+    pub(crate) async fn emit_delivery(
+        &self,
+        tx: &mut Tx<'_>,
+        ws: WorkspaceId,
+        message: switchboard_core::MessageId,
+    ) -> ServiceResult<()> {
+        let Some(m) = tx.exec().message(ws, message).await? else {
+            return Ok(());
         };
-        if let Ok(Some(c)) = db.conversation(ws, m.conversation_id).await {
-            self.emit_message("message.updated", &c, &m);
+        if let Some(c) = tx.exec().conversation(ws, m.conversation_id).await? {
+            self.emit_message(tx, "message.updated", &c, &m).await?;
         }
+        Ok(())
     }
 
     /// A conversation changed and left activity lines.
-    pub(crate) fn emit_change(&self, c: &switchboard_core::Conversation, messages: &[switchboard_core::Message]) {
-        self.emit_conversation("conversation.updated", c);
+    pub(crate) async fn emit_change(
+        &self,
+        tx: &mut Tx<'_>,
+        c: &switchboard_core::Conversation,
+        messages: &[switchboard_core::Message],
+    ) -> ServiceResult<()> {
+        let scope = conversation_scope(c);
+        let mut events = vec![Pending::new(
+            "conversation.updated",
+            scope.clone(),
+            serde_json::to_value(c).unwrap_or_default(),
+        )];
         for m in messages {
-            self.emit_message("message.created", c, m);
+            events.push(Pending::new("message.created", scope.clone(), message_data(m, &[])));
         }
+        self.publish_all(tx, c.workspace_id, events).await
     }
 }
 
@@ -284,53 +321,46 @@ mod tests {
         }
     }
 
-    #[test]
-    fn replays_what_was_missed_or_asks_for_a_resync() {
-        let bus = InProcessBus::new(3, 16, 1);
-        let ws = WorkspaceId(Uuid::from_u128(9));
-        let first = bus.publish(ws, "a", EventScope::Workspace, serde_json::json!({})).seq;
-        for _ in 0..4 {
-            bus.publish(ws, "b", EventScope::Workspace, serde_json::json!({}));
-        }
-        // Kept: first+2 ..= first+4.
-        match bus.subscribe(ws, Some(first + 1)).backlog {
-            Backlog::Events(e) => assert_eq!(
-                e.iter().map(|e| e.seq).collect::<Vec<_>>(),
-                [first + 2, first + 3, first + 4]
-            ),
-            Backlog::Resync => panic!("should replay"),
-        }
-        assert!(matches!(bus.subscribe(ws, Some(first)).backlog, Backlog::Resync));
-        assert!(matches!(bus.subscribe(ws, Some(first + 99)).backlog, Backlog::Resync));
-        assert!(matches!(bus.subscribe(ws, Some(first + 4)).backlog, Backlog::Events(ref e) if e.is_empty()));
-        let text = String::from_utf8(
-            bus.publish(ws, "c", EventScope::Workspace, serde_json::json!({"x": 1}))
-                .json
-                .to_vec(),
-        )
-        .unwrap();
-        assert!(text.contains("\"type\":\"c\"") && text.contains("\"x\":1"));
+    fn logged(scope: &EventScope) -> Event {
+        let row = switchboard_store::LoggedEvent {
+            seq: 7,
+            kind: "x".into(),
+            scope: serde_json::to_string(scope).unwrap(),
+            data: r#"{"x":1}"#.into(),
+            created_at: 1,
+        };
+        Event::from_log(WorkspaceId(Uuid::from_u128(9)), row).unwrap()
     }
 
     #[test]
-    fn scopes() {
-        let ws = WorkspaceId(Uuid::from_u128(9));
-        let bus = InProcessBus::new(8, 8, 1);
-        let conv = |team| EventScope::Conversation {
-            team_id: Some(TeamId(Uuid::from_u128(team))),
+    fn scopes_survive_the_log_and_decide_who_sees() {
+        let conv = EventScope::Conversation {
+            team_id: Some(TeamId(Uuid::from_u128(100))),
             assignee_id: None,
             status: ConversationStatus::Queued,
         };
-        let e = bus.publish(ws, "x", conv(100), serde_json::json!({}));
+        let e = logged(&conv);
+        assert_eq!(e.scope, conv);
         assert!(e.visible_to(&viewer(Role::Agent, 100)));
         assert!(!e.visible_to(&viewer(Role::Agent, 200)));
         assert!(e.visible_to(&viewer(Role::Admin, 200)));
-        let personal = bus.publish(
-            ws,
-            "x",
-            EventScope::User(UserId(Uuid::from_u128(2))),
-            serde_json::json!({}),
-        );
+        let personal = logged(&EventScope::User {
+            user_id: UserId(Uuid::from_u128(2)),
+        });
         assert!(!personal.visible_to(&viewer(Role::Admin, 100)));
+        let text = String::from_utf8(e.json.to_vec()).unwrap();
+        assert!(text.contains("\"type\":\"x\"") && text.contains("\"x\":1") && text.contains("\"seq\":7"));
+    }
+
+    #[test]
+    fn a_row_this_build_cannot_read_is_skipped() {
+        let row = switchboard_store::LoggedEvent {
+            seq: 1,
+            kind: "x".into(),
+            scope: r#"{"to":"martians"}"#.into(),
+            data: "{}".into(),
+            created_at: 1,
+        };
+        assert!(Event::from_log(WorkspaceId(Uuid::from_u128(9)), row).is_none());
     }
 }

@@ -29,6 +29,7 @@ use switchboard_store::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+use crate::events::Pending;
 use crate::kernel::{activity_message, new_conversation, outgoing_text, set_state, state_of};
 use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::routing::Router;
@@ -98,8 +99,8 @@ struct HookChannel {
 /// from the database each time: on SQLite that read costs more CPU than the
 /// rest of the request (a pool checkout, the query and the pool's checks,
 /// each a hop to a worker thread). Changes made on this node apply at once
-/// (the directory calls [`Services::forget_channel`]); changes made by
-/// another node sharing a PostgreSQL database within [`CHANNEL_TTL`].
+/// (the directory calls [`Services::forget_channel`]), on other nodes when
+/// its `NOTIFY` reaches them, and within [`CHANNEL_TTL`] at the latest.
 #[derive(Default)]
 struct ChannelCache {
     entries: RwLock<HashMap<ChannelId, (HookChannel, Instant)>>,
@@ -309,6 +310,7 @@ async fn commit_batch(
     let mut tx = services.store().begin().await?;
     match ingest_set(&mut tx.exec(), items, files, now, services.config()).await {
         Ok((outcomes, changes)) => {
+            log_changes(services, &mut tx, &changes).await?;
             let durability = tx.commit_unsynced().await?;
             Ok((outcomes.into_iter().map(Ok).collect(), changes, durability))
         }
@@ -363,22 +365,36 @@ async fn commit_each(
         };
         results.push(result);
     }
+    log_changes(services, &mut tx, &changes).await?;
     let durability = tx.commit_unsynced().await?;
     Ok((results, changes, durability))
 }
 
-/// Published only once durable, in the order they happened.
+/// Once durable: wake the jobs the batch queued (its events are announced
+/// by the commit itself).
 fn publish(services: &Services, changes: Vec<Change>) {
     if changes.iter().any(|c| c.wakes_jobs) {
         services.wake_jobs();
     }
+}
+
+/// Append the batch's events to the log, in the order they happened: one
+/// append per workspace.
+async fn log_changes(services: &Services, tx: &mut switchboard_store::Tx<'_>, changes: &[Change]) -> ServiceResult<()> {
+    let mut by_workspace: Vec<(switchboard_core::WorkspaceId, Vec<Pending>)> = Vec::new();
     for change in changes {
+        let c = &change.conversation;
         let kind = if change.created {
             "conversation.created"
         } else {
             "conversation.updated"
         };
-        services.emit_conversation(kind, &change.conversation);
+        let scope = crate::events::conversation_scope(c);
+        let mut events = vec![Pending::new(
+            kind,
+            scope.clone(),
+            serde_json::to_value(c).unwrap_or_default(),
+        )];
         for m in &change.messages {
             let files: Vec<_> = change
                 .files
@@ -386,9 +402,21 @@ fn publish(services: &Services, changes: Vec<Change>) {
                 .filter(|f| f.message_id == Some(m.id))
                 .cloned()
                 .collect();
-            services.emit_message_with_files("message.created", &change.conversation, m, &files);
+            events.push(Pending::new(
+                "message.created",
+                scope.clone(),
+                crate::events::message_data(m, &files),
+            ));
+        }
+        match by_workspace.iter_mut().find(|(ws, _)| *ws == c.workspace_id) {
+            Some((_, list)) => list.extend(events),
+            None => by_workspace.push((c.workspace_id, events)),
         }
     }
+    for (ws, events) in by_workspace {
+        services.publish_all(tx, ws, events).await?;
+    }
+    Ok(())
 }
 
 /// What one stored message changed, to publish after the commit.
@@ -1038,13 +1066,20 @@ impl Services {
     /// A channel changed or is gone: webhooks read it again. Call after the
     /// change is committed.
     pub(crate) fn forget_channel(&self, id: ChannelId) {
-        self.inner.ingest.channels.forget(Some(id));
+        self.forget_channel_here(Some(id));
+        self.tell_other_nodes(crate::events::CacheChange::Channel(id));
     }
 
     /// Something every channel may refer to changed (a team was deleted and
     /// channels lost it as their default team).
     pub(crate) fn forget_all_channels(&self) {
-        self.inner.ingest.channels.forget(None);
+        self.forget_channel_here(None);
+        self.tell_other_nodes(crate::events::CacheChange::AllChannels);
+    }
+
+    /// Drop this node's copy of a channel (or of all).
+    pub(crate) fn forget_channel_here(&self, id: Option<ChannelId>) {
+        self.inner.ingest.channels.forget(id);
     }
 
     /// How many ingest batches failed as a set and were stored again message
@@ -1109,11 +1144,9 @@ impl Services {
             tx.exec()
                 .set_delivery(message.id, update.status, None, update.error.as_deref())
                 .await?;
+            self.emit_delivery(&mut tx, channel.workspace_id, message.id).await?;
         }
         tx.commit().await?;
-        if applied {
-            self.emit_delivery(channel.workspace_id, message.id).await;
-        }
         Ok(InboundOutcome::Status {
             message_id: message.id,
             applied,

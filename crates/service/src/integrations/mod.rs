@@ -4,12 +4,16 @@
 //! `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`), from
 //! the job table with retries and backoff, and logged per endpoint.
 //!
-//! How events get here: the bus is wrapped in a [`Tap`] that hands every
-//! published event to one fan-out task, so no emit helper has to know about
-//! webhooks. The task keeps a small per-workspace cache of the enabled
-//! endpoints (dropped when an admin changes one, and after a short time so
-//! other nodes' changes are seen), and for each match stores a delivery row
-//! and a `deliver_webhook` job in one transaction per batch.
+//! How events get here: they are read from the durable event log with a
+//! cursor per workspace (created with the workspace's first endpoint), so no
+//! emit helper has to know about webhooks and an event committed just
+//! before a node died is still delivered: a commit that appended events
+//! wakes this node's fan-out task, and every node's upkeep loop looks for
+//! cursors left behind. In one transaction the task locks the cursor,
+//! reads the events after it, stores a delivery row and a `deliver_webhook`
+//! job for each match, and moves the cursor. It keeps a small per-workspace
+//! cache of the enabled endpoints (dropped when an admin on any node
+//! changes one, and after a short time).
 //!
 //! Targets that are loopback, private or link-local (169.254.169.254
 //! included) are refused unless the operator or the workspace allows private
@@ -35,9 +39,9 @@ use switchboard_store::{JobRow, Page, Tx, WebhookAttempt, WebhookDeliveryRow, We
 use tokio::sync::mpsc;
 
 use crate::authz::require_admin;
-use crate::events::{Event, EventBus, EventScope, Subscription};
+use crate::events::{CacheChange, Event};
 use crate::jobs::{BoxFuture, Job, Lane, Outcome};
-use crate::{Clock, ServiceConfig, ServiceError, ServiceResult, Services};
+use crate::{ServiceConfig, ServiceError, ServiceResult, Services};
 
 pub(crate) const DELIVER_WEBHOOK: &str = "deliver_webhook";
 
@@ -325,11 +329,16 @@ pub fn webhook_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) ->
     Some(format!("v1,{}", BASE64.encode(hmac_sha256(&key, &signed))))
 }
 
+/// The cursor name of outgoing webhooks in the event log.
+const WEBHOOKS_CURSOR: &str = "webhooks";
+/// Events read from the log per fan-out transaction.
+const FANOUT_BATCH: u64 = 256;
+
 enum Fanout {
-    /// A published event and when it was published.
-    Event(Arc<Event>, Millis),
-    /// The workspace's endpoints changed.
-    Invalidate(WorkspaceId),
+    /// The workspace's log grew.
+    Wake(WorkspaceId),
+    /// The workspace's endpoints changed (`None`: any workspace's may have).
+    Invalidate(Option<WorkspaceId>),
 }
 
 /// What the services keep for webhooks: the way to the fan-out task and the
@@ -359,45 +368,12 @@ impl Webhooks {
         ))
     }
 
-    /// Wrap a bus so that every event published on it also goes to webhooks.
-    pub(crate) fn tap(&self, bus: Arc<dyn EventBus>, clock: Arc<dyn Clock>) -> Arc<dyn EventBus> {
-        Arc::new(Tap {
-            bus,
-            fanout: self.fanout.clone(),
-            clock,
-        })
+    pub(crate) fn wake(&self, ws: WorkspaceId) {
+        let _ = self.fanout.send(Fanout::Wake(ws));
     }
 
-    fn invalidate(&self, ws: WorkspaceId) {
+    fn invalidate(&self, ws: Option<WorkspaceId>) {
         let _ = self.fanout.send(Fanout::Invalidate(ws));
-    }
-}
-
-/// The bus, with every published event also handed to the webhook fan-out.
-struct Tap {
-    bus: Arc<dyn EventBus>,
-    fanout: mpsc::UnboundedSender<Fanout>,
-    clock: Arc<dyn Clock>,
-}
-
-impl EventBus for Tap {
-    fn publish(
-        &self,
-        workspace_id: WorkspaceId,
-        kind: &'static str,
-        scope: EventScope,
-        data: serde_json::Value,
-    ) -> Arc<Event> {
-        let event = self.bus.publish(workspace_id, kind, scope, data);
-        if is_webhook_event(kind) {
-            // Closed only while the services shut down.
-            let _ = self.fanout.send(Fanout::Event(event.clone(), self.clock.now()));
-        }
-        event
-    }
-
-    fn subscribe(&self, workspace_id: WorkspaceId, since: Option<i64>) -> Subscription {
-        self.bus.subscribe(workspace_id, since)
     }
 }
 
@@ -456,8 +432,22 @@ pub(crate) fn spawn_fanout(services: Services, rx: FanoutReceiver) {
         while rx.recv_many(&mut batch, 256).await > 0 {
             let Some(inner) = weak.upgrade() else { break };
             let services = Services { inner };
-            if let Err(e) = services.fan_out(&mut cache, std::mem::take(&mut batch)).await {
-                tracing::warn!(error = %e, "could not schedule webhook deliveries");
+            let mut woken = Vec::new();
+            for item in batch.drain(..) {
+                match item {
+                    Fanout::Invalidate(Some(ws)) => {
+                        cache.map.remove(&ws);
+                    }
+                    Fanout::Invalidate(None) => cache.map.clear(),
+                    Fanout::Wake(ws) if !woken.contains(&ws) => woken.push(ws),
+                    Fanout::Wake(_) => {}
+                }
+            }
+            for ws in woken {
+                if let Err(e) = services.fan_out(&mut cache, ws).await {
+                    // The upkeep loop finds the cursor behind and retries.
+                    tracing::warn!(error = %e, "could not schedule webhook deliveries");
+                }
             }
         }
     });
@@ -548,8 +538,15 @@ impl Services {
         if deliveries.is_empty() {
             return Ok(());
         }
-        let now = self.now();
         let mut tx = self.store().begin().await?;
+        self.insert_deliveries(&mut tx, deliveries).await?;
+        tx.commit().await?;
+        self.wake_jobs();
+        Ok(())
+    }
+
+    async fn insert_deliveries(&self, tx: &mut Tx<'_>, deliveries: &[WebhookDeliveryRow]) -> ServiceResult<()> {
+        let now = self.now();
         for d in deliveries {
             tx.exec().insert_webhook_delivery(d).await?;
             tx.exec()
@@ -562,36 +559,74 @@ impl Services {
                 )
                 .await?;
         }
-        tx.commit().await?;
-        self.wake_jobs();
         Ok(())
     }
 
-    async fn fan_out(&self, cache: &mut TargetCache, batch: Vec<Fanout>) -> ServiceResult<()> {
-        let now = self.now();
-        let mut deliveries = Vec::new();
-        for item in batch {
-            match item {
-                Fanout::Invalidate(ws) => {
-                    cache.map.remove(&ws);
+    /// Turn the workspace's events past its cursor into deliveries.
+    async fn fan_out(&self, cache: &mut TargetCache, ws: WorkspaceId) -> ServiceResult<()> {
+        // Most workspaces have no endpoints and so no cursor: a read says so.
+        if self
+            .store()
+            .reader()
+            .lock_event_cursor(WEBHOOKS_CURSOR, ws)
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
+        loop {
+            let targets = cache.get(self, ws).await?;
+            let now = self.now();
+            let mut tx = self.store().begin().await?;
+            let Some(after) = tx.exec().lock_event_cursor(WEBHOOKS_CURSOR, ws).await? else {
+                return Ok(());
+            };
+            let rows = tx.exec().events_after(ws, after, FANOUT_BATCH).await?;
+            let Some(last) = rows.last().map(|r| r.seq) else {
+                return Ok(());
+            };
+            let full = rows.len() as u64 == FANOUT_BATCH;
+            let mut deliveries = Vec::new();
+            for event in rows.into_iter().filter_map(|row| Event::from_log(ws, row)) {
+                if !is_webhook_event(&event.kind) {
+                    continue;
                 }
-                Fanout::Event(event, at) => {
-                    let targets = cache.get(self, event.workspace_id).await?;
-                    for target in targets.iter().filter(|t| t.wants(event.kind)) {
-                        deliveries.push(Self::new_delivery(
-                            event.workspace_id,
-                            target.id.clone(),
-                            event.kind,
-                            Some(event.seq),
-                            at,
-                            &event.data,
-                            now,
-                        ));
-                    }
+                for target in targets.iter().filter(|t| t.wants(&event.kind)) {
+                    deliveries.push(Self::new_delivery(
+                        ws,
+                        target.id.clone(),
+                        &event.kind,
+                        Some(event.seq),
+                        Millis(event.at),
+                        &event.data,
+                        now,
+                    ));
                 }
             }
+            self.insert_deliveries(&mut tx, &deliveries).await?;
+            tx.exec().set_event_cursor(WEBHOOKS_CURSOR, ws, last).await?;
+            tx.commit().await?;
+            if !deliveries.is_empty() {
+                self.wake_jobs();
+            }
+            if !full {
+                return Ok(());
+            }
         }
-        self.schedule_deliveries(&deliveries).await
+    }
+
+    /// Wake the fan-out for every workspace whose cursor is behind its log
+    /// (events a node committed and died before fanning out).
+    pub(crate) async fn resume_webhook_fanout(&self) -> ServiceResult<()> {
+        for ws in self.store().reader().lagging_cursors(WEBHOOKS_CURSOR).await? {
+            self.inner.webhooks.wake(ws);
+        }
+        Ok(())
+    }
+
+    /// Drop this node's copy of a workspace's endpoints (or of all).
+    pub(crate) fn forget_webhook_targets(&self, ws: Option<WorkspaceId>) {
+        self.inner.webhooks.invalidate(ws);
     }
 
     async fn private_targets_allowed(&self, ws: WorkspaceId) -> ServiceResult<bool> {
@@ -669,6 +704,9 @@ impl Services {
         };
         let mut tx = self.store().begin().await?;
         tx.exec().insert_webhook(&row).await?;
+        // Deliveries start with the events after this one.
+        let head = tx.exec().event_bounds(ws).await?.map_or(0, |b| b.head);
+        tx.exec().ensure_event_cursor(WEBHOOKS_CURSOR, ws, head).await?;
         self.audit(
             &mut tx,
             actor,
@@ -678,8 +716,8 @@ impl Services {
             serde_json::json!({ "url": row.url, "events": events }),
         )
         .await?;
+        self.announce_cache_change(&mut tx, CacheChange::Webhooks(ws)).await?;
         tx.commit().await?;
-        self.inner.webhooks.invalidate(ws);
         Ok(CreatedWebhook {
             webhook: webhook_of(&row)?,
             secret: Some(secret),
@@ -729,8 +767,8 @@ impl Services {
             }),
         )
         .await?;
+        self.announce_cache_change(&mut tx, CacheChange::Webhooks(ws)).await?;
         tx.commit().await?;
-        self.inner.webhooks.invalidate(ws);
         Ok(CreatedWebhook {
             webhook: webhook_of(&row)?,
             secret: new_secret,
@@ -752,8 +790,9 @@ impl Services {
             serde_json::json!({}),
         )
         .await?;
+        self.announce_cache_change(&mut tx, CacheChange::Webhooks(actor.workspace_id))
+            .await?;
         tx.commit().await?;
-        self.inner.webhooks.invalidate(actor.workspace_id);
         Ok(())
     }
 

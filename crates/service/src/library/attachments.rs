@@ -37,7 +37,6 @@ use switchboard_core::{
 use switchboard_store::{AttachmentLimitsRow, AttachmentPreview, AttachmentRecord, Page};
 
 use super::thumbnails;
-use crate::events::EventScope;
 use crate::kernel::scope;
 use crate::outbound::{DELIVER_MESSAGE, deliver_payload};
 use crate::{Actor, MessageQuery, ServiceError, ServiceResult, Services};
@@ -650,29 +649,18 @@ impl Services {
             lifecycle::record_message(&mut c.times, MessageAuthor::Customer, now);
             c.updated_at = now;
             crate::kernel::save_conversation(&mut tx.exec(), &c, now).await?;
-        }
-        tx.commit().await?;
-        if outbound {
-            self.wake_jobs();
+            self.emit_conversation(&mut tx, "conversation.updated", &c).await?;
         }
         let view = MessageView {
             message,
             attachments: vec![record.attachment],
         };
-        let event_scope = EventScope::Conversation {
-            team_id: c.team_id,
-            assignee_id: c.assignee_id,
-            status: c.status,
-        };
-        if customer {
-            self.emit_conversation("conversation.updated", &c);
+        self.emit_message_with_files(&mut tx, "message.created", &c, &view.message, &view.attachments)
+            .await?;
+        tx.commit().await?;
+        if outbound {
+            self.wake_jobs();
         }
-        self.events().publish(
-            ws,
-            "message.created",
-            event_scope,
-            serde_json::to_value(&view).unwrap_or_default(),
-        );
         Ok(view)
     }
 

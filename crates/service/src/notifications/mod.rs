@@ -181,14 +181,22 @@ pub(crate) fn assignment_of(
 }
 
 impl Services {
-    /// Publish notifications after their transaction committed: each to
-    /// its member only.
-    pub(crate) fn emit_notifications(&self, ws: switchboard_core::WorkspaceId, pending: Pending) {
-        for (user, notification) in pending.items {
-            let data = serde_json::to_value(&notification).unwrap_or_default();
-            self.events()
-                .publish(ws, "notification.created", EventScope::User(user), data);
-        }
+    /// Publish notifications in their transaction: each to its member only.
+    pub(crate) async fn emit_notifications(
+        &self,
+        tx: &mut switchboard_store::Tx<'_>,
+        ws: switchboard_core::WorkspaceId,
+        pending: Pending,
+    ) -> ServiceResult<()> {
+        let events = pending
+            .items
+            .into_iter()
+            .map(|(user_id, notification)| {
+                let data = serde_json::to_value(&notification).unwrap_or_default();
+                crate::events::Pending::new("notification.created", EventScope::User { user_id }, data)
+            })
+            .collect();
+        self.publish_all(tx, ws, events).await
     }
 
     /// The caller's notifications in the workspace, newest first.
@@ -237,15 +245,17 @@ impl Services {
             .exec()
             .unread_notifications(actor.workspace_id, actor.user_id)
             .await?;
-        tx.commit().await?;
         if changed > 0 {
-            self.events().publish(
+            self.publish(
+                &mut tx,
                 actor.workspace_id,
                 "notification.read",
-                EventScope::User(actor.user_id),
+                EventScope::User { user_id: actor.user_id },
                 serde_json::json!({"ids": ids, "all": ids.is_none(), "read_at": now, "unread_count": unread_count}),
-            );
+            )
+            .await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 }

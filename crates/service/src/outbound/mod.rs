@@ -41,7 +41,7 @@ impl Job for DeliverMessage {
 
     /// The message is marked failed with the last error.
     fn gave_up<'a>(
-        _: &'a Services,
+        services: &'a Services,
         tx: &'a mut Tx<'static>,
         payload: &'a DeliverPayload,
         error: &'a str,
@@ -50,12 +50,10 @@ impl Job for DeliverMessage {
             tx.exec()
                 .set_delivery(payload.message_id, DeliveryStatus::Failed, None, Some(error))
                 .await?;
-            Ok(())
+            services
+                .emit_delivery(tx, payload.workspace_id, payload.message_id)
+                .await
         })
-    }
-
-    fn after_giving_up<'a>(services: &'a Services, payload: &'a DeliverPayload) -> BoxFuture<'a, ()> {
-        Box::pin(services.emit_delivery(payload.workspace_id, payload.message_id))
     }
 }
 
@@ -253,8 +251,8 @@ impl Services {
                         None,
                     )
                     .await?;
+                self.emit_delivery(&mut tx, ws, message.id).await?;
                 tx.commit().await?;
-                self.emit_delivery(ws, message.id).await;
                 Ok(Outcome::Done)
             }
             Err(SendError::WindowClosed(e)) => {
@@ -299,8 +297,8 @@ impl Services {
         );
         let notice = crate::kernel::activity_message(&c, switchboard_core::Activity::Notice { text }, None, now);
         tx.exec().insert_message(&notice, c.channel_id).await?;
+        self.emit_change(&mut tx, &c, &[notice]).await?;
         tx.commit().await?;
-        self.emit_change(&c, &[notice]);
         Ok(())
     }
 }

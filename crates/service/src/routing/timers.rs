@@ -117,9 +117,9 @@ impl Services {
                 let activity = transition(&mut tx.exec(), &mut c, Command::Expire, None, now).await?;
                 changed.push((c, activity));
             }
+            let freed = self.publish_changes(&mut tx, &changed).await?;
             tx.commit().await?;
             let full = changed.len() as u64 == SWEEP_CHUNK;
-            let freed = self.publish_changes(changed);
             self.drain_for_members(ws, &freed).await;
             if !full {
                 return Ok(());
@@ -150,9 +150,9 @@ impl Services {
                         transition(&mut tx.exec(), &mut c, Command::Unassign { by: None }, None, now).await?;
                     changed.push((c, activity));
                 }
+                self.publish_changes(&mut tx, &changed).await?;
                 tx.commit().await?;
                 let full = changed.len() as u64 == SWEEP_CHUNK;
-                self.publish_changes(changed);
                 if !full {
                     break;
                 }
@@ -201,11 +201,11 @@ impl Services {
                 changed.push((c, activity));
             }
             router.mark_assigned(&mut tx.exec()).await?;
+            self.publish_changes(&mut tx, &changed).await?;
+            self.emit_notifications(&mut tx, ws, notifications).await?;
             tx.commit().await?;
             let took = changed.len();
             assigned += took;
-            self.publish_changes(changed);
-            self.emit_notifications(ws, notifications);
             // A full chunk taken: more may wait.
             if (took as u64) < SWEEP_CHUNK {
                 return Ok(assigned);
@@ -240,9 +240,13 @@ impl Services {
         self.drain_teams(ws, &teams).await;
     }
 
-    /// Publish what a timer changed; returns the agents who lost a chat
-    /// (their capacity freed up).
-    fn publish_changes(&self, changed: Vec<(switchboard_core::Conversation, Message)>) -> Vec<UserId> {
+    /// Publish what a timer changed, in its transaction; returns the agents
+    /// who lost a chat (their capacity freed up).
+    async fn publish_changes(
+        &self,
+        tx: &mut switchboard_store::Tx<'_>,
+        changed: &[(switchboard_core::Conversation, Message)],
+    ) -> ServiceResult<Vec<UserId>> {
         let mut freed = Vec::new();
         for (c, activity) in changed {
             if c.status != ConversationStatus::Assigned
@@ -251,11 +255,11 @@ impl Services {
             {
                 freed.extend(c.assignee_id); // a closed chat keeps its last assignee
             }
-            self.emit_change(&c, &[activity]);
+            self.emit_change(tx, c, std::slice::from_ref(activity)).await?;
         }
         freed.sort();
         freed.dedup();
-        freed
+        Ok(freed)
     }
 
     pub(crate) async fn wake_snoozed(&self, job: &JobRow) -> Outcome {
@@ -287,8 +291,8 @@ impl Services {
             customer_wrote: false,
         };
         let activity = transition(&mut tx.exec(), &mut c, command, None, now).await?;
+        self.emit_change(&mut tx, &c, &[activity]).await?;
         tx.commit().await?;
-        self.emit_change(&c, &[activity]);
         Ok(())
     }
 }

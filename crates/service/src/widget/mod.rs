@@ -175,7 +175,7 @@ impl Services {
 
     /// Start or continue a visitor session. Limited per client address.
     pub async fn visitor_session(&self, req: SessionRequest, client: &str) -> ServiceResult<VisitorSession> {
-        if let Err(wait) = self.inner.visitor_sessions_per_ip.check_and_hit(client) {
+        if let Err(wait) = self.inner.visitor_sessions_per_ip.check_and_hit(client).await {
             return Err(ServiceError::RateLimited { retry_after_secs: wait });
         }
         let (row, widget) = self.web_channel(req.channel_id).await?;
@@ -331,6 +331,7 @@ impl Services {
             .inner
             .visitor_messages_per_token
             .check_and_hit(&visitor.external_id)
+            .await
         {
             return Err(ServiceError::RateLimited { retry_after_secs: wait });
         }
@@ -413,12 +414,12 @@ impl Services {
         for m in &changed {
             tx.exec().set_delivery(m.id, status, None, None).await?;
         }
-        tx.commit().await?;
         for m in &changed {
             let mut m = m.clone();
             m.delivery_status = Some(status);
-            self.emit_message("message.updated", &c, &m);
+            self.emit_message(&mut tx, "message.updated", &c, &m).await?;
         }
+        tx.commit().await?;
         Ok(changed.len())
     }
 
@@ -445,6 +446,9 @@ impl Services {
         let mut tx = self.store().begin().await?;
         for m in &unread {
             tx.exec().set_delivery(m.id, DeliveryStatus::Read, None, None).await?;
+            let mut m = m.clone();
+            m.delivery_status = Some(DeliveryStatus::Read);
+            self.emit_message(&mut tx, "message.updated", &c, &m).await?;
         }
         tx.commit().await?;
         // The provider shows the customer "read" up to the newest one.
@@ -456,11 +460,6 @@ impl Services {
             && let Some(row) = self.store().reader().channel(c.workspace_id, c.channel_id).await?
         {
             self.queue_read_receipt(&row, provider_id).await?;
-        }
-        for m in &unread {
-            let mut m = m.clone();
-            m.delivery_status = Some(DeliveryStatus::Read);
-            self.emit_message("message.updated", &c, &m);
         }
         Ok(unread.len())
     }
@@ -477,6 +476,7 @@ impl Services {
             .inner
             .visitor_messages_per_token
             .check_and_hit(&visitor.external_id)
+            .await
         {
             return Err(ServiceError::RateLimited { retry_after_secs: wait });
         }
@@ -513,25 +513,23 @@ impl Services {
     pub async fn agent_typing(&self, actor: &crate::Actor, id: ConversationId) -> ServiceResult<()> {
         let c = self.conversation(actor, id).await?;
         let name = self.user_name(Some(actor.user_id)).await?.unwrap_or_default();
-        self.typing(&c, Some((actor.user_id, name)));
+        self.typing(&c, Some((actor.user_id, name))).await;
         Ok(())
     }
 
     /// Someone is typing: the visitor (`user` = None) or an agent.
-    pub fn typing(&self, c: &Conversation, user: Option<(UserId, String)>) {
+    pub async fn typing(&self, c: &Conversation, user: Option<(UserId, String)>) {
         let data = match user {
             Some((id, name)) => serde_json::json!({"conversation_id": c.id, "by": "user", "user_id": id, "name": name}),
             None => serde_json::json!({"conversation_id": c.id, "by": "contact"}),
         };
-        self.events().publish(
-            c.workspace_id,
-            "conversation.typing",
-            crate::events::EventScope::Conversation {
-                team_id: c.team_id,
-                assignee_id: c.assignee_id,
-                status: c.status,
-            },
-            data,
-        );
+        // Through the log like every event, so every node's sockets see it.
+        let scope = crate::events::conversation_scope(c);
+        if let Err(e) = self
+            .publish_now(c.workspace_id, "conversation.typing", scope, data)
+            .await
+        {
+            tracing::warn!(error = %e, "could not publish a typing notice");
+        }
     }
 }

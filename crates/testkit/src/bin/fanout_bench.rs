@@ -99,12 +99,17 @@ async fn serve_switchboard() {
     command_loop(|| {
         let services = services.clone();
         async move {
-            services.events().publish(
-                ws,
-                "bench.tick",
-                switchboard_service::events::EventScope::Workspace,
-                tick_payload(),
-            );
+            let published = services
+                .publish_now(
+                    ws,
+                    "bench.tick",
+                    switchboard_service::events::EventScope::Workspace,
+                    tick_payload(),
+                )
+                .await;
+            if let Err(e) = published {
+                eprintln!("could not publish: {e}");
+            }
         }
     })
     .await;

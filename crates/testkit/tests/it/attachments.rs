@@ -304,9 +304,13 @@ async fn the_same_image_uploaded_again_reuses_its_preview() {
     let first_id = first["attachments"][0]["id"].as_str().unwrap().to_owned();
     let marked = format!("UPDATE attachments SET preview_mime = 'image/png' WHERE id = '{first_id}'");
     let mut tx = app.services.store().begin().await.unwrap();
-    match &mut tx {
-        switchboard_store::Tx::Sqlite(t, _) => sqlx::query(&marked).execute(&mut **t).await.map(|r| r.rows_affected()),
-        switchboard_store::Tx::Postgres(t) => sqlx::query(&marked).execute(&mut **t).await.map(|r| r.rows_affected()),
+    match &mut tx.conn {
+        switchboard_store::TxConn::Sqlite(t, _) => {
+            sqlx::query(&marked).execute(&mut **t).await.map(|r| r.rows_affected())
+        }
+        switchboard_store::TxConn::Postgres(t) => {
+            sqlx::query(&marked).execute(&mut **t).await.map(|r| r.rows_affected())
+        }
     }
     .unwrap();
     tx.commit().await.unwrap();

@@ -21,6 +21,7 @@ mod bots;
 mod bots_browser;
 mod campaigns;
 mod channel_port;
+mod cluster;
 mod contacts;
 mod delivery;
 mod events;

@@ -536,7 +536,7 @@ async fn an_agent_starts_a_conversation_with_a_saved_contact() {
     let old = hook["conversation_id"].as_str().unwrap().to_owned();
     let (contact, start) = closed_with_start(&org, &old, "resolved").await;
     let ws: WorkspaceId = org.ws.parse().unwrap();
-    let mut events = app.services.events().subscribe(ws, None).live;
+    let mut events = app.services.events().subscribe(ws, None).await.unwrap().live;
 
     let r = org
         .agent
@@ -578,15 +578,15 @@ async fn an_agent_starts_a_conversation_with_a_saved_contact() {
     let mut seen = Vec::new();
     while let Ok(e) = events.try_recv() {
         if e.data["id"] == conv.as_str() || e.data["conversation_id"] == conv.as_str() {
-            seen.push((e.kind, e.data["kind"].as_str().unwrap_or("").to_owned()));
+            seen.push((e.kind.clone(), e.data["kind"].as_str().unwrap_or("").to_owned()));
         }
     }
     assert_eq!(
         &seen[..3],
         [
-            ("conversation.created", String::new()),
-            ("message.created", "activity".to_owned()),
-            ("message.created", "text".to_owned()),
+            ("conversation.created".to_owned(), String::new()),
+            ("message.created".to_owned(), "activity".to_owned()),
+            ("message.created".to_owned(), "text".to_owned()),
         ],
         "{seen:?}"
     );

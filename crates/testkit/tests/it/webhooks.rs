@@ -118,7 +118,7 @@ async fn subscribed_events_arrive_once_each_signed_with_the_secret() {
     // Watch the bus: what the webhook must get is every subscribed event
     // published from now on.
     let ws = org.ws.parse().unwrap();
-    let mut bus = app.services.events().subscribe(ws, None).live;
+    let mut bus = app.services.events().subscribe(ws, None).await.unwrap().live;
     note(&org, &conversation, "first note").await;
     note(&org, &conversation, "second note").await;
     touch_member(&org, 7).await;

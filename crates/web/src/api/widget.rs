@@ -156,7 +156,7 @@ impl Feed {
                 .and_then(|v| v.as_str())
                 .and_then(|s| s.parse::<ConversationId>().ok())
         };
-        match event.kind {
+        match event.kind.as_str() {
             "conversation.created" | "conversation.updated" => {
                 let id = conversation("id")?;
                 if !self.conversations.contains(&id) {
@@ -228,7 +228,18 @@ async fn run_visitor(
     visitor: Visitor,
     workspace: switchboard_core::WorkspaceId,
 ) {
-    let mut live = services.events().subscribe(workspace, None).live;
+    let (mut live, mut last_seen) = match services.events().subscribe(workspace, None).await {
+        Ok(s) => (s.live, s.head),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not subscribe a visitor to events");
+            let frame = axum::extract::ws::CloseFrame {
+                code: super::ws::CLOSE_TRY_AGAIN,
+                reason: Utf8Bytes::from_static("try again later"),
+            };
+            let _ = socket.send(Message::Close(Some(frame))).await;
+            return;
+        }
+    };
     let mut feed = Feed {
         visitor,
         contact: None,
@@ -241,6 +252,11 @@ async fn run_visitor(
         tokio::select! {
             received = live.recv() => match received {
                 Ok(event) => {
+                    // The live feed may repeat what came before subscribing.
+                    if event.seq <= last_seen {
+                        continue;
+                    }
+                    last_seen = event.seq;
                     if let Some(out) = feed.translate(&services, &event).await
                         && socket.send(Message::Text(Utf8Bytes::from(out.to_string()))).await.is_err()
                     {
@@ -262,7 +278,7 @@ async fn run_visitor(
                             && let Ok(c) = services.visitor_conversation(&feed.visitor, conversation_id).await
                         {
                             last_typing = tokio::time::Instant::now();
-                            services.typing(&c, None);
+                            services.typing(&c, None).await;
                         }
                     }
                     Ok(VisitorSays::Ack { conversation_id, up_to, status }) => {

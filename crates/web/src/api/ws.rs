@@ -24,6 +24,8 @@ use crate::extract::Query;
 
 /// Close code for a client that could not keep up.
 pub const CLOSE_TOO_SLOW: u16 = 4001;
+/// The server could not read the event log just now; reconnect with `since`.
+pub const CLOSE_TRY_AGAIN: u16 = 1013;
 /// Pings a socket at a fixed interval. A peer that sent nothing (not even
 /// a pong) since the previous ping is gone and gets closed, so a dead
 /// connection does not hold a subscription, and presence, open.
@@ -131,7 +133,14 @@ async fn run(mut socket: WebSocket, state: AppState, mut actor: Actor, since: Op
     let services = state.services.clone();
     let ws = actor.workspace_id;
     let _connection = services.connection_opened(ws, actor.user_id);
-    let subscription = services.events().subscribe(ws, since);
+    let subscription = match services.events().subscribe(ws, since).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not subscribe to events");
+            close(&mut socket, CLOSE_TRY_AGAIN, "try again later").await;
+            return;
+        }
+    };
     let mut live = subscription.live;
     let mut last_sent = subscription.head;
     match subscription.backlog {
