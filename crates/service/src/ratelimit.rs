@@ -111,26 +111,69 @@ impl Limit {
         (self.window.as_millis() as i64 / SLOTS).max(1)
     }
 
+    /// The windows' slots still counted at `now`: (start, hits).
+    async fn counted(
+        &self,
+        store: &switchboard_store::Store,
+        bucket: &str,
+        now: i64,
+    ) -> switchboard_store::Result<Vec<(i64, i64)>> {
+        let window = self.window.as_millis() as i64;
+        store.reader().rate_hits_since(bucket, now - window + 1).await
+    }
+
+    /// Seconds until the oldest counted slot ages out.
+    fn wait(&self, slots: &[(i64, i64)], now: i64) -> u64 {
+        let window = self.window.as_millis() as i64;
+        let oldest = slots.iter().map(|(start, _)| *start).min().unwrap_or(now);
+        ((oldest + window - now) / 1000).max(1) as u64
+    }
+
     async fn shared_wait(
         &self,
         store: &switchboard_store::Store,
         bucket: &str,
     ) -> switchboard_store::Result<Option<u64>> {
         let now = switchboard_store::now_ms();
-        let window = self.window.as_millis() as i64;
-        let slots = store.reader().rate_hits_since(bucket, now - window + 1).await?;
+        let slots = self.counted(store, bucket, now).await?;
         let total: i64 = slots.iter().map(|(_, hits)| hits).sum();
-        if total < i64::from(self.limit) {
-            return Ok(None);
-        }
-        let oldest = slots.iter().map(|(start, _)| *start).min().unwrap_or(now);
-        Ok(Some((((oldest + window + self.slot_ms()) - now) / 1000).max(1) as u64))
+        Ok((total >= i64::from(self.limit)).then(|| self.wait(&slots, now)))
+    }
+
+    fn slot_of(&self, now: i64) -> i64 {
+        now - now.rem_euclid(self.slot_ms())
     }
 
     async fn shared_hit(&self, store: &switchboard_store::Store, bucket: &str) -> switchboard_store::Result<()> {
         let now = switchboard_store::now_ms();
-        let slot = now - now.rem_euclid(self.slot_ms());
-        store.reader().add_rate_hits(bucket, slot, 1).await.map(|_| ())
+        store
+            .reader()
+            .add_rate_hits(bucket, self.slot_of(now), 1)
+            .await
+            .map(|_| ())
+    }
+
+    /// Count the hit first, then judge it: the current slot's count comes
+    /// back from the same statement that raised it, so of many concurrent
+    /// requests on any nodes exactly the allowance gets through.
+    async fn shared_check_and_hit(
+        &self,
+        store: &switchboard_store::Store,
+        bucket: &str,
+    ) -> switchboard_store::Result<Result<(), u64>> {
+        let now = switchboard_store::now_ms();
+        let slot = self.slot_of(now);
+        let current = store.reader().add_rate_hits(bucket, slot, 1).await?;
+        let slots = self.counted(store, bucket, now).await?;
+        let earlier: i64 = slots
+            .iter()
+            .filter(|(start, _)| *start < slot)
+            .map(|(_, hits)| hits)
+            .sum();
+        if earlier + current > i64::from(self.limit) {
+            return Ok(Err(self.wait(&slots, now)));
+        }
+        Ok(Ok(()))
     }
 
     /// Seconds to wait if `key` is over the limit, without counting a hit.
@@ -160,11 +203,16 @@ impl Limit {
 
     /// Count a hit and say whether it is still within the limit.
     pub(crate) async fn check_and_hit(&self, key: &str) -> Result<(), u64> {
-        if let Some(wait) = self.blocked_for(key).await {
-            return Err(wait);
+        let Some(store) = &self.shared else {
+            return self.local.check_and_hit(key);
+        };
+        match self.shared_check_and_hit(store, &self.bucket(key)).await {
+            Ok(verdict) => verdict,
+            Err(e) => {
+                tracing::warn!(error = %e, limit = self.name, "shared rate limit unavailable");
+                self.local.check_and_hit(key)
+            }
         }
-        self.hit(key).await;
-        Ok(())
     }
 
     pub(crate) async fn clear(&self, key: &str) {

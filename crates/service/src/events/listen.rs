@@ -78,15 +78,11 @@ pub(crate) fn spawn_listener(services: &Services) {
                 Some(inner) => Services { inner }.listener_reconnected(),
                 None => return,
             }
-            loop {
-                match listener.try_recv().await {
-                    Ok(Some(n)) => {
-                        let Some(inner) = weak.upgrade() else { return };
-                        Services { inner }.notified(n.channel(), n.payload());
-                    }
-                    // The connection dropped: notifications may be lost.
-                    Ok(None) | Err(_) => break,
-                }
+            // `Ok(None)` or an error: the connection dropped, and
+            // notifications may be lost.
+            while let Ok(Some(n)) = listener.try_recv().await {
+                let Some(inner) = weak.upgrade() else { return };
+                Services { inner }.notified(n.channel(), n.payload());
             }
             tracing::warn!("lost the event listener's connection; reconnecting");
         }
