@@ -56,6 +56,7 @@ struct FileConfig {
     retry_base_ms: Option<u64>,
     delivery_max_attempts: Option<i64>,
     presence_grace_secs: Option<u64>,
+    event_log_keep_hours: Option<u64>,
     ws_ping_secs: Option<u64>,
     sweep_interval_secs: Option<u64>,
     log: Option<String>,
@@ -90,6 +91,8 @@ pub struct Config {
     pub retry_base: Duration,
     pub delivery_max_attempts: i64,
     pub presence_grace: Duration,
+    /// How long the event log keeps events for clients that reconnect.
+    pub event_log_keep: Duration,
     /// How often WebSocket peers are pinged (a silent one is closed).
     pub ws_ping: Duration,
     /// How often queues, expiry and offline agents' chats are checked.
@@ -245,6 +248,12 @@ impl Config {
                 env("SWITCHBOARD_PRESENCE_GRACE_SECS")?
                     .or(file.presence_grace_secs)
                     .unwrap_or(60),
+            ),
+            event_log_keep: Duration::from_secs(
+                3600 * env("SWITCHBOARD_EVENT_LOG_KEEP_HOURS")?
+                    .or(file.event_log_keep_hours)
+                    .unwrap_or(24)
+                    .max(1),
             ),
             ws_ping: Duration::from_secs(
                 env("SWITCHBOARD_WS_PING_SECS")?

@@ -53,6 +53,15 @@ enum Command {
         #[arg(long)]
         output: Option<std::path::PathBuf>,
     },
+    /// Copy the SQLite database, while the server runs, into a new file (a
+    /// consistent snapshot, `VACUUM INTO`). Restore by stopping the server
+    /// and putting the copy in place of `switchboard.db` in the data
+    /// folder. On PostgreSQL use `pg_dump` instead.
+    Backup {
+        /// The file to write (must not exist yet).
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
     /// Manage workspaces and users from the shell.
     Admin {
         #[command(subcommand)]
@@ -222,6 +231,7 @@ fn service_config(config: &Config, run_jobs: bool) -> anyhow::Result<ServiceConf
         retry_base: config.retry_base,
         delivery_max_attempts: config.delivery_max_attempts,
         presence_grace: config.presence_grace,
+        event_log_keep: config.event_log_keep,
         ws_ping_interval: config.ws_ping,
         public_url: config.public_url.clone(),
         sweep_interval: config.sweep_interval,
@@ -307,6 +317,21 @@ async fn run() -> anyhow::Result<()> {
             let store = open_store(&config).await?;
             println!("database is at the latest schema");
             store.close().await;
+            Ok(())
+        }
+        Command::Backup { output } => {
+            anyhow::ensure!(
+                config.is_sqlite(),
+                "backup copies the SQLite database; for PostgreSQL use pg_dump (see README, Deployment)"
+            );
+            anyhow::ensure!(!output.exists(), "{} exists already", output.display());
+            let store = open_store(&config).await?;
+            store
+                .backup_to(&output)
+                .await
+                .with_context(|| format!("writing {}", output.display()))?;
+            store.close().await;
+            println!("copied the database to {}", output.display());
             Ok(())
         }
         Command::Admin { command } => {

@@ -242,6 +242,19 @@ impl Store {
         }
     }
 
+    /// Copy a SQLite database into a new file at `path`, consistent as of
+    /// one moment, while it stays in use (`VACUUM INTO`).
+    pub async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        let Pools::Sqlite { reader, .. } = &self.pools else {
+            return Err(StoreError::UnsupportedUrl("backup is for SQLite; use pg_dump".into()));
+        };
+        let target = path
+            .to_str()
+            .ok_or_else(|| StoreError::Corrupt("a backup path that is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?").bind(target).execute(reader).await?;
+        Ok(())
+    }
+
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<()> {
         let _: Option<(i64,)> = self
