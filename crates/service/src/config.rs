@@ -50,6 +50,10 @@ pub struct ServiceConfig {
     pub event_replay: usize,
     /// How long the event log keeps events.
     pub event_log_keep: Duration,
+    /// Write events to the log. Always on, except in the benchmark that
+    /// measures what the log costs ingest: off, no event reaches a socket
+    /// or a webhook. The server has no setting for it.
+    pub event_log: bool,
     /// How far a live subscriber may fall behind before it is dropped.
     pub event_lag_limit: usize,
     /// After a user's last connection closes, how long until they are
@@ -105,6 +109,7 @@ impl Default for ServiceConfig {
             ingest_batch_max: 512,
             event_replay: 10_000,
             event_log_keep: Duration::from_secs(24 * 3600),
+            event_log: true,
             event_lag_limit: 256,
             presence_grace: Duration::from_secs(60),
             attachment_storage: crate::library::StorageConfig::default(),

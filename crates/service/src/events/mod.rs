@@ -180,7 +180,7 @@ impl crate::Services {
         ws: WorkspaceId,
         events: Vec<Pending>,
     ) -> ServiceResult<()> {
-        if events.is_empty() {
+        if events.is_empty() || !self.config().event_log {
             return Ok(());
         }
         let rows: Vec<NewEvent> = events.into_iter().map(Pending::into_row).collect();

@@ -24,8 +24,10 @@
 //! connection per sender writing prepared bytes, like wrk, so the load
 //! generator takes little of the two cores it shares with the server;
 //! reqwest: a full HTTP client), `--runs N` (1: timed ingest runs, each on a
-//! fresh database; the median one is compared with the baselines). It
-//! prints a table and asserts nothing about speed.
+//! fresh database; the median one is compared with the baselines),
+//! `--event-log-cost` (also time runs with the event log off, alternating
+//! with the normal ones, and print what the log costs). It prints a table
+//! and asserts nothing about speed.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,6 +68,8 @@ struct Args {
     reqwest: bool,
     /// Timed ingest runs; the median one is reported against the baselines.
     runs: usize,
+    /// Also time as many runs without the event log.
+    event_log_cost: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -77,6 +81,7 @@ fn parse_args() -> anyhow::Result<Args> {
         customers: Customers::Mixed,
         reqwest: false,
         runs: 1,
+        event_log_cost: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -94,6 +99,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 }
             }
             "--runs" => args.runs = value()?.parse().context("--runs")?,
+            "--event-log-cost" => args.event_log_cost = true,
             "--client" => {
                 args.reqwest = match value()?.as_str() {
                     "raw" => false,
@@ -103,7 +109,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "ingest_bench [--messages N] [--senders N] [--batch N] [--single-max N] [--customers mixed|distinct] [--client raw|reqwest] [--runs N]"
+                    "ingest_bench [--messages N] [--senders N] [--batch N] [--single-max N] [--customers mixed|distinct] [--client raw|reqwest] [--runs N] [--event-log-cost]"
                 );
                 std::process::exit(0);
             }
@@ -575,10 +581,11 @@ impl RawConnection {
     }
 }
 
-async fn ingest(args: &Args) -> anyhow::Result<IngestResult> {
+async fn ingest(args: &Args, event_log: bool) -> anyhow::Result<IngestResult> {
     let db = TestDb::for_backend(Backend::Sqlite).await;
     let url = db.url();
     let mut options = TestOptions::default();
+    options.service.event_log = event_log;
     // The production poll interval: the job worker should not compete more
     // than it would in a real deployment.
     options.service.job_poll_interval = Duration::from_secs(1);
@@ -697,8 +704,26 @@ async fn main() -> anyhow::Result<()> {
     // This machine's speed varies from run to run: with `--runs N` the
     // median run (by msgs/s) stands for ingest, and every run is listed.
     let mut runs = Vec::with_capacity(args.runs);
+    let mut without_log = Vec::new();
     for _ in 0..args.runs {
-        runs.push(ingest(&args).await?);
+        runs.push(ingest(&args, true).await?);
+        if args.event_log_cost {
+            without_log.push(ingest(&args, false).await?.rate());
+        }
+    }
+    if args.event_log_cost {
+        let median = |mut rates: Vec<f64>| {
+            rates.sort_by(f64::total_cmp);
+            rates[rates.len() / 2]
+        };
+        let with = median(runs.iter().map(IngestResult::rate).collect());
+        let without = median(without_log);
+        println!(
+            "event log: ingest {with:.0} msgs/s with it, {without:.0} without (median of {} each, alternating): \
+             with / without = {:.3} (target >= 0.90)\n",
+            args.runs,
+            with / without
+        );
     }
     runs.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
     if runs.len() > 1 {
