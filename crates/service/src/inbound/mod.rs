@@ -413,6 +413,9 @@ async fn log_changes(services: &Services, tx: &mut switchboard_store::Tx<'_>, ch
             None => by_workspace.push((c.workspace_id, events)),
         }
     }
+    // One order for every transaction: two batches that span the same
+    // workspaces take their log heads' locks in the same order.
+    by_workspace.sort_by_key(|(ws, _)| *ws);
     for (ws, events) in by_workspace {
         services.publish_all(tx, ws, events).await?;
     }

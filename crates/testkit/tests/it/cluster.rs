@@ -419,3 +419,41 @@ async fn webhook_events_a_node_committed_but_never_fanned_out_are_delivered() {
     assert_eq!(body["type"], "presence.updated");
     assert_eq!(body["data"]["availability"], "busy");
 }
+
+#[tokio::test]
+async fn a_channel_changed_on_one_node_is_not_served_stale_by_another() {
+    if !postgres() {
+        return;
+    }
+    let a = TestApp::spawn().await;
+    let b = a.another_node(TestOptions::default()).await;
+    let org = Org::create(&a).await;
+    // B reads the channel, and keeps it for its hooks.
+    org.customer_says(&b, "m-1", "carla", "first").await;
+    // The admin rotates its secret on A.
+    let r = org
+        .admin
+        .patch(
+            &org.path(&format!("/channels/{}", org.channel)),
+            json!({"rotate_secret": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let new_secret = r["secret"].as_str().expect("the new secret").to_owned();
+    // At once (well within B's cache lifetime), B takes the new secret and
+    // refuses the old one.
+    let body = json!({"message_id": "m-2", "contact": {"id": "carla"}, "text": "second"});
+    let mut accepted = None;
+    for _ in 0..20 {
+        let reply = switchboard_testkit::client::post_hook(&b, &org.channel, &new_secret, &body).await;
+        if reply.status == 200 {
+            accepted = Some(reply);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(accepted.is_some(), "B kept the old secret");
+    let old = json!({"message_id": "m-3", "contact": {"id": "carla"}, "text": "third"});
+    let reply = switchboard_testkit::client::post_hook(&b, &org.channel, &org.secret, &old).await;
+    assert_eq!(reply.status, 401, "{:?}", reply.body);
+}
