@@ -526,6 +526,14 @@ pub enum EventLog {
 }
 
 #[derive(Iden, Clone, Copy)]
+pub enum EventMarks {
+    Table,
+    WorkspaceId,
+    At,
+    Seq,
+}
+
+#[derive(Iden, Clone, Copy)]
 pub enum EventCursors {
     Table,
     Consumer,

@@ -129,23 +129,28 @@ pub enum Backlog {
     Resync,
 }
 
-/// An event a change will append to the log when it commits.
+/// An event a change will append to the log when it commits; its data
+/// serialised once, straight to JSON text.
 pub(crate) struct Pending {
     kind: &'static str,
     scope: EventScope,
-    data: serde_json::Value,
+    data: String,
 }
 
 impl Pending {
-    pub(crate) fn new(kind: &'static str, scope: EventScope, data: serde_json::Value) -> Self {
-        Pending { kind, scope, data }
+    pub(crate) fn new(kind: &'static str, scope: EventScope, data: &impl Serialize) -> Self {
+        Pending {
+            kind,
+            scope,
+            data: serde_json::to_string(data).unwrap_or_else(|_| "{}".into()),
+        }
     }
 
     fn into_row(self) -> NewEvent {
         NewEvent {
             kind: self.kind.to_owned(),
             scope: serde_json::to_string(&self.scope).unwrap_or_default(),
-            data: self.data.to_string(),
+            data: self.data,
         }
     }
 }
@@ -160,12 +165,19 @@ pub(crate) fn conversation_scope(c: &switchboard_core::Conversation) -> EventSco
 
 /// The data of a message event: the message, with its files (as a message
 /// with its `attachments` reads from the API).
-pub(crate) fn message_data(m: &switchboard_core::Message, files: &[switchboard_core::Attachment]) -> serde_json::Value {
-    let mut data = serde_json::to_value(m).unwrap_or_default();
-    if !files.is_empty() {
-        data["attachments"] = serde_json::to_value(files).unwrap_or_default();
-    }
-    data
+#[derive(Serialize)]
+pub(crate) struct MessageData<'a> {
+    #[serde(flatten)]
+    message: &'a switchboard_core::Message,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    attachments: &'a [switchboard_core::Attachment],
+}
+
+pub(crate) fn message_data<'a>(
+    message: &'a switchboard_core::Message,
+    attachments: &'a [switchboard_core::Attachment],
+) -> MessageData<'a> {
+    MessageData { message, attachments }
 }
 
 impl crate::Services {
@@ -199,7 +211,7 @@ impl crate::Services {
         scope: EventScope,
         data: serde_json::Value,
     ) -> ServiceResult<()> {
-        self.publish_all(tx, ws, vec![Pending::new(kind, scope, data)]).await
+        self.publish_all(tx, ws, vec![Pending::new(kind, scope, &data)]).await
     }
 
     /// Append one event in a transaction of its own: for events that
@@ -226,7 +238,10 @@ impl crate::Services {
         scope: EventScope,
         data: Vec<serde_json::Value>,
     ) -> ServiceResult<()> {
-        let events = data.into_iter().map(|d| Pending::new(kind, scope.clone(), d)).collect();
+        let events = data
+            .into_iter()
+            .map(|d| Pending::new(kind, scope.clone(), &d))
+            .collect();
         let mut tx = self.store().begin().await?;
         self.publish_all(&mut tx, ws, events).await?;
         tx.commit().await?;
@@ -240,9 +255,8 @@ impl crate::Services {
         kind: &'static str,
         c: &switchboard_core::Conversation,
     ) -> ServiceResult<()> {
-        let data = serde_json::to_value(c).unwrap_or_default();
-        self.publish(tx, c.workspace_id, kind, conversation_scope(c), data)
-            .await
+        let event = Pending::new(kind, conversation_scope(c), c);
+        self.publish_all(tx, c.workspace_id, vec![event]).await
     }
 
     /// `message.created` or `message.updated`, visible like its conversation.
@@ -265,8 +279,8 @@ impl crate::Services {
         m: &switchboard_core::Message,
         files: &[switchboard_core::Attachment],
     ) -> ServiceResult<()> {
-        self.publish(tx, c.workspace_id, kind, conversation_scope(c), message_data(m, files))
-            .await
+        let event = Pending::new(kind, conversation_scope(c), &message_data(m, files));
+        self.publish_all(tx, c.workspace_id, vec![event]).await
     }
 
     /// `message.updated` after a delivery status change, in the transaction
@@ -294,13 +308,9 @@ impl crate::Services {
         messages: &[switchboard_core::Message],
     ) -> ServiceResult<()> {
         let scope = conversation_scope(c);
-        let mut events = vec![Pending::new(
-            "conversation.updated",
-            scope.clone(),
-            serde_json::to_value(c).unwrap_or_default(),
-        )];
+        let mut events = vec![Pending::new("conversation.updated", scope.clone(), c)];
         for m in messages {
-            events.push(Pending::new("message.created", scope.clone(), message_data(m, &[])));
+            events.push(Pending::new("message.created", scope.clone(), &message_data(m, &[])));
         }
         self.publish_all(tx, c.workspace_id, events).await
     }

@@ -216,12 +216,15 @@ pub(crate) fn spawn_upkeep(services: &Services) {
 }
 
 impl Services {
-    /// Forget events older than the log keeps, and rate windows past.
+    /// Forget events older than the log keeps (as of the marks taken by
+    /// earlier calls), mark where each log stands now, and forget rate
+    /// windows past. Run every minute; returns how many events went.
     pub async fn trim_shared_state(&self) -> crate::ServiceResult<u64> {
         let now = self.now().0;
         let keep = self.config().event_log_keep.as_millis() as i64;
         let mut tx = self.store().begin().await?;
         let trimmed = tx.exec().trim_event_log(now - keep).await?;
+        tx.exec().mark_event_heads(now).await?;
         tx.exec().trim_rate_hits(now - 24 * 3600 * 1000).await?;
         tx.commit().await?;
         Ok(trimmed)

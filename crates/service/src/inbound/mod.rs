@@ -390,11 +390,7 @@ async fn log_changes(services: &Services, tx: &mut switchboard_store::Tx<'_>, ch
             "conversation.updated"
         };
         let scope = crate::events::conversation_scope(c);
-        let mut events = vec![Pending::new(
-            kind,
-            scope.clone(),
-            serde_json::to_value(c).unwrap_or_default(),
-        )];
+        let mut events = vec![Pending::new(kind, scope.clone(), c)];
         for m in &change.messages {
             let files: Vec<_> = change
                 .files
@@ -405,7 +401,7 @@ async fn log_changes(services: &Services, tx: &mut switchboard_store::Tx<'_>, ch
             events.push(Pending::new(
                 "message.created",
                 scope.clone(),
-                crate::events::message_data(m, &files),
+                &crate::events::message_data(m, &files),
             ));
         }
         match by_workspace.iter_mut().find(|(ws, _)| *ws == c.workspace_id) {

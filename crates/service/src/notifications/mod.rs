@@ -192,8 +192,7 @@ impl Services {
             .items
             .into_iter()
             .map(|(user_id, notification)| {
-                let data = serde_json::to_value(&notification).unwrap_or_default();
-                crate::events::Pending::new("notification.created", EventScope::User { user_id }, data)
+                crate::events::Pending::new("notification.created", EventScope::User { user_id }, &notification)
             })
             .collect();
         self.publish_all(tx, ws, events).await

@@ -1,5 +1,5 @@
 -- The cluster's shared state (DESIGN.md §2): the durable event log with
--- each workspace's sequence head, per-consumer cursors over it (outgoing
+-- each workspace's sequence head and marks of it over time, per-consumer cursors over it (outgoing
 -- webhooks), presence leases held by the nodes that hold live sockets,
 -- and rate-limit counters every node counts in. Keep in step with
 -- ../postgres/0025_event_log.sql.
@@ -19,7 +19,16 @@ CREATE TABLE event_log (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, seq)
 );
-CREATE INDEX event_log_age ON event_log (created_at);
+
+-- Where each workspace's log stood at a moment, taken every minute:
+-- trimming deletes a workspace's rows up to the seq of a mark older than
+-- the log keeps, along its primary key, so the log needs no index by age.
+CREATE TABLE event_marks (
+    workspace_id TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, at)
+);
 
 CREATE TABLE event_cursors (
     consumer TEXT NOT NULL,

@@ -6,7 +6,7 @@
 use sea_query::{Expr, Func, LockType, OnConflict, Order, Query};
 use switchboard_core::WorkspaceId;
 
-use crate::schema::{EventCursors, EventHeads, EventLog};
+use crate::schema::{EventCursors, EventHeads, EventLog, EventMarks};
 use crate::{Exec, Result, Tx, rows_per_statement};
 
 /// The `LISTEN` channel; its payload is the workspace id whose log grew.
@@ -150,14 +150,68 @@ impl Exec<'_> {
         .await
     }
 
-    /// Forget events written before `before` (ms); how many went.
-    pub async fn trim_event_log(&mut self, before: i64) -> Result<u64> {
+    /// Mark where every workspace's log stands at `now` (see
+    /// [`Exec::trim_event_log`]).
+    pub async fn mark_event_heads(&mut self, now: i64) -> Result<()> {
         self.execute(
-            Query::delete()
-                .from_table(EventLog::Table)
-                .and_where(Expr::col(EventLog::CreatedAt).lt(before)),
+            Query::insert()
+                .into_table(EventMarks::Table)
+                .columns([EventMarks::WorkspaceId, EventMarks::At, EventMarks::Seq])
+                .select_from(
+                    Query::select()
+                        .column(EventHeads::WorkspaceId)
+                        .expr(Expr::val(now))
+                        .column(EventHeads::LastSeq)
+                        .from(EventHeads::Table)
+                        // SQLite reads `ON CONFLICT` after a SELECT without
+                        // WHERE as a join's ON: an always-true WHERE settles it.
+                        .and_where(Expr::col(EventHeads::LastSeq).is_not_null())
+                        .to_owned(),
+                )
+                .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?
+                .on_conflict(
+                    OnConflict::columns([EventMarks::WorkspaceId, EventMarks::At])
+                        .do_nothing()
+                        .to_owned(),
+                ),
         )
         .await
+        .map(|_| ())
+    }
+
+    /// Forget the events every mark taken before `before` (ms) covers,
+    /// and those marks; how many events went. Events go at most a mark's
+    /// interval later than `before`, and each delete is a range of the
+    /// primary key.
+    pub async fn trim_event_log(&mut self, before: i64) -> Result<u64> {
+        let due: Vec<(String, i64)> = self
+            .fetch_all(
+                Query::select()
+                    .column(EventMarks::WorkspaceId)
+                    .expr(Func::max(Expr::col(EventMarks::Seq)))
+                    .from(EventMarks::Table)
+                    .and_where(Expr::col(EventMarks::At).lt(before))
+                    .group_by_col(EventMarks::WorkspaceId),
+            )
+            .await?;
+        let mut trimmed = 0;
+        for (ws, seq) in due {
+            trimmed += self
+                .execute(
+                    Query::delete()
+                        .from_table(EventLog::Table)
+                        .and_where(Expr::col(EventLog::WorkspaceId).eq(ws))
+                        .and_where(Expr::col(EventLog::Seq).lte(seq)),
+                )
+                .await?;
+        }
+        self.execute(
+            Query::delete()
+                .from_table(EventMarks::Table)
+                .and_where(Expr::col(EventMarks::At).lt(before)),
+        )
+        .await?;
+        Ok(trimmed)
     }
 
     /// Start `consumer`'s cursor over the workspace's log at `seq`, unless

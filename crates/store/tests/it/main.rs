@@ -2,4 +2,5 @@
 
 mod batched_statements;
 mod common;
+mod event_log;
 mod migrations;
