@@ -2,8 +2,8 @@
 //! Debian's nginx in front as a round-robin balancer (the deployment
 //! README describes): a widget visitor and an agent talk through the proxy
 //! whichever node each request lands on; then one node is killed with
-//! SIGKILL and the agent's client, reconnecting to the other with `since`,
-//! receives exactly what it missed.
+//! SIGKILL and the visitor's and the agent's clients, reconnecting to the
+//! other with `since`, receive exactly what they missed.
 //!
 //! PostgreSQL only (SQLite serves one node). Needs `nginx` on the PATH or
 //! in /usr/sbin (`.ci/run` installs it); without it the test says so and
@@ -322,48 +322,82 @@ async fn two_nodes_behind_nginx_serve_one_story_and_survive_a_sigkill() {
         e["type"] == "message" && e["data"]["body"] == "It ships today."
     })
     .await;
-    let (status, body) = agent.post(conv_url("/status"), json!({"status": "resolved"})).await;
-    assert_eq!(status, 200, "{body}");
-    wait_for(&mut agent_socket, "the resolve", |e| {
-        e["type"] == "conversation.updated" && e["data"]["status"] == "resolved"
-    })
-    .await;
-
-    // The agent's client is on node A when A is killed.
+    // The visitor's and the agent's clients are on node A when it is killed.
     let a_host = a.addr.to_string();
-    let mut on_a = agent.events(&a_host, &ws, None).await;
-    let (status, _) = agent
-        .post(conv_url("/messages"), json!({"kind": "note", "body": "note 0"}))
-        .await;
-    assert_eq!(status, 201);
-    let since = wait_for(&mut on_a, "note 0 on A", |e| e["data"]["body"] == "note 0").await["seq"]
+    let mut visitor_on_a = tokio_tungstenite::connect_async(format!("ws://{a_host}/widget/v1/ws?token={token}"))
+        .await
+        .expect("visitor socket on A")
+        .0;
+    let mut agent_on_a = agent.events(&a_host, &ws, None).await;
+    let reply = |text: String| agent.post(conv_url("/messages"), json!({"kind": "text", "body": text}));
+    let (status, body) = reply("before the kill".into()).await;
+    assert_eq!(status, 201, "{body}");
+    let visitor_since = wait_for(&mut visitor_on_a, "the reply on A", |e| {
+        e["type"] == "message" && e["data"]["body"] == "before the kill"
+    })
+    .await["seq"]
+        .as_i64()
+        .expect("the widget's frames carry seq");
+    let since = wait_for(&mut agent_on_a, "the reply on A", |e| {
+        e["data"]["body"] == "before the kill"
+    })
+    .await["seq"]
         .as_i64()
         .expect("seq");
     a.kill();
     // Writes go on through the proxy (nginx passes over the dead node).
     for i in 1..=3 {
-        let (status, body) = agent
-            .post(
-                conv_url("/messages"),
-                json!({"kind": "note", "body": format!("note {i}")}),
-            )
-            .await;
+        let (status, body) = reply(format!("missed {i}")).await;
         assert_eq!(status, 201, "{body}\n{}", proxy.log());
     }
-    let mut on_b = agent.events(&b.addr.to_string(), &ws, Some(since)).await;
+
+    // The visitor reconnects, to B, with `since`.
+    let b_host = b.addr.to_string();
+    let mut visitor_on_b = tokio_tungstenite::connect_async(format!(
+        "ws://{b_host}/widget/v1/ws?token={token}&since={visitor_since}"
+    ))
+    .await
+    .expect("visitor socket on B")
+    .0;
+    let mut frames = Vec::new();
+    while let Some(e) = next_json(&mut visitor_on_b, Duration::from_millis(1500)).await {
+        frames.push(e);
+    }
+    let seqs: Vec<i64> = frames.iter().filter_map(|e| e["seq"].as_i64()).collect();
+    assert!(
+        seqs.first().is_some_and(|s| *s > visitor_since) && seqs.windows(2).all(|w| w[0] < w[1]),
+        "after since, in order, none twice: {seqs:?}"
+    );
+    let replies: Vec<&str> = frames
+        .iter()
+        .filter(|e| e["type"] == "message")
+        .filter_map(|e| e["data"]["body"].as_str())
+        .collect();
+    assert_eq!(replies, ["missed 1", "missed 2", "missed 3"]);
+
+    // So does the agent's client.
+    let mut agent_on_b = agent.events(&b_host, &ws, Some(since)).await;
     let mut replayed = Vec::new();
-    while let Some(e) = next_json(&mut on_b, Duration::from_millis(1500)).await {
+    while let Some(e) = next_json(&mut agent_on_b, Duration::from_millis(1500)).await {
         replayed.push(e);
     }
     let seqs: Vec<i64> = replayed.iter().filter_map(|e| e["seq"].as_i64()).collect();
     let expected: Vec<i64> = (since + 1..=since + seqs.len() as i64).collect();
     assert_eq!(seqs, expected, "exactly what was missed, in order, none twice");
-    let notes: Vec<&str> = replayed
+    let bodies: Vec<&str> = replayed
         .iter()
-        .filter(|e| e["type"] == "message.created" && e["data"]["kind"] == "note")
+        .filter(|e| e["type"] == "message.created")
         .filter_map(|e| e["data"]["body"].as_str())
         .collect();
-    assert_eq!(notes, ["note 1", "note 2", "note 3"]);
+    assert_eq!(bodies, ["missed 1", "missed 2", "missed 3"]);
+
+    // And the chat is resolved through the proxy, seen live on B.
+    let (status, body) = agent.post(conv_url("/status"), json!({"status": "resolved"})).await;
+    assert_eq!(status, 200, "{body}");
+    wait_for(&mut agent_on_b, "the resolve", |e| {
+        e["type"] == "conversation.updated" && e["data"]["status"] == "resolved"
+    })
+    .await;
     drop(proxy);
     drop(b);
     drop(a);

@@ -460,3 +460,101 @@ async fn a_channel_changed_on_one_node_is_not_served_stale_by_another() {
     let reply = switchboard_testkit::client::post_hook(&b, &org.channel, &org.secret, &old).await;
     assert_eq!(reply.status, 401, "{:?}", reply.body);
 }
+
+type VisitorSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The visitor's next text frame, or `None` after a quiet 800 ms.
+async fn next_frame(socket: &mut VisitorSocket) -> Option<Value> {
+    use futures::StreamExt;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(800), socket.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
+                return serde_json::from_str::<Value>(&t).ok();
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_widget_visitor_who_reconnects_with_since_gets_exactly_the_missed_replies() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let channel = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "web", "name": "Site chat", "default_team_id": org.team, "widget": {}}),
+        )
+        .await;
+    let channel = channel["id"].as_str().unwrap().to_owned();
+    org.set_online(&org.agent, &org.agent_id).await;
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(app.url("/widget/v1/session"))
+        .json(&json!({"channel_id": channel}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    let sent: Value = http
+        .post(app.url("/widget/v1/messages"))
+        .bearer_auth(&token)
+        .json(&json!({"text": "Hello?", "client_id": "c-1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let conversation = sent["conversation_id"].as_str().unwrap().to_owned();
+    let reply = |text: &'static str| {
+        let path = org.path(&format!("/conversations/{conversation}/messages"));
+        let agent = &org.agent;
+        async move {
+            let r = agent.post(&path, json!({"kind": "text", "body": text})).await;
+            assert_eq!(r.status, 201, "{:?}", r.body);
+        }
+    };
+    let frames = |since: Option<i64>| {
+        let url = match since {
+            Some(s) => format!("ws://{}/widget/v1/ws?token={token}&since={s}", app.addr),
+            None => format!("ws://{}/widget/v1/ws?token={token}", app.addr),
+        };
+        async move { tokio_tungstenite::connect_async(url).await.expect("visitor socket").0 }
+    };
+    let mut socket = frames(None).await;
+    reply("one").await;
+    let since = loop {
+        let f = next_frame(&mut socket).await.expect("the first reply");
+        if f["type"] == "message" && f["data"]["body"] == "one" {
+            break f["seq"].as_i64().expect("seq");
+        }
+    };
+    drop(socket);
+    reply("two").await;
+    reply("three").await;
+    let mut again = frames(Some(since)).await;
+    let mut got = Vec::new();
+    while let Some(f) = next_frame(&mut again).await {
+        got.push(f);
+    }
+    let seqs: Vec<i64> = got.iter().filter_map(|f| f["seq"].as_i64()).collect();
+    assert!(
+        seqs.iter().all(|s| *s > since) && seqs.windows(2).all(|w| w[0] < w[1]),
+        "{seqs:?}"
+    );
+    let bodies: Vec<&str> = got
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .filter_map(|f| f["data"]["body"].as_str())
+        .collect();
+    assert_eq!(bodies, ["two", "three"]);
+    // A `since` the log does not hold is answered with a resync.
+    let mut stale = frames(Some(1)).await;
+    assert_eq!(next_frame(&mut stale).await.expect("a notice")["type"], "resync");
+}

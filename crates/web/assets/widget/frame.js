@@ -189,12 +189,17 @@
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + location.host + "/widget/v1/ws?token=" + encodeURIComponent(state.token));
+    // After a drop, ask for what came since the last event seen (any node replays it).
+    var since = state.seq ? "&since=" + state.seq : "";
+    var socket = new WebSocket(scheme + location.host + "/widget/v1/ws?token=" + encodeURIComponent(state.token) + since);
     state.socket = socket;
     socket.onopen = function () { state.retry = 500; statusLine.textContent = ""; loadConversation(); };
     socket.onmessage = function (e) {
       var event = JSON.parse(e.data);
-      if (event.type === "message" || event.type === "message.updated") {
+      if (event.seq) state.seq = event.seq;
+      if (event.type === "resync") {
+        loadConversation();
+      } else if (event.type === "message" || event.type === "message.updated") {
         if (!state.conversation || state.conversation !== event.data.conversation_id) {
           state.conversation = event.data.conversation_id;
           prechat.hidden = true;

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::{ContactId, ConversationId, DeliveryStatus, Message as StoredMessage, MessageId};
-use switchboard_service::events::Event;
+use switchboard_service::events::{Backlog, Event};
 use switchboard_service::widget::{
     SessionRequest, Visitor, VisitorConversation, VisitorMessage, VisitorSend, VisitorSession,
 };
@@ -111,6 +111,9 @@ pub async fn ack(
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct StreamQuery {
     pub token: String,
+    /// The last `seq` received: what came after it is replayed first (or a
+    /// `resync` is sent when that is no longer kept).
+    pub since: Option<i64>,
 }
 
 /// The visitor's live feed: their conversations' messages, agent typing,
@@ -128,7 +131,7 @@ pub async fn stream(
         .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(16 * 1024)
-        .on_upgrade(move |socket| run_visitor(socket, state.services, visitor, workspace))
+        .on_upgrade(move |socket| run_visitor(socket, state.services, visitor, workspace, q.since))
         .into_response())
 }
 
@@ -148,8 +151,15 @@ impl Feed {
         }
     }
 
-    /// What, if anything, of this event the visitor gets.
+    /// What, if anything, of this event the visitor gets, with its `seq`
+    /// (for `since` when the widget reconnects).
     async fn translate(&mut self, services: &Services, event: &Event) -> Option<serde_json::Value> {
+        let mut frame = self.frame_of(services, event).await?;
+        frame["seq"] = event.seq.into();
+        Some(frame)
+    }
+
+    async fn frame_of(&mut self, services: &Services, event: &Event) -> Option<serde_json::Value> {
         let data = &event.data;
         let conversation = |key: &str| {
             data.get(key)
@@ -227,9 +237,10 @@ async fn run_visitor(
     services: Services,
     visitor: Visitor,
     workspace: switchboard_core::WorkspaceId,
+    since: Option<i64>,
 ) {
-    let (mut live, mut last_seen) = match services.events().subscribe(workspace, None).await {
-        Ok(s) => (s.live, s.head),
+    let (mut live, mut last_seen, backlog) = match services.events().subscribe(workspace, since).await {
+        Ok(s) => (s.live, s.head, s.backlog),
         Err(e) => {
             tracing::warn!(error = %e, "could not subscribe a visitor to events");
             let frame = axum::extract::ws::CloseFrame {
@@ -246,6 +257,30 @@ async fn run_visitor(
         conversations: HashSet::new(),
     };
     feed.refresh(&services).await;
+    match backlog {
+        Backlog::Resync => {
+            let notice = serde_json::json!({"type": "resync", "seq": last_seen});
+            if socket
+                .send(Message::Text(Utf8Bytes::from(notice.to_string())))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        Backlog::Events(events) => {
+            for event in events {
+                if let Some(out) = feed.translate(&services, &event).await
+                    && socket
+                        .send(Message::Text(Utf8Bytes::from(out.to_string())))
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    }
     let mut last_typing = tokio::time::Instant::now() - Duration::from_secs(10);
     let mut heartbeat = super::ws::Heartbeat::new(services.config().ws_ping_interval).await;
     loop {
