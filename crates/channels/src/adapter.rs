@@ -34,6 +34,18 @@ impl ConfigError {
     }
 }
 
+/// Why a channel could not be registered with its provider.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// A configuration value the provider refuses (a wrong token), shown
+    /// beside its field.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The provider failed or could not be reached.
+    #[error(transparent)]
+    Provider(#[from] SendError),
+}
+
 /// A boxed future, so adapters can sit behind `dyn ChannelAdapter`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -410,13 +422,27 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         Box::pin(async move { Ok(format!("{label} channels have no provider account to check")) })
     }
 
-    /// Register our hook with the provider, where it has such a call.
+    /// Register our hook with the provider, where it has such a call (or
+    /// make sure none is set, for a channel that polls).
     fn connect<'a>(
         &'a self,
         http: &'a OutboundHttp,
         channel: &'a ChannelSetup,
-    ) -> BoxFuture<'a, Result<(), SendError>> {
+    ) -> BoxFuture<'a, Result<(), ConnectError>> {
         let _ = (http, channel);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Tell the provider an event was received and stored, where it waits
+    /// to hear (Telegram's `answerCallbackQuery` for a button tap): the
+    /// reference of [`Inbound::Acknowledge`](crate::Inbound::Acknowledge).
+    fn acknowledge<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        let _ = (http, channel, reference);
         Box::pin(async { Ok(()) })
     }
 

@@ -34,7 +34,6 @@ const META_WINDOW: WindowRule = WindowRule::free_form(DAY_MS).with_extension("HU
 
 pub(crate) const MESSENGER: Capabilities = unavailable("Messenger", "FB", META_WINDOW);
 pub(crate) const INSTAGRAM: Capabilities = unavailable("Instagram", "IG", META_WINDOW);
-pub(crate) const TELEGRAM: Capabilities = unavailable("Telegram", "TG", WindowRule::NONE);
 pub(crate) const SMS: Capabilities = unavailable("SMS", "SMS", WindowRule::NONE);
 pub(crate) const EMAIL: Capabilities = unavailable("E-mail", "@", WindowRule::NONE);
 pub(crate) const VK: Capabilities = unavailable("VK", "VK", WindowRule::NONE);
@@ -46,7 +45,7 @@ pub(crate) fn capabilities(kind: ChannelKind) -> &'static Capabilities {
         ChannelKind::Whatsapp => &crate::whatsapp::CAPABILITIES,
         ChannelKind::Messenger => &MESSENGER,
         ChannelKind::Instagram => &INSTAGRAM,
-        ChannelKind::Telegram => &TELEGRAM,
+        ChannelKind::Telegram => &crate::telegram::CAPABILITIES,
         ChannelKind::Sms => &SMS,
         ChannelKind::Email => &EMAIL,
         ChannelKind::Vk => &VK,

@@ -9,13 +9,14 @@ mod documented;
 pub mod net;
 pub mod registry;
 pub mod signing;
+pub mod telegram;
 pub mod testing;
 pub mod web;
 pub mod whatsapp;
 
 pub use adapter::{
-    BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookMethod, HookReply, HookRequest,
-    InboundOutcome, MediaBody, Polled, ProviderTemplate, Secret, SendContext,
+    BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, ConnectError, FetchedMedia, Hook, HookMethod, HookReply,
+    HookRequest, InboundOutcome, MediaBody, Polled, ProviderTemplate, Secret, SendContext,
 };
 pub use registry::{ProviderApis, Registry};
 
@@ -87,6 +88,20 @@ pub enum Inbound {
     /// The provider reviewed or re-categorised one of the channel's
     /// templates.
     Template(TemplateUpdate),
+    /// The customer changed the text of a message they sent.
+    Edit(InboundEdit),
+    /// Once the events before it are stored, tell the provider (the
+    /// adapter's [`ChannelAdapter::acknowledge`] with this reference).
+    Acknowledge(String),
+}
+
+/// A customer's message, changed: the earlier text is kept as its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundEdit {
+    /// The provider's id of the message (as in [`InboundMessage::external_id`]).
+    pub external_id: String,
+    pub text: String,
+    pub edited_at: Option<Millis>,
 }
 
 /// What the provider changed about a template, by name and language.

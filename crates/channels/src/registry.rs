@@ -20,6 +20,8 @@ pub fn standard_capabilities(kind: ChannelKind) -> &'static Capabilities {
 pub struct ProviderApis {
     /// Meta's Graph API for WhatsApp: base URL and version.
     pub whatsapp: crate::whatsapp::GraphApi,
+    /// Telegram's Bot API, and where Telegram reaches our hooks.
+    pub telegram: crate::telegram::BotApi,
 }
 
 #[derive(Clone)]
@@ -51,6 +53,7 @@ impl Registry {
         Registry { adapters: Vec::new() }
             .with(Arc::new(crate::web::WebAdapter))
             .with(Arc::new(crate::whatsapp::WhatsAppAdapter::new(apis.whatsapp.clone())))
+            .with(Arc::new(crate::telegram::TelegramAdapter::new(apis.telegram.clone())))
             .with(Arc::new(crate::api::ApiAdapter))
     }
 
@@ -95,7 +98,12 @@ mod tests {
         let registry = Registry::standard();
         assert_eq!(
             registry.creatable(),
-            vec![ChannelKind::Web, ChannelKind::Whatsapp, ChannelKind::Api]
+            vec![
+                ChannelKind::Web,
+                ChannelKind::Whatsapp,
+                ChannelKind::Telegram,
+                ChannelKind::Api
+            ]
         );
         for kind in registry.creatable() {
             assert_eq!(registry.adapter(kind).map(|a| a.kind()), Some(kind));

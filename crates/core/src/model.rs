@@ -420,6 +420,17 @@ pub struct Message {
     /// body is the template's text filled with them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<crate::template::SentTemplate>,
+    /// The customer changed the text then (its earlier texts are kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Millis>,
+}
+
+/// A text a message had before the customer changed it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct MessageEdit {
+    pub body: Option<String>,
+    /// When the customer replaced it.
+    pub replaced_at: Millis,
 }
 
 /// Who wrote a message: its direction, the kind of sender and their id.
@@ -454,6 +465,7 @@ impl Message {
             send_at: None,
             buttons: Vec::new(),
             template: None,
+            edited_at: None,
         }
     }
 }

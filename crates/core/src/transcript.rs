@@ -481,6 +481,7 @@ mod tests {
                 send_at: None,
                 buttons: Vec::new(),
                 template: None,
+                edited_at: None,
             },
             attachments: Vec::new(),
         }

@@ -50,6 +50,7 @@ struct FileConfig {
     job_lanes: Option<String>,
     whatsapp_graph_url: Option<String>,
     whatsapp_graph_version: Option<String>,
+    telegram_api_url: Option<String>,
     poll_interval_ms: Option<u64>,
     opt_out_keywords: Option<String>,
     opt_in_keywords: Option<String>,
@@ -86,6 +87,8 @@ pub struct Config {
     pub opt_keywords: switchboard_core::campaign::OptKeywords,
     /// Where Meta's Graph API is, and its version (WhatsApp).
     pub whatsapp_graph: switchboard_service::GraphApi,
+    /// Where Telegram's Bot API is.
+    pub telegram_api_url: String,
     /// After a poll that found nothing, how long a polling channel waits.
     pub poll_interval: Duration,
     pub retry_base: Duration,
@@ -183,10 +186,14 @@ impl Config {
                 .or(file.whatsapp_graph_version)
                 .unwrap_or(defaults.version),
         };
+        let telegram_api_url = env("SWITCHBOARD_TELEGRAM_API_URL")?
+            .or(file.telegram_api_url)
+            .unwrap_or(switchboard_service::BotApi::default().base_url);
         Ok(Config {
             listen,
             job_lanes,
             whatsapp_graph,
+            telegram_api_url,
             data_dir,
             database_url,
             public_url,

@@ -225,6 +225,11 @@ fn service_config(config: &Config, run_jobs: bool) -> anyhow::Result<ServiceConf
         job_lanes: config.job_lanes.clone(),
         channels: switchboard_service::Registry::standard_with(&switchboard_service::ProviderApis {
             whatsapp: config.whatsapp_graph.clone(),
+            telegram: switchboard_service::BotApi {
+                base_url: config.telegram_api_url.clone(),
+                public_url: config.public_url.clone(),
+                ..Default::default()
+            },
         }),
         poll_interval: config.poll_interval,
         opt_keywords: config.opt_keywords.clone(),

@@ -31,6 +31,18 @@ pub(crate) fn setup_of(row: &ChannelRow) -> ServiceResult<ChannelSetup> {
     })
 }
 
+/// What an adapter sees of a channel about to be stored.
+pub(crate) fn setup_of_record(record: &switchboard_store::ChannelRecord) -> ChannelSetup {
+    ChannelSetup {
+        id: record.id,
+        workspace_id: record.workspace_id,
+        kind: record.kind,
+        callback_url: record.callback_url.clone(),
+        secret: record.secret.clone().map(Secret::new),
+        settings: record.settings.clone(),
+    }
+}
+
 /// A kind's capabilities as Switchboard ships them, for its name and badge.
 pub fn standard_capabilities(kind: ChannelKind) -> &'static Capabilities {
     switchboard_channels::registry::standard_capabilities(kind)
@@ -64,6 +76,22 @@ impl Services {
             .channels
             .adapter(kind)
             .ok_or(ServiceError::Conflict(format!("{kind} channels are not available yet")))
+    }
+
+    /// Register a channel with its provider before it is stored: a value
+    /// the provider refuses is that field's error.
+    pub(crate) async fn connect_channel(&self, setup: &ChannelSetup) -> ServiceResult<()> {
+        self.adapter(setup.kind)?
+            .connect(&self.inner.http, setup)
+            .await
+            .map_err(|e| match e {
+                switchboard_channels::ConnectError::Config(c) => {
+                    switchboard_core::validate::Invalid::new(c.field, c.message).into()
+                }
+                switchboard_channels::ConnectError::Provider(p) => {
+                    ServiceError::Conflict(format!("the provider did not accept the channel: {p}"))
+                }
+            })
     }
 
     /// Whether the business can write on this channel now; the error says

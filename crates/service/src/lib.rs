@@ -76,6 +76,7 @@ pub use ratelimit::RateLimiter;
 pub use reports::{AgentsNow, Analytics, AnalyticsQuery, ConsoleTiles, GroupFigures, TeamLoad, Waiting};
 pub use routing::{TransferAgent, TransferTeam};
 pub use search::{SavedFilterInput, SavedFilterView, SearchHit};
+pub use switchboard_channels::telegram::BotApi;
 pub use switchboard_channels::whatsapp::GraphApi;
 pub use switchboard_channels::{HookMethod, HookReply, HookRequest, ProviderApis, Registry};
 pub use switchboard_core::capabilities::Capabilities;

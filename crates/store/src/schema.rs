@@ -221,6 +221,16 @@ pub enum Messages {
     SendAt,
     Buttons,
     SearchText,
+    EditedAt,
+}
+
+#[derive(Iden, Clone, Copy)]
+pub enum MessageEdits {
+    Table,
+    MessageId,
+    WorkspaceId,
+    Body,
+    ReplacedAt,
 }
 
 #[derive(Iden, Clone, Copy)]

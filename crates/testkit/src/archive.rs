@@ -343,6 +343,7 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                         send_at: None,
                         buttons: Vec::new(),
                         template: None,
+                        edited_at: None,
                     },
                 ));
                 at = Millis(at.0 + (1 + rng.below(20) as i64) * MINUTE);
@@ -368,6 +369,7 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                         send_at: None,
                         buttons: Vec::new(),
                         template: None,
+                        edited_at: None,
                     },
                 ));
             }

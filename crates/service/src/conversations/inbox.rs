@@ -187,6 +187,7 @@ mod tests {
             send_at: None,
             buttons: Vec::new(),
             template: None,
+            edited_at: None,
         }
     }
 

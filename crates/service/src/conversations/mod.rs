@@ -573,6 +573,29 @@ impl Services {
             .await?)
     }
 
+    /// The texts a customer's message had before they changed it, oldest
+    /// first, each with when it was replaced.
+    pub async fn message_history(
+        &self,
+        actor: &Actor,
+        conversation: ConversationId,
+        message: switchboard_core::MessageId,
+    ) -> ServiceResult<Vec<switchboard_core::MessageEdit>> {
+        let c = self.conversation(actor, conversation).await?;
+        let mut reader = self.store().reader();
+        reader
+            .message(c.workspace_id, message)
+            .await?
+            .filter(|m| m.conversation_id == c.id)
+            .ok_or(ServiceError::NotFound("message"))?;
+        Ok(reader
+            .message_edits(c.workspace_id, message)
+            .await?
+            .into_iter()
+            .map(|(body, replaced_at)| switchboard_core::MessageEdit { body, replaced_at })
+            .collect())
+    }
+
     /// Post a note, a comment, or a message to the customer (a text or a
     /// template). Those to the customer are stored with delivery status
     /// `queued` and a delivery job in the same transaction, so a stored

@@ -2,7 +2,6 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use switchboard_channels::{ChannelSetup, Secret};
 use switchboard_core::permissions::Actor;
 use switchboard_core::routing::TeamRouting;
 use switchboard_core::validate::{Email, Invalid, Label};
@@ -574,18 +573,8 @@ impl Services {
         {
             record.settings["config"] = config;
         }
-        let setup = ChannelSetup {
-            id: record.id,
-            workspace_id: record.workspace_id,
-            kind: record.kind,
-            callback_url: record.callback_url.clone(),
-            secret: Some(Secret::new(secret.clone())),
-            settings: record.settings.clone(),
-        };
-        adapter
-            .connect(&self.inner.http, &setup)
-            .await
-            .map_err(|e| ServiceError::Conflict(format!("the provider did not accept the channel: {e}")))?;
+        self.connect_channel(&crate::channel_port::setup_of_record(&record))
+            .await?;
         let mut tx = self.store().begin().await?;
         if let Some(team) = record.default_team_id {
             tx.exec()
@@ -721,6 +710,14 @@ impl Services {
         let new_secret = update.rotate_secret.then(|| random_token(32));
         if let Some(secret) = &new_secret {
             record.secret = Some(secret.clone());
+        }
+        if update.config.is_some() || new_secret.is_some() {
+            // The provider is called with no transaction open (it may take
+            // seconds); the change is written after it accepted.
+            drop(tx);
+            self.connect_channel(&crate::channel_port::setup_of_record(&record))
+                .await?;
+            tx = self.store().begin().await?;
         }
         tx.exec().update_channel(&record).await?;
         self.audit(

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use switchboard_channels::{
-    ChannelAdapter, ChannelSetup, Hook, HookReply, HookRequest, Inbound, InboundMessage, InboundOutcome, SendError,
-    StatusUpdate,
+    ChannelAdapter, ChannelSetup, Hook, HookReply, HookRequest, Inbound, InboundEdit, InboundMessage, InboundOutcome,
+    SendError, StatusUpdate,
 };
 use switchboard_core::campaign::OptChange;
 use switchboard_core::lifecycle::{self, Command, MessageAuthor};
@@ -991,6 +991,15 @@ impl Services {
                     Err(ServiceError::NotFound(_)) if !adapter.unknown_status_fails() => InboundOutcome::Skipped,
                     outcome => outcome?,
                 },
+                Inbound::Edit(edit) => self.apply_edit(ctx, edit).await?,
+                Inbound::Acknowledge(reference) => {
+                    // What came before is stored; a failed acknowledgement
+                    // only leaves the customer's button spinning a while.
+                    if let Err(e) = adapter.acknowledge(&self.inner.http, setup, &reference).await {
+                        tracing::warn!(channel = %setup.id, error = %e, "the provider was not told of a stored event");
+                    }
+                    InboundOutcome::Recorded
+                }
             });
         }
         Ok(outcomes)
@@ -1113,6 +1122,31 @@ impl Services {
             .await
             .map_err(|_| ServiceError::Unavailable)?;
         answer.await.map_err(|_| ServiceError::Unavailable)?
+    }
+
+    /// A customer changed a message's text: the new text replaces it, the
+    /// old one is kept in its history. The same edit again (a retry)
+    /// changes nothing; an edit of a message we never stored is skipped.
+    async fn apply_edit(&self, channel: &ChannelCtx, edit: InboundEdit) -> ServiceResult<InboundOutcome> {
+        let mut tx = self.store().begin().await?;
+        let Some(message) = tx
+            .exec()
+            .message_by_provider_id(channel.id, Direction::In, &edit.external_id)
+            .await?
+        else {
+            return Ok(InboundOutcome::Skipped);
+        };
+        let unchanged = message.body.as_deref().unwrap_or_default() == edit.text;
+        if !unchanged {
+            let at = edit.edited_at.unwrap_or_else(|| self.now());
+            tx.exec().edit_message(&message, &edit.text, at).await?;
+            self.emit_delivery(&mut tx, channel.workspace_id, message.id).await?;
+            tx.commit().await?;
+        }
+        Ok(InboundOutcome::Status {
+            message_id: message.id,
+            applied: !unchanged,
+        })
     }
 
     async fn apply_status(&self, channel: &ChannelCtx, update: StatusUpdate) -> ServiceResult<InboundOutcome> {

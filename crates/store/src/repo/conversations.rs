@@ -351,6 +351,7 @@ pub(crate) struct MessageRow {
     created_at: i64,
     send_at: Option<i64>,
     buttons: Option<String>,
+    edited_at: Option<i64>,
 }
 
 impl MessageRow {
@@ -383,6 +384,7 @@ impl MessageRow {
                 None => Vec::new(),
             },
             template,
+            edited_at: self.edited_at.map(Millis),
         })
     }
 }
@@ -566,6 +568,7 @@ pub(crate) fn message_select() -> sea_query::SelectStatement {
             Messages::CreatedAt,
             Messages::SendAt,
             Messages::Buttons,
+            Messages::EditedAt,
         ])
         .from(Messages::Table)
         .to_owned()
@@ -940,6 +943,54 @@ impl Exec<'_> {
                 .and_where(Expr::col(Messages::DeliveryStatus).eq(from.as_str())),
         )
         .await
+    }
+
+    /// A customer changed a message's text: the text it had goes to its
+    /// history (`message_edits`), the new one replaces it (and is what
+    /// search finds). Returns whether the message was found.
+    pub async fn edit_message(&mut self, m: &Message, text: &str, edited_at: Millis) -> Result<bool> {
+        let keep = Query::insert()
+            .into_table(MessageEdits::Table)
+            .columns([
+                MessageEdits::MessageId,
+                MessageEdits::WorkspaceId,
+                MessageEdits::Body,
+                MessageEdits::ReplacedAt,
+            ])
+            .values_panic([
+                m.id.to_string().into(),
+                m.workspace_id.to_string().into(),
+                m.body.clone().into(),
+                edited_at.0.into(),
+            ])
+            .to_owned();
+        self.execute(&keep).await?;
+        let edited = Message {
+            body: Some(text.to_owned()),
+            ..m.clone()
+        };
+        let q = Query::update()
+            .table(Messages::Table)
+            .value(Messages::Body, text)
+            .value(Messages::SearchText, crate::repo::search::search_text(&edited))
+            .value(Messages::EditedAt, edited_at.0)
+            .and_where(Expr::col(Messages::Id).eq(m.id.to_string()))
+            .and_where(Expr::col(Messages::WorkspaceId).eq(m.workspace_id.to_string()))
+            .to_owned();
+        Ok(self.execute(&q).await? == 1)
+    }
+
+    /// A message's earlier texts, oldest first: `(text, replaced at)`.
+    pub async fn message_edits(&mut self, ws: WorkspaceId, id: MessageId) -> Result<Vec<(Option<String>, Millis)>> {
+        let q = Query::select()
+            .columns([MessageEdits::Body, MessageEdits::ReplacedAt])
+            .from(MessageEdits::Table)
+            .and_where(Expr::col(MessageEdits::MessageId).eq(id.to_string()))
+            .and_where(Expr::col(MessageEdits::WorkspaceId).eq(ws.to_string()))
+            .order_by(MessageEdits::ReplacedAt, sea_query::Order::Asc)
+            .to_owned();
+        let rows: Vec<(Option<String>, i64)> = self.fetch_all(&q).await?;
+        Ok(rows.into_iter().map(|(body, at)| (body, Millis(at))).collect())
     }
 
     pub async fn set_delivery(

@@ -170,7 +170,10 @@ async fn main() -> anyhow::Result<()> {
         body_limit: 64 << 20,
         ..TestOptions::default()
     };
-    options.service.channels = Registry::standard_with(&ProviderApis { whatsapp: graph.api() });
+    options.service.channels = Registry::standard_with(&ProviderApis {
+        whatsapp: graph.api(),
+        ..Default::default()
+    });
     options.service.job_poll_interval = Duration::from_secs(1);
     let app = TestApp::spawn_on(TestDb::for_backend(Backend::Sqlite).await, options).await;
     let org = Org::create(&app).await;

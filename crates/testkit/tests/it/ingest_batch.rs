@@ -376,6 +376,7 @@ async fn store_message(tx: &mut Tx<'_>, ws: WorkspaceId, channel: ChannelId, cus
         send_at: None,
         buttons: Vec::new(),
         template: None,
+        edited_at: None,
     };
     tx.exec().insert_message(&message, channel).await.unwrap();
     message.id

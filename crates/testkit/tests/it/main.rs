@@ -44,6 +44,7 @@ mod routing;
 mod s3_storage;
 mod search;
 mod story;
+mod telegram;
 mod templates;
 mod transcripts;
 mod webhooks;

@@ -435,6 +435,7 @@ async fn whatsapp_chat(app: &TestApp, org: &Org, w: &WhatsApp) -> ConversationId
         send_at: None,
         buttons: Vec::new(),
         template: None,
+        edited_at: None,
     };
     let mut tx = app.services.store().begin().await.unwrap();
     tx.exec().insert_conversation(&c).await.unwrap();

@@ -32,7 +32,10 @@ pub(crate) struct WhatsApp {
 
 pub(crate) fn options(graph: &GraphServer) -> TestOptions {
     let mut options = TestOptions::default();
-    options.service.channels = Registry::standard_with(&ProviderApis { whatsapp: graph.api() });
+    options.service.channels = Registry::standard_with(&ProviderApis {
+        whatsapp: graph.api(),
+        ..Default::default()
+    });
     options
 }
 
@@ -596,6 +599,7 @@ async fn check_connection_says_exactly_what_is_wrong() {
             base_url: "http://127.0.0.1:9".into(),
             version: "v23.0".into(),
         },
+        ..Default::default()
     });
     let unreachable = connect(TestApp::spawn_with(options).await, closed).await;
     let r = check(&unreachable.org, &unreachable.channel).await;

@@ -85,6 +85,14 @@ pub async fn cancel_scheduled(
     ))
 }
 
+pub async fn message_history(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+    Path((_, conversation, message)): Path<(WorkspaceId, ConversationId, MessageId)>,
+) -> ApiResult<axum::Json<Vec<switchboard_core::MessageEdit>>> {
+    Ok(axum::Json(s.services.message_history(&a, conversation, message).await?))
+}
+
 pub async fn assign(
     State(s): State<AppState>,
     InWorkspace(a): InWorkspace,

@@ -472,6 +472,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .req::<svc::SnoozeRequest>(json!({"until": 1_900_000_000_000i64}))
             .resp::<Conversation>(),
         ApiRoute::new(d.clone(), ws_path!("/conversations/{conversation_id}/snooze"), "wakeConversation", "conversations", "End the chat's snooze now", || delete(conv::unsnooze)).resp::<Conversation>(),
+        ApiRoute::new(m.clone(), ws_path!("/conversations/{conversation_id}/messages/{message_id}/edits"), "messageEdits", "conversations", "The texts a customer's message had before they changed it (channels with edits, e.g. Telegram), oldest first; the message itself carries `edited_at`", || get(conv::message_history)).resp::<Vec<switchboard_core::MessageEdit>>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/messages/{message_id}/cancel"), "cancelScheduledMessage", "conversations", "Cancel a scheduled message before it goes out", || post(conv::cancel_scheduled)).resp::<Message>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/enter"), "enterChat", "conversations", "Enter chat (admin): take over a bot chat; the bot stops", || post(bots::enter)).resp::<Conversation>(),
         ApiRoute::new(p.clone(), ws_path!("/conversations/{conversation_id}/bot/messages"), "botReply", "bots", "An external bot's message to the customer of a bot chat (admin token)", || post(bots::reply))

@@ -43,6 +43,10 @@ pub struct MessageLine {
     pub can_quote: bool,
     /// "Template order_update (en)" for a sent template.
     pub template: Option<String>,
+    /// When the customer changed the text, and the texts it had before
+    /// (oldest first, each with when it was replaced).
+    pub edited: Option<String>,
+    pub earlier_texts: Vec<(String, String)>,
 }
 
 /// A private note from one of the customer's earlier chats.
@@ -260,9 +264,23 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
                     .as_ref()
                     .map(|t| format!("template {} ({})", t.name, t.language)),
                 can_quote: matches!(side, "in" | "out" | "bot"),
+                edited: m.edited_at.map(clock),
+                earlier_texts: Vec::new(),
             }
         })
         .collect();
+    let mut messages = messages;
+    for line in messages.iter_mut().filter(|l| l.edited.is_some()) {
+        let Ok(message) = line.id.parse() else { continue };
+        let history = svc
+            .message_history(actor, id, message)
+            .await
+            .map_err(|_| PageRejection::Failed)?;
+        line.earlier_texts = history
+            .into_iter()
+            .map(|e| (e.body.unwrap_or_default(), clock(e.replaced_at)))
+            .collect();
+    }
     let scope = ConversationScope {
         team_id: c.team_id,
         assignee_id: c.assignee_id,
