@@ -18,8 +18,12 @@ fn setup(kind: ChannelKind) -> ChannelSetup {
         kind,
         callback_url: Some("https://receiver.example/callback".into()),
         secret: Some(Secret::new(CHANNEL_SECRET)),
-        settings: serde_json::json!({"config": {"phone_number_id": "106540352242922",
-            "business_account_id": "1", "access_token": "t", "app_secret": APP_SECRET}}),
+        settings: if kind == ChannelKind::Telegram {
+            serde_json::json!({"config": {"bot_token": "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "mode": "webhook"}})
+        } else {
+            serde_json::json!({"config": {"phone_number_id": "106540352242922",
+                "business_account_id": "1", "access_token": "t", "app_secret": APP_SECRET}})
+        },
     }
 }
 
@@ -31,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&control, body)) = data.split_first() else {
         return;
     };
-    let kinds = [ChannelKind::Whatsapp, ChannelKind::Api, ChannelKind::Web];
+    let kinds = [ChannelKind::Whatsapp, ChannelKind::Telegram, ChannelKind::Api, ChannelKind::Web];
     let kind = kinds[(control as usize) % kinds.len()];
     let method = if control & 0x10 != 0 {
         HookMethod::Get
@@ -47,6 +51,10 @@ fuzz_target!(|data: &[u8]| {
         headers.push((
             switchboard_channels::api::SIGNATURE_HEADER.to_owned(),
             switchboard_channels::api::sign(CHANNEL_SECRET, body),
+        ));
+        headers.push((
+            switchboard_channels::telegram::SECRET_HEADER.to_owned(),
+            CHANNEL_SECRET.to_owned(),
         ));
     }
     // A GET carries the body as its query string (Meta's handshake).

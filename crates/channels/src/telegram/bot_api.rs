@@ -179,7 +179,16 @@ pub(super) async fn get_updates(
     if let Some(offset) = offset {
         body["offset"] = offset.into();
     }
-    call(http, api, token, "getUpdates", &body).await
+    // A long poll outlasts the client's usual timeout by design.
+    let response = http
+        .client
+        .post(method_url(api, token, "getUpdates"))
+        .timeout(std::time::Duration::from_secs(timeout + 15))
+        .json(&body)
+        .send()
+        .await
+        .map_err(unreachable)?;
+    read(response, "getUpdates").await
 }
 
 pub(super) async fn answer_callback(

@@ -45,6 +45,7 @@ mod s3_storage;
 mod search;
 mod story;
 mod telegram;
+mod telegram_browser;
 mod templates;
 mod transcripts;
 mod webhooks;

@@ -193,8 +193,9 @@ on("message.created", (e) => {
   }
 });
 on("message.updated", (e) => {
-  // The customer's messages being read shows only in the widget.
-  if (e.data?.direction === "in" && e.data?.delivery_status === "read") return;
+  // The customer's messages being read shows only in the widget; their
+  // edits show here.
+  if (e.data?.direction === "in" && e.data?.delivery_status === "read" && !e.data?.edited_at) return;
   if (e.data?.conversation_id === openId()) refreshPane();
 });
 on("delivery.updated", (e) => {
