@@ -20,6 +20,8 @@ fn setup(kind: ChannelKind) -> ChannelSetup {
         secret: Some(Secret::new(CHANNEL_SECRET)),
         settings: if kind == ChannelKind::Telegram {
             serde_json::json!({"config": {"bot_token": "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "mode": "webhook"}})
+        } else if matches!(kind, ChannelKind::Messenger | ChannelKind::Instagram) {
+            serde_json::json!({"config": {"page_id": "104859372658913", "access_token": "page-token", "app_secret": APP_SECRET}})
         } else {
             serde_json::json!({"config": {"phone_number_id": "106540352242922",
                 "business_account_id": "1", "access_token": "t", "app_secret": APP_SECRET}})
@@ -35,7 +37,14 @@ fuzz_target!(|data: &[u8]| {
     let Some((&control, body)) = data.split_first() else {
         return;
     };
-    let kinds = [ChannelKind::Whatsapp, ChannelKind::Telegram, ChannelKind::Api, ChannelKind::Web];
+    let kinds = [
+        ChannelKind::Whatsapp,
+        ChannelKind::Messenger,
+        ChannelKind::Instagram,
+        ChannelKind::Telegram,
+        ChannelKind::Api,
+        ChannelKind::Web,
+    ];
     let kind = kinds[(control as usize) % kinds.len()];
     let method = if control & 0x10 != 0 {
         HookMethod::Get

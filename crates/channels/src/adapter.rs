@@ -446,6 +446,23 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Whether the provider has a profile API for customers (asked once,
+    /// for a customer we do not know yet).
+    fn fetches_profiles(&self) -> bool {
+        false
+    }
+
+    /// What the provider's profile API says about a customer.
+    fn fetch_profile<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        external_id: &'a str,
+    ) -> BoxFuture<'a, Result<crate::ExternalProfile, SendError>> {
+        let _ = (http, channel, external_id);
+        Box::pin(async { Ok(crate::ExternalProfile::default()) })
+    }
+
     /// Remove our hook from the provider, where it has such a call.
     fn disconnect<'a>(
         &'a self,

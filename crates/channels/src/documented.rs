@@ -6,7 +6,6 @@
 
 use switchboard_core::ChannelKind;
 use switchboard_core::capabilities::{Capabilities, FilesOut, WindowRule};
-use switchboard_core::windows::DAY_MS;
 
 const fn unavailable(label: &'static str, badge: &'static str, window: WindowRule) -> Capabilities {
     Capabilities {
@@ -30,10 +29,6 @@ const fn unavailable(label: &'static str, badge: &'static str, window: WindowRul
     }
 }
 
-const META_WINDOW: WindowRule = WindowRule::free_form(DAY_MS).with_extension("HUMAN_AGENT", 7 * DAY_MS);
-
-pub(crate) const MESSENGER: Capabilities = unavailable("Messenger", "FB", META_WINDOW);
-pub(crate) const INSTAGRAM: Capabilities = unavailable("Instagram", "IG", META_WINDOW);
 pub(crate) const SMS: Capabilities = unavailable("SMS", "SMS", WindowRule::NONE);
 pub(crate) const EMAIL: Capabilities = unavailable("E-mail", "@", WindowRule::NONE);
 pub(crate) const VK: Capabilities = unavailable("VK", "VK", WindowRule::NONE);
@@ -43,8 +38,8 @@ pub(crate) const X: Capabilities = unavailable("X", "X", WindowRule::NONE);
 pub(crate) fn capabilities(kind: ChannelKind) -> &'static Capabilities {
     match kind {
         ChannelKind::Whatsapp => &crate::whatsapp::CAPABILITIES,
-        ChannelKind::Messenger => &MESSENGER,
-        ChannelKind::Instagram => &INSTAGRAM,
+        ChannelKind::Messenger => &crate::messenger::MESSENGER_CAPABILITIES,
+        ChannelKind::Instagram => &crate::messenger::INSTAGRAM_CAPABILITIES,
         ChannelKind::Telegram => &crate::telegram::CAPABILITIES,
         ChannelKind::Sms => &SMS,
         ChannelKind::Email => &EMAIL,

@@ -6,6 +6,8 @@
 pub mod adapter;
 pub mod api;
 mod documented;
+pub mod messenger;
+pub mod meta;
 pub mod net;
 pub mod registry;
 pub mod signing;
@@ -93,6 +95,30 @@ pub enum Inbound {
     /// Once the events before it are stored, tell the provider (the
     /// adapter's [`ChannelAdapter::acknowledge`] with this reference).
     Acknowledge(String),
+    /// A message the business sent to the customer from elsewhere (the
+    /// provider's own inbox): kept in the history as sent outside
+    /// Switchboard. `contact` is the customer it went to.
+    Echo(InboundMessage),
+    /// Every message the business sent the customer before `up_to` was
+    /// delivered or read (Messenger's watermarks).
+    Watermark(Watermark),
+}
+
+/// A delivery or read report about every earlier message to a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watermark {
+    /// The customer, as the provider identifies them.
+    pub contact_external_id: String,
+    pub status: switchboard_core::DeliveryStatus,
+    pub up_to: Millis,
+}
+
+/// What a provider's profile API says about a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExternalProfile {
+    pub name: Option<String>,
+    /// Their picture, as the provider links it (may expire).
+    pub picture_url: Option<String>,
 }
 
 /// A customer's message, changed: the earlier text is kept as its history.
@@ -134,6 +160,9 @@ pub struct OutboundMessage {
     pub template: Option<OutboundTemplate>,
     /// Files of a media message, each with a link the receiver can fetch.
     pub attachments: Vec<OutboundFile>,
+    /// The free-form window is over but the channel's extension is not:
+    /// the message goes with this tag (Messenger's `HUMAN_AGENT`).
+    pub tag: Option<String>,
 }
 
 /// A file sent with a message: a time-limited, signed link to fetch it.

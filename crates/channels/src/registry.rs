@@ -18,7 +18,8 @@ pub fn standard_capabilities(kind: ChannelKind) -> &'static Capabilities {
 /// Where the providers' APIs are, from the server's configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProviderApis {
-    /// Meta's Graph API for WhatsApp: base URL and version.
+    /// Meta's Graph API for WhatsApp, Messenger and Instagram: base URL
+    /// and version.
     pub whatsapp: crate::whatsapp::GraphApi,
     /// Telegram's Bot API, and where Telegram reaches our hooks.
     pub telegram: crate::telegram::BotApi,
@@ -53,6 +54,14 @@ impl Registry {
         Registry { adapters: Vec::new() }
             .with(Arc::new(crate::web::WebAdapter))
             .with(Arc::new(crate::whatsapp::WhatsAppAdapter::new(apis.whatsapp.clone())))
+            .with(Arc::new(crate::messenger::MessengerAdapter::new(
+                apis.whatsapp.clone(),
+                crate::messenger::Platform::Messenger,
+            )))
+            .with(Arc::new(crate::messenger::MessengerAdapter::new(
+                apis.whatsapp.clone(),
+                crate::messenger::Platform::Instagram,
+            )))
             .with(Arc::new(crate::telegram::TelegramAdapter::new(apis.telegram.clone())))
             .with(Arc::new(crate::api::ApiAdapter))
     }
@@ -101,6 +110,8 @@ mod tests {
             vec![
                 ChannelKind::Web,
                 ChannelKind::Whatsapp,
+                ChannelKind::Messenger,
+                ChannelKind::Instagram,
                 ChannelKind::Telegram,
                 ChannelKind::Api
             ]

@@ -433,6 +433,10 @@ pub struct MessageEdit {
     pub replaced_at: Millis,
 }
 
+/// The `sender_id` of a `system` message the business sent to the customer
+/// from the provider's own inbox (an echo), outside Switchboard.
+pub const SENT_OUTSIDE: &str = "outside";
+
 /// Who wrote a message: its direction, the kind of sender and their id.
 pub type MessageSender = (Direction, SenderKind, Option<String>);
 

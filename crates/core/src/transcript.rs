@@ -237,6 +237,9 @@ pub fn sender(view: &MessageView, contact: &str, names: &Names) -> String {
     match m.sender_kind {
         SenderKind::Contact => contact.to_owned(),
         SenderKind::Bot => "Bot".to_owned(),
+        SenderKind::System if m.sender_id.as_deref() == Some(crate::SENT_OUTSIDE) => {
+            "Sent outside Switchboard".to_owned()
+        }
         SenderKind::System => "System".to_owned(),
         SenderKind::User => match m.sender_id.as_deref().and_then(|s| s.parse::<UserId>().ok()) {
             Some(u) => names.user(u),

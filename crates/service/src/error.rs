@@ -31,6 +31,10 @@ pub enum ServiceError {
     Refused(Invalid),
     #[error("{0}")]
     Lifecycle(#[from] LifecycleError),
+    /// The channel's messaging window, extension included, is over: 409
+    /// `window_closed`, naming the channel's rule.
+    #[error("{0}")]
+    PastWindow(String),
     #[error("{0}")]
     NobodyAvailable(String),
     /// A bot flow that does not pass validation: every problem, with its line.

@@ -17,6 +17,7 @@ pub mod fixtures;
 pub mod graph;
 pub mod llmock;
 pub mod media;
+pub mod messenger;
 pub mod telegram;
 pub mod webhook_receiver;
 

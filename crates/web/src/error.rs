@@ -233,7 +233,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(_) => ErrorCode::InvalidInput,
             ServiceError::Conflict(_) | ServiceError::Stale(_) => ErrorCode::Conflict,
             ServiceError::Refused(_) => ErrorCode::Forbidden,
-            ServiceError::Lifecycle(L::WindowClosed) => ErrorCode::WindowClosed,
+            ServiceError::Lifecycle(L::WindowClosed) | ServiceError::PastWindow(_) => ErrorCode::WindowClosed,
             // A time in the past is bad input, not a move the status forbids.
             ServiceError::Lifecycle(L::SnoozeNotInFuture) => ErrorCode::InvalidInput,
             ServiceError::Lifecycle(_) => ErrorCode::IllegalTransition,

@@ -476,6 +476,7 @@ mod tests {
             buttons: Vec::new(),
             template: None,
             attachments: Vec::new(),
+            tag: None,
         }
     }
 

@@ -19,7 +19,7 @@ use switchboard_core::capabilities::{Capabilities, FilesOut, MediaLimit, WindowR
 use switchboard_core::windows::DAY_MS;
 
 use crate::adapter::{
-    BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookMethod, HookReply, HookRequest,
+    BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookMethod, HookRequest,
     ProviderTemplate, SendContext,
 };
 use crate::net::OutboundHttp;
@@ -228,18 +228,7 @@ impl ChannelAdapter for WhatsAppAdapter {
     fn handle_hook<'a>(&'a self, channel: &'a ChannelSetup, request: &'a HookRequest) -> Result<Hook, InboundError> {
         let config = Config::of(channel).ok_or(InboundError::NoHook)?;
         match request.method {
-            HookMethod::Get => {
-                let verify_token = channel.secret.as_ref().ok_or(InboundError::BadSignature)?;
-                if request.query_param("hub.mode").as_deref() != Some("subscribe") {
-                    return Err(InboundError::BadPayload("hub.mode must be subscribe".into()));
-                }
-                let given = request.query_param("hub.verify_token").unwrap_or_default();
-                if !crate::signing::equal_in_constant_time(given.as_bytes(), verify_token.expose().as_bytes()) {
-                    return Err(InboundError::BadSignature);
-                }
-                let challenge = request.query_param("hub.challenge").unwrap_or_default();
-                Ok(Hook::Reply(HookReply::text(200, challenge)))
-            }
+            HookMethod::Get => crate::meta::handshake(channel, request),
             HookMethod::Post => {
                 webhook::verify(&config.app_secret, &request.body, request.header(SIGNATURE_HEADER))?;
                 let events = webhook::parse(&request.body, &config.phone_number_id)?;

@@ -9,28 +9,8 @@ use switchboard_core::{DeliveryStatus, Millis};
 
 use crate::{ExternalContact, Inbound, InboundError, InboundMedia, InboundMessage, StatusUpdate, TemplateUpdate};
 
-pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
-
-/// The header value for a body: `sha256=<hex>` (for tests and peers).
-pub fn sign(app_secret: &str, body: &[u8]) -> String {
-    format!(
-        "sha256={}",
-        crate::signing::hmac_sha256_hex(app_secret.as_bytes(), body)
-    )
-}
-
-pub(super) fn verify(app_secret: &str, body: &[u8], header: Option<&str>) -> Result<(), InboundError> {
-    let header = header.ok_or(InboundError::MissingSignature)?;
-    let hex = header
-        .trim()
-        .strip_prefix("sha256=")
-        .ok_or(InboundError::BadSignature)?;
-    if crate::signing::verify_hex(app_secret.as_bytes(), body, hex) {
-        Ok(())
-    } else {
-        Err(InboundError::BadSignature)
-    }
-}
+pub(super) use crate::meta::verify;
+pub use crate::meta::{SIGNATURE_HEADER, sign};
 
 #[derive(Deserialize)]
 struct Envelope {

@@ -469,5 +469,6 @@ fn outbound_of(m: &Message, recipient: &str) -> OutboundMessage {
         buttons: Vec::new(),
         template: m.template.as_ref().map(OutboundTemplate::from),
         attachments: Vec::new(),
+        tag: None,
     }
 }

@@ -3,6 +3,7 @@
 //! transaction (group commit: one fsync for many messages) and answers each
 //! only after that transaction is durable.
 
+mod mirrored;
 mod polling;
 
 pub(crate) use polling::PollChannel;
@@ -975,6 +976,7 @@ impl Services {
         for event in events {
             outcomes.push(match event {
                 Inbound::Message(message) => {
+                    let message = self.with_profile(adapter, setup, ctx, message).await?;
                     let files = self.fetch_inbound_files(adapter, setup, &message).await?;
                     let o = self.ingest_with_files(ctx.clone(), message, files).await?;
                     InboundOutcome::Message {
@@ -992,6 +994,8 @@ impl Services {
                     outcome => outcome?,
                 },
                 Inbound::Edit(edit) => self.apply_edit(ctx, edit).await?,
+                Inbound::Echo(echo) => self.store_echo(ctx, echo).await?,
+                Inbound::Watermark(mark) => self.apply_watermark(ctx, mark).await?,
                 Inbound::Acknowledge(reference) => {
                     // What came before is stored; a failed acknowledgement
                     // only leaves the customer's button spinning a while.

@@ -6,6 +6,7 @@ use switchboard_core::capabilities::WindowRule;
 use switchboard_core::lifecycle::{self, LifecycleError, MessageAuthor};
 use switchboard_core::template::{self, SentTemplate, TemplateStatus};
 use switchboard_core::validate::{Invalid, MessageText};
+use switchboard_core::windows::{DAY_MS, HOUR_MS};
 use switchboard_core::{
     Conversation, DeliveryStatus, Direction, Message, MessageId, MessageKind, Millis, SenderKind, TemplateId, UserId,
 };
@@ -115,11 +116,47 @@ pub(crate) fn check_window(
     last_customer_message_at: Option<Millis>,
     now: Millis,
 ) -> Result<(), LifecycleError> {
-    if template || window.open(last_customer_message_at, now) {
+    // A person's text may also go within the window's extension (tagged).
+    if template || window.open(last_customer_message_at, now) || window.extension_open(last_customer_message_at, now) {
         Ok(())
     } else {
         Err(LifecycleError::WindowClosed)
     }
+}
+
+/// The rule of a window with an extension, for a refusal past it.
+fn extension_rule(label: &str, window: &WindowRule) -> Option<String> {
+    let ext = window.extension?;
+    let hours = window.free_form_ms.unwrap_or_default() / HOUR_MS;
+    let days = ext.until_ms / DAY_MS;
+    Some(format!(
+        "{label} takes replies only within {days} days of the customer's last message (free-form for {hours} hours, \
+         then a person's reply with the {} tag); this customer last wrote longer ago",
+        ext.tag
+    ))
+}
+
+/// The tag a message needs on a channel whose window has an extension: none
+/// within the free-form period (or for a template), the extension's tag for
+/// a person's message after it; past the extension, the refusal naming the
+/// rule.
+pub(crate) fn window_tag(
+    label: &str,
+    window: &WindowRule,
+    message: &Message,
+    last_customer_message_at: Option<Millis>,
+    now: Millis,
+) -> Result<Option<String>, String> {
+    let Some(ext) = window.extension else {
+        return Ok(None);
+    };
+    if message.template.is_some() || window.open(last_customer_message_at, now) {
+        return Ok(None);
+    }
+    if message.sender_kind == SenderKind::User && window.extension_open(last_customer_message_at, now) {
+        return Ok(Some(ext.tag.to_owned()));
+    }
+    Err(extension_rule(label, window).unwrap_or_default())
 }
 
 /// Check that `what` may go to the customer on `channel` now, and resolve it
@@ -183,12 +220,17 @@ pub(crate) async fn resolve_outgoing(
             }
         }
     };
+    let caps = channels.capabilities(domain.kind);
     check_window(
-        &channels.capabilities(domain.kind).window,
+        &caps.window,
         resolved.kind == MessageKind::Template,
         last_customer_message_at,
         now,
-    )?;
+    )
+    .map_err(|e| match extension_rule(caps.label, &caps.window) {
+        Some(rule) => ServiceError::PastWindow(rule),
+        None => e.into(),
+    })?;
     let setup = crate::channel_port::setup_of(channel)?;
     let adapter = channels
         .adapter(domain.kind)
@@ -251,11 +293,14 @@ mod tests {
             WindowRule::free_form(DAY).with_extension("HUMAN_AGENT", 7 * DAY),
         ];
         for window in &windowed {
-            for last in [None, Some(Millis(now.0 - DAY)), Some(Millis(now.0 - 2 * DAY))] {
-                assert_eq!(
-                    check_window(window, false, last, now),
+            let longer_ago = if window.extension.is_some() { 8 * DAY } else { 2 * DAY };
+            for last in [None, Some(Millis(now.0 - DAY)), Some(Millis(now.0 - longer_ago))] {
+                let expected = if window.extension.is_some() && last == Some(Millis(now.0 - DAY)) {
+                    Ok(())
+                } else {
                     Err(LifecycleError::WindowClosed)
-                );
+                };
+                assert_eq!(check_window(window, false, last, now), expected, "{window:?} {last:?}");
                 assert_eq!(check_window(window, true, last, now), Ok(()), "{window:?} {last:?}");
             }
             let recent = Some(Millis(now.0 - DAY + 1));
@@ -263,5 +308,57 @@ mod tests {
             assert_eq!(check_window(window, true, recent, now), Ok(()));
         }
         assert_eq!(check_window(&WindowRule::NONE, false, None, now), Ok(()));
+    }
+
+    /// DESIGN.md §6: 24 hours free-form, then a person's reply with the
+    /// tag for up to 7 days, then nothing; a bot's message past 24 hours is
+    /// refused.
+    #[test]
+    fn messages_past_the_free_form_period_go_tagged_until_the_extension_ends() {
+        let window = WindowRule::free_form(DAY).with_extension("HUMAN_AGENT", 7 * DAY);
+        let person = Message {
+            id: MessageId::new(),
+            workspace_id: switchboard_core::WorkspaceId::new(),
+            conversation_id: switchboard_core::ConversationId::new(),
+            direction: Direction::Out,
+            sender_kind: SenderKind::User,
+            sender_id: Some("u".into()),
+            kind: MessageKind::Text,
+            body: Some("hi".into()),
+            activity: None,
+            in_reply_to: None,
+            provider_message_id: None,
+            delivery_status: None,
+            delivery_error: None,
+            created_at: Millis(0),
+            send_at: None,
+            buttons: Vec::new(),
+            template: None,
+            edited_at: None,
+        };
+        let bot = Message {
+            sender_kind: SenderKind::Bot,
+            ..person.clone()
+        };
+        let now = Millis(30 * DAY);
+        let ago = |days: i64| Some(Millis(now.0 - days * DAY));
+        assert_eq!(
+            window_tag("Messenger", &window, &person, Some(Millis(now.0 - 1)), now),
+            Ok(None)
+        );
+        assert_eq!(
+            window_tag("Messenger", &window, &person, ago(3), now),
+            Ok(Some("HUMAN_AGENT".into()))
+        );
+        let refused = window_tag("Messenger", &window, &person, ago(8), now).unwrap_err();
+        assert!(
+            refused.contains("7 days") && refused.contains("HUMAN_AGENT"),
+            "{refused}"
+        );
+        assert!(window_tag("Messenger", &window, &bot, ago(3), now).is_err());
+        assert_eq!(
+            window_tag("WhatsApp", &WindowRule::free_form(DAY), &person, ago(3), now),
+            Ok(None)
+        );
     }
 }

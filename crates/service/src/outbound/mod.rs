@@ -221,6 +221,17 @@ impl Services {
                 .collect(),
             _ => Vec::new(),
         };
+        let caps = adapter.capabilities();
+        let tag = match compose::window_tag(
+            caps.label,
+            &caps.window,
+            &message,
+            conversation.times.window_opened_at(),
+            self.now(),
+        ) {
+            Ok(tag) => tag,
+            Err(rule) => return Ok(Outcome::Fail(rule)),
+        };
         let outbound = OutboundMessage {
             message_id: message.id.to_string(),
             conversation_id: conversation.id.to_string(),
@@ -232,6 +243,7 @@ impl Services {
             buttons: message.buttons.clone(),
             template: message.template.as_ref().map(OutboundTemplate::from),
             attachments,
+            tag,
         };
         let cx = SendContext {
             http: &self.inner.http,

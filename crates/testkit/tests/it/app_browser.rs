@@ -105,7 +105,10 @@ async fn a_support_day_in_the_browser() {
     let kinds = admin_browser
         .eval("return [...document.querySelectorAll('#ch-kind option')].map((o) => o.value);")
         .await;
-    assert_eq!(kinds, json!(["web", "whatsapp", "api"]));
+    assert_eq!(
+        kinds,
+        json!(["web", "whatsapp", "messenger", "instagram", "telegram", "api"])
+    );
     admin_browser.fill("#ch-name", "Shop chat").await;
     admin_browser
         .click(&format!("#ch-team option[value='{support}']"))

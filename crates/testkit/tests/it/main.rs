@@ -32,6 +32,7 @@ mod ingest_batch;
 mod isolation;
 mod job_lanes;
 mod membership;
+mod messenger;
 mod notifications;
 mod outreach;
 mod pages_browser;

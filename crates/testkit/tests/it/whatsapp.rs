@@ -677,6 +677,7 @@ fn request_bodies_validate_against_metas_openapi() {
         buttons: Vec::new(),
         template: None,
         attachments: Vec::new(),
+        tag: None,
     };
     let file = |mime: &str, name: &str| OutboundFile {
         url: format!("https://support.example.com/hooks/whatsapp/c/files/{name}?expires=1&signature=ab"),
@@ -886,6 +887,7 @@ fn template_bodies_equal_what_pywa_builds() {
             buttons: Vec::new(),
             template: Some(template),
             attachments: Vec::new(),
+            tag: None,
         };
         let ours = switchboard_channels::whatsapp::request_bodies(&message).remove(0);
         assert_eq!(ours, metas_spelling(theirs), "{name}");

@@ -46,7 +46,7 @@ export function serialize(form) {
   const body = {};
   for (const el of form.elements) {
     if (!el.name || el.disabled || el.type === "submit" || el.type === "button") continue;
-    if (el.dataset.kind && form.elements.kind && form.elements.kind.value !== el.dataset.kind) continue;
+    if (el.dataset.kind && form.elements.kind && !el.dataset.kind.split(" ").includes(form.elements.kind.value)) continue;
     const value = readField(el);
     if (value === undefined) continue;
     if ("optional" in el.dataset && (value === "" || (Array.isArray(value) && value.length === 0))) continue;

@@ -145,6 +145,8 @@ pub struct Pane {
     /// Supervisors write comments, everyone else private notes.
     pub annotation_kind: &'static str,
     pub window_open: bool,
+    /// Replies go tagged now (the tag, and until when).
+    pub window_tag: Option<(&'static str, String)>,
     pub window_closed_at: String,
     pub window_closed_iso: String,
     /// When the window closes (ms), 0 where none applies or it is closed.
@@ -295,11 +297,20 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
     let now = svc.now();
     let window = kind.map(|k| svc.capabilities(k).window);
     let opened_at = c.times.window_opened_at();
-    let window_open = window.is_none_or(|w| w.open(opened_at, now));
+    let free_form_open = window.is_none_or(|w| w.open(opened_at, now));
+    // Past the free-form period, a person's reply may still go tagged
+    // (Messenger's HUMAN_AGENT) until the extension ends.
+    let tagged_until = window
+        .filter(|w| !free_form_open && w.extension_open(opened_at, now))
+        .and_then(|w| w.extension)
+        .zip(opened_at)
+        .map(|(ext, last)| (ext.tag, switchboard_core::Millis(last.0 + ext.until_ms)));
+    let window_open = free_form_open || tagged_until.is_some();
     // Closed by the provider's word (sooner than the clock), or at the end
     // of the free-form period.
     let window_closed = match (opened_at, c.times.window_closed_at) {
         (None, Some(closed)) => Some(closed),
+        _ if tagged_until.is_some() => tagged_until.map(|(_, until)| until),
         _ => window
             .and_then(|w| w.free_form_ms)
             .zip(opened_at)
@@ -390,6 +401,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
             "note"
         },
         window_open,
+        window_tag: tagged_until.map(|(tag, until)| (tag, clock(until))),
         window_closes_ms,
         window_closing_soon: window_closes_ms > 0 && window_closes_ms - now.0 <= HOUR_MS,
         can_push: closed
