@@ -158,35 +158,6 @@ impl MessengerAdapter {
     }
 }
 
-fn id_field(field: &'static str, value: Option<&serde_json::Value>) -> Result<Option<String>, ConfigError> {
-    match value {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => {
-            let s = v.as_str().map(str::trim).unwrap_or_default();
-            if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ConfigError::new(
-                    field,
-                    "must be the numeric id Meta shows (digits only)",
-                ));
-            }
-            Ok(Some(s.to_owned()))
-        }
-    }
-}
-
-fn secret_field(field: &'static str, value: Option<&serde_json::Value>) -> Result<Option<String>, ConfigError> {
-    match value {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => {
-            let s = v.as_str().map(str::trim).unwrap_or_default();
-            if s.len() < 8 || s.len() > 1024 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(ConfigError::new(field, "must be 8 to 1024 characters without spaces"));
-            }
-            Ok(Some(s.to_owned()))
-        }
-    }
-}
-
 impl ChannelAdapter for MessengerAdapter {
     fn kind(&self) -> ChannelKind {
         match self.platform {
@@ -228,17 +199,17 @@ impl ChannelAdapter for MessengerAdapter {
         };
         let config = Config {
             page_id: pick(
-                id_field("config.page_id", given.get("page_id"))?,
+                crate::meta::numeric_id("config.page_id", given.get("page_id"))?,
                 current.as_ref().map(|c| c.page_id.clone()),
                 "config.page_id",
             )?,
             access_token: pick(
-                secret_field("config.access_token", given.get("access_token"))?,
+                crate::meta::secret_text("config.access_token", given.get("access_token"))?,
                 current.as_ref().map(|c| c.access_token.clone()),
                 "config.access_token",
             )?,
             app_secret: pick(
-                secret_field("config.app_secret", given.get("app_secret"))?,
+                crate::meta::secret_text("config.app_secret", given.get("app_secret"))?,
                 current.as_ref().map(|c| c.app_secret.clone()),
                 "config.app_secret",
             )?,

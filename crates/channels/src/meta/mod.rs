@@ -5,7 +5,7 @@
 //! use these.
 
 use crate::InboundError;
-use crate::adapter::{ChannelSetup, Hook, HookReply, HookRequest};
+use crate::adapter::{ChannelSetup, ConfigError, Hook, HookReply, HookRequest};
 
 pub const SIGNATURE_HEADER: &str = "x-hub-signature-256";
 
@@ -44,4 +44,40 @@ pub(crate) fn handshake(channel: &ChannelSetup, request: &HookRequest) -> Result
     }
     let challenge = request.query_param("hub.challenge").unwrap_or_default();
     Ok(Hook::Reply(HookReply::text(200, challenge)))
+}
+
+/// A Meta id: digits only.
+pub(crate) fn numeric_id(
+    field: &'static str,
+    value: Option<&serde_json::Value>,
+) -> Result<Option<String>, ConfigError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => {
+            let s = v.as_str().map(str::trim).unwrap_or_default();
+            if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError::new(
+                    field,
+                    "must be the numeric id Meta shows (digits only)",
+                ));
+            }
+            Ok(Some(s.to_owned()))
+        }
+    }
+}
+
+pub(crate) fn secret_text(
+    field: &'static str,
+    value: Option<&serde_json::Value>,
+) -> Result<Option<String>, ConfigError> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => {
+            let s = v.as_str().map(str::trim).unwrap_or_default();
+            if s.len() < 8 || s.len() > 1024 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(ConfigError::new(field, "must be 8 to 1024 characters without spaces"));
+            }
+            Ok(Some(s.to_owned()))
+        }
+    }
 }

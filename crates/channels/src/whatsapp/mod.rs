@@ -119,36 +119,6 @@ impl WhatsAppAdapter {
     }
 }
 
-/// A Meta id: digits only.
-fn meta_id(field: &'static str, value: Option<&serde_json::Value>) -> Result<Option<String>, ConfigError> {
-    match value {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => {
-            let s = v.as_str().map(str::trim).unwrap_or_default();
-            if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ConfigError::new(
-                    field,
-                    "must be the numeric id Meta shows (digits only)",
-                ));
-            }
-            Ok(Some(s.to_owned()))
-        }
-    }
-}
-
-fn secret_text(field: &'static str, value: Option<&serde_json::Value>) -> Result<Option<String>, ConfigError> {
-    match value {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => {
-            let s = v.as_str().map(str::trim).unwrap_or_default();
-            if s.len() < 8 || s.len() > 1024 || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(ConfigError::new(field, "must be 8 to 1024 characters without spaces"));
-            }
-            Ok(Some(s.to_owned()))
-        }
-    }
-}
-
 impl ChannelAdapter for WhatsAppAdapter {
     fn kind(&self) -> ChannelKind {
         ChannelKind::Whatsapp
@@ -188,22 +158,22 @@ impl ChannelAdapter for WhatsAppAdapter {
         };
         let config = Config {
             phone_number_id: pick(
-                meta_id("config.phone_number_id", given.get("phone_number_id"))?,
+                crate::meta::numeric_id("config.phone_number_id", given.get("phone_number_id"))?,
                 current.as_ref().map(|c| c.phone_number_id.clone()),
                 "config.phone_number_id",
             )?,
             business_account_id: pick(
-                meta_id("config.business_account_id", given.get("business_account_id"))?,
+                crate::meta::numeric_id("config.business_account_id", given.get("business_account_id"))?,
                 current.as_ref().map(|c| c.business_account_id.clone()),
                 "config.business_account_id",
             )?,
             access_token: pick(
-                secret_text("config.access_token", given.get("access_token"))?,
+                crate::meta::secret_text("config.access_token", given.get("access_token"))?,
                 current.as_ref().map(|c| c.access_token.clone()),
                 "config.access_token",
             )?,
             app_secret: pick(
-                secret_text("config.app_secret", given.get("app_secret"))?,
+                crate::meta::secret_text("config.app_secret", given.get("app_secret"))?,
                 current.as_ref().map(|c| c.app_secret.clone()),
                 "config.app_secret",
             )?,

@@ -137,7 +137,7 @@ fn extension_rule(label: &str, window: &WindowRule) -> Option<String> {
 }
 
 /// The tag a message needs on a channel whose window has an extension: none
-/// within the free-form period (or for a template), the extension's tag for
+/// within the free-form period, the extension's tag for
 /// a person's message after it; past the extension, the refusal naming the
 /// rule.
 pub(crate) fn window_tag(
@@ -150,7 +150,9 @@ pub(crate) fn window_tag(
     let Some(ext) = window.extension else {
         return Ok(None);
     };
-    if message.template.is_some() || window.open(last_customer_message_at, now) {
+    // Channels with an extension have no provider templates: a template
+    // is a text like any other.
+    if window.open(last_customer_message_at, now) {
         return Ok(None);
     }
     if message.sender_kind == SenderKind::User && window.extension_open(last_customer_message_at, now) {
@@ -221,9 +223,11 @@ pub(crate) async fn resolve_outgoing(
         }
     };
     let caps = channels.capabilities(domain.kind);
+    // Only a provider's approved template may go outside the window; on a
+    // channel without them a template is a text like any other.
     check_window(
         &caps.window,
-        resolved.kind == MessageKind::Template,
+        resolved.kind == MessageKind::Template && caps.templates,
         last_customer_message_at,
         now,
     )

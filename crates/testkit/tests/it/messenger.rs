@@ -329,6 +329,12 @@ async fn replies_after_24_hours_go_tagged_for_7_days_and_are_refused_after() {
     assert_eq!(r.status, 201, "{:?}", r.body);
     run_jobs(&page).await;
     clock.advance(3 * 24 * 3600 * 1000);
+    // The composer says which rule applies now.
+    let pane_path = format!("/w/{}/conversations/{conversation}/pane", page.org.ws);
+    let (status, _, pane) = page.org.agent.get_text(&pane_path).await;
+    assert_eq!(status, 200);
+    assert!(pane.contains("your replies go with the HUMAN_AGENT tag"), "{pane}");
+    assert!(pane.contains(r#"data-window-open="true""#));
     let r = page.reply(&conversation, "Following up on day 3").await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     run_jobs(&page).await;
@@ -342,6 +348,12 @@ async fn replies_after_24_hours_go_tagged_for_7_days_and_are_refused_after() {
     );
 
     clock.advance(5 * 24 * 3600 * 1000);
+    let (_, _, pane) = page.org.agent.get_text(&pane_path).await;
+    assert!(
+        pane.contains("Nothing can reach the customer on this channel"),
+        "{pane}"
+    );
+    assert!(pane.contains(r#"data-window-open="false""#));
     let r = page.reply(&conversation, "Day 8").await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "window_closed"), "{:?}", r.body);
     let message = r.body["error"]["message"].as_str().unwrap();

@@ -147,6 +147,9 @@ pub struct Pane {
     pub window_open: bool,
     /// Replies go tagged now (the tag, and until when).
     pub window_tag: Option<(&'static str, String)>,
+    /// The channel's provider keeps approved templates, which may go when
+    /// the window is closed.
+    pub provider_templates: bool,
     pub window_closed_at: String,
     pub window_closed_iso: String,
     /// When the window closes (ms), 0 where none applies or it is closed.
@@ -402,6 +405,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         },
         window_open,
         window_tag: tagged_until.map(|(tag, until)| (tag, clock(until))),
+        provider_templates: kind.is_some_and(|k| svc.capabilities(k).templates),
         window_closes_ms,
         window_closing_soon: window_closes_ms > 0 && window_closes_ms - now.0 <= HOUR_MS,
         can_push: closed
