@@ -446,6 +446,18 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Show the customer that the business is typing (capability
+    /// `typing`), where the provider takes it from us.
+    fn show_typing<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        recipient_external_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        let _ = (http, channel, recipient_external_id);
+        Box::pin(async { Ok(()) })
+    }
+
     /// Whether the provider has a profile API for customers (asked once,
     /// for a customer we do not know yet).
     fn fetches_profiles(&self) -> bool {

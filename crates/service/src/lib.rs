@@ -57,7 +57,7 @@ pub use directory::{
 };
 pub use error::{ServiceError, ServiceResult};
 pub use export::{ExportFormat, ExportRow, export_filename};
-pub use inbound::IngestOutcome;
+pub use inbound::{ChannelHookStatus, IngestOutcome};
 pub use integrations::{
     CreatedWebhook, WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT, Webhook, WebhookDelivery, WebhookDeliveryStatus,
     WebhookInput, WebhookUpdate, WorkspaceSettings, WorkspaceSettingsUpdate, webhook_signature,

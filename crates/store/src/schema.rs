@@ -567,3 +567,13 @@ pub enum RateHits {
     WindowStart,
     Hits,
 }
+
+#[derive(Iden, Clone, Copy)]
+pub enum ChannelHookStatus {
+    Table,
+    ChannelId,
+    WorkspaceId,
+    LastReceivedAt,
+    LastError,
+    LastErrorAt,
+}

@@ -9,7 +9,7 @@
 //! replies and postbacks as the customer's words, reactions, story replies
 //! and mentions and shares as lines, echoes of messages sent from Meta's
 //! own inbox, delivery and read watermarks. Outbound: text with quick
-//! replies, files by link; 24 hours of free-form replies, then the
+//! replies, files by link, the typing indicator; 24 hours of free-form replies, then the
 //! `HUMAN_AGENT` tag for 7 days (DESIGN.md §6).
 
 mod send_api;
@@ -46,7 +46,8 @@ const fn capabilities(label: &'static str, badge: &'static str, media: &'static 
         media,
         quoting: false,
         read_receipts: true,
-        typing: false,
+        // `sender_action: typing_on`, within the 24 hours.
+        typing: true,
         widget: false,
         inbound_hook: true,
         checks_connection: true,
@@ -271,6 +272,18 @@ impl ChannelAdapter for MessengerAdapter {
     ) -> BoxFuture<'a, Result<FetchedMedia, SendError>> {
         let _ = channel;
         Box::pin(async move { crate::net::fetch_url(http, reference).await })
+    }
+
+    fn show_typing<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        recipient_external_id: &'a str,
+    ) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let config = Config::required(channel, self.platform)?;
+            send_api::typing(http, &self.graph, self.platform, &config, recipient_external_id).await
+        })
     }
 
     fn fetches_profiles(&self) -> bool {

@@ -155,6 +155,24 @@ pub(super) async fn send(
     })
 }
 
+/// The typing indicator (a sender action, alone).
+pub(super) async fn typing(
+    http: &OutboundHttp,
+    graph: &GraphApi,
+    platform: Platform,
+    config: &Config,
+    recipient: &str,
+) -> Result<(), SendError> {
+    let body = json!({"recipient": {"id": recipient}, "sender_action": "typing_on"});
+    call(
+        platform,
+        http.client.post(url(graph, "me/messages")).json(&body),
+        config,
+    )
+    .await?;
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct Profile {
     name: Option<String>,

@@ -3,6 +3,8 @@
 //! transaction (group commit: one fsync for many messages) and answers each
 //! only after that transaction is durable.
 
+mod hook_status;
+pub use hook_status::ChannelHookStatus;
 mod mirrored;
 mod polling;
 
@@ -87,6 +89,7 @@ pub(crate) struct Ingestor {
     /// by message (see [`Services::ingest_fallbacks`]).
     fallbacks: Arc<AtomicU64>,
     channels: Arc<ChannelCache>,
+    hook_notes: Arc<hook_status::HookNotes>,
 }
 
 /// What `receive_hook` needs of a channel.
@@ -164,6 +167,7 @@ impl Ingestor {
                 batch_max: batch_max.max(1),
                 fallbacks: Arc::default(),
                 channels: Arc::default(),
+                hook_notes: Arc::default(),
             },
             IngestReceiver(rx),
         )
@@ -918,16 +922,26 @@ impl Services {
             .channels
             .adapter(kind)
             .ok_or(ServiceError::NotFound("channel"))?;
-        let events = match adapter.handle_hook(&channel.setup, &request)? {
+        let answer = self.handle_hook(adapter.as_ref(), &channel, &request).await;
+        self.note_hook(&channel.setup, answer.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        answer
+    }
+
+    /// A request to a found channel's hook: verified and parsed by its
+    /// adapter, its events stored, then the adapter's answer.
+    async fn handle_hook(
+        &self,
+        adapter: &dyn ChannelAdapter,
+        channel: &HookChannel,
+        request: &HookRequest,
+    ) -> ServiceResult<HookReply> {
+        let events = match adapter.handle_hook(&channel.setup, request)? {
             Hook::Reply(reply) => return Ok(reply),
             Hook::Events(events) => events,
         };
-        let outcomes = self
-            .store_events(adapter.as_ref(), &channel.setup, &channel.ctx, events)
-            .await?;
+        let outcomes = self.store_events(adapter, &channel.setup, &channel.ctx, events).await?;
         if adapter.may_share_hooks() {
-            self.store_for_siblings(adapter.as_ref(), &channel.setup, &request)
-                .await?;
+            self.store_for_siblings(adapter, &channel.setup, request).await?;
         }
         Ok(adapter.answer(&outcomes))
     }

@@ -12,6 +12,7 @@ use crate::jobs::{BoxFuture, Job, Lane, Outcome};
 use crate::{ServiceError, ServiceResult, Services};
 
 mod compose;
+mod typing;
 
 pub(crate) use compose::{Outgoing, TemplateFill, queue_outgoing, resolve_outgoing};
 

@@ -514,7 +514,7 @@ impl Services {
         let c = self.conversation(actor, id).await?;
         let name = self.user_name(Some(actor.user_id)).await?.unwrap_or_default();
         self.typing(&c, Some((actor.user_id, name))).await;
-        Ok(())
+        self.show_typing_to_customer(&c).await
     }
 
     /// Someone is typing: the visitor (`user` = None) or an agent.

@@ -259,6 +259,51 @@ async fn a_messenger_page_takes_the_handshake_and_only_signed_events_stored_once
     )]))
     .await;
 
+    // The agent types: the customer sees it; a file goes by its signed link.
+    let r = page
+        .org
+        .agent
+        .post(
+            &page.org.path(&format!("/conversations/{conversation}/typing")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{:?}", r.body);
+    eventually(Duration::from_secs(10), || async {
+        page.graph
+            .sent()
+            .contains(&json!({"recipient": {"id": PSID}, "sender_action": "typing_on"}))
+            .then_some(())
+    })
+    .await;
+    let r = page
+        .org
+        .agent
+        .send_raw(
+            reqwest::Method::POST,
+            &page
+                .org
+                .path(&format!("/conversations/{conversation}/attachments?filename=label.png")),
+            Some("application/octet-stream"),
+            png(16, 16, 3),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let file = eventually(Duration::from_secs(10), || async {
+        page.graph
+            .sent()
+            .into_iter()
+            .find(|b| b["message"].get("attachment").is_some())
+    })
+    .await;
+    assert_eq!(file["message"]["attachment"]["type"], "image");
+    let link = file["message"]["attachment"]["payload"]["url"].as_str().unwrap();
+    assert!(
+        link.contains(&format!("/hooks/messenger/{}/files/", page.channel)),
+        "{link}"
+    );
+    assert_eq!(reqwest::get(link).await.unwrap().status(), 200);
+
     // Sent from the Page's own inbox: kept, marked as sent outside Switchboard.
     page.deliver(json!([from_customer(
         PAGE_ID,
@@ -285,7 +330,7 @@ async fn a_messenger_page_takes_the_handshake_and_only_signed_events_stored_once
         .into_iter()
         .filter(|m| m["direction"] == "out" && m["kind"] != "activity")
         .count();
-    assert_eq!(outs, 2, "our reply once, the Page inbox's once");
+    assert_eq!(outs, 3, "our reply and file once each, the Page inbox's once");
 
     // Watermarks: delivered, then read, never back.
     let later = ours["created_at"].as_i64().unwrap() + 1000;

@@ -325,6 +325,28 @@ async fn a_text_arrives_once_only_with_the_secret_and_the_reply_quotes_it() {
         inbound[1]["in_reply_to"],
         json!(reply_id_of(&tg, &conversation, "Sorry! It ships today.").await)
     );
+
+    // The admin sees when Telegram last reached the hook and the last refusal.
+    let status = eventually(Duration::from_secs(10), || async {
+        let r = tg.org.admin.get(&tg.org.path("/channels/hook-status")).await;
+        let item = r["items"]
+            .as_array()?
+            .iter()
+            .find(|i| i["channel_id"] == tg.channel.as_str())?
+            .clone();
+        (item["last_received_at"].is_i64() && item["last_error"].is_string()).then_some(item)
+    })
+    .await;
+    assert_eq!(status["last_error"], "the request signature is missing");
+    let (code, _, page) = tg.org.admin.get_text(&format!("/w/{}/admin/channels", tg.org.ws)).await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("Last refused:") && page.contains("the request signature is missing"),
+        "{page}"
+    );
+    // Not for agents.
+    let r = tg.org.agent.get(&tg.org.path("/channels/hook-status")).await;
+    assert_eq!(r.status, 403);
 }
 
 async fn reply_id_of(tg: &Telegram, conversation: &str, body: &str) -> String {

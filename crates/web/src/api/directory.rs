@@ -175,6 +175,15 @@ pub async fn list_channels(
     }))
 }
 
+pub async fn channel_hook_statuses(
+    State(s): State<AppState>,
+    InWorkspace(a): InWorkspace,
+) -> ApiResult<axum::Json<Items<switchboard_service::ChannelHookStatus>>> {
+    Ok(axum::Json(Items {
+        items: s.services.channel_hook_statuses(&a).await?,
+    }))
+}
+
 pub async fn create_channel(
     State(s): State<AppState>,
     InWorkspace(a): InWorkspace,

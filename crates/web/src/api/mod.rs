@@ -308,6 +308,7 @@ pub fn api_routes() -> Vec<ApiRoute> {
             .resp::<Team>()
             .status(200),
         // channels
+        ApiRoute::new(m.clone(), ws_path!("/channels/hook-status"), "channelHookStatuses", "channels", "When each channel's provider last reached its hook, and the last request refused with why (admins; channels never called are absent)", || get(dir::channel_hook_statuses)).resp::<Items<svc::ChannelHookStatus>>(),
         ApiRoute::new(m.clone(), ws_path!("/channels"), "listChannels", "channels", "Channels (credentials never included)", || get(dir::list_channels)).resp::<Items<Channel>>(),
         ApiRoute::new(p.clone(), ws_path!("/channels"), "createChannel", "channels", "Connect a channel (admin); the secret is returned once", || post(dir::create_channel))
             .req::<svc::ChannelInput>(json!({"kind": "api", "name": "Shop backend", "callback_url": "https://shop.example.com/switchboard"}))

@@ -61,6 +61,10 @@ pub struct ChannelRow {
     pub can_check: bool,
     /// The provider keeps templates to sync.
     pub can_sync_templates: bool,
+    /// When the provider last reached the hook ("" when never).
+    pub last_hook: String,
+    /// The last request refused, with when ("" when none).
+    pub last_hook_error: String,
 }
 
 pub struct SimpleRow {
@@ -235,12 +239,20 @@ pub async fn section(
                     selected: i == 0,
                 })
                 .collect();
+            let hooks: std::collections::HashMap<_, _> = svc
+                .channel_hook_statuses(actor)
+                .await
+                .map_err(fail)?
+                .into_iter()
+                .map(|h| (h.channel_id, h))
+                .collect();
             page.channels = svc
                 .channels(actor)
                 .await
                 .map_err(fail)?
                 .into_iter()
                 .map(|c| {
+                    let hook = hooks.get(&c.id);
                     let caps = svc.capabilities(c.kind);
                     ChannelRow {
                         id: c.id.to_string(),
@@ -263,6 +275,14 @@ pub async fn section(
                         has_bot: c.bot.is_some(),
                         can_check: caps.checks_connection,
                         can_sync_templates: caps.syncs_templates,
+                        last_hook: hook
+                            .and_then(|h| h.last_received_at)
+                            .map(super::format::clock)
+                            .unwrap_or_default(),
+                        last_hook_error: hook
+                            .and_then(|h| h.last_error.as_ref().zip(h.last_error_at))
+                            .map(|(e, at)| format!("{}: {e}", super::format::clock(at)))
+                            .unwrap_or_default(),
                     }
                 })
                 .collect();
