@@ -16,6 +16,9 @@ pub struct HookStatus {
     pub last_error_at: Option<Millis>,
 }
 
+/// `(channel, received at, error, error at)` as stored.
+type HookStatusRow = (String, Option<i64>, Option<String>, Option<i64>);
+
 impl Exec<'_> {
     /// A request to the channel's hook was handled (`error: None`) or
     /// refused with `error`.
@@ -70,7 +73,7 @@ impl Exec<'_> {
             .from(ChannelHookStatus::Table)
             .and_where(Expr::col(ChannelHookStatus::WorkspaceId).eq(ws.to_string()))
             .to_owned();
-        let rows: Vec<(String, Option<i64>, Option<String>, Option<i64>)> = self.fetch_all(&q).await?;
+        let rows: Vec<HookStatusRow> = self.fetch_all(&q).await?;
         rows.into_iter()
             .map(|(id, received, error, error_at)| {
                 Ok(HookStatus {
