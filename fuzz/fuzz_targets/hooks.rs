@@ -9,6 +9,7 @@ use switchboard_channels::{ChannelSetup, HookMethod, HookRequest, Registry, Secr
 use switchboard_core::{ChannelId, ChannelKind, WorkspaceId};
 
 const APP_SECRET: &str = "fuzz-app-secret";
+const TWILIO_TOKEN: &str = "f00dfeedf00dfeedf00dfeedf00dfeed";
 const CHANNEL_SECRET: &str = "fuzz-channel-secret-0123456789";
 
 fn setup(kind: ChannelKind) -> ChannelSetup {
@@ -20,6 +21,9 @@ fn setup(kind: ChannelKind) -> ChannelSetup {
         secret: Some(Secret::new(CHANNEL_SECRET)),
         settings: if kind == ChannelKind::Telegram {
             serde_json::json!({"config": {"bot_token": "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "mode": "webhook"}})
+        } else if kind == ChannelKind::Sms {
+            serde_json::json!({"config": {"account_sid": "AC0123456789abcdef0123456789abcdef",
+                "auth_token": TWILIO_TOKEN, "from": "+14155550199"}})
         } else if matches!(kind, ChannelKind::Messenger | ChannelKind::Instagram) {
             serde_json::json!({"config": {"page_id": "104859372658913", "access_token": "page-token", "app_secret": APP_SECRET}})
         } else {
@@ -42,6 +46,7 @@ fuzz_target!(|data: &[u8]| {
         ChannelKind::Messenger,
         ChannelKind::Instagram,
         ChannelKind::Telegram,
+        ChannelKind::Sms,
         ChannelKind::Api,
         ChannelKind::Web,
     ];
@@ -51,7 +56,12 @@ fuzz_target!(|data: &[u8]| {
     } else {
         HookMethod::Post
     };
-    let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+    let content_type = if kind == ChannelKind::Sms {
+        "application/x-www-form-urlencoded"
+    } else {
+        "application/json"
+    };
+    let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
     if control & 0x20 != 0 {
         headers.push((
             switchboard_channels::whatsapp::SIGNATURE_HEADER.to_owned(),
@@ -64,6 +74,13 @@ fuzz_target!(|data: &[u8]| {
         headers.push((
             switchboard_channels::telegram::SECRET_HEADER.to_owned(),
             CHANNEL_SECRET.to_owned(),
+        ));
+        // Twilio signs the URL it called (the default public URL and an
+        // empty path here) and the form.
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+        headers.push((
+            switchboard_channels::twilio::SIGNATURE_HEADER.to_owned(),
+            switchboard_channels::twilio::sign(TWILIO_TOKEN, "http://127.0.0.1:8080", &form),
         ));
     }
     // A GET carries the body as its query string (Meta's handshake).

@@ -446,6 +446,12 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Whether a customer's STOP on this channel stops every message to
+    /// them, not only campaigns (carriers' rule for SMS), until START.
+    fn opt_out_stops_all(&self) -> bool {
+        false
+    }
+
     /// Show the customer that the business is typing (capability
     /// `typing`), where the provider takes it from us.
     fn show_typing<'a>(

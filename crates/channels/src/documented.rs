@@ -29,7 +29,6 @@ const fn unavailable(label: &'static str, badge: &'static str, window: WindowRul
     }
 }
 
-pub(crate) const SMS: Capabilities = unavailable("SMS", "SMS", WindowRule::NONE);
 pub(crate) const EMAIL: Capabilities = unavailable("E-mail", "@", WindowRule::NONE);
 pub(crate) const VK: Capabilities = unavailable("VK", "VK", WindowRule::NONE);
 pub(crate) const X: Capabilities = unavailable("X", "X", WindowRule::NONE);
@@ -41,7 +40,7 @@ pub(crate) fn capabilities(kind: ChannelKind) -> &'static Capabilities {
         ChannelKind::Messenger => &crate::messenger::MESSENGER_CAPABILITIES,
         ChannelKind::Instagram => &crate::messenger::INSTAGRAM_CAPABILITIES,
         ChannelKind::Telegram => &crate::telegram::CAPABILITIES,
-        ChannelKind::Sms => &SMS,
+        ChannelKind::Sms => &crate::twilio::CAPABILITIES,
         ChannelKind::Email => &EMAIL,
         ChannelKind::Vk => &VK,
         ChannelKind::X => &X,

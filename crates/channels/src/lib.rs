@@ -13,6 +13,7 @@ pub mod registry;
 pub mod signing;
 pub mod telegram;
 pub mod testing;
+pub mod twilio;
 pub mod web;
 pub mod whatsapp;
 

@@ -23,6 +23,8 @@ pub struct ProviderApis {
     pub whatsapp: crate::whatsapp::GraphApi,
     /// Telegram's Bot API, and where Telegram reaches our hooks.
     pub telegram: crate::telegram::BotApi,
+    /// Twilio's REST API, and the public URL Twilio signs.
+    pub twilio: crate::twilio::TwilioApi,
 }
 
 #[derive(Clone)]
@@ -63,6 +65,7 @@ impl Registry {
                 crate::messenger::Platform::Instagram,
             )))
             .with(Arc::new(crate::telegram::TelegramAdapter::new(apis.telegram.clone())))
+            .with(Arc::new(crate::twilio::TwilioAdapter::new(apis.twilio.clone())))
             .with(Arc::new(crate::api::ApiAdapter))
     }
 
@@ -113,6 +116,7 @@ mod tests {
                 ChannelKind::Messenger,
                 ChannelKind::Instagram,
                 ChannelKind::Telegram,
+                ChannelKind::Sms,
                 ChannelKind::Api
             ]
         );
@@ -150,7 +154,12 @@ mod tests {
         let registry = Registry::standard();
         let buttons = |k| registry.capabilities(k).buttons;
         assert!(buttons(ChannelKind::Web) && buttons(ChannelKind::Api) && buttons(ChannelKind::Whatsapp));
-        assert!(!buttons(ChannelKind::Sms));
+        assert!(
+            !buttons(ChannelKind::Sms)
+                && registry
+                    .adapter(ChannelKind::Sms)
+                    .is_some_and(|a| a.opt_out_stops_all())
+        );
     }
 
     #[test]

@@ -51,6 +51,7 @@ struct FileConfig {
     whatsapp_graph_url: Option<String>,
     whatsapp_graph_version: Option<String>,
     telegram_api_url: Option<String>,
+    twilio_api_url: Option<String>,
     poll_interval_ms: Option<u64>,
     opt_out_keywords: Option<String>,
     opt_in_keywords: Option<String>,
@@ -89,6 +90,8 @@ pub struct Config {
     pub whatsapp_graph: switchboard_service::GraphApi,
     /// Where Telegram's Bot API is.
     pub telegram_api_url: String,
+    /// Where Twilio's REST API is.
+    pub twilio_api_url: String,
     /// After a poll that found nothing, how long a polling channel waits.
     pub poll_interval: Duration,
     pub retry_base: Duration,
@@ -189,11 +192,15 @@ impl Config {
         let telegram_api_url = env("SWITCHBOARD_TELEGRAM_API_URL")?
             .or(file.telegram_api_url)
             .unwrap_or(switchboard_service::BotApi::default().base_url);
+        let twilio_api_url = env("SWITCHBOARD_TWILIO_API_URL")?
+            .or(file.twilio_api_url)
+            .unwrap_or(switchboard_service::TwilioApi::default().base_url);
         Ok(Config {
             listen,
             job_lanes,
             whatsapp_graph,
             telegram_api_url,
+            twilio_api_url,
             data_dir,
             database_url,
             public_url,

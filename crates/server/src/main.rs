@@ -230,6 +230,10 @@ fn service_config(config: &Config, run_jobs: bool) -> anyhow::Result<ServiceConf
                 public_url: config.public_url.clone(),
                 ..Default::default()
             },
+            twilio: switchboard_service::TwilioApi {
+                base_url: config.twilio_api_url.clone(),
+                public_url: config.public_url.clone(),
+            },
         }),
         poll_interval: config.poll_interval,
         opt_keywords: config.opt_keywords.clone(),

@@ -77,6 +77,7 @@ pub use reports::{AgentsNow, Analytics, AnalyticsQuery, ConsoleTiles, GroupFigur
 pub use routing::{TransferAgent, TransferTeam};
 pub use search::{SavedFilterInput, SavedFilterView, SearchHit};
 pub use switchboard_channels::telegram::BotApi;
+pub use switchboard_channels::twilio::TwilioApi;
 pub use switchboard_channels::whatsapp::GraphApi;
 pub use switchboard_channels::{HookMethod, HookReply, HookRequest, ProviderApis, Registry};
 pub use switchboard_core::capabilities::Capabilities;

@@ -19,6 +19,7 @@ pub mod llmock;
 pub mod media;
 pub mod messenger;
 pub mod telegram;
+pub mod twilio;
 pub mod webhook_receiver;
 
 use std::net::SocketAddr;

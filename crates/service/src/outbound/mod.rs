@@ -222,6 +222,12 @@ impl Services {
                 .collect(),
             _ => Vec::new(),
         };
+        if adapter.opt_out_stops_all() && db.opted_out(setup.id).await?.contains(&recipient.external_id) {
+            return Ok(Outcome::Fail(format!(
+                "the customer texted STOP to this {} number: nothing can be sent to them until they text START",
+                adapter.capabilities().label
+            )));
+        }
         let caps = adapter.capabilities();
         let tag = match compose::window_tag(
             caps.label,

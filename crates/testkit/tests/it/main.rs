@@ -44,6 +44,7 @@ mod retention;
 mod routing;
 mod s3_storage;
 mod search;
+mod sms;
 mod story;
 mod telegram;
 mod telegram_browser;

@@ -97,6 +97,7 @@ async fn an_agent_answers_a_telegram_chat_and_an_instagram_chat_from_one_inbox()
     options.service.channels = Registry::standard_with(&ProviderApis {
         whatsapp: graph.api(),
         telegram: bot.api("https://support.example.com"),
+        ..Default::default()
     });
     let app = switchboard_testkit::TestApp::spawn_with(options).await;
     let org = switchboard_testkit::fixtures::Org::create(&app).await;
