@@ -21,6 +21,8 @@ fn setup(kind: ChannelKind) -> ChannelSetup {
         secret: Some(Secret::new(CHANNEL_SECRET)),
         settings: if kind == ChannelKind::Telegram {
             serde_json::json!({"config": {"bot_token": "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "mode": "webhook"}})
+        } else if kind == ChannelKind::Vk {
+            serde_json::json!({"config": {"group_id": "1", "access_token": "vk1.a.fuzz-community-token", "confirmation": "abc"}})
         } else if kind == ChannelKind::Sms {
             serde_json::json!({"config": {"account_sid": "AC0123456789abcdef0123456789abcdef",
                 "auth_token": TWILIO_TOKEN, "from": "+14155550199"}})
@@ -47,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
         ChannelKind::Instagram,
         ChannelKind::Telegram,
         ChannelKind::Sms,
+        ChannelKind::Vk,
         ChannelKind::Api,
         ChannelKind::Web,
     ];

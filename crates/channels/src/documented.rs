@@ -30,7 +30,6 @@ const fn unavailable(label: &'static str, badge: &'static str, window: WindowRul
 }
 
 pub(crate) const EMAIL: Capabilities = unavailable("E-mail", "@", WindowRule::NONE);
-pub(crate) const VK: Capabilities = unavailable("VK", "VK", WindowRule::NONE);
 pub(crate) const X: Capabilities = unavailable("X", "X", WindowRule::NONE);
 
 /// The documented capabilities of a kind that has no adapter.
@@ -42,7 +41,7 @@ pub(crate) fn capabilities(kind: ChannelKind) -> &'static Capabilities {
         ChannelKind::Telegram => &crate::telegram::CAPABILITIES,
         ChannelKind::Sms => &crate::twilio::CAPABILITIES,
         ChannelKind::Email => &EMAIL,
-        ChannelKind::Vk => &VK,
+        ChannelKind::Vk => &crate::vk::CAPABILITIES,
         ChannelKind::X => &X,
         ChannelKind::Api => &crate::api::CAPABILITIES,
         ChannelKind::Web => &crate::web::CAPABILITIES,

@@ -14,6 +14,7 @@ pub mod signing;
 pub mod telegram;
 pub mod testing;
 pub mod twilio;
+pub mod vk;
 pub mod web;
 pub mod whatsapp;
 

@@ -25,6 +25,8 @@ pub struct ProviderApis {
     pub telegram: crate::telegram::BotApi,
     /// Twilio's REST API, and the public URL Twilio signs.
     pub twilio: crate::twilio::TwilioApi,
+    /// VK's API.
+    pub vk: crate::vk::VkApi,
 }
 
 #[derive(Clone)]
@@ -66,6 +68,7 @@ impl Registry {
             )))
             .with(Arc::new(crate::telegram::TelegramAdapter::new(apis.telegram.clone())))
             .with(Arc::new(crate::twilio::TwilioAdapter::new(apis.twilio.clone())))
+            .with(Arc::new(crate::vk::VkAdapter::new(apis.vk.clone())))
             .with(Arc::new(crate::api::ApiAdapter))
     }
 
@@ -117,6 +120,7 @@ mod tests {
                 ChannelKind::Instagram,
                 ChannelKind::Telegram,
                 ChannelKind::Sms,
+                ChannelKind::Vk,
                 ChannelKind::Api
             ]
         );

@@ -52,6 +52,7 @@ struct FileConfig {
     whatsapp_graph_version: Option<String>,
     telegram_api_url: Option<String>,
     twilio_api_url: Option<String>,
+    vk_api_url: Option<String>,
     poll_interval_ms: Option<u64>,
     opt_out_keywords: Option<String>,
     opt_in_keywords: Option<String>,
@@ -92,6 +93,8 @@ pub struct Config {
     pub telegram_api_url: String,
     /// Where Twilio's REST API is.
     pub twilio_api_url: String,
+    /// Where VK's API is.
+    pub vk_api_url: String,
     /// After a poll that found nothing, how long a polling channel waits.
     pub poll_interval: Duration,
     pub retry_base: Duration,
@@ -195,12 +198,16 @@ impl Config {
         let twilio_api_url = env("SWITCHBOARD_TWILIO_API_URL")?
             .or(file.twilio_api_url)
             .unwrap_or(switchboard_service::TwilioApi::default().base_url);
+        let vk_api_url = env("SWITCHBOARD_VK_API_URL")?
+            .or(file.vk_api_url)
+            .unwrap_or(switchboard_service::VkApi::default().base_url);
         Ok(Config {
             listen,
             job_lanes,
             whatsapp_graph,
             telegram_api_url,
             twilio_api_url,
+            vk_api_url,
             data_dir,
             database_url,
             public_url,

@@ -234,6 +234,9 @@ fn service_config(config: &Config, run_jobs: bool) -> anyhow::Result<ServiceConf
                 base_url: config.twilio_api_url.clone(),
                 public_url: config.public_url.clone(),
             },
+            vk: switchboard_service::VkApi {
+                base_url: config.vk_api_url.clone(),
+            },
         }),
         poll_interval: config.poll_interval,
         opt_keywords: config.opt_keywords.clone(),

@@ -78,6 +78,7 @@ pub use routing::{TransferAgent, TransferTeam};
 pub use search::{SavedFilterInput, SavedFilterView, SearchHit};
 pub use switchboard_channels::telegram::BotApi;
 pub use switchboard_channels::twilio::TwilioApi;
+pub use switchboard_channels::vk::VkApi;
 pub use switchboard_channels::whatsapp::GraphApi;
 pub use switchboard_channels::{HookMethod, HookReply, HookRequest, ProviderApis, Registry};
 pub use switchboard_core::capabilities::Capabilities;

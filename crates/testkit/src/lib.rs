@@ -20,6 +20,7 @@ pub mod media;
 pub mod messenger;
 pub mod telegram;
 pub mod twilio;
+pub mod vk;
 pub mod webhook_receiver;
 
 use std::net::SocketAddr;

@@ -107,7 +107,16 @@ async fn a_support_day_in_the_browser() {
         .await;
     assert_eq!(
         kinds,
-        json!(["web", "whatsapp", "messenger", "instagram", "telegram", "sms", "api"])
+        json!([
+            "web",
+            "whatsapp",
+            "messenger",
+            "instagram",
+            "telegram",
+            "sms",
+            "vk",
+            "api"
+        ])
     );
     admin_browser.fill("#ch-name", "Shop chat").await;
     admin_browser

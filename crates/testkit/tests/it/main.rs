@@ -50,6 +50,7 @@ mod telegram;
 mod telegram_browser;
 mod templates;
 mod transcripts;
+mod vk;
 mod webhooks;
 mod whatsapp;
 mod whatsapp_browser;
