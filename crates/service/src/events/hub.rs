@@ -115,6 +115,27 @@ impl EventHub {
         ))
     }
 
+    /// What a subscriber that fell behind the live channel missed after
+    /// `since`, read back from the log, if it is no more than the live
+    /// channel holds: a subscriber that only skipped what it had already
+    /// (events before it subscribed) goes on; one really behind gets
+    /// `None` and is dropped, so nothing is buffered without bound.
+    pub async fn missed(&self, ws: WorkspaceId, since: i64) -> ServiceResult<Option<Vec<Arc<Event>>>> {
+        let rows = self
+            .store
+            .reader()
+            .events_after(ws, since, self.live_capacity as u64 + 1)
+            .await?;
+        if rows.len() > self.live_capacity {
+            return Ok(None);
+        }
+        Ok(Some(
+            rows.into_iter()
+                .filter_map(|row| Event::from_log(ws, row).map(Arc::new))
+                .collect(),
+        ))
+    }
+
     /// The workspaces with subscribers here.
     fn watched(&self) -> Vec<WorkspaceId> {
         let mut locals = self.locals.lock().unwrap_or_else(|e| e.into_inner());

@@ -179,8 +179,26 @@ async fn run(mut socket: WebSocket, state: AppState, mut actor: Actor, since: Op
                     }
                 }
                 Err(RecvError::Lagged(_)) => {
-                    close(&mut socket, CLOSE_TOO_SLOW, "too slow; reconnect with since").await;
-                    return;
+                    // Behind only on events it had already (a burst before it
+                    // subscribed): what it misses is read back and it goes on.
+                    let missed = match services.events().missed(ws, last_sent).await {
+                        Ok(Some(missed)) => missed,
+                        Ok(None) | Err(_) => {
+                            close(&mut socket, CLOSE_TOO_SLOW, "too slow; reconnect with since").await;
+                            return;
+                        }
+                    };
+                    for event in missed {
+                        last_sent = last_sent.max(event.seq);
+                        refresh_scope(&services, &mut actor, &event).await;
+                        if !event.visible_to(&actor) {
+                            continue;
+                        }
+                        let Some(t) = text(&event.json) else { continue };
+                        if !send(&mut socket, Message::Text(t)).await {
+                            return;
+                        }
+                    }
                 }
                 Err(RecvError::Closed) => return,
             },
