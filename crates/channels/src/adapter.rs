@@ -335,6 +335,13 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         false
     }
 
+    /// Whether a reply carries its conversation's thread (the subject and
+    /// the provider ids of earlier messages, [`OutboundMessage::thread`]):
+    /// e-mail threads by headers.
+    fn threads_replies(&self) -> bool {
+        false
+    }
+
     /// The answer once the events of [`Hook::Events`] are durably stored.
     fn answer(&self, outcomes: &[InboundOutcome]) -> HookReply {
         let _ = outcomes;

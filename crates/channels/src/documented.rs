@@ -29,7 +29,6 @@ const fn unavailable(label: &'static str, badge: &'static str, window: WindowRul
     }
 }
 
-pub(crate) const EMAIL: Capabilities = unavailable("E-mail", "@", WindowRule::NONE);
 pub(crate) const X: Capabilities = unavailable("X", "X", WindowRule::NONE);
 
 /// The documented capabilities of a kind that has no adapter.
@@ -40,7 +39,7 @@ pub(crate) fn capabilities(kind: ChannelKind) -> &'static Capabilities {
         ChannelKind::Instagram => &crate::messenger::INSTAGRAM_CAPABILITIES,
         ChannelKind::Telegram => &crate::telegram::CAPABILITIES,
         ChannelKind::Sms => &crate::twilio::CAPABILITIES,
-        ChannelKind::Email => &EMAIL,
+        ChannelKind::Email => &crate::email::CAPABILITIES,
         ChannelKind::Vk => &crate::vk::CAPABILITIES,
         ChannelKind::X => &X,
         ChannelKind::Api => &crate::api::CAPABILITIES,

@@ -6,6 +6,7 @@
 pub mod adapter;
 pub mod api;
 mod documented;
+pub mod email;
 pub mod messenger;
 pub mod meta;
 pub mod net;
@@ -62,6 +63,8 @@ pub struct InboundMessage {
     pub text: String,
     /// The provider's id of a message this one quotes.
     pub in_reply_to: Option<String>,
+    /// The subject line, where the provider has one (e-mail).
+    pub subject: Option<String>,
     pub sent_at: Option<Millis>,
     /// Files the customer sent, fetched with the adapter's `fetch_media`.
     pub media: Vec<InboundMedia>,
@@ -165,6 +168,12 @@ pub struct OutboundMessage {
     /// The free-form window is over but the channel's extension is not:
     /// the message goes with this tag (Messenger's `HUMAN_AGENT`).
     pub tag: Option<String>,
+    /// The conversation's subject (the latest one a message carried), for
+    /// adapters that thread replies ([`ChannelAdapter::threads_replies`]).
+    pub subject: Option<String>,
+    /// The provider ids of the conversation's earlier messages, oldest
+    /// first (the newest ones), for adapters that thread replies.
+    pub thread: Vec<String>,
 }
 
 /// A file sent with a message: a time-limited, signed link to fetch it.

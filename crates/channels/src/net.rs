@@ -143,6 +143,12 @@ impl OutboundHttp {
         })
     }
 
+    /// Whether the operator allows private targets (tests, a mail server
+    /// on the local network).
+    pub fn allows_private(&self) -> bool {
+        self.allow_private
+    }
+
     /// Refuse a URL whose host is a literal private address (names are
     /// checked when they resolve).
     pub fn check(&self, url: &url::Url) -> Result<(), PrivateTarget> {

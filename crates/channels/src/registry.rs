@@ -27,6 +27,8 @@ pub struct ProviderApis {
     pub twilio: crate::twilio::TwilioApi,
     /// VK's API.
     pub vk: crate::vk::VkApi,
+    /// How mailboxes are read.
+    pub email: crate::email::MailSettings,
 }
 
 #[derive(Clone)]
@@ -69,6 +71,7 @@ impl Registry {
             .with(Arc::new(crate::telegram::TelegramAdapter::new(apis.telegram.clone())))
             .with(Arc::new(crate::twilio::TwilioAdapter::new(apis.twilio.clone())))
             .with(Arc::new(crate::vk::VkAdapter::new(apis.vk.clone())))
+            .with(Arc::new(crate::email::EmailAdapter::new(apis.email.clone())))
             .with(Arc::new(crate::api::ApiAdapter))
     }
 
@@ -120,6 +123,7 @@ mod tests {
                 ChannelKind::Instagram,
                 ChannelKind::Telegram,
                 ChannelKind::Sms,
+                ChannelKind::Email,
                 ChannelKind::Vk,
                 ChannelKind::Api
             ]

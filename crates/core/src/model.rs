@@ -423,6 +423,9 @@ pub struct Message {
     /// The customer changed the text then (its earlier texts are kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<Millis>,
+    /// The subject line it came with (e-mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// A text a message had before the customer changed it.
@@ -452,6 +455,7 @@ impl Message {
         created_at: Millis,
     ) -> Message {
         Message {
+            subject: None,
             id: MessageId::new(),
             workspace_id: conversation.workspace_id,
             conversation_id: conversation.id,

@@ -237,6 +237,7 @@ fn service_config(config: &Config, run_jobs: bool) -> anyhow::Result<ServiceConf
             vk: switchboard_service::VkApi {
                 base_url: config.vk_api_url.clone(),
             },
+            email: Default::default(),
         }),
         poll_interval: config.poll_interval,
         opt_keywords: config.opt_keywords.clone(),

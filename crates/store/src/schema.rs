@@ -222,6 +222,7 @@ pub enum Messages {
     Buttons,
     SearchText,
     EditedAt,
+    Subject,
 }
 
 #[derive(Iden, Clone, Copy)]

@@ -322,6 +322,7 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                 messages.push((
                     channel,
                     Message {
+                        subject: None,
                         id: MessageId::new(),
                         workspace_id: workspace,
                         conversation_id: id,
@@ -352,6 +353,7 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                 messages.push((
                     channel,
                     Message {
+                        subject: None,
                         id: MessageId::new(),
                         workspace_id: workspace,
                         conversation_id: id,

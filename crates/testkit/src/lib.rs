@@ -16,6 +16,7 @@ pub mod events;
 pub mod fixtures;
 pub mod graph;
 pub mod llmock;
+pub mod mail;
 pub mod media;
 pub mod messenger;
 pub mod telegram;

@@ -289,6 +289,8 @@ mod tests {
 
     fn message() -> OutboundMessage {
         OutboundMessage {
+            subject: None,
+            thread: Vec::new(),
             message_id: "m1".into(),
             conversation_id: "c".into(),
             recipient_external_id: "PSID".into(),

@@ -466,6 +466,8 @@ mod tests {
 
     fn message(text: &str) -> OutboundMessage {
         OutboundMessage {
+            subject: None,
+            thread: Vec::new(),
             message_id: "m".into(),
             conversation_id: "c".into(),
             recipient_external_id: "111222333".into(),

@@ -192,6 +192,7 @@ fn events(params: &[(String, String)]) -> Result<Vec<Inbound>, InboundError> {
         })
         .collect();
     Ok(vec![Inbound::Message(InboundMessage {
+        subject: None,
         external_id: sid.to_owned(),
         contact: ExternalContact {
             external_id: from.to_owned(),

@@ -256,6 +256,8 @@ mod tests {
     #[test]
     fn a_send_has_a_stable_random_id_a_keyboard_and_the_quote() {
         let m = OutboundMessage {
+            subject: None,
+            thread: Vec::new(),
             message_id: "0190a5b2-0000-7000-8000-000000000001".into(),
             conversation_id: "c".into(),
             recipient_external_id: "55555".into(),

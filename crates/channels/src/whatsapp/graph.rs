@@ -516,6 +516,8 @@ mod tests {
 
     fn message(text: &str) -> OutboundMessage {
         OutboundMessage {
+            subject: None,
+            thread: Vec::new(),
             message_id: "m".into(),
             conversation_id: "c".into(),
             recipient_external_id: "4915112345678".into(),

@@ -459,6 +459,8 @@ fn campaign_message(
 /// What the adapter sends for a stored campaign message.
 fn outbound_of(m: &Message, recipient: &str) -> OutboundMessage {
     OutboundMessage {
+        subject: None,
+        thread: Vec::new(),
         message_id: m.id.to_string(),
         conversation_id: m.conversation_id.to_string(),
         recipient_external_id: recipient.to_owned(),

@@ -626,6 +626,7 @@ impl Batch {
         let stored = Message {
             in_reply_to,
             provider_message_id: Some(message.external_id.clone()),
+            subject: message.subject.clone(),
             ..Message::new(&self.conversations[&conversation_id], author, kind, body, self.now)
         };
         let files: Vec<AttachmentRecord> = files

@@ -239,6 +239,11 @@ impl Services {
             Ok(tag) => tag,
             Err(rule) => return Ok(Outcome::Fail(rule)),
         };
+        let (subject, thread) = if adapter.threads_replies() {
+            thread_of(&mut db, conversation.id, message.id).await?
+        } else {
+            (None, Vec::new())
+        };
         let outbound = OutboundMessage {
             message_id: message.id.to_string(),
             conversation_id: conversation.id.to_string(),
@@ -251,6 +256,8 @@ impl Services {
             template: message.template.as_ref().map(OutboundTemplate::from),
             attachments,
             tag,
+            subject,
+            thread,
         };
         let cx = SendContext {
             http: &self.inner.http,
@@ -320,4 +327,25 @@ impl Services {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Messages read for a reply's thread (e-mail's `References`).
+const THREAD_MESSAGES: u64 = 50;
+
+/// The conversation's latest subject and the provider ids of its recent
+/// messages, oldest first, leaving out the reply itself.
+async fn thread_of(
+    db: &mut switchboard_store::Exec<'_>,
+    conversation: switchboard_core::ConversationId,
+    reply: MessageId,
+) -> ServiceResult<(Option<String>, Vec<String>)> {
+    let recent = db.messages(conversation, None, THREAD_MESSAGES, true).await?.items;
+    let subject = recent.iter().find_map(|m| m.subject.clone());
+    let thread = recent
+        .iter()
+        .rev()
+        .filter(|m| m.id != reply)
+        .filter_map(|m| m.provider_message_id.clone())
+        .collect();
+    Ok((subject, thread))
 }

@@ -352,6 +352,7 @@ pub(crate) struct MessageRow {
     send_at: Option<i64>,
     buttons: Option<String>,
     edited_at: Option<i64>,
+    subject: Option<String>,
 }
 
 impl MessageRow {
@@ -385,6 +386,7 @@ impl MessageRow {
             },
             template,
             edited_at: self.edited_at.map(Millis),
+            subject: self.subject,
         })
     }
 }
@@ -395,7 +397,7 @@ fn json_column<T: serde::de::DeserializeOwned>(what: &str, raw: Option<&str>) ->
         .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-const MESSAGE_COLUMNS: [Messages; 18] = [
+const MESSAGE_COLUMNS: [Messages; 19] = [
     Messages::Id,
     Messages::WorkspaceId,
     Messages::ConversationId,
@@ -414,9 +416,10 @@ const MESSAGE_COLUMNS: [Messages; 18] = [
     Messages::SendAt,
     Messages::Buttons,
     Messages::SearchText,
+    Messages::Subject,
 ];
 
-fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 18] {
+fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 19] {
     [
         m.id.to_string().into(),
         m.workspace_id.to_string().into(),
@@ -443,6 +446,7 @@ fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 18
             .then(|| serde_json::to_string(&m.buttons).unwrap_or_default())
             .into(),
         search_text(m).into(),
+        m.subject.clone().into(),
     ]
 }
 
@@ -569,6 +573,7 @@ pub(crate) fn message_select() -> sea_query::SelectStatement {
             Messages::SendAt,
             Messages::Buttons,
             Messages::EditedAt,
+            Messages::Subject,
         ])
         .from(Messages::Table)
         .to_owned()

@@ -15,7 +15,12 @@ use crate::{Exec, Result};
 pub(crate) fn search_text(m: &Message) -> Option<String> {
     match m.kind {
         MessageKind::Activity => None,
-        _ => m.body.as_deref().map(fold),
+        // An e-mail is found by its subject too.
+        _ => match (&m.subject, &m.body) {
+            (Some(subject), Some(body)) => Some(fold(&format!("{subject}\n{body}"))),
+            (Some(only), None) | (None, Some(only)) => Some(fold(only)),
+            (None, None) => None,
+        },
     }
 }
 

@@ -24,6 +24,7 @@ mod channel_port;
 mod cluster;
 mod contacts;
 mod delivery;
+mod email;
 mod events;
 mod filters;
 mod hook_channels;

@@ -667,6 +667,8 @@ fn request_bodies_validate_against_metas_openapi() {
     }
     use switchboard_channels::{OutboundFile, OutboundMessage, OutboundTemplate};
     let base = OutboundMessage {
+        subject: None,
+        thread: Vec::new(),
         message_id: "m".into(),
         conversation_id: "c".into(),
         recipient_external_id: WA_ID.into(),
@@ -877,6 +879,8 @@ fn template_bodies_equal_what_pywa_builds() {
     for (template, theirs) in shapes.into_iter().zip(theirs) {
         let name = template.name.clone();
         let message = switchboard_channels::OutboundMessage {
+            subject: None,
+            thread: Vec::new(),
             message_id: "m".into(),
             conversation_id: "c".into(),
             recipient_external_id: WA_ID.into(),

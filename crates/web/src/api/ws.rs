@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use switchboard_core::WorkspaceId;
 use switchboard_service::Actor;
-use switchboard_service::events::{Backlog, Event, resync_json};
+use switchboard_service::events::{Backlog, Event, Subscription, resync_json};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
@@ -98,12 +98,15 @@ pub async fn stream(
         return Err(ApiError::not_found("workspace"));
     }
     let actor = state.services.actor(q.workspace_id, auth.user_id).await?;
+    // Subscribed before the upgrade is answered: an event the client causes
+    // right after its socket opens is never missed.
+    let subscription = state.services.events().subscribe(q.workspace_id, q.since).await?;
     Ok(upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(512 * 1024)
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| run(socket, state, actor, q.since))
+        .on_upgrade(move |socket| run(socket, state, actor, subscription))
         .into_response())
 }
 
@@ -129,18 +132,10 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     .await;
 }
 
-async fn run(mut socket: WebSocket, state: AppState, mut actor: Actor, since: Option<i64>) {
+async fn run(mut socket: WebSocket, state: AppState, mut actor: Actor, subscription: Subscription) {
     let services = state.services.clone();
     let ws = actor.workspace_id;
     let _connection = services.connection_opened(ws, actor.user_id);
-    let subscription = match services.events().subscribe(ws, since).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not subscribe to events");
-            close(&mut socket, CLOSE_TRY_AGAIN, "try again later").await;
-            return;
-        }
-    };
     let mut live = subscription.live;
     let mut last_sent = subscription.head;
     match subscription.backlog {

@@ -1,0 +1,214 @@
+//! E-mail (channels.md §5): a mailbox read by IMAP and replies sent by
+//! SMTP. The channel's configuration is the address customers write to,
+//! both servers, the login (a password, or an OAuth2 token for `XOAUTH2`)
+//! and the folder to read.
+//!
+//! Inbound: polled by UID (`IDLE` waits for news between polls), each
+//! message parsed with `mail-parser`; automatic mail is dropped, bounces
+//! fail the message they return, a reply keeps its `Message-ID`,
+//! `In-Reply-To` and subject. Files stay in the mailbox until fetched.
+//! Outbound: a threaded reply with a text and an HTML part, the signature,
+//! and the agent's files.
+
+mod config;
+mod connect;
+mod imap;
+mod parse;
+mod smtp;
+
+use std::time::Duration;
+
+use switchboard_core::capabilities::{Capabilities, FilesOut, MediaLimit, WindowRule};
+use switchboard_core::{AttachmentKind, ChannelKind};
+
+use crate::adapter::{
+    BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookRequest, Polled, SendContext,
+};
+use crate::net::OutboundHttp;
+use crate::{InboundError, OutboundMessage, SendError, Sent};
+
+const FILE_LIMIT: i64 = smtp::MAX_ATTACHMENT_BYTES;
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    label: "E-mail",
+    badge: "@",
+    can_write: true,
+    window: WindowRule::NONE,
+    buttons: false,
+    lists: false,
+    templates: false,
+    files_out: FilesOut::SignedLink,
+    media: &[
+        MediaLimit {
+            kind: AttachmentKind::Image,
+            max_bytes: FILE_LIMIT,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Video,
+            max_bytes: FILE_LIMIT,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Audio,
+            max_bytes: FILE_LIMIT,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Document,
+            max_bytes: FILE_LIMIT,
+        },
+    ],
+    quoting: true,
+    read_receipts: false,
+    typing: false,
+    widget: false,
+    inbound_hook: false,
+    checks_connection: true,
+    sends_read_receipts: false,
+    syncs_templates: false,
+};
+
+/// How long one poll waits with `IDLE` for news (tests shorten it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    pub idle_wait_secs: u64,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings { idle_wait_secs: 25 }
+    }
+}
+
+/// The `XOAUTH2` initial response (Google's and Microsoft's SASL profile).
+fn xoauth2(user: &str, token: &str) -> String {
+    format!("user={user}\x01auth=Bearer {token}\x01\x01")
+}
+
+#[derive(Debug, Default)]
+pub struct EmailAdapter {
+    settings: MailSettings,
+}
+
+impl EmailAdapter {
+    pub fn new(settings: MailSettings) -> EmailAdapter {
+        EmailAdapter { settings }
+    }
+}
+
+impl ChannelAdapter for EmailAdapter {
+    fn kind(&self) -> ChannelKind {
+        ChannelKind::Email
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &CAPABILITIES
+    }
+
+    fn ready_to_send(&self, channel: &ChannelSetup) -> Result<(), String> {
+        config::Config::required(channel).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn configure(
+        &self,
+        given: Option<&serde_json::Value>,
+        current: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, ConfigError> {
+        config::configure(given, current)
+    }
+
+    fn public_config(&self, stored: &serde_json::Value) -> serde_json::Value {
+        serde_json::from_value::<config::Config>(stored.clone())
+            .map(|c| c.public())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Mail arrives by polling the mailbox: there is no hook.
+    fn handle_hook<'a>(&'a self, _channel: &'a ChannelSetup, _request: &'a HookRequest) -> Result<Hook, InboundError> {
+        Err(InboundError::NoHook)
+    }
+
+    /// Bounces also come back for mail sent from the mailbox by hand.
+    fn unknown_status_fails(&self) -> bool {
+        false
+    }
+
+    fn threads_replies(&self) -> bool {
+        true
+    }
+
+    fn send<'a>(&'a self, cx: SendContext<'a>, message: &'a OutboundMessage) -> BoxFuture<'a, Result<Sent, SendError>> {
+        Box::pin(async move { smtp::send(cx.http, &config::Config::required(cx.channel)?, message).await })
+    }
+
+    fn polls(&self, channel: &ChannelSetup) -> bool {
+        config::Config::of(channel).is_some()
+    }
+
+    fn poll<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        cursor: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Polled, SendError>> {
+        Box::pin(async move {
+            let config = config::Config::required(channel)?;
+            let cursor = cursor.and_then(config::Cursor::parse);
+            let wait = Duration::from_secs(self.settings.idle_wait_secs);
+            let read = imap::read(http, &config, cursor, wait).await?;
+            let events = read
+                .messages
+                .iter()
+                .flat_map(|m| {
+                    parse::events(
+                        &m.raw,
+                        parse::Origin {
+                            own_address: &config.address,
+                            validity: read.validity,
+                            uid: m.uid,
+                            too_large: m.too_large,
+                        },
+                    )
+                })
+                .collect();
+            Ok(Polled {
+                events,
+                cursor: Some(read.cursor.to_string()),
+            })
+        })
+    }
+
+    fn fetch_media<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<FetchedMedia, SendError>> {
+        Box::pin(async move {
+            let config = config::Config::required(channel)?;
+            let (validity, uid, index) = parse::parse_media_reference(reference)
+                .ok_or_else(|| SendError::Permanent("not a file of this mailbox".into()))?;
+            let raw = imap::message(http, &config, validity, uid).await?;
+            let (filename, bytes) = parse::attachment(&raw, index)
+                .ok_or_else(|| SendError::Permanent("the message no longer has that file".into()))?;
+            let size = bytes.len() as u64;
+            let body = futures::stream::once(async move { Ok(bytes::Bytes::from(bytes)) });
+            Ok(FetchedMedia {
+                filename,
+                declared_size: Some(size),
+                body: Box::pin(body),
+            })
+        })
+    }
+
+    fn check_connection<'a>(
+        &'a self,
+        http: &'a OutboundHttp,
+        channel: &'a ChannelSetup,
+    ) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let config = config::Config::of(channel).ok_or_else(|| "no mailbox is configured".to_owned())?;
+            let imap = imap::check(http, &config).await.map_err(|e| format!("IMAP: {e}"))?;
+            let smtp = smtp::check(http, &config).await.map_err(|e| format!("SMTP: {e}"))?;
+            Ok(format!("{imap}. {smtp}."))
+        })
+    }
+}

@@ -1,0 +1,60 @@
+"""An SMTP server for the e-mail tests: aiosmtpd (from PyPI) speaks the
+protocol and checks our AUTH; each message it takes is written to the
+folder given as <n>.eml with its envelope as <n>.json. A recipient whose
+address starts with `refused@` is rejected with 550, as a real server
+rejects an unknown mailbox.
+
+Usage: smtp_peer.py PORT FOLDER USER PASSWORD
+"""
+
+import json
+import os
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+port, folder, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode(), sys.argv[4].encode()
+
+
+class Handler:
+    def __init__(self):
+        self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refused@"):
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        base = os.path.join(folder, f"{self.count:05d}")
+        with open(base + ".json", "w") as f:
+            json.dump(
+                {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos, "authenticated": bool(session.authenticated)},
+                f,
+            )
+        with open(base + ".tmp", "wb") as f:
+            f.write(envelope.original_content or envelope.content)
+        os.rename(base + ".tmp", base + ".eml")
+        return "250 Message accepted"
+
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == user and auth_data.password == password
+    return AuthResult(success=ok, handled=False)
+
+
+controller = Controller(
+    Handler(),
+    hostname="127.0.0.1",
+    port=port,
+    authenticator=authenticator,
+    auth_require_tls=False,
+    auth_required=True,
+)
+controller.start()
+print("ready", flush=True)
+threading.Event().wait()

@@ -1,0 +1,231 @@
+//! Real mail servers for the e-mail channel's tests: Debian's Dovecot as
+//! the IMAP server of the channel's mailbox (a private instance per test,
+//! Maildir in a temporary folder), and aiosmtpd (PyPI) as the SMTP server
+//! replies go through, checking our login and keeping what it takes.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+/// The channel's address and login on both servers.
+pub const ADDRESS: &str = "help@shop.example";
+pub const PASSWORD: &str = "mailbox-pw-123";
+
+/// One message the SMTP server took.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub raw: Vec<u8>,
+    /// `mail_from`, `rcpt_tos` and whether the client logged in.
+    pub envelope: serde_json::Value,
+}
+
+impl SentMail {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.raw).into_owned()
+    }
+}
+
+pub struct MailServers {
+    dir: tempfile::TempDir,
+    _dovecot: Child,
+    _smtp: Child,
+    pub imap_port: u16,
+    pub smtp_port: u16,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_for_port(port: u16, what: &str, log: &Path) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{what} did not start on port {port}: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+fn dovecot_config(dir: &Path, port: u16) -> String {
+    let d = dir.display();
+    format!(
+        r#"base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{d}/home/%u/Maildir
+first_valid_uid = 1
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=dovecot gid=dovecot home={d}/home/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"#
+    )
+}
+
+impl MailServers {
+    pub async fn start() -> MailServers {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_owned();
+        for sub in ["run", "state", "home", "sent"] {
+            std::fs::create_dir_all(path.join(sub)).unwrap();
+        }
+        // Dovecot's own users must reach the folders.
+        let chmod = std::process::Command::new("chmod")
+            .arg("0755")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(chmod.success());
+        let chown = std::process::Command::new("chown")
+            .args(["-R", "dovecot:dovecot"])
+            .arg(path.join("home"))
+            .status()
+            .expect("chown (the tests run as root, for Dovecot's users)");
+        assert!(chown.success(), "chown of the mail folder failed");
+        std::fs::write(path.join("passwd"), format!("{ADDRESS}:{{PLAIN}}{PASSWORD}\n")).unwrap();
+        let imap_port = free_port();
+        std::fs::write(path.join("dovecot.conf"), dovecot_config(&path, imap_port)).unwrap();
+        let dovecot_bin = ["/usr/sbin/dovecot", "dovecot"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("dovecot");
+        let dovecot = Command::new(dovecot_bin)
+            .arg("-F")
+            .arg("-c")
+            .arg(path.join("dovecot.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dovecot (Debian's dovecot-imapd) must be installed");
+        wait_for_port(imap_port, "Dovecot", &path.join("dovecot.log")).await;
+        let smtp_port = free_port();
+        let script = path.join("smtp_peer.py");
+        std::fs::write(&script, include_str!("../peers/smtp_peer.py")).unwrap();
+        let smtp = Command::new("python3")
+            .arg(&script)
+            .arg(smtp_port.to_string())
+            .arg(path.join("sent"))
+            .arg(ADDRESS)
+            .arg(PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(path.join("smtp.log")).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 with aiosmtpd");
+        wait_for_port(smtp_port, "aiosmtpd", &path.join("smtp.log")).await;
+        MailServers {
+            dir,
+            _dovecot: dovecot,
+            _smtp: smtp,
+            imap_port,
+            smtp_port,
+        }
+    }
+
+    /// The channel's configuration for these servers (no TLS: both are on
+    /// loopback, which the test server allows).
+    pub fn config(&self) -> serde_json::Value {
+        serde_json::json!({
+            "address": ADDRESS,
+            "display_name": "Shop Support",
+            "signature": "Shop Support team",
+            "imap_host": "127.0.0.1",
+            "imap_port": self.imap_port,
+            "imap_security": "none",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.smtp_port,
+            "smtp_security": "none",
+            "password": PASSWORD,
+        })
+    }
+
+    async fn session(&self) -> async_imap::Session<tokio::net::TcpStream> {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.imap_port))
+            .await
+            .unwrap();
+        let mut client = async_imap::Client::new(tcp);
+        client.read_response().await.unwrap();
+        client.login(ADDRESS, PASSWORD).await.map_err(|(e, _)| e).unwrap()
+    }
+
+    /// Put a message into the mailbox, as a mail server delivering it would.
+    pub async fn deliver(&self, raw: &str) {
+        let mut session = self.session().await;
+        session.append("INBOX", None, None, raw.as_bytes()).await.unwrap();
+        session.logout().await.unwrap();
+    }
+
+    /// Whether a message is still in the mailbox and unread (`\Seen` not set).
+    pub async fn unseen(&self) -> usize {
+        let mut session = self.session().await;
+        session.select("INBOX").await.unwrap();
+        let found = session.search("UNSEEN").await.unwrap();
+        session.logout().await.unwrap();
+        found.len()
+    }
+
+    fn sent_dir(&self) -> PathBuf {
+        self.dir.path().join("sent")
+    }
+
+    /// What the SMTP server took so far, in order.
+    pub fn sent(&self) -> Vec<SentMail> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.sent_dir())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| SentMail {
+                raw: std::fs::read(&p).unwrap(),
+                envelope: serde_json::from_slice(&std::fs::read(p.with_extension("json")).unwrap()).unwrap(),
+            })
+            .collect()
+    }
+
+    /// Wait until the SMTP server took `n` messages.
+    pub async fn wait_sent(&self, n: usize) -> Vec<SentMail> {
+        crate::eventually(Duration::from_secs(20), || async {
+            let sent = self.sent();
+            (sent.len() >= n).then_some(sent)
+        })
+        .await
+    }
+}

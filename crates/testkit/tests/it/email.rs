@@ -1,0 +1,361 @@
+//! E-mail against real mail servers (`switchboard_testkit::mail`): Dovecot
+//! holds the channel's mailbox (read by IMAP, UID by UID, waiting with
+//! IDLE), aiosmtpd takes the replies (checking our SMTP login). A mail
+//! becomes a conversation with its subject and files (fetched from the
+//! mailbox, which keeps the mail unread); the agent's reply is threaded
+//! onto it (`In-Reply-To`, `References`, `Re:` subject) with a text and an
+//! HTML part, the signature and the agent's files; the customer's answer
+//! lands in the same conversation quoting it. Automatic mail opens no
+//! conversation, a bounce fails the reply it returns, a recipient the
+//! server refuses fails at once, and a subject cannot add a header.
+
+use std::time::Duration;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use reqwest::Method;
+use serde_json::{Value, json};
+use switchboard_testkit::fixtures::Org;
+use switchboard_testkit::mail::{ADDRESS, MailServers};
+use switchboard_testkit::media::png;
+use switchboard_testkit::{TestApp, eventually};
+
+struct Mail {
+    _app: TestApp,
+    org: Org,
+    servers: MailServers,
+    channel: String,
+}
+
+async fn start() -> Mail {
+    let servers = MailServers::start().await;
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    org.set_online(&org.agent, &org.agent_id).await;
+    let r = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "email", "name": "Support mailbox", "default_team_id": org.team, "config": servers.config()}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert!(
+        !r.body.to_string().contains(switchboard_testkit::mail::PASSWORD),
+        "the password is never shown"
+    );
+    Mail {
+        channel: r["id"].as_str().unwrap().to_owned(),
+        _app: app,
+        org,
+        servers,
+    }
+}
+
+impl Mail {
+    async fn conversations(&self) -> Vec<Value> {
+        let r = self
+            .org
+            .admin
+            .get(&self.org.path(&format!("/conversations?channel={}", self.channel)))
+            .await;
+        r["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    async fn conversation(&self) -> String {
+        eventually(Duration::from_secs(20), || async {
+            self.conversations()
+                .await
+                .first()
+                .and_then(|c| c["id"].as_str().map(str::to_owned))
+        })
+        .await
+    }
+
+    async fn messages(&self, conversation: &str) -> Vec<Value> {
+        let r = self
+            .org
+            .admin
+            .get(
+                &self
+                    .org
+                    .path(&format!("/conversations/{conversation}/messages?limit=200")),
+            )
+            .await;
+        r["items"].as_array().unwrap().clone()
+    }
+
+    async fn message_where(&self, conversation: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        eventually(Duration::from_secs(20), || async {
+            self.messages(conversation).await.into_iter().find(|m| pred(m))
+        })
+        .await
+    }
+
+    async fn reply(&self, conversation: &str, text: &str) -> String {
+        let r = self
+            .org
+            .agent
+            .post(
+                &self.org.path(&format!("/conversations/{conversation}/messages")),
+                json!({"kind": "text", "body": text}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        r["id"].as_str().unwrap().to_owned()
+    }
+}
+
+fn customer_mail(from: &str, message_id: &str, subject: &str, extra_headers: &str, text: &str) -> String {
+    format!(
+        "From: Ana Customer <{from}>\r\nTo: {ADDRESS}\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\nDate: Mon, 7 Dec 2026 09:00:00 +0000\r\n{extra_headers}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+    )
+}
+
+fn header<'a>(mail: &'a mail_parser::Message<'a>, name: &str) -> String {
+    mail.header_raw(name).unwrap_or_default().trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_mail_becomes_a_conversation_and_the_reply_is_threaded_onto_it() {
+    let mail = start().await;
+    let image = png(24, 16, 5);
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &image);
+    mail.servers
+        .deliver(&format!(
+            "From: Ana Customer <ana@customer.example>\r\nTo: {ADDRESS}\r\nSubject: Order 42 is late\r\nMessage-ID: <c1@customer.example>\r\nDate: Mon, 7 Dec 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XYZ\r\n\r\n--XYZ\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nWhere is my order? Photo of the label attached.\r\n--XYZ\r\nContent-Type: image/png; name=label.png\r\nContent-Disposition: attachment; filename=label.png\r\nContent-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n--XYZ--\r\n"
+        ))
+        .await;
+    let conversation = mail.conversation().await;
+    let first = mail
+        .message_where(&conversation, |m| {
+            m["direction"] == "in" && !m["attachments"][0].is_null()
+        })
+        .await;
+    assert_eq!(first["body"], "Where is my order? Photo of the label attached.");
+    assert_eq!(first["subject"], "Order 42 is late");
+    assert_eq!(first["provider_message_id"], "c1@customer.example");
+    assert_eq!(first["attachments"][0]["size"].as_u64(), Some(image.len() as u64));
+    assert_eq!(mail.servers.unseen().await, 1, "the mailbox keeps the mail unread");
+    let contact = mail
+        .org
+        .admin
+        .get(&mail.org.path(&format!("/conversations/{conversation}")))
+        .await;
+    let contact_id = contact["contact_id"].as_str().unwrap().to_owned();
+    let contact = mail
+        .org
+        .admin
+        .get(&mail.org.path(&format!("/contacts/{contact_id}")))
+        .await;
+    assert_eq!(
+        (contact["name"].as_str(), contact["email"].as_str()),
+        (Some("Ana Customer"), Some("ana@customer.example"))
+    );
+
+    // The reply: threaded, signed, both parts, through an SMTP login.
+    let reply = mail.reply(&conversation, "It ships today <3\nTracking follows.").await;
+    let sent = mail.servers.wait_sent(1).await;
+    assert_eq!(sent[0].envelope["rcpt_tos"], json!(["ana@customer.example"]));
+    assert_eq!(sent[0].envelope["mail_from"], ADDRESS);
+    assert_eq!(sent[0].envelope["authenticated"], true);
+    let out = MessageParser::default().parse(&sent[0].raw).unwrap();
+    assert_eq!(out.subject(), Some("Re: Order 42 is late"));
+    assert_eq!(header(&out, "In-Reply-To"), "<c1@customer.example>");
+    assert!(header(&out, "References").contains("<c1@customer.example>"));
+    let from = out.from().unwrap().first().unwrap();
+    assert_eq!((from.name(), from.address()), (Some("Shop Support"), Some(ADDRESS)));
+    let text = out.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(
+        text.contains("It ships today <3\nTracking follows.\n\n-- \nShop Support team"),
+        "{}",
+        sent[0].text()
+    );
+    let html = out.body_html(0).unwrap();
+    assert!(html.contains("It ships today &lt;3<br>"), "{html}");
+    let sent_id = out.message_id().unwrap().to_owned();
+    let stored = mail
+        .message_where(&conversation, |m| {
+            m["id"] == reply.as_str() && m["delivery_status"] == "sent"
+        })
+        .await;
+    assert_eq!(stored["provider_message_id"], sent_id.as_str());
+
+    // The customer answers the reply: the same conversation, quoting it.
+    mail.servers
+        .deliver(&customer_mail(
+            "ana@customer.example",
+            "c2@customer.example",
+            "Re: Order 42 is late",
+            &format!("In-Reply-To: <{sent_id}>\r\nReferences: <c1@customer.example> <{sent_id}>\r\n"),
+            "Great, thanks!\r\n\r\nOn Mon, 7 Dec 2026, Shop Support <help@shop.example> wrote:\r\n> It ships today",
+        ))
+        .await;
+    let answer = mail
+        .message_where(&conversation, |m| m["provider_message_id"] == "c2@customer.example")
+        .await;
+    assert_eq!(answer["body"], "Great, thanks!", "the quoted history is left out");
+    assert_eq!(answer["in_reply_to"], reply.as_str());
+    assert_eq!(mail.conversations().await.len(), 1);
+
+    // A file from the agent goes as an attachment of a threaded mail.
+    let document = b"%PDF-1.4\nthe invoice\n".to_vec();
+    let r = mail
+        .org
+        .agent
+        .send_raw(
+            Method::POST,
+            &mail.org.path(&format!(
+                "/conversations/{conversation}/attachments?filename=invoice.pdf"
+            )),
+            Some("application/pdf"),
+            document.clone(),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let sent = mail.servers.wait_sent(2).await;
+    let out = MessageParser::default().parse(&sent[1].raw).unwrap();
+    let file = out.attachments().next().expect("an attachment");
+    assert_eq!(
+        (file.attachment_name(), file.contents()),
+        (Some("invoice.pdf"), &document[..])
+    );
+    let references = header(&out, "References");
+    assert!(
+        references.contains("<c1@customer.example>") && references.contains("<c2@customer.example>"),
+        "{references}"
+    );
+    assert_eq!(header(&out, "In-Reply-To"), "<c2@customer.example>");
+}
+
+#[tokio::test]
+async fn automatic_mail_opens_nothing_and_failures_come_back() {
+    let mail = start().await;
+    // An out-of-office reply first, then a customer: one conversation.
+    mail.servers
+        .deliver(&customer_mail(
+            "away@customer.example",
+            "ooo@customer.example",
+            "Out of office",
+            "Auto-Submitted: auto-replied\r\n",
+            "I am away until Monday.",
+        ))
+        .await;
+    mail.servers
+        .deliver(&customer_mail(
+            "bo@customer.example",
+            "b1@customer.example",
+            "=?UTF-8?B?SGkNCkJjYzogdmljdGltQGV2aWwuZXhhbXBsZQ==?=",
+            "",
+            "Can you help?",
+        ))
+        .await;
+    let conversation = mail.conversation().await;
+    let reply = mail.reply(&conversation, "Of course.").await;
+    let sent = mail.servers.wait_sent(1).await;
+    assert_eq!(
+        sent[0].envelope["rcpt_tos"],
+        json!(["bo@customer.example"]),
+        "a subject with a line break adds no recipient"
+    );
+    let out = MessageParser::default().parse(&sent[0].raw).unwrap();
+    assert!(out.header_raw("Bcc").is_none());
+    assert_eq!(out.subject(), Some("Re: Hi Bcc: victim@evil.example"));
+    let sent_id = out.message_id().unwrap().to_owned();
+    assert_eq!(mail.conversations().await.len(), 1, "the auto-reply opened nothing");
+
+    // The recipient's server bounces the reply later: it is marked failed.
+    mail.servers
+        .deliver(&format!(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>\r\nTo: {ADDRESS}\r\nSubject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <dsn1@mx.customer.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=R\r\n\r\n--R\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n--R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.example\r\n\r\nFinal-Recipient: rfc822; bo@customer.example\r\nAction: failed\r\nStatus: 5.2.2\r\nDiagnostic-Code: smtp; 552 5.2.2 Mailbox full\r\n--R\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: {ADDRESS}\r\nMessage-ID: <{sent_id}>\r\nSubject: Re: Hi\r\n--R--\r\n"
+        ))
+        .await;
+    let failed = mail
+        .message_where(&conversation, |m| {
+            m["id"] == reply.as_str() && m["delivery_status"] == "failed"
+        })
+        .await;
+    assert!(
+        failed["delivery_error"]
+            .as_str()
+            .unwrap()
+            .contains("552 5.2.2 Mailbox full"),
+        "{failed}"
+    );
+    assert_eq!(mail.conversations().await.len(), 1, "the bounce opened nothing");
+
+    // A recipient the SMTP server refuses fails at once.
+    mail.servers
+        .deliver(&customer_mail(
+            "refused@customer.example",
+            "x1@customer.example",
+            "Hello",
+            "",
+            "Anyone?",
+        ))
+        .await;
+    let refused = eventually(Duration::from_secs(20), || async {
+        mail.conversations()
+            .await
+            .into_iter()
+            .find(|c| c["id"] != conversation.as_str())
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+    })
+    .await;
+    let reply = mail.reply(&refused, "Hello there.").await;
+    let failed = mail
+        .message_where(&refused, |m| {
+            m["id"] == reply.as_str() && m["delivery_status"] == "failed"
+        })
+        .await;
+    assert!(
+        failed["delivery_error"].as_str().unwrap().contains("No such mailbox"),
+        "{failed}"
+    );
+}
+
+#[tokio::test]
+async fn the_configuration_is_checked_field_by_field_and_against_the_servers() {
+    let mail = start().await;
+    let r = mail
+        .org
+        .admin
+        .post(
+            &mail.org.path("/channels"),
+            json!({"kind": "email", "name": "Bad", "config": {"address": "nope", "imap_host": "x", "smtp_host": "y", "password": "p"}}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert!(r.body.to_string().contains("config.address"), "{:?}", r.body);
+
+    // Check connection: logs in to both servers and says so.
+    let r = mail
+        .org
+        .admin
+        .post(&mail.org.path(&format!("/channels/{}/check", mail.channel)), json!({}))
+        .await;
+    assert_eq!(r["ok"], true, "{:?}", r.body);
+    assert!(r["message"].as_str().unwrap().contains("logged in"), "{:?}", r.body);
+
+    // A wrong password: the IMAP server's refusal, named.
+    let r = mail
+        .org
+        .admin
+        .patch(
+            &mail.org.path(&format!("/channels/{}", mail.channel)),
+            json!({"config": {"password": "wrong"}}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let r = mail
+        .org
+        .admin
+        .post(&mail.org.path(&format!("/channels/{}/check", mail.channel)), json!({}))
+        .await;
+    assert_eq!(r["ok"], false, "{:?}", r.body);
+    assert!(
+        r["message"].as_str().unwrap().contains("refused the login"),
+        "{:?}",
+        r.body
+    );
+    assert!(!r.body.to_string().contains("wrong"), "the password is not echoed");
+}
