@@ -104,3 +104,41 @@ fn client_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
         .with_no_client_auth();
     Ok(Arc::new(config))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(host: &str, security: Security) -> Server {
+        Server {
+            host: host.into(),
+            port: 143,
+            security,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_private_server_needs_the_operators_leave() {
+        let guarded = OutboundHttp::new(false, Duration::from_secs(1)).unwrap();
+        let error = addresses(&guarded, &server("127.0.0.1", Security::Tls))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("refused"), "{error}");
+        let open = OutboundHttp::new(true, Duration::from_secs(1)).unwrap();
+        assert_eq!(
+            addresses(&open, &server("127.0.0.1", Security::None))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn no_encryption_only_on_a_private_network() {
+        let open = OutboundHttp::new(true, Duration::from_secs(1)).unwrap();
+        let error = addresses(&open, &server("8.8.8.8", Security::None)).await.unwrap_err();
+        assert!(error.to_string().contains("choose TLS"), "{error}");
+        assert!(addresses(&open, &server("8.8.8.8", Security::Starttls)).await.is_ok());
+    }
+}

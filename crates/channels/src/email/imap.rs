@@ -182,7 +182,11 @@ pub(super) async fn read(
 /// customers who wrote just before the mailbox was connected are answered
 /// and older mail stays in the mailbox only.
 async fn first_start(session: &mut Session<MailStream>, uid_next: u32) -> Result<u32, SendError> {
-    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let yesterday = chrono::DateTime::from_timestamp(now - 86_400, 0).unwrap_or_default();
     let recent = session
         .uid_search(format!("SINCE {}", yesterday.format("%d-%b-%Y")))
         .await

@@ -83,6 +83,26 @@ fn xoauth2(user: &str, token: &str) -> String {
     format!("user={user}\x01auth=Bearer {token}\x01\x01")
 }
 
+/// What one raw e-mail from the mailbox becomes (the reader's parsing,
+/// public for the fuzzer).
+pub fn parse_mail(raw: &[u8], own_address: &str) -> Vec<crate::Inbound> {
+    parse::events(
+        raw,
+        parse::Origin {
+            own_address,
+            validity: 1,
+            uid: 1,
+            too_large: None,
+        },
+    )
+}
+
+/// A raw e-mail's file by position: its name and bytes (public for the
+/// fuzzer).
+pub fn mail_file(raw: &[u8], index: usize) -> Option<(Option<String>, Vec<u8>)> {
+    parse::attachment(raw, index)
+}
+
 #[derive(Debug, Default)]
 pub struct EmailAdapter {
     settings: MailSettings,

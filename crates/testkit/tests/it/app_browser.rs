@@ -114,6 +114,7 @@ async fn a_support_day_in_the_browser() {
             "instagram",
             "telegram",
             "sms",
+            "email",
             "vk",
             "api"
         ])

@@ -20,7 +20,7 @@ use switchboard_testkit::{TestApp, TestOptions, eventually};
 async fn kinds_without_an_adapter_are_refused_with_their_name() {
     let app = TestApp::spawn().await;
     let org = Org::create(&app).await;
-    for kind in ["email", "x"] {
+    for kind in ["x"] {
         let r = org
             .admin
             .post(&org.path("/channels"), json!({"kind": kind, "name": "Line"}))

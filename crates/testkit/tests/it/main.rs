@@ -25,6 +25,7 @@ mod cluster;
 mod contacts;
 mod delivery;
 mod email;
+mod email_browser;
 mod events;
 mod filters;
 mod hook_channels;

@@ -65,8 +65,12 @@ export function clearErrors(form) {
 
 // Put an error next to its field (or at the form's foot).
 export function showError(form, error) {
-  const field = error.field ? String(error.field).split(".")[0] : null;
-  let slot = field && form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
+  // A nested field (config.address) has its own slot where the form gives
+  // one, else its group's (config).
+  const full = error.field ? String(error.field) : null;
+  const field = full ? full.split(".")[0] : null;
+  let slot = full && form.querySelector(`[data-error-for="${CSS.escape(full)}"]`);
+  slot ||= field && form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
   if (!slot && field) {
     const input = form.querySelector(`[name="${CSS.escape(field)}"], [name^="${CSS.escape(field)}."]`);
     slot = input?.closest("form")?.querySelector(`[data-error-for="${CSS.escape(input.name.split(".")[0])}"]`);
@@ -75,7 +79,9 @@ export function showError(form, error) {
   if (slot) slot.textContent = error.message;
   else toast(error.message, "error");
   const input =
-    error.element || (field && form.querySelector(`[name="${CSS.escape(field)}"], [name^="${CSS.escape(field)}."]`));
+    error.element ||
+    (full && form.querySelector(`[name="${CSS.escape(full)}"]`)) ||
+    (field && form.querySelector(`[name="${CSS.escape(field)}"], [name^="${CSS.escape(field)}."]`));
   if (input) {
     input.setAttribute("aria-invalid", "true");
     input.focus();

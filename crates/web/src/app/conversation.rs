@@ -46,6 +46,8 @@ pub struct MessageLine {
     /// When the customer changed the text, and the texts it had before
     /// (oldest first, each with when it was replaced).
     pub edited: Option<String>,
+    /// The subject line it came with (e-mail).
+    pub subject: Option<String>,
     pub earlier_texts: Vec<(String, String)>,
 }
 
@@ -270,6 +272,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
                     .map(|t| format!("template {} ({})", t.name, t.language)),
                 can_quote: matches!(side, "in" | "out" | "bot"),
                 edited: m.edited_at.map(clock),
+                subject: m.subject.clone(),
                 earlier_texts: Vec::new(),
             }
         })
