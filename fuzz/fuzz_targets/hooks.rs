@@ -21,6 +21,9 @@ fn setup(kind: ChannelKind) -> ChannelSetup {
         secret: Some(Secret::new(CHANNEL_SECRET)),
         settings: if kind == ChannelKind::Telegram {
             serde_json::json!({"config": {"bot_token": "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "mode": "webhook"}})
+        } else if kind == ChannelKind::X {
+            serde_json::json!({"config": {"api_key": "fuzz-api-key-0001", "api_secret": APP_SECRET,
+                "access_token": "370773112-fuzzaccesstoken", "access_token_secret": "fuzz-token-secret"}})
         } else if kind == ChannelKind::Vk {
             serde_json::json!({"config": {"group_id": "1", "access_token": "vk1.a.fuzz-community-token", "confirmation": "abc"}})
         } else if kind == ChannelKind::Sms {
@@ -50,6 +53,7 @@ fuzz_target!(|data: &[u8]| {
         ChannelKind::Telegram,
         ChannelKind::Sms,
         ChannelKind::Vk,
+        ChannelKind::X,
         ChannelKind::Api,
         ChannelKind::Web,
     ];
@@ -73,6 +77,10 @@ fuzz_target!(|data: &[u8]| {
         headers.push((
             switchboard_channels::api::SIGNATURE_HEADER.to_owned(),
             switchboard_channels::api::sign(CHANNEL_SECRET, body),
+        ));
+        headers.push((
+            switchboard_channels::x::SIGNATURE_HEADER.to_owned(),
+            switchboard_channels::x::sign(APP_SECRET, body),
         ));
         headers.push((
             switchboard_channels::telegram::SECRET_HEADER.to_owned(),

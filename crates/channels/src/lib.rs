@@ -18,6 +18,7 @@ pub mod twilio;
 pub mod vk;
 pub mod web;
 pub mod whatsapp;
+pub mod x;
 
 pub use adapter::{
     BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, ConnectError, FetchedMedia, Hook, HookMethod, HookReply,

@@ -29,6 +29,8 @@ pub struct ProviderApis {
     pub vk: crate::vk::VkApi,
     /// How mailboxes are read.
     pub email: crate::email::MailSettings,
+    /// X's API.
+    pub x: crate::x::XApi,
 }
 
 #[derive(Clone)]
@@ -72,6 +74,7 @@ impl Registry {
             .with(Arc::new(crate::twilio::TwilioAdapter::new(apis.twilio.clone())))
             .with(Arc::new(crate::vk::VkAdapter::new(apis.vk.clone())))
             .with(Arc::new(crate::email::EmailAdapter::new(apis.email.clone())))
+            .with(Arc::new(crate::x::XAdapter::new(apis.x.clone())))
             .with(Arc::new(crate::api::ApiAdapter))
     }
 
@@ -79,6 +82,13 @@ impl Registry {
     pub fn with(mut self, adapter: Arc<dyn ChannelAdapter>) -> Registry {
         self.adapters.retain(|a| a.kind() != adapter.kind());
         self.adapters.push(adapter);
+        self
+    }
+
+    /// This registry without an adapter for `kind` (such channels cannot be
+    /// created; tests use it).
+    pub fn without(mut self, kind: ChannelKind) -> Registry {
+        self.adapters.retain(|a| a.kind() != kind);
         self
     }
 
@@ -125,6 +135,7 @@ mod tests {
                 ChannelKind::Sms,
                 ChannelKind::Email,
                 ChannelKind::Vk,
+                ChannelKind::X,
                 ChannelKind::Api
             ]
         );

@@ -53,6 +53,7 @@ struct FileConfig {
     telegram_api_url: Option<String>,
     twilio_api_url: Option<String>,
     vk_api_url: Option<String>,
+    x_api_url: Option<String>,
     poll_interval_ms: Option<u64>,
     opt_out_keywords: Option<String>,
     opt_in_keywords: Option<String>,
@@ -95,6 +96,8 @@ pub struct Config {
     pub twilio_api_url: String,
     /// Where VK's API is.
     pub vk_api_url: String,
+    /// Where X's API is.
+    pub x_api_url: String,
     /// After a poll that found nothing, how long a polling channel waits.
     pub poll_interval: Duration,
     pub retry_base: Duration,
@@ -201,6 +204,9 @@ impl Config {
         let vk_api_url = env("SWITCHBOARD_VK_API_URL")?
             .or(file.vk_api_url)
             .unwrap_or(switchboard_service::VkApi::default().base_url);
+        let x_api_url = env("SWITCHBOARD_X_API_URL")?
+            .or(file.x_api_url)
+            .unwrap_or(switchboard_service::XApi::default().base_url);
         Ok(Config {
             listen,
             job_lanes,
@@ -208,6 +214,7 @@ impl Config {
             telegram_api_url,
             twilio_api_url,
             vk_api_url,
+            x_api_url,
             data_dir,
             database_url,
             public_url,

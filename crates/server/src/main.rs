@@ -238,6 +238,9 @@ fn service_config(config: &Config, run_jobs: bool) -> anyhow::Result<ServiceConf
                 base_url: config.vk_api_url.clone(),
             },
             email: Default::default(),
+            x: switchboard_service::XApi {
+                base_url: config.x_api_url.clone(),
+            },
         }),
         poll_interval: config.poll_interval,
         opt_keywords: config.opt_keywords.clone(),

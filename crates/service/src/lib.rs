@@ -80,6 +80,7 @@ pub use switchboard_channels::telegram::BotApi;
 pub use switchboard_channels::twilio::TwilioApi;
 pub use switchboard_channels::vk::VkApi;
 pub use switchboard_channels::whatsapp::GraphApi;
+pub use switchboard_channels::x::XApi;
 pub use switchboard_channels::{HookMethod, HookReply, HookRequest, ProviderApis, Registry};
 pub use switchboard_core::capabilities::Capabilities;
 pub use switchboard_core::permissions::Actor;

@@ -10,6 +10,7 @@ pub mod archive;
 pub mod bench;
 pub mod browser;
 pub mod callback;
+pub mod channel_view;
 pub mod client;
 pub mod db;
 pub mod events;
@@ -23,6 +24,7 @@ pub mod telegram;
 pub mod twilio;
 pub mod vk;
 pub mod webhook_receiver;
+pub mod x;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

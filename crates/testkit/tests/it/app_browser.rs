@@ -116,6 +116,7 @@ async fn a_support_day_in_the_browser() {
             "sms",
             "email",
             "vk",
+            "x",
             "api"
         ])
     );

@@ -9,21 +9,20 @@
 //! conversation, a bounce fails the reply it returns, a recipient the
 //! server refuses fails at once, and a subject cannot add a header.
 
-use std::time::Duration;
-
 use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
+use switchboard_testkit::TestApp;
+use switchboard_testkit::channel_view::ChannelView;
 use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::mail::{ADDRESS, MailServers};
 use switchboard_testkit::media::png;
-use switchboard_testkit::{TestApp, eventually};
 
 struct Mail {
     _app: TestApp,
     org: Org,
     servers: MailServers,
-    channel: String,
+    view: ChannelView,
 }
 
 async fn start() -> Mail {
@@ -44,64 +43,10 @@ async fn start() -> Mail {
         "the password is never shown"
     );
     Mail {
-        channel: r["id"].as_str().unwrap().to_owned(),
+        view: ChannelView::of(&org, r["id"].as_str().unwrap()),
         _app: app,
         org,
         servers,
-    }
-}
-
-impl Mail {
-    async fn conversations(&self) -> Vec<Value> {
-        let r = self
-            .org
-            .admin
-            .get(&self.org.path(&format!("/conversations?channel={}", self.channel)))
-            .await;
-        r["items"].as_array().cloned().unwrap_or_default()
-    }
-
-    async fn conversation(&self) -> String {
-        eventually(Duration::from_secs(20), || async {
-            self.conversations()
-                .await
-                .first()
-                .and_then(|c| c["id"].as_str().map(str::to_owned))
-        })
-        .await
-    }
-
-    async fn messages(&self, conversation: &str) -> Vec<Value> {
-        let r = self
-            .org
-            .admin
-            .get(
-                &self
-                    .org
-                    .path(&format!("/conversations/{conversation}/messages?limit=200")),
-            )
-            .await;
-        r["items"].as_array().unwrap().clone()
-    }
-
-    async fn message_where(&self, conversation: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        eventually(Duration::from_secs(20), || async {
-            self.messages(conversation).await.into_iter().find(|m| pred(m))
-        })
-        .await
-    }
-
-    async fn reply(&self, conversation: &str, text: &str) -> String {
-        let r = self
-            .org
-            .agent
-            .post(
-                &self.org.path(&format!("/conversations/{conversation}/messages")),
-                json!({"kind": "text", "body": text}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{:?}", r.body);
-        r["id"].as_str().unwrap().to_owned()
     }
 }
 
@@ -125,8 +70,9 @@ async fn a_mail_becomes_a_conversation_and_the_reply_is_threaded_onto_it() {
             "From: Ana Customer <ana@customer.example>\r\nTo: {ADDRESS}\r\nSubject: Order 42 is late\r\nMessage-ID: <c1@customer.example>\r\nDate: Mon, 7 Dec 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XYZ\r\n\r\n--XYZ\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nWhere is my order? Photo of the label attached.\r\n--XYZ\r\nContent-Type: image/png; name=label.png\r\nContent-Disposition: attachment; filename=label.png\r\nContent-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n--XYZ--\r\n"
         ))
         .await;
-    let conversation = mail.conversation().await;
+    let conversation = mail.view.conversation().await;
     let first = mail
+        .view
         .message_where(&conversation, |m| {
             m["direction"] == "in" && !m["attachments"][0].is_null()
         })
@@ -136,24 +82,17 @@ async fn a_mail_becomes_a_conversation_and_the_reply_is_threaded_onto_it() {
     assert_eq!(first["provider_message_id"], "c1@customer.example");
     assert_eq!(first["attachments"][0]["size"].as_u64(), Some(image.len() as u64));
     assert_eq!(mail.servers.unseen().await, 1, "the mailbox keeps the mail unread");
-    let contact = mail
-        .org
-        .admin
-        .get(&mail.org.path(&format!("/conversations/{conversation}")))
-        .await;
-    let contact_id = contact["contact_id"].as_str().unwrap().to_owned();
-    let contact = mail
-        .org
-        .admin
-        .get(&mail.org.path(&format!("/contacts/{contact_id}")))
-        .await;
+    let contact = mail.view.contact_of(&conversation).await;
     assert_eq!(
         (contact["name"].as_str(), contact["email"].as_str()),
         (Some("Ana Customer"), Some("ana@customer.example"))
     );
 
     // The reply: threaded, signed, both parts, through an SMTP login.
-    let reply = mail.reply(&conversation, "It ships today <3\nTracking follows.").await;
+    let reply = mail
+        .view
+        .reply(&conversation, "It ships today <3\nTracking follows.")
+        .await;
     let sent = mail.servers.wait_sent(1).await;
     assert_eq!(sent[0].envelope["rcpt_tos"], json!(["ana@customer.example"]));
     assert_eq!(sent[0].envelope["mail_from"], ADDRESS);
@@ -174,6 +113,7 @@ async fn a_mail_becomes_a_conversation_and_the_reply_is_threaded_onto_it() {
     assert!(html.contains("It ships today &lt;3<br>"), "{html}");
     let sent_id = out.message_id().unwrap().to_owned();
     let stored = mail
+        .view
         .message_where(&conversation, |m| {
             m["id"] == reply.as_str() && m["delivery_status"] == "sent"
         })
@@ -191,11 +131,12 @@ async fn a_mail_becomes_a_conversation_and_the_reply_is_threaded_onto_it() {
         ))
         .await;
     let answer = mail
+        .view
         .message_where(&conversation, |m| m["provider_message_id"] == "c2@customer.example")
         .await;
     assert_eq!(answer["body"], "Great, thanks!", "the quoted history is left out");
     assert_eq!(answer["in_reply_to"], reply.as_str());
-    assert_eq!(mail.conversations().await.len(), 1);
+    assert_eq!(mail.view.conversations().await.len(), 1);
 
     // A file from the agent goes as an attachment of a threaded mail.
     let document = b"%PDF-1.4\nthe invoice\n".to_vec();
@@ -249,8 +190,8 @@ async fn automatic_mail_opens_nothing_and_failures_come_back() {
             "Can you help?",
         ))
         .await;
-    let conversation = mail.conversation().await;
-    let reply = mail.reply(&conversation, "Of course.").await;
+    let conversation = mail.view.conversation().await;
+    let reply = mail.view.reply(&conversation, "Of course.").await;
     let sent = mail.servers.wait_sent(1).await;
     assert_eq!(
         sent[0].envelope["rcpt_tos"],
@@ -261,7 +202,11 @@ async fn automatic_mail_opens_nothing_and_failures_come_back() {
     assert!(out.header_raw("Bcc").is_none());
     assert_eq!(out.subject(), Some("Re: Hi Bcc: victim@evil.example"));
     let sent_id = out.message_id().unwrap().to_owned();
-    assert_eq!(mail.conversations().await.len(), 1, "the auto-reply opened nothing");
+    assert_eq!(
+        mail.view.conversations().await.len(),
+        1,
+        "the auto-reply opened nothing"
+    );
 
     // The recipient's server bounces the reply later: it is marked failed.
     mail.servers
@@ -270,6 +215,7 @@ async fn automatic_mail_opens_nothing_and_failures_come_back() {
         ))
         .await;
     let failed = mail
+        .view
         .message_where(&conversation, |m| {
             m["id"] == reply.as_str() && m["delivery_status"] == "failed"
         })
@@ -281,7 +227,7 @@ async fn automatic_mail_opens_nothing_and_failures_come_back() {
             .contains("552 5.2.2 Mailbox full"),
         "{failed}"
     );
-    assert_eq!(mail.conversations().await.len(), 1, "the bounce opened nothing");
+    assert_eq!(mail.view.conversations().await.len(), 1, "the bounce opened nothing");
 
     // A recipient the SMTP server refuses fails at once.
     mail.servers
@@ -293,16 +239,10 @@ async fn automatic_mail_opens_nothing_and_failures_come_back() {
             "Anyone?",
         ))
         .await;
-    let refused = eventually(Duration::from_secs(20), || async {
-        mail.conversations()
-            .await
-            .into_iter()
-            .find(|c| c["id"] != conversation.as_str())
-            .and_then(|c| c["id"].as_str().map(str::to_owned))
-    })
-    .await;
-    let reply = mail.reply(&refused, "Hello there.").await;
+    let refused = mail.view.conversation_other_than(&[&conversation]).await;
+    let reply = mail.view.reply(&refused, "Hello there.").await;
     let failed = mail
+        .view
         .message_where(&refused, |m| {
             m["id"] == reply.as_str() && m["delivery_status"] == "failed"
         })
@@ -328,34 +268,22 @@ async fn the_configuration_is_checked_field_by_field_and_against_the_servers() {
     assert!(r.body.to_string().contains("config.address"), "{:?}", r.body);
 
     // Check connection: logs in to both servers and says so.
-    let r = mail
-        .org
-        .admin
-        .post(&mail.org.path(&format!("/channels/{}/check", mail.channel)), json!({}))
-        .await;
-    assert_eq!(r["ok"], true, "{:?}", r.body);
-    assert!(r["message"].as_str().unwrap().contains("logged in"), "{:?}", r.body);
+    let r = mail.view.check().await;
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(r["message"].as_str().unwrap().contains("logged in"), "{r}");
 
     // A wrong password: the IMAP server's refusal, named.
     let r = mail
         .org
         .admin
         .patch(
-            &mail.org.path(&format!("/channels/{}", mail.channel)),
+            &mail.org.path(&format!("/channels/{}", mail.view.channel)),
             json!({"config": {"password": "wrong"}}),
         )
         .await;
     assert!(r.status.is_success(), "{:?}", r.body);
-    let r = mail
-        .org
-        .admin
-        .post(&mail.org.path(&format!("/channels/{}/check", mail.channel)), json!({}))
-        .await;
-    assert_eq!(r["ok"], false, "{:?}", r.body);
-    assert!(
-        r["message"].as_str().unwrap().contains("refused the login"),
-        "{:?}",
-        r.body
-    );
-    assert!(!r.body.to_string().contains("wrong"), "the password is not echoed");
+    let r = mail.view.check().await;
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(r["message"].as_str().unwrap().contains("refused the login"), "{r}");
+    assert!(!r.to_string().contains("wrong"), "the password is not echoed");
 }

@@ -58,3 +58,4 @@ mod whatsapp;
 mod whatsapp_browser;
 mod widget;
 mod widget_browser;
+mod x;

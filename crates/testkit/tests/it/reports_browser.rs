@@ -93,11 +93,19 @@ async fn tiles_update_live_an_admin_transfers_from_a_row_and_the_report_prints()
     browser.click("#notes-dialog [data-close]").await;
 
     // Transfer from the row's menu to the Billing team.
-    browser
-        .wait_for(&format!("tr[data-id='{id}'] details.menu summary"))
-        .await;
-    browser.click(&format!("tr[data-id='{id}'] details.menu summary")).await;
-    browser.click(&format!("tr[data-id='{id}'] [data-transfer]")).await;
+    // Open the menu and click in one step: a live update may redraw the
+    // row (its menu closed) between two WebDriver calls.
+    switchboard_testkit::eventually(std::time::Duration::from_secs(10), || async {
+        let clicked = browser
+            .eval(&format!(
+                "const d = document.querySelector(\"tr[data-id='{id}'] details.menu\"); if (!d) return false; \
+                 d.open = true; const b = d.querySelector('[data-transfer]'); \
+                 if (!b || b.offsetParent === null) return false; b.click(); return true;"
+            ))
+            .await;
+        (clicked == json!(true)).then_some(())
+    })
+    .await;
     browser
         .wait_for(&format!("#transfer-targets input[value='team:{billing}']"))
         .await;
