@@ -66,6 +66,9 @@ pub struct InboundMessage {
     pub in_reply_to: Option<String>,
     /// The subject line, where the provider has one (e-mail).
     pub subject: Option<String>,
+    /// The formatted version, sanitised ([`email::sanitize_html`]), where
+    /// the provider sends one (e-mail).
+    pub html: Option<String>,
     pub sent_at: Option<Millis>,
     /// Files the customer sent, fetched with the adapter's `fetch_media`.
     pub media: Vec<InboundMedia>,

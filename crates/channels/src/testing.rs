@@ -73,6 +73,7 @@ fn fields_of(pairs: Vec<(String, String)>) -> Result<Fields, InboundError> {
 
 fn message_of(fields: Fields) -> Inbound {
     Inbound::Message(InboundMessage {
+        html: None,
         subject: None,
         external_id: fields.id,
         contact: ExternalContact {

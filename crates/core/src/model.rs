@@ -426,6 +426,10 @@ pub struct Message {
     /// The subject line it came with (e-mail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// Its formatted version, sanitised when it arrived (e-mail's HTML: no
+    /// scripts, styles, images or frames; links only to the web and mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
 }
 
 /// A text a message had before the customer changed it.
@@ -455,6 +459,7 @@ impl Message {
         created_at: Millis,
     ) -> Message {
         Message {
+            html: None,
             subject: None,
             id: MessageId::new(),
             workspace_id: conversation.workspace_id,

@@ -463,6 +463,7 @@ mod tests {
     ) -> MessageView {
         MessageView {
             message: Message {
+                html: None,
                 subject: None,
                 id: MessageId::new(),
                 workspace_id: WorkspaceId(Uuid::from_u128(9)),

@@ -223,6 +223,7 @@ pub enum Messages {
     SearchText,
     EditedAt,
     Subject,
+    Html,
 }
 
 #[derive(Iden, Clone, Copy)]

@@ -322,6 +322,7 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                 messages.push((
                     channel,
                     Message {
+                        html: None,
                         subject: None,
                         id: MessageId::new(),
                         workspace_id: workspace,
@@ -353,6 +354,7 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                 messages.push((
                     channel,
                     Message {
+                        html: None,
                         subject: None,
                         id: MessageId::new(),
                         workspace_id: workspace,

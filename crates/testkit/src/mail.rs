@@ -1,7 +1,8 @@
 //! Real mail servers for the e-mail channel's tests: Debian's Dovecot as
 //! the IMAP server of the channel's mailbox (a private instance per test,
-//! Maildir in a temporary folder), and aiosmtpd (PyPI) as the SMTP server
-//! replies go through, checking our login and keeping what it takes.
+//! Maildir in a temporary folder, seeded through `imapclient` from PyPI),
+//! and aiosmtpd (PyPI) as the SMTP server replies go through, checking our
+//! login and keeping what it takes.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -174,29 +175,50 @@ impl MailServers {
         })
     }
 
-    async fn session(&self) -> async_imap::Session<tokio::net::TcpStream> {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", self.imap_port))
-            .await
-            .unwrap();
-        let mut client = async_imap::Client::new(tcp);
-        client.read_response().await.unwrap();
-        client.login(ADDRESS, PASSWORD).await.map_err(|(e, _)| e).unwrap()
+    /// Run a snippet of Python with `imapclient` (PyPI) logged in to the
+    /// mailbox as `mailbox`; `input` is its standard input. Its output.
+    async fn imapclient(&self, snippet: &str, input: &[u8]) -> String {
+        use tokio::io::AsyncWriteExt;
+        let script = format!(
+            "import sys\nfrom imapclient import IMAPClient\nmailbox = IMAPClient('127.0.0.1', port=int(sys.argv[1]), ssl=False)\nmailbox.login(sys.argv[2], sys.argv[3])\n{snippet}\nmailbox.logout()\n"
+        );
+        let mut child = Command::new("python3")
+            .args(["-c", &script, &self.imap_port.to_string(), ADDRESS, PASSWORD])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 with imapclient (pip install imapclient)");
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input).await.unwrap();
+        drop(stdin);
+        let output = child.wait_with_output().await.unwrap();
+        assert!(
+            output.status.success(),
+            "imapclient: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
-    /// Put a message into the mailbox, as a mail server delivering it would.
+    /// Put a message into the mailbox, as a mail server delivering it
+    /// would (`imapclient`'s APPEND).
     pub async fn deliver(&self, raw: &str) {
-        let mut session = self.session().await;
-        session.append("INBOX", None, None, raw.as_bytes()).await.unwrap();
-        session.logout().await.unwrap();
+        self.imapclient("mailbox.append('INBOX', sys.stdin.buffer.read())", raw.as_bytes())
+            .await;
     }
 
-    /// Whether a message is still in the mailbox and unread (`\Seen` not set).
+    /// How many messages in the mailbox are still unread (`\Seen` not set).
     pub async fn unseen(&self) -> usize {
-        let mut session = self.session().await;
-        session.select("INBOX").await.unwrap();
-        let found = session.search("UNSEEN").await.unwrap();
-        session.logout().await.unwrap();
-        found.len()
+        self.imapclient(
+            "mailbox.select_folder('INBOX', readonly=True)\nprint(len(mailbox.search('UNSEEN')))",
+            b"",
+        )
+        .await
+        .trim()
+        .parse()
+        .unwrap()
     }
 
     fn sent_dir(&self) -> PathBuf {

@@ -183,6 +183,7 @@ pub fn parse(body: &[u8]) -> Result<Inbound, InboundError> {
                 String::new()
             };
             Inbound::Message(InboundMessage {
+                html: None,
                 subject: None,
                 external_id: bounded_id("message_id", message_id)?,
                 contact: ExternalContact {

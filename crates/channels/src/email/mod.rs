@@ -12,11 +12,14 @@
 
 mod config;
 mod connect;
+mod html;
 mod imap;
 mod parse;
 mod smtp;
 
 use std::time::Duration;
+
+pub use html::sanitize_html;
 
 use switchboard_core::capabilities::{Capabilities, FilesOut, MediaLimit, WindowRule};
 use switchboard_core::{AttachmentKind, ChannelKind};

@@ -116,6 +116,15 @@ pub(super) fn events(raw: &[u8], origin: Origin<'_>) -> Vec<Inbound> {
         text,
         in_reply_to: first_id(message.in_reply_to()),
         subject,
+        html: if origin.too_large.is_some() {
+            None
+        } else {
+            // Only a real HTML part: mail-parser makes one from plain text too.
+            message.html_part(0).and_then(|part| match &part.body {
+                PartType::Html(html) => super::sanitize_html(html),
+                _ => None,
+            })
+        },
         sent_at: message.date().map(|d| Millis(d.to_timestamp().saturating_mul(1000))),
         media,
     })]

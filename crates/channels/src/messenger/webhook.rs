@@ -165,6 +165,7 @@ fn message(customer: &str, m: &Message, at: Option<Millis>) -> InboundMessage {
     }
     parts.extend(lines);
     InboundMessage {
+        html: None,
         subject: None,
         external_id: m.mid.clone(),
         contact: contact(customer),
@@ -195,6 +196,7 @@ fn event(e: &Event) -> Vec<Inbound> {
             .clone()
             .unwrap_or_else(|| format!("postback:{}:{}", e.sender.id, e.timestamp.unwrap_or(0)));
         return vec![Inbound::Message(InboundMessage {
+            html: None,
             subject: None,
             external_id,
             contact: contact(&e.sender.id),
@@ -210,6 +212,7 @@ fn event(e: &Event) -> Vec<Inbound> {
         }
         let emoji = r.emoji.clone().unwrap_or_else(|| "👍".into());
         return vec![Inbound::Message(InboundMessage {
+            html: None,
             subject: None,
             external_id: format!("reaction:{}:{}:{emoji}", r.mid, e.sender.id),
             contact: contact(&e.sender.id),

@@ -221,6 +221,7 @@ fn from_a_bot(m: &Message) -> bool {
 
 fn message(m: &Message) -> InboundMessage {
     InboundMessage {
+        html: None,
         subject: None,
         external_id: message_key(m.chat.id, m.message_id),
         contact: contact_of(&m.chat, m.from.as_ref()),
@@ -252,6 +253,7 @@ fn tap(q: &CallbackQuery) -> Vec<Inbound> {
         .find(|b| b.callback_data.as_deref() == Some(data.as_str()))
         .map_or_else(|| data.clone(), |b| b.text.clone());
     let message = InboundMessage {
+        html: None,
         subject: None,
         external_id: format!("{TAP_PREFIX}{}", q.id),
         contact: contact_of(&m.chat, Some(&q.from)),

@@ -192,6 +192,7 @@ fn events(params: &[(String, String)]) -> Result<Vec<Inbound>, InboundError> {
         })
         .collect();
     Ok(vec![Inbound::Message(InboundMessage {
+        html: None,
         subject: None,
         external_id: sid.to_owned(),
         contact: ExternalContact {

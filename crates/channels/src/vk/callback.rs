@@ -160,6 +160,7 @@ fn message(m: &Message) -> InboundMessage {
         text.push_str(&line);
     }
     InboundMessage {
+        html: None,
         subject: None,
         external_id: message_key(m.peer_id, m.conversation_message_id.unwrap_or_default()),
         contact: ExternalContact {

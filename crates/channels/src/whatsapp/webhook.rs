@@ -204,6 +204,7 @@ fn message_of(m: &serde_json::Value, contacts: &[Contact]) -> Option<InboundMess
     .unwrap_or_else(|| format!("(a WhatsApp message of type {kind} that Switchboard does not show yet)"));
     let text = with_context_lines(m, text);
     Some(InboundMessage {
+        html: None,
         subject: None,
         external_id: id,
         contact: ExternalContact {

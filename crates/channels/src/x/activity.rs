@@ -115,6 +115,7 @@ pub(super) fn events(activity: &Activity, account: &str) -> Vec<Inbound> {
         }
         let user = activity.users.get(&create.sender_id);
         out.push(Inbound::Message(InboundMessage {
+            html: None,
             external_id: event.id.clone(),
             contact: ExternalContact {
                 external_id: create.sender_id.clone(),

@@ -170,6 +170,7 @@ mod tests {
 
     fn message(direction: Direction, sender_kind: SenderKind, kind: MessageKind, body: &str) -> Message {
         Message {
+            html: None,
             subject: None,
             id: MessageId::new(),
             workspace_id: WorkspaceId::new(),

@@ -627,6 +627,7 @@ impl Batch {
             in_reply_to,
             provider_message_id: Some(message.external_id.clone()),
             subject: message.subject.clone(),
+            html: message.html.clone(),
             ..Message::new(&self.conversations[&conversation_id], author, kind, body, self.now)
         };
         let files: Vec<AttachmentRecord> = files

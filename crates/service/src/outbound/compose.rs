@@ -321,6 +321,7 @@ mod tests {
     fn messages_past_the_free_form_period_go_tagged_until_the_extension_ends() {
         let window = WindowRule::free_form(DAY).with_extension("HUMAN_AGENT", 7 * DAY);
         let person = Message {
+            html: None,
             subject: None,
             id: MessageId::new(),
             workspace_id: switchboard_core::WorkspaceId::new(),

@@ -368,6 +368,7 @@ impl Services {
         self.ingest(
             ctx,
             InboundMessage {
+                html: None,
                 subject: None,
                 external_id: format!("{}/{client_id}", visitor.external_id),
                 contact: switchboard_channels::ExternalContact {

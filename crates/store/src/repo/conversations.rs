@@ -353,6 +353,7 @@ pub(crate) struct MessageRow {
     buttons: Option<String>,
     edited_at: Option<i64>,
     subject: Option<String>,
+    html: Option<String>,
 }
 
 impl MessageRow {
@@ -387,6 +388,7 @@ impl MessageRow {
             template,
             edited_at: self.edited_at.map(Millis),
             subject: self.subject,
+            html: self.html,
         })
     }
 }
@@ -397,7 +399,7 @@ fn json_column<T: serde::de::DeserializeOwned>(what: &str, raw: Option<&str>) ->
         .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-const MESSAGE_COLUMNS: [Messages; 19] = [
+const MESSAGE_COLUMNS: [Messages; 20] = [
     Messages::Id,
     Messages::WorkspaceId,
     Messages::ConversationId,
@@ -417,9 +419,10 @@ const MESSAGE_COLUMNS: [Messages; 19] = [
     Messages::Buttons,
     Messages::SearchText,
     Messages::Subject,
+    Messages::Html,
 ];
 
-fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 19] {
+fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 20] {
     [
         m.id.to_string().into(),
         m.workspace_id.to_string().into(),
@@ -447,6 +450,7 @@ fn message_values(m: &Message, channel: ChannelId) -> [sea_query::SimpleExpr; 19
             .into(),
         search_text(m).into(),
         m.subject.clone().into(),
+        m.html.clone().into(),
     ]
 }
 
@@ -574,6 +578,7 @@ pub(crate) fn message_select() -> sea_query::SelectStatement {
             Messages::Buttons,
             Messages::EditedAt,
             Messages::Subject,
+            Messages::Html,
         ])
         .from(Messages::Table)
         .to_owned()

@@ -138,6 +138,70 @@ async fn a_mail_becomes_a_conversation_and_the_reply_is_threaded_onto_it() {
     assert_eq!(answer["in_reply_to"], reply.as_str());
     assert_eq!(mail.view.conversations().await.len(), 1);
 
+    // HTML with an inline image (by cid:), a PDF, a script and a tracking
+    // image: the text and both files; nothing of the script or the tracker.
+    let logo = png(8, 8, 1);
+    let receipt = b"%PDF-1.4\nthe receipt\n".to_vec();
+    let b64 = |bytes: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes);
+    mail.servers
+        .deliver(&format!(
+            concat!(
+                "From: Ana Customer <ana@customer.example>\r\nTo: {address}\r\nSubject: Re: Order 42 is late\r\n",
+                "Message-ID: <c3@customer.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=M\r\n\r\n",
+                "--M\r\nContent-Type: multipart/related; boundary=R\r\n\r\n",
+                "--R\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Here is the <b>receipt</b> and our logo <img src=\"cid:logo@c\"></p>",
+                "<script>alert('stolen')</script><style>body{{display:none}}</style><img src=\"https://tracker.evil.example/pixel.png\">\r\n",
+                "--R\r\nContent-Type: image/png\r\nContent-ID: <logo@c>\r\nContent-Disposition: inline; filename=logo.png\r\n",
+                "Content-Transfer-Encoding: base64\r\n\r\n{logo}\r\n--R--\r\n",
+                "--M\r\nContent-Type: application/pdf; name=receipt.pdf\r\nContent-Disposition: attachment; filename=receipt.pdf\r\n",
+                "Content-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n--M--\r\n"
+            ),
+            address = ADDRESS,
+            logo = b64(&logo),
+            pdf = b64(&receipt),
+        ))
+        .await;
+    let rich = mail
+        .view
+        .message_where(&conversation, |m| {
+            m["provider_message_id"] == "c3@customer.example"
+                && m["attachments"].as_array().is_some_and(|a| a.len() == 2)
+        })
+        .await;
+    let body = rich["body"].as_str().unwrap();
+    assert!(body.contains("Here is the receipt and our logo"), "{body}");
+    assert!(
+        !body.contains("stolen") && !body.contains("display:none") && !body.contains("evil.example"),
+        "{body}"
+    );
+    let html = rich["html"].as_str().expect("the formatted version");
+    assert!(html.contains("Here is the <b>receipt</b>"), "{html}");
+    for gone in [
+        "script",
+        "stolen",
+        "style",
+        "display:none",
+        "img",
+        "evil.example",
+        "cid:",
+    ] {
+        assert!(!html.contains(gone), "{gone} in {html}");
+    }
+    let mut files: Vec<(String, u64)> = rich["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["filename"].as_str().unwrap().to_owned(), a["size"].as_u64().unwrap()))
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        vec![
+            ("logo.png".to_owned(), logo.len() as u64),
+            ("receipt.pdf".to_owned(), receipt.len() as u64)
+        ]
+    );
+
     // A file from the agent goes as an attachment of a threaded mail.
     let document = b"%PDF-1.4\nthe invoice\n".to_vec();
     let r = mail
@@ -162,10 +226,10 @@ async fn a_mail_becomes_a_conversation_and_the_reply_is_threaded_onto_it() {
     );
     let references = header(&out, "References");
     assert!(
-        references.contains("<c1@customer.example>") && references.contains("<c2@customer.example>"),
+        references.contains("<c1@customer.example>") && references.contains("<c3@customer.example>"),
         "{references}"
     );
-    assert_eq!(header(&out, "In-Reply-To"), "<c2@customer.example>");
+    assert_eq!(header(&out, "In-Reply-To"), "<c3@customer.example>");
 }
 
 #[tokio::test]

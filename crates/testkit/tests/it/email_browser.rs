@@ -1,23 +1,36 @@
 //! E-mail in a real Chromium: an admin connects a mailbox on the channels
-//! page (a wrong address is refused beside its field), a customer's mail
-//! shows in the agent's inbox with its subject, and the agent's answer
-//! from the composer leaves by SMTP as a threaded reply.
+//! page (a wrong address is refused beside its field); a customer's mail
+//! (with its subject) and another customer's SMS show in the agent's one
+//! inbox, and the agent answers both from the composer: the mail leaves by
+//! SMTP as a threaded reply, the SMS through Twilio.
 
 use std::time::Duration;
 
 use mail_parser::MessageParser;
+use switchboard_service::{ProviderApis, Registry};
 use switchboard_testkit::browser::Browser;
 use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::mail::{ADDRESS, MailServers, PASSWORD};
-use switchboard_testkit::{TestApp, eventually};
+use switchboard_testkit::twilio::{TwilioServer, signed_form};
+use switchboard_testkit::{TestApp, TestOptions, eventually};
+
+const TWILIO_ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+const TWILIO_TOKEN: &str = "f00dfeedf00dfeedf00dfeedf00dfeed";
+const PUBLIC_URL: &str = "https://support.example.com";
 
 #[tokio::test]
-async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail() {
+async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail_and_an_sms_from_one_inbox() {
     let Some(browser) = Browser::start("email-channel").await else {
         return;
     };
     let servers = MailServers::start().await;
-    let app = TestApp::spawn().await;
+    let twilio = TwilioServer::start(TWILIO_ACCOUNT, TWILIO_TOKEN).await;
+    let mut options = TestOptions::default();
+    options.service.channels = Registry::standard_with(&ProviderApis {
+        twilio: twilio.api(PUBLIC_URL),
+        ..Default::default()
+    });
+    let app = TestApp::spawn_with(options).await;
     let org = Org::create(&app).await;
     org.set_online(&org.agent, &org.agent_id).await;
 
@@ -69,6 +82,39 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail() {
             "From: Carla <carla@customer.example>\r\nTo: {ADDRESS}\r\nSubject: Broken zipper\r\nMessage-ID: <z1@customer.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe zipper broke after a week.\r\n"
         ))
         .await;
+    // An SMS line too, and a text from another customer.
+    let r = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            serde_json::json!({"kind": "sms", "name": "Support line", "default_team_id": org.team,
+                   "config": {"account_sid": TWILIO_ACCOUNT, "auth_token": TWILIO_TOKEN, "from": "+14155550199"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let sms = r["id"].as_str().unwrap().to_owned();
+    let (form, signature) = signed_form(
+        TWILIO_TOKEN,
+        &format!("{PUBLIC_URL}/hooks/sms/{sms}"),
+        &[
+            ("MessageSid", "SM900"),
+            ("AccountSid", TWILIO_ACCOUNT),
+            ("From", "+14155550100"),
+            ("To", "+14155550199"),
+            ("Body", "Do you ship to Canada?"),
+            ("NumMedia", "0"),
+        ],
+    );
+    let status = reqwest::Client::new()
+        .post(app.url(&format!("/hooks/sms/{sms}")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(switchboard_channels::twilio::SIGNATURE_HEADER, signature)
+        .body(form)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
     browser.submit("form[action='/logout']").await;
     browser.sign_in(&app, "ana@acme.test", "agent password 1").await;
     browser
@@ -81,7 +127,7 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail() {
         .wait_for_text(".conversations .row", "The zipper broke after a week.")
         .await;
     assert!(row.contains('@'), "the row shows e-mail's badge: {row}");
-    browser.click(".conversations .row a").await;
+    open_row(&browser, "The zipper broke after a week.").await;
     let subject = browser.wait_for_text("#messages li.in .subject", "Broken zipper").await;
     assert!(subject.contains("Subject:"), "{subject}");
     browser.fill("#composer-text", "A new one is on its way.").await;
@@ -105,5 +151,36 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail() {
             .map(|_| ())
     })
     .await;
-    browser.screenshot("email-answered").await;
+
+    // The SMS, from the same inbox.
+    let row = browser
+        .wait_for_text(".conversations .row", "Do you ship to Canada?")
+        .await;
+    assert!(row.contains("SMS"), "the row shows SMS's badge: {row}");
+    open_row(&browser, "Do you ship to Canada?").await;
+    browser.wait_for_text("#messages li.in", "Do you ship to Canada?").await;
+    browser.fill("#composer-text", "Yes, in 5 to 7 days.").await;
+    browser.click("#composer-send").await;
+    browser.wait_for_text("#messages li.out", "Yes, in 5 to 7 days.").await;
+    eventually(Duration::from_secs(10), || async {
+        twilio
+            .sent()
+            .iter()
+            .any(|form| form.iter().any(|(k, v)| k == "Body" && v == "Yes, in 5 to 7 days."))
+            .then_some(())
+    })
+    .await;
+    assert_eq!(servers.sent().len(), 1, "the SMS answer sent no mail");
+    browser.screenshot("email-and-sms-answered").await;
+}
+
+/// Open the inbox row whose text holds `needle`.
+async fn open_row(browser: &Browser, needle: &str) {
+    let clicked = browser
+        .eval(&format!(
+            "const row = [...document.querySelectorAll('.conversations .row')].find((r) => r.textContent.includes({needle:?})); \
+             if (!row) return false; row.querySelector('a').click(); return true;"
+        ))
+        .await;
+    assert_eq!(clicked, serde_json::json!(true), "{needle}");
 }

@@ -359,6 +359,7 @@ async fn store_message(tx: &mut Tx<'_>, ws: WorkspaceId, channel: ChannelId, cus
     };
     tx.exec().insert_conversation(&conversation).await.unwrap();
     let message = Message {
+        html: None,
         subject: None,
         id: MessageId::new(),
         workspace_id: ws,

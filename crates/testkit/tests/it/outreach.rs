@@ -418,6 +418,7 @@ async fn whatsapp_chat(app: &TestApp, org: &Org, w: &WhatsApp) -> ConversationId
         updated_at: now,
     };
     let hello = Message {
+        html: None,
         subject: None,
         id: MessageId::new(),
         workspace_id: ws,

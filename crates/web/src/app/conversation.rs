@@ -48,6 +48,8 @@ pub struct MessageLine {
     pub edited: Option<String>,
     /// The subject line it came with (e-mail).
     pub subject: Option<String>,
+    /// Its formatted version (e-mail), sanitised again as it is shown.
+    pub html: Option<String>,
     pub earlier_texts: Vec<(String, String)>,
 }
 
@@ -273,6 +275,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
                 can_quote: matches!(side, "in" | "out" | "bot"),
                 edited: m.edited_at.map(clock),
                 subject: m.subject.clone(),
+                html: m.html.as_deref().and_then(switchboard_service::sanitize_mail_html),
                 earlier_texts: Vec::new(),
             }
         })
