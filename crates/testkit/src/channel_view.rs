@@ -29,6 +29,17 @@ impl ChannelView {
         }
     }
 
+    /// The same view through other clients (after a restart, the server
+    /// has a new address).
+    pub fn with_clients(&self, admin: ApiClient, agent: ApiClient) -> ChannelView {
+        ChannelView {
+            admin,
+            agent,
+            workspace: self.workspace.clone(),
+            channel: self.channel.clone(),
+        }
+    }
+
     fn path(&self, rest: &str) -> String {
         format!("{}{rest}", self.workspace)
     }

@@ -9,14 +9,19 @@
 //! conversation, a bounce fails the reply it returns, a recipient the
 //! server refuses fails at once, and a subject cannot add a header.
 
+use std::time::Duration;
+
 use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::Method;
 use serde_json::json;
-use switchboard_testkit::TestApp;
+use switchboard_channels::email::MailSettings;
+use switchboard_service::{ProviderApis, Registry};
 use switchboard_testkit::channel_view::ChannelView;
+use switchboard_testkit::client::ApiClient;
 use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::mail::{ADDRESS, MailServers};
 use switchboard_testkit::media::png;
+use switchboard_testkit::{TestApp, TestOptions};
 
 struct Mail {
     _app: TestApp,
@@ -25,9 +30,25 @@ struct Mail {
     view: ChannelView,
 }
 
+/// Polls that wait briefly, and a short job lease: a restarted server
+/// takes over the stopped one's poll soon.
+fn quick_polls() -> TestOptions {
+    let mut options = TestOptions::default();
+    options.service.channels = Registry::standard_with(&ProviderApis {
+        email: MailSettings { idle_wait_secs: 1 },
+        ..Default::default()
+    });
+    options.service.job_lease = Duration::from_secs(3);
+    options
+}
+
 async fn start() -> Mail {
+    start_with(TestOptions::default()).await
+}
+
+async fn start_with(options: TestOptions) -> Mail {
     let servers = MailServers::start().await;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(options).await;
     let org = Org::create(&app).await;
     org.set_online(&org.agent, &org.agent_id).await;
     let r = org
@@ -350,4 +371,60 @@ async fn the_configuration_is_checked_field_by_field_and_against_the_servers() {
     assert_eq!(r["ok"], false, "{r}");
     assert!(r["message"].as_str().unwrap().contains("refused the login"), "{r}");
     assert!(!r.to_string().contains("wrong"), "the password is not echoed");
+}
+
+#[tokio::test]
+async fn a_restart_reads_no_mail_twice_and_misses_none() {
+    let mail = start_with(quick_polls()).await;
+    mail.servers
+        .deliver(&customer_mail(
+            "ana@customer.example",
+            "r1@customer.example",
+            "Before",
+            "",
+            "Written before the restart.",
+        ))
+        .await;
+    let conversation = mail.view.conversation().await;
+    mail.view
+        .message_where(&conversation, |m| m["provider_message_id"] == "r1@customer.example")
+        .await;
+
+    // Down for a while; a mail arrives meanwhile, one without a Message-ID.
+    let Mail {
+        _app: app,
+        servers,
+        view,
+        ..
+    } = mail;
+    let db = app.stop().await;
+    servers
+        .deliver(&format!(
+            "From: Ana Customer <ana@customer.example>\r\nTo: {ADDRESS}\r\nSubject: While down\r\n\r\nWritten while the server was down.\r\n"
+        ))
+        .await;
+    let app = TestApp::spawn_on(db, quick_polls()).await;
+    let view = view.with_clients(
+        ApiClient::login(&app, "ada@acme.test", "admin password 1").await,
+        ApiClient::login(&app, "ana@acme.test", "agent password 1").await,
+    );
+    view.message_where(&conversation, |m| m["body"] == "Written while the server was down.")
+        .await;
+    // A few more polls after the restart: still each mail once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let inbound: Vec<String> = view
+        .messages(&conversation)
+        .await
+        .iter()
+        .filter(|m| m["direction"] == "in")
+        .map(|m| m["body"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        inbound,
+        vec![
+            "Written before the restart.".to_owned(),
+            "Written while the server was down.".to_owned()
+        ]
+    );
+    assert_eq!(view.conversations().await.len(), 1);
 }
