@@ -21,9 +21,15 @@ use switchboard_channels::vk::VkApi;
 /// A call: the method and its form parameters.
 type Call = (String, Vec<(String, String)>);
 
+/// A file uploaded to the upload server: the form field, the file's name
+/// and its bytes.
+pub type Upload = (String, String, Vec<u8>);
+
 #[derive(Default)]
 struct VkState {
+    base: String,
     token: String,
+    uploads: Mutex<Vec<Upload>>,
     calls: Mutex<Vec<Call>>,
     failures: Mutex<VecDeque<(i64, String)>>,
     sent_by_random_id: Mutex<HashMap<String, i64>>,
@@ -76,6 +82,34 @@ async fn method(
             let users: Vec<Value> = state.users.lock().unwrap().get(&id).cloned().into_iter().collect();
             Json(json!({"response": users})).into_response()
         }
+        "photos.getMessagesUploadServer" => Json(json!({"response": {
+            "upload_url": format!("{}/upload/photo", state.base), "album_id": -64, "group_id": 218_000_123}}))
+        .into_response(),
+        "photos.saveMessagesPhoto" => {
+            let (Some(photo), Some(server), Some(hash)) = (get("photo"), get("server"), get("hash")) else {
+                return vk_error(
+                    100,
+                    "One of the parameters specified was missing or invalid: photo, server and hash",
+                );
+            };
+            if photo.is_empty() || server.is_empty() || hash != "h4sh" {
+                return vk_error(100, "One of the parameters specified was missing or invalid: hash");
+            }
+            Json(json!({"response": [{"id": 457_239_100, "owner_id": -218_000_123, "access_key": "k3y", "album_id": -64}]}))
+                .into_response()
+        }
+        "docs.getMessagesUploadServer" => {
+            if get("type").as_deref() != Some("doc") {
+                return vk_error(100, "One of the parameters specified was missing or invalid: type");
+            }
+            Json(json!({"response": {"upload_url": format!("{}/upload/doc", state.base)}})).into_response()
+        }
+        "docs.save" => match get("file") {
+            Some(file) if file.starts_with("doc-token-") => Json(json!({"response": {"type": "doc", "doc": {
+                "id": 660_000_001, "owner_id": 55_555, "title": get("title"), "ext": "pdf"}}}))
+            .into_response(),
+            _ => vk_error(100, "One of the parameters specified was missing or invalid: file"),
+        },
         "groups.getById" => Json(
             json!({"response": {"groups": [{"id": get("group_id").and_then(|g| g.parse::<i64>().ok()),
             "name": "Acme Shop", "screen_name": "acmeshop", "type": "group"}], "profiles": []}}),
@@ -83,6 +117,33 @@ async fn method(
         .into_response(),
         _ => vk_error(3, "Unknown method passed"),
     }
+}
+
+/// VK's upload server: one file in the multipart field the kind asks for.
+async fn upload(
+    State(state): State<Arc<VkState>>,
+    Path(kind): Path<String>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let field_name = if kind == "photo" { "photo" } else { "file" };
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().unwrap_or_default().to_owned();
+        let Ok(bytes) = field.bytes().await else {
+            return StatusCode::BAD_REQUEST.into_response();
+        };
+        if name != field_name {
+            continue;
+        }
+        state.uploads.lock().unwrap().push((name, filename, bytes.to_vec()));
+        return if kind == "photo" {
+            Json(json!({"server": 123_456, "photo": "[{\"photo\":\"abc\",\"sizes\":[]}]", "hash": "h4sh"}))
+                .into_response()
+        } else {
+            Json(json!({"file": format!("doc-token-{}", state.uploads.lock().unwrap().len())})).into_response()
+        };
+    }
+    Json(json!({"error": "ERR_UPLOAD_FILE_NOT_UPLOADED: file not uploaded"})).into_response()
 }
 
 async fn cdn(State(state): State<Arc<VkState>>, Path(name): Path<String>) -> Response {
@@ -100,17 +161,19 @@ pub struct VkServer {
 
 impl VkServer {
     pub async fn start(token: &str) -> VkServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(VkState {
+            base: url.clone(),
             token: token.to_owned(),
             cmids: AtomicI64::new(3000),
             ..VkState::default()
         });
         let app = axum::Router::new()
             .route("/method/{name}", post(method))
+            .route("/upload/{kind}", post(upload))
             .route("/cdn/{name}", get(cdn))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
             axum::serve(listener, app).await.ok();
         });
@@ -147,6 +210,11 @@ impl VkServer {
             .lock()
             .unwrap()
             .push_back((code, message.to_owned()));
+    }
+
+    /// The files uploaded so far.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.state.uploads.lock().unwrap().clone()
     }
 
     pub fn add_user(&self, id: &str, user: Value) {

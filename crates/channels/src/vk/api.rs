@@ -41,7 +41,7 @@ fn encode(params: &[(&str, String)]) -> String {
     form.finish()
 }
 
-pub(super) async fn call<T: DeserializeOwned>(
+pub(in crate::vk) async fn call<T: DeserializeOwned>(
     http: &OutboundHttp,
     api: &VkApi,
     config: &Config,
@@ -138,7 +138,15 @@ pub(super) async fn send(
     config: &Config,
     m: &OutboundMessage,
 ) -> Result<Sent, SendError> {
-    let sent: Vec<SentTo> = call(http, api, config, "messages.send", &send_params(m)).await?;
+    let mut params = send_params(m);
+    if !m.attachments.is_empty() {
+        let mut attached = Vec::with_capacity(m.attachments.len());
+        for file in &m.attachments {
+            attached.push(super::upload::attachment(http, api, config, &m.recipient_external_id, file).await?);
+        }
+        params.push(("attachment", attached.join(",")));
+    }
+    let sent: Vec<SentTo> = call(http, api, config, "messages.send", &params).await?;
     Ok(Sent {
         provider_message_id: sent.first().and_then(|s| {
             s.conversation_message_id

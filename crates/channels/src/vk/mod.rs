@@ -8,15 +8,16 @@
 //! `message_new` with its files (plain CDN links), `message_reply` from
 //! VK's own inbox as echoes (ours recognised by their `random_id`); every
 //! notification answered `ok`. Outbound: `messages.send` with a stable
-//! `random_id` (VK drops a resend), quotes, menus as keyboards. No files
-//! out yet: VK needs each uploaded first.
+//! `random_id` (VK drops a resend), quotes, menus as keyboards, files
+//! uploaded to VK first (images as photos, the rest as documents).
 
 mod api;
 mod callback;
+mod upload;
 
 use serde::{Deserialize, Serialize};
-use switchboard_core::ChannelKind;
-use switchboard_core::capabilities::{Capabilities, FilesOut, WindowRule};
+use switchboard_core::capabilities::{Capabilities, FilesOut, MediaLimit, WindowRule};
+use switchboard_core::{AttachmentKind, ChannelKind};
 
 use crate::adapter::{
     BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookMethod, HookReply, HookRequest,
@@ -35,8 +36,26 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     buttons: true,
     lists: false,
     templates: false,
-    files_out: FilesOut::None,
-    media: &[],
+    // Each file is uploaded to VK first, from its signed link.
+    files_out: FilesOut::SignedLink,
+    media: &[
+        MediaLimit {
+            kind: AttachmentKind::Image,
+            max_bytes: upload::MAX_FILE_BYTES,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Document,
+            max_bytes: upload::MAX_FILE_BYTES,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Audio,
+            max_bytes: upload::MAX_FILE_BYTES,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Video,
+            max_bytes: upload::MAX_FILE_BYTES,
+        },
+    ],
     quoting: true,
     read_receipts: false,
     typing: false,

@@ -357,3 +357,65 @@ async fn a_bot_menu_is_a_keyboard_answered_by_a_tap_and_so_is_the_rating() {
     assert_eq!(r["ok"], true, "{:?}", r.body);
     assert!(r["message"].as_str().unwrap().contains("Acme Shop"));
 }
+
+/// The agent's files go to VK first: an image through the photo upload
+/// server and `photos.saveMessagesPhoto`, a PDF through the document
+/// upload server and `docs.save`; each message names what VK saved.
+#[tokio::test]
+async fn files_are_uploaded_to_vk_before_they_are_sent() {
+    let vk = start().await;
+    vk.deliver(&message_new(
+        GROUP,
+        &vk.secret,
+        PEER,
+        2300,
+        "Send me the invoice please",
+        json!([]),
+    ))
+    .await;
+    let conversation = vk.conversation().await;
+    let image = png(16, 16, 2);
+    let invoice = b"%PDF-1.4\ninvoice 42\n".to_vec();
+    for (name, mime, bytes) in [
+        ("box.png", "image/png", image.clone()),
+        ("invoice.pdf", "application/pdf", invoice.clone()),
+    ] {
+        let r = vk
+            .org
+            .agent
+            .send_raw(
+                reqwest::Method::POST,
+                &vk.org
+                    .path(&format!("/conversations/{conversation}/attachments?filename={name}")),
+                Some(mime),
+                bytes,
+            )
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    let sends = eventually(Duration::from_secs(15), || async {
+        let sends = vk.vk.calls_of("messages.send");
+        (sends.len() >= 2).then_some(sends)
+    })
+    .await;
+    let attachments: Vec<&str> = sends.iter().filter_map(|s| param(s, "attachment")).collect();
+    assert_eq!(attachments, vec!["photo-218000123_457239100_k3y", "doc55555_660000001"]);
+    let uploads = vk.vk.uploads();
+    assert_eq!(uploads.len(), 2);
+    assert_eq!(
+        (uploads[0].0.as_str(), uploads[0].1.as_str(), &uploads[0].2),
+        ("photo", "box.png", &image)
+    );
+    assert_eq!(
+        (uploads[1].0.as_str(), uploads[1].1.as_str(), &uploads[1].2),
+        ("file", "invoice.pdf", &invoice)
+    );
+    assert_eq!(param(&vk.vk.calls_of("docs.save")[0], "title"), Some("invoice.pdf"));
+    for call in ["photos.getMessagesUploadServer", "docs.getMessagesUploadServer"] {
+        assert_eq!(
+            param(&vk.vk.calls_of(call)[0], "peer_id"),
+            Some(PEER.to_string().as_str()),
+            "{call}"
+        );
+    }
+}
