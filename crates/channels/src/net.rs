@@ -225,6 +225,29 @@ pub async fn fetch_url(http: &OutboundHttp, raw_url: &str) -> Result<crate::Fetc
     })
 }
 
+/// The whole file at `raw_url` (an agent's file by its signed link), at
+/// most `max_bytes`; over that, a permanent failure naming `what` takes it.
+pub async fn fetch_bytes(
+    http: &OutboundHttp,
+    raw_url: &str,
+    max_bytes: i64,
+    what: &str,
+) -> Result<Vec<u8>, crate::SendError> {
+    use futures::StreamExt;
+    let mut fetched = fetch_url(http, raw_url).await?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = fetched.body.next().await {
+        let chunk = chunk.map_err(|e| crate::SendError::Retryable(format!("a file could not be read: {e}")))?;
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() as i64 > max_bytes {
+            return Err(crate::SendError::Permanent(format!(
+                "a file is larger than {what} takes"
+            )));
+        }
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

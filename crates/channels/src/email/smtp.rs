@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -153,15 +152,7 @@ async fn files(http: &OutboundHttp, message: &OutboundMessage) -> Result<Vec<(St
     }
     let mut out = Vec::with_capacity(message.attachments.len());
     for file in &message.attachments {
-        let mut fetched = crate::net::fetch_url(http, &file.url).await?;
-        let mut bytes = Vec::new();
-        while let Some(chunk) = fetched.body.next().await {
-            let chunk = chunk.map_err(|e| SendError::Retryable(format!("a file could not be read: {e}")))?;
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() as i64 > MAX_ATTACHMENT_BYTES {
-                return Err(SendError::Permanent("a file is larger than e-mail takes".into()));
-            }
-        }
+        let bytes = crate::net::fetch_bytes(http, &file.url, MAX_ATTACHMENT_BYTES, "e-mail").await?;
         out.push((file.filename.clone(), file.mime.clone(), bytes));
     }
     Ok(out)

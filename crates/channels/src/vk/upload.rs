@@ -5,7 +5,6 @@
 //! with `docs.save`. What comes back is the attachment `messages.send`
 //! takes (`photo{owner}_{id}[_{key}]`, `doc{owner}_{id}`).
 
-use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -28,20 +27,6 @@ struct SavedPhoto {
     id: i64,
     owner_id: i64,
     access_key: Option<String>,
-}
-
-/// The agent's file, read from its signed link.
-async fn read(http: &OutboundHttp, file: &OutboundFile) -> Result<Vec<u8>, SendError> {
-    let mut fetched = crate::net::fetch_url(http, &file.url).await?;
-    let mut bytes = Vec::new();
-    while let Some(chunk) = fetched.body.next().await {
-        let chunk = chunk.map_err(|e| SendError::Retryable(format!("the file could not be read: {e}")))?;
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() as i64 > MAX_FILE_BYTES {
-            return Err(SendError::Permanent("the file is larger than VK takes from us".into()));
-        }
-    }
-    Ok(bytes)
 }
 
 /// POST the file to the upload server VK named; its JSON answer.
@@ -89,7 +74,7 @@ pub(super) async fn attachment(
     peer: &str,
     file: &OutboundFile,
 ) -> Result<String, SendError> {
-    let bytes = read(http, file).await?;
+    let bytes = crate::net::fetch_bytes(http, &file.url, MAX_FILE_BYTES, "VK").await?;
     if file.mime.starts_with("image/") {
         let server: UploadServer = call(
             http,
