@@ -62,6 +62,9 @@ pub struct Capabilities {
     /// The provider keeps the channel's approved templates, which can be
     /// synced into the workspace's.
     pub syncs_templates: bool,
+    /// Text travels in SMS segments (160 GSM-7 characters, or 70 of any
+    /// other, each; 153 and 67 once split): the composer counts them.
+    pub sms_segments: bool,
 }
 
 impl Capabilities {

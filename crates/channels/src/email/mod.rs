@@ -67,6 +67,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     checks_connection: true,
     sends_read_receipts: false,
     syncs_templates: false,
+    sms_segments: false,
 };
 
 /// How long one poll waits with `IDLE` for news (tests shorten it).

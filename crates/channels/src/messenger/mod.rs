@@ -53,6 +53,7 @@ const fn capabilities(label: &'static str, badge: &'static str, media: &'static 
         checks_connection: true,
         sends_read_receipts: false,
         syncs_templates: false,
+        sms_segments: false,
     }
 }
 

@@ -66,6 +66,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     checks_connection: true,
     sends_read_receipts: false,
     syncs_templates: false,
+    sms_segments: true,
 };
 
 /// Where Twilio's REST API is (tests point it at a local fake) and where

@@ -64,6 +64,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     checks_connection: true,
     sends_read_receipts: false,
     syncs_templates: false,
+    sms_segments: false,
 };
 
 /// Where VK's API is (tests point it at a local fake).

@@ -30,6 +30,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     checks_connection: false,
     sends_read_receipts: false,
     syncs_templates: false,
+    sms_segments: false,
 };
 
 impl ChannelAdapter for WebAdapter {

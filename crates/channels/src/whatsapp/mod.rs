@@ -67,6 +67,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     checks_connection: true,
     sends_read_receipts: true,
     syncs_templates: true,
+    sms_segments: false,
 };
 
 /// Where the Graph API is (tests point it at a local fake) and which

@@ -130,6 +130,10 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail_and_an_sms_from
     open_row(&browser, "The zipper broke after a week.").await;
     let subject = browser.wait_for_text("#messages li.in .subject", "Broken zipper").await;
     assert!(subject.contains("Subject:"), "{subject}");
+    let counter = browser
+        .eval("return document.querySelector('#composer-segments') === null")
+        .await;
+    assert_eq!(counter, serde_json::json!(true), "no SMS segments on e-mail");
     browser.fill("#composer-text", "A new one is on its way.").await;
     browser.click("#composer-send").await;
     browser
@@ -159,7 +163,25 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail_and_an_sms_from
     assert!(row.contains("SMS"), "the row shows SMS's badge: {row}");
     open_row(&browser, "Do you ship to Canada?").await;
     browser.wait_for_text("#messages li.in", "Do you ship to Canada?").await;
+    // SMS segments counted as the agent types: GSM-7 splits past 160, any
+    // other alphabet is Unicode (70 per segment).
+    let segments = || async {
+        browser
+            .eval("const p = document.querySelector('#composer-segments'); return [p.dataset.segments, p.dataset.encoding, p.textContent];")
+            .await
+    };
+    browser.fill("#composer-text", &"a".repeat(161)).await;
+    assert_eq!(
+        segments().await,
+        serde_json::json!(["2", "GSM-7", "161 characters · 2 SMS segments"])
+    );
+    browser.fill("#composer-text", "Привет, {ok}").await;
+    assert_eq!(
+        segments().await,
+        serde_json::json!(["1", "Unicode", "12 Unicode characters · 1 SMS segment"])
+    );
     browser.fill("#composer-text", "Yes, in 5 to 7 days.").await;
+    assert_eq!(segments().await[0], "1");
     browser.click("#composer-send").await;
     browser.wait_for_text("#messages li.out", "Yes, in 5 to 7 days.").await;
     eventually(Duration::from_secs(10), || async {

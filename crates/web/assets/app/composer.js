@@ -3,6 +3,7 @@
 // `/shortcut`); @mention suggestions in notes and comments; Ctrl+Enter sends.
 import { api, wsPath, toast, workspace } from "./api.js";
 import { clearErrors, showError } from "./forms.js";
+import { bindSegments } from "./sms.js";
 
 const KIND_OF = (mime) =>
   mime.startsWith("image/") ? "image" : mime.startsWith("video/") ? "video" : mime.startsWith("audio/") ? "audio" : "document";
@@ -95,6 +96,7 @@ export function bindComposer(root, refresh) {
   let quickFile = null; // a chosen quick reply that carries a file
 
   const mode = () => form.querySelector('input[name="mode"]:checked')?.value || "text";
+  const countSegments = bindSegments(form, text, mode);
 
   // Files: refuse what is over the limit before a byte is sent.
   file.addEventListener("change", () => {
@@ -235,6 +237,7 @@ export function bindComposer(root, refresh) {
       try {
         await api("POST", wsPath(`/conversations/${conversation}/quick-replies/${quickFile.id}`), { text: body || undefined });
         text.value = "";
+        countSegments();
         setQuickFile(null);
         refresh();
       } catch (e) {
@@ -270,6 +273,7 @@ export function bindComposer(root, refresh) {
         });
       }
       text.value = "";
+      countSegments();
       replyTo = null;
       form.querySelector("#reply-to-bar").hidden = true;
       refresh();

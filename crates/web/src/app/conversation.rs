@@ -154,6 +154,8 @@ pub struct Pane {
     /// The channel's provider keeps approved templates, which may go when
     /// the window is closed.
     pub provider_templates: bool,
+    /// The composer counts SMS segments as the agent types.
+    pub sms_segments: bool,
     pub window_closed_at: String,
     pub window_closed_iso: String,
     /// When the window closes (ms), 0 where none applies or it is closed.
@@ -412,6 +414,7 @@ pub async fn load_pane(state: &AppState, viewer: &Viewer, id: ConversationId) ->
         window_open,
         window_tag: tagged_until.map(|(tag, until)| (tag, clock(until))),
         provider_templates: kind.is_some_and(|k| svc.capabilities(k).templates),
+        sms_segments: kind.is_some_and(|k| svc.capabilities(k).sms_segments),
         window_closes_ms,
         window_closing_soon: window_closes_ms > 0 && window_closes_ms - now.0 <= HOUR_MS,
         can_push: closed

@@ -215,6 +215,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("forms.js", include_str!("../../assets/app/forms.js")),
     ("inbox.js", include_str!("../../assets/app/inbox.js")),
     ("composer.js", include_str!("../../assets/app/composer.js")),
+    ("sms.js", include_str!("../../assets/app/sms.js")),
     ("actions.js", include_str!("../../assets/app/actions.js")),
     ("supervisor.js", include_str!("../../assets/app/supervisor.js")),
     ("paging.js", include_str!("../../assets/app/paging.js")),
