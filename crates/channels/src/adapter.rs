@@ -83,6 +83,37 @@ pub struct ChannelSetup {
     pub settings: serde_json::Value,
 }
 
+impl ChannelSetup {
+    /// The channel's stored configuration (`settings.config`), as its
+    /// adapter reads it; `None` when it has none or it is not of that shape.
+    pub fn config<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        stored_config(self.settings.get("config"))
+    }
+}
+
+/// A stored configuration (what [`ChannelAdapter::configure`] gets as
+/// `current`), read as the adapter's own type.
+pub fn stored_config<T: serde::de::DeserializeOwned>(stored: Option<&serde_json::Value>) -> Option<T> {
+    stored.and_then(|value| T::deserialize(value).ok())
+}
+
+/// The configuration an admin gave: an object whose fields are all among
+/// `known` (nothing given is an empty object).
+pub fn given_config<'a>(
+    given: Option<&'a serde_json::Value>,
+    known: &[&str],
+) -> Result<std::borrow::Cow<'a, serde_json::Map<String, serde_json::Value>>, ConfigError> {
+    let fields = match given {
+        None | Some(serde_json::Value::Null) => std::borrow::Cow::Owned(serde_json::Map::new()),
+        Some(serde_json::Value::Object(map)) => std::borrow::Cow::Borrowed(map),
+        Some(_) => return Err(ConfigError::new("config", "must be an object")),
+    };
+    if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ConfigError::new("config", format!("has no field {unknown:?}")));
+    }
+    Ok(fields)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HookMethod {
     Get,

@@ -75,7 +75,7 @@ pub(super) struct Config {
 
 impl Config {
     pub fn of(channel: &ChannelSetup) -> Option<Config> {
-        serde_json::from_value(channel.settings.get("config")?.clone()).ok()
+        channel.config()
     }
 
     pub fn required(channel: &ChannelSetup) -> Result<Config, SendError> {
@@ -123,16 +123,9 @@ pub(super) fn configure(
     given: Option<&serde_json::Value>,
     current: Option<&serde_json::Value>,
 ) -> Result<Option<serde_json::Value>, ConfigError> {
-    let empty = serde_json::Map::new();
-    let given = match given {
-        None | Some(serde_json::Value::Null) => &empty,
-        Some(serde_json::Value::Object(map)) => map,
-        Some(_) => return Err(ConfigError::new("config", "must be an object")),
-    };
-    if let Some(unknown) = given.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(ConfigError::new("config", format!("has no field {unknown:?}")));
-    }
-    let current: Option<Config> = current.and_then(|c| serde_json::from_value(c.clone()).ok());
+    let given = crate::adapter::given_config(given, FIELDS)?;
+    let given = &*given;
+    let current: Option<Config> = crate::adapter::stored_config(current);
     let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
         match given.get(name) {
             None | Some(serde_json::Value::Null) => Ok(None),

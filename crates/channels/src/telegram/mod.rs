@@ -108,7 +108,7 @@ struct Config {
 
 impl Config {
     fn of(channel: &ChannelSetup) -> Option<Config> {
-        serde_json::from_value(channel.settings.get("config")?.clone()).ok()
+        channel.config()
     }
 
     fn required(channel: &ChannelSetup) -> Result<Config, SendError> {
@@ -204,16 +204,9 @@ impl ChannelAdapter for TelegramAdapter {
         given: Option<&serde_json::Value>,
         current: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, ConfigError> {
-        let empty = serde_json::Map::new();
-        let given = match given {
-            None | Some(serde_json::Value::Null) => &empty,
-            Some(serde_json::Value::Object(map)) => map,
-            Some(_) => return Err(ConfigError::new("config", "must be an object")),
-        };
-        if let Some(unknown) = given.keys().find(|k| !["bot_token", "mode"].contains(&k.as_str())) {
-            return Err(ConfigError::new("config", format!("has no field {unknown:?}")));
-        }
-        let current: Option<Config> = current.and_then(|c| serde_json::from_value(c.clone()).ok());
+        let given = crate::adapter::given_config(given, &["bot_token", "mode"])?;
+        let given = &*given;
+        let current: Option<Config> = crate::adapter::stored_config(current);
         let config = Config {
             bot_token: bot_token(given.get("bot_token"))?
                 .or_else(|| current.as_ref().map(|c| c.bot_token.clone()))

@@ -96,7 +96,7 @@ struct Config {
 
 impl Config {
     fn of(channel: &ChannelSetup) -> Option<Config> {
-        serde_json::from_value(channel.settings.get("config")?.clone()).ok()
+        channel.config()
     }
 
     fn required(channel: &ChannelSetup) -> Result<Config, SendError> {
@@ -227,19 +227,9 @@ impl ChannelAdapter for TwilioAdapter {
         given: Option<&serde_json::Value>,
         current: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, ConfigError> {
-        let empty = serde_json::Map::new();
-        let given = match given {
-            None | Some(serde_json::Value::Null) => &empty,
-            Some(serde_json::Value::Object(map)) => map,
-            Some(_) => return Err(ConfigError::new("config", "must be an object")),
-        };
-        if let Some(unknown) = given
-            .keys()
-            .find(|k| !["account_sid", "auth_token", "from"].contains(&k.as_str()))
-        {
-            return Err(ConfigError::new("config", format!("has no field {unknown:?}")));
-        }
-        let current: Option<Config> = current.and_then(|c| serde_json::from_value(c.clone()).ok());
+        let given = crate::adapter::given_config(given, &["account_sid", "auth_token", "from"])?;
+        let given = &*given;
+        let current: Option<Config> = crate::adapter::stored_config(current);
         let account_sid = text("config.account_sid", given.get("account_sid"))?
             .or_else(|| current.as_ref().map(|c| c.account_sid.clone()))
             .ok_or_else(|| ConfigError::new("config.account_sid", "is required"))?;

@@ -105,7 +105,7 @@ struct Config {
 
 impl Config {
     fn of(channel: &ChannelSetup) -> Option<Config> {
-        serde_json::from_value(channel.settings.get("config")?.clone()).ok()
+        channel.config()
     }
 }
 
@@ -141,19 +141,12 @@ impl ChannelAdapter for WhatsAppAdapter {
         given: Option<&serde_json::Value>,
         current: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, ConfigError> {
-        let empty = serde_json::Map::new();
-        let given = match given {
-            None | Some(serde_json::Value::Null) => &empty,
-            Some(serde_json::Value::Object(map)) => map,
-            Some(_) => return Err(ConfigError::new("config", "must be an object")),
-        };
-        if let Some(unknown) = given
-            .keys()
-            .find(|k| !["phone_number_id", "business_account_id", "access_token", "app_secret"].contains(&k.as_str()))
-        {
-            return Err(ConfigError::new("config", format!("has no field {unknown:?}")));
-        }
-        let current: Option<Config> = current.and_then(|c| serde_json::from_value(c.clone()).ok());
+        let given = crate::adapter::given_config(
+            given,
+            &["phone_number_id", "business_account_id", "access_token", "app_secret"],
+        )?;
+        let given = &*given;
+        let current: Option<Config> = crate::adapter::stored_config(current);
         let pick = |given: Option<String>, current: Option<String>, field: &'static str| {
             given.or(current).ok_or_else(|| ConfigError::new(field, "is required"))
         };

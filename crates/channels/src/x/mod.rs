@@ -75,7 +75,7 @@ struct Config {
 
 impl Config {
     fn of(channel: &ChannelSetup) -> Option<Config> {
-        serde_json::from_value(channel.settings.get("config")?.clone()).ok()
+        channel.config()
     }
 
     fn required(channel: &ChannelSetup) -> Result<Config, SendError> {
@@ -105,27 +105,17 @@ fn configure(
     given: Option<&serde_json::Value>,
     current: Option<&serde_json::Value>,
 ) -> Result<Option<serde_json::Value>, ConfigError> {
-    let empty = serde_json::Map::new();
-    let given = match given {
-        None | Some(serde_json::Value::Null) => &empty,
-        Some(serde_json::Value::Object(map)) => map,
-        Some(_) => return Err(ConfigError::new("config", "must be an object")),
-    };
     const FIELDS: [(&str, &str); 4] = [
         ("api_key", "config.api_key"),
         ("api_secret", "config.api_secret"),
         ("access_token", "config.access_token"),
         ("access_token_secret", "config.access_token_secret"),
     ];
-    if let Some(unknown) = given.keys().find(|k| !FIELDS.iter().any(|(f, _)| f == k)) {
-        return Err(ConfigError::new("config", format!("has no field {unknown:?}")));
-    }
-    let current: Option<serde_json::Value> = current.cloned();
+    let given = crate::adapter::given_config(given, &FIELDS.map(|(name, _)| name))?;
     let mut values = Vec::with_capacity(FIELDS.len());
     for (name, field) in FIELDS {
         let value = match given.get(name) {
             None | Some(serde_json::Value::Null) => current
-                .as_ref()
                 .and_then(|c| c[name].as_str())
                 .map(str::to_owned)
                 .ok_or_else(|| ConfigError::new(field, "is required"))?,

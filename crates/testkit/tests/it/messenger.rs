@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use switchboard_channels::whatsapp::{SIGNATURE_HEADER, sign};
 use switchboard_service::{ManualClock, ProviderApis, Registry};
+use switchboard_testkit::channel_view::ChannelView;
 use switchboard_testkit::client::{Reply, reply_of};
 use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::media::png;
@@ -75,6 +76,10 @@ pub(crate) async fn start_kind(kind: &'static str, clock: Option<Arc<ManualClock
 }
 
 impl Page {
+    fn view(&self) -> ChannelView {
+        ChannelView::of(&self.org, &self.channel)
+    }
+
     fn object(&self) -> &'static str {
         if self.kind == "instagram" { "instagram" } else { "page" }
     }
@@ -109,28 +114,11 @@ impl Page {
     }
 
     pub(crate) async fn conversation(&self) -> String {
-        eventually(Duration::from_secs(10), || async {
-            let r = self
-                .org
-                .admin
-                .get(&self.org.path(&format!("/conversations?channel={}", self.channel)))
-                .await;
-            r["items"][0]["id"].as_str().map(str::to_owned)
-        })
-        .await
+        self.view().conversation().await
     }
 
     async fn messages(&self, conversation: &str) -> Vec<Value> {
-        let r = self
-            .org
-            .admin
-            .get(
-                &self
-                    .org
-                    .path(&format!("/conversations/{conversation}/messages?limit=200")),
-            )
-            .await;
-        r["items"].as_array().unwrap().clone()
+        self.view().messages(conversation).await
     }
 
     async fn reply(&self, conversation: &str, body: &str) -> Reply {
@@ -144,10 +132,7 @@ impl Page {
     }
 
     async fn message_where(&self, conversation: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        eventually(Duration::from_secs(15), || async {
-            self.messages(conversation).await.into_iter().find(|m| pred(m))
-        })
-        .await
+        self.view().message_where(conversation, pred).await
     }
 }
 

@@ -7,16 +7,15 @@
 //! every message until START, and Twilio's own validator (PyPI `twilio`)
 //! agreeing with our signatures.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use switchboard_channels::twilio::SIGNATURE_HEADER;
 use switchboard_service::{ProviderApis, Registry};
+use switchboard_testkit::channel_view::ChannelView;
 use switchboard_testkit::client::{Reply, reply_of};
 use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::media::png;
 use switchboard_testkit::twilio::{TwilioServer, field, signed_form};
-use switchboard_testkit::{TestApp, TestOptions, eventually};
+use switchboard_testkit::{TestApp, TestOptions};
 
 const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 const TOKEN: &str = "f00dfeedf00dfeedf00dfeedf00dfeed";
@@ -60,6 +59,10 @@ async fn start() -> Sms {
 }
 
 impl Sms {
+    fn view(&self) -> ChannelView {
+        ChannelView::of(&self.org, &self.channel)
+    }
+
     fn public_hook(&self) -> String {
         format!("{PUBLIC_URL}/hooks/sms/{}", self.channel)
     }
@@ -101,48 +104,19 @@ impl Sms {
     }
 
     async fn conversation(&self) -> String {
-        eventually(Duration::from_secs(10), || async {
-            let r = self
-                .org
-                .admin
-                .get(&self.org.path(&format!("/conversations?channel={}", self.channel)))
-                .await;
-            r["items"][0]["id"].as_str().map(str::to_owned)
-        })
-        .await
+        self.view().conversation().await
     }
 
     async fn messages(&self, conversation: &str) -> Vec<Value> {
-        let r = self
-            .org
-            .admin
-            .get(
-                &self
-                    .org
-                    .path(&format!("/conversations/{conversation}/messages?limit=200")),
-            )
-            .await;
-        r["items"].as_array().unwrap().clone()
+        self.view().messages(conversation).await
     }
 
     async fn reply(&self, conversation: &str, body: &str) -> String {
-        let r = self
-            .org
-            .agent
-            .post(
-                &self.org.path(&format!("/conversations/{conversation}/messages")),
-                json!({"kind": "text", "body": body}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{:?}", r.body);
-        r["id"].as_str().unwrap().to_owned()
+        self.view().reply(conversation, body).await
     }
 
     async fn message_where(&self, conversation: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        eventually(Duration::from_secs(15), || async {
-            self.messages(conversation).await.into_iter().find(|m| pred(m))
-        })
-        .await
+        self.view().message_where(conversation, pred).await
     }
 }
 

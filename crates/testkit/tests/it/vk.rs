@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_service::{ProviderApis, Registry};
+use switchboard_testkit::channel_view::ChannelView;
 use switchboard_testkit::client::Reply;
 use switchboard_testkit::fixtures::Org;
 use switchboard_testkit::media::png;
@@ -63,6 +64,10 @@ async fn start() -> Vk {
 }
 
 impl Vk {
+    fn view(&self) -> ChannelView {
+        ChannelView::of(&self.org, &self.channel)
+    }
+
     async fn post(&self, body: &Value) -> (u16, String) {
         let r = reqwest::Client::new()
             .post(self.app.url(&format!("/hooks/vk/{}", self.channel)))
@@ -78,35 +83,15 @@ impl Vk {
     }
 
     async fn conversation(&self) -> String {
-        eventually(Duration::from_secs(10), || async {
-            let r = self
-                .org
-                .admin
-                .get(&self.org.path(&format!("/conversations?channel={}", self.channel)))
-                .await;
-            r["items"][0]["id"].as_str().map(str::to_owned)
-        })
-        .await
+        self.view().conversation().await
     }
 
     async fn messages(&self, conversation: &str) -> Vec<Value> {
-        let r = self
-            .org
-            .admin
-            .get(
-                &self
-                    .org
-                    .path(&format!("/conversations/{conversation}/messages?limit=200")),
-            )
-            .await;
-        r["items"].as_array().unwrap().clone()
+        self.view().messages(conversation).await
     }
 
     async fn message_where(&self, conversation: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        eventually(Duration::from_secs(15), || async {
-            self.messages(conversation).await.into_iter().find(|m| pred(m))
-        })
-        .await
+        self.view().message_where(conversation, pred).await
     }
 
     async fn reply(&self, conversation: &str, body: Value) -> Reply {
