@@ -373,6 +373,12 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         false
     }
 
+    /// The largest request body the hook takes, when more than the
+    /// server's general limit (a relay posts whole e-mails with their files).
+    fn hook_body_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// The answer once the events of [`Hook::Events`] are durably stored.
     fn answer(&self, outcomes: &[InboundOutcome]) -> HookReply {
         let _ = outcomes;

@@ -64,6 +64,10 @@ pub struct InboundMessage {
     pub text: String,
     /// The provider's id of a message this one quotes.
     pub in_reply_to: Option<String>,
+    /// Earlier messages of the same thread, by the provider's ids, oldest
+    /// first (e-mail's `References`): where [`ChannelAdapter::threads_replies`]
+    /// says so, they decide the conversation.
+    pub references: Vec<String>,
     /// The subject line, where the provider has one (e-mail).
     pub subject: Option<String>,
     /// The formatted version, sanitised ([`email::sanitize_html`]), where
@@ -74,13 +78,16 @@ pub struct InboundMessage {
     pub media: Vec<InboundMedia>,
 }
 
-/// A file the provider tells us about: how to fetch it.
+/// A file the provider tells us about: how to fetch it, or the file itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundMedia {
     /// What the adapter's `fetch_media` needs (a URL, a provider's media id).
     pub reference: String,
     /// The name the customer gave, only shown.
     pub filename: Option<String>,
+    /// The file, where the request itself carried it (an e-mail posted to
+    /// the hook): stored as it is, `fetch_media` is not asked.
+    pub content: Option<bytes::Bytes>,
 }
 
 /// The provider reports what happened to a message we sent.

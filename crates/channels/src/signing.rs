@@ -1,4 +1,4 @@
-//! HMAC-SHA256 signatures, compared in constant time.
+//! HMAC-SHA256 signatures, compared in constant time, and SHA-256 digests.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -14,6 +14,12 @@ pub fn hmac_sha256(secret: &[u8], data: &[u8]) -> [u8; 32] {
 
 pub fn hmac_sha256_hex(secret: &[u8], data: &[u8]) -> String {
     hex::encode(hmac_sha256(secret, data))
+}
+
+/// A digest that names content (a posted e-mail without a Message-ID).
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(Sha256::digest(data))
 }
 
 /// Whether `hex_signature` is the HMAC of `data` under `secret`.

@@ -75,6 +75,7 @@ fn message_of(fields: Fields) -> Inbound {
     Inbound::Message(InboundMessage {
         html: None,
         subject: None,
+        references: Vec::new(),
         external_id: fields.id,
         contact: ExternalContact {
             external_id: fields.from,

@@ -19,6 +19,7 @@ pub mod report;
 pub mod routing;
 pub mod search;
 pub mod template;
+pub mod threads;
 pub mod time;
 pub mod transcript;
 pub mod validate;

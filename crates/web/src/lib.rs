@@ -49,7 +49,9 @@ pub struct AppState {
     pub web: WebConfig,
 }
 
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+// Images from anywhere: an e-mail's remote images, once the agent loads
+// them (until then they have no `src`, see `mail.js`).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; connect-src 'self'; \
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 async fn not_found(uri: Uri) -> Response {

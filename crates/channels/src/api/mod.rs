@@ -138,6 +138,7 @@ fn media_of(files: Vec<WireFile>) -> Result<Vec<InboundMedia>, InboundError> {
             Ok(InboundMedia {
                 reference: f.url,
                 filename,
+                content: None,
             })
         })
         .collect()
@@ -185,6 +186,7 @@ pub fn parse(body: &[u8]) -> Result<Inbound, InboundError> {
             Inbound::Message(InboundMessage {
                 html: None,
                 subject: None,
+                references: Vec::new(),
                 external_id: bounded_id("message_id", message_id)?,
                 contact: ExternalContact {
                     external_id: bounded_id("contact.id", contact.id)?,

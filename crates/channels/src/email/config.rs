@@ -1,5 +1,6 @@
-//! An e-mail channel's configuration: the address customers write to, the
-//! mailbox we read it from (IMAP) and the server we send through (SMTP).
+//! An e-mail channel's configuration: the address customers write to,
+//! how their mail reaches us (the mailbox we read by IMAP, or a relay that
+//! posts it to the channel's hook) and the server we send through (SMTP).
 //! The password is kept with it and never shown again.
 
 use serde::{Deserialize, Serialize};
@@ -61,7 +62,9 @@ pub(super) struct Config {
     /// Added under every reply.
     #[serde(default)]
     pub signature: Option<String>,
-    pub imap: Server,
+    /// The mailbox's server; `None` when mail is posted to the hook instead.
+    #[serde(default)]
+    pub imap: Option<Server>,
     pub smtp: Server,
     /// The login for both servers.
     pub username: String,
@@ -88,9 +91,10 @@ impl Config {
             "address": self.address,
             "display_name": self.display_name,
             "signature": self.signature,
-            "imap_host": self.imap.host,
-            "imap_port": self.imap.port,
-            "imap_security": self.imap.security,
+            "receive": if self.imap.is_some() { "imap" } else { "webhook" },
+            "imap_host": self.imap.as_ref().map(|s| &s.host),
+            "imap_port": self.imap.as_ref().map(|s| s.port),
+            "imap_security": self.imap.as_ref().map(|s| s.security),
             "smtp_host": self.smtp.host,
             "smtp_port": self.smtp.port,
             "smtp_security": self.smtp.security,
@@ -104,6 +108,7 @@ impl Config {
 
 const FIELDS: &[&str] = &[
     "address",
+    "receive",
     "display_name",
     "signature",
     "imap_host",
@@ -165,16 +170,28 @@ pub(super) fn configure(
         current.as_ref().and_then(|c| c.display_name.clone()),
     )?;
     let signature = optional_text("signature", 2000, current.as_ref().and_then(|c| c.signature.clone()))?;
-    let imap = server(
-        given,
-        "imap",
-        current.as_ref().map(|c| &c.imap),
-        |s| match s {
-            Security::Tls => 993,
-            _ => 143,
+    let by_imap = match given.get("receive") {
+        None | Some(serde_json::Value::Null) => current.as_ref().is_none_or(|c| c.imap.is_some()),
+        Some(v) => match v.as_str() {
+            Some("imap") => true,
+            Some("webhook") => false,
+            _ => return Err(ConfigError::new("config.receive", "must be imap or webhook")),
         },
-        Security::Tls,
-    )?;
+    };
+    let imap = if by_imap {
+        Some(server(
+            given,
+            "imap",
+            current.as_ref().and_then(|c| c.imap.as_ref()),
+            |s| match s {
+                Security::Tls => 993,
+                _ => 143,
+            },
+            Security::Tls,
+        )?)
+    } else {
+        None
+    };
     let smtp = server(
         given,
         "smtp",
@@ -255,6 +272,7 @@ pub(super) fn configure(
 fn field_name(name: &'static str) -> &'static str {
     match name {
         "address" => "config.address",
+        "receive" => "config.receive",
         "display_name" => "config.display_name",
         "signature" => "config.signature",
         "imap_host" => "config.imap_host",
@@ -382,7 +400,8 @@ mod tests {
         let stored = configure(Some(&full()), None).unwrap().unwrap();
         let c: Config = serde_json::from_value(stored.clone()).unwrap();
         assert_eq!(c.address, "help@example.com");
-        assert_eq!((c.imap.port, c.imap.security), (993, Security::Tls));
+        let imap = c.imap.unwrap();
+        assert_eq!((imap.port, imap.security), (993, Security::Tls));
         assert_eq!((c.smtp.port, c.smtp.security), (587, Security::Starttls));
         assert_eq!((c.username.as_str(), c.mailbox.as_str()), ("help@example.com", "INBOX"));
         let changed = configure(Some(&json!({"smtp_security": "tls"})), Some(&stored))
@@ -390,6 +409,23 @@ mod tests {
             .unwrap();
         let c: Config = serde_json::from_value(changed).unwrap();
         assert_eq!((c.smtp.port, c.password.as_str()), (465, "secret"));
+    }
+
+    #[test]
+    fn posted_mail_needs_no_mailbox() {
+        let given = json!({"address": "help@example.com", "receive": "webhook", "smtp_host": "smtp.example.com", "password": "p"});
+        let stored = configure(Some(&given), None).unwrap().unwrap();
+        let c: Config = serde_json::from_value(stored.clone()).unwrap();
+        assert!(c.imap.is_none());
+        assert_eq!(c.public()["receive"], "webhook");
+        // A change that leaves `receive` out keeps it.
+        let changed = configure(Some(&json!({"signature": "Ana"})), Some(&stored))
+            .unwrap()
+            .unwrap();
+        assert!(serde_json::from_value::<Config>(changed).unwrap().imap.is_none());
+        let wrong =
+            json!({"address": "help@example.com", "receive": "pop3", "smtp_host": "s.example.com", "password": "p"});
+        assert_eq!(configure(Some(&wrong), None).unwrap_err().field, "config.receive");
     }
 
     #[test]

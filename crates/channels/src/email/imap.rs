@@ -60,7 +60,10 @@ impl async_imap::Authenticator for XOAuth2<'_> {
 
 /// A logged-in session to the channel's IMAP server.
 async fn login(http: &OutboundHttp, config: &Config) -> Result<Session<MailStream>, SendError> {
-    let server = &config.imap;
+    let server = config
+        .imap
+        .as_ref()
+        .ok_or_else(|| SendError::Permanent("this channel's mail is posted to its hook: it has no mailbox".into()))?;
     let tcp = connect::tcp(http, server).await?;
     let stream: MailStream = match server.security {
         Security::Tls => Box::new(connect::tls(tcp, &server.host).await?),
@@ -284,6 +287,9 @@ pub(super) async fn check(http: &OutboundHttp, config: &Config) -> Result<String
     let _ = session.logout().await;
     Ok(format!(
         "IMAP: logged in to {} as {}; {:?} holds {} messages",
-        config.imap.host, config.username, config.mailbox, mailbox.exists
+        config.imap.as_ref().map(|s| s.host.as_str()).unwrap_or_default(),
+        config.username,
+        config.mailbox,
+        mailbox.exists
     ))
 }

@@ -1,10 +1,10 @@
-//! E-mail (channels.md §5): a mailbox read by IMAP and replies sent by
-//! SMTP. The channel's configuration is the address customers write to,
-//! both servers, the login (a password, or an OAuth2 token for `XOAUTH2`)
-//! and the folder to read.
+//! E-mail (channels.md §5): a mailbox read by IMAP, or mail a relay posts
+//! to the channel's hook, and replies sent by SMTP. The channel's
+//! configuration is the address customers write to, the servers, the login
+//! (a password, or an OAuth2 token for `XOAUTH2`) and the folder to read.
 //!
-//! Inbound: polled by UID (`IDLE` waits for news between polls), each
-//! message parsed with `mail-parser`; automatic mail is dropped, bounces
+//! Inbound: polled by UID (`IDLE` waits for news between polls) or posted
+//! whole ([`hook`]), each message parsed with `mail-parser`; automatic mail is dropped, bounces
 //! fail the message they return, a reply keeps its `Message-ID`,
 //! `In-Reply-To` and subject. Files stay in the mailbox until fetched.
 //! Outbound: a threaded reply with a text and an HTML part, the signature,
@@ -12,6 +12,7 @@
 
 mod config;
 mod connect;
+mod hook;
 mod html;
 mod imap;
 mod parse;
@@ -63,7 +64,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     read_receipts: false,
     typing: false,
     widget: false,
-    inbound_hook: false,
+    inbound_hook: true,
     checks_connection: true,
     sends_read_receipts: false,
     syncs_templates: false,
@@ -94,8 +95,7 @@ pub fn parse_mail(raw: &[u8], own_address: &str) -> Vec<crate::Inbound> {
         raw,
         parse::Origin {
             own_address,
-            validity: 1,
-            uid: 1,
+            source: parse::Source::Mailbox { validity: 1, uid: 1 },
             too_large: None,
         },
     )
@@ -145,9 +145,15 @@ impl ChannelAdapter for EmailAdapter {
             .unwrap_or(serde_json::Value::Null)
     }
 
-    /// Mail arrives by polling the mailbox: there is no hook.
-    fn handle_hook<'a>(&'a self, _channel: &'a ChannelSetup, _request: &'a HookRequest) -> Result<Hook, InboundError> {
-        Err(InboundError::NoHook)
+    /// Mail a relay posts (a channel reading a mailbox takes it too).
+    fn handle_hook<'a>(&'a self, channel: &'a ChannelSetup, request: &'a HookRequest) -> Result<Hook, InboundError> {
+        let config = config::Config::of(channel).ok_or(InboundError::NoHook)?;
+        let secret = channel.secret.as_ref().map(|s| s.expose());
+        hook::events(request, secret, &config.address).map(Hook::Events)
+    }
+
+    fn hook_body_limit(&self) -> Option<usize> {
+        Some(hook::MAX_POSTED_BYTES)
     }
 
     /// Bounces also come back for mail sent from the mailbox by hand.
@@ -164,7 +170,7 @@ impl ChannelAdapter for EmailAdapter {
     }
 
     fn polls(&self, channel: &ChannelSetup) -> bool {
-        config::Config::of(channel).is_some()
+        config::Config::of(channel).is_some_and(|c| c.imap.is_some())
     }
 
     fn poll<'a>(
@@ -186,8 +192,10 @@ impl ChannelAdapter for EmailAdapter {
                         &m.raw,
                         parse::Origin {
                             own_address: &config.address,
-                            validity: read.validity,
-                            uid: m.uid,
+                            source: parse::Source::Mailbox {
+                                validity: read.validity,
+                                uid: m.uid,
+                            },
                             too_large: m.too_large,
                         },
                     )
@@ -230,7 +238,10 @@ impl ChannelAdapter for EmailAdapter {
     ) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(async move {
             let config = config::Config::of(channel).ok_or_else(|| "no mailbox is configured".to_owned())?;
-            let imap = imap::check(http, &config).await.map_err(|e| format!("IMAP: {e}"))?;
+            let imap = match config.imap {
+                Some(_) => imap::check(http, &config).await.map_err(|e| format!("IMAP: {e}"))?,
+                None => "Mail arrives when a relay posts it to the channel's hook".to_owned(),
+            };
             let smtp = smtp::check(http, &config).await.map_err(|e| format!("SMTP: {e}"))?;
             Ok(format!("{imap}. {smtp}."))
         })

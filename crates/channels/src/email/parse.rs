@@ -13,15 +13,22 @@ use crate::{ExternalContact, Inbound, InboundMedia, InboundMessage, StatusUpdate
 /// Text kept of one e-mail (longer ones are cut, the rest is in the mailbox).
 const MAX_TEXT_CHARS: usize = 20_000;
 
-/// Where a message came from in the mailbox.
+/// Where a message came from.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Origin<'a> {
     /// The channel's own address: mail from it is ours, never a customer's.
     pub own_address: &'a str,
-    pub validity: u32,
-    pub uid: u32,
+    pub source: Source,
     /// The message was over the size limit: only its header was read.
     pub too_large: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Source {
+    /// Read from the mailbox: its files are fetched from there again.
+    Mailbox { validity: u32, uid: u32 },
+    /// Posted to our hook: its files travel with it.
+    Posted,
 }
 
 /// The reference of a file: where to find it again in the mailbox.
@@ -72,11 +79,16 @@ pub(super) fn events(raw: &[u8], origin: Origin<'_>) -> Vec<Inbound> {
         return Vec::new();
     }
     let subject = message.subject().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    // Without a Message-ID, one made from where it was found (the same mail
+    // is read or posted twice under the same one).
     let external_id = message
         .message_id()
         .map(|id| id.trim().to_owned())
         .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| format!("{}.{}@mailbox.invalid", origin.validity, origin.uid));
+        .unwrap_or_else(|| match origin.source {
+            Source::Mailbox { validity, uid } => format!("{validity}.{uid}@mailbox.invalid"),
+            Source::Posted => format!("{}@posted.invalid", crate::signing::sha256_hex(raw)),
+        });
     let text = match origin.too_large {
         Some(size) => format!(
             "(This e-mail is {} MB, more than the {} MB Switchboard reads: open it in the mailbox.)",
@@ -94,9 +106,17 @@ pub(super) fn events(raw: &[u8], origin: Origin<'_>) -> Vec<Inbound> {
         message
             .attachments()
             .enumerate()
-            .map(|(index, part)| InboundMedia {
-                reference: media_reference(origin.validity, origin.uid, index),
-                filename: part.attachment_name().map(str::to_owned),
+            .map(|(index, part)| match origin.source {
+                Source::Mailbox { validity, uid } => InboundMedia {
+                    reference: media_reference(validity, uid, index),
+                    filename: part.attachment_name().map(str::to_owned),
+                    content: None,
+                },
+                Source::Posted => InboundMedia {
+                    reference: format!("posted:{index}"),
+                    filename: part.attachment_name().map(str::to_owned),
+                    content: Some(bytes::Bytes::copy_from_slice(part.contents())),
+                },
             })
             .collect()
     };
@@ -115,6 +135,7 @@ pub(super) fn events(raw: &[u8], origin: Origin<'_>) -> Vec<Inbound> {
         },
         text,
         in_reply_to: first_id(message.in_reply_to()),
+        references: all_ids(message.references()),
         subject,
         html: if origin.too_large.is_some() {
             None
@@ -137,6 +158,23 @@ fn first_id(value: &mail_parser::HeaderValue<'_>) -> Option<String> {
         .or_else(|| value.as_text_list().and_then(|l| l.first()).map(|s| s.to_string()))
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
+}
+
+/// Every message id of a header such as `References`, in order (a long
+/// thread's list is cut to its newest ids).
+fn all_ids(value: &mail_parser::HeaderValue<'_>) -> Vec<String> {
+    const MAX_REFERENCES: usize = 50;
+    let ids: Vec<String> = match value {
+        mail_parser::HeaderValue::Text(id) => vec![id.to_string()],
+        mail_parser::HeaderValue::TextList(ids) => ids.iter().map(|id| id.to_string()).collect(),
+        _ => Vec::new(),
+    };
+    let ids: Vec<String> = ids
+        .into_iter()
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .collect();
+    ids[ids.len().saturating_sub(MAX_REFERENCES)..].to_vec()
 }
 
 fn clip(text: &str) -> String {
@@ -277,8 +315,7 @@ mod tests {
     fn origin() -> Origin<'static> {
         Origin {
             own_address: OWN,
-            validity: 3,
-            uid: 9,
+            source: Source::Mailbox { validity: 3, uid: 9 },
             too_large: None,
         }
     }
@@ -297,6 +334,7 @@ mod tests {
         );
         assert_eq!(m.external_id, "r1@customer.example");
         assert_eq!(m.in_reply_to.as_deref(), Some("s1@shop.example"));
+        assert_eq!(m.references, ["a0@customer.example", "s1@shop.example"]);
         assert_eq!(m.subject.as_deref(), Some("Re: Order 42"));
         assert_eq!(m.text, "Thanks, it arrived.");
         assert_eq!(m.contact.external_id, "ana@customer.example");

@@ -133,6 +133,7 @@ fn attachments(list: &[Attachment]) -> (Vec<InboundMedia>, Vec<String>) {
             ("image" | "video" | "audio" | "file", Some(url)) => media.push(InboundMedia {
                 reference: url,
                 filename: None,
+                content: None,
             }),
             ("story_mention", Some(url)) => lines.push(format!("Mentioned you in their story: {url}")),
             (kind, Some(url)) => {
@@ -167,6 +168,7 @@ fn message(customer: &str, m: &Message, at: Option<Millis>) -> InboundMessage {
     InboundMessage {
         html: None,
         subject: None,
+        references: Vec::new(),
         external_id: m.mid.clone(),
         contact: contact(customer),
         text: parts.join("\n"),
@@ -196,6 +198,7 @@ fn event(e: &Event) -> Vec<Inbound> {
             .clone()
             .unwrap_or_else(|| format!("postback:{}:{}", e.sender.id, e.timestamp.unwrap_or(0)));
         return vec![Inbound::Message(InboundMessage {
+            references: Vec::new(),
             html: None,
             subject: None,
             external_id,
@@ -212,6 +215,7 @@ fn event(e: &Event) -> Vec<Inbound> {
         }
         let emoji = r.emoji.clone().unwrap_or_else(|| "👍".into());
         return vec![Inbound::Message(InboundMessage {
+            references: Vec::new(),
             html: None,
             subject: None,
             external_id: format!("reaction:{}:{}:{emoji}", r.mid, e.sender.id),

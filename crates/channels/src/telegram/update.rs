@@ -164,6 +164,7 @@ fn media(file: &File) -> InboundMedia {
     InboundMedia {
         reference: file.file_id.clone(),
         filename: file.file_name.clone(),
+        content: None,
     }
 }
 
@@ -208,6 +209,7 @@ fn files_of(m: &Message) -> Vec<InboundMedia> {
         files.push(InboundMedia {
             reference: sticker.file_id.clone(),
             filename: None,
+            content: None,
         });
     }
     // An animation also arrives as a document: the same file once.
@@ -223,6 +225,7 @@ fn message(m: &Message) -> InboundMessage {
     InboundMessage {
         html: None,
         subject: None,
+        references: Vec::new(),
         external_id: message_key(m.chat.id, m.message_id),
         contact: contact_of(&m.chat, m.from.as_ref()),
         text: text_of(m),
@@ -253,6 +256,7 @@ fn tap(q: &CallbackQuery) -> Vec<Inbound> {
         .find(|b| b.callback_data.as_deref() == Some(data.as_str()))
         .map_or_else(|| data.clone(), |b| b.text.clone());
     let message = InboundMessage {
+        references: Vec::new(),
         html: None,
         subject: None,
         external_id: format!("{TAP_PREFIX}{}", q.id),

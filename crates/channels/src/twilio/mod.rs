@@ -190,11 +190,13 @@ fn events(params: &[(String, String)]) -> Result<Vec<Inbound>, InboundError> {
         .map(|url| InboundMedia {
             reference: url.to_owned(),
             filename: None,
+            content: None,
         })
         .collect();
     Ok(vec![Inbound::Message(InboundMessage {
         html: None,
         subject: None,
+        references: Vec::new(),
         external_id: sid.to_owned(),
         contact: ExternalContact {
             external_id: from.to_owned(),

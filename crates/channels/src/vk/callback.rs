@@ -142,6 +142,7 @@ fn files(list: &[Attachment]) -> (Vec<InboundMedia>, Vec<String>) {
             Some(url) => media.push(InboundMedia {
                 reference: url,
                 filename: name,
+                content: None,
             }),
             None if a.kind == "sticker" && a.sticker.is_some() => lines.push("(sticker)".to_owned()),
             None => lines.push(format!("Sent a {}", a.kind)),
@@ -162,6 +163,7 @@ fn message(m: &Message) -> InboundMessage {
     InboundMessage {
         html: None,
         subject: None,
+        references: Vec::new(),
         external_id: message_key(m.peer_id, m.conversation_message_id.unwrap_or_default()),
         contact: ExternalContact {
             external_id: m.peer_id.to_string(),

@@ -184,6 +184,7 @@ fn message_of(m: &serde_json::Value, contacts: &[Contact]) -> Option<InboundMess
             media.push(InboundMedia {
                 reference: media_id.to_owned(),
                 filename: text_at(m, &[kind, "filename"]).map(str::to_owned),
+                content: None,
             });
             Some(caption(kind).unwrap_or_default())
         }
@@ -206,6 +207,7 @@ fn message_of(m: &serde_json::Value, contacts: &[Contact]) -> Option<InboundMess
     Some(InboundMessage {
         html: None,
         subject: None,
+        references: Vec::new(),
         external_id: id,
         contact: ExternalContact {
             external_id: sender,

@@ -115,6 +115,7 @@ pub(super) fn events(activity: &Activity, account: &str) -> Vec<Inbound> {
         }
         let user = activity.users.get(&create.sender_id);
         out.push(Inbound::Message(InboundMessage {
+            references: Vec::new(),
             html: None,
             external_id: event.id.clone(),
             contact: ExternalContact {
@@ -141,6 +142,7 @@ pub(super) fn events(activity: &Activity, account: &str) -> Vec<Inbound> {
                 .map(|reference| InboundMedia {
                     filename: reference.rsplit('/').next().map(str::to_owned),
                     reference,
+                    content: None,
                 })
                 .collect(),
         }));

@@ -7,6 +7,7 @@ mod hook_status;
 pub use hook_status::ChannelHookStatus;
 mod mirrored;
 mod polling;
+mod threads;
 
 pub(crate) use polling::PollChannel;
 
@@ -58,6 +59,9 @@ pub(crate) struct ChannelCtx {
     pub can_reply: bool,
     /// New conversations start with the channel's bot.
     pub has_bot: bool,
+    /// A message continues the conversation its references name, not the
+    /// customer's open one (e-mail threads; see `threads`).
+    pub threads: bool,
 }
 
 impl ChannelCtx {
@@ -69,6 +73,7 @@ impl ChannelCtx {
             reopen_minutes: channel.reopen_minutes,
             can_reply: services.ready_to_send(setup).is_ok(),
             has_bot: channel.bot.is_some(),
+            threads: services.adapter(setup.kind).is_ok_and(|a| a.threads_replies()),
         }
     }
 }
@@ -480,8 +485,8 @@ struct Batch {
     /// Inbound messages by provider id: those already stored that the batch
     /// names (its own ids and the ones it quotes), then the batch's own.
     inbound: HashMap<ExternalKey, (MessageId, ConversationId)>,
-    /// Outbound messages the batch quotes.
-    outbound: HashMap<ExternalKey, MessageId>,
+    /// Outbound messages the batch quotes or its threads name.
+    outbound: HashMap<ExternalKey, (MessageId, ConversationId)>,
     contacts: HashMap<ExternalKey, ContactId>,
     new_contacts: Vec<Contact>,
     /// Every conversation read or opened, by id.
@@ -510,6 +515,9 @@ struct Batch {
     /// Customers who opted out of campaigns or back in: (workspace,
     /// channel, their address, what they wrote).
     opt_changes: Vec<(WorkspaceId, ChannelId, String, OptChange)>,
+    /// Subjects the batch's threaded messages carried, in order:
+    /// `(channel, contact, subject key, conversation)`.
+    subjects: Vec<(ChannelId, ContactId, String, ConversationId)>,
 }
 
 impl Batch {
@@ -540,10 +548,14 @@ impl Batch {
             attachments: Vec::new(),
             opt_keywords: config.opt_keywords.clone(),
             opt_changes: Vec::new(),
+            subjects: Vec::new(),
         };
         let quoted: Vec<(ChannelId, &str)> = items
             .iter()
-            .filter_map(|(c, m)| m.in_reply_to.as_deref().map(|q| (c.id, q)))
+            .flat_map(|(c, m)| {
+                let thread = if c.threads { m.references.as_slice() } else { &[] };
+                m.in_reply_to.iter().chain(thread).map(|q| (c.id, q.as_str()))
+            })
             .collect();
         let mut named: Vec<(ChannelId, &str)> = items.iter().map(|(c, m)| (c.id, m.external_id.as_str())).collect();
         named.extend(quoted.iter().copied());
@@ -572,7 +584,9 @@ impl Batch {
         }
         if !quoted.is_empty() {
             for m in exec.messages_by_provider_ids(Direction::Out, &quoted).await? {
-                batch.outbound.insert((m.channel_id, m.provider_message_id), m.id);
+                batch
+                    .outbound
+                    .insert((m.channel_id, m.provider_message_id), (m.id, m.conversation_id));
             }
         }
         for (channel, external_id, contact) in facts.contacts {
@@ -609,12 +623,13 @@ impl Batch {
         let rating = self.rating(channel, contact, &message.text);
         let (conversation_id, created, mut messages) = match rating {
             Some((id, _)) => (id, false, Vec::new()),
+            None if channel.threads => self.thread_for(exec, channel, contact, message).await?,
             None => self.conversation_for(exec, channel, contact).await?,
         };
         // Looked up before this message is added: a message cannot quote itself.
         let in_reply_to = message.in_reply_to.as_ref().and_then(|quoted| {
             let quoted = (channel.id, quoted.clone());
-            (self.inbound.get(&quoted).map(|(id, _)| *id)).or_else(|| self.outbound.get(&quoted).copied())
+            (self.inbound.get(&quoted).or_else(|| self.outbound.get(&quoted))).map(|(id, _)| *id)
         });
         let author = (Direction::In, SenderKind::Contact, Some(contact.to_string()));
         // A message with files is a media message, its text the caption.
@@ -764,39 +779,80 @@ impl Batch {
         channel: &ChannelCtx,
         contact: ContactId,
     ) -> ServiceResult<(ConversationId, bool, Vec<Message>)> {
-        let now = self.now;
-        if let Some(id) = self.latest.get(&(contact, channel.id)).copied() {
-            let c = &self.conversations[&id];
-            if c.status.is_open() {
-                return Ok((id, false, Vec::new()));
-            }
-            let within_reopen = c
-                .times
-                .closed_at
-                .is_some_and(|closed| now.since(closed) < channel.reopen_minutes * 60_000);
-            if c.status == ConversationStatus::Pending || within_reopen {
-                let team = c.team_id.or(channel.default_team);
-                // A re-engaged customer's answer goes to whoever wrote to
-                // them, when they can take it now.
-                let waiting = (c.status == ConversationStatus::Pending)
-                    .then_some(c.assignee_id)
-                    .flatten();
-                let route = match waiting {
-                    Some(sender) => {
-                        self.router
-                            .route_preferring(exec, channel.workspace_id, team, sender)
-                            .await?
-                    }
-                    None => self.router.route(exec, channel.workspace_id, team).await?,
-                };
-                self.restated.insert(id);
-                let c = self.touch(id);
-                let (next, activity) = lifecycle::apply(&state_of(c), Command::CustomerReturned { route }, now)?;
-                set_state(c, next, now);
-                let activity = activity_message(c, activity, None, now);
-                return Ok((id, false, vec![activity]));
-            }
+        if let Some(id) = self.latest.get(&(contact, channel.id)).copied()
+            && self.continues(channel, id)
+        {
+            return self.continue_conversation(exec, channel, id).await;
         }
+        self.open_conversation(exec, channel, contact).await
+    }
+
+    /// Whether a customer message may continue this conversation: it is
+    /// open, pending their answer, or closed within the channel's reopen
+    /// period.
+    fn continues(&self, channel: &ChannelCtx, id: ConversationId) -> bool {
+        let c = &self.conversations[&id];
+        let within_reopen = c
+            .times
+            .closed_at
+            .is_some_and(|closed| self.now.since(closed) < channel.reopen_minutes * 60_000);
+        c.status.is_open() || c.status == ConversationStatus::Pending || within_reopen
+    }
+
+    /// The customer's message goes on in this conversation: as it is when
+    /// open, else live again.
+    async fn continue_conversation(
+        &mut self,
+        exec: &mut Exec<'_>,
+        channel: &ChannelCtx,
+        id: ConversationId,
+    ) -> ServiceResult<(ConversationId, bool, Vec<Message>)> {
+        if self.conversations[&id].status.is_open() {
+            return Ok((id, false, Vec::new()));
+        }
+        self.customer_returned(exec, channel, id).await
+    }
+
+    /// A closed or pending conversation the customer came back to: live
+    /// again, routed (a pending one preferably to whoever wrote to them).
+    async fn customer_returned(
+        &mut self,
+        exec: &mut Exec<'_>,
+        channel: &ChannelCtx,
+        id: ConversationId,
+    ) -> ServiceResult<(ConversationId, bool, Vec<Message>)> {
+        let now = self.now;
+        let c = &self.conversations[&id];
+        let team = c.team_id.or(channel.default_team);
+        // A re-engaged customer's answer goes to whoever wrote to
+        // them, when they can take it now.
+        let waiting = (c.status == ConversationStatus::Pending)
+            .then_some(c.assignee_id)
+            .flatten();
+        let route = match waiting {
+            Some(sender) => {
+                self.router
+                    .route_preferring(exec, channel.workspace_id, team, sender)
+                    .await?
+            }
+            None => self.router.route(exec, channel.workspace_id, team).await?,
+        };
+        self.restated.insert(id);
+        let c = self.touch(id);
+        let (next, activity) = lifecycle::apply(&state_of(c), Command::CustomerReturned { route }, now)?;
+        set_state(c, next, now);
+        let activity = activity_message(c, activity, None, now);
+        Ok((id, false, vec![activity]))
+    }
+
+    /// A new conversation with the customer, with the channel's bot or routed.
+    async fn open_conversation(
+        &mut self,
+        exec: &mut Exec<'_>,
+        channel: &ChannelCtx,
+        contact: ContactId,
+    ) -> ServiceResult<(ConversationId, bool, Vec<Message>)> {
+        let now = self.now;
         // A channel with a bot gives the bot the first turn; routing waits
         // for its hand-off.
         let route = if channel.has_bot {
@@ -912,6 +968,13 @@ impl Services {
     /// channel must exist and be of `kind`; its adapter verifies and parses
     /// the request, the events it yields are stored, and the adapter's
     /// answer is returned only once they are durable.
+    /// The largest body a kind's hook takes, when more than the server's
+    /// general limit.
+    pub fn hook_body_limit(&self, kind: &str) -> Option<usize> {
+        let kind: ChannelKind = kind.parse().ok()?;
+        self.config().channels.adapter(kind)?.hook_body_limit()
+    }
+
     pub async fn receive_hook(&self, kind: &str, channel_id: &str, request: HookRequest) -> ServiceResult<HookReply> {
         let kind: ChannelKind = kind.parse().map_err(|_| ServiceError::NotFound("channel"))?;
         let channel_id: ChannelId = channel_id.parse().map_err(|_| ServiceError::NotFound("channel"))?;
@@ -1047,6 +1110,15 @@ impl Services {
         }
         let mut files = Vec::with_capacity(message.media.len());
         for (n, media) in message.media.iter().enumerate() {
+            if let Some(content) = &media.content {
+                let size = content.len() as u64;
+                let mut body = futures::stream::iter([Ok::<_, std::io::Error>(content.clone())]);
+                files.push(
+                    self.receive_inbound_file(setup.workspace_id, media.filename.clone(), Some(size), &mut body)
+                        .await?,
+                );
+                continue;
+            }
             let fetched = adapter
                 .fetch_media(&self.inner.http, setup, &media.reference)
                 .await

@@ -370,6 +370,7 @@ impl Services {
             InboundMessage {
                 html: None,
                 subject: None,
+                references: Vec::new(),
                 external_id: format!("{}/{client_id}", visitor.external_id),
                 contact: switchboard_channels::ExternalContact {
                     external_id: visitor.external_id.clone(),

@@ -881,6 +881,37 @@ impl Exec<'_> {
         Ok(found)
     }
 
+    /// The subjects a customer's messages on a channel carried, newest
+    /// first, with their conversations (threading by subject; the newest
+    /// 200 are plenty to find a thread the customer still writes in).
+    pub async fn thread_subjects(
+        &mut self,
+        channel: ChannelId,
+        contact: ContactId,
+    ) -> Result<Vec<(ConversationId, String)>> {
+        let rows: Vec<(String, String)> = self
+            .fetch_all(
+                Query::select()
+                    .column((Messages::Table, Messages::ConversationId))
+                    .column((Messages::Table, Messages::Subject))
+                    .from(Messages::Table)
+                    .inner_join(
+                        Conversations::Table,
+                        Expr::col((Conversations::Table, Conversations::Id))
+                            .equals((Messages::Table, Messages::ConversationId)),
+                    )
+                    .and_where(Expr::col((Conversations::Table, Conversations::ChannelId)).eq(channel.to_string()))
+                    .and_where(Expr::col((Conversations::Table, Conversations::ContactId)).eq(contact.to_string()))
+                    .and_where(Expr::col((Messages::Table, Messages::Subject)).is_not_null())
+                    .order_by((Messages::Table, Messages::Id), Order::Desc)
+                    .limit(200),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|(conversation, subject)| Ok((parse("conversation id", &conversation)?, subject)))
+            .collect()
+    }
+
     /// The provider ids of every inbound message stored for a channel, one
     /// entry per stored row (so a repeated id would show up twice), in
     /// storage order. For audits and crash tests; it reads the whole channel.

@@ -7,7 +7,9 @@
 //! HTML part, the signature and the agent's files; the customer's answer
 //! lands in the same conversation quoting it. Automatic mail opens no
 //! conversation, a bounce fails the reply it returns, a recipient the
-//! server refuses fails at once, and a subject cannot add a header.
+//! server refuses fails at once, and a subject cannot add a header. Each
+//! thread keeps its own conversation (headers first, then the subject);
+//! mail a relay posts to the hook arrives like mailbox mail, once.
 
 use std::time::Duration;
 
@@ -197,17 +199,13 @@ async fn a_mail_becomes_a_conversation_and_the_reply_is_threaded_onto_it() {
     );
     let html = rich["html"].as_str().expect("the formatted version");
     assert!(html.contains("Here is the <b>receipt</b>"), "{html}");
-    for gone in [
-        "script",
-        "stolen",
-        "style",
-        "display:none",
-        "img",
-        "evil.example",
-        "cid:",
-    ] {
+    for gone in ["script", "stolen", "style", "display:none", "cid:", " src="] {
         assert!(!html.contains(gone), "{gone} in {html}");
     }
+    assert!(
+        html.contains("<img data-remote-src=\"https://tracker.evil.example/pixel.png\">"),
+        "the tracker waits for the agent, unloaded: {html}"
+    );
     let mut files: Vec<(String, u64)> = rich["attachments"]
         .as_array()
         .unwrap()
@@ -400,7 +398,7 @@ async fn a_restart_reads_no_mail_twice_and_misses_none() {
     let db = app.stop().await;
     servers
         .deliver(&format!(
-            "From: Ana Customer <ana@customer.example>\r\nTo: {ADDRESS}\r\nSubject: While down\r\n\r\nWritten while the server was down.\r\n"
+            "From: Ana Customer <ana@customer.example>\r\nTo: {ADDRESS}\r\nSubject: Re: Before\r\n\r\nWritten while the server was down.\r\n"
         ))
         .await;
     let app = TestApp::spawn_on(db, quick_polls()).await;
@@ -426,5 +424,235 @@ async fn a_restart_reads_no_mail_twice_and_misses_none() {
             "Written while the server was down.".to_owned()
         ]
     );
+    assert_eq!(view.conversations().await.len(), 1);
+}
+
+/// The provider ids of a conversation's inbound mail, in order.
+async fn thread_of(view: &ChannelView, conversation: &str) -> Vec<String> {
+    view.messages(conversation)
+        .await
+        .iter()
+        .filter(|m| m["direction"] == "in")
+        .filter_map(|m| m["provider_message_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_thread_keeps_its_own_conversation() {
+    let mail = start().await;
+    let ana = "ana@customer.example";
+    mail.servers
+        .deliver(&customer_mail(
+            ana,
+            "t1@customer.example",
+            "Order 42",
+            "",
+            "Where is order 42?",
+        ))
+        .await;
+    let first = mail.view.conversation().await;
+    mail.view.reply(&first, "It ships today.").await;
+    let sent = mail.servers.wait_sent(1).await;
+    let ours = MessageParser::default()
+        .parse(&sent[0].raw)
+        .unwrap()
+        .message_id()
+        .unwrap()
+        .to_owned();
+    let status = mail.org.path(&format!("/conversations/{first}/status"));
+    let r = mail.org.agent.post(&status, json!({"status": "resolved"})).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    // A new subject without thread headers: a new conversation.
+    mail.servers
+        .deliver(&customer_mail(
+            ana,
+            "t2@customer.example",
+            "Invoice question",
+            "",
+            "Can I get an invoice?",
+        ))
+        .await;
+    let second = mail.view.conversation_other_than(&[&first]).await;
+
+    // An answer to the closed thread (the channel's reopen period is 0):
+    // that conversation again, live, beside the other open one.
+    mail.servers
+        .deliver(&customer_mail(
+            ana,
+            "t3@customer.example",
+            "Re: Order 42",
+            &format!("In-Reply-To: <{ours}>\r\nReferences: <t1@customer.example> <{ours}>\r\n"),
+            "It has not arrived.",
+        ))
+        .await;
+    mail.view
+        .message_where(&first, |m| m["provider_message_id"] == "t3@customer.example")
+        .await;
+    let reopened = mail
+        .org
+        .admin
+        .get(&mail.org.path(&format!("/conversations/{first}")))
+        .await;
+    assert!(
+        reopened["status"] == "assigned" || reopened["status"] == "queued",
+        "{:?}",
+        reopened.body
+    );
+
+    // The same subject as the open one, from a program that drops the
+    // thread headers: that one.
+    mail.servers
+        .deliver(&customer_mail(
+            ana,
+            "t4@customer.example",
+            "AW: Invoice question",
+            "",
+            "For my company, please.",
+        ))
+        .await;
+    mail.view
+        .message_where(&second, |m| m["provider_message_id"] == "t4@customer.example")
+        .await;
+
+    // Someone else quoting our mail (a forwarded thread) gets their own.
+    mail.servers
+        .deliver(&customer_mail(
+            "bo@customer.example",
+            "t5@customer.example",
+            "Fwd: Order 42",
+            &format!("In-Reply-To: <{ours}>\r\n"),
+            "My colleague's order is late too.",
+        ))
+        .await;
+    let third = mail.view.conversation_other_than(&[&first, &second]).await;
+    mail.view
+        .message_where(&third, |m| m["provider_message_id"] == "t5@customer.example")
+        .await;
+    assert_eq!(
+        thread_of(&mail.view, &first).await,
+        ["t1@customer.example", "t3@customer.example"]
+    );
+    assert_eq!(
+        thread_of(&mail.view, &second).await,
+        ["t2@customer.example", "t4@customer.example"]
+    );
+    assert_eq!(mail.view.conversations().await.len(), 3);
+}
+
+#[tokio::test]
+async fn mail_posted_by_a_relay_becomes_a_conversation_once() {
+    let servers = MailServers::start().await;
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    org.set_online(&org.agent, &org.agent_id).await;
+    let mut config = servers.config();
+    let config_map = config.as_object_mut().unwrap();
+    config_map.retain(|k, _| !k.starts_with("imap_"));
+    config_map.insert("receive".into(), json!("webhook"));
+    let r = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "email", "name": "Parsed mail", "default_team_id": org.team, "config": config}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    assert_eq!(r["config"]["receive"], "webhook");
+    let channel = r["id"].as_str().unwrap().to_owned();
+    let secret = r["secret"].as_str().expect("the channel secret, once").to_owned();
+    let view = ChannelView::of(&org, &channel);
+    let hook = app.url(&format!("/hooks/email/{channel}"));
+    let http = reqwest::Client::new();
+
+    // SendGrid's raw mode: the whole message in the form field `email`.
+    let receipt = b"%PDF-1.4\nthe receipt\n".to_vec();
+    let raw = format!(
+        concat!(
+            "From: Ana Customer <ana@customer.example>\r\nTo: {address}\r\nSubject: Refund\r\n",
+            "Message-ID: <p1@customer.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=M\r\n\r\n",
+            "--M\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nI would like a refund, receipt attached.\r\n",
+            "--M\r\nContent-Type: application/pdf; name=receipt.pdf\r\nContent-Disposition: attachment; filename=receipt.pdf\r\n",
+            "Content-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n--M--\r\n"
+        ),
+        address = ADDRESS,
+        pdf = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &receipt),
+    );
+    let sendgrid = || {
+        reqwest::multipart::Form::new()
+            .text("to", ADDRESS)
+            .text("from", "Ana Customer <ana@customer.example>")
+            .text("email", raw.clone())
+    };
+    let post = |query: String, form: reqwest::multipart::Form| {
+        let http = http.clone();
+        let hook = hook.clone();
+        async move {
+            http.post(format!("{hook}{query}"))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post(String::new(), sendgrid()).await, 401, "no secret");
+    assert_eq!(post("?key=wrong".into(), sendgrid()).await, 401, "a wrong secret");
+    assert!(view.conversations().await.is_empty());
+    assert_eq!(post(format!("?key={secret}"), sendgrid()).await, 200);
+    let conversation = view.conversation().await;
+    let first = view
+        .message_where(&conversation, |m| m["provider_message_id"] == "p1@customer.example")
+        .await;
+    assert_eq!(first["body"], "I would like a refund, receipt attached.");
+    assert_eq!(first["subject"], "Refund");
+    assert_eq!(first["attachments"][0]["filename"], "receipt.pdf");
+    assert_eq!(first["attachments"][0]["size"].as_u64(), Some(receipt.len() as u64));
+    // The relay retries: still one message.
+    assert_eq!(post(format!("?key={secret}"), sendgrid()).await, 200);
+    assert_eq!(thread_of(&view, &conversation).await, ["p1@customer.example"]);
+
+    // A body that is no relay's shape says so.
+    let r = http
+        .post(format!("{hook}?key={secret}"))
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+
+    // The reply goes out by SMTP, threaded; the customer's answer comes
+    // back through a Mailgun-style form with the secret as the Basic
+    // password, and lands in the same conversation.
+    view.reply(&conversation, "Refunded.").await;
+    let sent = servers.wait_sent(1).await;
+    let out = MessageParser::default().parse(&sent[0].raw).unwrap();
+    assert_eq!(header(&out, "In-Reply-To"), "<p1@customer.example>");
+    let ours = out.message_id().unwrap().to_owned();
+    let answer = customer_mail(
+        "ana@customer.example",
+        "p2@customer.example",
+        "Re: Refund",
+        &format!("In-Reply-To: <{ours}>\r\n"),
+        "Thank you!",
+    );
+    let r = http
+        .post(&hook)
+        .basic_auth("mailgun", Some(&secret))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("recipient", ADDRESS)
+                .append_pair("body-mime", &answer)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    view.message_where(&conversation, |m| m["provider_message_id"] == "p2@customer.example")
+        .await;
     assert_eq!(view.conversations().await.len(), 1);
 }

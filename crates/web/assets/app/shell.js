@@ -3,6 +3,7 @@
 // times, and the live connection.
 import { api, wsPath, me, workspace, toast, chime, notify, localiseTimes } from "./api.js";
 import { on, connect } from "./live.js";
+import "./mail.js";
 
 function availability() {
   const select = document.getElementById("availability");

@@ -216,6 +216,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("inbox.js", include_str!("../../assets/app/inbox.js")),
     ("composer.js", include_str!("../../assets/app/composer.js")),
     ("sms.js", include_str!("../../assets/app/sms.js")),
+    ("mail.js", include_str!("../../assets/app/mail.js")),
     ("actions.js", include_str!("../../assets/app/actions.js")),
     ("supervisor.js", include_str!("../../assets/app/supervisor.js")),
     ("paging.js", include_str!("../../assets/app/paging.js")),
