@@ -122,6 +122,7 @@ pub(super) async fn send(
     if participant.is_empty() || !participant.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SendError::Permanent("the customer has no X account id".into()));
     }
+    super::upload::check_all(&message.attachments)?;
     let mut media_ids = Vec::with_capacity(message.attachments.len());
     for file in &message.attachments {
         media_ids.push(super::upload::media_id(http, api, config, file).await?);

@@ -108,31 +108,42 @@ fn part(bytes: Vec<u8>, file: &OutboundFile) -> Result<reqwest::multipart::Part,
         .map_err(|e| SendError::Permanent(format!("the file's type: {e}")))
 }
 
+/// How X takes `file`, or why it does not: a kind X does not take, or a
+/// file over X's limit for its kind, fails for good.
+fn category_for(file: &OutboundFile) -> Result<Category, SendError> {
+    let category = category_of(file)?;
+    if file.size > category.max_bytes {
+        return Err(too_large(file, &category));
+    }
+    Ok(category)
+}
+
+fn too_large(file: &OutboundFile, category: &Category) -> SendError {
+    SendError::Permanent(format!(
+        "{} is too large for X: X takes {} up to {}",
+        file.filename,
+        category.label,
+        megabytes(category.max_bytes)
+    ))
+}
+
+/// Whether X takes every file (checked before any is uploaded, so one it
+/// refuses costs no upload of the others).
+pub(super) fn check_all(files: &[OutboundFile]) -> Result<(), SendError> {
+    files.iter().try_for_each(|file| category_for(file).map(|_| ()))
+}
+
 /// Upload one of the agent's files, read from its signed link; the media
-/// id a DM names. A kind X does not take, or a file over X's limit for it,
-/// fails for good before anything is read.
+/// id a DM names.
 pub(super) async fn media_id(
     http: &OutboundHttp,
     api: &XApi,
     config: &Config,
     file: &OutboundFile,
 ) -> Result<String, SendError> {
-    let category = category_of(file)?;
-    let too_large = || {
-        SendError::Permanent(format!(
-            "{} is too large for X: X takes {} up to {}",
-            file.filename,
-            category.label,
-            megabytes(category.max_bytes)
-        ))
-    };
-    if file.size > category.max_bytes {
-        return Err(too_large());
-    }
+    let category = category_for(file)?;
+    // The declared size was checked; the limit holds if the link serves more.
     let bytes = crate::net::fetch_bytes(http, &file.url, category.max_bytes, "X").await?;
-    if bytes.len() as i64 > category.max_bytes {
-        return Err(too_large());
-    }
     if category.chunked {
         return chunked(http, api, config, file, &category, bytes).await;
     }

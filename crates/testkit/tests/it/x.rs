@@ -452,7 +452,8 @@ async fn serve_files(files: Vec<(&'static str, Vec<u8>)>) -> String {
 /// X takes one attachment a DM: a message with an image and a video goes
 /// as two DMs, the text with the first. The video goes in chunks (two of
 /// them), finalized and waited on until X has processed it. The message
-/// keeps the last DM's id.
+/// keeps the last DM's id. Beside a file X does not take, nothing is
+/// uploaded.
 #[tokio::test]
 async fn two_files_in_one_message_go_as_two_dms() {
     use switchboard_channels::{ChannelAdapter, ChannelSetup, OutboundFile, OutboundMessage, SendContext};
@@ -548,4 +549,30 @@ async fn two_files_in_one_message_go_as_two_dms() {
         "the last DM's id"
     );
     judge_signatures(&x.calls(), 7);
+
+    // A file X does not take beside one it does: refused before either is
+    // uploaded, nothing sent.
+    let mixed = OutboundMessage {
+        attachments: vec![
+            file("box.png", "image/png", image.len()),
+            file("invoice.pdf", "application/pdf", 20),
+        ],
+        ..message
+    };
+    let cx = SendContext {
+        http: &http,
+        channel: &channel,
+        delivery_id: "d2",
+        now: switchboard_core::Millis(0),
+    };
+    let refused = switchboard_channels::x::XAdapter::new(x.api()).send(cx, &mixed).await;
+    assert!(
+        matches!(&refused, Err(switchboard_channels::SendError::Permanent(why)) if why.contains("invoice.pdf")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        (x.uploads().len(), x.sent().len()),
+        (2, 2),
+        "nothing more uploaded or sent"
+    );
 }
