@@ -1,7 +1,8 @@
 //! Calls to X's API v2 for the account (channels.md §7.4), each signed
 //! with OAuth 1.0a: a direct message by
-//! `POST /2/dm_conversations/with/{participant_id}/messages`, the account
-//! by `GET /2/users/me`, and a file a customer sent, from X's file host.
+//! `POST /2/dm_conversations/with/{participant_id}/messages` (each of the
+//! agent's files uploaded first, see `upload.rs`), the account by
+//! `GET /2/users/me`, and a file a customer sent, from X's file host.
 //! 429 and 5xx are retried (after `x-rate-limit-reset` where X says);
 //! other refusals fail with X's own words.
 
@@ -19,25 +20,35 @@ fn now_secs() -> u64 {
         .unwrap_or_default()
 }
 
-fn url_of(api: &XApi, path: &str) -> Result<url::Url, SendError> {
+pub(super) fn url_of(api: &XApi, path: &str) -> Result<url::Url, SendError> {
     format!("{}{path}", api.base_url.trim_end_matches('/'))
         .parse()
         .map_err(|e| SendError::Permanent(format!("X's API address is not valid: {e}")))
 }
 
+/// What a request carries. Neither body is part of the OAuth 1.0a
+/// signature: only form-encoded bodies would be, and X takes none here.
+pub(super) enum Body<'a> {
+    Empty,
+    Json(&'a Value),
+    Multipart(reqwest::multipart::Form),
+}
+
 /// A signed request's answer, or why it failed.
-async fn call(
+pub(super) async fn call(
     http: &OutboundHttp,
     config: &Config,
     method: reqwest::Method,
     url: url::Url,
-    body: Option<&Value>,
+    body: Body<'_>,
 ) -> Result<reqwest::Response, SendError> {
     let header = authorization(method.as_str(), &url, config.credentials(), now_secs());
-    let mut request = http.client.request(method, url).header("authorization", header);
-    if let Some(body) = body {
-        request = request.json(body);
-    }
+    let request = http.client.request(method, url).header("authorization", header);
+    let request = match body {
+        Body::Empty => request,
+        Body::Json(value) => request.json(value),
+        Body::Multipart(form) => request.multipart(form),
+    };
     let response = request.send().await.map_err(|e| {
         if crate::net::refused_private(&e) {
             SendError::Permanent("refused: X's address is private".into())
@@ -66,7 +77,10 @@ async fn call(
                 .map(str::to_owned)
         })
         .unwrap_or_default();
-    let reason = format!("X answered {status}: {detail}");
+    let reason = match status.as_u16() {
+        413 => format!("X refused the file as too large ({status}): {detail}"),
+        _ => format!("X answered {status}: {detail}"),
+    };
     Err(match status.as_u16() {
         429 => match reset {
             Some(at) => SendError::Limited {
@@ -93,6 +107,11 @@ fn text_of(message: &OutboundMessage) -> String {
     text
 }
 
+/// The message as direct messages: X takes one attachment a message, so
+/// each file goes in a DM of its own, the text with the first. Every file
+/// is uploaded before the first DM goes, so a file X refuses sends nothing.
+/// The provider id kept is the last DM's: X's read report names the
+/// latest event the customer read, which is that one.
 pub(super) async fn send(
     http: &OutboundHttp,
     api: &XApi,
@@ -103,22 +122,44 @@ pub(super) async fn send(
     if participant.is_empty() || !participant.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SendError::Permanent("the customer has no X account id".into()));
     }
+    super::upload::check_all(&message.attachments)?;
+    let mut media_ids = Vec::with_capacity(message.attachments.len());
+    for file in &message.attachments {
+        media_ids.push(super::upload::media_id(http, api, config, file).await?);
+    }
     let url = url_of(api, &format!("/2/dm_conversations/with/{participant}/messages"))?;
-    let body = json!({"text": text_of(message)});
-    let answer: Value = call(http, config, reqwest::Method::POST, url, Some(&body))
-        .await?
-        .json()
-        .await
-        .map_err(|e| SendError::Retryable(format!("X's answer could not be read: {e}")))?;
+    let mut text = Some(text_of(message)).filter(|t| !t.is_empty());
+    let mut bodies: Vec<Value> = media_ids
+        .iter()
+        .map(|id| {
+            let mut body = json!({"attachments": [{"media_id": id}]});
+            if let Some(text) = text.take() {
+                body["text"] = json!(text);
+            }
+            body
+        })
+        .collect();
+    if bodies.is_empty() {
+        bodies.push(json!({"text": text.unwrap_or_default()}));
+    }
+    let mut last = None;
+    for body in &bodies {
+        let answer: Value = call(http, config, reqwest::Method::POST, url.clone(), Body::Json(body))
+            .await?
+            .json()
+            .await
+            .map_err(|e| SendError::Retryable(format!("X's answer could not be read: {e}")))?;
+        last = answer["data"]["dm_event_id"].as_str().map(str::to_owned);
+    }
     Ok(Sent {
-        provider_message_id: answer["data"]["dm_event_id"].as_str().map(str::to_owned),
+        provider_message_id: last,
     })
 }
 
 /// Who the credentials act for.
 pub(super) async fn check(http: &OutboundHttp, api: &XApi, config: &Config) -> Result<String, String> {
     let url = url_of(api, "/2/users/me").map_err(|e| e.to_string())?;
-    let answer: Value = call(http, config, reqwest::Method::GET, url, None)
+    let answer: Value = call(http, config, reqwest::Method::GET, url, Body::Empty)
         .await
         .map_err(|e| e.to_string())?
         .json()
@@ -159,7 +200,7 @@ pub(super) async fn fetch(
         ));
     }
     let filename = url.path_segments().and_then(|mut s| s.next_back()).map(str::to_owned);
-    let response = call(http, config, reqwest::Method::GET, url, None).await?;
+    let response = call(http, config, reqwest::Method::GET, url, Body::Empty).await?;
     Ok(FetchedMedia {
         filename,
         declared_size: response.content_length(),

@@ -10,16 +10,18 @@
 //! signed request) and name, the account's own (X echoes every message it
 //! sends) left out, read reports. Several accounts of one app share the
 //! app's one webhook: each channel takes its own `for_user_id`. Outbound:
-//! text (a menu's choices as numbered lines). No files out yet: X needs
-//! each uploaded first.
+//! text (a menu's choices as numbered lines) and the agent's images, GIFs
+//! and videos, each uploaded to X first and sent in a DM of its own (X
+//! takes one attachment a message).
 
 mod activity;
 mod api;
 mod oauth1;
+mod upload;
 
 use serde::{Deserialize, Serialize};
-use switchboard_core::ChannelKind;
-use switchboard_core::capabilities::{Capabilities, FilesOut, WindowRule};
+use switchboard_core::capabilities::{Capabilities, FilesOut, MediaLimit, WindowRule};
+use switchboard_core::{AttachmentKind, ChannelKind};
 
 use crate::adapter::{
     BoxFuture, ChannelAdapter, ChannelSetup, ConfigError, FetchedMedia, Hook, HookMethod, HookReply, HookRequest,
@@ -38,8 +40,22 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     buttons: false,
     lists: false,
     templates: false,
-    files_out: FilesOut::None,
-    media: &[],
+    // Each file is uploaded to X first, from its signed link.
+    files_out: FilesOut::SignedLink,
+    // An image's limit is the still images' (a GIF may be up to
+    // `upload::GIF_MAX_BYTES`; the adapter tells them apart by type).
+    // No audio or documents: X's DM media categories are images, GIFs and
+    // videos.
+    media: &[
+        MediaLimit {
+            kind: AttachmentKind::Image,
+            max_bytes: upload::IMAGE_MAX_BYTES,
+        },
+        MediaLimit {
+            kind: AttachmentKind::Video,
+            max_bytes: upload::VIDEO_MAX_BYTES,
+        },
+    ],
     quoting: false,
     read_receipts: true,
     typing: false,

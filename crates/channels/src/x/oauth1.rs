@@ -1,7 +1,7 @@
 //! OAuth 1.0a request signing (RFC 5849, HMAC-SHA1): how X's API knows a
 //! request acts for the account. The signature covers the method, the URL
-//! without its query, and every `oauth_*` and query parameter (a JSON body
-//! is not covered), each percent-encoded as RFC 3986 says.
+//! without its query, and every `oauth_*` and query parameter (a JSON or
+//! multipart body is not covered), each percent-encoded as RFC 3986 says.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
