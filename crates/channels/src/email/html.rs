@@ -67,7 +67,14 @@ pub fn sanitize_html(html: &str) -> Option<String> {
             [
                 ("a", ["href"].into_iter().collect()),
                 ("td", ["colspan", "rowspan"].into_iter().collect()),
-                ("img", ["src", "alt", "width", "height"].into_iter().collect()),
+                // `data-remote-src` too: what we stored is sanitised again
+                // when shown, and must come out the same.
+                (
+                    "img",
+                    ["src", "data-remote-src", "alt", "width", "height"]
+                        .into_iter()
+                        .collect(),
+                ),
             ]
             .into_iter()
             .collect(),
@@ -91,7 +98,7 @@ fn image_attribute<'a>(element: &str, attribute: &str, value: &'a str) -> Option
         return Some(Cow::Borrowed(value));
     }
     match attribute {
-        "src" => {
+        "src" | "data-remote-src" => {
             let web = value.starts_with("https://") || value.starts_with("http://");
             let safe = !value.contains(['<', '>', '"', '\'', '`']) && !value.contains(char::is_whitespace);
             (web && safe).then_some(Cow::Borrowed(value))
@@ -184,6 +191,11 @@ mod tests {
             assert!(!clean.contains(gone), "{gone} in {clean}");
         }
         assert!(clean.ends_with("<p>after</p>"), "{clean}");
+        assert_eq!(
+            sanitize_html(&clean).as_deref(),
+            Some(clean.as_str()),
+            "shown as stored"
+        );
     }
 
     #[test]

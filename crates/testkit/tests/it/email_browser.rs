@@ -2,8 +2,11 @@
 //! page (a wrong address is refused beside its field); a customer's mail
 //! (with its subject) and another customer's SMS show in the agent's one
 //! inbox, and the agent answers both from the composer: the mail leaves by
-//! SMTP as a threaded reply, the SMS through Twilio.
+//! SMTP as a threaded reply, the SMS through Twilio. The mail's formatted
+//! version fetches its remote image only once the agent asks, without a
+//! referrer.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mail_parser::MessageParser;
@@ -77,9 +80,17 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail_and_an_sms_from
     assert_eq!(channel["config"]["password_set"], true);
     assert!(!channel.to_string().contains(PASSWORD));
 
+    let (picture, fetched) = image_host().await;
     servers
         .deliver(&format!(
-            "From: Carla <carla@customer.example>\r\nTo: {ADDRESS}\r\nSubject: Broken zipper\r\nMessage-ID: <z1@customer.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe zipper broke after a week.\r\n"
+            concat!(
+                "From: Carla <carla@customer.example>\r\nTo: {address}\r\nSubject: Broken zipper\r\nMessage-ID: <z1@customer.example>\r\n",
+                "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=A\r\n\r\n",
+                "--A\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe zipper broke after a week.\r\n",
+                "--A\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>The zipper <b>broke</b> after a week.</p><img src=\"{picture}\" alt=\"the zipper\">\r\n--A--\r\n"
+            ),
+            address = ADDRESS,
+            picture = picture,
         ))
         .await;
     // An SMS line too, and a text from another customer.
@@ -130,6 +141,21 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail_and_an_sms_from
     open_row(&browser, "The zipper broke after a week.").await;
     let subject = browser.wait_for_text("#messages li.in .subject", "Broken zipper").await;
     assert!(subject.contains("Subject:"), "{subject}");
+    // The formatted version: the remote picture has no address to load
+    // until the agent asks for it.
+    browser.click("#messages li.in details.mail-html summary").await;
+    browser.wait_for_text("#messages .mail-html-body b", "broke").await;
+    let src = browser
+        .eval("return document.querySelector('#messages .mail-html-body img').getAttribute('src')")
+        .await;
+    assert_eq!(src, serde_json::Value::Null);
+    assert!(fetched.lock().unwrap().is_empty(), "nothing remote was loaded");
+    browser.click("#messages .load-images").await;
+    eventually(Duration::from_secs(10), || async {
+        (!fetched.lock().unwrap().is_empty()).then_some(())
+    })
+    .await;
+    assert_eq!(*fetched.lock().unwrap(), [None], "one fetch, with no referrer");
     let counter = browser
         .eval("return document.querySelector('#composer-segments') === null")
         .await;
@@ -194,6 +220,30 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail_and_an_sms_from
     .await;
     assert_eq!(servers.sent().len(), 1, "the SMS answer sent no mail");
     browser.screenshot("email-and-sms-answered").await;
+}
+
+/// A web server with one picture; what each fetch of it sent as `Referer`.
+async fn image_host() -> (String, Arc<Mutex<Vec<Option<String>>>>) {
+    let fetched = Arc::new(Mutex::new(Vec::new()));
+    let seen = fetched.clone();
+    let app = axum::Router::new().route(
+        "/zipper.png",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let referer = headers.get("referer").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                seen.lock().unwrap().push(referer);
+                (
+                    [("content-type", "image/png")],
+                    switchboard_testkit::media::png(4, 4, 2),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/zipper.png", listener.local_addr().unwrap().port());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, fetched)
 }
 
 /// Open the inbox row whose text holds `needle`.
