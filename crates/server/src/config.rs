@@ -54,6 +54,7 @@ struct FileConfig {
     twilio_api_url: Option<String>,
     vk_api_url: Option<String>,
     x_api_url: Option<String>,
+    mail_ca_file: Option<PathBuf>,
     poll_interval_ms: Option<u64>,
     opt_out_keywords: Option<String>,
     opt_in_keywords: Option<String>,
@@ -98,6 +99,9 @@ pub struct Config {
     pub vk_api_url: String,
     /// Where X's API is.
     pub x_api_url: String,
+    /// A PEM file of certificate authorities trusted beside the system's
+    /// for mail servers (a private CA).
+    pub mail_ca_file: Option<PathBuf>,
     /// After a poll that found nothing, how long a polling channel waits.
     pub poll_interval: Duration,
     pub retry_base: Duration,
@@ -207,6 +211,7 @@ impl Config {
         let x_api_url = env("SWITCHBOARD_X_API_URL")?
             .or(file.x_api_url)
             .unwrap_or(switchboard_service::XApi::default().base_url);
+        let mail_ca_file = env::<PathBuf>("SWITCHBOARD_MAIL_CA_FILE")?.or(file.mail_ca_file);
         Ok(Config {
             listen,
             job_lanes,
@@ -215,6 +220,7 @@ impl Config {
             twilio_api_url,
             vk_api_url,
             x_api_url,
+            mail_ca_file,
             data_dir,
             database_url,
             public_url,

@@ -215,6 +215,20 @@ fn secret_key(config: &Config) -> anyhow::Result<[u8; 32]> {
     }
 }
 
+/// How mail servers are reached: with the operator's private CA, if any.
+fn mail_settings(config: &Config) -> anyhow::Result<switchboard_service::MailSettings> {
+    let settings = switchboard_service::MailSettings::default();
+    match &config.mail_ca_file {
+        None => Ok(settings),
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            settings
+                .trusting_pem(&pem)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+    }
+}
+
 fn service_config(config: &Config, run_jobs: bool) -> anyhow::Result<ServiceConfig> {
     Ok(ServiceConfig {
         secret_key: Some(secret_key(config)?),
@@ -237,7 +251,7 @@ fn service_config(config: &Config, run_jobs: bool) -> anyhow::Result<ServiceConf
             vk: switchboard_service::VkApi {
                 base_url: config.vk_api_url.clone(),
             },
-            email: Default::default(),
+            email: mail_settings(config)?,
             x: switchboard_service::XApi {
                 base_url: config.x_api_url.clone(),
             },

@@ -76,6 +76,7 @@ pub use ratelimit::RateLimiter;
 pub use reports::{AgentsNow, Analytics, AnalyticsQuery, ConsoleTiles, GroupFigures, TeamLoad, Waiting};
 pub use routing::{TransferAgent, TransferTeam};
 pub use search::{SavedFilterInput, SavedFilterView, SearchHit};
+pub use switchboard_channels::email::MailSettings;
 pub use switchboard_channels::email::sanitize_html as sanitize_mail_html;
 pub use switchboard_channels::telegram::BotApi;
 pub use switchboard_channels::twilio::TwilioApi;

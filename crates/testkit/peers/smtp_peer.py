@@ -2,13 +2,15 @@
 protocol and checks our AUTH; each message it takes is written to the
 folder given as <n>.eml with its envelope as <n>.json. A recipient whose
 address starts with `refused@` is rejected with 550, as a real server
-rejects an unknown mailbox.
+rejects an unknown mailbox. Given a certificate and its key, PORT requires
+STARTTLS before the login and TLS_PORT speaks TLS from the first byte.
 
-Usage: smtp_peer.py PORT FOLDER USER PASSWORD
+Usage: smtp_peer.py PORT FOLDER USER PASSWORD [CERT KEY TLS_PORT]
 """
 
 import json
 import os
+import ssl
 import sys
 import threading
 
@@ -47,14 +49,24 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 
-controller = Controller(
-    Handler(),
-    hostname="127.0.0.1",
-    port=port,
-    authenticator=authenticator,
-    auth_require_tls=False,
-    auth_required=True,
-)
-controller.start()
+handler = Handler()
+if len(sys.argv) > 5:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(sys.argv[5], sys.argv[6])
+    controllers = [
+        Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticator, auth_required=True,
+                   tls_context=context, require_starttls=True, auth_require_tls=True),
+        Controller(handler, hostname="127.0.0.1", port=int(sys.argv[7]), authenticator=authenticator,
+                   auth_required=True, ssl_context=context,
+                   # Already TLS: aiosmtpd only counts STARTTLS as TLS for AUTH.
+                   auth_require_tls=False),
+    ]
+else:
+    controllers = [
+        Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                   auth_require_tls=False, auth_required=True),
+    ]
+for controller in controllers:
+    controller.start()
 print("ready", flush=True)
 threading.Event().wait()

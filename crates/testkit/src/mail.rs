@@ -2,7 +2,11 @@
 //! the IMAP server of the channel's mailbox (a private instance per test,
 //! Maildir in a temporary folder, seeded through `imapclient` from PyPI),
 //! and aiosmtpd (PyPI) as the SMTP server replies go through, checking our
-//! login and keeping what it takes.
+//! login and keeping what it takes. [`MailServers::start_tls`] gives both
+//! a certificate from a CA of the test's own (made with the `openssl`
+//! command): Dovecot then takes logins only over TLS, on its IMAPS port or
+//! after `STARTTLS`, and aiosmtpd answers implicit TLS on a second port and
+//! requires `STARTTLS` on the first.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -34,6 +38,90 @@ pub struct MailServers {
     _smtp: Child,
     pub imap_port: u16,
     pub smtp_port: u16,
+    /// With [`MailServers::start_tls`].
+    pub tls: Option<MailTls>,
+}
+
+/// The TLS side of [`MailServers::start_tls`].
+#[derive(Debug, Clone)]
+pub struct MailTls {
+    /// The test CA's certificate (PEM): what a client must trust.
+    pub ca_pem: Vec<u8>,
+    /// IMAP over TLS from the first byte.
+    pub imaps_port: u16,
+    /// SMTP over TLS from the first byte.
+    pub smtps_port: u16,
+}
+
+/// A CA and a certificate it issued for 127.0.0.1 and localhost, in `dir`
+/// (`ca.pem`, `server.pem`, `server.key`).
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Switchboard test mail CA",
+            ],
+            &[
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
 }
 
 fn free_port() -> u16 {
@@ -57,16 +145,26 @@ async fn wait_for_port(port: u16, what: &str, log: &Path) {
     );
 }
 
-fn dovecot_config(dir: &Path, port: u16) -> String {
+fn dovecot_config(dir: &Path, port: u16, imaps_port: Option<u16>) -> String {
     let d = dir.display();
+    // With TLS: logins only over it, on either port.
+    let ssl = match imaps_port {
+        Some(_) => format!(
+            "ssl = required\nssl_cert = <{d}/server.pem\nssl_key = <{d}/server.key\ndisable_plaintext_auth = yes"
+        ),
+        None => "ssl = no\ndisable_plaintext_auth = no".to_owned(),
+    };
+    let imaps = match imaps_port {
+        Some(p) => format!("address = 127.0.0.1\n    port = {p}\n    ssl = yes"),
+        None => "port = 0".to_owned(),
+    };
     format!(
         r#"base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{ssl}
 auth_mechanisms = plain login
 mail_location = maildir:{d}/home/%u/Maildir
 first_valid_uid = 1
@@ -87,7 +185,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    {imaps}
   }}
 }}
 service anvil {{
@@ -99,6 +197,15 @@ service anvil {{
 
 impl MailServers {
     pub async fn start() -> MailServers {
+        MailServers::start_with(false).await
+    }
+
+    /// Both servers with certificates from a CA of the test's own.
+    pub async fn start_tls() -> MailServers {
+        MailServers::start_with(true).await
+    }
+
+    async fn start_with(tls: bool) -> MailServers {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_owned();
         for sub in ["run", "state", "home", "sent"] {
@@ -119,7 +226,12 @@ impl MailServers {
         assert!(chown.success(), "chown of the mail folder failed");
         std::fs::write(path.join("passwd"), format!("{ADDRESS}:{{PLAIN}}{PASSWORD}\n")).unwrap();
         let imap_port = free_port();
-        std::fs::write(path.join("dovecot.conf"), dovecot_config(&path, imap_port)).unwrap();
+        let (imaps_port, smtps_port) = (free_port(), free_port());
+        if tls {
+            make_certificates(&path);
+        }
+        let imaps = tls.then_some(imaps_port);
+        std::fs::write(path.join("dovecot.conf"), dovecot_config(&path, imap_port, imaps)).unwrap();
         let dovecot_bin = ["/usr/sbin/dovecot", "dovecot"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -137,24 +249,42 @@ impl MailServers {
         let smtp_port = free_port();
         let script = path.join("smtp_peer.py");
         std::fs::write(&script, include_str!("../peers/smtp_peer.py")).unwrap();
-        let smtp = Command::new("python3")
-            .arg(&script)
+        let mut smtp = Command::new("python3");
+        smtp.arg(&script)
             .arg(smtp_port.to_string())
             .arg(path.join("sent"))
             .arg(ADDRESS)
-            .arg(PASSWORD)
+            .arg(PASSWORD);
+        if tls {
+            smtp.arg(path.join("server.pem"))
+                .arg(path.join("server.key"))
+                .arg(smtps_port.to_string());
+        }
+        let smtp = smtp
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(path.join("smtp.log")).unwrap())
             .kill_on_drop(true)
             .spawn()
             .expect("python3 with aiosmtpd");
         wait_for_port(smtp_port, "aiosmtpd", &path.join("smtp.log")).await;
+        let tls = if tls {
+            wait_for_port(imaps_port, "Dovecot (IMAPS)", &path.join("dovecot.log")).await;
+            wait_for_port(smtps_port, "aiosmtpd (SMTPS)", &path.join("smtp.log")).await;
+            Some(MailTls {
+                ca_pem: std::fs::read(path.join("ca.pem")).unwrap(),
+                imaps_port,
+                smtps_port,
+            })
+        } else {
+            None
+        };
         MailServers {
             dir,
             _dovecot: dovecot,
             _smtp: smtp,
             imap_port,
             smtp_port,
+            tls,
         }
     }
 
@@ -179,11 +309,26 @@ impl MailServers {
     /// mailbox as `mailbox`; `input` is its standard input. Its output.
     async fn imapclient(&self, snippet: &str, input: &[u8]) -> String {
         use tokio::io::AsyncWriteExt;
+        // Over IMAPS, trusting the test CA, when the server takes logins
+        // only over TLS.
+        let (port, connect) = match &self.tls {
+            Some(tls) => (
+                tls.imaps_port,
+                format!(
+                    "import ssl\nmailbox = IMAPClient('127.0.0.1', port=int(sys.argv[1]), ssl=True, ssl_context=ssl.create_default_context(cafile={:?}))",
+                    self.dir.path().join("ca.pem").display().to_string()
+                ),
+            ),
+            None => (
+                self.imap_port,
+                "mailbox = IMAPClient('127.0.0.1', port=int(sys.argv[1]), ssl=False)".to_owned(),
+            ),
+        };
         let script = format!(
-            "import sys\nfrom imapclient import IMAPClient\nmailbox = IMAPClient('127.0.0.1', port=int(sys.argv[1]), ssl=False)\nmailbox.login(sys.argv[2], sys.argv[3])\n{snippet}\nmailbox.logout()\n"
+            "import sys\nfrom imapclient import IMAPClient\n{connect}\nmailbox.login(sys.argv[2], sys.argv[3])\n{snippet}\nmailbox.logout()\n"
         );
         let mut child = Command::new("python3")
-            .args(["-c", &script, &self.imap_port.to_string(), ADDRESS, PASSWORD])
+            .args(["-c", &script, &port.to_string(), ADDRESS, PASSWORD])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -27,6 +27,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> MailIo for T {}
 
 pub(super) type MailStream = Box<dyn MailIo>;
 
+/// How a mail server is dialled: under the outgoing-address rule, and
+/// trusting the operator's extra certificate authorities.
+#[derive(Clone, Copy)]
+pub(super) struct Dial<'a> {
+    pub http: &'a OutboundHttp,
+    /// DER certificates trusted beside the system's roots.
+    pub roots: &'a [Vec<u8>],
+}
+
 /// The addresses `server` may be dialled at, best first.
 pub(super) async fn addresses(http: &OutboundHttp, server: &Server) -> Result<Vec<SocketAddr>, SendError> {
     let found: Vec<SocketAddr> = tokio::time::timeout(
@@ -78,12 +87,16 @@ pub(super) async fn tcp(http: &OutboundHttp, server: &Server) -> Result<TcpStrea
 }
 
 /// TLS over `stream`, checking the certificate for `host` against the
-/// system's roots.
-pub(super) async fn tls<S>(stream: S, host: &str) -> Result<tokio_rustls::client::TlsStream<S>, SendError>
+/// system's roots and the operator's extra ones.
+pub(super) async fn tls<S>(
+    stream: S,
+    host: &str,
+    roots: &[Vec<u8>],
+) -> Result<tokio_rustls::client::TlsStream<S>, SendError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let config = client_config().map_err(|e| SendError::Permanent(format!("TLS could not be set up: {e}")))?;
+    let config = client_config(roots).map_err(|e| SendError::Permanent(format!("TLS could not be set up: {e}")))?;
     let name = rustls::pki_types::ServerName::try_from(host.to_owned())
         .map_err(|_| SendError::Permanent(format!("{host} is not a name TLS can check")))?;
     tokio::time::timeout(
@@ -95,12 +108,16 @@ where
     .map_err(|e| SendError::Retryable(format!("the TLS handshake with {host} failed: {e}")))
 }
 
-fn client_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
-    use rustls_platform_verifier::BuilderVerifierExt;
+fn client_config(roots: &[Vec<u8>]) -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let extra = roots
+        .iter()
+        .map(|der| rustls::pki_types::CertificateDer::from(der.clone()));
+    let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(extra, provider.clone())?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_platform_verifier()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     Ok(Arc::new(config))
 }

@@ -9,9 +9,8 @@ use async_imap::Session;
 use futures::TryStreamExt;
 
 use super::config::{Auth, Config, Cursor, Security};
-use super::connect::{self, MailStream};
+use super::connect::{self, Dial, MailStream};
 use crate::SendError;
-use crate::net::OutboundHttp;
 
 /// Messages taken per poll (the next poll comes at once while there are more).
 const BATCH: usize = 20;
@@ -59,14 +58,14 @@ impl async_imap::Authenticator for XOAuth2<'_> {
 }
 
 /// A logged-in session to the channel's IMAP server.
-async fn login(http: &OutboundHttp, config: &Config) -> Result<Session<MailStream>, SendError> {
+async fn login(dial: Dial<'_>, config: &Config) -> Result<Session<MailStream>, SendError> {
     let server = config
         .imap
         .as_ref()
         .ok_or_else(|| SendError::Permanent("this channel's mail is posted to its hook: it has no mailbox".into()))?;
-    let tcp = connect::tcp(http, server).await?;
+    let tcp = connect::tcp(dial.http, server).await?;
     let stream: MailStream = match server.security {
-        Security::Tls => Box::new(connect::tls(tcp, &server.host).await?),
+        Security::Tls => Box::new(connect::tls(tcp, &server.host, dial.roots).await?),
         Security::None => Box::new(tcp),
         Security::Starttls => {
             let mut plain = async_imap::Client::new(tcp);
@@ -75,7 +74,7 @@ async fn login(http: &OutboundHttp, config: &Config) -> Result<Session<MailStrea
                 .run_command_and_check_ok("STARTTLS", None)
                 .await
                 .map_err(|e| imap_error("STARTTLS", e))?;
-            Box::new(connect::tls(plain.into_inner(), &server.host).await?)
+            Box::new(connect::tls(plain.into_inner(), &server.host, dial.roots).await?)
         }
     };
     let mut client = async_imap::Client::new(stream);
@@ -143,12 +142,12 @@ async fn uids_after(session: &mut Session<MailStream>, last: u32) -> Result<Vec<
 /// Without a cursor (the first poll) or after the mailbox was rebuilt,
 /// reading starts with the mail of the last day ([`first_start`]).
 pub(super) async fn read(
-    http: &OutboundHttp,
+    dial: Dial<'_>,
     config: &Config,
     cursor: Option<Cursor>,
     wait: Duration,
 ) -> Result<Read, SendError> {
-    let mut session = login(http, config).await?;
+    let mut session = login(dial, config).await?;
     let (validity, uid_next) = select(&mut session, config).await?;
     let cursor = match cursor.filter(|c| c.validity == validity) {
         Some(cursor) => cursor,
@@ -259,13 +258,8 @@ async fn fetch_part(session: &mut Session<MailStream>, uid: u32, part: &str) -> 
 }
 
 /// The whole message `uid`, if the mailbox is still the one it was in.
-pub(super) async fn message(
-    http: &OutboundHttp,
-    config: &Config,
-    validity: u32,
-    uid: u32,
-) -> Result<Vec<u8>, SendError> {
-    let mut session = login(http, config).await?;
+pub(super) async fn message(dial: Dial<'_>, config: &Config, validity: u32, uid: u32) -> Result<Vec<u8>, SendError> {
+    let mut session = login(dial, config).await?;
     let (now, _) = select(&mut session, config).await?;
     if now != validity {
         return Err(SendError::Permanent(
@@ -278,8 +272,8 @@ pub(super) async fn message(
 }
 
 /// Log in and open the folder: what "check connection" reports.
-pub(super) async fn check(http: &OutboundHttp, config: &Config) -> Result<String, SendError> {
-    let mut session = login(http, config).await?;
+pub(super) async fn check(dial: Dial<'_>, config: &Config) -> Result<String, SendError> {
+    let mut session = login(dial, config).await?;
     let mailbox = session
         .select(&config.mailbox)
         .await

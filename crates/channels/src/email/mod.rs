@@ -71,15 +71,46 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     sms_segments: false,
 };
 
-/// How long one poll waits with `IDLE` for news (tests shorten it).
+/// How mail servers are reached, for every e-mail channel of the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailSettings {
+    /// How long one poll waits with `IDLE` for news (tests shorten it).
     pub idle_wait_secs: u64,
+    /// Certificate authorities trusted beside the system's (DER), for mail
+    /// servers whose certificates a private CA issued.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl Default for MailSettings {
     fn default() -> Self {
-        MailSettings { idle_wait_secs: 25 }
+        MailSettings {
+            idle_wait_secs: 25,
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+impl MailSettings {
+    /// Trust the certificates of a PEM file (an operator's private CA) too.
+    pub fn trusting_pem(mut self, pem: &[u8]) -> Result<MailSettings, String> {
+        use tokio_rustls::rustls::pki_types::CertificateDer;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        let found: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem)
+            .map(|c| c.map(|c| c.to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("not a PEM file of certificates: {e}"))?;
+        if found.is_empty() {
+            return Err("the file holds no certificate".into());
+        }
+        self.extra_roots.extend(found);
+        Ok(self)
+    }
+
+    fn dial<'a>(&'a self, http: &'a OutboundHttp) -> connect::Dial<'a> {
+        connect::Dial {
+            http,
+            roots: &self.extra_roots,
+        }
     }
 }
 
@@ -166,7 +197,14 @@ impl ChannelAdapter for EmailAdapter {
     }
 
     fn send<'a>(&'a self, cx: SendContext<'a>, message: &'a OutboundMessage) -> BoxFuture<'a, Result<Sent, SendError>> {
-        Box::pin(async move { smtp::send(cx.http, &config::Config::required(cx.channel)?, message).await })
+        Box::pin(async move {
+            smtp::send(
+                self.settings.dial(cx.http),
+                &config::Config::required(cx.channel)?,
+                message,
+            )
+            .await
+        })
     }
 
     fn polls(&self, channel: &ChannelSetup) -> bool {
@@ -183,7 +221,7 @@ impl ChannelAdapter for EmailAdapter {
             let config = config::Config::required(channel)?;
             let cursor = cursor.and_then(config::Cursor::parse);
             let wait = Duration::from_secs(self.settings.idle_wait_secs);
-            let read = imap::read(http, &config, cursor, wait).await?;
+            let read = imap::read(self.settings.dial(http), &config, cursor, wait).await?;
             let events = read
                 .messages
                 .iter()
@@ -218,7 +256,7 @@ impl ChannelAdapter for EmailAdapter {
             let config = config::Config::required(channel)?;
             let (validity, uid, index) = parse::parse_media_reference(reference)
                 .ok_or_else(|| SendError::Permanent("not a file of this mailbox".into()))?;
-            let raw = imap::message(http, &config, validity, uid).await?;
+            let raw = imap::message(self.settings.dial(http), &config, validity, uid).await?;
             let (filename, bytes) = parse::attachment(&raw, index)
                 .ok_or_else(|| SendError::Permanent("the message no longer has that file".into()))?;
             let size = bytes.len() as u64;
@@ -239,11 +277,27 @@ impl ChannelAdapter for EmailAdapter {
         Box::pin(async move {
             let config = config::Config::of(channel).ok_or_else(|| "no mailbox is configured".to_owned())?;
             let imap = match config.imap {
-                Some(_) => imap::check(http, &config).await.map_err(|e| format!("IMAP: {e}"))?,
+                Some(_) => imap::check(self.settings.dial(http), &config)
+                    .await
+                    .map_err(|e| format!("IMAP: {e}"))?,
                 None => "Mail arrives when a relay posts it to the channel's hook".to_owned(),
             };
-            let smtp = smtp::check(http, &config).await.map_err(|e| format!("SMTP: {e}"))?;
+            let smtp = smtp::check(self.settings.dial(http), &config)
+                .await
+                .map_err(|e| format!("SMTP: {e}"))?;
             Ok(format!("{imap}. {smtp}."))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MailSettings;
+
+    #[test]
+    fn a_ca_file_must_hold_certificates() {
+        assert!(MailSettings::default().trusting_pem(b"not a certificate").is_err());
+        let key_only = b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n";
+        assert!(MailSettings::default().trusting_pem(key_only).is_err());
     }
 }

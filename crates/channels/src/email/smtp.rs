@@ -9,11 +9,11 @@ use std::time::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::config::{Auth, Config, Security};
-use super::connect;
+use super::connect::{self, Dial};
 use crate::net::OutboundHttp;
 use crate::{OutboundMessage, SendError, Sent};
 
@@ -159,12 +159,18 @@ async fn files(http: &OutboundHttp, message: &OutboundMessage) -> Result<Vec<(St
 }
 
 /// A transport to the channel's SMTP server, dialled at an allowed address.
-async fn transport(http: &OutboundHttp, config: &Config) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
+async fn transport(dial: Dial<'_>, config: &Config) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
     let server = &config.smtp;
-    let address = connect::addresses(http, server).await?[0];
+    let address = connect::addresses(dial.http, server).await?[0];
     let parameters = || {
-        TlsParameters::new(server.host.clone())
-            .map_err(|e| SendError::Permanent(format!("TLS could not be set up for {}: {e}", server.host)))
+        let setup_failed = |e: lettre::transport::smtp::Error| {
+            SendError::Permanent(format!("TLS could not be set up for {}: {e}", server.host))
+        };
+        let mut builder = TlsParameters::builder(server.host.clone());
+        for der in dial.roots {
+            builder = builder.add_root_certificate(Certificate::from_der(der.clone()).map_err(setup_failed)?);
+        }
+        builder.build_rustls().map_err(setup_failed)
     };
     let tls = match server.security {
         Security::Tls => Tls::Wrapper(parameters()?),
@@ -195,18 +201,18 @@ fn smtp_error(e: lettre::transport::smtp::Error) -> SendError {
     }
 }
 
-pub(super) async fn send(http: &OutboundHttp, config: &Config, message: &OutboundMessage) -> Result<Sent, SendError> {
-    let files = files(http, message).await?;
+pub(super) async fn send(dial: Dial<'_>, config: &Config, message: &OutboundMessage) -> Result<Sent, SendError> {
+    let files = files(dial.http, message).await?;
     let mail = build(config, message, files)?;
-    transport(http, config).await?.send(mail).await.map_err(smtp_error)?;
+    transport(dial, config).await?.send(mail).await.map_err(smtp_error)?;
     Ok(Sent {
         provider_message_id: Some(message_id(config, message)),
     })
 }
 
 /// Whether the SMTP server answers and takes our login.
-pub(super) async fn check(http: &OutboundHttp, config: &Config) -> Result<String, SendError> {
-    let transport = transport(http, config).await?;
+pub(super) async fn check(dial: Dial<'_>, config: &Config) -> Result<String, SendError> {
+    let transport = transport(dial, config).await?;
     match transport.test_connection().await {
         Ok(true) => Ok(format!("SMTP: {} answered", config.smtp.host)),
         Ok(false) => Err(SendError::Retryable(format!(

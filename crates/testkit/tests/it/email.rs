@@ -37,7 +37,10 @@ struct Mail {
 fn quick_polls() -> TestOptions {
     let mut options = TestOptions::default();
     options.service.channels = Registry::standard_with(&ProviderApis {
-        email: MailSettings { idle_wait_secs: 1 },
+        email: MailSettings {
+            idle_wait_secs: 1,
+            ..Default::default()
+        },
         ..Default::default()
     });
     options.service.job_lease = Duration::from_secs(3);
@@ -655,4 +658,107 @@ async fn mail_posted_by_a_relay_becomes_a_conversation_once() {
     view.message_where(&conversation, |m| m["provider_message_id"] == "p2@customer.example")
         .await;
     assert_eq!(view.conversations().await.len(), 1);
+}
+
+#[tokio::test]
+async fn tls_and_starttls_to_servers_with_a_private_ca() {
+    let servers = MailServers::start_tls().await;
+    let tls = servers.tls.clone().unwrap();
+    let mut options = quick_polls();
+    options.service.channels = Registry::standard_with(&ProviderApis {
+        email: MailSettings {
+            idle_wait_secs: 1,
+            ..Default::default()
+        }
+        .trusting_pem(&tls.ca_pem)
+        .unwrap(),
+        ..Default::default()
+    });
+    let app = TestApp::spawn_with(options).await;
+    let org = Org::create(&app).await;
+    org.set_online(&org.agent, &org.agent_id).await;
+    // IMAP over TLS from the first byte, SMTP upgraded with STARTTLS (the
+    // servers take no login in clear).
+    let mut config = servers.config();
+    config["imap_port"] = json!(tls.imaps_port);
+    config["imap_security"] = json!("tls");
+    config["smtp_security"] = json!("starttls");
+    let r = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "email", "name": "Private CA", "default_team_id": org.team, "config": config}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let view = ChannelView::of(&org, r["id"].as_str().unwrap());
+    let checked = view.check().await;
+    assert_eq!(checked["ok"], true, "{checked}");
+    servers
+        .deliver(&customer_mail(
+            "ana@customer.example",
+            "tls1@customer.example",
+            "Secure",
+            "",
+            "Over TLS.",
+        ))
+        .await;
+    let conversation = view.conversation().await;
+    view.message_where(&conversation, |m| m["provider_message_id"] == "tls1@customer.example")
+        .await;
+    view.reply(&conversation, "Answered over STARTTLS.").await;
+    let sent = servers.wait_sent(1).await;
+    assert_eq!(sent[0].envelope["authenticated"], true);
+
+    // The other way round: IMAP upgraded with STARTTLS, SMTP over TLS.
+    let r = org
+        .admin
+        .patch(
+            &org.path(&format!("/channels/{}", view.channel)),
+            json!({"config": {"imap_port": servers.imap_port, "imap_security": "starttls",
+                              "smtp_port": tls.smtps_port, "smtp_security": "tls"}}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let checked = view.check().await;
+    assert_eq!(checked["ok"], true, "{checked}");
+    servers
+        .deliver(&customer_mail(
+            "ana@customer.example",
+            "tls2@customer.example",
+            "Re: Secure",
+            "",
+            "Still over TLS.",
+        ))
+        .await;
+    view.message_where(&conversation, |m| m["provider_message_id"] == "tls2@customer.example")
+        .await;
+    view.reply(&conversation, "Answered over SMTPS.").await;
+    servers.wait_sent(2).await;
+}
+
+#[tokio::test]
+async fn a_certificate_no_trusted_ca_issued_is_refused() {
+    let servers = MailServers::start_tls().await;
+    let tls = servers.tls.clone().unwrap();
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let mut config = servers.config();
+    config["imap_port"] = json!(tls.imaps_port);
+    config["imap_security"] = json!("tls");
+    let r = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "email", "name": "Untrusted", "config": config}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let checked = ChannelView::of(&org, r["id"].as_str().unwrap()).check().await;
+    assert_eq!(checked["ok"], false, "{checked}");
+    let message = checked["message"].as_str().unwrap();
+    assert!(
+        message.contains("TLS handshake") && message.contains("certificate"),
+        "{message}"
+    );
 }
