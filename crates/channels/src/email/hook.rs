@@ -155,13 +155,23 @@ fn form_fields<'a>(body: &'a [u8], boundary: &str) -> Vec<(String, &'a [u8])> {
     fields
 }
 
+/// Where `needle` occurs, without overlaps (a boundary of dashes must not
+/// match inside itself).
 fn find_all(haystack: &[u8], needle: &[u8]) -> Vec<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return Vec::new();
+    let mut found = Vec::new();
+    if needle.is_empty() {
+        return found;
     }
-    (0..=haystack.len() - needle.len())
-        .filter(|&i| haystack[i..].starts_with(needle))
-        .collect()
+    let mut at = 0;
+    while at + needle.len() <= haystack.len() {
+        if haystack[at..].starts_with(needle) {
+            found.push(at);
+            at += needle.len();
+        } else {
+            at += 1;
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -213,6 +223,16 @@ mod tests {
             .unwrap_or_else(|e| panic!("{content_type}: {e}"));
             assert_eq!(text_of(&events), ["Hello"], "{content_type}");
         }
+    }
+
+    #[test]
+    fn a_boundary_of_dashes_splits_nothing_wrongly() {
+        let form = "-----\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nX\r\n-----";
+        assert_eq!(
+            form_fields(form.as_bytes(), "---"),
+            vec![("email".to_owned(), &b"X"[..])]
+        );
+        assert!(form_fields(b"--------", "-").is_empty());
     }
 
     #[test]

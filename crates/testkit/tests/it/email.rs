@@ -762,3 +762,69 @@ async fn a_certificate_no_trusted_ca_issued_is_refused() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_relay_may_post_mail_larger_than_other_hooks_take_up_to_its_own_limit() {
+    let servers = MailServers::start().await;
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    let mut config = servers.config();
+    config.as_object_mut().unwrap().retain(|k, _| !k.starts_with("imap_"));
+    config["receive"] = json!("webhook");
+    let r = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "email", "name": "Posted", "config": config}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let channel = r["id"].as_str().unwrap().to_owned();
+    let secret = r["secret"].as_str().unwrap().to_owned();
+    let view = ChannelView::of(&org, &channel);
+    let http = reqwest::Client::new();
+    let post = |path: String, body: Vec<u8>| {
+        let http = http.clone();
+        let url = app.url(&path);
+        async move {
+            http.post(url)
+                .header("content-type", "message/rfc822")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // A 3 MB mail (a 2 MB file): more than the 1 MiB other hooks take.
+    let file = vec![b'%'; 2 * 1024 * 1024];
+    let raw = format!(
+        "From: ana@customer.example\r\nTo: {ADDRESS}\r\nSubject: Scan\r\nMessage-ID: <big@customer.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=M\r\n\r\n--M\r\nContent-Type: text/plain\r\n\r\nThe scan.\r\n--M\r\nContent-Type: application/pdf; name=scan.pdf\r\nContent-Disposition: attachment; filename=scan.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--M--\r\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &file)
+    );
+    assert!(raw.len() > 2 * 1024 * 1024);
+    assert_eq!(
+        post(format!("/hooks/email/{channel}?key={secret}"), raw.into_bytes()).await,
+        200
+    );
+    let conversation = view.conversation().await;
+    let stored = view
+        .message_where(&conversation, |m| m["provider_message_id"] == "big@customer.example")
+        .await;
+    assert_eq!(stored["attachments"][0]["size"].as_u64(), Some(file.len() as u64));
+    // Another kind's hook keeps the general limit.
+    assert_eq!(
+        post(format!("/hooks/sms/{channel}"), vec![b'a'; 2 * 1024 * 1024]).await,
+        413
+    );
+    // Past e-mail's own limit: 413 too.
+    assert_eq!(
+        post(
+            format!("/hooks/email/{channel}?key={secret}"),
+            vec![b'a'; 41 * 1024 * 1024]
+        )
+        .await,
+        413
+    );
+}
