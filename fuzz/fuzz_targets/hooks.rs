@@ -1,5 +1,5 @@
 //! Every provider's webhook handling (signature check, then parsing) on
-//! arbitrary requests. The first byte picks the kind, the method and
+//! arbitrary requests, e-mail relays' forms included. The first byte picks the kind, the method and
 //! whether the body is signed correctly, so the parsers behind the
 //! signature checks are reached too.
 #![no_main]
@@ -29,6 +29,10 @@ fn setup(kind: ChannelKind) -> ChannelSetup {
         } else if kind == ChannelKind::Sms {
             serde_json::json!({"config": {"account_sid": "AC0123456789abcdef0123456789abcdef",
                 "auth_token": TWILIO_TOKEN, "from": "+14155550199"}})
+        } else if kind == ChannelKind::Email {
+            serde_json::json!({"config": {"address": "help@shop.example",
+                "smtp": {"host": "smtp.example.com", "port": 587, "security": "starttls"},
+                "username": "help@shop.example", "password": "p", "auth": "password", "mailbox": "INBOX"}})
         } else if matches!(kind, ChannelKind::Messenger | ChannelKind::Instagram) {
             serde_json::json!({"config": {"page_id": "104859372658913", "access_token": "page-token", "app_secret": APP_SECRET}})
         } else {
@@ -54,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
         ChannelKind::Sms,
         ChannelKind::Vk,
         ChannelKind::X,
+        ChannelKind::Email,
         ChannelKind::Api,
         ChannelKind::Web,
     ];
@@ -63,10 +68,17 @@ fuzz_target!(|data: &[u8]| {
     } else {
         HookMethod::Post
     };
-    let content_type = if kind == ChannelKind::Sms {
-        "application/x-www-form-urlencoded"
-    } else {
-        "application/json"
+    // E-mail takes each shape a relay posts.
+    let mail_shapes = [
+        "multipart/form-data; boundary=b",
+        "application/x-www-form-urlencoded",
+        "application/json",
+        "message/rfc822",
+    ];
+    let content_type = match kind {
+        ChannelKind::Sms => "application/x-www-form-urlencoded",
+        ChannelKind::Email => mail_shapes[(control >> 6) as usize],
+        _ => "application/json",
     };
     let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
     if control & 0x20 != 0 {
@@ -94,9 +106,12 @@ fuzz_target!(|data: &[u8]| {
             switchboard_channels::twilio::sign(TWILIO_TOKEN, "http://127.0.0.1:8080", &form),
         ));
     }
-    // A GET carries the body as its query string (Meta's handshake).
+    // A GET carries the body as its query string (Meta's handshake); a
+    // relay posting mail names the channel secret in it.
     let query = if method == HookMethod::Get {
         String::from_utf8_lossy(body).into_owned()
+    } else if control & 0x20 != 0 {
+        format!("key={CHANNEL_SECRET}")
     } else {
         String::new()
     };

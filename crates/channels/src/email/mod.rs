@@ -294,6 +294,19 @@ impl ChannelAdapter for EmailAdapter {
 mod tests {
     use super::MailSettings;
 
+    /// Google's example of the SASL `XOAUTH2` initial client response
+    /// (developers.google.com/gmail/imap/xoauth2-protocol), base64-encoded
+    /// as the IMAP and SMTP clients send it.
+    #[test]
+    fn the_xoauth2_response_is_googles_example() {
+        use base64::Engine;
+        let response = super::xoauth2("someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg");
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.encode(response),
+            "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
+        );
+    }
+
     #[test]
     fn a_ca_file_must_hold_certificates() {
         assert!(MailSettings::default().trusting_pem(b"not a certificate").is_err());
