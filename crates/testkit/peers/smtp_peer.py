@@ -4,10 +4,13 @@ folder given as <n>.eml with its envelope as <n>.json. A recipient whose
 address starts with `refused@` is rejected with 550, as a real server
 rejects an unknown mailbox. Given a certificate and its key, PORT requires
 STARTTLS before the login and TLS_PORT speaks TLS from the first byte.
+With SMTP_PEER_OAUTH_TOKEN set, XOAUTH2 with that access token logs in
+too (the SASL initial response of Google's profile).
 
 Usage: smtp_peer.py PORT FOLDER USER PASSWORD [CERT KEY TLS_PORT]
 """
 
+import base64
 import json
 import os
 import ssl
@@ -20,9 +23,23 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 port, folder, user, password = int(sys.argv[1]), sys.argv[2], sys.argv[3].encode(), sys.argv[4].encode()
 
 
+oauth_token = os.environ.get("SMTP_PEER_OAUTH_TOKEN")
+
+
 class Handler:
     def __init__(self):
         self.count = 0
+
+    async def auth_XOAUTH2(self, server, args):
+        # `AUTH XOAUTH2 <base64>`: user=<login>^Aauth=Bearer <token>^A^A
+        if oauth_token is None or len(args) < 2:
+            return AuthResult(success=False, handled=False)
+        try:
+            fields = dict(f.split("=", 1) for f in base64.b64decode(args[1]).decode().split("\x01") if f)
+        except Exception:
+            return AuthResult(success=False, handled=False)
+        ok = fields.get("user", "").encode() == user and fields.get("auth") == f"Bearer {oauth_token}"
+        return AuthResult(success=ok, handled=False, auth_data=fields.get("user"))
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("refused@"):

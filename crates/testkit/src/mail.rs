@@ -6,7 +6,10 @@
 //! a certificate from a CA of the test's own (made with the `openssl`
 //! command): Dovecot then takes logins only over TLS, on its IMAPS port or
 //! after `STARTTLS`, and aiosmtpd answers implicit TLS on a second port and
-//! requires `STARTTLS` on the first.
+//! requires `STARTTLS` on the first. [`MailServers::start_oauth`] makes
+//! both take an OAuth2 access token by `XOAUTH2` instead of the password:
+//! Dovecot checks it with its `oauth2` passdb against a token-info endpoint
+//! the test serves, aiosmtpd with a handler of the mechanism.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -17,6 +20,41 @@ use tokio::process::{Child, Command};
 /// The channel's address and login on both servers.
 pub const ADDRESS: &str = "help@shop.example";
 pub const PASSWORD: &str = "mailbox-pw-123";
+/// The access token [`MailServers::start_oauth`]'s servers take.
+pub const OAUTH_TOKEN: &str = "ya29.test-access-token-for-the-mailbox";
+
+/// What the servers take besides plain mail.
+#[derive(Debug, Clone, Copy, Default)]
+struct Options {
+    tls: bool,
+    oauth: bool,
+}
+
+/// A token-info endpoint as Google's: `?access_token=` → the e-mail
+/// address the token is for; its port.
+async fn token_info() -> u16 {
+    let app = axum::Router::new().route(
+        "/tokeninfo",
+        axum::routing::get(
+            |query: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                match query.get("access_token").map(String::as_str) {
+                    Some(OAUTH_TOKEN) => (
+                        axum::http::StatusCode::OK,
+                        axum::Json(serde_json::json!({"email": ADDRESS, "expires_in": 3599})),
+                    ),
+                    _ => (
+                        axum::http::StatusCode::BAD_REQUEST,
+                        axum::Json(serde_json::json!({"error": "invalid_token"})),
+                    ),
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
 
 /// One message the SMTP server took.
 #[derive(Debug, Clone)]
@@ -145,8 +183,24 @@ async fn wait_for_port(port: u16, what: &str, log: &Path) {
     );
 }
 
-fn dovecot_config(dir: &Path, port: u16, imaps_port: Option<u16>) -> String {
+fn dovecot_config(dir: &Path, port: u16, imaps_port: Option<u16>, token_port: Option<u16>) -> String {
     let d = dir.display();
+    // With OAuth2: `XOAUTH2` checked by the `oauth2` passdb, the password
+    // for the other mechanisms.
+    let (mechanisms, oauth_passdb) = match token_port {
+        Some(p) => {
+            std::fs::write(
+                dir.join("oauth2.conf"),
+                format!("tokeninfo_url = http://127.0.0.1:{p}/tokeninfo?access_token=\nusername_attribute = email\n"),
+            )
+            .unwrap();
+            (
+                "plain login xoauth2",
+                format!("passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {d}/oauth2.conf\n}}\n"),
+            )
+        }
+        None => ("plain login", String::new()),
+    };
     // With TLS: logins only over it, on either port.
     let ssl = match imaps_port {
         Some(_) => format!(
@@ -165,13 +219,14 @@ log_path = {d}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
 {ssl}
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 mail_location = maildir:{d}/home/%u/Maildir
 first_valid_uid = 1
 default_login_user = dovenull
 default_internal_user = dovecot
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {d}/passwd
 }}
 userdb {{
@@ -197,15 +252,29 @@ service anvil {{
 
 impl MailServers {
     pub async fn start() -> MailServers {
-        MailServers::start_with(false).await
+        MailServers::start_with(Options::default()).await
     }
 
     /// Both servers with certificates from a CA of the test's own.
     pub async fn start_tls() -> MailServers {
-        MailServers::start_with(true).await
+        MailServers::start_with(Options {
+            tls: true,
+            ..Default::default()
+        })
+        .await
     }
 
-    async fn start_with(tls: bool) -> MailServers {
+    /// Both servers taking [`OAUTH_TOKEN`] by `XOAUTH2`.
+    pub async fn start_oauth() -> MailServers {
+        MailServers::start_with(Options {
+            oauth: true,
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn start_with(options: Options) -> MailServers {
+        let Options { tls, oauth } = options;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_owned();
         for sub in ["run", "state", "home", "sent"] {
@@ -231,7 +300,12 @@ impl MailServers {
             make_certificates(&path);
         }
         let imaps = tls.then_some(imaps_port);
-        std::fs::write(path.join("dovecot.conf"), dovecot_config(&path, imap_port, imaps)).unwrap();
+        let token_port = if oauth { Some(token_info().await) } else { None };
+        std::fs::write(
+            path.join("dovecot.conf"),
+            dovecot_config(&path, imap_port, imaps, token_port),
+        )
+        .unwrap();
         let dovecot_bin = ["/usr/sbin/dovecot", "dovecot"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -255,6 +329,9 @@ impl MailServers {
             .arg(path.join("sent"))
             .arg(ADDRESS)
             .arg(PASSWORD);
+        if oauth {
+            smtp.env("SMTP_PEER_OAUTH_TOKEN", OAUTH_TOKEN);
+        }
         if tls {
             smtp.arg(path.join("server.pem"))
                 .arg(path.join("server.key"))

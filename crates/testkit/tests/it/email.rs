@@ -828,3 +828,56 @@ async fn a_relay_may_post_mail_larger_than_other_hooks_take_up_to_its_own_limit(
         413
     );
 }
+
+#[tokio::test]
+async fn an_oauth2_token_logs_in_to_both_servers_by_xoauth2() {
+    let servers = MailServers::start_oauth().await;
+    let app = TestApp::spawn_with(quick_polls()).await;
+    let org = Org::create(&app).await;
+    org.set_online(&org.agent, &org.agent_id).await;
+    let mut config = servers.config();
+    config["auth"] = json!("xoauth2");
+    config["password"] = json!(switchboard_testkit::mail::OAUTH_TOKEN);
+    let r = org
+        .admin
+        .post(
+            &org.path("/channels"),
+            json!({"kind": "email", "name": "Workspace mailbox", "default_team_id": org.team, "config": config}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let view = ChannelView::of(&org, r["id"].as_str().unwrap());
+    let checked = view.check().await;
+    assert_eq!(checked["ok"], true, "{checked}");
+    servers
+        .deliver(&customer_mail(
+            "ana@customer.example",
+            "o1@customer.example",
+            "Token",
+            "",
+            "Read with a token.",
+        ))
+        .await;
+    let conversation = view.conversation().await;
+    view.message_where(&conversation, |m| m["provider_message_id"] == "o1@customer.example")
+        .await;
+    view.reply(&conversation, "Sent with a token.").await;
+    let sent = servers.wait_sent(1).await;
+    assert_eq!(sent[0].envelope["authenticated"], true);
+
+    // An expired token: both servers refuse it, and the check says so.
+    let r = org
+        .admin
+        .patch(
+            &org.path(&format!("/channels/{}", view.channel)),
+            json!({"config": {"password": "ya29.expired"}}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let checked = view.check().await;
+    assert_eq!(checked["ok"], false, "{checked}");
+    assert!(
+        checked["message"].as_str().unwrap().contains("refused the login"),
+        "{checked}"
+    );
+}
