@@ -98,6 +98,17 @@ pub fn refused_private(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// A request that got no answer from `target` ("VK", "the token
+/// endpoint"): refused for good when its address is private, else worth
+/// trying again.
+pub fn not_reached(e: reqwest::Error, target: &str) -> crate::SendError {
+    if refused_private(&e) {
+        crate::SendError::Permanent(format!("refused: {target}'s address is private"))
+    } else {
+        crate::SendError::Retryable(format!("{target} could not be reached: {}", e.without_url()))
+    }
+}
+
 struct GuardedResolver;
 
 impl Resolve for GuardedResolver {

@@ -13,6 +13,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
@@ -22,6 +24,10 @@ pub const ADDRESS: &str = "help@shop.example";
 pub const PASSWORD: &str = "mailbox-pw-123";
 /// The access token [`MailServers::start_oauth`]'s servers take.
 pub const OAUTH_TOKEN: &str = "ya29.test-access-token-for-the-mailbox";
+/// The refresh grant its token endpoint answers with [`OAUTH_TOKEN`].
+pub const OAUTH_CLIENT_ID: &str = "switchboard-test-client";
+pub const OAUTH_CLIENT_SECRET: &str = "test-client-secret";
+pub const OAUTH_REFRESH_TOKEN: &str = "1//test-refresh-token";
 
 /// What the servers take besides plain mail.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,10 +36,38 @@ struct Options {
     oauth: bool,
 }
 
-/// A token-info endpoint as Google's: `?access_token=` → the e-mail
-/// address the token is for; its port.
-async fn token_info() -> u16 {
-    let app = axum::Router::new().route(
+/// Google's two OAuth2 endpoints for a mailbox: the token endpoint (the
+/// refresh grant of RFC 6749 §6, counted) and token info (`?access_token=`
+/// → the e-mail address the token is for). Its port.
+async fn token_endpoints(grants: Arc<AtomicUsize>) -> u16 {
+    let app = axum::Router::new()
+        .route(
+            "/token",
+            axum::routing::post(move |body: String| {
+                let grants = grants.clone();
+                async move {
+                    let form: std::collections::HashMap<String, String> =
+                        url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                    let field = |k: &str| form.get(k).map(String::as_str);
+                    let valid = field("grant_type") == Some("refresh_token")
+                        && field("refresh_token") == Some(OAUTH_REFRESH_TOKEN)
+                        && field("client_id") == Some(OAUTH_CLIENT_ID)
+                        && field("client_secret") == Some(OAUTH_CLIENT_SECRET);
+                    if !valid {
+                        return (
+                            axum::http::StatusCode::BAD_REQUEST,
+                            axum::Json(serde_json::json!({"error": "invalid_grant", "error_description": "Bad Request"})),
+                        );
+                    }
+                    grants.fetch_add(1, Ordering::SeqCst);
+                    (
+                        axum::http::StatusCode::OK,
+                        axum::Json(serde_json::json!({"access_token": OAUTH_TOKEN, "expires_in": 3599, "token_type": "Bearer"})),
+                    )
+                }
+            }),
+        )
+        .route(
         "/tokeninfo",
         axum::routing::get(
             |query: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
@@ -78,6 +112,10 @@ pub struct MailServers {
     pub smtp_port: u16,
     /// With [`MailServers::start_tls`].
     pub tls: Option<MailTls>,
+    /// With [`MailServers::start_oauth`]: the token endpoint's URL.
+    pub token_url: Option<String>,
+    /// Refresh grants the token endpoint answered.
+    pub grants: Arc<AtomicUsize>,
 }
 
 /// The TLS side of [`MailServers::start_tls`].
@@ -300,7 +338,12 @@ impl MailServers {
             make_certificates(&path);
         }
         let imaps = tls.then_some(imaps_port);
-        let token_port = if oauth { Some(token_info().await) } else { None };
+        let grants = Arc::new(AtomicUsize::new(0));
+        let token_port = if oauth {
+            Some(token_endpoints(grants.clone()).await)
+        } else {
+            None
+        };
         std::fs::write(
             path.join("dovecot.conf"),
             dovecot_config(&path, imap_port, imaps, token_port),
@@ -362,6 +405,8 @@ impl MailServers {
             imap_port,
             smtp_port,
             tls,
+            token_url: token_port.map(|p| format!("http://127.0.0.1:{p}/token")),
+            grants,
         }
     }
 

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::oauth::Refresh;
 use crate::SendError;
 use crate::adapter::{ChannelSetup, ConfigError};
 
@@ -72,6 +73,10 @@ pub(super) struct Config {
     pub password: String,
     #[serde(default)]
     pub auth: Auth,
+    /// With `XOAUTH2`: how to obtain access tokens, instead of one pasted
+    /// into `password`.
+    #[serde(default)]
+    pub refresh: Option<Refresh>,
     /// The IMAP folder read (usually `INBOX`).
     pub mailbox: String,
 }
@@ -101,7 +106,11 @@ impl Config {
             "username": self.username,
             "auth": self.auth,
             "mailbox": self.mailbox,
-            "password_set": true,
+            "password_set": !self.password.is_empty(),
+            "oauth_token_url": self.refresh.as_ref().map(|r| &r.token_url),
+            "oauth_client_id": self.refresh.as_ref().map(|r| &r.client_id),
+            "oauth_client_secret_set": self.refresh.as_ref().is_some_and(|r| r.client_secret.is_some()),
+            "oauth_refresh_token_set": self.refresh.is_some(),
         })
     }
 }
@@ -121,6 +130,10 @@ const FIELDS: &[&str] = &[
     "password",
     "auth",
     "mailbox",
+    "oauth_token_url",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "oauth_refresh_token",
 ];
 
 /// Check what an admin gave (`current` fills what a change leaves out).
@@ -216,10 +229,24 @@ pub(super) fn configure(
             .map(|c| c.username.clone())
             .unwrap_or_else(|| address.clone()),
     };
+    let auth = match given.get("auth") {
+        None | Some(serde_json::Value::Null) => current.as_ref().map(|c| c.auth).unwrap_or_default(),
+        Some(v) => match v.as_str() {
+            Some("password") => Auth::Password,
+            Some("xoauth2") => Auth::Xoauth2,
+            _ => return Err(ConfigError::new("config.auth", "must be password or xoauth2")),
+        },
+    };
+    let refresh = refresh(given, current.as_ref().and_then(|c| c.refresh.clone()))?;
+    if refresh.is_some() && auth != Auth::Xoauth2 {
+        return Err(ConfigError::new("config.auth", "must be xoauth2 with a refresh token"));
+    }
     let password = match given.get("password") {
         None | Some(serde_json::Value::Null) => current
             .as_ref()
             .map(|c| c.password.clone())
+            .filter(|p| !p.is_empty() || refresh.is_some())
+            .or_else(|| refresh.is_some().then(String::new))
             .ok_or_else(|| ConfigError::new("config.password", "is required"))?,
         Some(serde_json::Value::String(p)) if !p.is_empty() && p.len() <= 4096 && !p.contains(['\r', '\n']) => {
             p.clone()
@@ -230,14 +257,6 @@ pub(super) fn configure(
                 "must be the mailbox's password or app password",
             ));
         }
-    };
-    let auth = match given.get("auth") {
-        None | Some(serde_json::Value::Null) => current.as_ref().map(|c| c.auth).unwrap_or_default(),
-        Some(v) => match v.as_str() {
-            Some("password") => Auth::Password,
-            Some("xoauth2") => Auth::Xoauth2,
-            _ => return Err(ConfigError::new("config.auth", "must be password or xoauth2")),
-        },
     };
     let mailbox = match text("mailbox")? {
         Some(m) if m.is_empty() || m.len() > 200 || m.chars().any(|c| c.is_control() || c == '"' || c == '\\') => {
@@ -261,11 +280,67 @@ pub(super) fn configure(
         username,
         password,
         auth,
+        refresh,
         mailbox,
     };
     serde_json::to_value(config)
         .map(Some)
         .map_err(|e| ConfigError::new("config", e.to_string()))
+}
+
+/// The refresh grant's settings: all given together (the secret may be
+/// left out, for a public client), kept when none is given, removed with an
+/// empty refresh token.
+fn refresh(
+    given: &serde_json::Map<String, serde_json::Value>,
+    current: Option<Refresh>,
+) -> Result<Option<Refresh>, ConfigError> {
+    let names = [
+        "oauth_token_url",
+        "oauth_client_id",
+        "oauth_client_secret",
+        "oauth_refresh_token",
+    ];
+    if names
+        .iter()
+        .all(|n| given.get(*n).is_none_or(serde_json::Value::is_null))
+    {
+        return Ok(current);
+    }
+    let text = |name: &'static str| -> Result<Option<String>, ConfigError> {
+        match given.get(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) if s.len() <= 4096 && !s.contains(['\r', '\n']) => {
+                Ok(Some(s.trim().to_owned()))
+            }
+            Some(_) => Err(ConfigError::new(field_name(name), "must be one line of text")),
+        }
+    };
+    if text("oauth_refresh_token")?.is_some_and(|t| t.is_empty()) {
+        return Ok(None);
+    }
+    let pick = |name: &'static str, kept: Option<String>| -> Result<String, ConfigError> {
+        text(name)?
+            .filter(|v| !v.is_empty())
+            .or(kept)
+            .ok_or_else(|| ConfigError::new(field_name(name), "is required with a refresh token"))
+    };
+    let token_url = pick("oauth_token_url", current.as_ref().map(|c| c.token_url.clone()))?;
+    let web = url::Url::parse(&token_url).is_ok_and(|u| matches!(u.scheme(), "https" | "http") && u.host().is_some());
+    if !web {
+        return Err(ConfigError::new(
+            "config.oauth_token_url",
+            "must be the provider's token URL (https://…)",
+        ));
+    }
+    Ok(Some(Refresh {
+        token_url,
+        client_id: pick("oauth_client_id", current.as_ref().map(|c| c.client_id.clone()))?,
+        client_secret: text("oauth_client_secret")?
+            .filter(|s| !s.is_empty())
+            .or_else(|| current.as_ref().and_then(|c| c.client_secret.clone())),
+        refresh_token: pick("oauth_refresh_token", current.as_ref().map(|c| c.refresh_token.clone()))?,
+    }))
 }
 
 /// `imap_host` → `config.imap_host`, as forms name their fields.
@@ -284,6 +359,10 @@ fn field_name(name: &'static str) -> &'static str {
         "username" => "config.username",
         "password" => "config.password",
         "auth" => "config.auth",
+        "oauth_token_url" => "config.oauth_token_url",
+        "oauth_client_id" => "config.oauth_client_id",
+        "oauth_client_secret" => "config.oauth_client_secret",
+        "oauth_refresh_token" => "config.oauth_refresh_token",
         _ => "config.mailbox",
     }
 }
@@ -457,7 +536,54 @@ mod tests {
     fn the_password_is_never_public() {
         let stored = configure(Some(&full()), None).unwrap().unwrap();
         let c: Config = serde_json::from_value(stored).unwrap();
-        assert!(!c.public().to_string().contains("secret"));
+        assert!(!c.public().to_string().contains("\"secret\""));
+    }
+
+    #[test]
+    fn a_refresh_token_stands_in_for_the_password_and_stays_private() {
+        let given = json!({"address": "help@example.com", "imap_host": "imap.example.com", "smtp_host": "smtp.example.com",
+            "auth": "xoauth2", "oauth_token_url": "https://oauth2.example.com/token", "oauth_client_id": "client-1",
+            "oauth_client_secret": "client-secret-9", "oauth_refresh_token": "refresh-token-7"});
+        let stored = configure(Some(&given), None).unwrap().unwrap();
+        let c: Config = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(c.refresh.as_ref().unwrap().client_id, "client-1");
+        let public = c.public().to_string();
+        assert!(
+            !public.contains("client-secret-9") && !public.contains("refresh-token-7"),
+            "{public}"
+        );
+        assert_eq!(c.public()["oauth_refresh_token_set"], true);
+        // A change keeps the secrets it leaves out; an empty refresh token removes the grant.
+        let changed = configure(Some(&json!({"oauth_client_id": "client-2"})), Some(&stored))
+            .unwrap()
+            .unwrap();
+        let refresh = serde_json::from_value::<Config>(changed).unwrap().refresh.unwrap();
+        assert_eq!(
+            (refresh.client_id.as_str(), refresh.refresh_token.as_str()),
+            ("client-2", "refresh-token-7")
+        );
+        assert_eq!(refresh.client_secret.as_deref(), Some("client-secret-9"));
+        assert_eq!(
+            configure(Some(&json!({"oauth_refresh_token": ""})), Some(&stored))
+                .unwrap_err()
+                .field,
+            "config.password",
+            "without the grant a token or password is needed again"
+        );
+        for (change, field) in [
+            (json!({"oauth_token_url": "ftp://x"}), "config.oauth_token_url"),
+            (json!({"auth": "password"}), "config.auth"),
+        ] {
+            let mut g = given.clone();
+            g.as_object_mut().unwrap().extend(change.as_object().unwrap().clone());
+            assert_eq!(configure(Some(&g), None).unwrap_err().field, field, "{change}");
+        }
+        let mut missing = given.clone();
+        missing.as_object_mut().unwrap().remove("oauth_client_id");
+        assert_eq!(
+            configure(Some(&missing), None).unwrap_err().field,
+            "config.oauth_client_id"
+        );
     }
 
     #[test]

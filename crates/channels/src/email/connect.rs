@@ -27,13 +27,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> MailIo for T {}
 
 pub(super) type MailStream = Box<dyn MailIo>;
 
-/// How a mail server is dialled: under the outgoing-address rule, and
-/// trusting the operator's extra certificate authorities.
+/// How a mail server is dialled and logged in to: under the
+/// outgoing-address rule, trusting the operator's extra certificate
+/// authorities, with the login's secret from the token cache.
 #[derive(Clone, Copy)]
 pub(super) struct Dial<'a> {
     pub http: &'a OutboundHttp,
     /// DER certificates trusted beside the system's roots.
     pub roots: &'a [Vec<u8>],
+    pub tokens: &'a super::oauth::TokenCache,
 }
 
 /// The addresses `server` may be dialled at, best first.

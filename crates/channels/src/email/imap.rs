@@ -89,9 +89,10 @@ async fn login(dial: Dial<'_>, config: &Config) -> Result<Session<MailStream>, S
         )),
         other => SendError::Retryable(format!("logging in failed: {other}")),
     };
+    let secret = dial.tokens.secret(dial.http, config).await?;
     match config.auth {
         Auth::Password => client
-            .login(&config.username, &config.password)
+            .login(&config.username, &secret)
             .await
             .map_err(|(e, _)| refused(e)),
         Auth::Xoauth2 => client
@@ -99,7 +100,7 @@ async fn login(dial: Dial<'_>, config: &Config) -> Result<Session<MailStream>, S
                 "XOAUTH2",
                 XOAuth2 {
                     user: &config.username,
-                    token: &config.password,
+                    token: &secret,
                 },
             )
             .await

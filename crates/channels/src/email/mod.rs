@@ -15,6 +15,7 @@ mod connect;
 mod hook;
 mod html;
 mod imap;
+mod oauth;
 mod parse;
 mod smtp;
 
@@ -105,13 +106,6 @@ impl MailSettings {
         self.extra_roots.extend(found);
         Ok(self)
     }
-
-    fn dial<'a>(&'a self, http: &'a OutboundHttp) -> connect::Dial<'a> {
-        connect::Dial {
-            http,
-            roots: &self.extra_roots,
-        }
-    }
 }
 
 /// The `XOAUTH2` initial response (Google's and Microsoft's SASL profile).
@@ -141,11 +135,23 @@ pub fn mail_file(raw: &[u8], index: usize) -> Option<(Option<String>, Vec<u8>)> 
 #[derive(Debug, Default)]
 pub struct EmailAdapter {
     settings: MailSettings,
+    tokens: oauth::TokenCache,
 }
 
 impl EmailAdapter {
     pub fn new(settings: MailSettings) -> EmailAdapter {
-        EmailAdapter { settings }
+        EmailAdapter {
+            settings,
+            tokens: oauth::TokenCache::default(),
+        }
+    }
+
+    fn dial<'a>(&'a self, http: &'a OutboundHttp) -> connect::Dial<'a> {
+        connect::Dial {
+            http,
+            roots: &self.settings.extra_roots,
+            tokens: &self.tokens,
+        }
     }
 }
 
@@ -197,14 +203,7 @@ impl ChannelAdapter for EmailAdapter {
     }
 
     fn send<'a>(&'a self, cx: SendContext<'a>, message: &'a OutboundMessage) -> BoxFuture<'a, Result<Sent, SendError>> {
-        Box::pin(async move {
-            smtp::send(
-                self.settings.dial(cx.http),
-                &config::Config::required(cx.channel)?,
-                message,
-            )
-            .await
-        })
+        Box::pin(async move { smtp::send(self.dial(cx.http), &config::Config::required(cx.channel)?, message).await })
     }
 
     fn polls(&self, channel: &ChannelSetup) -> bool {
@@ -221,7 +220,7 @@ impl ChannelAdapter for EmailAdapter {
             let config = config::Config::required(channel)?;
             let cursor = cursor.and_then(config::Cursor::parse);
             let wait = Duration::from_secs(self.settings.idle_wait_secs);
-            let read = imap::read(self.settings.dial(http), &config, cursor, wait).await?;
+            let read = imap::read(self.dial(http), &config, cursor, wait).await?;
             let events = read
                 .messages
                 .iter()
@@ -256,7 +255,7 @@ impl ChannelAdapter for EmailAdapter {
             let config = config::Config::required(channel)?;
             let (validity, uid, index) = parse::parse_media_reference(reference)
                 .ok_or_else(|| SendError::Permanent("not a file of this mailbox".into()))?;
-            let raw = imap::message(self.settings.dial(http), &config, validity, uid).await?;
+            let raw = imap::message(self.dial(http), &config, validity, uid).await?;
             let (filename, bytes) = parse::attachment(&raw, index)
                 .ok_or_else(|| SendError::Permanent("the message no longer has that file".into()))?;
             let size = bytes.len() as u64;
@@ -277,12 +276,12 @@ impl ChannelAdapter for EmailAdapter {
         Box::pin(async move {
             let config = config::Config::of(channel).ok_or_else(|| "no mailbox is configured".to_owned())?;
             let imap = match config.imap {
-                Some(_) => imap::check(self.settings.dial(http), &config)
+                Some(_) => imap::check(self.dial(http), &config)
                     .await
                     .map_err(|e| format!("IMAP: {e}"))?,
                 None => "Mail arrives when a relay posts it to the channel's hook".to_owned(),
             };
-            let smtp = smtp::check(self.settings.dial(http), &config)
+            let smtp = smtp::check(self.dial(http), &config)
                 .await
                 .map_err(|e| format!("SMTP: {e}"))?;
             Ok(format!("{imap}. {smtp}."))

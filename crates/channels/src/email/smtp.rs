@@ -177,6 +177,7 @@ async fn transport(dial: Dial<'_>, config: &Config) -> Result<AsyncSmtpTransport
         Security::Starttls => Tls::Required(parameters()?),
         Security::None => Tls::None,
     };
+    let secret = dial.tokens.secret(dial.http, config).await?;
     let mechanisms = match config.auth {
         Auth::Password => vec![Mechanism::Plain, Mechanism::Login],
         Auth::Xoauth2 => vec![Mechanism::Xoauth2],
@@ -186,7 +187,7 @@ async fn transport(dial: Dial<'_>, config: &Config) -> Result<AsyncSmtpTransport
             .port(address.port())
             .tls(tls)
             .timeout(Some(Duration::from_secs(30)))
-            .credentials(Credentials::new(config.username.clone(), config.password.clone()))
+            .credentials(Credentials::new(config.username.clone(), secret))
             .authentication(mechanisms)
             .build(),
     )

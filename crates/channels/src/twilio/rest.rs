@@ -39,11 +39,7 @@ async fn error_of(response: reqwest::Response) -> SendError {
 }
 
 fn unreachable(e: reqwest::Error) -> SendError {
-    if crate::net::refused_private(&e) {
-        SendError::Permanent("refused: Twilio's address is private".into())
-    } else {
-        SendError::Retryable(format!("Twilio could not be reached: {}", e.without_url()))
-    }
+    crate::net::not_reached(e, "Twilio")
 }
 
 /// Where Twilio tells us what became of a message we sent.

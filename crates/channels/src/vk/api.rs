@@ -57,13 +57,7 @@ pub(in crate::vk) async fn call<T: DeserializeOwned>(
         .body(body)
         .send()
         .await
-        .map_err(|e| {
-            if crate::net::refused_private(&e) {
-                SendError::Permanent("refused: VK's address is private".into())
-            } else {
-                SendError::Retryable(format!("VK could not be reached: {}", e.without_url()))
-            }
-        })?;
+        .map_err(|e| crate::net::not_reached(e, "VK"))?;
     let status = response.status();
     if status.is_server_error() {
         return Err(SendError::Retryable(format!("VK answered {status}")));

@@ -49,13 +49,7 @@ pub(super) async fn call(
         Body::Json(value) => request.json(value),
         Body::Multipart(form) => request.multipart(form),
     };
-    let response = request.send().await.map_err(|e| {
-        if crate::net::refused_private(&e) {
-            SendError::Permanent("refused: X's address is private".into())
-        } else {
-            SendError::Retryable(format!("X could not be reached: {}", e.without_url()))
-        }
-    })?;
+    let response = request.send().await.map_err(|e| crate::net::not_reached(e, "X"))?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);

@@ -880,4 +880,59 @@ async fn an_oauth2_token_logs_in_to_both_servers_by_xoauth2() {
         checked["message"].as_str().unwrap().contains("refused the login"),
         "{checked}"
     );
+
+    // A refresh token instead: access tokens come from the token endpoint,
+    // once for the check, the poll and the reply alike.
+    let r = org
+        .admin
+        .patch(
+            &org.path(&format!("/channels/{}", view.channel)),
+            json!({"config": {"oauth_token_url": servers.token_url, "oauth_client_id": switchboard_testkit::mail::OAUTH_CLIENT_ID,
+                              "oauth_client_secret": switchboard_testkit::mail::OAUTH_CLIENT_SECRET,
+                              "oauth_refresh_token": switchboard_testkit::mail::OAUTH_REFRESH_TOKEN}}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    assert!(
+        !r.body
+            .to_string()
+            .contains(switchboard_testkit::mail::OAUTH_REFRESH_TOKEN)
+    );
+    assert_eq!(r["config"]["oauth_refresh_token_set"], true);
+    let checked = view.check().await;
+    assert_eq!(checked["ok"], true, "{checked}");
+    servers
+        .deliver(&customer_mail(
+            "ana@customer.example",
+            "o2@customer.example",
+            "Re: Token",
+            "",
+            "Refreshed.",
+        ))
+        .await;
+    view.message_where(&conversation, |m| m["provider_message_id"] == "o2@customer.example")
+        .await;
+    view.reply(&conversation, "Sent with a refreshed token.").await;
+    servers.wait_sent(2).await;
+    assert_eq!(
+        servers.grants.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one grant, then the cached token"
+    );
+
+    // A refresh token the provider revoked: its reason, named.
+    let r = org
+        .admin
+        .patch(
+            &org.path(&format!("/channels/{}", view.channel)),
+            json!({"config": {"oauth_refresh_token": "1//revoked"}}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let checked = view.check().await;
+    assert_eq!(checked["ok"], false, "{checked}");
+    assert!(
+        checked["message"].as_str().unwrap().contains("invalid_grant"),
+        "{checked}"
+    );
 }
