@@ -57,11 +57,7 @@ fn authenticate(request: &HookRequest, secret: Option<&str>) -> Result<(), Inbou
             let colon = pair.iter().position(|&b| b == b':')?;
             Some(pair[colon + 1..].to_vec())
         });
-    let from_query = request
-        .query_pairs()
-        .into_iter()
-        .find(|(name, _)| name == "key")
-        .map(|(_, value)| value.into_bytes());
+    let from_query = request.query_param("key").map(String::into_bytes);
     let given = from_basic.or(from_query).ok_or(InboundError::MissingSignature)?;
     if crate::signing::equal_in_constant_time(&given, secret.as_bytes()) {
         Ok(())
@@ -72,36 +68,32 @@ fn authenticate(request: &HookRequest, secret: Option<&str>) -> Result<(), Inbou
 
 /// The raw message out of whichever shape the relay posted.
 fn raw_mail(request: &HookRequest) -> Result<Vec<u8>, InboundError> {
-    let content_type = request.header("content-type").unwrap_or_default();
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    let found = match essence.as_str() {
-        "multipart/form-data" => {
-            let boundary = parameter(content_type, "boundary")
-                .ok_or_else(|| InboundError::BadPayload("the form has no boundary".into()))?;
-            form_fields(&request.body, &boundary)
-                .into_iter()
-                .find(|(name, _)| RAW_FIELDS.contains(&name.as_str()))
-                .map(|(_, value)| value.to_vec())
-        }
-        "application/x-www-form-urlencoded" => url::form_urlencoded::parse(&request.body)
-            .find(|(name, _)| RAW_FIELDS.contains(&name.as_ref()))
-            .map(|(_, value)| value.into_owned().into_bytes()),
-        "application/json" => serde_json::from_slice::<serde_json::Value>(&request.body)
+    let found = if request.content_type_is("multipart/form-data") {
+        let boundary = request
+            .header("content-type")
+            .and_then(|v| parameter(v, "boundary"))
+            .ok_or_else(|| InboundError::BadPayload("the form has no boundary".into()))?;
+        form_fields(&request.body, &boundary)
+            .into_iter()
+            .find(|(name, _)| RAW_FIELDS.contains(&name.as_str()))
+            .map(|(_, value)| value.to_vec())
+    } else if request.content_type_is("application/x-www-form-urlencoded") {
+        request
+            .form_pairs()
+            .into_iter()
+            .find(|(name, _)| RAW_FIELDS.contains(&name.as_str()))
+            .map(|(_, value)| value.into_bytes())
+    } else if request.content_type_is("application/json") {
+        serde_json::from_slice::<serde_json::Value>(&request.body)
             .map_err(|e| InboundError::BadPayload(format!("the JSON is not valid: {e}")))?["RawEmail"]
             .as_str()
-            .map(|raw| raw.as_bytes().to_vec()),
-        "message/rfc822" => Some(request.body.clone()),
-        _ => {
-            return Err(InboundError::UnsupportedMediaType(
-                "post the raw message as message/rfc822, or a form or JSON a relay sends (see the channel's page)"
-                    .into(),
-            ));
-        }
+            .map(|raw| raw.as_bytes().to_vec())
+    } else if request.content_type_is("message/rfc822") {
+        Some(request.body.clone())
+    } else {
+        return Err(InboundError::UnsupportedMediaType(
+            "post the raw message as message/rfc822, or a form or JSON a relay sends (see the channel's page)".into(),
+        ));
     };
     match found {
         Some(raw) if !raw.is_empty() => Ok(raw),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use switchboard_channels::email::MailSettings;
 use switchboard_service::{ProviderApis, Registry};
 use switchboard_testkit::channel_view::ChannelView;
@@ -26,10 +26,12 @@ use switchboard_testkit::media::png;
 use switchboard_testkit::{TestApp, TestOptions};
 
 struct Mail {
-    _app: TestApp,
+    app: TestApp,
     org: Org,
     servers: MailServers,
     view: ChannelView,
+    /// The channel secret (a relay posting mail names it).
+    secret: String,
 }
 
 /// Polls that wait briefly, and a short job lease: a restarted server
@@ -52,27 +54,76 @@ async fn start() -> Mail {
 }
 
 async fn start_with(options: TestOptions) -> Mail {
-    let servers = MailServers::start().await;
+    connect(MailServers::start().await, options, json!({})).await
+}
+
+/// An app with an e-mail channel on `servers`: their configuration with
+/// `change` laid over it.
+async fn connect(servers: MailServers, options: TestOptions, change: Value) -> Mail {
     let app = TestApp::spawn_with(options).await;
     let org = Org::create(&app).await;
     org.set_online(&org.agent, &org.agent_id).await;
+    let mut config = servers.config();
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(change.as_object().cloned().unwrap_or_default());
     let r = org
         .admin
         .post(
             &org.path("/channels"),
-            json!({"kind": "email", "name": "Support mailbox", "default_team_id": org.team, "config": servers.config()}),
+            json!({"kind": "email", "name": "Support mailbox", "default_team_id": org.team, "config": config}),
         )
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
-    assert!(
-        !r.body.to_string().contains(switchboard_testkit::mail::PASSWORD),
-        "the password is never shown"
-    );
+    let password = config["password"].as_str().unwrap();
+    assert!(!r.body.to_string().contains(password), "the password is never shown");
     Mail {
         view: ChannelView::of(&org, r["id"].as_str().unwrap()),
-        _app: app,
+        secret: r["secret"].as_str().expect("the channel secret, once").to_owned(),
+        app,
         org,
         servers,
+    }
+}
+
+impl Mail {
+    /// A change to the channel's configuration, accepted; the channel as
+    /// the answer shows it.
+    async fn reconfigure(&self, change: Value) -> Value {
+        let r = self
+            .org
+            .admin
+            .patch(
+                &self.org.path(&format!("/channels/{}", self.view.channel)),
+                json!({"config": change}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{:?}", r.body);
+        r.body
+    }
+
+    /// A customer's mail read from the mailbox and answered through the
+    /// SMTP server, logged in; the conversation it is in.
+    async fn read_and_answer(&self, message_id: &str, subject: &str) -> String {
+        let answered = self.servers.sent().len();
+        self.servers
+            .deliver(&customer_mail(
+                "ana@customer.example",
+                message_id,
+                subject,
+                "",
+                "Hello.",
+            ))
+            .await;
+        let conversation = self.view.conversation().await;
+        self.view
+            .message_where(&conversation, |m| m["provider_message_id"] == message_id)
+            .await;
+        self.view.reply(&conversation, "Answered.").await;
+        let sent = self.servers.wait_sent(answered + 1).await;
+        assert_eq!(sent[answered].envelope["authenticated"], true);
+        conversation
     }
 }
 
@@ -359,15 +410,7 @@ async fn the_configuration_is_checked_field_by_field_and_against_the_servers() {
     assert!(r["message"].as_str().unwrap().contains("logged in"), "{r}");
 
     // A wrong password: the IMAP server's refusal, named.
-    let r = mail
-        .org
-        .admin
-        .patch(
-            &mail.org.path(&format!("/channels/{}", mail.view.channel)),
-            json!({"config": {"password": "wrong"}}),
-        )
-        .await;
-    assert!(r.status.is_success(), "{:?}", r.body);
+    mail.reconfigure(json!({"password": "wrong"})).await;
     let r = mail.view.check().await;
     assert_eq!(r["ok"], false, "{r}");
     assert!(r["message"].as_str().unwrap().contains("refused the login"), "{r}");
@@ -392,12 +435,7 @@ async fn a_restart_reads_no_mail_twice_and_misses_none() {
         .await;
 
     // Down for a while; a mail arrives meanwhile, one without a Message-ID.
-    let Mail {
-        _app: app,
-        servers,
-        view,
-        ..
-    } = mail;
+    let Mail { app, servers, view, .. } = mail;
     let db = app.stop().await;
     servers
         .deliver(&format!(
@@ -545,27 +583,26 @@ async fn each_thread_keeps_its_own_conversation() {
 
 #[tokio::test]
 async fn mail_posted_by_a_relay_becomes_a_conversation_once() {
-    let servers = MailServers::start().await;
-    let app = TestApp::spawn().await;
-    let org = Org::create(&app).await;
-    org.set_online(&org.agent, &org.agent_id).await;
-    let mut config = servers.config();
-    let config_map = config.as_object_mut().unwrap();
-    config_map.retain(|k, _| !k.starts_with("imap_"));
-    config_map.insert("receive".into(), json!("webhook"));
-    let r = org
+    let mail = connect(
+        MailServers::start().await,
+        TestOptions::default(),
+        json!({"receive": "webhook"}),
+    )
+    .await;
+    let channel = mail
+        .org
         .admin
-        .post(
-            &org.path("/channels"),
-            json!({"kind": "email", "name": "Parsed mail", "default_team_id": org.team, "config": config}),
-        )
+        .get(&mail.org.path(&format!("/channels/{}", mail.view.channel)))
         .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    assert_eq!(r["config"]["receive"], "webhook");
-    let channel = r["id"].as_str().unwrap().to_owned();
-    let secret = r["secret"].as_str().expect("the channel secret, once").to_owned();
-    let view = ChannelView::of(&org, &channel);
-    let hook = app.url(&format!("/hooks/email/{channel}"));
+    assert_eq!(channel["config"]["receive"], "webhook");
+    let Mail {
+        app,
+        servers,
+        view,
+        secret,
+        ..
+    } = &mail;
+    let hook = app.url(&format!("/hooks/email/{}", view.channel));
     let http = reqwest::Client::new();
 
     // SendGrid's raw mode: the whole message in the form field `email`.
@@ -614,7 +651,7 @@ async fn mail_posted_by_a_relay_becomes_a_conversation_once() {
     assert_eq!(first["attachments"][0]["size"].as_u64(), Some(receipt.len() as u64));
     // The relay retries: still one message.
     assert_eq!(post(format!("?key={secret}"), sendgrid()).await, 200);
-    assert_eq!(thread_of(&view, &conversation).await, ["p1@customer.example"]);
+    assert_eq!(thread_of(view, &conversation).await, ["p1@customer.example"]);
 
     // A body that is no relay's shape says so.
     let r = http
@@ -674,87 +711,41 @@ async fn tls_and_starttls_to_servers_with_a_private_ca() {
         .unwrap(),
         ..Default::default()
     });
-    let app = TestApp::spawn_with(options).await;
-    let org = Org::create(&app).await;
-    org.set_online(&org.agent, &org.agent_id).await;
     // IMAP over TLS from the first byte, SMTP upgraded with STARTTLS (the
     // servers take no login in clear).
-    let mut config = servers.config();
-    config["imap_port"] = json!(tls.imaps_port);
-    config["imap_security"] = json!("tls");
-    config["smtp_security"] = json!("starttls");
-    let r = org
-        .admin
-        .post(
-            &org.path("/channels"),
-            json!({"kind": "email", "name": "Private CA", "default_team_id": org.team, "config": config}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let view = ChannelView::of(&org, r["id"].as_str().unwrap());
-    let checked = view.check().await;
+    let mail = connect(
+        servers,
+        options,
+        json!({"imap_port": tls.imaps_port, "imap_security": "tls", "smtp_security": "starttls"}),
+    )
+    .await;
+    let checked = mail.view.check().await;
     assert_eq!(checked["ok"], true, "{checked}");
-    servers
-        .deliver(&customer_mail(
-            "ana@customer.example",
-            "tls1@customer.example",
-            "Secure",
-            "",
-            "Over TLS.",
-        ))
-        .await;
-    let conversation = view.conversation().await;
-    view.message_where(&conversation, |m| m["provider_message_id"] == "tls1@customer.example")
-        .await;
-    view.reply(&conversation, "Answered over STARTTLS.").await;
-    let sent = servers.wait_sent(1).await;
-    assert_eq!(sent[0].envelope["authenticated"], true);
+    let conversation = mail.read_and_answer("tls1@customer.example", "Secure").await;
 
     // The other way round: IMAP upgraded with STARTTLS, SMTP over TLS.
-    let r = org
-        .admin
-        .patch(
-            &org.path(&format!("/channels/{}", view.channel)),
-            json!({"config": {"imap_port": servers.imap_port, "imap_security": "starttls",
-                              "smtp_port": tls.smtps_port, "smtp_security": "tls"}}),
-        )
+    mail.reconfigure(json!({"imap_port": mail.servers.imap_port, "imap_security": "starttls",
+                            "smtp_port": tls.smtps_port, "smtp_security": "tls"}))
         .await;
-    assert!(r.status.is_success(), "{:?}", r.body);
-    let checked = view.check().await;
+    let checked = mail.view.check().await;
     assert_eq!(checked["ok"], true, "{checked}");
-    servers
-        .deliver(&customer_mail(
-            "ana@customer.example",
-            "tls2@customer.example",
-            "Re: Secure",
-            "",
-            "Still over TLS.",
-        ))
-        .await;
-    view.message_where(&conversation, |m| m["provider_message_id"] == "tls2@customer.example")
-        .await;
-    view.reply(&conversation, "Answered over SMTPS.").await;
-    servers.wait_sent(2).await;
+    assert_eq!(
+        mail.read_and_answer("tls2@customer.example", "Re: Secure").await,
+        conversation
+    );
 }
 
 #[tokio::test]
 async fn a_certificate_no_trusted_ca_issued_is_refused() {
     let servers = MailServers::start_tls().await;
-    let tls = servers.tls.clone().unwrap();
-    let app = TestApp::spawn().await;
-    let org = Org::create(&app).await;
-    let mut config = servers.config();
-    config["imap_port"] = json!(tls.imaps_port);
-    config["imap_security"] = json!("tls");
-    let r = org
-        .admin
-        .post(
-            &org.path("/channels"),
-            json!({"kind": "email", "name": "Untrusted", "config": config}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let checked = ChannelView::of(&org, r["id"].as_str().unwrap()).check().await;
+    let imaps_port = servers.tls.as_ref().unwrap().imaps_port;
+    let mail = connect(
+        servers,
+        TestOptions::default(),
+        json!({"imap_port": imaps_port, "imap_security": "tls"}),
+    )
+    .await;
+    let checked = mail.view.check().await;
     assert_eq!(checked["ok"], false, "{checked}");
     let message = checked["message"].as_str().unwrap();
     assert!(
@@ -765,23 +756,14 @@ async fn a_certificate_no_trusted_ca_issued_is_refused() {
 
 #[tokio::test]
 async fn a_relay_may_post_mail_larger_than_other_hooks_take_up_to_its_own_limit() {
-    let servers = MailServers::start().await;
-    let app = TestApp::spawn().await;
-    let org = Org::create(&app).await;
-    let mut config = servers.config();
-    config.as_object_mut().unwrap().retain(|k, _| !k.starts_with("imap_"));
-    config["receive"] = json!("webhook");
-    let r = org
-        .admin
-        .post(
-            &org.path("/channels"),
-            json!({"kind": "email", "name": "Posted", "config": config}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let channel = r["id"].as_str().unwrap().to_owned();
-    let secret = r["secret"].as_str().unwrap().to_owned();
-    let view = ChannelView::of(&org, &channel);
+    let mail = connect(
+        MailServers::start().await,
+        TestOptions::default(),
+        json!({"receive": "webhook"}),
+    )
+    .await;
+    let Mail { app, view, secret, .. } = &mail;
+    let channel = &view.channel;
     let http = reqwest::Client::new();
     let post = |path: String, body: Vec<u8>| {
         let http = http.clone();
@@ -831,50 +813,19 @@ async fn a_relay_may_post_mail_larger_than_other_hooks_take_up_to_its_own_limit(
 
 #[tokio::test]
 async fn an_oauth2_token_logs_in_to_both_servers_by_xoauth2() {
-    let servers = MailServers::start_oauth().await;
-    let app = TestApp::spawn_with(quick_polls()).await;
-    let org = Org::create(&app).await;
-    org.set_online(&org.agent, &org.agent_id).await;
-    let mut config = servers.config();
-    config["auth"] = json!("xoauth2");
-    config["password"] = json!(switchboard_testkit::mail::OAUTH_TOKEN);
-    let r = org
-        .admin
-        .post(
-            &org.path("/channels"),
-            json!({"kind": "email", "name": "Workspace mailbox", "default_team_id": org.team, "config": config}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{:?}", r.body);
-    let view = ChannelView::of(&org, r["id"].as_str().unwrap());
-    let checked = view.check().await;
+    let mail = connect(
+        MailServers::start_oauth().await,
+        quick_polls(),
+        json!({"auth": "xoauth2", "password": switchboard_testkit::mail::OAUTH_TOKEN}),
+    )
+    .await;
+    let checked = mail.view.check().await;
     assert_eq!(checked["ok"], true, "{checked}");
-    servers
-        .deliver(&customer_mail(
-            "ana@customer.example",
-            "o1@customer.example",
-            "Token",
-            "",
-            "Read with a token.",
-        ))
-        .await;
-    let conversation = view.conversation().await;
-    view.message_where(&conversation, |m| m["provider_message_id"] == "o1@customer.example")
-        .await;
-    view.reply(&conversation, "Sent with a token.").await;
-    let sent = servers.wait_sent(1).await;
-    assert_eq!(sent[0].envelope["authenticated"], true);
+    let conversation = mail.read_and_answer("o1@customer.example", "Token").await;
 
     // An expired token: both servers refuse it, and the check says so.
-    let r = org
-        .admin
-        .patch(
-            &org.path(&format!("/channels/{}", view.channel)),
-            json!({"config": {"password": "ya29.expired"}}),
-        )
-        .await;
-    assert!(r.status.is_success(), "{:?}", r.body);
-    let checked = view.check().await;
+    mail.reconfigure(json!({"password": "ya29.expired"})).await;
+    let checked = mail.view.check().await;
     assert_eq!(checked["ok"], false, "{checked}");
     assert!(
         checked["message"].as_str().unwrap().contains("refused the login"),
@@ -883,53 +834,32 @@ async fn an_oauth2_token_logs_in_to_both_servers_by_xoauth2() {
 
     // A refresh token instead: access tokens come from the token endpoint,
     // once for the check, the poll and the reply alike.
-    let r = org
-        .admin
-        .patch(
-            &org.path(&format!("/channels/{}", view.channel)),
-            json!({"config": {"oauth_token_url": servers.token_url, "oauth_client_id": switchboard_testkit::mail::OAUTH_CLIENT_ID,
-                              "oauth_client_secret": switchboard_testkit::mail::OAUTH_CLIENT_SECRET,
-                              "oauth_refresh_token": switchboard_testkit::mail::OAUTH_REFRESH_TOKEN}}),
-        )
+    let channel = mail
+        .reconfigure(json!({"oauth_token_url": mail.servers.token_url, "oauth_client_id": switchboard_testkit::mail::OAUTH_CLIENT_ID,
+                            "oauth_client_secret": switchboard_testkit::mail::OAUTH_CLIENT_SECRET,
+                            "oauth_refresh_token": switchboard_testkit::mail::OAUTH_REFRESH_TOKEN}))
         .await;
-    assert!(r.status.is_success(), "{:?}", r.body);
     assert!(
-        !r.body
+        !channel
             .to_string()
             .contains(switchboard_testkit::mail::OAUTH_REFRESH_TOKEN)
     );
-    assert_eq!(r["config"]["oauth_refresh_token_set"], true);
-    let checked = view.check().await;
+    assert_eq!(channel["config"]["oauth_refresh_token_set"], true);
+    let checked = mail.view.check().await;
     assert_eq!(checked["ok"], true, "{checked}");
-    servers
-        .deliver(&customer_mail(
-            "ana@customer.example",
-            "o2@customer.example",
-            "Re: Token",
-            "",
-            "Refreshed.",
-        ))
-        .await;
-    view.message_where(&conversation, |m| m["provider_message_id"] == "o2@customer.example")
-        .await;
-    view.reply(&conversation, "Sent with a refreshed token.").await;
-    servers.wait_sent(2).await;
     assert_eq!(
-        servers.grants.load(std::sync::atomic::Ordering::SeqCst),
+        mail.read_and_answer("o2@customer.example", "Re: Token").await,
+        conversation
+    );
+    assert_eq!(
+        mail.servers.grants.load(std::sync::atomic::Ordering::SeqCst),
         1,
         "one grant, then the cached token"
     );
 
     // A refresh token the provider revoked: its reason, named.
-    let r = org
-        .admin
-        .patch(
-            &org.path(&format!("/channels/{}", view.channel)),
-            json!({"config": {"oauth_refresh_token": "1//revoked"}}),
-        )
-        .await;
-    assert!(r.status.is_success(), "{:?}", r.body);
-    let checked = view.check().await;
+    mail.reconfigure(json!({"oauth_refresh_token": "1//revoked"})).await;
+    let checked = mail.view.check().await;
     assert_eq!(checked["ok"], false, "{checked}");
     assert!(
         checked["message"].as_str().unwrap().contains("invalid_grant"),

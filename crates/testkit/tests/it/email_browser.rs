@@ -65,6 +65,10 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail_and_an_sms_from
         .wait_for_text("[data-error-for='config.address']", "e-mail address")
         .await;
     assert!(error.contains("e-mail address"), "{error}");
+    browser
+        .eval("document.querySelector('#ch-mail-receive').scrollIntoView(); return true;")
+        .await;
+    browser.screenshot("email-channel-form").await;
     browser.fill("#ch-mail-address", ADDRESS).await;
     browser.click("form[data-api$='/channels'] button[type=submit]").await;
     browser.wait_for_text("[data-notice-slot]", "not be shown again").await;
@@ -150,6 +154,7 @@ async fn an_admin_connects_a_mailbox_and_an_agent_answers_a_mail_and_an_sms_from
         .await;
     assert_eq!(src, serde_json::Value::Null);
     assert!(fetched.lock().unwrap().is_empty(), "nothing remote was loaded");
+    browser.screenshot("email-remote-images-blocked").await;
     browser.click("#messages .load-images").await;
     eventually(Duration::from_secs(10), || async {
         (!fetched.lock().unwrap().is_empty()).then_some(())
