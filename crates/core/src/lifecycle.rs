@@ -4,7 +4,7 @@
 //! status any other way, so every change leaves an activity behind.
 
 use crate::ids::{TeamId, UserId};
-use crate::model::{Activity, ConversationStatus, ConversationTimes, Priority};
+use crate::model::{Activity, ConversationStatus, ConversationTimes, Direction, Priority};
 use crate::time::Millis;
 
 use ConversationStatus as S;
@@ -459,15 +459,20 @@ pub fn record_message(times: &mut ConversationTimes, author: MessageAuthor, now:
         MessageAuthor::Customer => {
             times.last_customer_message_at = Some(now);
             times.messages_in = times.messages_in.saturating_add(1);
+            times.started_by.get_or_insert(Direction::In);
         }
         MessageAuthor::Person { is_assignee } => {
+            times.started_by.get_or_insert(Direction::Out);
             times.messages_out = times.messages_out.saturating_add(1);
             times.first_reply_at.get_or_insert(now);
             if is_assignee && times.assigned_at.is_some() {
                 times.first_reply_after_assignment_at.get_or_insert(now);
             }
         }
-        MessageAuthor::Automated => times.messages_out = times.messages_out.saturating_add(1),
+        MessageAuthor::Automated => {
+            times.started_by.get_or_insert(Direction::Out);
+            times.messages_out = times.messages_out.saturating_add(1);
+        }
     }
 }
 

@@ -74,6 +74,7 @@ mod tests {
             handed_off_at: None,
             messages_in: 0,
             messages_out: 0,
+            started_by: None,
         }
     }
 

@@ -293,6 +293,11 @@ pub struct ConversationTimes {
     /// Messages the business sent (people, bot, automations).
     #[serde(default)]
     pub messages_out: u32,
+    /// Who wrote first ("sent by"): `in` when the customer started the
+    /// chat, `out` when the business did. Kept as messages arrive, so
+    /// lists and exports never look for the first message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<Direction>,
 }
 
 impl ConversationTimes {

@@ -159,6 +159,7 @@ impl Store {
                 .await?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
+                .test_before_acquire(false)
                 .connect_with(base.read_only(true))
                 .await?;
             Ok(Store {

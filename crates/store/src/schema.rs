@@ -159,6 +159,7 @@ pub enum Conversations {
     MessagesIn,
     MessagesOut,
     CloseReason,
+    StartedBy,
 }
 
 #[derive(Iden, Clone, Copy)]

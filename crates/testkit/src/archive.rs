@@ -432,6 +432,7 @@ pub async fn generate(services: &Services, spec: &ArchiveSpec) -> anyhow::Result
                     handed_off_at: None,
                     messages_in: turns.div_ceil(2) as u32,
                     messages_out: (turns / 2) as u32,
+                    started_by: Some(Direction::In),
                 },
                 snoozed_until: None,
                 updated_at: closed.unwrap_or(last),

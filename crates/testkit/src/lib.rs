@@ -106,6 +106,19 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Run `sql` (one or more statements) in a transaction of the app's
+    /// store, behind the service's back: for tests that must set up what
+    /// no API can, such as a database from before a migration.
+    pub async fn execute_raw(&self, sql: &str) {
+        let mut tx = self.services.store().begin().await.expect("begin");
+        match &mut tx.conn {
+            switchboard_store::TxConn::Sqlite(t, _) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
+            switchboard_store::TxConn::Postgres(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
+        }
+        .expect("raw SQL");
+        tx.commit().await.expect("commit");
+    }
+
     pub async fn spawn() -> TestApp {
         Self::spawn_with(TestOptions::default()).await
     }

@@ -10,7 +10,7 @@ use switchboard_core::transcript;
 use switchboard_core::{
     ChannelId, ChannelKind, Contact, Conversation, Direction, Message, MessageKind, SenderKind, TeamId, UserId,
 };
-use switchboard_store::Page;
+use switchboard_store::{CustomerBrief, Page};
 
 use crate::{ConversationQuery, ServiceResult, Services};
 
@@ -61,12 +61,26 @@ impl Names {
 
 /// What to call a contact: their name, else how the channel knows them.
 pub fn contact_label(contact: &Contact) -> String {
-    contact
-        .name
-        .clone()
-        .or_else(|| contact.phone.clone())
-        .or_else(|| contact.email.clone())
-        .or_else(|| contact.identities.first().map(|i| identity_label(&i.external_id)))
+    label(
+        [&contact.name, &contact.phone, &contact.email],
+        contact.identities.first().map(|i| i.external_id.as_str()),
+    )
+}
+
+/// [`contact_label`] of a table row's customer.
+pub fn customer_label(customer: &CustomerBrief) -> String {
+    label(
+        [&customer.name, &customer.phone, &customer.email],
+        customer.first_identity.as_deref(),
+    )
+}
+
+/// The first of name, phone and e-mail that is set, else the identity.
+fn label(fields: [&Option<String>; 3], first_identity: Option<&str>) -> String {
+    fields
+        .into_iter()
+        .find_map(Clone::clone)
+        .or_else(|| first_identity.map(identity_label))
         .unwrap_or_else(|| "Visitor".into())
 }
 
@@ -143,10 +157,13 @@ impl Services {
 
     /// Names of the workspace's members, teams and channels.
     pub async fn names(&self, actor: &Actor) -> ServiceResult<Names> {
-        let mut reader = self.store().reader();
-        let users = reader.members(actor.workspace_id).await?;
-        let teams = reader.teams(actor.workspace_id).await?;
-        let channels = reader.channels(actor.workspace_id).await?;
+        let ws = actor.workspace_id;
+        // Three small reads side by side on the pool.
+        let (users, teams, channels) = futures::try_join!(
+            async { self.store().reader().members(ws).await },
+            async { self.store().reader().teams(ws).await },
+            async { self.store().reader().channels(ws).await },
+        )?;
         Ok(Names {
             people: transcript::Names {
                 users: users.into_iter().map(|m| (m.id, m.name)).collect(),

@@ -10,7 +10,7 @@ mod transcripts;
 
 pub(crate) use feedback::{awaits_rating, check_channel, rating_in, request};
 pub use filters::{DateField, FirstSentBy, Period, SortBy};
-pub use inbox::{InboxRow, Names, contact_label};
+pub use inbox::{InboxRow, Names, contact_label, customer_label};
 pub use outreach::StartConversation;
 pub use schedule::SnoozeRequest;
 pub(crate) use transcripts::ZipLayout;

@@ -4,20 +4,19 @@
 //! whatever the size; each export is audited; spreadsheet formulas in
 //! cells are neutralised.
 
-use std::collections::HashMap;
-
 use futures::stream::BoxStream;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use switchboard_core::campaign::safe_cell;
+use switchboard_core::hours::BusinessHours;
 use switchboard_core::metrics;
 use switchboard_core::permissions::Actor;
 use switchboard_core::transcript::iso_utc;
 use switchboard_core::zip::ZipStream;
 use switchboard_core::{Conversation, Direction, Millis};
-use switchboard_store::{ConversationFilter, MessageCounts};
+use switchboard_store::{ConversationFilter, CustomerBrief};
 
-use crate::conversations::{Names, contact_label};
+use crate::conversations::{Names, customer_label};
 use crate::{ConversationQuery, ServiceResult, Services};
 
 /// Conversations read per page while streaming.
@@ -233,6 +232,7 @@ fn seconds(ms: i64) -> i64 {
 struct Page {
     filter: ConversationFilter,
     names: Names,
+    hours: Option<BusinessHours>,
     first: bool,
     done: bool,
     /// The workbook being written (XLSX).
@@ -251,7 +251,7 @@ impl Services {
         let mut filter = self.conversation_filter(actor, &q).await?;
         filter.limit = PAGE;
         filter.cursor = None;
-        let names = self.names(actor).await?;
+        let (names, hours) = futures::try_join!(self.names(actor), self.business_hours(actor))?;
         let mut tx = self.store().begin().await?;
         let details = serde_json::json!({"format": format, "q": q.q, "section": q.section, "period": q.period});
         self.audit(
@@ -269,6 +269,7 @@ impl Services {
         let start = Page {
             filter,
             names,
+            hours,
             first: true,
             done: false,
             zip: (format == ExportFormat::Xlsx).then(ZipStream::new),
@@ -292,9 +293,9 @@ impl Services {
                 let batch = services
                     .store()
                     .reader()
-                    .conversations(actor.workspace_id, &page.filter)
+                    .conversation_table(actor.workspace_id, &page.filter)
                     .await?;
-                let rows = services.export_rows(&actor, &page.names, batch.items).await?;
+                let rows = services.export_rows(&page.names, page.hours.as_ref(), batch.items);
                 if format == ExportFormat::Csv {
                     // One writer for the page.
                     let mut csv = csv::Writer::from_writer(std::mem::take(&mut out));
@@ -337,29 +338,16 @@ impl Services {
 
     /// The table rows of `conversations` (the console's table and every
     /// export read these, so they agree).
-    pub(crate) async fn export_rows(
+    pub(crate) fn export_rows(
         &self,
-        actor: &Actor,
         names: &Names,
-        conversations: Vec<Conversation>,
-    ) -> ServiceResult<Vec<ExportRow>> {
+        hours: Option<&BusinessHours>,
+        conversations: Vec<(Conversation, CustomerBrief)>,
+    ) -> Vec<ExportRow> {
         let now = self.now();
-        let mut reader = self.store().reader();
-        let hours = reader.workspace_routing(actor.workspace_id).await?.business_hours;
-        let contact_ids: Vec<_> = conversations.iter().map(|c| c.contact_id).collect();
-        let contacts: HashMap<_, _> = reader
-            .contacts_by_ids(actor.workspace_id, &contact_ids)
-            .await?
+        conversations
             .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let ids: Vec<_> = conversations.iter().map(|c| c.id).collect();
-        let counts = reader.message_counts(&ids).await?;
-        Ok(conversations
-            .into_iter()
-            .map(|c| {
-                let contact = contacts.get(&c.contact_id);
-                let count = counts.get(&c.id).copied().unwrap_or(MessageCounts::default());
+            .map(|(c, customer)| {
                 let (kind, channel) = names
                     .channels
                     .get(&c.channel_id)
@@ -368,14 +356,12 @@ impl Services {
                 let t = &c.times;
                 ExportRow {
                     id: c.id.to_string(),
-                    customer: contact.map(contact_label).unwrap_or_default(),
-                    identifier: contact
-                        .and_then(|k| {
-                            k.phone
-                                .clone()
-                                .or_else(|| k.email.clone())
-                                .or_else(|| k.identities.first().map(|i| i.external_id.clone()))
-                        })
+                    customer: customer_label(&customer),
+                    identifier: customer
+                        .phone
+                        .clone()
+                        .or_else(|| customer.email.clone())
+                        .or_else(|| customer.first_identity.clone())
                         .unwrap_or_default(),
                     agent: c.assignee_id.map(|u| names.user(u)).unwrap_or_default(),
                     team: c.team_id.map(|u| names.team(u)).unwrap_or_default(),
@@ -388,9 +374,9 @@ impl Services {
                     inactivity_seconds: seconds(metrics::inactivity(t, now)),
                     response_seconds: metrics::response_time(t).map(seconds),
                     response_after_assignment_seconds: metrics::response_time_after_assignment(t).map(seconds),
-                    response_business_seconds: metrics::response_time_business(t, hours.as_ref()).map(seconds),
+                    response_business_seconds: metrics::response_time_business(t, hours).map(seconds),
                     bot_seconds: metrics::bot_time(t).map(seconds),
-                    sent_by: match count.first {
+                    sent_by: match t.started_by {
                         Some(Direction::In) => "customer".into(),
                         Some(Direction::Out) => "business".into(),
                         None => String::new(),
@@ -402,12 +388,22 @@ impl Services {
                     critical: c.priority == switchboard_core::Priority::Critical,
                     ticket: c.ticket,
                     tags: c.tags.join(", "),
-                    country: contact.and_then(|k| k.country.clone()).unwrap_or_default(),
+                    country: customer.country.unwrap_or_default(),
                     messages_from_customer: u64::from(t.messages_in),
                     messages_to_customer: u64::from(t.messages_out),
                 }
             })
-            .collect())
+            .collect()
+    }
+
+    /// The workspace's business hours, if it set any.
+    pub(crate) async fn business_hours(&self, actor: &Actor) -> ServiceResult<Option<BusinessHours>> {
+        Ok(self
+            .store()
+            .reader()
+            .workspace_routing(actor.workspace_id)
+            .await?
+            .business_hours)
     }
 }
 

@@ -22,10 +22,17 @@ impl Services {
     pub async fn console_rows(&self, actor: &Actor, q: ConversationQuery) -> ServiceResult<Page<ExportRow>> {
         require_reports(actor)?;
         let filter = self.conversation_filter(actor, &q).await?;
-        let page = self.store().reader().conversations(actor.workspace_id, &filter).await?;
-        let names = self.names(actor).await?;
+        // The page, the names and the hours side by side on the pool.
+        let page = async {
+            Ok(self
+                .store()
+                .reader()
+                .conversation_table(actor.workspace_id, &filter)
+                .await?)
+        };
+        let (page, names, hours) = futures::try_join!(page, self.names(actor), self.business_hours(actor))?;
         Ok(Page {
-            items: self.export_rows(actor, &names, page.items).await?,
+            items: self.export_rows(&names, hours.as_ref(), page.items),
             next_cursor: page.next_cursor,
         })
     }

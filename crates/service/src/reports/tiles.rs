@@ -7,6 +7,7 @@ use switchboard_core::{Availability, ConversationId, ConversationStatus, Millis,
 
 use crate::authz::require_reports;
 use crate::{ConversationQuery, DateField, Period, ServiceResult, Services};
+use switchboard_store::ConversationFilter;
 
 /// The team given the most chats today.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -77,27 +78,22 @@ impl Services {
     pub async fn console_tiles(&self, actor: &Actor) -> ServiceResult<ConsoleTiles> {
         require_reports(actor)?;
         let [queued, assigned, closed_today] = ConsoleTiles::queries();
-        let unassigned = self.count_conversations(actor, &queued).await?;
-        let active = self.count_conversations(actor, &assigned).await?;
-        let completed_today = self.count_conversations(actor, &closed_today).await?;
-        let day_started_at = self.workspace_day_start(actor).await?;
-        let mut reader = self.store().reader();
-        let busiest_team_today = match reader
-            .busiest_team_since(actor.workspace_id, &actor.visibility(), day_started_at)
-            .await?
-        {
-            None => None,
-            Some((team_id, conversations)) => Some(TeamLoad {
-                team_id,
-                name: reader
-                    .team(actor.workspace_id, team_id)
-                    .await?
-                    .map_or_else(|| "a deleted team".into(), |t| t.name),
-                conversations,
-            }),
-        };
+        // Every figure is its own read: side by side on the pool.
+        let (unassigned, active, completed_today, day_started_at, members, mut oldest) = futures::try_join!(
+            self.count_conversations(actor, &queued),
+            self.count_conversations(actor, &assigned),
+            self.count_conversations(actor, &closed_today),
+            self.workspace_day_start(actor),
+            self.members(actor),
+            self.conversation_filter(actor, &queued),
+        )?;
+        oldest.limit = 1;
+        let (busiest_team_today, longest_waiting) = futures::try_join!(
+            self.busiest_team(actor, day_started_at),
+            self.longest_waiting(actor, &oldest),
+        )?;
         let mut agents = AgentsNow::default();
-        for m in self.members(actor).await? {
+        for m in members {
             if !actor.is_admin() && !m.team_ids.iter().any(|t| actor.team_ids.contains(t)) {
                 continue;
             }
@@ -107,26 +103,6 @@ impl Services {
                 Availability::Offline => agents.offline += 1,
             }
         }
-        let mut oldest = self.conversation_filter(actor, &queued).await?;
-        oldest.limit = 1;
-        let longest_waiting = match reader.longest_queued(actor.workspace_id, &oldest).await? {
-            None => None,
-            Some(c) => {
-                let queued_at = c.times.queued_at.unwrap_or(c.times.created_at);
-                let customer = reader
-                    .contacts_by_ids(actor.workspace_id, &[c.contact_id])
-                    .await?
-                    .first()
-                    .map(crate::contact_label)
-                    .unwrap_or_default();
-                Some(Waiting {
-                    conversation_id: c.id,
-                    customer,
-                    queued_at,
-                    waited_seconds: self.now().since(queued_at).div_euclid(1000),
-                })
-            }
-        };
         Ok(ConsoleTiles {
             unassigned,
             active,
@@ -136,5 +112,46 @@ impl Services {
             longest_waiting,
             day_started_at,
         })
+    }
+
+    /// The team that took the most chats since `since`, with its name.
+    async fn busiest_team(&self, actor: &Actor, since: Millis) -> ServiceResult<Option<TeamLoad>> {
+        let mut reader = self.store().reader();
+        let Some((team_id, conversations)) = reader
+            .busiest_team_since(actor.workspace_id, &actor.visibility(), since)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let name = reader
+            .team(actor.workspace_id, team_id)
+            .await?
+            .map_or_else(|| "a deleted team".into(), |t| t.name);
+        Ok(Some(TeamLoad {
+            team_id,
+            name,
+            conversations,
+        }))
+    }
+
+    /// The chat queued longest among those `oldest` selects, and who waits.
+    async fn longest_waiting(&self, actor: &Actor, oldest: &ConversationFilter) -> ServiceResult<Option<Waiting>> {
+        let mut reader = self.store().reader();
+        let Some(c) = reader.longest_queued(actor.workspace_id, oldest).await? else {
+            return Ok(None);
+        };
+        let queued_at = c.times.queued_at.unwrap_or(c.times.created_at);
+        let customer = reader
+            .contacts_by_ids(actor.workspace_id, &[c.contact_id])
+            .await?
+            .first()
+            .map(crate::contact_label)
+            .unwrap_or_default();
+        Ok(Some(Waiting {
+            conversation_id: c.id,
+            customer,
+            queued_at,
+            waited_seconds: self.now().since(queued_at).div_euclid(1000),
+        }))
     }
 }

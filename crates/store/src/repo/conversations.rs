@@ -48,6 +48,7 @@ pub(crate) struct ConversationRow {
     messages_in: i64,
     messages_out: i64,
     close_reason: Option<String>,
+    started_by: Option<String>,
 }
 
 impl ConversationRow {
@@ -85,6 +86,7 @@ impl ConversationRow {
                 handed_off_at: self.handed_off_at.map(Millis),
                 messages_in: u32::try_from(self.messages_in).unwrap_or(u32::MAX),
                 messages_out: u32::try_from(self.messages_out).unwrap_or(u32::MAX),
+                started_by: parse_opt("direction", self.started_by.as_deref())?,
             },
             snoozed_until: self.snoozed_until.map(Millis),
             updated_at: Millis(self.updated_at),
@@ -106,7 +108,7 @@ pub enum ConversationSave {
     MessageTimes,
 }
 
-pub(crate) const CONVERSATION_COLUMNS: [Conversations; 28] = [
+pub(crate) const CONVERSATION_COLUMNS: [Conversations; 29] = [
     Conversations::Id,
     Conversations::WorkspaceId,
     Conversations::ChannelId,
@@ -135,9 +137,10 @@ pub(crate) const CONVERSATION_COLUMNS: [Conversations; 28] = [
     Conversations::MessagesIn,
     Conversations::MessagesOut,
     Conversations::CloseReason,
+    Conversations::StartedBy,
 ];
 
-fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 28] {
+fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 29] {
     let t = &c.times;
     let ms = |m: Option<Millis>| m.map(|m| m.0);
     [
@@ -169,6 +172,7 @@ fn conversation_values(c: &Conversation) -> [sea_query::SimpleExpr; 28] {
         i64::from(t.messages_in).into(),
         i64::from(t.messages_out).into(),
         c.close_reason.clone().into(),
+        t.started_by.map(|d| d.as_str()).into(),
     ]
 }
 
@@ -248,6 +252,14 @@ impl ConversationSort {
             Self::Duration => "COALESCE(closed_at - created_at, -1)",
             Self::ResponseTime => "COALESCE(first_reply_at - created_at, -1)",
         })
+    }
+
+    /// Where the page after `row` starts.
+    pub(crate) fn cursor_of(self, row: &ConversationRow) -> String {
+        match self {
+            Self::Newest => row.id.clone(),
+            _ => format!("{}.{}", self.key_of(row), row.id),
+        }
     }
 
     /// The same key computed from a row (for the next cursor).
@@ -472,6 +484,7 @@ pub fn conversation_saves(conversations: &[&Conversation], save: ConversationSav
             Conversations::UpdatedAt,
             Conversations::MessagesIn,
             Conversations::MessagesOut,
+            Conversations::StartedBy,
         ],
     };
     conversations
@@ -623,14 +636,13 @@ impl Exec<'_> {
 
     pub(crate) async fn with_tags(&mut self, rows: Vec<ConversationRow>) -> Result<Vec<Conversation>> {
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let tags = self.tags_of(&ids).await?;
+        let mut by_conversation: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for (conversation, tag) in self.tags_of(&ids).await? {
+            by_conversation.entry(conversation).or_default().push(tag);
+        }
         rows.into_iter()
             .map(|row| {
-                let mine = tags
-                    .iter()
-                    .filter(|(c, _)| *c == row.id)
-                    .map(|(_, t)| t.clone())
-                    .collect();
+                let mine = by_conversation.remove(&row.id).unwrap_or_default();
                 row.into_domain(mine)
             })
             .collect()
@@ -710,34 +722,9 @@ impl Exec<'_> {
 
     /// Conversations, newest first, limited to what the caller may see.
     pub async fn conversations(&mut self, ws: WorkspaceId, f: &ConversationFilter) -> Result<Page<Conversation>> {
-        let mut q = filtered(TextIndex::of(self), ws, f);
-        q.columns(CONVERSATION_COLUMNS);
-        let key = f.sort.key_sql().map(Expr::cust);
-        if let Some(key) = &key {
-            q.order_by_expr(key.clone(), Order::Desc);
-        }
-        q.order_by(Conversations::Id, Order::Desc).limit(f.limit + 1);
-        if let Some(cursor) = f.cursor {
-            let after_id = Expr::col(Conversations::Id).lt(cursor.id.to_string());
-            match (&key, cursor.key) {
-                (Some(key), Some(k)) => {
-                    q.cond_where(
-                        Cond::any()
-                            .add(key.clone().lt(k))
-                            .add(Cond::all().add(key.clone().eq(k)).add(after_id)),
-                    );
-                }
-                _ => {
-                    q.and_where(after_id);
-                }
-            }
-        }
+        let q = page_select(TextIndex::of(self), ws, f);
         let rows: Vec<ConversationRow> = self.fetch_all(&q).await?;
-        let sort = f.sort;
-        let page = page_of(rows, f.limit, |r| match sort {
-            ConversationSort::Newest => r.id.clone(),
-            _ => format!("{}.{}", sort.key_of(r), r.id),
-        });
+        let page = page_of(rows, f.limit, |r| f.sort.cursor_of(r));
         let items = self.with_tags(page.items).await?;
         Ok(Page {
             items,
@@ -1092,6 +1079,35 @@ fn text_condition(index: TextIndex, text: &TextQuery) -> Cond {
     }
 }
 
+/// One page of the conversations `f` selects, in its order from its
+/// cursor, with every conversation column (and one row more than the
+/// limit, to know whether another page follows).
+pub(crate) fn page_select(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> SelectStatement {
+    let mut q = filtered(index, ws, f);
+    q.columns(CONVERSATION_COLUMNS);
+    let key = f.sort.key_sql().map(Expr::cust);
+    if let Some(key) = &key {
+        q.order_by_expr(key.clone(), Order::Desc);
+    }
+    q.order_by(Conversations::Id, Order::Desc).limit(f.limit + 1);
+    if let Some(cursor) = f.cursor {
+        let after_id = Expr::col(Conversations::Id).lt(cursor.id.to_string());
+        match (&key, cursor.key) {
+            (Some(key), Some(k)) => {
+                q.cond_where(
+                    Cond::any()
+                        .add(key.clone().lt(k))
+                        .add(Cond::all().add(key.clone().eq(k)).add(after_id)),
+                );
+            }
+            _ => {
+                q.and_where(after_id);
+            }
+        }
+    }
+    q
+}
+
 /// The conversations of `ws` that `f` selects, without columns, order or
 /// paging: one definition for the list and its counts.
 pub(crate) fn filtered(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> SelectStatement {
@@ -1159,19 +1175,11 @@ pub(crate) fn filtered(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter
         q.and_where(Expr::col(Conversations::Rating).eq(rating));
     }
     if let Some(by) = f.sent_by {
-        // The direction of the first thing a person wrote (not notes or activity lines).
         let direction = match by {
             SentBy::Customer => Direction::In,
             SentBy::Business => Direction::Out,
         };
-        q.and_where(Expr::cust(format!(
-            "(SELECT m.direction FROM messages m WHERE m.conversation_id = conversations.id \
-             AND m.kind IN ('{}', '{}', '{}') ORDER BY m.id LIMIT 1) = '{}'",
-            MessageKind::Text.as_str(),
-            MessageKind::Media.as_str(),
-            MessageKind::Template.as_str(),
-            direction.as_str(),
-        )));
+        q.and_where(Expr::col(Conversations::StartedBy).eq(direction.as_str()));
     }
     if let Some(awaiting) = f.awaiting_reply {
         let customer_last = Expr::col(Conversations::LastCustomerMessageAt).equals(Conversations::LastMessageAt);

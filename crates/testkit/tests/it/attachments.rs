@@ -303,17 +303,7 @@ async fn the_same_image_uploaded_again_reuses_its_preview() {
     assert_eq!(first.status, 201, "{:?}", first.body);
     let first_id = first["attachments"][0]["id"].as_str().unwrap().to_owned();
     let marked = format!("UPDATE attachments SET preview_mime = 'image/png' WHERE id = '{first_id}'");
-    let mut tx = app.services.store().begin().await.unwrap();
-    match &mut tx.conn {
-        switchboard_store::TxConn::Sqlite(t, _) => {
-            sqlx::query(&marked).execute(&mut **t).await.map(|r| r.rows_affected())
-        }
-        switchboard_store::TxConn::Postgres(t) => {
-            sqlx::query(&marked).execute(&mut **t).await.map(|r| r.rows_affected())
-        }
-    }
-    .unwrap();
-    tx.commit().await.unwrap();
+    app.execute_raw(&marked).await;
 
     let again = upload(&org.agent, &org, &conv, "again.png", image).await;
     assert_eq!(again.status, 201, "{:?}", again.body);

@@ -42,7 +42,7 @@ fn chats() -> Vec<(&'static str, i64, &'static str)> {
 struct Archive {
     org: Org,
     ids: Vec<(String, String)>,
-    _app: TestApp,
+    app: TestApp,
 }
 
 async fn archive(time_zone: &str) -> Archive {
@@ -81,7 +81,7 @@ async fn archive(time_zone: &str) -> Archive {
         ids.push((name.to_owned(), r["conversation_id"].as_str().unwrap().to_owned()));
     }
     clock.set(Millis(now()));
-    Archive { org, ids, _app: app }
+    Archive { org, ids, app }
 }
 
 impl Archive {
@@ -204,6 +204,16 @@ async fn filters_combine_on_status_critical_activity_rating_and_who_wrote() {
     assert_eq!(a.list("date_field=closed&period=today").await, set(&["old40"]));
     assert_eq!(a.list("date_field=closed&period=today&critical=true").await, set(&[]));
     // All these chats were started by the customer.
+    assert_eq!(a.list("sent_by=customer").await.len(), 4);
+    assert_eq!(a.list("sent_by=business").await, set(&[]));
+    // A database from before "sent by" was kept on the chat learns it
+    // from each chat's first message when it is migrated.
+    a.app
+        .execute_raw(
+            "ALTER TABLE conversations DROP COLUMN started_by; DELETE FROM schema_migrations WHERE version = 29",
+        )
+        .await;
+    assert_eq!(a.app.services.store().migrate().await.unwrap(), [29]);
     assert_eq!(a.list("sent_by=customer").await.len(), 4);
     assert_eq!(a.list("sent_by=business").await, set(&[]));
     assert_eq!(a.list("rating=5").await, set(&[]));
@@ -354,7 +364,7 @@ async fn saved_filters_belong_to_their_member() {
 async fn list_counts_stop_at_a_cap_and_say_more() {
     let a = archive("UTC").await;
     let ws: switchboard_core::WorkspaceId = a.org.ws.parse().unwrap();
-    let services = &a._app.services;
+    let services = &a.app.services;
     let admin = services.store().reader().members(ws).await.unwrap()[0].id;
     let actor = services.actor(ws, admin).await.unwrap();
     let all = switchboard_service::ConversationQuery::default();

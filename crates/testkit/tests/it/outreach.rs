@@ -558,6 +558,7 @@ async fn an_agent_starts_a_conversation_with_a_saved_contact() {
     assert_eq!(r["channel_id"], org.channel.as_str());
     assert_eq!(r["ticket"], false);
     assert!(r["first_reply_at"].is_i64(), "{:?}", r.body);
+    assert_eq!(r["started_by"], "out", "the business wrote first");
 
     // The opening activity and the text, delivered to the callback.
     let list = messages(&org.agent, &org, &conv).await;
@@ -652,9 +653,25 @@ async fn an_agent_starts_a_conversation_with_a_saved_contact() {
     // The customer's answer lands in it.
     let answer = org.customer_says(&app, "in-2", "cust-1", "On my way").await;
     assert_eq!(answer["conversation_id"], conv.as_str());
+    let now = org.admin.get(&org.path(&format!("/conversations/{conv}"))).await;
+    assert_eq!(now["status"], "assigned");
+    // The business still started it: "sent by" does not follow the last writer.
+    assert_eq!(now["started_by"], "out");
+    let ids_of = |r: Reply| -> Vec<String> {
+        r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
     assert_eq!(
-        org.admin.get(&org.path(&format!("/conversations/{conv}"))).await["status"],
-        "assigned"
+        ids_of(org.admin.get(&org.path("/conversations?sent_by=business")).await),
+        std::slice::from_ref(&conv)
+    );
+    assert_eq!(
+        ids_of(org.admin.get(&org.path("/conversations?sent_by=customer")).await),
+        std::slice::from_ref(&old)
     );
 }
 

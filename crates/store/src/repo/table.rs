@@ -1,0 +1,99 @@
+//! The conversations table (the console's and every export's rows): each
+//! conversation with what its row shows of the customer, read in one
+//! statement (the customer's columns as subqueries by primary key), so a
+//! page is one query and one for its tags however many rows it has.
+
+use sea_query::{Alias, Expr, Order, Query, SelectStatement, SimpleExpr};
+use switchboard_core::{Conversation, WorkspaceId};
+
+use crate::repo::conversations::{ConversationRow, page_select};
+use crate::repo::search::TextIndex;
+use crate::schema::{ContactIdentities, Contacts, Conversations};
+use crate::{ConversationFilter, Exec, Page, Result, page_of};
+
+/// What a table row shows of the customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerBrief {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub country: Option<String>,
+    /// How the first channel they wrote on knows them.
+    pub first_identity: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TableRow {
+    #[sqlx(flatten)]
+    conversation: ConversationRow,
+    customer_name: Option<String>,
+    customer_phone: Option<String>,
+    customer_email: Option<String>,
+    customer_country: Option<String>,
+    customer_identity: Option<String>,
+}
+
+/// `column` of the conversation's contact, as a scalar subquery.
+fn of_contact(column: Contacts) -> SimpleExpr {
+    let sub = Query::select()
+        .column((Contacts::Table, column))
+        .from(Contacts::Table)
+        .and_where(Expr::col((Contacts::Table, Contacts::Id)).equals((Conversations::Table, Conversations::ContactId)))
+        .to_owned();
+    scalar(sub)
+}
+
+fn scalar(sub: SelectStatement) -> SimpleExpr {
+    SimpleExpr::SubQuery(None, Box::new(sub.into_sub_query_statement()))
+}
+
+impl Exec<'_> {
+    /// One page of the conversations `f` selects with their customers.
+    pub async fn conversation_table(
+        &mut self,
+        ws: WorkspaceId,
+        f: &ConversationFilter,
+    ) -> Result<Page<(Conversation, CustomerBrief)>> {
+        let mut q = page_select(TextIndex::of(self), ws, f);
+        for (column, alias) in [
+            (Contacts::Name, "customer_name"),
+            (Contacts::Phone, "customer_phone"),
+            (Contacts::Email, "customer_email"),
+            (Contacts::Country, "customer_country"),
+        ] {
+            q.expr_as(of_contact(column), Alias::new(alias));
+        }
+        let first_identity = Query::select()
+            .column((ContactIdentities::Table, ContactIdentities::ExternalId))
+            .from(ContactIdentities::Table)
+            .and_where(
+                Expr::col((ContactIdentities::Table, ContactIdentities::ContactId))
+                    .equals((Conversations::Table, Conversations::ContactId)),
+            )
+            .order_by((ContactIdentities::Table, ContactIdentities::CreatedAt), Order::Asc)
+            .limit(1)
+            .to_owned();
+        q.expr_as(scalar(first_identity), Alias::new("customer_identity"));
+        let rows: Vec<TableRow> = self.fetch_all(&q).await?;
+        let page = page_of(rows, f.limit, |r| f.sort.cursor_of(&r.conversation));
+        let (conversations, customers): (Vec<_>, Vec<_>) = page
+            .items
+            .into_iter()
+            .map(|r| {
+                let customer = CustomerBrief {
+                    name: r.customer_name,
+                    phone: r.customer_phone,
+                    email: r.customer_email,
+                    country: r.customer_country,
+                    first_identity: r.customer_identity,
+                };
+                (r.conversation, customer)
+            })
+            .unzip();
+        let conversations = self.with_tags(conversations).await?;
+        Ok(Page {
+            items: conversations.into_iter().zip(customers).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+}
