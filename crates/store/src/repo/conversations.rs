@@ -244,7 +244,7 @@ pub enum ConversationSort {
 
 impl ConversationSort {
     /// The sort key in SQL (columns of `conversations` only; no input).
-    fn key_sql(self) -> Option<&'static str> {
+    pub(crate) fn key_sql(self) -> Option<&'static str> {
         Some(match self {
             Self::Newest => return None,
             Self::LastActivity => "COALESCE(last_message_at, created_at)",

@@ -1,9 +1,9 @@
 //! The conversations table (the console's and every export's rows): each
 //! conversation with what its row shows of the customer, read in one
-//! statement (the customer's columns as subqueries by primary key), so a
-//! page is one query and one for its tags however many rows it has.
+//! statement (the page joined with its contacts), so a page is one query
+//! and one for its tags however many rows it has.
 
-use sea_query::{Alias, Expr, Order, Query, SelectStatement, SimpleExpr};
+use sea_query::{Alias, Asterisk, Expr, Order, Query, SimpleExpr};
 use switchboard_core::{Conversation, WorkspaceId};
 
 use crate::repo::conversations::{ConversationRow, page_select};
@@ -33,19 +33,11 @@ struct TableRow {
     customer_identity: Option<String>,
 }
 
-/// `column` of the conversation's contact, as a scalar subquery.
-fn of_contact(column: Contacts) -> SimpleExpr {
-    let sub = Query::select()
-        .column((Contacts::Table, column))
-        .from(Contacts::Table)
-        .and_where(Expr::col((Contacts::Table, Contacts::Id)).equals((Conversations::Table, Conversations::ContactId)))
-        .to_owned();
-    scalar(sub)
-}
-
-fn scalar(sub: SelectStatement) -> SimpleExpr {
-    SimpleExpr::SubQuery(None, Box::new(sub.into_sub_query_statement()))
-}
+/// The page as a derived table, so its columns keep their names beside
+/// the customer's.
+const PAGE: &str = "p";
+/// The list's sort key, computed inside the page for the outer order.
+const SORT_KEY: &str = "sort_key";
 
 impl Exec<'_> {
     /// One page of the conversations `f` selects with their customers.
@@ -54,26 +46,45 @@ impl Exec<'_> {
         ws: WorkspaceId,
         f: &ConversationFilter,
     ) -> Result<Page<(Conversation, CustomerBrief)>> {
-        let mut q = page_select(TextIndex::of(self), ws, f);
+        let mut page = page_select(TextIndex::of(self), ws, f);
+        let key = f.sort.key_sql();
+        if let Some(key) = key {
+            page.expr_as(Expr::cust(key), Alias::new(SORT_KEY));
+        }
+        let p = Alias::new(PAGE);
+        let mut q = Query::select();
+        q.column((p.clone(), Asterisk))
+            .from_subquery(page, p.clone())
+            .left_join(
+                Contacts::Table,
+                Expr::col((Contacts::Table, Contacts::Id)).equals((p.clone(), Conversations::ContactId)),
+            );
         for (column, alias) in [
             (Contacts::Name, "customer_name"),
             (Contacts::Phone, "customer_phone"),
             (Contacts::Email, "customer_email"),
             (Contacts::Country, "customer_country"),
         ] {
-            q.expr_as(of_contact(column), Alias::new(alias));
+            q.expr_as(Expr::col((Contacts::Table, column)), Alias::new(alias));
         }
         let first_identity = Query::select()
             .column((ContactIdentities::Table, ContactIdentities::ExternalId))
             .from(ContactIdentities::Table)
             .and_where(
                 Expr::col((ContactIdentities::Table, ContactIdentities::ContactId))
-                    .equals((Conversations::Table, Conversations::ContactId)),
+                    .equals((p.clone(), Conversations::ContactId)),
             )
             .order_by((ContactIdentities::Table, ContactIdentities::CreatedAt), Order::Asc)
             .limit(1)
             .to_owned();
-        q.expr_as(scalar(first_identity), Alias::new("customer_identity"));
+        q.expr_as(
+            SimpleExpr::SubQuery(None, Box::new(first_identity.into_sub_query_statement())),
+            Alias::new("customer_identity"),
+        );
+        if key.is_some() {
+            q.order_by((p.clone(), Alias::new(SORT_KEY)), Order::Desc);
+        }
+        q.order_by((p, Conversations::Id), Order::Desc);
         let rows: Vec<TableRow> = self.fetch_all(&q).await?;
         let page = page_of(rows, f.limit, |r| f.sort.cursor_of(&r.conversation));
         let (conversations, customers): (Vec<_>, Vec<_>) = page
