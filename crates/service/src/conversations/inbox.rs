@@ -113,28 +113,23 @@ impl Services {
         let text = q.q.as_deref().map(TextQuery::parse).unwrap_or_default();
         let page = self.conversations(actor, q).await?;
         let ids: Vec<_> = page.items.iter().map(|c| c.id).collect();
-        let mut snippets = self.snippets(actor, &ids, &text).await?;
-        let names = self.names(actor).await?;
         let contact_ids: Vec<_> = page.items.iter().map(|c| c.contact_id).collect();
-        let contacts: std::collections::HashMap<_, _> = self
-            .store()
-            .reader()
-            .contacts_by_ids(actor.workspace_id, &contact_ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        // Each row's recent messages, read side by side on the pool.
-        let recents = futures::future::try_join_all(
-            page.items
-                .iter()
-                .map(|c| async move { self.store().reader().messages(c.id, None, RECENT, true).await }),
-        )
-        .await?;
+        // What each row shows, read side by side on the pool.
+        let contacts = async {
+            Ok(self
+                .store()
+                .reader()
+                .contacts_by_ids(actor.workspace_id, &contact_ids)
+                .await?)
+        };
+        let recents = async { Ok(self.store().reader().recent_messages(&ids, RECENT).await?) };
+        let (mut snippets, names, contacts, mut recents) =
+            futures::try_join!(self.snippets(actor, &ids, &text), self.names(actor), contacts, recents)?;
+        let contacts: std::collections::HashMap<_, _> = contacts.into_iter().map(|c| (c.id, c)).collect();
         let mut rows = Vec::with_capacity(page.items.len());
-        for (conversation, recent) in page.items.into_iter().zip(recents) {
+        for conversation in page.items {
             let contact = contacts.get(&conversation.contact_id);
-            let (last_message, unread) = summarise(recent.items);
+            let (last_message, unread) = summarise(recents.remove(&conversation.id).unwrap_or_default());
             let (channel_kind, channel_name) = match names.channels.get(&conversation.channel_id) {
                 Some((kind, name)) => (Some(*kind), name.clone()),
                 None => (None, "deleted channel".into()),

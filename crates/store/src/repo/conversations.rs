@@ -948,6 +948,44 @@ impl Exec<'_> {
         })
     }
 
+    /// The newest `per` messages of each of `conversations` (newest first),
+    /// in one statement: a list page's previews in one round trip.
+    pub async fn recent_messages(
+        &mut self,
+        conversations: &[ConversationId],
+        per: u64,
+    ) -> Result<std::collections::HashMap<ConversationId, Vec<Message>>> {
+        let mut found: std::collections::HashMap<ConversationId, Vec<Message>> = std::collections::HashMap::new();
+        // Each conversation's newest, as a derived table (an ORDER BY and a
+        // LIMIT per part), joined by UNION ALL; a page is at most 100 parts.
+        let mut parts = conversations.iter().enumerate().map(|(i, id)| {
+            let mut newest = message_select();
+            newest
+                .and_where(Expr::col(Messages::ConversationId).eq(id.to_string()))
+                .order_by(Messages::Id, Order::Desc)
+                .limit(per);
+            Query::select()
+                .column(sea_query::Asterisk)
+                .from_subquery(newest, sea_query::Alias::new(format!("r{i}")))
+                .to_owned()
+        });
+        let Some(mut q) = parts.next() else {
+            return Ok(found);
+        };
+        for part in parts {
+            q.union(sea_query::UnionType::All, part);
+        }
+        let rows: Vec<MessageRow> = self.fetch_all(&q).await?;
+        for row in rows {
+            let message = row.into_domain()?;
+            found.entry(message.conversation_id).or_default().push(message);
+        }
+        for list in found.values_mut() {
+            list.sort_by_key(|m| std::cmp::Reverse(m.id));
+        }
+        Ok(found)
+    }
+
     pub async fn count_messages(&mut self, conversation: ConversationId) -> Result<i64> {
         let (n,): (i64,) = self
             .fetch_one(

@@ -389,3 +389,58 @@ async fn list_counts_stop_at_a_cap_and_say_more() {
         (2, false)
     );
 }
+
+/// A list page reads every row's recent messages in one statement: each
+/// row still shows its own chat's last message and unanswered count.
+#[tokio::test]
+async fn each_list_row_shows_its_own_last_message_and_unanswered_count() {
+    let app = TestApp::spawn().await;
+    let org = Org::create(&app).await;
+    org.set_online(&org.agent, &org.agent_id).await;
+    let a = org.customer_says(&app, "a-1", "cust-a", "first from a").await;
+    org.customer_says(&app, "a-2", "cust-a", "second from a").await;
+    let b = org.customer_says(&app, "b-1", "cust-b", "only from b").await;
+    let quiet = org.customer_says(&app, "c-1", "cust-c", "from c").await;
+    let r = org
+        .agent
+        .post(
+            &org.path(&format!(
+                "/conversations/{}/messages",
+                b["conversation_id"].as_str().unwrap()
+            )),
+            json!({"kind": "text", "body": "answer to b"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let r = org
+        .agent
+        .post(
+            &org.path(&format!(
+                "/conversations/{}/messages",
+                quiet["conversation_id"].as_str().unwrap()
+            )),
+            json!({"kind": "note", "body": "a note is no preview"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let ws = org.ws.parse().unwrap();
+    let agent = app.services.actor(ws, org.agent_id.parse().unwrap()).await.unwrap();
+    let page = app
+        .services
+        .inbox(&agent, switchboard_service::ConversationQuery::default())
+        .await
+        .unwrap();
+    let rows: std::collections::BTreeMap<String, (String, u64)> = page
+        .items
+        .iter()
+        .map(|r| {
+            let last = r.last_message.as_ref().and_then(|m| m.body.clone()).unwrap_or_default();
+            (r.conversation.id.to_string(), (last, r.unread))
+        })
+        .collect();
+    let row = |hook: &serde_json::Value| rows[hook["conversation_id"].as_str().unwrap()].clone();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(row(&a), ("second from a".to_owned(), 2));
+    assert_eq!(row(&b), ("answer to b".to_owned(), 0));
+    assert_eq!(row(&quiet), ("from c".to_owned(), 1));
+}
