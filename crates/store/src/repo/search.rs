@@ -48,6 +48,33 @@ impl TextIndex {
         })
     }
 
+    /// [`Self::matches`] among the messages of `conversations` only. On
+    /// SQLite the index is asked for the row range those messages span:
+    /// FTS5 then reads just that stretch of each term's list (a common
+    /// word's list covers much of the archive), with the same result.
+    fn matches_among(self, q: &TextQuery, conversations: &[String]) -> Option<SimpleExpr> {
+        match self {
+            Self::Fts5 => {
+                let marks = vec!["?"; conversations.len()].join(", ");
+                let end = |f: &str| format!("(SELECT {f}(rowid) FROM messages WHERE conversation_id IN ({marks}))");
+                let mut values: Vec<sea_query::Value> = vec![q.fts5()?.into()];
+                for _ in 0..2 {
+                    values.extend(conversations.iter().map(|c| sea_query::Value::from(c.clone())));
+                }
+                Some(Expr::cust_with_values(
+                    format!(
+                        "messages.rowid IN (SELECT rowid FROM message_search WHERE message_search MATCH ? \
+                         AND rowid BETWEEN {} AND {})",
+                        end("min"),
+                        end("max")
+                    ),
+                    values,
+                ))
+            }
+            Self::TsVector => self.matches(q),
+        }
+    }
+
     /// `table.search_text` rows matching `q`'s included terms, every term's
     /// last word a prefix (people type the start of a name or number).
     fn matches_in(self, table: &'static str, fts: &'static str, q: &TextQuery) -> Option<SimpleExpr> {
@@ -134,12 +161,13 @@ impl Exec<'_> {
         conversations: &[ConversationId],
         q: &TextQuery,
     ) -> Result<Vec<(ConversationId, String)>> {
-        let Some(matches) = TextIndex::of(self).matches(q) else {
-            return Ok(Vec::new());
-        };
-        if conversations.is_empty() {
+        let ids: Vec<String> = conversations.iter().map(|c| c.to_string()).collect();
+        if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let Some(matches) = TextIndex::of(self).matches_among(q, &ids) else {
+            return Ok(Vec::new());
+        };
         let rows: Vec<Hit> = self
             .fetch_all(
                 Query::select()
@@ -149,10 +177,7 @@ impl Exec<'_> {
                     ])
                     .from(Messages::Table)
                     .and_where(Expr::col((Messages::Table, Messages::WorkspaceId)).eq(ws.to_string()))
-                    .and_where(
-                        Expr::col((Messages::Table, Messages::ConversationId))
-                            .is_in(conversations.iter().map(|c| c.to_string())),
-                    )
+                    .and_where(Expr::col((Messages::Table, Messages::ConversationId)).is_in(ids.iter().cloned()))
                     .and_where(matches)
                     .order_by((Messages::Table, Messages::Id), Order::Desc),
             )
