@@ -54,6 +54,7 @@ async fn sender(
     secret: String,
     killed: Arc<AtomicBool>,
     acks: Arc<AtomicUsize>,
+    pending: Arc<AtomicUsize>,
     ledger: Arc<Mutex<Ledger>>,
 ) {
     let started = Instant::now();
@@ -68,8 +69,12 @@ async fn sender(
         }
         let id = format!("kill-{task:02}-{seq:05}");
         ledger.lock().unwrap().attempted.insert(id.clone());
+        // Read before counting it pending: a request the kill waited for
+        // was started before it.
         let before_kill = !killed.load(Ordering::SeqCst);
+        pending.fetch_add(1, Ordering::SeqCst);
         let sent = post_hook(&http, &url, &secret, hook_body(&id, task * MAX_PER_SENDER + seq)).await;
+        pending.fetch_sub(1, Ordering::SeqCst);
         let mut ledger = ledger.lock().unwrap();
         match sent {
             Sent::Ack { message_id, duplicate } => {
@@ -109,6 +114,8 @@ async fn acknowledged_messages_survive_sigkill() {
     // Load from concurrent senders, then SIGKILL while they are in flight.
     let killed = Arc::new(AtomicBool::new(false));
     let acks = Arc::new(AtomicUsize::new(0));
+    // Requests sent and not yet answered, so the kill lands on some.
+    let pending = Arc::new(AtomicUsize::new(0));
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -123,6 +130,7 @@ async fn acknowledged_messages_survive_sigkill() {
                 secret.clone(),
                 killed.clone(),
                 acks.clone(),
+                pending.clone(),
                 ledger.clone(),
             ))
         })
@@ -137,6 +145,11 @@ async fn acknowledged_messages_survive_sigkill() {
             acks.load(Ordering::SeqCst)
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    // On a loaded machine every sender may be between requests for a
+    // moment: kill when at least one is waiting for its answer.
+    while pending.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+        tokio::task::yield_now().await;
     }
     killed.store(true, Ordering::SeqCst);
     server.kill();
