@@ -34,6 +34,15 @@ fn hook_body(id: &str, n: usize) -> Vec<u8> {
         .expect("json")
 }
 
+/// Where the load stands, shared by the senders and the killer.
+#[derive(Default)]
+struct Progress {
+    killed: AtomicBool,
+    acks: AtomicUsize,
+    /// Requests sent and not yet answered, so the kill lands on some.
+    pending: AtomicUsize,
+}
+
 /// What the senders saw.
 #[derive(Default)]
 struct Ledger {
@@ -52,11 +61,10 @@ async fn sender(
     http: reqwest::Client,
     url: String,
     secret: String,
-    killed: Arc<AtomicBool>,
-    acks: Arc<AtomicUsize>,
-    pending: Arc<AtomicUsize>,
+    progress: Arc<Progress>,
     ledger: Arc<Mutex<Ledger>>,
 ) {
+    let Progress { killed, acks, pending } = &*progress;
     let started = Instant::now();
     for seq in 0..MAX_PER_SENDER {
         if started.elapsed() > LOAD_DEADLINE {
@@ -112,10 +120,8 @@ async fn acknowledged_messages_survive_sigkill() {
     let hook_url = server.url(&format!("/hooks/api/{channel_id}"));
 
     // Load from concurrent senders, then SIGKILL while they are in flight.
-    let killed = Arc::new(AtomicBool::new(false));
-    let acks = Arc::new(AtomicUsize::new(0));
-    // Requests sent and not yet answered, so the kill lands on some.
-    let pending = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::new(Progress::default());
+    let Progress { killed, acks, pending } = &*progress;
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -128,9 +134,7 @@ async fn acknowledged_messages_survive_sigkill() {
                 http.clone(),
                 hook_url.clone(),
                 secret.clone(),
-                killed.clone(),
-                acks.clone(),
-                pending.clone(),
+                progress.clone(),
                 ledger.clone(),
             ))
         })
