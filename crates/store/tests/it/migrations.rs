@@ -11,7 +11,7 @@ use sqlx::Connection;
 use switchboard_store::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Store, StoreOptions};
 
 /// The newest migration's version (each test applies up to it).
-const LATEST: i64 = 28;
+const LATEST: i64 = 29;
 
 fn files_in(dir: &str) -> BTreeSet<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
