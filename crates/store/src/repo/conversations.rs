@@ -957,7 +957,8 @@ impl Exec<'_> {
     ) -> Result<std::collections::HashMap<ConversationId, Vec<Message>>> {
         let mut found: std::collections::HashMap<ConversationId, Vec<Message>> = std::collections::HashMap::new();
         // Each conversation's newest, as a derived table (an ORDER BY and a
-        // LIMIT per part), joined by UNION ALL; a page is at most 100 parts.
+        // LIMIT per part), joined by UNION ALL; a page is at most 200 parts
+        // (the list limit), below SQLite's bound of 500 per compound select.
         let mut parts = conversations.iter().enumerate().map(|(i, id)| {
             let mut newest = message_select();
             newest
