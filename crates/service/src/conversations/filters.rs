@@ -134,6 +134,29 @@ impl Services {
         actor: &Actor,
         q: &ConversationQuery,
     ) -> ServiceResult<ConversationFilter> {
+        // Dates are local days: only then does the workspace's time zone matter.
+        let hours = if q.period.is_some() || q.from_date.is_some() || q.to_date.is_some() {
+            self.local_hours(actor).await?
+        } else {
+            BusinessHours::always_open()
+        };
+        self.conversation_filter_in(actor, q, &hours)
+    }
+
+    /// The workspace's hours, whose time zone decides where its days start
+    /// (always open in UTC when it set none).
+    pub(crate) async fn local_hours(&self, actor: &Actor) -> ServiceResult<BusinessHours> {
+        let routing = self.store().reader().workspace_routing(actor.workspace_id).await?;
+        Ok(routing.business_hours.unwrap_or_else(BusinessHours::always_open))
+    }
+
+    /// [`Self::conversation_filter`] with dates read in `hours`' time zone.
+    pub(crate) fn conversation_filter_in(
+        &self,
+        actor: &Actor,
+        q: &ConversationQuery,
+        hours: &BusinessHours,
+    ) -> ServiceResult<ConversationFilter> {
         let mut f = ConversationFilter::new(actor.visibility(), super::limit(q.limit)?);
         if q.section == Some(Section::Tickets) || q.ticket_view.is_some() {
             f.ticket = Some(true);
@@ -175,10 +198,8 @@ impl Services {
             before: q.created_before,
         };
         if q.period.is_some() || q.from_date.is_some() || q.to_date.is_some() {
-            let routing = self.store().reader().workspace_routing(actor.workspace_id).await?;
-            let hours = routing.business_hours.unwrap_or_else(BusinessHours::always_open);
             let range = local_range(
-                &hours,
+                hours,
                 self.now(),
                 q.period,
                 q.from_date.as_deref(),

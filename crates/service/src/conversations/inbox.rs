@@ -7,16 +7,14 @@ use std::collections::HashMap;
 use switchboard_core::permissions::Actor;
 use switchboard_core::search::{Piece, TextQuery};
 use switchboard_core::transcript;
-use switchboard_core::{
-    ChannelId, ChannelKind, Contact, Conversation, Direction, Message, MessageKind, SenderKind, TeamId, UserId,
-};
+use switchboard_core::{ChannelId, ChannelKind, Contact, Conversation, Message, TeamId, UserId};
 use switchboard_store::{CustomerBrief, Page};
 
 use crate::{ConversationQuery, ServiceResult, Services};
 
-/// How many recent messages are read to find the preview and count the
-/// unanswered ones (a list row shows "20+" beyond that).
-const RECENT: u64 = 20;
+/// How far the unanswered customer messages are counted (a list row
+/// shows "20+" beyond that).
+const UNREAD_CAP: u64 = 20;
 
 #[derive(Debug, Clone)]
 pub struct InboxRow {
@@ -93,20 +91,6 @@ fn identity_label(external_id: &str) -> String {
     }
 }
 
-fn is_preview(m: &Message) -> bool {
-    matches!(m.kind, MessageKind::Text | MessageKind::Media | MessageKind::Template)
-}
-
-/// The preview and the unanswered count from messages newest first.
-fn summarise(newest_first: Vec<Message>) -> (Option<Message>, u64) {
-    let unread = newest_first
-        .iter()
-        .filter(|m| is_preview(m))
-        .take_while(|m| m.direction == Direction::In && m.sender_kind == SenderKind::Contact)
-        .count() as u64;
-    (newest_first.into_iter().find(is_preview), unread)
-}
-
 impl Services {
     /// One page of a conversation list with what each row shows.
     pub async fn inbox(&self, actor: &Actor, q: ConversationQuery) -> ServiceResult<Page<InboxRow>> {
@@ -122,14 +106,17 @@ impl Services {
                 .contacts_by_ids(actor.workspace_id, &contact_ids)
                 .await?)
         };
-        let recents = async { Ok(self.store().reader().recent_messages(&ids, RECENT).await?) };
-        let (mut snippets, names, contacts, mut recents) =
-            futures::try_join!(self.snippets(actor, &ids, &text), self.names(actor), contacts, recents)?;
+        let previews = async { Ok(self.store().reader().row_previews(&ids, UNREAD_CAP).await?) };
+        let (mut snippets, names, contacts, mut previews) =
+            futures::try_join!(self.snippets(actor, &ids, &text), self.names(actor), contacts, previews)?;
         let contacts: std::collections::HashMap<_, _> = contacts.into_iter().map(|c| (c.id, c)).collect();
         let mut rows = Vec::with_capacity(page.items.len());
         for conversation in page.items {
             let contact = contacts.get(&conversation.contact_id);
-            let (last_message, unread) = summarise(recents.remove(&conversation.id).unwrap_or_default());
+            let (last_message, unread) = match previews.remove(&conversation.id) {
+                Some((message, unread)) => (Some(message), unread),
+                None => (None, 0),
+            };
             let (channel_kind, channel_name) = match names.channels.get(&conversation.channel_id) {
                 Some((kind, name)) => (Some(*kind), name.clone()),
                 None => (None, "deleted channel".into()),
@@ -152,81 +139,17 @@ impl Services {
 
     /// Names of the workspace's members, teams and channels.
     pub async fn names(&self, actor: &Actor) -> ServiceResult<Names> {
-        let ws = actor.workspace_id;
-        // Three small reads side by side on the pool.
-        let (users, teams, channels) = futures::try_join!(
-            async { self.store().reader().members(ws).await },
-            async { self.store().reader().teams(ws).await },
-            async { self.store().reader().channels(ws).await },
-        )?;
+        let names = self.store().reader().display_names(actor.workspace_id).await?;
         Ok(Names {
             people: transcript::Names {
-                users: users.into_iter().map(|m| (m.id, m.name)).collect(),
-                teams: teams.into_iter().map(|t| (t.id, t.name)).collect(),
+                users: names.users.into_iter().collect(),
+                teams: names.teams.into_iter().collect(),
             },
-            channels: channels
+            channels: names
+                .channels
                 .into_iter()
-                .filter_map(|c| {
-                    let channel = c.to_domain().ok()?;
-                    Some((channel.id, (channel.kind, channel.name)))
-                })
+                .map(|(id, kind, name)| (id, (kind, name)))
                 .collect(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use switchboard_core::{ConversationId, MessageId, Millis, WorkspaceId};
-
-    fn message(direction: Direction, sender_kind: SenderKind, kind: MessageKind, body: &str) -> Message {
-        Message {
-            html: None,
-            subject: None,
-            id: MessageId::new(),
-            workspace_id: WorkspaceId::new(),
-            conversation_id: ConversationId::new(),
-            direction,
-            sender_kind,
-            sender_id: None,
-            kind,
-            body: Some(body.into()),
-            activity: None,
-            in_reply_to: None,
-            provider_message_id: None,
-            delivery_status: None,
-            delivery_error: None,
-            created_at: Millis(0),
-            send_at: None,
-            buttons: Vec::new(),
-            template: None,
-            edited_at: None,
-        }
-    }
-
-    #[test]
-    fn unread_counts_customer_messages_since_the_last_reply_and_skips_notes() {
-        let newest_first = vec![
-            message(Direction::In, SenderKind::Contact, MessageKind::Text, "third"),
-            message(
-                Direction::Out,
-                SenderKind::User,
-                MessageKind::Note,
-                "a note is not an answer",
-            ),
-            message(Direction::In, SenderKind::Contact, MessageKind::Text, "second"),
-            message(Direction::Out, SenderKind::User, MessageKind::Text, "answer"),
-            message(Direction::In, SenderKind::Contact, MessageKind::Text, "first"),
-        ];
-        let (last, unread) = summarise(newest_first);
-        assert_eq!(unread, 2);
-        assert_eq!(last.and_then(|m| m.body).as_deref(), Some("third"));
-    }
-
-    #[test]
-    fn no_messages_no_preview() {
-        assert_eq!(summarise(Vec::new()).1, 0);
-        assert!(summarise(Vec::new()).0.is_none());
     }
 }

@@ -13,7 +13,7 @@ use switchboard_core::metrics;
 use switchboard_core::permissions::Actor;
 use switchboard_core::transcript::iso_utc;
 use switchboard_core::zip::ZipStream;
-use switchboard_core::{Conversation, Direction, Millis};
+use switchboard_core::{Conversation, Direction, Millis, WorkspaceId};
 use switchboard_store::{ConversationFilter, CustomerBrief};
 
 use crate::conversations::{Names, customer_label};
@@ -229,8 +229,11 @@ fn seconds(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
+/// Table pages as a reader task delivers them.
+type TablePages = tokio::sync::mpsc::Receiver<ServiceResult<Vec<(Conversation, CustomerBrief)>>>;
+
 struct Page {
-    filter: ConversationFilter,
+    pages: TablePages,
     names: Names,
     hours: Option<BusinessHours>,
     first: bool,
@@ -264,19 +267,18 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
-        let services = self.clone();
-        let actor = actor.clone();
+        let pages = self.read_table_pages(actor.workspace_id, filter);
         let start = Page {
-            filter,
+            pages,
             names,
             hours,
             first: true,
             done: false,
             zip: (format == ExportFormat::Xlsx).then(ZipStream::new),
         };
+        let services = self.clone();
         let stream = futures::stream::try_unfold(start, move |mut page| {
             let services = services.clone();
-            let actor = actor.clone();
             async move {
                 if page.done {
                     return Ok(None);
@@ -290,29 +292,33 @@ impl Services {
                     }
                 }
                 page.first = false;
-                let batch = services
-                    .store()
-                    .reader()
-                    .conversation_table(actor.workspace_id, &page.filter)
-                    .await?;
-                let rows = services.export_rows(&page.names, page.hours.as_ref(), batch.items);
-                if format == ExportFormat::Csv {
-                    // One writer for the page.
-                    let mut csv = csv::Writer::from_writer(std::mem::take(&mut out));
-                    for row in &rows {
-                        // Writing to memory cannot fail.
-                        let _ = csv.write_record(row.cells().iter().map(|c| safe_cell(c).into_owned()));
+                let Some(batch) = page.pages.recv().await else {
+                    page.done = true;
+                    if let Some(mut zip) = page.zip.take() {
+                        out.extend(zip.data(b"</sheetData></worksheet>"));
+                        out.extend(zip.finish());
                     }
-                    out = csv.into_inner().unwrap_or_default();
-                }
-                for row in rows {
-                    match format {
-                        ExportFormat::Csv => {}
-                        ExportFormat::Jsonl => {
-                            out.extend(serde_json::to_vec(&row).unwrap_or_default());
+                    return Ok(Some((out, page)));
+                };
+                let rows = services.export_rows(&page.names, page.hours.as_ref(), batch?);
+                match format {
+                    ExportFormat::Csv => {
+                        // One writer for the page.
+                        let mut csv = csv::Writer::from_writer(out);
+                        for row in &rows {
+                            // Writing to memory cannot fail.
+                            let _ = csv.write_record(row.cells().iter().map(|c| safe_cell(c).into_owned()));
+                        }
+                        out = csv.into_inner().unwrap_or_default();
+                    }
+                    ExportFormat::Jsonl => {
+                        for row in &rows {
+                            out.extend(serde_json::to_vec(row).unwrap_or_default());
                             out.push(b'\n');
                         }
-                        ExportFormat::Xlsx => {
+                    }
+                    ExportFormat::Xlsx => {
+                        for row in &rows {
                             let xml = xlsx_row(row.cells(), false);
                             if let Some(zip) = page.zip.as_mut() {
                                 out.extend(zip.data(&xml));
@@ -320,20 +326,39 @@ impl Services {
                         }
                     }
                 }
-                match batch.next_cursor.and_then(|c| c.parse().ok()) {
-                    Some(cursor) => page.filter.cursor = Some(cursor),
-                    None => {
-                        page.done = true;
-                        if let Some(mut zip) = page.zip.take() {
-                            out.extend(zip.data(b"</sheetData></worksheet>"));
-                            out.extend(zip.finish());
-                        }
-                    }
-                }
                 Ok(Some((out, page)))
             }
         });
         Ok(Box::pin(stream))
+    }
+
+    /// The table pages `filter` selects, read ahead by a task of their own
+    /// (one page waits while the previous one is written), so the
+    /// database and the writing of rows run side by side. The task stops
+    /// after the last page or when the receiver is dropped.
+    fn read_table_pages(&self, ws: WorkspaceId, mut filter: ConversationFilter) -> TablePages {
+        let (pages, received) = tokio::sync::mpsc::channel(1);
+        let services = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let batch = match services.store().reader().conversation_table(ws, &filter).await {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        let _ = pages.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                let next = batch.next_cursor.and_then(|c| c.parse().ok());
+                if pages.send(Ok(batch.items)).await.is_err() {
+                    return;
+                }
+                match next {
+                    Some(cursor) => filter.cursor = Some(cursor),
+                    None => return,
+                }
+            }
+        });
+        received
     }
 
     /// The table rows of `conversations` (the console's table and every

@@ -863,16 +863,6 @@ impl Services {
         })
     }
 
-    /// Where "today" began for the caller's workspace: local midnight in
-    /// the time zone of its business hours (UTC when it has none).
-    pub async fn workspace_day_start(&self, actor: &Actor) -> ServiceResult<Millis> {
-        let routing = self.store().reader().workspace_routing(actor.workspace_id).await?;
-        let hours = routing
-            .business_hours
-            .unwrap_or_else(switchboard_core::hours::BusinessHours::always_open);
-        Ok(hours.start_of_local_day(self.now()))
-    }
-
     pub async fn update_workspace_settings(
         &self,
         actor: &Actor,

@@ -77,21 +77,30 @@ impl ConsoleTiles {
 impl Services {
     pub async fn console_tiles(&self, actor: &Actor) -> ServiceResult<ConsoleTiles> {
         require_reports(actor)?;
-        let [queued, assigned, closed_today] = ConsoleTiles::queries();
-        // Every figure is its own read: side by side on the pool.
-        let (unassigned, active, completed_today, day_started_at, members, mut oldest) = futures::try_join!(
-            self.count_conversations(actor, &queued),
-            self.count_conversations(actor, &assigned),
-            self.count_conversations(actor, &closed_today),
-            self.workspace_day_start(actor),
-            self.members(actor),
-            self.conversation_filter(actor, &queued),
-        )?;
+        // Where today starts decides the "today" figures: read first.
+        let hours = self.local_hours(actor).await?;
+        let day_started_at = hours.start_of_local_day(self.now());
+        let filters = ConsoleTiles::queries()
+            .iter()
+            .map(|q| self.conversation_filter_in(actor, q, &hours))
+            .collect::<ServiceResult<Vec<_>>>()?;
+        let mut oldest = filters[0].clone();
         oldest.limit = 1;
-        let (busiest_team_today, longest_waiting) = futures::try_join!(
+        // The rest side by side on the pool, the three counts in one read.
+        let counts = async {
+            Ok(self
+                .store()
+                .reader()
+                .count_conversations_each(actor.workspace_id, &filters)
+                .await?)
+        };
+        let (counts, members, busiest_team_today, longest_waiting) = futures::try_join!(
+            counts,
+            self.members(actor),
             self.busiest_team(actor, day_started_at),
             self.longest_waiting(actor, &oldest),
         )?;
+        let [unassigned, active, completed_today] = [0, 1, 2].map(|i| counts.get(i).copied().unwrap_or(0));
         let mut agents = AgentsNow::default();
         for m in members {
             if !actor.is_admin() && !m.team_ids.iter().any(|t| actor.team_ids.contains(t)) {
@@ -116,40 +125,24 @@ impl Services {
 
     /// The team that took the most chats since `since`, with its name.
     async fn busiest_team(&self, actor: &Actor, since: Millis) -> ServiceResult<Option<TeamLoad>> {
-        let mut reader = self.store().reader();
-        let Some((team_id, conversations)) = reader
+        let busiest = self
+            .store()
+            .reader()
             .busiest_team_since(actor.workspace_id, &actor.visibility(), since)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let name = reader
-            .team(actor.workspace_id, team_id)
-            .await?
-            .map_or_else(|| "a deleted team".into(), |t| t.name);
-        Ok(Some(TeamLoad {
+            .await?;
+        Ok(busiest.map(|(team_id, name, conversations)| TeamLoad {
             team_id,
-            name,
+            name: name.unwrap_or_else(|| "a deleted team".into()),
             conversations,
         }))
     }
 
     /// The chat queued longest among those `oldest` selects, and who waits.
     async fn longest_waiting(&self, actor: &Actor, oldest: &ConversationFilter) -> ServiceResult<Option<Waiting>> {
-        let mut reader = self.store().reader();
-        let Some(c) = reader.longest_queued(actor.workspace_id, oldest).await? else {
-            return Ok(None);
-        };
-        let queued_at = c.times.queued_at.unwrap_or(c.times.created_at);
-        let customer = reader
-            .contacts_by_ids(actor.workspace_id, &[c.contact_id])
-            .await?
-            .first()
-            .map(crate::contact_label)
-            .unwrap_or_default();
-        Ok(Some(Waiting {
-            conversation_id: c.id,
-            customer,
+        let longest = self.store().reader().longest_queued(actor.workspace_id, oldest).await?;
+        Ok(longest.map(|(conversation_id, queued_at, customer)| Waiting {
+            conversation_id,
+            customer: crate::conversations::customer_label(&customer),
             queued_at,
             waited_seconds: self.now().since(queued_at).div_euclid(1000),
         }))

@@ -345,6 +345,14 @@ impl ConversationFilter {
     }
 }
 
+/// A list row's preview message and its unanswered count.
+#[derive(sqlx::FromRow)]
+struct PreviewRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    unread: i64,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct MessageRow {
     id: String,
@@ -740,6 +748,36 @@ impl Exec<'_> {
         Ok(n.max(0) as u64)
     }
 
+    /// How many conversations each of `filters` matches, in their order,
+    /// in one statement (one count per part of a UNION ALL).
+    pub async fn count_conversations_each(
+        &mut self,
+        ws: WorkspaceId,
+        filters: &[ConversationFilter],
+    ) -> Result<Vec<u64>> {
+        let index = TextIndex::of(self);
+        let mut parts = filters.iter().enumerate().map(|(i, f)| {
+            let mut q = filtered(index, ws, f);
+            q.expr_as(Expr::val(i as i64), sea_query::Alias::new("part"))
+                .expr_as(Expr::col(Conversations::Id).count(), sea_query::Alias::new("n"));
+            q
+        });
+        let Some(mut q) = parts.next() else {
+            return Ok(Vec::new());
+        };
+        for part in parts {
+            q.union(sea_query::UnionType::All, part);
+        }
+        let rows: Vec<(i64, i64)> = self.fetch_all(&q).await?;
+        let mut counts = vec![0; filters.len()];
+        for (part, n) in rows {
+            if let Some(count) = usize::try_from(part).ok().and_then(|p| counts.get_mut(p)) {
+                *count = n.max(0) as u64;
+            }
+        }
+        Ok(counts)
+    }
+
     /// How many conversations `f` matches, counting no further than `cap`:
     /// `(cap, true)` means "more than `cap`" (a count that stays fast on a
     /// huge archive or a common word).
@@ -948,41 +986,81 @@ impl Exec<'_> {
         })
     }
 
-    /// The newest `per` messages of each of `conversations` (newest first),
-    /// in one statement: a list page's previews in one round trip.
-    pub async fn recent_messages(
+    /// What a list row shows of each of `conversations`, in one statement:
+    /// the newest message a person or the customer wrote (notes and
+    /// activity lines are not previews) and how many of the customer's
+    /// messages came after the business last wrote, counted up to `cap`.
+    /// A conversation with no such message is absent (nothing waits).
+    pub async fn row_previews(
         &mut self,
         conversations: &[ConversationId],
-        per: u64,
-    ) -> Result<std::collections::HashMap<ConversationId, Vec<Message>>> {
-        let mut found: std::collections::HashMap<ConversationId, Vec<Message>> = std::collections::HashMap::new();
-        // Each conversation's newest, as a derived table (an ORDER BY and a
-        // LIMIT per part), joined by UNION ALL; a page is at most 200 parts
+        cap: u64,
+    ) -> Result<std::collections::HashMap<ConversationId, (Message, u64)>> {
+        let previews = [MessageKind::Text, MessageKind::Media, MessageKind::Template].map(|k| k.as_str());
+        let (u, b) = (sea_query::Alias::new("u"), sea_query::Alias::new("b"));
+        // The customer's messages newer than the business's newest one.
+        let waiting = |id: &str| {
+            let business_newest = Query::select()
+                .column((b.clone(), Messages::Id))
+                .from_as(Messages::Table, b.clone())
+                .and_where(Expr::col((b.clone(), Messages::ConversationId)).eq(id))
+                .and_where(Expr::col((b.clone(), Messages::Kind)).is_in(previews))
+                .cond_where(
+                    Cond::any()
+                        .add(Expr::col((b.clone(), Messages::Direction)).ne(Direction::In.as_str()))
+                        .add(
+                            Expr::col((b.clone(), Messages::SenderKind))
+                                .ne(switchboard_core::SenderKind::Contact.as_str()),
+                        ),
+                )
+                .order_by((b.clone(), Messages::Id), Order::Desc)
+                .limit(1)
+                .to_owned();
+            let after = sea_query::Func::coalesce([
+                SimpleExpr::SubQuery(None, Box::new(business_newest.into_sub_query_statement())),
+                Expr::val("").into(),
+            ]);
+            let newer = Query::select()
+                .expr(Expr::val(1))
+                .from_as(Messages::Table, u.clone())
+                .and_where(Expr::col((u.clone(), Messages::ConversationId)).eq(id))
+                .and_where(Expr::col((u.clone(), Messages::Kind)).is_in(previews))
+                .and_where(Expr::col((u.clone(), Messages::Id)).gt(after))
+                .limit(cap)
+                .to_owned();
+            let count = Query::select()
+                .expr(Expr::cust("count(*)"))
+                .from_subquery(newer, sea_query::Alias::new("w"))
+                .to_owned();
+            SimpleExpr::SubQuery(None, Box::new(count.into_sub_query_statement()))
+        };
+        // Each conversation's part is a derived table (an ORDER BY and a
+        // LIMIT per part) joined by UNION ALL; a page is at most 200 parts
         // (the list limit), below SQLite's bound of 500 per compound select.
         let mut parts = conversations.iter().enumerate().map(|(i, id)| {
             let mut newest = message_select();
             newest
                 .and_where(Expr::col(Messages::ConversationId).eq(id.to_string()))
+                .and_where(Expr::col(Messages::Kind).is_in(previews))
                 .order_by(Messages::Id, Order::Desc)
-                .limit(per);
+                .limit(1);
             Query::select()
                 .column(sea_query::Asterisk)
+                .expr_as(waiting(&id.to_string()), sea_query::Alias::new("unread"))
                 .from_subquery(newest, sea_query::Alias::new(format!("r{i}")))
                 .to_owned()
         });
+        let mut found = std::collections::HashMap::new();
         let Some(mut q) = parts.next() else {
             return Ok(found);
         };
         for part in parts {
             q.union(sea_query::UnionType::All, part);
         }
-        let rows: Vec<MessageRow> = self.fetch_all(&q).await?;
+        let rows: Vec<PreviewRow> = self.fetch_all(&q).await?;
         for row in rows {
-            let message = row.into_domain()?;
-            found.entry(message.conversation_id).or_default().push(message);
-        }
-        for list in found.values_mut() {
-            list.sort_by_key(|m| std::cmp::Reverse(m.id));
+            let message = row.message.into_domain()?;
+            found.insert(message.conversation_id, (message, row.unread.max(0) as u64));
         }
         Ok(found)
     }

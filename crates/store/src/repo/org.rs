@@ -168,6 +168,14 @@ fn tag_select() -> sea_query::SelectStatement {
         .to_owned()
 }
 
+/// See [`Exec::display_names`].
+#[derive(Debug, Clone, Default)]
+pub struct DisplayNames {
+    pub users: Vec<(UserId, String)>,
+    pub teams: Vec<(TeamId, String)>,
+    pub channels: Vec<(ChannelId, ChannelKind, String)>,
+}
+
 impl Exec<'_> {
     pub async fn insert_team(&mut self, t: &Team) -> Result<()> {
         self.execute(
@@ -468,6 +476,64 @@ impl Exec<'_> {
                 .and_where(Expr::col(Channels::Id).eq(id.to_string())),
         )
         .await
+    }
+
+    /// What the workspace calls its members (its display name for them,
+    /// else their own), teams and channels (with each channel's kind), in
+    /// one statement: what lists and exports print for ids.
+    pub async fn display_names(&mut self, ws: WorkspaceId) -> Result<DisplayNames> {
+        let ws = ws.to_string();
+        let part = |what: &str| Expr::val(what.to_owned());
+        let mut q = Query::select()
+            .expr_as(part("user"), sea_query::Alias::new("what"))
+            .column((Users::Table, Users::Id))
+            .expr(sea_query::Func::coalesce([
+                Expr::col((Memberships::Table, Memberships::DisplayName)).into(),
+                Expr::col((Users::Table, Users::Name)).into(),
+            ]))
+            .expr(Expr::val(Option::<String>::None))
+            .from(Memberships::Table)
+            .inner_join(
+                Users::Table,
+                Expr::col((Users::Table, Users::Id)).equals((Memberships::Table, Memberships::UserId)),
+            )
+            .and_where(Expr::col((Memberships::Table, Memberships::WorkspaceId)).eq(ws.clone()))
+            .to_owned();
+        q.union(
+            sea_query::UnionType::All,
+            Query::select()
+                .expr(part("team"))
+                .columns([Teams::Id, Teams::Name])
+                .expr(Expr::val(Option::<String>::None))
+                .from(Teams::Table)
+                .and_where(Expr::col(Teams::WorkspaceId).eq(ws.clone()))
+                .to_owned(),
+        )
+        .union(
+            sea_query::UnionType::All,
+            Query::select()
+                .expr(part("channel"))
+                .columns([Channels::Id, Channels::Name, Channels::Kind])
+                .from(Channels::Table)
+                .and_where(Expr::col(Channels::WorkspaceId).eq(ws))
+                .to_owned(),
+        );
+        let rows: Vec<(String, String, String, Option<String>)> = self.fetch_all(&q).await?;
+        let mut names = DisplayNames::default();
+        for (what, id, name, kind) in rows {
+            match (what.as_str(), kind) {
+                ("user", _) => names.users.push((parse("user id", &id)?, name)),
+                ("team", _) => names.teams.push((parse("team id", &id)?, name)),
+                // A kind this build does not know names nothing.
+                ("channel", Some(kind)) => {
+                    if let Ok(kind) = kind.parse() {
+                        names.channels.push((parse("channel id", &id)?, kind, name));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(names)
     }
 
     pub async fn channels(&mut self, ws: WorkspaceId) -> Result<Vec<ChannelRow>> {

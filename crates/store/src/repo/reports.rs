@@ -9,7 +9,7 @@ use switchboard_core::{ConversationId, Millis, TeamId, WorkspaceId};
 use crate::repo::conversations::filtered;
 use crate::repo::legs::leg_select;
 use crate::repo::search::TextIndex;
-use crate::schema::{AssignmentLegs, Conversations, Workspaces};
+use crate::schema::{AssignmentLegs, Conversations, Teams, Workspaces};
 use crate::{ConversationFilter, Exec, Result, StoreError, parse, parse_opt};
 
 type ReportTuple = (
@@ -113,47 +113,64 @@ impl Exec<'_> {
     }
 
     /// The team given the most chats since `since` (legs started, one per
-    /// chat), among the teams `visibility` covers: the "highest load" tile.
+    /// chat), among the teams `visibility` covers: the "highest load" tile,
+    /// with its name (`None` once deleted) and that count.
     pub async fn busiest_team_since(
         &mut self,
         ws: WorkspaceId,
         visibility: &Visibility,
         since: Millis,
-    ) -> Result<Option<(TeamId, u64)>> {
+    ) -> Result<Option<(TeamId, Option<String>, u64)>> {
         let mut q = Query::select();
-        q.column(AssignmentLegs::TeamId)
-            .expr(Expr::cust("COUNT(DISTINCT conversation_id)"))
+        q.column((AssignmentLegs::Table, AssignmentLegs::TeamId))
+            .column((Teams::Table, Teams::Name))
+            .expr(Expr::cust("COUNT(DISTINCT assignment_legs.conversation_id)"))
             .from(AssignmentLegs::Table)
-            .and_where(Expr::col(AssignmentLegs::WorkspaceId).eq(ws.to_string()))
-            .and_where(Expr::col(AssignmentLegs::AssignedAt).gte(since.0))
-            .and_where(Expr::col(AssignmentLegs::TeamId).is_not_null())
-            .group_by_col(AssignmentLegs::TeamId)
-            .order_by_expr(Expr::cust("COUNT(DISTINCT conversation_id)"), Order::Desc)
-            .order_by(AssignmentLegs::TeamId, Order::Asc)
+            .left_join(
+                Teams::Table,
+                Expr::col((Teams::Table, Teams::Id)).equals((AssignmentLegs::Table, AssignmentLegs::TeamId)),
+            )
+            .and_where(Expr::col((AssignmentLegs::Table, AssignmentLegs::WorkspaceId)).eq(ws.to_string()))
+            .and_where(Expr::col((AssignmentLegs::Table, AssignmentLegs::AssignedAt)).gte(since.0))
+            .and_where(Expr::col((AssignmentLegs::Table, AssignmentLegs::TeamId)).is_not_null())
+            .group_by_col((AssignmentLegs::Table, AssignmentLegs::TeamId))
+            .group_by_col((Teams::Table, Teams::Name))
+            .order_by_expr(
+                Expr::cust("COUNT(DISTINCT assignment_legs.conversation_id)"),
+                Order::Desc,
+            )
+            .order_by((AssignmentLegs::Table, AssignmentLegs::TeamId), Order::Asc)
             .limit(1);
         if let Visibility::Teams { team_ids, .. } = visibility {
             q.cond_where(
-                Cond::all().add(Expr::col(AssignmentLegs::TeamId).is_in(team_ids.iter().map(ToString::to_string))),
+                Cond::all().add(
+                    Expr::col((AssignmentLegs::Table, AssignmentLegs::TeamId))
+                        .is_in(team_ids.iter().map(ToString::to_string)),
+                ),
             );
         }
-        let row: Option<(String, i64)> = self.fetch_optional(&q).await?;
-        row.map(|(team, n)| Ok((parse("team id", &team)?, n.max(0) as u64)))
+        let row: Option<(String, Option<String>, i64)> = self.fetch_optional(&q).await?;
+        row.map(|(team, name, n)| Ok((parse("team id", &team)?, name, n.max(0) as u64)))
             .transpose()
     }
 
-    /// The conversation `f` matches that entered its queue first.
+    /// The conversation `f` matches that entered its queue first: its id,
+    /// since when it waits, and who the customer is.
     pub async fn longest_queued(
         &mut self,
         ws: WorkspaceId,
         f: &ConversationFilter,
-    ) -> Result<Option<switchboard_core::Conversation>> {
+    ) -> Result<Option<(ConversationId, Millis, crate::CustomerBrief)>> {
         let mut q = filtered(TextIndex::of(self), ws, f);
         q.columns(crate::repo::conversations::CONVERSATION_COLUMNS)
             .order_by_expr(Expr::cust("COALESCE(queued_at, created_at)"), Order::Asc)
             .order_by(Conversations::Id, Order::Asc)
             .limit(1);
-        let rows: Vec<crate::repo::conversations::ConversationRow> = self.fetch_all(&q).await?;
-        Ok(self.with_tags(rows).await?.pop())
+        let Some((c, customer)) = self.with_customers(q).await?.pop() else {
+            return Ok(None);
+        };
+        let c = c.into_domain(Vec::new())?;
+        Ok(Some((c.id, c.times.queued_at.unwrap_or(c.times.created_at), customer)))
     }
 
     /// The tag names on each of `conversations`.

@@ -3,7 +3,7 @@
 //! statement (the page joined with its contacts), so a page is one query
 //! and one for its tags however many rows it has.
 
-use sea_query::{Alias, Asterisk, Expr, Order, Query, SimpleExpr};
+use sea_query::{Alias, Asterisk, Expr, Order, Query, SelectStatement, SimpleExpr};
 use switchboard_core::{Conversation, WorkspaceId};
 
 use crate::repo::conversations::{ConversationRow, page_select};
@@ -39,7 +39,65 @@ const PAGE: &str = "p";
 /// The list's sort key, computed inside the page for the outer order.
 const SORT_KEY: &str = "sort_key";
 
+impl TableRow {
+    fn split(self) -> (ConversationRow, CustomerBrief) {
+        let customer = CustomerBrief {
+            name: self.customer_name,
+            phone: self.customer_phone,
+            email: self.customer_email,
+            country: self.customer_country,
+            first_identity: self.customer_identity,
+        };
+        (self.conversation, customer)
+    }
+}
+
+/// `inner` (conversation rows) as a derived table, each row joined with
+/// what the table shows of its customer.
+fn customers_joined(inner: SelectStatement) -> SelectStatement {
+    let p = Alias::new(PAGE);
+    let mut q = Query::select();
+    q.column((p.clone(), Asterisk))
+        .from_subquery(inner, p.clone())
+        .left_join(
+            Contacts::Table,
+            Expr::col((Contacts::Table, Contacts::Id)).equals((p.clone(), Conversations::ContactId)),
+        );
+    for (column, alias) in [
+        (Contacts::Name, "customer_name"),
+        (Contacts::Phone, "customer_phone"),
+        (Contacts::Email, "customer_email"),
+        (Contacts::Country, "customer_country"),
+    ] {
+        q.expr_as(Expr::col((Contacts::Table, column)), Alias::new(alias));
+    }
+    let first_identity = Query::select()
+        .column((ContactIdentities::Table, ContactIdentities::ExternalId))
+        .from(ContactIdentities::Table)
+        .and_where(
+            Expr::col((ContactIdentities::Table, ContactIdentities::ContactId)).equals((p, Conversations::ContactId)),
+        )
+        .order_by((ContactIdentities::Table, ContactIdentities::CreatedAt), Order::Asc)
+        .limit(1)
+        .to_owned();
+    q.expr_as(
+        SimpleExpr::SubQuery(None, Box::new(first_identity.into_sub_query_statement())),
+        Alias::new("customer_identity"),
+    );
+    q
+}
+
 impl Exec<'_> {
+    /// The conversation rows `inner` selects, each with its customer
+    /// (tags not read).
+    pub(crate) async fn with_customers(
+        &mut self,
+        inner: SelectStatement,
+    ) -> Result<Vec<(ConversationRow, CustomerBrief)>> {
+        let rows: Vec<TableRow> = self.fetch_all(&customers_joined(inner)).await?;
+        Ok(rows.into_iter().map(TableRow::split).collect())
+    }
+
     /// One page of the conversations `f` selects with their customers.
     pub async fn conversation_table(
         &mut self,
@@ -51,56 +109,15 @@ impl Exec<'_> {
         if let Some(key) = key {
             page.expr_as(Expr::cust(key), Alias::new(SORT_KEY));
         }
+        let mut q = customers_joined(page);
         let p = Alias::new(PAGE);
-        let mut q = Query::select();
-        q.column((p.clone(), Asterisk))
-            .from_subquery(page, p.clone())
-            .left_join(
-                Contacts::Table,
-                Expr::col((Contacts::Table, Contacts::Id)).equals((p.clone(), Conversations::ContactId)),
-            );
-        for (column, alias) in [
-            (Contacts::Name, "customer_name"),
-            (Contacts::Phone, "customer_phone"),
-            (Contacts::Email, "customer_email"),
-            (Contacts::Country, "customer_country"),
-        ] {
-            q.expr_as(Expr::col((Contacts::Table, column)), Alias::new(alias));
-        }
-        let first_identity = Query::select()
-            .column((ContactIdentities::Table, ContactIdentities::ExternalId))
-            .from(ContactIdentities::Table)
-            .and_where(
-                Expr::col((ContactIdentities::Table, ContactIdentities::ContactId))
-                    .equals((p.clone(), Conversations::ContactId)),
-            )
-            .order_by((ContactIdentities::Table, ContactIdentities::CreatedAt), Order::Asc)
-            .limit(1)
-            .to_owned();
-        q.expr_as(
-            SimpleExpr::SubQuery(None, Box::new(first_identity.into_sub_query_statement())),
-            Alias::new("customer_identity"),
-        );
         if key.is_some() {
             q.order_by((p.clone(), Alias::new(SORT_KEY)), Order::Desc);
         }
         q.order_by((p, Conversations::Id), Order::Desc);
         let rows: Vec<TableRow> = self.fetch_all(&q).await?;
         let page = page_of(rows, f.limit, |r| f.sort.cursor_of(&r.conversation));
-        let (conversations, customers): (Vec<_>, Vec<_>) = page
-            .items
-            .into_iter()
-            .map(|r| {
-                let customer = CustomerBrief {
-                    name: r.customer_name,
-                    phone: r.customer_phone,
-                    email: r.customer_email,
-                    country: r.customer_country,
-                    first_identity: r.customer_identity,
-                };
-                (r.conversation, customer)
-            })
-            .unzip();
+        let (conversations, customers): (Vec<_>, Vec<_>) = page.items.into_iter().map(TableRow::split).unzip();
         let conversations = self.with_tags(conversations).await?;
         Ok(Page {
             items: conversations.into_iter().zip(customers).collect(),

@@ -128,11 +128,17 @@ async fn main() -> anyhow::Result<()> {
             svc.search(admin, q).await.map(drop).map_err(anyhow::Error::from)
         }
     };
+    // The same result set: a message matching the word, or a customer
+    // whose name, phone, e-mail or identity starts with it.
     let b_sql = |term: &str| {
         format!(
             "SELECT c.* FROM conversations c WHERE c.workspace_id = '{ws}' AND c.channel_id = '{channel}' \
              AND c.id IN (SELECT m.conversation_id FROM messages m WHERE m.rowid IN \
-             (SELECT rowid FROM message_search WHERE message_search MATCH '\"{term}\"')) \
+             (SELECT rowid FROM message_search WHERE message_search MATCH '\"{term}\"') \
+             UNION SELECT x.id FROM conversations x WHERE x.contact_id IN (SELECT k.id FROM contacts k WHERE k.rowid IN \
+             (SELECT rowid FROM contact_search WHERE contact_search MATCH '\"{term}\"*')) \
+             UNION SELECT y.id FROM conversations y WHERE y.contact_id IN (SELECT i.contact_id FROM contact_identities i \
+             WHERE i.rowid IN (SELECT rowid FROM identity_search WHERE identity_search MATCH '\"{term}\"*'))) \
              ORDER BY c.id DESC LIMIT 51"
         )
     };

@@ -423,6 +423,14 @@ async fn each_list_row_shows_its_own_last_message_and_unanswered_count() {
         )
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
+    // Only what came after the business's reply waits.
+    org.customer_says(&app, "b-2", "cust-b", "after the answer").await;
+    // Counted up to 20 (the row shows "20+").
+    let chatty = org.customer_says(&app, "d-0", "cust-d", "d 0").await;
+    for i in 1..=21 {
+        org.customer_says(&app, &format!("d-{i}"), "cust-d", &format!("d {i}"))
+            .await;
+    }
     let ws = org.ws.parse().unwrap();
     let agent = app.services.actor(ws, org.agent_id.parse().unwrap()).await.unwrap();
     let page = app
@@ -439,8 +447,9 @@ async fn each_list_row_shows_its_own_last_message_and_unanswered_count() {
         })
         .collect();
     let row = |hook: &serde_json::Value| rows[hook["conversation_id"].as_str().unwrap()].clone();
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 4);
     assert_eq!(row(&a), ("second from a".to_owned(), 2));
-    assert_eq!(row(&b), ("answer to b".to_owned(), 0));
+    assert_eq!(row(&b), ("after the answer".to_owned(), 1));
     assert_eq!(row(&quiet), ("from c".to_owned(), 1));
+    assert_eq!(row(&chatty), ("d 21".to_owned(), 20));
 }

@@ -265,6 +265,7 @@ async fn tiles_table_legs_and_analytics_match_figures_worked_out_by_hand() {
     assert_eq!(tiles["busiest_team_today"]["conversations"], 3, "{tiles}");
     assert_eq!(tiles["longest_waiting"]["conversation_id"], w.id("f"), "{tiles}");
     assert_eq!(tiles["longest_waiting"]["waited_seconds"], 300, "{tiles}");
+    assert_eq!(tiles["longest_waiting"]["customer"], "Carla Customer", "{tiles}");
     assert_eq!(tiles["day_started_at"], json!(local(0, 0).0), "{tiles}");
     let people = tiles["agents"]["online"].as_u64().unwrap()
         + tiles["agents"]["busy"].as_u64().unwrap()
