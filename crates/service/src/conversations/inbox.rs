@@ -95,24 +95,22 @@ impl Services {
     /// One page of a conversation list with what each row shows.
     pub async fn inbox(&self, actor: &Actor, q: ConversationQuery) -> ServiceResult<Page<InboxRow>> {
         let text = q.q.as_deref().map(TextQuery::parse).unwrap_or_default();
-        let page = self.conversations(actor, q).await?;
-        let ids: Vec<_> = page.items.iter().map(|c| c.id).collect();
-        let contact_ids: Vec<_> = page.items.iter().map(|c| c.contact_id).collect();
-        // What each row shows, read side by side on the pool.
-        let contacts = async {
+        let filter = self.conversation_filter(actor, &q).await?;
+        // The page comes with what its rows show of each customer; the
+        // names are read beside it, the previews once its ids are known.
+        let page = async {
             Ok(self
                 .store()
                 .reader()
-                .contacts_by_ids(actor.workspace_id, &contact_ids)
+                .conversation_table(actor.workspace_id, &filter)
                 .await?)
         };
+        let (page, names) = futures::try_join!(page, self.names(actor))?;
+        let ids: Vec<_> = page.items.iter().map(|(c, _)| c.id).collect();
         let previews = async { Ok(self.store().reader().row_previews(&ids, UNREAD_CAP).await?) };
-        let (mut snippets, names, contacts, mut previews) =
-            futures::try_join!(self.snippets(actor, &ids, &text), self.names(actor), contacts, previews)?;
-        let contacts: std::collections::HashMap<_, _> = contacts.into_iter().map(|c| (c.id, c)).collect();
+        let (mut snippets, mut previews) = futures::try_join!(self.snippets(actor, &ids, &text), previews)?;
         let mut rows = Vec::with_capacity(page.items.len());
-        for conversation in page.items {
-            let contact = contacts.get(&conversation.contact_id);
+        for (conversation, customer) in page.items {
             let (last_message, unread) = match previews.remove(&conversation.id) {
                 Some((message, unread)) => (Some(message), unread),
                 None => (None, 0),
@@ -122,7 +120,7 @@ impl Services {
                 None => (None, "deleted channel".into()),
             };
             rows.push(InboxRow {
-                contact_name: contact.map(contact_label).unwrap_or_else(|| "Visitor".into()),
+                contact_name: customer_label(&customer),
                 channel_kind,
                 channel_name,
                 last_message,

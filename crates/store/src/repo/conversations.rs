@@ -578,29 +578,32 @@ pub(crate) fn provider_messages(direction: Direction, rows: Vec<ProviderIdRow>) 
         .collect()
 }
 
+/// Every column a [`MessageRow`] reads.
+const MESSAGE_READ_COLUMNS: [Messages; 19] = [
+    Messages::Id,
+    Messages::WorkspaceId,
+    Messages::ConversationId,
+    Messages::Direction,
+    Messages::SenderKind,
+    Messages::SenderId,
+    Messages::Kind,
+    Messages::Body,
+    Messages::Activity,
+    Messages::InReplyTo,
+    Messages::ProviderMessageId,
+    Messages::DeliveryStatus,
+    Messages::DeliveryError,
+    Messages::CreatedAt,
+    Messages::SendAt,
+    Messages::Buttons,
+    Messages::EditedAt,
+    Messages::Subject,
+    Messages::Html,
+];
+
 pub(crate) fn message_select() -> sea_query::SelectStatement {
     Query::select()
-        .columns([
-            Messages::Id,
-            Messages::WorkspaceId,
-            Messages::ConversationId,
-            Messages::Direction,
-            Messages::SenderKind,
-            Messages::SenderId,
-            Messages::Kind,
-            Messages::Body,
-            Messages::Activity,
-            Messages::InReplyTo,
-            Messages::ProviderMessageId,
-            Messages::DeliveryStatus,
-            Messages::DeliveryError,
-            Messages::CreatedAt,
-            Messages::SendAt,
-            Messages::Buttons,
-            Messages::EditedAt,
-            Messages::Subject,
-            Messages::Html,
-        ])
+        .columns(MESSAGE_READ_COLUMNS)
         .from(Messages::Table)
         .to_owned()
 }
@@ -997,70 +1000,71 @@ impl Exec<'_> {
         cap: u64,
     ) -> Result<std::collections::HashMap<ConversationId, (Message, u64)>> {
         let previews = [MessageKind::Text, MessageKind::Media, MessageKind::Template].map(|k| k.as_str());
-        let (u, b) = (sea_query::Alias::new("u"), sea_query::Alias::new("b"));
-        // The customer's messages newer than the business's newest one.
-        let waiting = |id: &str| {
-            let business_newest = Query::select()
-                .column((b.clone(), Messages::Id))
-                .from_as(Messages::Table, b.clone())
-                .and_where(Expr::col((b.clone(), Messages::ConversationId)).eq(id))
-                .and_where(Expr::col((b.clone(), Messages::Kind)).is_in(previews))
-                .cond_where(
-                    Cond::any()
-                        .add(Expr::col((b.clone(), Messages::Direction)).ne(Direction::In.as_str()))
-                        .add(
-                            Expr::col((b.clone(), Messages::SenderKind))
-                                .ne(switchboard_core::SenderKind::Contact.as_str()),
-                        ),
-                )
-                .order_by((b.clone(), Messages::Id), Order::Desc)
-                .limit(1)
-                .to_owned();
-            let after = sea_query::Func::coalesce([
-                SimpleExpr::SubQuery(None, Box::new(business_newest.into_sub_query_statement())),
-                Expr::val("").into(),
-            ]);
-            let newer = Query::select()
-                .expr(Expr::val(1))
-                .from_as(Messages::Table, u.clone())
-                .and_where(Expr::col((u.clone(), Messages::ConversationId)).eq(id))
-                .and_where(Expr::col((u.clone(), Messages::Kind)).is_in(previews))
-                .and_where(Expr::col((u.clone(), Messages::Id)).gt(after))
-                .limit(cap)
-                .to_owned();
-            let count = Query::select()
-                .expr(Expr::cust("count(*)"))
-                .from_subquery(newer, sea_query::Alias::new("w"))
-                .to_owned();
-            SimpleExpr::SubQuery(None, Box::new(count.into_sub_query_statement()))
-        };
-        // Each conversation's part is a derived table (an ORDER BY and a
-        // LIMIT per part) joined by UNION ALL; a page is at most 200 parts
-        // (the list limit), below SQLite's bound of 500 per compound select.
-        let mut parts = conversations.iter().enumerate().map(|(i, id)| {
-            let mut newest = message_select();
-            newest
-                .and_where(Expr::col(Messages::ConversationId).eq(id.to_string()))
-                .and_where(Expr::col(Messages::Kind).is_in(previews))
-                .order_by(Messages::Id, Order::Desc)
-                .limit(1);
+        let [c, m, u, b] = ["c", "m", "u", "b"].map(sea_query::Alias::new);
+        // Each part names its conversation by the outer row (`c.id`), so
+        // the statement keeps one small shape however long the page is.
+        let of_chat = |alias: &sea_query::Alias| {
             Query::select()
-                .column(sea_query::Asterisk)
-                .expr_as(waiting(&id.to_string()), sea_query::Alias::new("unread"))
-                .from_subquery(newest, sea_query::Alias::new(format!("r{i}")))
+                .from_as(Messages::Table, alias.clone())
+                .and_where(Expr::col((alias.clone(), Messages::ConversationId)).equals((c.clone(), Conversations::Id)))
+                .and_where(Expr::col((alias.clone(), Messages::Kind)).is_in(previews))
                 .to_owned()
-        });
-        let mut found = std::collections::HashMap::new();
-        let Some(mut q) = parts.next() else {
-            return Ok(found);
         };
-        for part in parts {
-            q.union(sea_query::UnionType::All, part);
-        }
-        let rows: Vec<PreviewRow> = self.fetch_all(&q).await?;
-        for row in rows {
-            let message = row.message.into_domain()?;
-            found.insert(message.conversation_id, (message, row.unread.max(0) as u64));
+        let newest = of_chat(&m)
+            .column((m.clone(), Messages::Id))
+            .order_by((m.clone(), Messages::Id), Order::Desc)
+            .limit(1)
+            .to_owned();
+        let business_newest = of_chat(&b)
+            .column((b.clone(), Messages::Id))
+            .cond_where(
+                Cond::any()
+                    .add(Expr::col((b.clone(), Messages::Direction)).ne(Direction::In.as_str()))
+                    .add(
+                        Expr::col((b.clone(), Messages::SenderKind)).ne(switchboard_core::SenderKind::Contact.as_str()),
+                    ),
+            )
+            .order_by((b.clone(), Messages::Id), Order::Desc)
+            .limit(1)
+            .to_owned();
+        // The customer's messages newer than the business's newest one.
+        let after = sea_query::Func::coalesce([
+            SimpleExpr::SubQuery(None, Box::new(business_newest.into_sub_query_statement())),
+            Expr::val("").into(),
+        ]);
+        let newer = of_chat(&u)
+            .expr(Expr::val(1))
+            .and_where(Expr::col((u.clone(), Messages::Id)).gt(after))
+            .limit(cap)
+            .to_owned();
+        let waiting = Query::select()
+            .expr(Expr::cust("count(*)"))
+            .from_subquery(newer, sea_query::Alias::new("w"))
+            .to_owned();
+        let mut found = std::collections::HashMap::new();
+        for chunk in conversations.chunks(IN_LIST_MAX) {
+            let mut q = Query::select();
+            q.columns(MESSAGE_READ_COLUMNS.map(|col| (m.clone(), col)))
+                .expr_as(
+                    SimpleExpr::SubQuery(None, Box::new(waiting.clone().into_sub_query_statement())),
+                    sea_query::Alias::new("unread"),
+                )
+                .from_as(Conversations::Table, c.clone())
+                .join_as(
+                    sea_query::JoinType::InnerJoin,
+                    Messages::Table,
+                    m.clone(),
+                    Expr::col((m.clone(), Messages::Id)).eq(SimpleExpr::SubQuery(
+                        None,
+                        Box::new(newest.clone().into_sub_query_statement()),
+                    )),
+                )
+                .and_where(Expr::col((c.clone(), Conversations::Id)).is_in(chunk.iter().map(ToString::to_string)));
+            let rows: Vec<PreviewRow> = self.fetch_all(&q).await?;
+            for row in rows {
+                let message = row.message.into_domain()?;
+                found.insert(message.conversation_id, (message, row.unread.max(0) as u64));
+            }
         }
         Ok(found)
     }
