@@ -24,7 +24,7 @@ use sqlx::Connection;
 use switchboard_core::Section;
 use switchboard_service::{ConversationQuery, ExportFormat, Period};
 use switchboard_testkit::archive::ArchiveSpec;
-use switchboard_testkit::bench::{generated_archive, measure, numeric_args};
+use switchboard_testkit::bench::{generated_archive, measure_pair, numeric_args};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -94,22 +94,25 @@ async fn main() -> anyhow::Result<()> {
     let runs = args.runs;
 
     // (a) The archive's first page, last 30 days.
-    let a = measure(runs, |_| async {
-        let q = ConversationQuery {
-            section: Some(Section::Archived),
-            period: Some(Period::Last30Days),
-            limit: Some(50),
-            ..Default::default()
-        };
-        svc.conversations(&admin, q).await.map(drop).map_err(Into::into)
-    })
-    .await?;
     let from = svc.now().0 - 30 * 86_400_000;
     let a_sql = format!(
         "SELECT * FROM conversations WHERE workspace_id = '{ws}' AND status IN {CLOSED} \
          AND created_at >= {from} ORDER BY id DESC LIMIT 51"
     );
-    let a_base = measure(runs, |_| direct(a_sql.clone())).await?;
+    let (a, a_base) = measure_pair(
+        runs,
+        |_| async {
+            let q = ConversationQuery {
+                section: Some(Section::Archived),
+                period: Some(Period::Last30Days),
+                limit: Some(50),
+                ..Default::default()
+            };
+            svc.conversations(&admin, q).await.map(drop).map_err(Into::into)
+        },
+        |_| direct(a_sql.clone()),
+    )
+    .await?;
 
     // (b) Search, newest first, with a channel filter.
     let rare: Vec<String> = (0..runs + 1)
@@ -142,10 +145,13 @@ async fn main() -> anyhow::Result<()> {
              ORDER BY c.id DESC LIMIT 51"
         )
     };
-    let b_rare = measure(runs, |i| search(rare[i].clone())).await?;
-    let b_common = measure(runs, |i| search(common[i % common.len()].to_owned())).await?;
-    let b_rare_base = measure(runs, |i| direct(b_sql(&rare[i]))).await?;
-    let b_common_base = measure(runs, |i| direct(b_sql(common[i % common.len()]))).await?;
+    let (b_rare, b_rare_base) = measure_pair(runs, |i| search(rare[i].clone()), |i| direct(b_sql(&rare[i]))).await?;
+    let (b_common, b_common_base) = measure_pair(
+        runs,
+        |i| search(common[i % common.len()].to_owned()),
+        |i| direct(b_sql(common[i % common.len()])),
+    )
+    .await?;
 
     // (c) The Assigned inbox of the busiest agent, with its rows.
     let agent = svc.actor(archive.workspace, archive.agents[0]).await?;
@@ -155,16 +161,16 @@ async fn main() -> anyhow::Result<()> {
         limit: Some(50),
         ..Default::default()
     };
-    let c_list = measure(runs, |_| async {
-        svc.conversations(&agent, assigned())
-            .await
-            .map(drop)
-            .map_err(Into::into)
-    })
-    .await?;
-    let c_rows = measure(runs, |_| async {
-        svc.inbox(&agent, assigned()).await.map(drop).map_err(Into::into)
-    })
+    let (c_rows, c_list) = measure_pair(
+        runs,
+        |_| async { svc.inbox(&agent, assigned()).await.map(drop).map_err(Into::into) },
+        |_| async {
+            svc.conversations(&agent, assigned())
+                .await
+                .map(drop)
+                .map_err(Into::into)
+        },
+    )
     .await?;
 
     // (d) Export every conversation as CSV.

@@ -17,7 +17,7 @@
 use sqlx::Connection;
 use switchboard_service::{AnalyticsQuery, ConversationQuery};
 use switchboard_testkit::archive::ArchiveSpec;
-use switchboard_testkit::bench::{generated_archive, measure, numeric_args};
+use switchboard_testkit::bench::{generated_archive, measure_pair, numeric_args};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -51,10 +51,6 @@ async fn main() -> anyhow::Result<()> {
     let midnight = now - now.rem_euclid(86_400_000);
 
     // The tiles.
-    let tiles = measure(runs, |_| async {
-        svc.console_tiles(&admin).await.map(drop).map_err(Into::into)
-    })
-    .await?;
     let tiles_sql = vec![
         format!("SELECT count(*) FROM conversations WHERE workspace_id = '{ws}' AND status = 'queued'"),
         format!("SELECT count(*) FROM conversations WHERE workspace_id = '{ws}' AND status = 'assigned'"),
@@ -71,31 +67,32 @@ async fn main() -> anyhow::Result<()> {
              ORDER BY COALESCE(queued_at, created_at), id LIMIT 1"
         ),
     ];
-    let tiles_base = measure(runs, |_| direct(tiles_sql.clone())).await?;
+    let (tiles, tiles_base) = measure_pair(
+        runs,
+        |_| async { svc.console_tiles(&admin).await.map(drop).map_err(Into::into) },
+        |_| direct(tiles_sql.clone()),
+    )
+    .await?;
 
     // The table's first page.
-    let table = measure(runs, |_| async {
-        let q = ConversationQuery {
-            limit: Some(50),
-            ..Default::default()
-        };
-        svc.console_rows(&admin, q).await.map(drop).map_err(Into::into)
-    })
-    .await?;
     let table_sql = vec![format!(
         "SELECT c.*, k.name, k.phone, k.email, k.country FROM conversations c JOIN contacts k ON k.id = c.contact_id \
          WHERE c.workspace_id = '{ws}' ORDER BY c.id DESC LIMIT 51"
     )];
-    let table_base = measure(runs, |_| direct(table_sql.clone())).await?;
+    let (table, table_base) = measure_pair(
+        runs,
+        |_| async {
+            let q = ConversationQuery {
+                limit: Some(50),
+                ..Default::default()
+            };
+            svc.console_rows(&admin, q).await.map(drop).map_err(Into::into)
+        },
+        |_| direct(table_sql.clone()),
+    )
+    .await?;
 
     // 30 days of analytics, by agent.
-    let analytics = measure(runs, |_| async {
-        svc.analytics(&admin, AnalyticsQuery::default())
-            .await
-            .map(drop)
-            .map_err(Into::into)
-    })
-    .await?;
     let from = midnight - 29 * 86_400_000;
     let analytics_sql = vec![
         format!(
@@ -108,7 +105,17 @@ async fn main() -> anyhow::Result<()> {
              (SELECT id FROM conversations WHERE workspace_id = '{ws}' AND created_at >= {from})"
         ),
     ];
-    let analytics_base = measure(runs, |_| direct(analytics_sql.clone())).await?;
+    let (analytics, analytics_base) = measure_pair(
+        runs,
+        |_| async {
+            svc.analytics(&admin, AnalyticsQuery::default())
+                .await
+                .map(drop)
+                .map_err(Into::into)
+        },
+        |_| direct(analytics_sql.clone()),
+    )
+    .await?;
     let in_range = svc
         .analytics(&admin, AnalyticsQuery::default())
         .await?
