@@ -95,9 +95,18 @@ pub fn numeric_args(defaults: &[(&str, usize)]) -> anyhow::Result<std::collectio
 pub async fn generated_archive(
     spec: &crate::archive::ArchiveSpec,
 ) -> anyhow::Result<(crate::TestApp, crate::archive::GeneratedArchive)> {
+    generated_archive_on(crate::Backend::Sqlite, spec).await
+}
+
+/// [`generated_archive`] on `backend` (PostgreSQL: a schema of its own in
+/// the test database).
+pub async fn generated_archive_on(
+    backend: crate::Backend,
+    spec: &crate::archive::ArchiveSpec,
+) -> anyhow::Result<(crate::TestApp, crate::archive::GeneratedArchive)> {
     let mut options = crate::TestOptions::default();
     options.service.run_jobs = false;
-    let app = crate::TestApp::spawn_on(crate::TestDb::for_backend(crate::Backend::Sqlite).await, options).await;
+    let app = crate::TestApp::spawn_on(crate::TestDb::for_backend(backend).await, options).await;
     let started = Instant::now();
     let archive = crate::archive::generate(&app.services, spec).await?;
     eprintln!(
