@@ -25,8 +25,9 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use sqlx::Connection;
+use switchboard_core::permissions::Actor;
 use switchboard_core::{ChannelId, Section};
-use switchboard_service::{ConversationQuery, ExportFormat, Period};
+use switchboard_service::{ConversationQuery, ExportFormat, Period, Services};
 use switchboard_testkit::Backend;
 use switchboard_testkit::archive::ArchiveSpec;
 use switchboard_testkit::bench::{generated_archive, generated_archive_on, measure_pair, numeric_args};
@@ -56,23 +57,44 @@ fn parse_args() -> anyhow::Result<Args> {
     })
 }
 
-/// (b)'s rotating rare terms (order numbers the generator writes into
-/// messages) and its common words.
-fn search_terms(runs: usize) -> (Vec<String>, [&'static str; 6]) {
-    let rare = (0..runs + 1)
+/// (b): newest-first search (one channel, a page of 50) for rotating rare
+/// terms (order numbers the generator writes into messages) and common
+/// words, each beside `base_sql` of the same term run by `direct`.
+/// p50/p95 of rare, rare's baseline, common and common's baseline.
+async fn measure_search<D, Fut>(
+    runs: usize,
+    svc: &Services,
+    admin: &Actor,
+    channel: ChannelId,
+    direct: D,
+    base_sql: impl Fn(&str) -> String,
+) -> anyhow::Result<[(f64, f64); 4]>
+where
+    D: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let rare: Vec<String> = (0..runs + 1)
         .map(|i| format!("{}", 10_000 + (i * 7919) % 90_000))
         .collect();
-    (rare, ["order", "parcel", "refund", "bestellung", "pedido", "commande"])
-}
-
-/// (b)'s search: newest first, one channel, a page of 50.
-fn search_query(term: String, channel: ChannelId) -> ConversationQuery {
-    ConversationQuery {
-        q: Some(term),
-        channel: Some(channel),
-        limit: Some(50),
-        ..Default::default()
-    }
+    let common = ["order", "parcel", "refund", "bestellung", "pedido", "commande"];
+    let search = |term: String| async move {
+        let q = ConversationQuery {
+            q: Some(term),
+            channel: Some(channel),
+            limit: Some(50),
+            ..Default::default()
+        };
+        svc.search(admin, q).await.map(drop).map_err(anyhow::Error::from)
+    };
+    let (rare_ours, rare_base) =
+        measure_pair(runs, |i| search(rare[i].clone()), |i| direct(base_sql(&rare[i]))).await?;
+    let (common_ours, common_base) = measure_pair(
+        runs,
+        |i| search(common[i % common.len()].to_owned()),
+        |i| direct(base_sql(common[i % common.len()])),
+    )
+    .await?;
+    Ok([rare_ours, rare_base, common_ours, common_base])
 }
 
 fn print_rows(rows: &[(&str, (f64, f64), f64)]) {
@@ -111,16 +133,6 @@ async fn postgres_search(args: &Args, spec: &ArchiveSpec) -> anyhow::Result<()> 
     let admin = svc.actor(archive.workspace, archive.admin).await?;
     let ws = archive.workspace.to_string();
     let channel = archive.channels[0];
-    let (rare, common) = search_terms(args.runs);
-    let search = |term: String| {
-        let admin = &admin;
-        async move {
-            svc.search(admin, search_query(term, channel))
-                .await
-                .map(drop)
-                .map_err(anyhow::Error::from)
-        }
-    };
     // The same result set as the search, written with the stored tsvectors.
     let b_sql = |term: &str| {
         format!(
@@ -133,14 +145,8 @@ async fn postgres_search(args: &Args, spec: &ArchiveSpec) -> anyhow::Result<()> 
              ORDER BY c.id DESC LIMIT 51"
         )
     };
-    let (b_rare, b_rare_base) =
-        measure_pair(args.runs, |i| search(rare[i].clone()), |i| direct(b_sql(&rare[i]))).await?;
-    let (b_common, b_common_base) = measure_pair(
-        args.runs,
-        |i| search(common[i % common.len()].to_owned()),
-        |i| direct(b_sql(common[i % common.len()])),
-    )
-    .await?;
+    let [b_rare, b_rare_base, b_common, b_common_base] =
+        measure_search(args.runs, svc, &admin, channel, direct, b_sql).await?;
     let (bytes,): (i64,) = sqlx::query_as(
         "SELECT COALESCE(sum(pg_total_relation_size(format('%I.%I', schemaname, tablename)::regclass)), 0)::bigint \
          FROM pg_tables WHERE schemaname = current_schema()",
@@ -245,16 +251,6 @@ async fn main() -> anyhow::Result<()> {
     .await?;
 
     // (b) Search, newest first, with a channel filter.
-    let (rare, common) = search_terms(runs);
-    let search = |term: String| {
-        let admin = &admin;
-        async move {
-            svc.search(admin, search_query(term, channel))
-                .await
-                .map(drop)
-                .map_err(anyhow::Error::from)
-        }
-    };
     // The same result set: a message matching the word, or a customer
     // whose name, phone, e-mail or identity starts with it.
     let b_sql = |term: &str| {
@@ -269,13 +265,8 @@ async fn main() -> anyhow::Result<()> {
              ORDER BY c.id DESC LIMIT 51"
         )
     };
-    let (b_rare, b_rare_base) = measure_pair(runs, |i| search(rare[i].clone()), |i| direct(b_sql(&rare[i]))).await?;
-    let (b_common, b_common_base) = measure_pair(
-        runs,
-        |i| search(common[i % common.len()].to_owned()),
-        |i| direct(b_sql(common[i % common.len()])),
-    )
-    .await?;
+    let [b_rare, b_rare_base, b_common, b_common_base] =
+        measure_search(runs, svc, &admin, channel, &direct, b_sql).await?;
 
     // (c) The Assigned inbox of the busiest agent, with its rows.
     let agent = svc.actor(archive.workspace, archive.agents[0]).await?;
