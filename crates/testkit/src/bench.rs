@@ -117,3 +117,23 @@ pub async fn generated_archive_on(
     );
     Ok((app, archive))
 }
+
+/// Hand-written SQL for the conversations table's rows of workspace `ws`,
+/// newest first: each conversation with the data behind every column the
+/// table and its exports show (customer, first identity, tags by name,
+/// agent, team and channel names). SQLite's dialect.
+pub fn table_rows_sql(ws: &str, limit: Option<usize>) -> String {
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    format!(
+        "SELECT c.*, k.name, k.phone, k.email, k.country, \
+         (SELECT i.external_id FROM contact_identities i WHERE i.contact_id = c.contact_id ORDER BY i.created_at LIMIT 1), \
+         (SELECT group_concat(n, ', ') FROM (SELECT t.name AS n FROM conversation_tags ct JOIN tags t ON t.id = ct.tag_id \
+          WHERE ct.conversation_id = c.id ORDER BY t.name)), \
+         coalesce(m.display_name, u.name), tm.name, ch.kind, ch.name \
+         FROM conversations c LEFT JOIN contacts k ON k.id = c.contact_id \
+         LEFT JOIN memberships m ON m.workspace_id = c.workspace_id AND m.user_id = c.assignee_id \
+         LEFT JOIN users u ON u.id = c.assignee_id LEFT JOIN teams tm ON tm.id = c.team_id \
+         LEFT JOIN channels ch ON ch.id = c.channel_id \
+         WHERE c.workspace_id = '{ws}' ORDER BY c.id DESC{limit}"
+    )
+}

@@ -127,6 +127,16 @@ fn merge(range: &mut TimeRange, other: TimeRange) {
     };
 }
 
+/// `range` without an end that lies after `now`: nothing was created,
+/// closed or active after now, so that end selects nothing more, and the
+/// database would take the range for a narrow one and read every row of it
+/// to find a page that walking the newest rows finds at once.
+fn open_past_now(range: &mut TimeRange, now: Millis) {
+    if range.from.is_some() && range.before.is_some_and(|before| before > now) {
+        range.before = None;
+    }
+}
+
 impl Services {
     /// The store filter for `q` as `actor` may see it.
     pub(crate) async fn conversation_filter(
@@ -214,6 +224,9 @@ impl Services {
                 range,
             );
         }
+        for range in [&mut f.created, &mut f.closed, &mut f.last_activity] {
+            open_past_now(range, self.now());
+        }
         f.country = q
             .country
             .as_deref()
@@ -263,6 +276,35 @@ mod tests {
 
     fn hours_in(tz: &str) -> BusinessHours {
         BusinessHours::parse(&serde_json::json!({"time_zone": tz, "weekly": {}})).unwrap()
+    }
+
+    #[test]
+    fn a_range_ending_after_now_is_open_ended() {
+        let now = Millis(1_000_000);
+        let mut today = TimeRange {
+            from: Some(Millis(500_000)),
+            before: Some(Millis(1_000_001)),
+        };
+        open_past_now(&mut today, now);
+        assert_eq!(today.before, None);
+        assert_eq!(today.from, Some(Millis(500_000)));
+        // An end in the past still bounds; an end alone (closed before a
+        // day: closed chats only) is kept, as dropping it would select the
+        // open ones too.
+        let past = TimeRange {
+            from: Some(Millis(1)),
+            before: Some(Millis(999_999)),
+        };
+        let mut kept = past;
+        open_past_now(&mut kept, now);
+        assert_eq!(kept, past);
+        let only_end = TimeRange {
+            from: None,
+            before: Some(Millis(2_000_000)),
+        };
+        let mut kept = only_end;
+        open_past_now(&mut kept, now);
+        assert_eq!(kept, only_end);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use switchboard_core::{
 };
 
 use crate::repo::search::{TextIndex, search_text};
+use crate::repo::table::{PagedRow, page_with_tags};
 use crate::schema::*;
 use crate::{
     Exec, IN_LIST_MAX, Page, Result, StoreError, channel_key_conds, page_of, parse, parse_opt, rows_per_statement,
@@ -413,7 +414,7 @@ impl MessageRow {
     }
 }
 
-fn json_column<T: serde::de::DeserializeOwned>(what: &str, raw: Option<&str>) -> Result<Option<T>> {
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(what: &str, raw: Option<&str>) -> Result<Option<T>> {
     raw.map(serde_json::from_str)
         .transpose()
         .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
@@ -733,12 +734,15 @@ impl Exec<'_> {
 
     /// Conversations, newest first, limited to what the caller may see.
     pub async fn conversations(&mut self, ws: WorkspaceId, f: &ConversationFilter) -> Result<Page<Conversation>> {
-        let q = page_select(TextIndex::of(self), ws, f);
-        let rows: Vec<ConversationRow> = self.fetch_all(&q).await?;
-        let page = page_of(rows, f.limit, |r| f.sort.cursor_of(r));
-        let items = self.with_tags(page.items).await?;
+        let q = page_with_tags(TextIndex::of(self), ws, f);
+        let rows: Vec<PagedRow> = self.fetch_all(&q).await?;
+        let page = page_of(rows, f.limit, |r| f.sort.cursor_of(&r.conversation));
         Ok(Page {
-            items,
+            items: page
+                .items
+                .into_iter()
+                .map(PagedRow::into_domain)
+                .collect::<Result<_>>()?,
             next_cursor: page.next_cursor,
         })
     }
@@ -1203,7 +1207,56 @@ fn text_condition(index: TextIndex, text: &TextQuery) -> Cond {
 /// One page of the conversations `f` selects, in its order from its
 /// cursor, with every conversation column (and one row more than the
 /// limit, to know whether another page follows).
+/// The longest page read as one walk per status (a screen's page; an
+/// export reads every row anyway, so one walk over all of them is best).
+const PER_STATUS_PAGE_MAX: u64 = 100;
+
+/// One page of the conversations `f` selects, in its order, one row more
+/// than the limit (to tell whether a next page exists).
+///
+/// Newest first over several statuses (the archive's four), it is a page
+/// per status, each walking the status's own index from the newest, merged:
+/// one walk over every status would step past all the newest chats of
+/// other statuses (the open ones of the last days, on an archive page), and
+/// a date range would make the database sort every chat of the range.
 pub(crate) fn page_select(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> SelectStatement {
+    let statuses = match &f.statuses {
+        Some(statuses)
+            if statuses.len() > 1
+                && f.sort.key_sql().is_none()
+                && f.text.is_none()
+                && f.limit <= PER_STATUS_PAGE_MAX =>
+        {
+            statuses
+        }
+        _ => return one_walk_page(index, ws, f),
+    };
+    let mut pages = statuses.iter().enumerate().map(|(i, status)| {
+        let one = ConversationFilter {
+            statuses: Some(vec![*status]),
+            ..f.clone()
+        };
+        Query::select()
+            .column(sea_query::Asterisk)
+            .from_subquery(one_walk_page(index, ws, &one), sea_query::Alias::new(format!("s{i}")))
+            .to_owned()
+    });
+    let Some(mut merged) = pages.next() else {
+        return one_walk_page(index, ws, f);
+    };
+    for page in pages {
+        merged.union(sea_query::UnionType::All, page);
+    }
+    Query::select()
+        .column(sea_query::Asterisk)
+        .from_subquery(merged, sea_query::Alias::new("by_status"))
+        .order_by(Conversations::Id, Order::Desc)
+        .limit(f.limit + 1)
+        .to_owned()
+}
+
+/// [`page_select`] as one walk over every row `f` selects.
+fn one_walk_page(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> SelectStatement {
     let mut q = filtered(index, ws, f);
     q.columns(CONVERSATION_COLUMNS);
     let key = f.sort.key_sql().map(Expr::cust);

@@ -320,6 +320,50 @@ async fn exports_stream_one_row_per_conversation_within_the_callers_reach() {
         )
         .await);
     resolve(&org, &a).await;
+    for tag in ["vip", "billing"] {
+        let r = org.admin.post(&org.path("/tags"), json!({"name": tag})).await;
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    let r = org
+        .admin
+        .put(
+            &org.path(&format!("/conversations/{a}/tags")),
+            json!({"tags": ["vip", "billing"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // The list, the console's table and the export read the tags with
+    // their page, by name.
+    let r = org.admin.get(&org.path("/conversations")).await;
+    let listed = |body: &Value, key: &str| -> Vec<(String, Value)> {
+        let mut rows: Vec<(String, Value)> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].as_str().unwrap().to_owned(), c[key].clone()))
+            .collect();
+        rows.sort_by_key(|(id, _)| (id != a.as_str(), id.clone()));
+        rows
+    };
+    assert_eq!(
+        listed(&r.body, "tags")
+            .iter()
+            .map(|(_, t)| t.clone())
+            .collect::<Vec<_>>(),
+        [json!(["billing", "vip"]), json!([])],
+        "{:?}",
+        r.body
+    );
+    let r = org.admin.get(&org.path("/reports/conversations")).await;
+    assert_eq!(
+        listed(&r.body, "tags")
+            .iter()
+            .map(|(_, t)| t.clone())
+            .collect::<Vec<_>>(),
+        [json!("billing, vip"), json!("")],
+        "{:?}",
+        r.body
+    );
 
     let (status, content_type, csv) = org.admin.get_text(&org.path("/exports/conversations.csv")).await;
     assert_eq!(
@@ -368,6 +412,7 @@ async fn exports_stream_one_row_per_conversation_within_the_callers_reach() {
         ("1", "1")
     );
     assert_eq!(&resolved[col("response_seconds")], "0");
+    assert_eq!(&resolved[col("tags")], "billing, vip");
 
     // The search and filters apply; JSON Lines carry the same rows.
     let (status, content_type, lines) = org

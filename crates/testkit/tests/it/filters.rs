@@ -285,6 +285,19 @@ async fn sorted_lists_page_by_keyset_and_filter_on_times_and_country() {
         "{closed:?}"
     );
     assert_eq!(a.paged("sort=duration").await[0], "old40");
+    // The archive's page is a page per status merged newest first: every
+    // chat once, in order, across pages, with and without a date range.
+    let r = org
+        .admin
+        .post(
+            &org.path(&format!("/conversations/{}/status", a.id("old16"))),
+            json!({"status": "abandoned"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(a.paged("section=archived").await, ["edge", "old16", "old40"]);
+    assert_eq!(a.paged("section=archived&period=last_30_days").await, ["edge", "old16"]);
+    assert_eq!(a.list("section=archived&period=last_7_days").await, set(&["edge"]));
     // The contact's country.
     let c = org
         .admin
