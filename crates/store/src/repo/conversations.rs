@@ -1214,15 +1214,18 @@ const PER_STATUS_PAGE_MAX: u64 = 100;
 /// One page of the conversations `f` selects, in its order, one row more
 /// than the limit (to tell whether a next page exists).
 ///
-/// Newest first over several statuses (the archive's four), it is a page
-/// per status, each walking the status's own index from the newest, merged:
-/// one walk over every status would step past all the newest chats of
-/// other statuses (the open ones of the last days, on an archive page), and
-/// a date range would make the database sort every chat of the range.
+/// Newest first over several statuses (the archive's four) and no dates,
+/// it is a page per status, each walking the status's own index from the
+/// newest, merged: one walk over every status steps past all the newest
+/// chats of other statuses (the open ones of the last days, on an archive
+/// page). With a date range the database reads the range's own index
+/// instead, which a page per status would read once per status.
 pub(crate) fn page_select(index: TextIndex, ws: WorkspaceId, f: &ConversationFilter) -> SelectStatement {
+    let undated = [f.created, f.closed, f.last_activity] == [TimeRange::default(); 3];
     let statuses = match &f.statuses {
         Some(statuses)
             if statuses.len() > 1
+                && undated
                 && f.sort.key_sql().is_none()
                 && f.text.is_none()
                 && f.limit <= PER_STATUS_PAGE_MAX =>
