@@ -118,6 +118,29 @@ pub async fn generated_archive_on(
     Ok((app, archive))
 }
 
+/// A connection of its own for the hand-written queries a bench measures
+/// beside ours.
+pub struct Direct<DB: sqlx::Database>(tokio::sync::Mutex<DB::Connection>);
+
+impl<DB: sqlx::Database> Direct<DB>
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+{
+    pub fn new(connection: DB::Connection) -> Self {
+        Self(tokio::sync::Mutex::new(connection))
+    }
+
+    /// Runs each of `sqls` in turn, reading every row.
+    pub async fn run(&self, sqls: &[String]) -> anyhow::Result<()> {
+        let mut connection = self.0.lock().await;
+        for sql in sqls {
+            sqlx::query::<DB>(sql).fetch_all(&mut *connection).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Hand-written SQL for the conversations table's rows of workspace `ws`,
 /// newest first: each conversation with the data behind every column the
 /// table and its exports show (customer, first identity, tags by name,

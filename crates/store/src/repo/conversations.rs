@@ -1204,15 +1204,13 @@ fn text_condition(index: TextIndex, text: &TextQuery) -> Cond {
     }
 }
 
-/// One page of the conversations `f` selects, in its order from its
-/// cursor, with every conversation column (and one row more than the
-/// limit, to know whether another page follows).
 /// The longest page read as one walk per status (a screen's page; an
 /// export reads every row anyway, so one walk over all of them is best).
 const PER_STATUS_PAGE_MAX: u64 = 100;
 
-/// One page of the conversations `f` selects, in its order, one row more
-/// than the limit (to tell whether a next page exists).
+/// One page of the conversations `f` selects, in its order from its
+/// cursor, with every conversation column (and one row more than the
+/// limit, to know whether another page follows).
 ///
 /// Newest first over several statuses (the archive's four) and no dates,
 /// it is a page per status, each walking the status's own index from the

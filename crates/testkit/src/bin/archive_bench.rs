@@ -32,7 +32,9 @@ use switchboard_core::{ChannelId, Section};
 use switchboard_service::{ConversationQuery, ExportFormat, Period, Services};
 use switchboard_testkit::Backend;
 use switchboard_testkit::archive::ArchiveSpec;
-use switchboard_testkit::bench::{generated_archive, generated_archive_on, measure_pair, numeric_args, table_rows_sql};
+use switchboard_testkit::bench::{
+    Direct, generated_archive, generated_archive_on, measure_pair, numeric_args, table_rows_sql,
+};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -119,17 +121,16 @@ async fn postgres_search(args: &Args, spec: &ArchiveSpec) -> anyhow::Result<()> 
     for (table,) in tables {
         sqlx::query(&format!("ANALYZE \"{table}\"")).execute(&mut conn).await?;
     }
-    let raw = tokio::sync::Mutex::new(conn);
+    let (bytes,): (i64,) = sqlx::query_as(
+        "SELECT COALESCE(sum(pg_total_relation_size(format('%I.%I', schemaname, tablename)::regclass)), 0)::bigint \
+         FROM pg_tables WHERE schemaname = current_schema()",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    let raw = Direct::<sqlx::Postgres>::new(conn);
     let direct = |sql: String| {
         let raw = &raw;
-        async move {
-            let mut conn = raw.lock().await;
-            sqlx::query(&sql)
-                .fetch_all(&mut *conn)
-                .await
-                .map(drop)
-                .map_err(anyhow::Error::from)
-        }
+        async move { raw.run(&[sql]).await }
     };
     let svc = &app.services;
     let admin = svc.actor(archive.workspace, archive.admin).await?;
@@ -149,12 +150,6 @@ async fn postgres_search(args: &Args, spec: &ArchiveSpec) -> anyhow::Result<()> 
     };
     let [b_rare, b_rare_base, b_common, b_common_base] =
         measure_search(args.runs, svc, &admin, channel, direct, b_sql).await?;
-    let (bytes,): (i64,) = sqlx::query_as(
-        "SELECT COALESCE(sum(pg_total_relation_size(format('%I.%I', schemaname, tablename)::regclass)), 0)::bigint \
-         FROM pg_tables WHERE schemaname = current_schema()",
-    )
-    .fetch_one(&mut *raw.lock().await)
-    .await?;
     println!(
         "PostgreSQL: archive of {} conversations / {} messages, {:.0} MB with indexes, {} runs each",
         archive.conversations,
@@ -223,18 +218,10 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_default()
         .to_owned();
     let size_mb = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
-    let raw = tokio::sync::Mutex::new(sqlx::SqliteConnection::connect(&url).await?);
-    // The hand-written query on its own connection.
+    let raw = Direct::<sqlx::Sqlite>::new(sqlx::SqliteConnection::connect(&url).await?);
     let direct = |sql: String| {
         let raw = &raw;
-        async move {
-            let mut conn = raw.lock().await;
-            sqlx::query(&sql)
-                .fetch_all(&mut *conn)
-                .await
-                .map(drop)
-                .map_err(anyhow::Error::from)
-        }
+        async move { raw.run(&[sql]).await }
     };
     let svc = &app.services;
     let admin = svc.actor(archive.workspace, archive.admin).await?;

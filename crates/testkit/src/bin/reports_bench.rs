@@ -18,7 +18,7 @@
 use sqlx::Connection;
 use switchboard_service::{AnalyticsQuery, ConversationQuery};
 use switchboard_testkit::archive::ArchiveSpec;
-use switchboard_testkit::bench::{generated_archive, measure_pair, numeric_args, table_rows_sql};
+use switchboard_testkit::bench::{Direct, generated_archive, measure_pair, numeric_args, table_rows_sql};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -34,17 +34,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let (app, archive) = generated_archive(&spec).await?;
     let url = app.db.url();
-    let raw = tokio::sync::Mutex::new(sqlx::SqliteConnection::connect(&url).await?);
-    let direct = |sqls: Vec<String>| {
-        let raw = &raw;
-        async move {
-            let mut conn = raw.lock().await;
-            for sql in sqls {
-                sqlx::query(&sql).fetch_all(&mut *conn).await?;
-            }
-            Ok::<(), anyhow::Error>(())
-        }
-    };
+    let raw = Direct::<sqlx::Sqlite>::new(sqlx::SqliteConnection::connect(&url).await?);
     let svc = &app.services;
     let admin = svc.actor(archive.workspace, archive.admin).await?;
     let ws = archive.workspace.to_string();
@@ -71,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
     let (tiles, tiles_base) = measure_pair(
         runs,
         |_| async { svc.console_tiles(&admin).await.map(drop).map_err(Into::into) },
-        |_| direct(tiles_sql.clone()),
+        |_| raw.run(&tiles_sql),
     )
     .await?;
 
@@ -86,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
             };
             svc.console_rows(&admin, q).await.map(drop).map_err(Into::into)
         },
-        |_| direct(table_sql.clone()),
+        |_| raw.run(&table_sql),
     )
     .await?;
 
@@ -111,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
                 .map(drop)
                 .map_err(Into::into)
         },
-        |_| direct(analytics_sql.clone()),
+        |_| raw.run(&analytics_sql),
     )
     .await?;
     let in_range = svc

@@ -285,8 +285,9 @@ async fn sorted_lists_page_by_keyset_and_filter_on_times_and_country() {
         "{closed:?}"
     );
     assert_eq!(a.paged("sort=duration").await[0], "old40");
-    // The archive's page is a page per status merged newest first: every
-    // chat once, in order, across pages, with and without a date range.
+    // The archive over two closed statuses (a page per status merged, and
+    // with dates one walk over the range): every chat once, in order,
+    // across pages.
     let r = org
         .admin
         .post(
